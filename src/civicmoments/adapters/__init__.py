@@ -1,0 +1,1 @@
+"""Adapters: the outside world (databases, providers) behind the engine's ports."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy storage: SQLite (embedded default) and PostgreSQL, one schema, Alembic migrations."""

@@ -1,0 +1,150 @@
+"""The tables. Alembic migrations create them; this module is the code's view of them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+Json = JSON().with_variant(JSONB(), "postgresql")
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+Time = DateTime(timezone=True)
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("sources", Json, nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("revoked_at", Time),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("org_id", String(36), ForeignKey("organisations.id"), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time),
+    Column("revoked_at", Time),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("source", String(500), nullable=False),
+    Column("event_id", String(500), nullable=False),
+    Column("type", String(300), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("time", Time, nullable=False),
+    Column("data", Json, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("org_id", String(36)),
+    Column("received_at", Time, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("process_count", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("processed_at", Time),
+    UniqueConstraint("source", "event_id", name="uq_inbox_source_id"),
+    Index("ix_inbox_status_partition_seq", "status", "partition", "seq"),
+    Index("ix_inbox_subject", "subject"),
+)
+
+partitions = Table(
+    "partitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+)
+
+journeys = Table(
+    "journeys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("moment", String(100), nullable=False),
+    Column("person", String(300), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("started_at", Time, nullable=False),
+    Column("updated_at", Time, nullable=False),
+    Column("state", Json, nullable=False),
+    Index("ix_journeys_person_status", "person", "status"),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("journey_id", String(36), nullable=False),
+    Column("at", Time, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("step", String(100)),
+    Column("detail", Json, nullable=False),
+    Index("ix_timeline_journey", "journey_id", "id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("journey_id", String(36), nullable=False),
+    Column("person", String(300), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("backoff_seconds", Float, nullable=False),
+    Column("next_attempt_at", Time, nullable=False),
+    Column("lease_until", Time),
+    Column("last_error", Text),
+    Column("created_at", Time, nullable=False),
+    Column("done_at", Time),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    Index("ix_outbox_journey", "journey_id"),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("journey_id", String(36), nullable=False),
+    Column("person", String(300), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("due_at", Time, nullable=False),
+    Column("status", String(16), nullable=False),
+    Index("ix_timers_status_due", "status", "due_at"),
+    Index("ix_timers_journey", "journey_id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("journey_id", String(36), nullable=False),
+    Column("person", String(300), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("performed_at", Time, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""The pure model: no I/O, no frameworks, only the standard library."""

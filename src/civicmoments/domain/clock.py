@@ -1,0 +1,75 @@
+"""The Clock port, so deadlines and milestones can be tested without sleeping."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, by: timedelta) -> None:
+        self._now += by
+
+
+class OffsetClock:
+    """Real time shifted by a fixed offset: the demo uses it to jump ahead."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+
+_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+class InvalidDurationError(ValueError):
+    pass
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO 8601 duration made of weeks, days, hours, minutes and seconds.
+
+    Years and months have no fixed length, so they are refused: write days instead.
+    """
+    match = _DURATION.match(text or "")
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise InvalidDurationError(
+            f"{text!r} is not an ISO 8601 duration such as P14D, PT2M or P1W "
+            "(years and months are not allowed: write days)"
+        )
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    return timedelta(**parts)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError(f"time {text!r} has no time zone; send UTC, e.g. 2026-01-05T09:00:00Z")
+    return dt.astimezone(timezone.utc)

@@ -1,0 +1,83 @@
+"""Event types: each registered with a JSON Schema for its ``data``, and an optional CSV mapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from .yamlmap import Located, PackError, load
+
+CSV_ENVELOPE_FIELDS = ("id", "subject", "time")
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    pointer: str
+    message: str
+
+
+@dataclass
+class EventType:
+    type: str
+    description: str
+    schema: dict[str, Any]
+    csv: dict[str, Any] | None = None
+    _validator: Draft202012Validator | None = field(default=None, repr=False, compare=False)
+
+    def violations(self, data: Any) -> list[SchemaViolation]:
+        if self._validator is None:
+            self._validator = Draft202012Validator(self.schema)
+        found = []
+        for error in sorted(self._validator.iter_errors(data), key=lambda e: list(e.path)):
+            pointer = "/data" + "".join(f"/{p}" for p in error.absolute_path)
+            found.append(SchemaViolation(pointer, error.message))
+        return found
+
+
+def load_event_type(file: Path) -> EventType:
+    doc = load(file)
+    d = doc.data
+    if not isinstance(d, dict):
+        raise doc.error((), "an event type file must be a mapping with 'type' and 'data'")
+    unknown = set(d) - {"type", "description", "data", "csv"}
+    if unknown:
+        raise doc.error((sorted(unknown)[0],), f"unknown key {sorted(unknown)[0]!r}")
+    if not isinstance(d.get("type"), str) or "." not in d["type"]:
+        raise doc.error(("type",), "'type' must be a reverse-DNS name such as uk.gov.example.thing")
+    schema = d.get("data")
+    if not isinstance(schema, dict):
+        raise doc.error(("data",), "'data' must be a JSON Schema (a mapping)")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise doc.error(("data",) + tuple(exc.path), f"invalid JSON Schema: {exc.message}") from exc
+    csv = d.get("csv")
+    if csv is not None:
+        _check_csv(doc, csv, schema)
+    return EventType(d["type"], d.get("description", ""), schema, csv)
+
+
+def _check_csv(doc: Located, csv: Any, schema: dict[str, Any]) -> None:
+    if not isinstance(csv, dict) or not isinstance(csv.get("data", {}), dict):
+        raise doc.error(("csv",), "'csv' maps envelope fields and a 'data' mapping to column names")
+    for key in ("id", "subject"):
+        if not isinstance(csv.get(key), str):
+            raise doc.error(("csv",), f"'csv.{key}' must name the column that holds the {key}")
+    props = schema.get("properties", {})
+    for name in csv.get("data", {}):
+        if name not in props:
+            raise doc.error(("csv", "data", name), f"{name!r} is not a property of the data schema")
+
+
+def load_event_types(directory: Path) -> dict[str, EventType]:
+    types: dict[str, EventType] = {}
+    for file in sorted(directory.glob("*.yaml")):
+        et = load_event_type(file)
+        if et.type in types:
+            raise PackError(file, None, f"event type {et.type!r} is declared twice")
+        types[et.type] = et
+    return types

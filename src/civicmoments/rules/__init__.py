@@ -1,0 +1,1 @@
+"""Rules: CEL conditions inside moments, and decision adapters."""

@@ -1,0 +1,40 @@
+"""Typed settings, read from the environment (``CIVIC_*``) at the entrypoints only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PACK = Path(__file__).resolve().parents[2] / "packs" / "uk"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CIVIC_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means a local SQLite file under data_dir"
+    )
+    data_dir: Path = Path(".civic")
+    pack_dir: Path = DEFAULT_PACK
+    max_payload_bytes: int = 1_000_000
+    batch_size: int = 500
+    effect_batch_size: int = 200
+    partitions: int = 64
+    effect_lease_seconds: float = 30.0
+    effects_url: str | None = Field(
+        default=None, description="if set, every effect is delivered by HTTP POST to this URL"
+    )
+    effects_token: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    log_json: bool = True
+    idle_sleep_seconds: float = 0.05
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'civic.db').resolve()}"

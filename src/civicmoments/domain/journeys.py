@@ -213,8 +213,8 @@ class _Run:
         self.outcome = Outcome(journey)
 
     # -- bookkeeping -------------------------------------------------------------
-    def log(self, kind: str, step: str | None, **detail: Any) -> None:
-        self.outcome.timeline.append(TimelineEntry(self.journey.id, self.now, kind, step, detail))
+    def log(self, what: str, step: str | None, **detail: Any) -> None:
+        self.outcome.timeline.append(TimelineEntry(self.journey.id, self.now, what, step, detail))
 
     def timer(self, step: str, timer_id: str, due: datetime) -> None:
         j = self.journey
@@ -341,6 +341,9 @@ class _Run:
         self.log("step-started", step.id, kind=step.kind.value)
         if step.kind in EFFECT_KINDS:
             run.effect = f"{j.id}:{step.id}"
+            payload = {"moment": j.moment, "spec": dict(step.spec), "results": j.results()}
+            if step.kind in RESULT_KINDS:
+                payload["event"] = j.trigger  # a decision's inputs
             self.outcome.effects.append(
                 PerformEffect(
                     key=run.effect,
@@ -348,7 +351,7 @@ class _Run:
                     person=j.person,
                     step=step.id,
                     kind=step.kind.value,
-                    payload={"moment": j.moment, "spec": dict(step.spec), "results": j.results()},
+                    payload=payload,
                     max_attempts=step.retry.attempts,
                     backoff_seconds=step.retry.backoff.total_seconds(),
                 )
@@ -364,9 +367,12 @@ class _Run:
     def finish(self, step: Step, status: StepStatus, result: Any = None) -> None:
         run = self.journey.steps[step.id]
         run.status, run.finished_at = status, iso(self.now)
+        detail = {}
         if result is not None:
             run.result = result
-        self.log("step-" + ("done" if status is StepStatus.DONE else status.value), step.id)
+            if step.kind is StepKind.DECIDE and isinstance(result, dict):
+                detail = dict(result.get("outputs", {}))
+        self.log("step-" + ("done" if status is StepStatus.DONE else status.value), step.id, **detail)
 
     def end(self, status: JourneyStatus, reason: str) -> None:
         j = self.journey

@@ -46,7 +46,7 @@ def load_rules(file: Path) -> dict[str, SimpleRule]:
         if not spec.get("reference"):
             raise doc.error(path, f"variable {name!r} needs a 'reference' to the rule it encodes")
         try:
-            rules[name] = SimpleRule(name, CelCondition(spec["formula"]), str(spec["reference"]))
+            rules[name] = SimpleRule(name, CelCondition(spec["formula"].strip()), str(spec["reference"]).strip())
         except ConditionSyntaxError as exc:
             raise doc.error(path + ("formula",), str(exc)) from None
     return rules

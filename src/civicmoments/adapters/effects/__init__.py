@@ -1,0 +1,1 @@
+"""Effect providers: the embedded ones, and delivery over HTTP to an outside system."""

@@ -1,0 +1,47 @@
+"""Embedded providers. Later issues replace them with the privacy gate, OpenFisca, channels, cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...domain.clock import Clock
+from ...engine.ports import Effect, EffectResult
+from ...packs.loader import SimpleRule
+from ...rules.cel import ConditionEvaluationError
+
+
+class RecordingProvider:
+    """Records each effect once per idempotency key in the store's ``deliveries`` table."""
+
+    def __init__(self, store, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+
+    def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
+        self.store.record_deliveries(effects, self.clock.now())
+        return [EffectResult.done() for _ in effects]
+
+
+class SimpleRulesProvider:
+    """Decides with the pack's CEL formulas, over the trigger event and earlier results."""
+
+    def __init__(self, rules: Mapping[str, SimpleRule]) -> None:
+        self.rules = rules
+
+    def decide(self, effect: Effect) -> EffectResult:
+        context: dict[str, Any] = {"event": effect.payload.get("event", {}),
+                                   "results": effect.payload.get("results", {})}
+        outputs, references = {}, {}
+        for name in effect.payload["spec"]["variables"]:
+            rule = self.rules.get(name)
+            if rule is None:
+                return EffectResult.fail(f"no rule computes {name!r}")
+            try:
+                outputs[name] = rule.formula.value(context)
+            except ConditionEvaluationError as exc:
+                return EffectResult.fail(str(exc))
+            references[name] = rule.reference
+        return EffectResult.done({"outputs": outputs, "references": references})
+
+    def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
+        return [self.decide(e) for e in effects]

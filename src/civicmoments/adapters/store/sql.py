@@ -1,0 +1,594 @@
+"""The store: every read and write the engine makes, as set-oriented SQL.
+
+One module serves SQLite and PostgreSQL. Where they differ (row locking, upserts) the
+difference is a small branch on ``self.pg``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+
+from ...domain.events import (
+    EFFECT_COMPLETED,
+    EFFECT_DEAD_LETTERED,
+    ENGINE_SOURCE,
+    TIMER_FIRED,
+    LifeEvent,
+)
+from ...domain.journeys import Journey, JourneyStatus
+from ...engine.ports import (
+    BatchHandler,
+    BatchResult,
+    Effect,
+    Settlement,
+    StaleJourneyError,
+    Verdict,
+)
+from . import migrate
+from .schema import (
+    api_keys,
+    deliveries,
+    inbox,
+    journeys,
+    organisations,
+    outbox,
+    partitions,
+    timeline,
+    timers,
+)
+
+CHUNK = 500
+
+
+class EventStatus:
+    PENDING = "pending"
+    PROCESSED = "processed"
+    QUARANTINED = "quarantined"
+
+
+class EffectStatus:
+    PENDING = "pending"
+    INFLIGHT = "inflight"
+    DONE = "done"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+    TERMINAL = frozenset({DONE, DEAD, CANCELLED})
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def partition_of(subject: str, count: int) -> int:
+    return zlib.crc32(subject.encode()) % count
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class SqlStore:
+    def __init__(self, engine: Engine, partition_count: int = 64, claim_partitions: int = 8) -> None:
+        self.engine = engine
+        self.pg = engine.dialect.name == "postgresql"
+        self.partition_count = partition_count
+        self.claim_partitions = claim_partitions
+
+    # -- schema ------------------------------------------------------------------
+    def migrate(self) -> None:
+        migrate.upgrade(self.engine)
+        with self.engine.begin() as conn:
+            have = {r[0] for r in conn.execute(select(partitions.c.id))}
+            missing = [{"id": i} for i in range(self.partition_count) if i not in have]
+            if missing:
+                conn.execute(insert(partitions), missing)
+
+    def _insert(self, table):
+        return (pg_insert if self.pg else sqlite_insert)(table)
+
+    def _insert_ignore(self, conn: Connection, table, rows: list[dict[str, Any]]) -> None:
+        for part in chunks(rows):
+            conn.execute(self._insert(table).on_conflict_do_nothing(), list(part))
+
+    # -- organisations -------------------------------------------------------------
+    def add_organisation(self, row: dict[str, Any], key: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(organisations), row)
+            conn.execute(insert(api_keys), key)
+
+    def add_key(self, key: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(api_keys), key)
+
+    def organisation(self, name: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(organisations).where(organisations.c.name == name)).first()
+        return dict(row._mapping) if row else None
+
+    def organisations(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(organisations).order_by(organisations.c.name)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def revoke_organisation(self, org_id: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(organisations).where(organisations.c.id == org_id).values(revoked_at=now))
+            conn.execute(
+                update(api_keys)
+                .where(api_keys.c.org_id == org_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+
+    def key_with_organisation(self, key_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        q = select(api_keys, organisations).join(organisations).where(api_keys.c.id == key_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            return None
+        m = row._mapping
+        key = {c.name: m[api_keys.c[c.name]] for c in api_keys.c}
+        org = {c.name: m[organisations.c[c.name]] for c in organisations.c}
+        return key, org
+
+    # -- intake --------------------------------------------------------------------
+    def accept(self, events: Sequence[dict[str, Any]], now: datetime) -> list[str]:
+        """Insert events into the inbox. Returns per event: accepted, duplicate or conflict."""
+        keys = [(e["source"], e["event_id"]) for e in events]
+        with self.engine.begin() as conn:
+            existing: dict[tuple[str, str], str] = {}
+            for part in chunks(list(set(keys))):
+                q = select(inbox.c.source, inbox.c.event_id, inbox.c.digest).where(
+                    tuple_(inbox.c.source, inbox.c.event_id).in_(part)
+                )
+                existing.update({(r.source, r.event_id): r.digest for r in conn.execute(q)})
+            outcome, fresh = [], []
+            for e, k in zip(events, keys, strict=True):
+                if k in existing:
+                    outcome.append("duplicate" if existing[k] == e["digest"] else "conflict")
+                    continue
+                existing[k] = e["digest"]
+                outcome.append("accepted")
+                fresh.append(self._inbox_row(e, now))
+            self._insert_ignore(conn, inbox, fresh)
+        return outcome
+
+    def _inbox_row(self, e: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return {
+            **e,
+            "partition": partition_of(e["subject"], self.partition_count),
+            "received_at": now,
+            "status": EventStatus.PENDING,
+            "process_count": 0,
+        }
+
+    def _engine_events(self, conn: Connection, events: list[dict[str, Any]], now: datetime) -> None:
+        rows = [
+            self._inbox_row({"source": ENGINE_SOURCE, "org_id": None, "digest": "-", **e,
+                             "time": e["time"] or now}, now)
+            for e in events
+        ]
+        self._insert_ignore(conn, inbox, rows)
+
+    # -- dispatch ------------------------------------------------------------------
+    def dispatch(self, limit: int, handler: BatchHandler) -> int:
+        """Claim pending events (ordered per person), run the handler, write it all at once."""
+        with self.engine.begin() as conn:
+            q = select(inbox).where(inbox.c.status == EventStatus.PENDING)
+            if self.pg:
+                # Lock whole partitions: a person's events are only ever in one worker's hands.
+                parts = conn.execute(
+                    select(partitions.c.id)
+                    .where(
+                        partitions.c.id.in_(
+                            select(inbox.c.partition)
+                            .where(inbox.c.status == EventStatus.PENDING)
+                            .distinct()
+                        )
+                    )
+                    .order_by(func.random())
+                    .limit(self.claim_partitions)
+                    .with_for_update(skip_locked=True)
+                ).scalars().all()
+                if not parts:
+                    return 0
+                q = q.where(inbox.c.partition.in_(parts))
+            rows = conn.execute(q.order_by(inbox.c.seq).limit(limit)).all()
+            if not rows:
+                return 0
+            events = [
+                LifeEvent(r.source, r.event_id, r.type, r.subject, utc(r.time), r.data, r.seq)
+                for r in rows
+            ]
+            people = sorted({e.subject for e in events})
+            active: dict[str, list[Journey]] = {p: [] for p in people}
+            for part in chunks(people):
+                jq = select(journeys).where(
+                    journeys.c.person.in_(part), journeys.c.status == JourneyStatus.ACTIVE.value
+                )
+                for j in conn.execute(jq):
+                    active[j.person].append(self._journey(j))
+            result = handler(events, active)
+            self._write_batch(conn, result)
+            return len(events)
+
+    @staticmethod
+    def _journey(r: Any) -> Journey:
+        return Journey.from_state(
+            id=r.id,
+            moment=r.moment,
+            person=r.person,
+            status=r.status,
+            version=r.version,
+            started_at=utc(r.started_at),
+            updated_at=utc(r.updated_at),
+            state=r.state,
+        )
+
+    def _write_batch(self, conn: Connection, b: BatchResult) -> None:
+        if b.new_journeys:
+            rows = [
+                {
+                    "id": j.id,
+                    "moment": j.moment,
+                    "person": j.person,
+                    "status": j.status.value,
+                    "version": 1,
+                    "started_at": j.started_at,
+                    "updated_at": j.updated_at,
+                    "state": j.state(),
+                }
+                for j in b.new_journeys
+            ]
+            for part in chunks(rows):
+                conn.execute(insert(journeys), list(part))
+        if b.updated_journeys:
+            stmt = (
+                update(journeys)
+                .where(journeys.c.id == bindparam("j_id"), journeys.c.version == bindparam("j_version"))
+                .values(
+                    status=bindparam("j_status"),
+                    state=bindparam("j_state"),
+                    updated_at=bindparam("j_updated"),
+                    version=journeys.c.version + 1,
+                )
+            )
+            rows = [
+                {
+                    "j_id": j.id,
+                    "j_version": j.version,
+                    "j_status": j.status.value,
+                    "j_state": j.state(),
+                    "j_updated": j.updated_at,
+                }
+                for j in b.updated_journeys
+            ]
+            changed = conn.execute(stmt, rows).rowcount
+            if changed != len(rows):
+                raise StaleJourneyError(f"{len(rows) - changed} journeys changed under this batch")
+        if b.timeline:
+            rows = [
+                {"journey_id": t.journey, "at": t.at, "kind": t.kind, "step": t.step, "detail": t.detail}
+                for t in b.timeline
+            ]
+            for part in chunks(rows):
+                conn.execute(insert(timeline), list(part))
+        if b.effects:
+            self._insert_ignore(
+                conn,
+                outbox,
+                [
+                    {
+                        "key": e.key,
+                        "journey_id": e.journey,
+                        "person": e.person,
+                        "step": e.step,
+                        "kind": e.kind,
+                        "payload": e.payload,
+                        "status": EffectStatus.PENDING,
+                        "attempts": 0,
+                        "max_attempts": e.max_attempts,
+                        "backoff_seconds": e.backoff_seconds,
+                        "next_attempt_at": b.now,
+                        "created_at": b.now,
+                    }
+                    for e in b.effects
+                ],
+            )
+        if b.timers:
+            self._insert_ignore(
+                conn,
+                timers,
+                [
+                    {
+                        "id": t.id,
+                        "journey_id": t.journey,
+                        "person": t.person,
+                        "step": t.step,
+                        "due_at": t.due_at,
+                        "status": "pending",
+                    }
+                    for t in b.timers
+                ],
+            )
+        for part in chunks(b.ended):
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.journey_id.in_(part), outbox.c.status == EffectStatus.PENDING)
+                .values(status=EffectStatus.CANCELLED)
+            )
+            conn.execute(
+                update(timers)
+                .where(timers.c.journey_id.in_(part), timers.c.status == "pending")
+                .values(status="cancelled")
+            )
+        for part in chunks(b.processed):
+            conn.execute(
+                update(inbox)
+                .where(inbox.c.seq.in_(part))
+                .values(
+                    status=EventStatus.PROCESSED,
+                    processed_at=b.now,
+                    process_count=inbox.c.process_count + 1,
+                    error=None,
+                )
+            )
+        if b.quarantined:
+            conn.execute(
+                update(inbox)
+                .where(inbox.c.seq == bindparam("q_seq"))
+                .values(status=EventStatus.QUARANTINED, error=bindparam("q_error")),
+                [{"q_seq": s, "q_error": reason} for s, reason in b.quarantined],
+            )
+
+    # -- timers --------------------------------------------------------------------
+    def fire_due_timers(self, now: datetime, limit: int = 1000) -> int:
+        """Turn due timers into inbox events; the dispatcher does the rest."""
+        with self.engine.begin() as conn:
+            q = (
+                select(timers.c.id, timers.c.journey_id, timers.c.person, timers.c.step, timers.c.due_at)
+                .where(timers.c.status == "pending", timers.c.due_at <= now)
+                .order_by(timers.c.due_at)
+                .limit(limit)
+            )
+            if self.pg:
+                q = q.with_for_update(skip_locked=True)
+            due = conn.execute(q).all()
+            if not due:
+                return 0
+            self._engine_events(
+                conn,
+                [
+                    {
+                        "event_id": f"timer:{t.id}",
+                        "type": TIMER_FIRED,
+                        "subject": t.person,
+                        "time": utc(t.due_at),
+                        "data": {"journey": t.journey_id, "step": t.step, "timer": t.id},
+                    }
+                    for t in due
+                ],
+                now,
+            )
+            for part in chunks([t.id for t in due]):
+                conn.execute(update(timers).where(timers.c.id.in_(part)).values(status="fired"))
+            return len(due)
+
+    def next_timer_due(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            return utc(
+                conn.execute(select(func.min(timers.c.due_at)).where(timers.c.status == "pending")).scalar()
+            )
+
+    # -- effects -------------------------------------------------------------------
+    def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
+        with self.engine.begin() as conn:
+            q = (
+                select(outbox)
+                .where(
+                    or_(
+                        (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= now),
+                        (outbox.c.status == EffectStatus.INFLIGHT) & (outbox.c.lease_until < now),
+                    )
+                )
+                .order_by(outbox.c.id)
+                .limit(limit)
+            )
+            if self.pg:
+                q = q.with_for_update(skip_locked=True)
+            rows = conn.execute(q).all()
+            if not rows:
+                return []
+            lease = now + timedelta(seconds=lease_seconds)
+            for part in chunks([r.id for r in rows]):
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(part))
+                    .values(status=EffectStatus.INFLIGHT, lease_until=lease, attempts=outbox.c.attempts + 1)
+                )
+        return [
+            Effect(r.id, r.key, r.journey_id, r.person, r.step, r.kind, r.payload,
+                   r.attempts + 1, r.max_attempts, r.backoff_seconds)
+            for r in rows
+        ]
+
+    def settle_effects(self, settlements: Sequence[Settlement], now: datetime) -> None:
+        done, retry, dead, events = [], [], [], []
+        for s in settlements:
+            e, r = s.effect, s.result
+            if r.verdict is Verdict.DONE:
+                done.append({"o_id": e.id})
+                if s.emits_result:
+                    events.append(self._effect_event(EFFECT_COMPLETED, "effect", e, {"result": r.result}))
+            elif r.verdict is Verdict.RETRY and e.attempts < e.max_attempts:
+                delay = e.backoff_seconds * (2 ** (e.attempts - 1))
+                retry.append({"o_id": e.id, "o_next": now + timedelta(seconds=delay), "o_error": r.error})
+            else:
+                reason = r.error if r.verdict is Verdict.FAIL else f"gave up after {e.attempts} attempts: {r.error}"
+                dead.append({"o_id": e.id, "o_error": reason})
+                events.append(self._effect_event(EFFECT_DEAD_LETTERED, "dead", e, {"reason": reason}))
+        inflight = outbox.c.status == EffectStatus.INFLIGHT
+        with self.engine.begin() as conn:
+            if done:
+                conn.execute(
+                    update(outbox).where(outbox.c.id == bindparam("o_id"), inflight)
+                    .values(status=EffectStatus.DONE, done_at=now, lease_until=None, last_error=None),
+                    done,
+                )
+            if retry:
+                conn.execute(
+                    update(outbox).where(outbox.c.id == bindparam("o_id"), inflight)
+                    .values(status=EffectStatus.PENDING, next_attempt_at=bindparam("o_next"),
+                            last_error=bindparam("o_error"), lease_until=None),
+                    retry,
+                )
+            if dead:
+                conn.execute(
+                    update(outbox).where(outbox.c.id == bindparam("o_id"), inflight)
+                    .values(status=EffectStatus.DEAD, last_error=bindparam("o_error"), lease_until=None),
+                    dead,
+                )
+            if events:
+                self._engine_events(conn, events, now)
+
+    @staticmethod
+    def _effect_event(kind: str, prefix: str, e: Effect, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": f"{prefix}:{e.key}",
+            "type": kind,
+            "subject": e.person,
+            "time": None,
+            "data": {"journey": e.journey, "step": e.step, "key": e.key, **data},
+        }
+
+    def record_deliveries(self, effects: Sequence[Effect], now: datetime) -> None:
+        """The embedded provider's own record: one row per idempotency key, ever."""
+        with self.engine.begin() as conn:
+            self._insert_ignore(
+                conn,
+                deliveries,
+                [
+                    {"key": e.key, "kind": e.kind, "journey_id": e.journey, "person": e.person,
+                     "step": e.step, "payload": e.payload, "performed_at": now}
+                    for e in effects
+                ],
+            )
+
+    def request_cancel(self, journey_id: str, reason: str, now: datetime) -> bool:
+        """Queue a cancellation as an engine event, so it takes its place in the person's order."""
+        from ...domain.events import JOURNEY_CANCEL_REQUESTED
+        from ...domain.ids import uuid7
+
+        with self.engine.begin() as conn:
+            person = conn.execute(select(journeys.c.person).where(journeys.c.id == journey_id)).scalar()
+            if person is None:
+                return False
+            self._engine_events(conn, [{
+                "event_id": f"cancel:{uuid7()}", "type": JOURNEY_CANCEL_REQUESTED, "subject": person,
+                "time": now, "data": {"journey": journey_id, "reason": reason},
+            }], now)
+        return True
+
+    # -- queries -------------------------------------------------------------------
+    def journey(self, journey_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            j = conn.execute(select(journeys).where(journeys.c.id == journey_id)).first()
+            if j is None:
+                return None
+            tl = conn.execute(
+                select(timeline).where(timeline.c.journey_id == journey_id).order_by(timeline.c.id)
+            ).all()
+            fx = conn.execute(
+                select(outbox.c.key, outbox.c.step, outbox.c.kind, outbox.c.status, outbox.c.attempts,
+                       outbox.c.last_error, outbox.c.done_at)
+                .where(outbox.c.journey_id == journey_id).order_by(outbox.c.id)
+            ).all()
+        return {
+            "journey": self._journey(j),
+            "timeline": [dict(r._mapping) for r in tl],
+            "effects": [dict(r._mapping) for r in fx],
+        }
+
+    def journeys_for(self, person: str | None = None, limit: int = 100) -> list[Journey]:
+        q = select(journeys).order_by(journeys.c.started_at).limit(limit)
+        if person is not None:
+            q = q.where(journeys.c.person == person)
+        with self.engine.connect() as conn:
+            return [self._journey(r) for r in conn.execute(q)]
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries).order_by(deliveries.c.performed_at, deliveries.c.key))
+            return [dict(r._mapping) for r in rows]
+
+    def quarantined(self, limit: int = 100) -> list[dict[str, Any]]:
+        q = (
+            select(inbox.c.seq, inbox.c.source, inbox.c.event_id, inbox.c.type, inbox.c.error,
+                   inbox.c.received_at)
+            .where(inbox.c.status == EventStatus.QUARANTINED)
+            .order_by(inbox.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def replay(self, seqs: Sequence[int] | None = None) -> int:
+        """Put quarantined events back in the inbox; they keep their place in order."""
+        stmt = update(inbox).where(inbox.c.status == EventStatus.QUARANTINED)
+        if seqs is not None:
+            stmt = stmt.where(inbox.c.seq.in_(list(seqs)))
+        with self.engine.begin() as conn:
+            return conn.execute(stmt.values(status=EventStatus.PENDING)).rowcount
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        q = (
+            select(outbox.c.id, outbox.c.key, outbox.c.kind, outbox.c.attempts, outbox.c.last_error)
+            .where(outbox.c.status == EffectStatus.DEAD)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for name, table in (("events", inbox), ("journeys", journeys), ("effects", outbox),
+                                ("timers", timers)):
+                rows = conn.execute(select(table.c.status, func.count()).group_by(table.c.status))
+                out[name] = {r[0]: r[1] for r in rows}
+        return out
+
+    def is_idle(self, now: datetime) -> bool:
+        """Nothing left to do now: no pending event, no due effect, no in-flight effect."""
+        with self.engine.connect() as conn:
+            pending = conn.execute(
+                select(func.count()).select_from(inbox).where(inbox.c.status == EventStatus.PENDING)
+            ).scalar()
+            effects = conn.execute(
+                select(func.count()).select_from(outbox).where(
+                    outbox.c.status.in_([EffectStatus.PENDING, EffectStatus.INFLIGHT])
+                    & or_(outbox.c.next_attempt_at <= now, outbox.c.status == EffectStatus.INFLIGHT)
+                )
+            ).scalar()
+            due = conn.execute(
+                select(func.count()).select_from(timers).where(timers.c.status == "pending",
+                                                                timers.c.due_at <= now)
+            ).scalar()
+        return not (pending or effects or due)
+
+    def wipe(self) -> None:
+        """Delete every row (tests and the demo start clean)."""
+        with self.engine.begin() as conn:
+            for table in (deliveries, timers, outbox, timeline, journeys, inbox, api_keys, organisations):
+                conn.execute(delete(table))

@@ -1,0 +1,351 @@
+"""The ``civic`` command. It prints for people by default; ``--json`` prints for machines."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .domain.clock import InvalidDurationError, iso, parse_duration
+from .engine.errors import Problem
+from .packs import PackError
+
+
+def _app(**kwargs: Any):
+    from . import logs
+    from .bootstrap import build
+    from .settings import Settings
+
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_json)
+    return build(settings, **kwargs)
+
+
+def _out(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+class CivicGroup(click.Group):
+    """Turns the project's named errors into one clear line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Problem as exc:
+            raise click.ClickException(f"{exc.title}: {exc.detail}") from None
+        except PackError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=CivicGroup)
+@click.version_option(package_name="civicmoments")
+def main() -> None:
+    """Civic Moments: life events in, consented coordinated journeys out."""
+
+
+# -- processes -------------------------------------------------------------------------
+@main.command()
+@click.option("--host", default=None, help="address to listen on (CIVIC_HOST)")
+@click.option("--port", default=None, type=int, help="port (CIVIC_PORT)")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the API, the engine and the effects in one process."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    app = _app()
+    stop = threading.Event()
+    thread = threading.Thread(target=app.worker.run, args=(stop.is_set,), name="engine", daemon=True)
+    thread.start()
+    try:
+        uvicorn.run(create_app(app), host=host or app.settings.host, port=port or app.settings.port,
+                    log_level="warning")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+@main.command()
+def worker() -> None:
+    """Run only the engine and the effects (many may share one PostgreSQL database)."""
+    app = _app()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    app.worker.run(stop.is_set)
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (start-up does this too)."""
+    _app()
+    click.echo("database is up to date")
+
+
+# -- organisations -----------------------------------------------------------------------
+@main.group()
+def orgs() -> None:
+    """Organisations and their credentials."""
+
+
+@orgs.command("add")
+@click.argument("name")
+@click.option("--source", "sources", multiple=True, required=True,
+              help="a CloudEvents source it owns (a trailing * matches a prefix); repeatable")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              help="an event type it may send (glob), or a permission such as journeys:read; repeatable")
+@click.option("--expires", default=None, help="token lifetime as an ISO 8601 duration, e.g. P90D")
+@click.option("--json", "as_json", is_flag=True)
+def orgs_add(name: str, sources: tuple[str, ...], scopes: tuple[str, ...], expires: str | None,
+             as_json: bool) -> None:
+    """Register an organisation and print its bearer token (shown only once)."""
+    try:
+        lifetime = parse_duration(expires) if expires else None
+    except InvalidDurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expires") from None
+    org, token = _app().organisations.add(name, list(sources), list(scopes), lifetime)
+    if as_json:
+        _out({"id": org.id, "name": org.name, "token": token})
+    else:
+        click.echo(f"added {org.name} ({org.id})\ntoken (keep it secret; it is not shown again):\n{token}")
+
+
+@orgs.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def orgs_list(as_json: bool) -> None:
+    """List organisations."""
+    rows = _app().organisations.list()
+    if as_json:
+        _out(rows)
+        return
+    for r in rows:
+        state = "revoked" if r["revoked_at"] else "active"
+        click.echo(f"{r['name']:<30} {state:<8} sources={','.join(r['sources'])} scopes={','.join(r['scopes'])}")
+
+
+@orgs.command("revoke")
+@click.argument("name")
+def orgs_revoke(name: str) -> None:
+    """Revoke an organisation and every token it holds."""
+    _app().organisations.revoke(name)
+    click.echo(f"revoked {name}: its tokens no longer work")
+
+
+@orgs.command("token")
+@click.argument("name")
+@click.option("--expires", default=None, help="token lifetime, e.g. P90D")
+def orgs_token(name: str, expires: str | None) -> None:
+    """Issue another token for an organisation (for rotation)."""
+    click.echo(_app().organisations.new_token(name, parse_duration(expires) if expires else None))
+
+
+# -- events --------------------------------------------------------------------------------
+@main.group()
+def events() -> None:
+    """Send events, and look after the ones that failed."""
+
+
+def read_events(path: Path, type_name: str | None, source: str | None, app) -> list[Any]:
+    from .engine.csv_intake import rows_to_events
+    from .engine.errors import MalformedJsonError, UnknownEventTypeError
+
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        event_type = app.pack.event_types.get(type_name or "")
+        if event_type is None:
+            raise UnknownEventTypeError(f"a CSV file needs --type naming a registered event type; got {type_name!r}")
+        if not source:
+            raise click.UsageError("a CSV file needs --source (the CloudEvents source of its rows)")
+        return rows_to_events(event_type, text, source)
+    stripped = text.strip()
+    try:
+        if path.suffix.lower() == ".jsonl":
+            return [json.loads(line) for line in stripped.splitlines() if line.strip()]
+        data = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise MalformedJsonError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+    return data if isinstance(data, list) else [data]
+
+
+@events.command("send")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_name", required=True, help="the sending organisation")
+@click.option("--type", "type_name", default=None, help="event type of a CSV file's rows")
+@click.option("--source", default=None, help="CloudEvents source of a CSV file's rows")
+@click.option("--json", "as_json", is_flag=True)
+def events_send(file: Path, org_name: str, type_name: str | None, source: str | None, as_json: bool) -> None:
+    """Send events from a JSON, JSONL or CSV file, as an organisation."""
+    from .domain.organisations import Organisation
+    from .engine.errors import NotFoundError
+
+    app = _app()
+    row = app.store.organisation(org_name)
+    if row is None:
+        raise NotFoundError(f"no organisation named {org_name!r}; add it with 'civic orgs add'")
+    if row["revoked_at"] is not None:
+        raise click.ClickException(f"organisation {org_name!r} is revoked")
+    org = Organisation(row["id"], row["name"], tuple(row["sources"]), tuple(row["scopes"]))
+    raws = read_events(file, type_name, source, app)
+    receipts = []
+    with click.progressbar(length=len(raws), label="sending", file=sys.stderr,
+                           hidden=len(raws) < 1000) as bar:
+        for start in range(0, len(raws), 1000):
+            part = app.intake.submit(org, raws[start : start + 1000])
+            receipts.extend(r.__class__(r.index + start, r.id, r.source, r.status, r.problem) for r in part)
+            bar.update(len(part))
+    if as_json:
+        _out([r.as_dict() for r in receipts])
+    else:
+        counts: dict[str, int] = {}
+        for r in receipts:
+            counts[r.status] = counts.get(r.status, 0) + 1
+            if r.problem is not None:
+                click.echo(f"event {r.index} ({r.id}): {r.problem.title}: {r.problem.detail}", err=True)
+        click.echo(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if any(r.status == "rejected" for r in receipts):
+        sys.exit(1)
+
+
+@events.command("quarantine")
+@click.option("--json", "as_json", is_flag=True)
+def events_quarantine(as_json: bool) -> None:
+    """List events that failed in processing, with the reason."""
+    rows = _app().store.quarantined()
+    if as_json:
+        _out(rows)
+        return
+    if not rows:
+        click.echo("quarantine is empty")
+    for r in rows:
+        click.echo(f"#{r['seq']} {r['type']} {r['source']} {r['event_id']}\n    {r['error']}")
+
+
+@events.command("replay")
+@click.argument("seqs", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="replay every quarantined event")
+def events_replay(seqs: tuple[int, ...], everything: bool) -> None:
+    """Put quarantined events back in the inbox (by their #number, or --all)."""
+    if not seqs and not everything:
+        raise click.UsageError("name the events to replay by number, or pass --all")
+    n = _app().store.replay(None if everything else list(seqs))
+    click.echo(f"{n} event(s) back in the inbox")
+
+
+@events.command("dead-letters")
+@click.option("--json", "as_json", is_flag=True)
+def events_dead_letters(as_json: bool) -> None:
+    """List effects that were given up on."""
+    rows = _app().store.dead_letters()
+    if as_json:
+        _out(rows)
+        return
+    if not rows:
+        click.echo("no dead letters")
+    for r in rows:
+        click.echo(f"{r['key']} ({r['kind']}, {r['attempts']} attempts): {r['last_error']}")
+
+
+# -- moments and journeys --------------------------------------------------------------------
+@main.group()
+def moments() -> None:
+    """Moment definitions."""
+
+
+@moments.command("check")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--events", "events_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="event schemas to check names against (default: the pack's)")
+def moments_check(directory: Path, events_dir: Path | None) -> None:
+    """Validate every moment in DIRECTORY; errors give the file and the line."""
+    from .domain.events import ENGINE_EVENT_TYPES
+    from .packs.event_types import load_event_types
+    from .packs.moments import load_moments
+    from .settings import Settings
+
+    events_dir = events_dir or (directory.parent / "events")
+    if not events_dir.is_dir():
+        events_dir = Settings().pack_dir / "events"
+    known = set(load_event_types(events_dir)) | ENGINE_EVENT_TYPES
+    found = load_moments(directory, known)
+    for m in found.values():
+        click.echo(f"ok  {m.id:<24} {len(m.steps)} steps  ({m.source_file})")
+    click.echo(f"{len(found)} moment(s) valid")
+
+
+@main.group()
+def journeys() -> None:
+    """Journeys: runs of moments for people."""
+
+
+def print_journey(found: dict[str, Any]) -> None:
+    j = found["journey"]
+    click.echo(f"journey {j.id}  moment={j.moment}  person={j.person}  status={j.status.value}")
+    for t in found["timeline"]:
+        detail = ", ".join(f"{k}={v}" for k, v in t["detail"].items())
+        step = f"[{t['step']}] " if t["step"] else ""
+        click.echo(f"  {iso(t['at'])}  {t['kind']:<22} {step}{detail}")
+
+
+@journeys.command("show")
+@click.argument("journey_id")
+@click.option("--json", "as_json", is_flag=True)
+def journeys_show(journey_id: str, as_json: bool) -> None:
+    """Show a journey's timeline."""
+    from .api.journeys import journey_view
+    from .engine.errors import NotFoundError
+
+    found = _app().store.journey(journey_id)
+    if found is None:
+        raise NotFoundError(f"no journey {journey_id!r}")
+    if as_json:
+        _out(journey_view(found))
+    else:
+        print_journey(found)
+
+
+@journeys.command("list")
+@click.option("--person", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def journeys_list(person: str | None, as_json: bool) -> None:
+    """List journeys."""
+    rows = _app().store.journeys_for(person)
+    if as_json:
+        _out([{"id": j.id, "moment": j.moment, "person": j.person, "status": j.status.value} for j in rows])
+        return
+    for j in rows:
+        click.echo(f"{j.id}  {j.moment:<20} {j.person:<20} {j.status.value}")
+
+
+@journeys.command("cancel")
+@click.argument("journey_id")
+@click.option("--reason", required=True)
+def journeys_cancel(journey_id: str, reason: str) -> None:
+    """Cancel a journey: its pending steps and effects are cancelled too."""
+    from .engine.errors import NotFoundError
+
+    app = _app()
+    if not app.store.request_cancel(journey_id, reason, app.clock.now()):
+        raise NotFoundError(f"no journey {journey_id!r}")
+    click.echo(f"cancellation of {journey_id} queued")
+
+
+@main.command()
+def demo() -> None:
+    """Run the sample moment end to end on a fresh embedded database and print the timelines."""
+    from .demo import run
+
+    run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The engine: intake, dispatcher, effects and timers. It talks to the world through ports."""

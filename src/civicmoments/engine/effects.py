@@ -1,0 +1,54 @@
+"""Effect workers: claim outbox rows in batches, perform them idempotently, settle the results.
+
+Retries with exponential backoff are declared on each step (``retry``); an effect that
+keeps failing, or fails for good, is dead-lettered and its journey hears about it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+from ..domain.clock import Clock
+from ..domain.moments import RESULT_KINDS
+from ..logs import get
+from .ports import Effect, EffectProvider, EffectResult, Settlement
+
+log = get("civic.effects")
+_RESULT_KINDS = {k.value for k in RESULT_KINDS}
+
+
+class EffectRunner:
+    def __init__(self, store, providers: Mapping[str, EffectProvider], clock: Clock,
+                 batch_size: int = 200, lease_seconds: float = 30.0) -> None:
+        self.store, self.providers, self.clock = store, providers, clock
+        self.batch_size, self.lease_seconds = batch_size, lease_seconds
+
+    def run_once(self) -> int:
+        effects = self.store.claim_effects(self.clock.now(), self.batch_size, self.lease_seconds)
+        if not effects:
+            return 0
+        by_kind: dict[str, list[Effect]] = defaultdict(list)
+        for e in effects:
+            by_kind[e.kind].append(e)
+        settlements = []
+        for kind, group in by_kind.items():
+            for e, r in zip(group, self._perform(kind, group), strict=True):
+                settlements.append(Settlement(e, r, kind in _RESULT_KINDS))
+                if r.error:
+                    log.warning("effect failed", key=e.key, kind=kind, attempt=e.attempts,
+                                verdict=r.verdict.value, error=r.error)
+        self.store.settle_effects(settlements, self.clock.now())
+        return len(effects)
+
+    def _perform(self, kind: str, group: list[Effect]) -> list[EffectResult]:
+        provider = self.providers.get(kind)
+        if provider is None:
+            return [EffectResult.fail(f"no provider is configured for {kind!r} effects")] * len(group)
+        try:
+            results = provider.perform(group)
+        except Exception as exc:  # noqa: BLE001 - a provider crash is a passing fault
+            return [EffectResult.retry(f"{type(exc).__name__}: {exc}")] * len(group)
+        if len(results) != len(group):
+            return [EffectResult.retry("provider returned the wrong number of results")] * len(group)
+        return results

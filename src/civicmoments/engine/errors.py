@@ -1,0 +1,52 @@
+"""Errors named for the rule that was broken. The API turns each into RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Problem(Exception):
+    slug = "problem"
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://civicmoments.org/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def _problem(slug: str, status: int, title: str) -> type[Problem]:
+    name = "".join(p.capitalize() for p in slug.split("-")) + "Error"
+    return type(name, (Problem,), {"slug": slug, "status": status, "title": title})
+
+
+MalformedJsonError = _problem("malformed-json", 400, "The body is not valid JSON")
+MalformedEventError = _problem("malformed-event", 400, "The event is not a valid CloudEvent")
+MissingAttributeError = _problem("missing-attribute", 400, "A required CloudEvents attribute is missing")
+UnsupportedMediaTypeError = _problem("unsupported-media-type", 415, "This content type is not accepted")
+PayloadTooLargeError = _problem("payload-too-large", 413, "The request is larger than the limit")
+UnknownEventTypeError = _problem("unknown-event-type", 422, "The event type is not registered")
+SchemaViolationError = _problem("schema-violation", 422, "The event data does not match its schema")
+CsvMappingError = _problem("csv-mapping", 422, "A CSV row cannot be turned into an event")
+SourceNotOwnedError = _problem("source-not-owned", 403, "The source belongs to another organisation")
+EventTypeNotInScopeError = _problem("event-type-not-in-scope", 403, "The organisation may not send this event type")
+PermissionDeniedError = _problem("permission-denied", 403, "The organisation may not do this")
+DuplicateEventIdError = _problem("duplicate-event-id", 409, "This source already sent a different event with this id")
+CredentialMissingError = _problem("credential-missing", 401, "No bearer token was sent")
+CredentialInvalidError = _problem("credential-invalid", 401, "The bearer token is not valid")
+CredentialExpiredError = _problem("credential-expired", 401, "The bearer token has expired")
+CredentialRevokedError = _problem("credential-revoked", 401, "The bearer token was revoked")
+NotFoundError = _problem("not-found", 404, "Not found")
+OrganisationExistsError = _problem("organisation-exists", 409, "An organisation with this name exists")

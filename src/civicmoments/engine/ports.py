@@ -1,0 +1,96 @@
+"""Ports: what the engine needs from the outside, as Protocols. Adapters satisfy them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..domain.events import LifeEvent
+from ..domain.journeys import Journey, PerformEffect, StartTimer, TimelineEntry
+
+
+class StaleJourneyError(RuntimeError):
+    """A journey changed under a batch: the batch is rolled back and tried again."""
+
+
+@dataclass
+class BatchResult:
+    """Everything one dispatcher batch writes, in one transaction."""
+
+    now: datetime
+    processed: list[int] = field(default_factory=list)
+    quarantined: list[tuple[int, str]] = field(default_factory=list)
+    new_journeys: list[Journey] = field(default_factory=list)
+    updated_journeys: list[Journey] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    effects: list[PerformEffect] = field(default_factory=list)
+    timers: list[StartTimer] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+
+
+BatchHandler = Callable[[list[LifeEvent], dict[str, list[Journey]]], BatchResult]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """An outbox row claimed by an effect worker."""
+
+    id: int
+    key: str
+    journey: str
+    person: str
+    step: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    backoff_seconds: float
+
+
+class Verdict(str, enum.Enum):
+    DONE = "done"
+    RETRY = "retry"  # a passing fault: try again after a backoff
+    FAIL = "fail"  # will never work: dead-letter at once
+
+
+@dataclass(frozen=True)
+class EffectResult:
+    verdict: Verdict
+    result: Any = None
+    error: str | None = None
+
+    @classmethod
+    def done(cls, result: Any = None) -> EffectResult:
+        return cls(Verdict.DONE, result)
+
+    @classmethod
+    def retry(cls, error: str) -> EffectResult:
+        return cls(Verdict.RETRY, error=error)
+
+    @classmethod
+    def fail(cls, error: str) -> EffectResult:
+        return cls(Verdict.FAIL, error=error)
+
+
+class EffectProvider(Protocol):
+    """Performs effects. It must honour the idempotency key: the same key twice is one effect."""
+
+    def perform(self, effects: Sequence[Effect]) -> list[EffectResult]: ...
+
+
+@dataclass(frozen=True)
+class Settlement:
+    effect: Effect
+    result: EffectResult
+    emits_result: bool  # the journey waits for this effect's result
+
+
+class Store(Protocol):
+    def accept(self, events: Sequence[dict[str, Any]], now: datetime) -> list[str]: ...
+    def dispatch(self, limit: int, handler: BatchHandler) -> int: ...
+    def fire_due_timers(self, now: datetime, limit: int) -> int: ...
+    def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]: ...
+    def settle_effects(self, settlements: Sequence[Settlement], now: datetime) -> None: ...

@@ -1,0 +1,65 @@
+"""The worker loop: fire due timers, dispatch a batch, perform effects; repeat."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError
+
+from ..domain.clock import Clock
+from ..logs import get
+from .dispatcher import Dispatcher
+from .effects import EffectRunner
+from .ports import StaleJourneyError
+
+log = get("civic.worker")
+
+
+@dataclass
+class Worker:
+    store: object
+    dispatcher: Dispatcher
+    effects: EffectRunner
+    clock: Clock
+    batch_size: int = 500
+    idle_sleep: float = 0.05
+
+    def run_once(self) -> int:
+        done = 0
+        try:
+            done += self.store.fire_due_timers(self.clock.now())
+            done += self.store.dispatch(self.batch_size, self.dispatcher.handle)
+        except StaleJourneyError as exc:
+            log.warning("batch rolled back, will retry", reason=str(exc))
+        done += self.effects.run_once()
+        return done
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        log.info("worker started")
+        failures = 0
+        while not should_stop():
+            try:
+                done = self.run_once()
+                failures = 0
+            except DBAPIError as exc:
+                failures += 1
+                log.error("database error, backing off", error=str(exc.orig)[:200], failures=failures)
+                time.sleep(min(5.0, 0.1 * 2**failures))
+                continue
+            if not done:
+                time.sleep(self.idle_sleep)
+        log.info("worker stopped")
+
+    def drain(self, max_rounds: int = 100_000, progress: Callable[[int], None] | None = None) -> int:
+        """Run until nothing is left to do now (demo and tests)."""
+        total = 0
+        for _ in range(max_rounds):
+            done = self.run_once()
+            total += done
+            if progress and done:
+                progress(done)
+            if not done and self.store.is_idle(self.clock.now()):
+                return total
+        raise RuntimeError(f"still busy after {max_rounds} rounds")

@@ -1,0 +1,91 @@
+"""Shared fixtures: real databases (SQLite files and PostgreSQL), packs and clocks.
+
+PostgreSQL is found at CIVIC_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
+Locally a missing server skips its tests with a message; under CI=true it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from civicmoments.bootstrap import App, build
+from civicmoments.domain.clock import FakeClock
+from civicmoments.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+UK_PACK = ROOT / "packs" / "uk"
+ENGINE_PACK = Path(__file__).parent / "packs" / "engine"
+PG_ADMIN = os.environ.get("CIVIC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _sqlalchemy(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def service_missing(what: str) -> None:
+    """Skip locally; under CI every service must be there, so fail."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is required under CI=true but is not available")
+    pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> str:
+    try:
+        engine = create_engine(_sqlalchemy(PG_ADMIN))
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        service_missing(f"PostgreSQL at {PG_ADMIN} ({type(exc).__name__})")
+    return PG_ADMIN
+
+
+@pytest.fixture
+def pg_url(pg_admin: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    name = f"civic_test_{secrets.token_hex(6)}"
+    admin = create_engine(_sqlalchemy(pg_admin), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = pg_admin.rpartition("/")
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'civic.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'civic.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_app(url: str, clock, pack: Path = UK_PACK, **kwargs) -> App:
+    settings = Settings(database_url=url, pack_dir=pack, effects_url=kwargs.pop("effects_url", None),
+                        idle_sleep_seconds=0.01)
+    return build(settings, clock=clock, **kwargs)
+
+
+@pytest.fixture
+def app(db_url: str, clock: FakeClock) -> Iterator[App]:
+    built = make_app(db_url, clock)
+    yield built
+    built.store.engine.dispose()

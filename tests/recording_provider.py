@@ -1,0 +1,61 @@
+"""A real HTTP provider for tests: it honours idempotency keys and counts what it performed.
+
+It runs in a thread of the test process, so a worker process can be killed without it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class RecordingProvider:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.performed: Counter[str] = Counter()  # effects applied, per key (must stay at 1)
+        self.calls: Counter[str] = Counter()  # requests received, per key (retries included)
+        self.bodies: dict[str, dict] = {}
+        self.fail_plan: dict[str, list[int]] = {}  # key prefix -> statuses to answer first
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                key = self.headers["Idempotency-Key"]
+                status = provider.answer(key, body)
+                variables = body["payload"]["spec"].get("variables", [])
+                result = {"outputs": {v: True for v in variables}} if status == 200 else {}
+                payload = json.dumps(result).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/effects"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, key: str, body: dict) -> int:
+        with self.lock:
+            self.calls[key] += 1
+            for prefix, statuses in self.fail_plan.items():
+                if key.endswith(prefix) and self.calls[key] <= len(statuses):
+                    return statuses[self.calls[key] - 1]
+            if key not in self.performed:
+                self.performed[key] = 1  # a repeat of a key is acknowledged, not performed again
+                self.bodies[key] = body
+            return 200
+
+    def __enter__(self) -> RecordingProvider:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

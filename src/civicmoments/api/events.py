@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -52,7 +53,7 @@ def _binary(request: Request, body: bytes) -> dict[str, Any]:
     event: dict[str, Any] = {}
     for name, value in request.headers.items():
         if name.lower().startswith("ce-"):
-            event[name[3:].lower()] = value
+            event[name[3:].lower()] = unquote(value)  # the HTTP binding percent-encodes values
     event["datacontenttype"] = request.headers.get("content-type", "application/json")
     event["data"] = _json(body) if body else {}
     return event

@@ -25,7 +25,10 @@ class RecordingProvider:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                try:
+                    body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                except ValueError:
+                    return  # the client died mid-request (a killed worker): nothing to perform
                 key = self.headers["Idempotency-Key"]
                 status = provider.answer(key, body)
                 variables = body["payload"]["spec"].get("variables", [])

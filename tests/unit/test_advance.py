@@ -124,7 +124,7 @@ def test_reaching_the_objective_completes_the_journey_and_cancels_pending_steps(
     j = decided(True).journey
     out = advance(FLOW, j, event("t.goal", {}), NOW)
     assert out.journey.status is JourneyStatus.COMPLETED
-    assert out.ended
+    assert out.halted
     assert out.journey.steps["survey"].status is StepStatus.CANCELLED
     assert out.journey.steps["plan"].status is StepStatus.CANCELLED
     assert out.journey.outcome["type"] == "t.goal"
@@ -135,15 +135,15 @@ def test_the_objective_timer_expires_the_journey():
     out = advance(FLOW, j, event(TIMER_FIRED, {"journey": "j1", "step": "objective",
                                                "timer": j.objective_timer}), NOW)
     assert out.journey.status is JourneyStatus.EXPIRED
-    assert out.ended
+    assert out.halted
 
 
 def test_withdrawn_consent_for_the_purpose_cancels_the_journey():
     j = decided(True).journey
-    assert not advance(FLOW, j, event("t.withdrawn", {"purpose": "other"}), NOW).ended
+    assert not advance(FLOW, j, event("t.withdrawn", {"purpose": "other"}), NOW).halted
     out = advance(FLOW, j, event("t.withdrawn", {"purpose": "support"}), NOW)
     assert out.journey.status is JourneyStatus.CANCELLED
-    assert out.ended
+    assert out.halted
 
 
 def test_a_cancel_request_cancels_the_journey():

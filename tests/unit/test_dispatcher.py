@@ -50,7 +50,9 @@ def test_engine_events_reach_only_the_journey_they_name():
                                     "result": {"outputs": {"x": 1}}})
     r3 = d.handle([mine], active)
     assert [u.id for u in r3.updated_journeys] == [j.id]
-    assert r3.ended == [j.id] and [e.step for e in r3.effects] == ["tell"]
+    assert [e.step for e in r3.effects] == ["tell"]
+    assert r3.updated_journeys[0].status.value == "completed"
+    assert r3.halted == []  # it ran its course: the effect it just queued must still happen
 
 
 def test_a_journey_started_and_ended_in_one_batch_is_written_once_as_new():

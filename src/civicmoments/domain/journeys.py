@@ -162,7 +162,7 @@ class Outcome:
     effects: list[PerformEffect] = field(default_factory=list)
     timers: list[StartTimer] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
-    ended: bool = False  # the journey became terminal: cancel its pending effects and timers
+    halted: bool = False  # the journey stopped short: cancel its pending effects and timers
 
     @property
     def changed(self) -> bool:
@@ -328,7 +328,7 @@ class _Run:
             r.status in STEP_TERMINAL for r in j.steps.values()
         ):
             if self.moment.objective is None:
-                self.end(JourneyStatus.COMPLETED, "every step ended")
+                self.end(JourneyStatus.COMPLETED, "every step ended", halt=False)
             elif not j.awaiting_objective:
                 j.awaiting_objective = True
                 self.log("awaiting-objective", None, event=self.moment.objective.event)
@@ -374,13 +374,14 @@ class _Run:
                 detail = dict(result.get("outputs", {}))
         self.log("step-" + ("done" if status is StepStatus.DONE else status.value), step.id, **detail)
 
-    def end(self, status: JourneyStatus, reason: str) -> None:
+    def end(self, status: JourneyStatus, reason: str, halt: bool = True) -> None:
+        """End the journey. Unless it simply ran its course, its queued work is called off."""
         j = self.journey
         for run in j.steps.values():
             if run.status in (StepStatus.PENDING, StepStatus.WAITING):
                 run.status, run.finished_at = StepStatus.CANCELLED, iso(self.now)
         j.status = status
-        self.outcome.ended = True
+        self.outcome.halted = halt
         self.log(status.value, None, reason=reason)
 
 

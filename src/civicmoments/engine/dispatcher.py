@@ -75,8 +75,8 @@ class Dispatcher:
                 people[:] = [p for p in people if p.id != j.id]
                 if j.status is J.JourneyStatus.ACTIVE:
                     people.append(j)
-                else:
-                    result.ended.append(j.id)
+                if o.halted:
+                    result.halted.append(j.id)
                 result.timeline.extend(o.timeline)
                 result.effects.extend(o.effects)
                 result.timers.extend(o.timers)

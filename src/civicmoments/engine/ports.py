@@ -28,7 +28,7 @@ class BatchResult:
     timeline: list[TimelineEntry] = field(default_factory=list)
     effects: list[PerformEffect] = field(default_factory=list)
     timers: list[StartTimer] = field(default_factory=list)
-    ended: list[str] = field(default_factory=list)
+    halted: list[str] = field(default_factory=list)  # cancel their pending effects and timers
 
 
 BatchHandler = Callable[[list[LifeEvent], dict[str, list[Journey]]], BatchResult]

@@ -321,7 +321,7 @@ class SqlStore:
                     for t in b.timers
                 ],
             )
-        for part in chunks(b.ended):
+        for part in chunks(b.halted):
             conn.execute(
                 update(outbox)
                 .where(outbox.c.journey_id.in_(part), outbox.c.status == EffectStatus.PENDING)

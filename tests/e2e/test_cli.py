@@ -65,7 +65,7 @@ def test_send_json_and_jsonl_then_show_the_journey(civic, tmp_path):
     build(Settings(data_dir=tmp_path)).worker.drain()
     (journey,) = json.loads(civic("journeys", "list", "--person", "ana", "--json"))
     shown = civic("journeys", "show", journey["id"])
-    assert "effect-queued" in shown and "[assess]" in shown
+    assert "step-started" in shown and "[assess]" in shown
     view = json.loads(civic("journeys", "show", journey["id"], "--json"))
     assert view["steps"]["assess"]["status"] == "done"
 

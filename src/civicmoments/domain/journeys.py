@@ -8,6 +8,7 @@ bulk, calls them, and writes everything they return in one transaction.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -185,17 +186,19 @@ def start(moment: Moment, journey_id: str, event: LifeEvent, now: datetime) -> O
         steps={s.id: StepRun() for s in moment.steps},
     )
     run = _Run(moment, journey, now)
-    run.log("started", None, event=event.id, type=event.type)
+    detail: dict[str, Any] = {"event": event.id, "type": event.type}
     if moment.objective and moment.objective.within:
         journey.objective_timer = f"{journey_id}:{OBJECTIVE_TIMER}"
-        run.timer(OBJECTIVE_TIMER, journey.objective_timer, now + moment.objective.within)
+        detail["objective_due"] = iso(run.timer(OBJECTIVE_TIMER, journey.objective_timer,
+                                                now + moment.objective.within))
+    run.log("started", None, **detail)
     run.progress()
     return run.outcome
 
 
 def advance(moment: Moment, journey: Journey, event: LifeEvent, now: datetime) -> Outcome:
     """Apply one event to one journey."""
-    run = _Run(moment, copy.deepcopy(journey), now)
+    run = _Run(moment, _copy(journey), now)
     if journey.status is JourneyStatus.ACTIVE:
         run.handle(event)
         if run.journey.status is JourneyStatus.ACTIVE:
@@ -203,6 +206,11 @@ def advance(moment: Moment, journey: Journey, event: LifeEvent, now: datetime) -
     if run.outcome.changed:
         run.journey.updated_at = now
     return run.outcome
+
+
+def _copy(journey: Journey) -> Journey:
+    """A copy safe to change: step runs are copied; results and the trigger are never mutated."""
+    return dataclasses.replace(journey, steps={k: copy.copy(v) for k, v in journey.steps.items()})
 
 
 class _Run:
@@ -216,10 +224,10 @@ class _Run:
     def log(self, what: str, step: str | None, **detail: Any) -> None:
         self.outcome.timeline.append(TimelineEntry(self.journey.id, self.now, what, step, detail))
 
-    def timer(self, step: str, timer_id: str, due: datetime) -> None:
+    def timer(self, step: str, timer_id: str, due: datetime) -> datetime:
         j = self.journey
         self.outcome.timers.append(StartTimer(timer_id, j.id, j.person, step, due))
-        self.log("timer-set", None if step == OBJECTIVE_TIMER else step, due=iso(due))
+        return due
 
     def context(self) -> dict[str, Any]:
         j = self.journey
@@ -264,8 +272,8 @@ class _Run:
             for step in m.steps:
                 run = j.steps[step.id]
                 if run.status is StepStatus.WAITING and step.reply == event.type:
-                    self.log("reply-received", step.id, event=event.id, fields=sorted(event.data))
-                    self.finish(step, StepStatus.DONE, result=event.data)
+                    self.finish(step, StepStatus.DONE, result=event.data, reply=event.id,
+                                fields=sorted(event.data))
 
     def on_timer(self, timer_id: str | None, step_id: str | None) -> None:
         j = self.journey
@@ -338,7 +346,7 @@ class _Run:
         run = j.steps[step.id]
         run.started_at = iso(self.now)
         run.status = StepStatus.WAITING if step.waits else StepStatus.DONE
-        self.log("step-started", step.id, kind=step.kind.value)
+        detail: dict[str, Any] = {"kind": step.kind.value}
         if step.kind in EFFECT_KINDS:
             run.effect = f"{j.id}:{step.id}"
             payload = {"moment": j.moment, "spec": dict(step.spec), "results": j.results()}
@@ -356,22 +364,23 @@ class _Run:
                     backoff_seconds=step.retry.backoff.total_seconds(),
                 )
             )
-            self.log("effect-queued", step.id, key=run.effect)
+            detail["effect"] = run.effect
         if step.waits and step.deadline is not None:
             run.timer = f"{j.id}:{step.id}:deadline"
-            self.timer(step.id, run.timer, self.now + step.deadline)
-        if not step.waits:
+            detail["due"] = iso(self.timer(step.id, run.timer, self.now + step.deadline))
+        if step.waits:
+            self.log("step-started", step.id, **detail)
+        else:
             run.finished_at = iso(self.now)
-            self.log("step-done", step.id)
+            self.log("step-done", step.id, **detail)
 
-    def finish(self, step: Step, status: StepStatus, result: Any = None) -> None:
+    def finish(self, step: Step, status: StepStatus, result: Any = None, **detail: Any) -> None:
         run = self.journey.steps[step.id]
         run.status, run.finished_at = status, iso(self.now)
-        detail = {}
         if result is not None:
             run.result = result
             if step.kind is StepKind.DECIDE and isinstance(result, dict):
-                detail = dict(result.get("outputs", {}))
+                detail.update(result.get("outputs", {}))
         self.log("step-" + ("done" if status is StepStatus.DONE else status.value), step.id, **detail)
 
     def end(self, status: JourneyStatus, reason: str, halt: bool = True) -> None:

@@ -33,6 +33,7 @@ from ...engine.ports import (
     Verdict,
 )
 from . import migrate
+from .bulk import Bulk
 from .schema import (
     api_keys,
     deliveries,
@@ -84,6 +85,7 @@ class SqlStore:
         self.pg = engine.dialect.name == "postgresql"
         self.partition_count = partition_count
         self.claim_partitions = claim_partitions
+        self.bulk = Bulk(engine.dialect.name)
 
     # -- schema ------------------------------------------------------------------
     def migrate(self) -> None:
@@ -98,8 +100,7 @@ class SqlStore:
         return (pg_insert if self.pg else sqlite_insert)(table)
 
     def _insert_ignore(self, conn: Connection, table, rows: list[dict[str, Any]]) -> None:
-        for part in chunks(rows):
-            conn.execute(self._insert(table).on_conflict_do_nothing(), list(part))
+        self.bulk.insert(conn, table, rows, ignore_conflicts=True)
 
     # -- organisations -------------------------------------------------------------
     def add_organisation(self, row: dict[str, Any], key: dict[str, Any]) -> None:
@@ -250,30 +251,15 @@ class SqlStore:
                 }
                 for j in b.new_journeys
             ]
-            for part in chunks(rows):
-                conn.execute(insert(journeys), list(part))
+            self.bulk.insert(conn, journeys, rows)
         if b.updated_journeys:
-            stmt = (
-                update(journeys)
-                .where(journeys.c.id == bindparam("j_id"), journeys.c.version == bindparam("j_version"))
-                .values(
-                    status=bindparam("j_status"),
-                    state=bindparam("j_state"),
-                    updated_at=bindparam("j_updated"),
-                    version=journeys.c.version + 1,
-                )
-            )
             rows = [
-                {
-                    "j_id": j.id,
-                    "j_version": j.version,
-                    "j_status": j.status.value,
-                    "j_state": j.state(),
-                    "j_updated": j.updated_at,
-                }
+                {"status": j.status.value, "state": j.state(), "updated_at": j.updated_at,
+                 "id": j.id, "version": j.version}
                 for j in b.updated_journeys
             ]
-            changed = conn.execute(stmt, rows).rowcount
+            changed = self.bulk.update(conn, journeys, ("status", "state", "updated_at"), ("id", "version"),
+                                       rows, extra_set='"version" = "version" + 1')
             if changed != len(rows):
                 raise StaleJourneyError(f"{len(rows) - changed} journeys changed under this batch")
         if b.timeline:
@@ -281,8 +267,7 @@ class SqlStore:
                 {"journey_id": t.journey, "at": t.at, "kind": t.kind, "step": t.step, "detail": t.detail}
                 for t in b.timeline
             ]
-            for part in chunks(rows):
-                conn.execute(insert(timeline), list(part))
+            self.bulk.insert(conn, timeline, rows)
         if b.effects:
             self._insert_ignore(
                 conn,
@@ -427,37 +412,26 @@ class SqlStore:
         for s in settlements:
             e, r = s.effect, s.result
             if r.verdict is Verdict.DONE:
-                done.append({"o_id": e.id})
+                done.append({"done_at": now, "id": e.id})
                 if s.emits_result:
                     events.append(self._effect_event(EFFECT_COMPLETED, "effect", e, {"result": r.result}))
             elif r.verdict is Verdict.RETRY and e.attempts < e.max_attempts:
                 delay = e.backoff_seconds * (2 ** (e.attempts - 1))
-                retry.append({"o_id": e.id, "o_next": now + timedelta(seconds=delay), "o_error": r.error})
+                retry.append({"next_attempt_at": now + timedelta(seconds=delay), "last_error": r.error,
+                              "id": e.id})
             else:
                 reason = r.error if r.verdict is Verdict.FAIL else f"gave up after {e.attempts} attempts: {r.error}"
-                dead.append({"o_id": e.id, "o_error": reason})
+                dead.append({"last_error": reason, "id": e.id})
                 events.append(self._effect_event(EFFECT_DEAD_LETTERED, "dead", e, {"reason": reason}))
-        inflight = outbox.c.status == EffectStatus.INFLIGHT
+        inflight = f"\"status\" = '{EffectStatus.INFLIGHT}'"
         with self.engine.begin() as conn:
-            if done:
-                conn.execute(
-                    update(outbox).where(outbox.c.id == bindparam("o_id"), inflight)
-                    .values(status=EffectStatus.DONE, done_at=now, lease_until=None, last_error=None),
-                    done,
-                )
-            if retry:
-                conn.execute(
-                    update(outbox).where(outbox.c.id == bindparam("o_id"), inflight)
-                    .values(status=EffectStatus.PENDING, next_attempt_at=bindparam("o_next"),
-                            last_error=bindparam("o_error"), lease_until=None),
-                    retry,
-                )
-            if dead:
-                conn.execute(
-                    update(outbox).where(outbox.c.id == bindparam("o_id"), inflight)
-                    .values(status=EffectStatus.DEAD, last_error=bindparam("o_error"), lease_until=None),
-                    dead,
-                )
+            self.bulk.update(conn, outbox, ("done_at",), ("id",), done, extra_where=inflight,
+                             extra_set=f"\"status\" = '{EffectStatus.DONE}', lease_until = NULL, last_error = NULL")
+            self.bulk.update(conn, outbox, ("next_attempt_at", "last_error"), ("id",), retry,
+                             extra_where=inflight,
+                             extra_set=f"\"status\" = '{EffectStatus.PENDING}', lease_until = NULL")
+            self.bulk.update(conn, outbox, ("last_error",), ("id",), dead, extra_where=inflight,
+                             extra_set=f"\"status\" = '{EffectStatus.DEAD}', lease_until = NULL")
             if events:
                 self._engine_events(conn, events, now)
 

@@ -1,0 +1,40 @@
+"""Shared by the benchmark and its peers: databases to run on, and how figures are printed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+PG_ADMIN = os.environ.get("CIVIC_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, workdir: Path, name: str) -> Iterator[str]:
+    """A new empty database: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        path = workdir / f"{name}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        yield f"sqlite:///{path}"
+        return
+    db = f"bench_{name}_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{db}"'))
+    try:
+        yield f"{PG_ADMIN.rpartition('/')[0]}/{db}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        admin.dispose()

@@ -3,9 +3,10 @@
     python bench/engine.py --events N --db sqlite|postgres --json OUT.json
 
 Figures (all printed and written to the JSON file):
-- events_per_s: trigger and reply events per second, from the first intake to the last grant;
+- events_per_s: trigger and reply events per second, from the first intake until every
+  journey has completed; the engine runs as ``civic worker`` processes beside the intake;
 - p50_ms / p99_ms: acceptance at intake to the first effect, at an offered load (default
-  1,000 events/s) with the engine running beside the intake, as in ``civic serve``;
+  1,000 events/s, triggers and replies together);
 - peak_rss_mb: the benchmark process's peak resident memory;
 - floor_rows_per_s: batched inserts of the minimal rows the same work needs;
 - peers: DBOS and SpiffWorkflow running the same flow on the same database, each with
@@ -16,25 +17,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from common import fresh_database, peak_rss_mb
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from civicmoments.adapters.effects.local import RecordingProvider, SimpleRulesProvider
-from civicmoments.adapters.store.schema import inbox, journeys, outbox, timeline, timers
+from civicmoments.adapters.store.schema import deliveries, inbox, journeys, outbox, timeline, timers
+from civicmoments.adapters.store.sql import utc
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
-from civicmoments.domain.moments import StepKind
-from civicmoments.engine.ports import Effect, EffectResult
 from civicmoments.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -47,154 +46,148 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-class ReplyingProvider(RecordingProvider):
-    """Records effects; each notification makes the person reply, and the first effect is timed."""
-
-    def __init__(self, store, clock) -> None:
-        super().__init__(store, clock)
-        self.lock = threading.Lock()
-        self.replies: list[dict] = []
-        self.granted = 0
-        self.first_effect: dict[str, float] = {}
-
-    def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
-        results = super().perform(effects)
-        now = time.perf_counter()
-        with self.lock:
-            for e in effects:
-                self.first_effect.setdefault(e.person, now)
-                if e.kind == StepKind.NOTIFY.value:
-                    self.replies.append({"specversion": "1.0", "type": "bench.reply", "source": SOURCE,
-                                         "id": f"r-{e.person}", "subject": e.person, "data": {"ok": True}})
-                elif e.kind == StepKind.GRANT.value:
-                    self.granted += 1
-        return results
-
-    def take_replies(self) -> list[dict]:
-        with self.lock:
-            out, self.replies = self.replies, []
-        return out
-
-
-class TimedRules(SimpleRulesProvider):
-    def __init__(self, rules, recorder: ReplyingProvider) -> None:
-        super().__init__(rules)
-        self.recorder = recorder
-
-    def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
-        results = super().perform(effects)
-        now = time.perf_counter()
-        with self.recorder.lock:
-            for e in effects:
-                self.recorder.first_effect.setdefault(e.person, now)
-        return results
-
-
-def make(url: str, batch: int):
-    settings = Settings(database_url=url, pack_dir=PACK, batch_size=batch, effect_batch_size=batch,
-                        log_level="WARNING")
-    clock = SystemClock()
-    app = build(settings, clock=clock, providers={})
-    recorder = ReplyingProvider(app.store, clock)
-    providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
-    providers[StepKind.DECIDE.value] = TimedRules(app.pack.rules, recorder)
-    app.effects.providers = providers
-    org, _ = app.organisations.add("Bench", [SOURCE], ["bench.*"])
-    return app, org, recorder
-
-
 def trigger(i: int, run: str) -> dict:
     return {"specversion": "1.0", "type": "bench.case.opened", "source": SOURCE, "id": f"{run}-{i}",
             "subject": f"{run}-p{i}", "data": {"n": i}}
 
 
-def throughput(url: str, n: int, batch: int) -> dict:
-    app, org, recorder = make(url, batch)
-    events = [trigger(i, "t") for i in range(n)]
-    start = time.perf_counter()
-    sent, last_report = 0, start
-    while recorder.granted < n:
-        if sent < n:
-            app.intake.submit(org, events[sent : sent + batch])
-            sent += batch
-        replies = recorder.take_replies()
-        if replies:
-            app.intake.submit(org, replies)
-        app.worker.run_once()
-        if time.perf_counter() - last_report > 2:
-            last_report = time.perf_counter()
-            say(f"  throughput: {recorder.granted:,}/{n:,} journeys granted")
-    elapsed = time.perf_counter() - start
-    with app.store.engine.connect() as conn:
-        written = sum(conn.execute(select(func.count()).select_from(t)).scalar()
-                      for t in (inbox, journeys, timeline, outbox, timers))
-        done = conn.execute(select(func.count()).where(journeys.c.status == "completed")).scalar()
-    assert done == n, f"only {done} of {n} journeys completed"
-    app.store.engine.dispose()
+class Bench:
+    """The bench process is the outside world: it sends triggers and, once a person has been
+    notified, their reply. The engine runs as ``civic worker`` processes, as in production."""
+
+    def __init__(self, url: str, workers: int, batch: int) -> None:
+        self.url, self.batch = url, batch
+        settings = Settings(database_url=url, pack_dir=PACK, log_level="WARNING")
+        self.app = build(settings, clock=SystemClock())
+        self.org, _ = self.app.organisations.add("Bench", [SOURCE], ["bench.*"])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+        env.update({"CIVIC_DATABASE_URL": url, "CIVIC_PACK_DIR": str(PACK), "CIVIC_LOG_LEVEL": "WARNING",
+                    "CIVIC_BATCH_SIZE": str(batch), "CIVIC_EFFECT_BATCH_SIZE": str(batch),
+                    "CIVIC_IDLE_SLEEP_SECONDS": "0.002"})
+        self.procs = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker"], env=env)
+                      for _ in range(workers)]
+        self.last_outbox_id = 0
+
+    def send(self, events: list[dict]) -> None:
+        for r in self.app.intake.submit(self.org, events):
+            if r.status != "accepted":
+                raise RuntimeError(f"bench event refused: {r.as_dict()}")
+
+    def reply_to_notified(self) -> int:
+        """Reply for every person whose notice has gone out since the last look."""
+        with self.app.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox.c.id, outbox.c.person).where(
+                    outbox.c.id > self.last_outbox_id, outbox.c.step == "tell", outbox.c.status == "done")
+                .order_by(outbox.c.id)
+            ).all()
+        if rows:
+            self.last_outbox_id = rows[-1].id
+            replies = [{"specversion": "1.0", "type": "bench.reply", "source": SOURCE, "id": f"r-{r.person}",
+                        "subject": r.person, "data": {"ok": True}} for r in rows]
+            for lo in range(0, len(replies), self.batch):
+                self.send(replies[lo : lo + self.batch])
+        return len(rows)
+
+    def completed(self) -> int:
+        with self.app.store.engine.connect() as conn:
+            return conn.execute(select(func.count()).where(journeys.c.status == "completed")).scalar()
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            p.wait(timeout=30)
+        self.app.store.engine.dispose()
+
+
+def throughput(url: str, n: int, batch: int, workers: int) -> dict:
+    bench = Bench(url, workers, batch)
+    try:
+        events = [trigger(i, "t") for i in range(n)]
+        time.sleep(1.5)  # let the workers start, so start-up is not counted
+        start = time.perf_counter()
+        sent, last_report, done = 0, start, 0
+        while done < n:
+            if sent < n:
+                bench.send(events[sent : sent + batch])
+                sent += batch
+            if not bench.reply_to_notified() and sent >= n:
+                time.sleep(0.02)
+            done = bench.completed()
+            if time.perf_counter() - last_report > 2:
+                last_report = time.perf_counter()
+                say(f"  throughput: {done:,}/{n:,} journeys completed")
+        elapsed = time.perf_counter() - start
+        with bench.app.store.engine.connect() as conn:
+            written = sum(conn.execute(select(func.count()).select_from(t)).scalar()
+                          for t in (inbox, journeys, timeline, outbox, timers, deliveries))
+    finally:
+        bench.close()
     return {"seconds": elapsed, "journeys_per_s": n / elapsed, "events_per_s": 2 * n / elapsed,
             "rows_written": written, "rows_per_s": written / elapsed}
 
 
-def latency(url: str, rate: int, seconds: float, batch: int) -> dict:
-    """Offer `rate` trigger events a second while the engine runs in another thread."""
-    app, org, recorder = make(url, batch)
-    accepted: dict[str, float] = {}
-    stop = threading.Event()
-
-    def engine() -> None:
-        while not stop.is_set():
-            if not app.worker.run_once():
-                time.sleep(0.002)
-
-    worker = threading.Thread(target=engine, daemon=True)
-    worker.start()
-    tick, per_tick = 0.01, max(1, rate // 100)
-    total = int(rate * seconds)
-    start = time.perf_counter()
-    for k in range(0, total, per_tick):
-        due = start + (k // per_tick) * tick
-        while (now := time.perf_counter()) < due:
-            time.sleep(min(0.001, due - now))
-        chunk = [trigger(i, "l") for i in range(k, min(total, k + per_tick))]
-        app.intake.submit(org, chunk + recorder.take_replies())
-        at = time.perf_counter()
-        for e in chunk:
-            accepted[e["subject"]] = at
-    offered_for = time.perf_counter() - start
-    deadline = time.perf_counter() + 60
-    while len(recorder.first_effect) < total and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    stop.set()
-    worker.join()
-    app.store.engine.dispose()
-    waits = sorted((recorder.first_effect[p] - t) * 1000 for p, t in accepted.items()
-                   if p in recorder.first_effect)
+def latency(url: str, rate: int, seconds: float, batch: int, workers: int) -> dict:
+    """Offer `rate` events a second (triggers and their replies), then measure, per journey,
+    acceptance of the trigger at intake to the first effect done (the decision)."""
+    bench = Bench(url, workers, batch)
+    try:
+        time.sleep(1.5)
+        journeys_per_s = rate / 2
+        total = int(journeys_per_s * seconds)
+        tick = 0.01
+        per_tick = journeys_per_s * tick
+        start, sent = time.perf_counter(), 0
+        while sent < total:
+            due = int(min(total, (time.perf_counter() - start) / tick * per_tick + per_tick))
+            if due > sent:
+                bench.send([trigger(i, "l") for i in range(sent, due)])
+                sent = due
+            bench.reply_to_notified()
+            time.sleep(max(0.0, tick - (time.perf_counter() - start) % tick))
+        offered_for = time.perf_counter() - start
+        deadline = time.perf_counter() + 120
+        while bench.completed() < total and time.perf_counter() < deadline:
+            bench.reply_to_notified()
+            time.sleep(0.02)
+        with bench.app.store.engine.connect() as conn:
+            first = (select(inbox.c.received_at, outbox.c.done_at)
+                     .join(journeys, journeys.c.person == inbox.c.subject)
+                     .join(outbox, (outbox.c.journey_id == journeys.c.id) & (outbox.c.step == "assess"))
+                     .where(inbox.c.type == "bench.case.opened", outbox.c.status == "done"))
+            pairs = conn.execute(first).all()
+    finally:
+        bench.close()
+    waits = sorted((utc(done) - utc(accepted)).total_seconds() * 1000 for accepted, done in pairs)
     q = statistics.quantiles(waits, n=100)
-    return {"offered_events_per_s": rate, "achieved_offer_per_s": total / offered_for,
+    return {"offered_events_per_s": rate, "achieved_offer_per_s": 2 * total / offered_for,
             "measured": len(waits), "p50_ms": q[49], "p99_ms": q[98], "max_ms": waits[-1]}
 
 
 def floor(url: str, n: int, batch: int) -> dict:
-    """Batched inserts of the minimal rows the same flows need, into the same tables."""
+    """Batched inserts of the minimal rows the same flows need, into the same tables, by the
+    engine's own driver-level path: what the work would cost if writing were all it did."""
     app = build(Settings(database_url=url, pack_dir=PACK, log_level="WARNING"), clock=SystemClock())
     now = datetime.now(timezone.utc)
+    bulk = app.store.bulk
     start = time.perf_counter()
     rows = 0
     for lo in range(0, n, batch):
         ids = range(lo, min(n, lo + batch))
         with app.store.engine.begin() as conn:
-            conn.execute(insert(inbox), [
+            bulk.insert(conn, inbox, [
                 {"source": SOURCE, "event_id": f"f{i}-{k}", "type": "bench.case.opened", "subject": f"p{i}",
                  "partition": i % 64, "time": now, "data": {"n": i}, "digest": "-", "received_at": now,
                  "status": "processed", "process_count": 1} for i in ids for k in range(3)])
-            conn.execute(insert(journeys), [
+            bulk.insert(conn, journeys, [
                 {"id": f"j{i}", "moment": "bench", "person": f"p{i}", "status": "completed", "version": 1,
                  "started_at": now, "updated_at": now, "state": {}} for i in ids])
-            conn.execute(insert(outbox), [
+            bulk.insert(conn, outbox, [
                 {"key": f"j{i}:{k}", "journey_id": f"j{i}", "person": f"p{i}", "step": k, "kind": "notify",
                  "payload": {}, "status": "done", "attempts": 1, "max_attempts": 5, "backoff_seconds": 2,
                  "next_attempt_at": now, "created_at": now} for i in ids for k in ("a", "b", "c")])
-            conn.execute(insert(timers), [
+            bulk.insert(conn, timers, [
                 {"id": f"j{i}:t", "journey_id": f"j{i}", "person": f"p{i}", "step": "answer", "due_at": now,
                  "status": "cancelled"} for i in ids])
         rows += len(ids) * MINIMAL_ROWS_PER_FLOW
@@ -216,10 +209,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="trigger events (journeys)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--json", dest="out", type=Path, help="write the figures here")
-    parser.add_argument("--batch", type=int, default=1000, help="events and effects per transaction")
+    parser.add_argument("--batch", type=int, default=200, help="events and effects per transaction")
     parser.add_argument("--rate", type=int, default=1000, help="offered load for the latency run")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
     parser.add_argument("--peer-sample", type=int, default=2000, help="flows each peer runs")
+    parser.add_argument("--workers", type=int, default=1, help="civic worker processes (SQLite: 1)")
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
     if args.events < 1 or args.peer_sample < 1:
@@ -229,10 +223,10 @@ def main() -> None:
         work = Path(tmp)
         say(f"throughput: {args.events:,} journeys on {args.db}")
         with fresh_database(args.db, work, "throughput") as url:
-            tp = throughput(url, args.events, args.batch)
+            tp = throughput(url, args.events, args.batch, args.workers)
         say(f"latency: {args.rate:,} events/s offered for {args.seconds:g} s")
         with fresh_database(args.db, work, "latency") as url:
-            lat = latency(url, args.rate, args.seconds, min(args.batch, 500))
+            lat = latency(url, args.rate, args.seconds, args.batch, args.workers)
         say("floor: minimal rows, batched")
         with fresh_database(args.db, work, "floor") as url:
             fl = floor(url, args.events, args.batch)

@@ -218,6 +218,7 @@ class _Run:
         self.moment = moment
         self.journey = journey
         self.now = now
+        self.now_iso = iso(now)
         self.outcome = Outcome(journey)
 
     # -- bookkeeping -------------------------------------------------------------
@@ -311,7 +312,7 @@ class _Run:
         self.log("effect-dead-lettered", step.id, reason=reason)
         if run.status in (StepStatus.CANCELLED, StepStatus.FAILED):
             return
-        run.status, run.finished_at = StepStatus.FAILED, iso(self.now)
+        run.status, run.finished_at = StepStatus.FAILED, self.now_iso
         if step.on_failure is OnFailure.FAIL:
             self.end(JourneyStatus.FAILED, f"step {step.id} failed: {reason}")
 
@@ -328,7 +329,7 @@ class _Run:
                     continue
                 moving = True
                 if step.when is not None and not step.when(self.context()):
-                    run.status, run.finished_at = StepStatus.SKIPPED, iso(self.now)
+                    run.status, run.finished_at = StepStatus.SKIPPED, self.now_iso
                     self.log("step-skipped", step.id, condition=step.when_source)
                 else:
                     self.begin(step)
@@ -344,7 +345,7 @@ class _Run:
     def begin(self, step: Step) -> None:
         j = self.journey
         run = j.steps[step.id]
-        run.started_at = iso(self.now)
+        run.started_at = self.now_iso
         run.status = StepStatus.WAITING if step.waits else StepStatus.DONE
         detail: dict[str, Any] = {"kind": step.kind.value}
         if step.kind in EFFECT_KINDS:
@@ -371,12 +372,12 @@ class _Run:
         if step.waits:
             self.log("step-started", step.id, **detail)
         else:
-            run.finished_at = iso(self.now)
+            run.finished_at = self.now_iso
             self.log("step-done", step.id, **detail)
 
     def finish(self, step: Step, status: StepStatus, result: Any = None, **detail: Any) -> None:
         run = self.journey.steps[step.id]
-        run.status, run.finished_at = status, iso(self.now)
+        run.status, run.finished_at = status, self.now_iso
         if result is not None:
             run.result = result
             if step.kind is StepKind.DECIDE and isinstance(result, dict):
@@ -388,7 +389,7 @@ class _Run:
         j = self.journey
         for run in j.steps.values():
             if run.status in (StepStatus.PENDING, StepStatus.WAITING):
-                run.status, run.finished_at = StepStatus.CANCELLED, iso(self.now)
+                run.status, run.finished_at = StepStatus.CANCELLED, self.now_iso
         j.status = status
         self.outcome.halted = halt
         self.log(status.value, None, reason=reason)

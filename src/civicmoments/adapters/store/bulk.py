@@ -8,21 +8,23 @@ stored values are the same as SQLAlchemy's, so reads through SQLAlchemy see no d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, Table
 from sqlalchemy.engine import Connection
 
 Convert = Callable[[Any], Any] | None
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+def json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
+@lru_cache(maxsize=4096)  # a batch's rows share a handful of timestamps
 def _sqlite_time(value: datetime) -> str:
     # SQLAlchemy's SQLite DATETIME storage format, in UTC.
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -41,7 +43,7 @@ class Bulk:
             for name in cols:
                 kind = table.c[name].type
                 if isinstance(kind, JSON) or isinstance(getattr(kind, "impl", None), JSON):
-                    out.append(_json)
+                    out.append(json_text)
                 elif isinstance(kind, DateTime) and not self.pg:
                     out.append(_sqlite_time)
                 else:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+
+from .bulk import json_text
+
+JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, **JSON_OPTIONS)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:
@@ -27,4 +32,4 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **JSON_OPTIONS)

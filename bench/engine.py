@@ -98,7 +98,7 @@ class Bench:
             p.send_signal(signal.SIGTERM)
         for p in self.procs:
             p.wait(timeout=30)
-        self.app.store.engine.dispose()
+        self.app.store.close()
 
 
 def throughput(url: str, n: int, batch: int, workers: int) -> dict:
@@ -192,7 +192,7 @@ def floor(url: str, n: int, batch: int) -> dict:
                  "status": "cancelled"} for i in ids])
         rows += len(ids) * MINIMAL_ROWS_PER_FLOW
     elapsed = time.perf_counter() - start
-    app.store.engine.dispose()
+    app.store.close()
     return {"floor_rows_per_s": rows / elapsed, "floor_journeys_per_s": n / elapsed}
 
 

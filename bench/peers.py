@@ -76,11 +76,11 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 def run_spiff(n: int, url: str) -> float:
     """A BPMN server's loop: run each task, then save the serialized workflow in its own commit."""
-    from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, insert, select, update
     from SpiffWorkflow.bpmn.parser import BpmnParser
     from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.util.task import TaskState
+    from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, insert, select, update
 
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     if engine.dialect.name == "sqlite":

@@ -88,4 +88,4 @@ def make_app(url: str, clock, pack: Path = UK_PACK, **kwargs) -> App:
 def app(db_url: str, clock: FakeClock) -> Iterator[App]:
     built = make_app(db_url, clock)
     yield built
-    built.store.engine.dispose()
+    built.store.close()

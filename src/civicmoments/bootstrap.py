@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .adapters.effects.http import HttpProvider
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
-from .adapters.store.engine import make_engine
+from .adapters.store.engine import make_engines
 from .adapters.store.sql import SqlStore
 from .domain.clock import Clock, SystemClock
 from .domain.moments import StepKind
@@ -49,7 +49,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     settings = settings or Settings()
     clock = clock or SystemClock()
     pack = load_pack(settings.pack_dir)
-    store = SqlStore(make_engine(settings.resolved_database_url()), settings.partitions)
+    writer, reader = make_engines(settings.resolved_database_url())
+    store = SqlStore(writer, settings.partitions, reader=reader)
     if migrate:
         store.migrate()
     dispatcher = Dispatcher(pack.moments, clock)

@@ -35,19 +35,11 @@ BatchHandler = Callable[[list[LifeEvent], dict[str, list[Journey]]], BatchResult
 
 
 @dataclass(frozen=True)
-class Effect:
-    """An outbox row claimed by an effect worker."""
+class Effect(PerformEffect):
+    """An outbox row claimed by an effect worker: the command, its row and its attempt number."""
 
     id: int
-    key: str
-    journey: str
-    person: str
-    step: str
-    kind: str
-    payload: dict[str, Any]
     attempts: int
-    max_attempts: int
-    backoff_seconds: float
 
 
 class Verdict(str, enum.Enum):

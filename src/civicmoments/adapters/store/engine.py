@@ -1,6 +1,13 @@
-"""Creating SQLAlchemy engines: SQLite in WAL mode with one writer at a time, or PostgreSQL."""
+"""Creating SQLAlchemy engines: SQLite in WAL mode with one writer at a time, or PostgreSQL.
+
+On SQLite there are two engines on one file. Writes start with ``BEGIN IMMEDIATE`` and,
+within a process, queue on a lock, so threads wait their turn instead of sleeping in
+SQLite's busy handler. Reads start a plain deferred transaction and never wait for writers.
+"""
 
 from __future__ import annotations
+
+import threading
 
 import orjson
 from sqlalchemy import create_engine, event
@@ -9,27 +16,48 @@ from sqlalchemy.engine import Engine
 from .bulk import json_text
 
 JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": orjson.loads}
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite(url: str, begin: str, lock: threading.Lock | None) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 60}, **JSON_OPTIONS)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        if lock is not None:
+            lock.acquire()
+            conn.info["civic_write_lock"] = True
+        try:
+            conn.exec_driver_sql(begin)
+        except Exception:
+            _release(conn)
+            raise
+
+    def _release(conn) -> None:
+        if conn.info.pop("civic_write_lock", False):
+            lock.release()
+
+    if lock is not None:
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
+    return engine
+
+
+def make_engines(url: str) -> tuple[Engine, Engine]:
+    """The engine for writes and the engine for reads (the same one on PostgreSQL)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60}, **JSON_OPTIONS)
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=60000")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn) -> None:
-            # Take the write lock at the start, so two writers queue instead of deadlocking.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
+        lock = _WRITE_LOCKS.setdefault(url, threading.Lock())
+        return _sqlite(url, "BEGIN IMMEDIATE", lock), _sqlite(url, "BEGIN", None)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, **JSON_OPTIONS)
+    engine = create_engine(url, pool_pre_ping=True, **JSON_OPTIONS)
+    return engine, engine

@@ -12,8 +12,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from ...domain.events import (
@@ -80,8 +78,10 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 class SqlStore:
-    def __init__(self, engine: Engine, partition_count: int = 64, claim_partitions: int = 8) -> None:
+    def __init__(self, engine: Engine, partition_count: int = 64, claim_partitions: int = 8,
+                 reader: Engine | None = None) -> None:
         self.engine = engine
+        self.reader = reader or engine
         self.pg = engine.dialect.name == "postgresql"
         self.partition_count = partition_count
         self.claim_partitions = claim_partitions
@@ -95,9 +95,6 @@ class SqlStore:
             missing = [{"id": i} for i in range(self.partition_count) if i not in have]
             if missing:
                 conn.execute(insert(partitions), missing)
-
-    def _insert(self, table):
-        return (pg_insert if self.pg else sqlite_insert)(table)
 
     def _insert_ignore(self, conn: Connection, table, rows: list[dict[str, Any]]) -> None:
         self.bulk.insert(conn, table, rows, ignore_conflicts=True)
@@ -113,12 +110,12 @@ class SqlStore:
             conn.execute(insert(api_keys), key)
 
     def organisation(self, name: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(organisations).where(organisations.c.name == name)).first()
         return dict(row._mapping) if row else None
 
     def organisations(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(organisations).order_by(organisations.c.name)).all()
         return [dict(r._mapping) for r in rows]
 
@@ -133,7 +130,7 @@ class SqlStore:
 
     def key_with_organisation(self, key_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         q = select(api_keys, organisations).join(organisations).where(api_keys.c.id == key_id)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(q).first()
         if row is None:
             return None
@@ -185,7 +182,8 @@ class SqlStore:
     def dispatch(self, limit: int, handler: BatchHandler) -> int:
         """Claim pending events (ordered per person), run the handler, write it all at once."""
         with self.engine.begin() as conn:
-            q = select(inbox).where(inbox.c.status == EventStatus.PENDING)
+            q = select(inbox.c.seq, inbox.c.source, inbox.c.event_id, inbox.c.type, inbox.c.subject,
+                       inbox.c.time, inbox.c.data).where(inbox.c.status == EventStatus.PENDING)
             if self.pg:
                 # Lock whole partitions: a person's events are only ever in one worker's hands.
                 parts = conn.execute(
@@ -369,17 +367,13 @@ class SqlStore:
                 conn.execute(update(timers).where(timers.c.id.in_(part)).values(status="fired"))
             return len(due)
 
-    def next_timer_due(self) -> datetime | None:
-        with self.engine.connect() as conn:
-            return utc(
-                conn.execute(select(func.min(timers.c.due_at)).where(timers.c.status == "pending")).scalar()
-            )
-
     # -- effects -------------------------------------------------------------------
     def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
         with self.engine.begin() as conn:
             q = (
-                select(outbox)
+                select(outbox.c.id, outbox.c.key, outbox.c.journey_id, outbox.c.person, outbox.c.step,
+                       outbox.c.kind, outbox.c.payload, outbox.c.attempts, outbox.c.max_attempts,
+                       outbox.c.backoff_seconds)
                 .where(
                     or_(
                         (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= now),
@@ -402,8 +396,9 @@ class SqlStore:
                     .values(status=EffectStatus.INFLIGHT, lease_until=lease, attempts=outbox.c.attempts + 1)
                 )
         return [
-            Effect(r.id, r.key, r.journey_id, r.person, r.step, r.kind, r.payload,
-                   r.attempts + 1, r.max_attempts, r.backoff_seconds)
+            Effect(key=r.key, journey=r.journey_id, person=r.person, step=r.step, kind=r.kind,
+                   payload=r.payload, max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
+                   id=r.id, attempts=r.attempts + 1)
             for r in rows
         ]
 
@@ -475,7 +470,7 @@ class SqlStore:
 
     # -- queries -------------------------------------------------------------------
     def journey(self, journey_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             j = conn.execute(select(journeys).where(journeys.c.id == journey_id)).first()
             if j is None:
                 return None
@@ -497,11 +492,11 @@ class SqlStore:
         q = select(journeys).order_by(journeys.c.started_at).limit(limit)
         if person is not None:
             q = q.where(journeys.c.person == person)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [self._journey(r) for r in conn.execute(q)]
 
     def deliveries(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(deliveries).order_by(deliveries.c.performed_at, deliveries.c.key))
             return [dict(r._mapping) for r in rows]
 
@@ -513,7 +508,7 @@ class SqlStore:
             .order_by(inbox.c.seq)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def replay(self, seqs: Sequence[int] | None = None) -> int:
@@ -531,12 +526,12 @@ class SqlStore:
             .order_by(outbox.c.id)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             for name, table in (("events", inbox), ("journeys", journeys), ("effects", outbox),
                                 ("timers", timers)):
                 rows = conn.execute(select(table.c.status, func.count()).group_by(table.c.status))
@@ -545,7 +540,7 @@ class SqlStore:
 
     def is_idle(self, now: datetime) -> bool:
         """Nothing left to do now: no pending event, no due effect, no in-flight effect."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             pending = conn.execute(
                 select(func.count()).select_from(inbox).where(inbox.c.status == EventStatus.PENDING)
             ).scalar()
@@ -561,8 +556,6 @@ class SqlStore:
             ).scalar()
         return not (pending or effects or due)
 
-    def wipe(self) -> None:
-        """Delete every row (tests and the demo start clean)."""
-        with self.engine.begin() as conn:
-            for table in (deliveries, timers, outbox, timeline, journeys, inbox, api_keys, organisations):
-                conn.execute(delete(table))
+    def close(self) -> None:
+        self.engine.dispose()
+        self.reader.dispose()

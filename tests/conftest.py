@@ -6,6 +6,7 @@ Locally a missing server skips its tests with a message; under CI=true it fails 
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Iterator
@@ -21,6 +22,12 @@ from civicmoments.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 UK_PACK = ROOT / "packs" / "uk"
 ENGINE_PACK = Path(__file__).parent / "packs" / "engine"
+# Keys for the test run only: made fresh, never stored.
+TEST_KEYS = {
+    "CIVIC_PSEUDONYM_KEYS": f"1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
+    "CIVIC_DATA_KEYS": f"1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
+    "CIVIC_AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+}
 PG_ADMIN = os.environ.get("CIVIC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -80,7 +87,8 @@ def clock() -> FakeClock:
 
 def make_app(url: str, clock, pack: Path = UK_PACK, **kwargs) -> App:
     settings = Settings(database_url=url, pack_dir=pack, effects_url=kwargs.pop("effects_url", None),
-                        idle_sleep_seconds=0.01)
+                        idle_sleep_seconds=0.01, pseudonym_keys=TEST_KEYS["CIVIC_PSEUDONYM_KEYS"],
+                        data_keys=TEST_KEYS["CIVIC_DATA_KEYS"], audit_signing_key=TEST_KEYS["CIVIC_AUDIT_SIGNING_KEY"])
     return build(settings, clock=clock, **kwargs)
 
 

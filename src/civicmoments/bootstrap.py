@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer
 from .adapters.effects.http import HttpProvider
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
+from .adapters.effects.share import GatedShareProvider
+from .adapters.store.registry import RegistryStore
 from .adapters.store.engine import make_engines
 from .adapters.store.sql import SqlStore
 from .domain.clock import Clock, SystemClock
 from .domain.moments import StepKind
+from .engine.agreements import Agreements
+from .engine.audit import AuditLog
+from .engine.consents import Consents
 from .engine.dispatcher import Dispatcher
 from .engine.effects import EffectRunner
+from .engine.gate import PrivacyGate
+from .engine.identity import Resolver
 from .engine.intake import Intake
 from .engine.organisations import Organisations
 from .engine.ports import EffectProvider
+from .engine.questions import QuestionPlanner
+from .engine.registry import Registry
 from .engine.worker import Worker
 from .packs import Pack, load_pack
 from .settings import Settings
@@ -31,16 +41,41 @@ class App:
     dispatcher: Dispatcher
     effects: EffectRunner
     worker: Worker
+    registry: Registry
+    resolver: Resolver
+    consents: Consents
+    agreements: Agreements
+    audit: AuditLog
+    gate: PrivacyGate
+    questions: QuestionPlanner
 
 
-def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock) -> dict[str, EffectProvider]:
+def keys_for(settings: Settings) -> Keys:
+    """Keys from settings; in the embedded default, a local key file made on first use."""
+    parts = (settings.pseudonym_keys, settings.data_keys, settings.audit_signing_key)
+    if all(parts):
+        return Keys.parse(*(p.get_secret_value() for p in parts))
+    if settings.database_url and not settings.database_url.startswith("sqlite"):
+        from .adapters.crypto import KeyConfigurationError
+
+        raise KeyConfigurationError("set CIVIC_PSEUDONYM_KEYS, CIVIC_DATA_KEYS and CIVIC_AUDIT_SIGNING_KEY: "
+                                    "a shared database needs keys shared by every process")
+    return Keys.local(settings.data_dir)
+
+
+def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
+                  gate: PrivacyGate) -> dict[str, EffectProvider]:
+    providers: dict[str, EffectProvider]
     if settings.effects_url:
         token = settings.effects_token.get_secret_value() if settings.effects_token else None
         remote = HttpProvider(settings.effects_url, token)
-        return {k.value: remote for k in StepKind if k is not StepKind.WAIT}
-    recorder = RecordingProvider(store, clock)
-    providers: dict[str, EffectProvider] = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
-    providers[StepKind.DECIDE.value] = SimpleRulesProvider(pack.rules)
+        providers = {k.value: remote for k in StepKind if k is not StepKind.WAIT}
+    else:
+        recorder = RecordingProvider(store, clock)
+        providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
+        providers[StepKind.DECIDE.value] = SimpleRulesProvider(pack.rules)
+    # Personal data for partners leaves only through the gate.
+    providers[StepKind.SHARE.value] = GatedShareProvider(gate, store, providers[StepKind.SHARE.value])
     return providers
 
 
@@ -53,9 +88,18 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     store = SqlStore(writer, settings.partitions, reader=reader)
     if migrate:
         store.migrate()
+    keys = keys_for(settings)
+    people = RegistryStore(writer, reader)
+    registry = Registry(people, pack.attributes, FieldCipher(keys.data), clock)
+    audit = AuditLog(people, Signer(keys.signing), clock)
+    gate = PrivacyGate(registry, people, pack.purposes, Pseudonymiser(keys.pseudonym), audit, clock, pack.checks)
     dispatcher = Dispatcher(pack.moments, clock)
-    effects = EffectRunner(store, providers or providers_for(settings, store, pack, clock), clock,
+    effects = EffectRunner(store, providers or providers_for(settings, store, pack, clock, gate), clock,
                            settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds)
     return App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
-               Organisations(store, clock), dispatcher, effects, worker)
+               Organisations(store, clock), dispatcher, effects, worker, registry,
+               Resolver(registry, people, clock),
+               Consents(people, registry, pack.purposes, clock, settings.controller),
+               Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
+               audit, gate, QuestionPlanner(registry, people, pack.forms))

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         default=None, description="if set, every effect is delivered by HTTP POST to this URL"
     )
     effects_token: SecretStr | None = None
+    pseudonym_keys: SecretStr | None = Field(
+        default=None, description="HMAC keys for pseudonyms: '2:<base64>,1:<base64>', newest first")
+    data_keys: SecretStr | None = Field(default=None, description="AES-256-GCM keys, same form")
+    audit_signing_key: SecretStr | None = Field(default=None, description="Ed25519 seed, base64")
+    controller: str = "Civic Moments platform"
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from civicmoments.adapters.store.schema import deliveries, inbox, journeys, outbox, timeline
 from civicmoments.domain.clock import SystemClock
 
-from ..conftest import ENGINE_PACK, make_app
+from ..conftest import ENGINE_PACK, TEST_KEYS, make_app
 from ..recording_provider import RecordingProvider
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 def worker_env(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
-    env.update({"CIVIC_DATABASE_URL": url, "CIVIC_PACK_DIR": str(ENGINE_PACK), "CIVIC_LOG_LEVEL": "ERROR",
+    env.update({**TEST_KEYS, "CIVIC_DATABASE_URL": url, "CIVIC_PACK_DIR": str(ENGINE_PACK), "CIVIC_LOG_LEVEL": "ERROR",
                 "CIVIC_IDLE_SLEEP_SECONDS": "0.02", **extra})
     return env
 

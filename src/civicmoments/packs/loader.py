@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..domain.consent import Purpose
 from ..domain.events import ENGINE_EVENT_TYPES
+from ..domain.people import AttributeSpec
 from ..domain.moments import Moment
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .event_types import EventType, load_event_types
 from .moments import load_moments
+from .registry import Check, Form, load_attributes, load_checks, load_forms, load_purposes
 from .yamlmap import PackError, load
 
 
@@ -26,6 +29,10 @@ class Pack:
     event_types: dict[str, EventType]
     moments: dict[str, Moment]
     rules: dict[str, SimpleRule] = field(default_factory=dict)
+    attributes: dict[str, AttributeSpec] = field(default_factory=dict)
+    purposes: dict[str, Purpose] = field(default_factory=dict)
+    forms: dict[str, Form] = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)
 
     def moments_triggered_by(self, event_type: str) -> list[Moment]:
         return [m for m in self.moments.values() if m.trigger.event == event_type]
@@ -59,4 +66,8 @@ def load_pack(root: Path) -> Pack:
     event_types = load_event_types(root / "events")
     known = set(event_types) | ENGINE_EVENT_TYPES
     moments = load_moments(root / "moments", known)
-    return Pack(root, event_types, moments, load_rules(root / "rules" / "simple.yaml"))
+    attributes = load_attributes(root / "registry" / "domains.yaml")
+    return Pack(root, event_types, moments, load_rules(root / "rules" / "simple.yaml"), attributes,
+                load_purposes(root / "registry" / "purposes.yaml"),
+                load_forms(root / "registry" / "forms.yaml", attributes),
+                load_checks(root / "registry" / "checks.yaml", attributes))

@@ -148,3 +148,136 @@ deliveries = Table(
     Column("payload", Json, nullable=False),
     Column("performed_at", Time, nullable=False),
 )
+
+# -- the registry: people, identifiers, households, facts --------------------------------
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("created_at", Time, nullable=False),
+    Column("merged_into", String(36)),
+)
+
+identifiers = Table(
+    "identifiers",
+    metadata,
+    Column("scheme", String(50), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Column("person_id", String(36), nullable=False),
+    Index("ix_identifiers_person", "person_id"),
+)
+
+household_members = Table(
+    "household_members",
+    metadata,
+    Column("household_id", String(36), primary_key=True),
+    Column("person_id", String(36), primary_key=True),
+    Column("role", String(20), nullable=False),  # partner, parent, child, other
+    Column("since", Time, nullable=False),
+    Index("ix_household_members_person", "person_id"),
+)
+
+facts = Table(
+    "facts",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("person_id", String(36), nullable=False),
+    Column("attribute", String(100), nullable=False),
+    Column("value", Json, nullable=False),  # sensitive values hold AES-GCM ciphertext
+    Column("source", String(36), nullable=False),
+    Column("basis", String(12), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("observed_at", Time, nullable=False),
+    Column("valid_from", Time, nullable=False),
+    Column("recorded_at", Time, nullable=False),
+    Index("ix_facts_person_attribute", "person_id", "attribute"),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("survivor", String(36), nullable=False),
+    Column("merged", String(36), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Time, nullable=False),
+    Column("reversed_at", Time),
+)
+
+question_counts = Table(
+    "question_counts",
+    metadata,
+    Column("form", String(100), primary_key=True),
+    Column("asked", Integer, nullable=False),
+    Column("known", Integer, nullable=False),
+)
+
+# -- consent, agreements, disclosures ------------------------------------------------------
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("person_id", String(36), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("notice_version", String(40), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("at", Time, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Index("ix_consents_person_purpose", "person_id", "purpose", "at"),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("recipient", String(36), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("attributes", Json, nullable=False),
+    Column("checks", Json, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("revoked_at", Time),
+)
+
+pseudonyms = Table(
+    "pseudonyms",
+    metadata,
+    Column("pseudonym", String(60), primary_key=True),
+    Column("person_id", String(36), nullable=False),
+    Column("partner", String(36), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("key_version", Integer, nullable=False),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("prev", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("person_id", String(36)),  # a copy of body.person, for the person's own view
+    Index("ix_access_log_person", "person_id", "seq"),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("head", String(64), nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("at", Time, nullable=False),
+)
+
+match_keys = Table(
+    "match_keys",
+    metadata,
+    Column("key", String(120), primary_key=True),  # e.g. dob:1990-02-03, pc:SW1A1AA
+    Column("person_id", String(36), primary_key=True),
+)

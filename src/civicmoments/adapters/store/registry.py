@@ -1,0 +1,259 @@
+"""Storage for the registry, consent, agreements, pseudonyms and the access log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from ...domain.audit import GENESIS, Checkpoint, Entry
+from ...domain.consent import Agreement, ConsentRecord, ConsentState, Mode
+from ...domain.people import Basis, Fact, Tier
+from .bulk import Bulk
+from .schema import (
+    access_log,
+    agreements,
+    audit_checkpoints,
+    consents,
+    facts,
+    household_members,
+    identifiers,
+    match_keys,
+    merges,
+    people,
+    pseudonyms,
+    question_counts,
+)
+from .sql import chunks, utc
+
+
+class RegistryStore:
+    def __init__(self, engine: Engine, reader: Engine) -> None:
+        self.engine, self.reader = engine, reader
+        self.pg = engine.dialect.name == "postgresql"
+        self.bulk = Bulk(engine.dialect.name)
+
+    # -- people and identifiers -------------------------------------------------------
+    def add_people(self, rows: Sequence[dict[str, Any]], ids: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            for part in chunks(list(rows), 5000):
+                self.bulk.insert(conn, people, list(part))
+            for part in chunks(list(ids), 5000):
+                self.bulk.insert(conn, identifiers, list(part), ignore_conflicts=True)
+
+    def person(self, person_id: str) -> dict[str, Any] | None:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(people).where(people.c.id == person_id)).first()
+            if row is None:
+                return None
+            ids = conn.execute(select(identifiers.c.scheme, identifiers.c.value)
+                               .where(identifiers.c.person_id == person_id)).all()
+        return {**row._mapping, "identifiers": {r.scheme: r.value for r in ids}}
+
+    def by_identifier(self, scheme: str, value: str) -> str | None:
+        with self.reader.connect() as conn:
+            return conn.execute(select(identifiers.c.person_id).where(
+                identifiers.c.scheme == scheme, identifiers.c.value == value)).scalar()
+
+    def link_identifier(self, person_id: str, scheme: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            self.bulk.insert(conn, identifiers, [{"scheme": scheme, "value": value, "person_id": person_id}],
+                             ignore_conflicts=True)
+
+    def add_member(self, household: str, person_id: str, role: str, since: datetime) -> None:
+        with self.engine.begin() as conn:
+            self.bulk.insert(conn, household_members, [
+                {"household_id": household, "person_id": person_id, "role": role, "since": since}],
+                ignore_conflicts=True)
+
+    def household(self, household: str) -> list[dict[str, Any]]:
+        with self.reader.connect() as conn:
+            rows = conn.execute(select(household_members).where(household_members.c.household_id == household))
+            return [dict(r._mapping) for r in rows]
+
+    # -- facts --------------------------------------------------------------------------
+    def add_facts(self, rows: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            for part in chunks(list(rows), 5000):
+                self.bulk.insert(conn, facts, list(part))
+
+    def facts_of(self, person_ids: Sequence[str]) -> dict[str, list[Fact]]:
+        """Every fact of these people, merged records included under the survivor."""
+        out: dict[str, list[Fact]] = {p: [] for p in person_ids}
+        with self.reader.connect() as conn:
+            for part in chunks(list(person_ids)):
+                alias = dict(conn.execute(select(people.c.id, people.c.merged_into)
+                                          .where(people.c.merged_into.in_(part))).all())
+                q = select(facts).where(facts.c.person_id.in_(list(part) + list(alias)))
+                for r in conn.execute(q):
+                    owner = alias.get(r.person_id, r.person_id)
+                    out[owner].append(Fact(r.person_id, r.attribute, r.value, r.source, Basis(r.basis), Tier(r.tier),
+                                           utc(r.observed_at), utc(r.valid_from), str(r.seq)))
+        return out
+
+    # -- merges ---------------------------------------------------------------------------
+    def merge(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            self.bulk.insert(conn, merges, [row])
+            conn.execute(update(people).where(people.c.id == row["merged"]).values(merged_into=row["survivor"]))
+
+    def unmerge(self, merge_id: str, now: datetime) -> dict[str, Any] | None:
+        with self.engine.begin() as conn:
+            row = conn.execute(select(merges).where(merges.c.id == merge_id, merges.c.reversed_at.is_(None))).first()
+            if row is None:
+                return None
+            conn.execute(update(merges).where(merges.c.id == merge_id).values(reversed_at=now))
+            conn.execute(update(people).where(people.c.id == row.merged).values(merged_into=None))
+            return dict(row._mapping)
+
+    def add_match_keys(self, rows: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            for part in chunks(list(rows), 5000):
+                self.bulk.insert(conn, match_keys, list(part), ignore_conflicts=True)
+
+    def candidates(self, keys: Sequence[str], limit: int = 500) -> list[str]:
+        """People sharing any blocking key (a date of birth, a postcode) with a record."""
+        if not keys:
+            return []
+        with self.reader.connect() as conn:
+            q = (select(match_keys.c.person_id).where(match_keys.c.key.in_(list(keys)))
+                 .distinct().limit(limit))
+            return list(conn.execute(q).scalars())
+
+    # -- questions ---------------------------------------------------------------------
+    def count_questions(self, form: str, asked: int, known: int) -> None:
+        with self.engine.begin() as conn:
+            self.bulk.insert(conn, question_counts, [{"form": form, "asked": 0, "known": 0}], ignore_conflicts=True)
+            conn.execute(update(question_counts).where(question_counts.c.form == form).values(
+                asked=question_counts.c.asked + asked, known=question_counts.c.known + known))
+
+    def question_counts(self) -> dict[str, dict[str, int]]:
+        with self.reader.connect() as conn:
+            return {r.form: {"asked": r.asked, "known": r.known} for r in conn.execute(select(question_counts))}
+
+    # -- consent --------------------------------------------------------------------------
+    def add_consent(self, record: ConsentRecord) -> None:
+        with self.engine.begin() as conn:
+            self.bulk.insert(conn, consents, [{
+                "id": record.id, "person_id": record.person, "purpose": record.purpose,
+                "notice_version": record.notice_version, "state": record.state.value, "at": record.at,
+                "channel": record.channel}])
+
+    @staticmethod
+    def _consent(r: Any) -> ConsentRecord:
+        return ConsentRecord(r.id, r.person_id, r.purpose, r.notice_version, ConsentState(r.state), utc(r.at),
+                             r.channel)
+
+    def consents_of(self, person_id: str) -> list[ConsentRecord]:
+        with self.reader.connect() as conn:
+            rows = conn.execute(select(consents).where(consents.c.person_id == person_id)
+                                .order_by(consents.c.at, consents.c.id))
+            return [self._consent(r) for r in rows]
+
+    def latest_consents(self, person_ids: Sequence[str], purpose: str) -> dict[str, ConsentRecord]:
+        out: dict[str, ConsentRecord] = {}
+        with self.reader.connect() as conn:
+            for part in chunks(list(person_ids), 5000):
+                rows = conn.execute(select(consents).where(consents.c.person_id.in_(part),
+                                                           consents.c.purpose == purpose)
+                                    .order_by(consents.c.at, consents.c.id))
+                for r in rows:
+                    out[r.person_id] = self._consent(r)  # ordered: the newest wins
+        return out
+
+    # -- agreements ------------------------------------------------------------------------
+    def add_agreement(self, a: Agreement) -> None:
+        with self.engine.begin() as conn:
+            self.bulk.insert(conn, agreements, [{
+                "id": a.id, "version": a.version, "recipient": a.recipient, "purpose": a.purpose,
+                "attributes": list(a.attributes), "checks": list(a.checks), "mode": a.mode.value,
+                "retention_days": a.retention_days, "created_at": a.created_at, "revoked_at": None}])
+
+    def revoke_agreement(self, agreement_id: str, now: datetime) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(update(agreements).where(agreements.c.id == agreement_id,
+                                                         agreements.c.revoked_at.is_(None))
+                                .values(revoked_at=now)).rowcount
+
+    @staticmethod
+    def _agreement(r: Any) -> Agreement:
+        return Agreement(r.id, r.recipient, r.purpose, tuple(r.attributes), Mode(r.mode), r.retention_days,
+                         r.version, utc(r.created_at), utc(r.revoked_at), tuple(r.checks))
+
+    def agreement_versions(self, agreement_id: str) -> list[Agreement]:
+        with self.reader.connect() as conn:
+            rows = conn.execute(select(agreements).where(agreements.c.id == agreement_id)
+                                .order_by(agreements.c.version))
+            return [self._agreement(r) for r in rows]
+
+    def current_agreement(self, recipient: str, purpose: str) -> Agreement | None:
+        """The newest version of the newest agreement for this recipient and purpose, if in force."""
+        with self.reader.connect() as conn:
+            row = conn.execute(select(agreements).where(agreements.c.recipient == recipient,
+                                                        agreements.c.purpose == purpose)
+                               .order_by(agreements.c.created_at.desc(), agreements.c.version.desc())
+                               .limit(1)).first()
+        return self._agreement(row) if row else None
+
+    # -- pseudonyms ------------------------------------------------------------------------
+    def remember_pseudonyms(self, rows: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self.bulk.insert(conn, pseudonyms, list(rows), ignore_conflicts=True)
+
+    def reidentify(self, pseudonym: str, partner: str, purpose: str) -> str | None:
+        with self.reader.connect() as conn:
+            return conn.execute(select(pseudonyms.c.person_id).where(
+                pseudonyms.c.pseudonym == pseudonym, pseudonyms.c.partner == partner,
+                pseudonyms.c.purpose == purpose)).scalar()
+
+    # -- the access log ----------------------------------------------------------------------
+    def append_log(self, bodies: Sequence[dict[str, Any]], chain) -> list[Entry]:
+        """Append entries after the current head, in one transaction (serialised per database)."""
+        with self.engine.begin() as conn:
+            if self.pg:
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(271828)")
+            last = conn.execute(select(access_log.c.seq, access_log.c.hash)
+                                .order_by(access_log.c.seq.desc()).limit(1)).first()
+            prev, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
+            entries = chain(prev, seq, bodies)
+            self.bulk.insert(conn, access_log, [
+                {"seq": e.seq, "prev": e.prev, "hash": e.hash, "body": e.body, "person_id": e.body.get("person")}
+                for e in entries])
+        return entries
+
+    def log_entries(self, after: int = 0, batch: int = 10_000):
+        """Every entry in order, read in batches so memory stays bounded."""
+        while True:
+            with self.reader.connect() as conn:
+                rows = conn.execute(select(access_log).where(access_log.c.seq > after)
+                                    .order_by(access_log.c.seq).limit(batch)).all()
+            if not rows:
+                return
+            for r in rows:
+                yield Entry(r.seq, r.prev, r.hash, r.body)
+            after = rows[-1].seq
+
+    def log_for(self, person_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        with self.reader.connect() as conn:
+            rows = conn.execute(select(access_log.c.seq, access_log.c.body)
+                                .where(access_log.c.person_id == person_id)
+                                .order_by(access_log.c.seq.desc()).limit(limit))
+            return [{"seq": r.seq, **r.body} for r in rows]
+
+    def add_checkpoint(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            self.bulk.insert(conn, audit_checkpoints, [row], ignore_conflicts=True)
+
+    def last_checkpoint(self) -> tuple[Checkpoint, dict[str, Any]] | None:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.seq.desc()).limit(1)).first()
+        return (Checkpoint(row.seq, row.head), dict(row._mapping)) if row else None
+
+    def log_head(self) -> tuple[int, str]:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(access_log.c.seq, access_log.c.hash)
+                               .order_by(access_log.c.seq.desc()).limit(1)).first()
+        return (row.seq, row.hash) if row else (0, GENESIS)

@@ -1,0 +1,69 @@
+"""The rules of the privacy gate, as pure functions: may this data leave, and in what form?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .consent import Agreement, ConsentRecord, Mode, Purpose, permits
+
+
+class DisclosureRefusedError(Exception):
+    """A disclosure was refused. Subclasses name the rule that was broken."""
+
+    slug = "disclosure-refused"
+
+
+class UnknownPurposeError(DisclosureRefusedError):
+    slug = "unknown-purpose"
+
+
+class ConsentNotGivenError(DisclosureRefusedError):
+    slug = "consent-not-given"
+
+
+class NoAgreementError(DisclosureRefusedError):
+    slug = "no-agreement"
+
+
+class NothingAgreedError(DisclosureRefusedError):
+    slug = "nothing-agreed"
+
+
+class CheckNotAgreedError(DisclosureRefusedError):
+    slug = "check-not-agreed"
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    """A disclosure the gate allows: what may leave, to whom, how, and on what basis."""
+
+    recipient: str
+    purpose: str
+    person: str
+    attributes: tuple[str, ...]  # requested and agreed
+    withheld: tuple[str, ...]  # requested but not agreed: minimised away
+    mode: Mode
+    agreement: str
+    agreement_version: int
+    basis: str
+
+
+def authorise(recipient: str, purpose: Purpose | None, person: str, requested: Sequence[str],
+              agreement: Agreement | None, consent: ConsentRecord | None,
+              purpose_id: str = "") -> Authorisation:
+    if purpose is None:
+        raise UnknownPurposeError(f"purpose {purpose_id!r} is not declared")
+    if agreement is None or not agreement.active:
+        raise NoAgreementError(f"no data-sharing agreement lets {recipient} receive data for {purpose.id}")
+    allowed, why = permits(purpose, consent)
+    if not allowed:
+        raise ConsentNotGivenError(f"no basis to share for {purpose.id}: {why}")
+    agreed = set(agreement.attributes)
+    keep = tuple(a for a in requested if a in agreed)
+    withheld = tuple(a for a in requested if a not in agreed)
+    if requested and not keep:
+        raise NothingAgreedError(f"none of {', '.join(requested)} is in agreement {agreement.id} "
+                                 f"v{agreement.version}")
+    return Authorisation(recipient, purpose.id, person, keep, withheld, agreement.mode, agreement.id,
+                         agreement.version, why)

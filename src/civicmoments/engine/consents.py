@@ -1,0 +1,54 @@
+"""Consent: given, refused and withdrawn as easily as each other, each with a receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..domain.clock import Clock
+from ..domain.consent import ConsentRecord, ConsentState, Purpose
+from ..domain.ids import uuid7
+from .errors import ConsentNeverGivenError, UnknownPurposeError
+
+CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api")
+
+
+class Consents:
+    def __init__(self, store, registry, purposes: Mapping[str, Purpose], clock: Clock, controller: str) -> None:
+        self.store, self.registry, self.purposes = store, registry, purposes
+        self.clock, self.controller = clock, controller
+
+    def purpose(self, purpose_id: str) -> Purpose:
+        purpose = self.purposes.get(purpose_id)
+        if purpose is None:
+            raise UnknownPurposeError(
+                f"purpose {purpose_id!r} is not declared; known purposes: {', '.join(sorted(self.purposes))}")
+        return purpose
+
+    def record(self, person: str, purpose_id: str, state: ConsentState, channel: str = "api",
+               notice_version: str | None = None) -> dict:
+        purpose = self.purpose(purpose_id)
+        self.registry.require(person)
+        if channel not in CHANNELS:
+            raise UnknownPurposeError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
+        if state is ConsentState.WITHDRAWN:
+            latest = self.store.latest_consents([person], purpose.id).get(person)
+            if latest is None or latest.state is not ConsentState.GIVEN:
+                raise ConsentNeverGivenError(
+                    f"{person} has no consent in force for {purpose.id} to withdraw")
+        rec = ConsentRecord(uuid7(), person, purpose.id, notice_version or purpose.notice_version, state,
+                            self.clock.now(), channel)
+        self.store.add_consent(rec)
+        return rec.receipt(purpose, self.controller)
+
+    def give(self, person: str, purpose: str, channel: str = "api", notice_version: str | None = None) -> dict:
+        return self.record(person, purpose, ConsentState.GIVEN, channel, notice_version)
+
+    def refuse(self, person: str, purpose: str, channel: str = "api") -> dict:
+        return self.record(person, purpose, ConsentState.REFUSED, channel)
+
+    def withdraw(self, person: str, purpose: str, channel: str = "api") -> dict:
+        return self.record(person, purpose, ConsentState.WITHDRAWN, channel)
+
+    def receipts(self, person: str) -> list[dict]:
+        self.registry.require(person)
+        return [r.receipt(self.purpose(r.purpose), self.controller) for r in self.store.consents_of(person)]

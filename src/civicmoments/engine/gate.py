@@ -1,0 +1,129 @@
+"""The privacy gate: the one path by which personal data leaves its holder.
+
+For every disclosure (a partner share, an organisation's read, a staff view, a yes/no
+check) it checks the purpose's lawful basis or the person's consent and the data-sharing
+agreement, keeps only the agreed attributes, pseudonymises where agreed, and writes an
+access-log entry. Refusals raise a named error and are logged too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.clock import Clock, iso
+from ..domain.consent import Mode, Purpose
+from ..domain.disclosure import Authorisation, CheckNotAgreedError, DisclosureRefusedError, authorise
+from ..packs.registry import Check
+
+
+@dataclass(frozen=True)
+class Release:
+    person: str
+    subject: str  # what the recipient sees: the person id, or a pseudonym
+    data: dict[str, Any]
+    authorisation: Authorisation
+
+
+@dataclass(frozen=True)
+class Refusal:
+    person: str
+    error: DisclosureRefusedError
+
+
+class PrivacyGate:
+    def __init__(self, registry, store, purposes: Mapping[str, Purpose], pseudonymiser, audit, clock: Clock,
+                 checks: Mapping[str, Check] | None = None) -> None:
+        self.registry, self.store, self.purposes = registry, store, purposes
+        self.pseudonymiser, self.audit, self.clock = pseudonymiser, audit, clock
+        self.checks = dict(checks or {})
+
+    def _authorise(self, recipient: str, purpose_id: str, persons: Sequence[str], requested: Sequence[str]):
+        purpose = self.purposes.get(purpose_id)
+        agreement = self.store.current_agreement(recipient, purpose_id)
+        consents = self.store.latest_consents(persons, purpose_id) if purpose else {}
+        out: dict[str, Authorisation | DisclosureRefusedError] = {}
+        for person in persons:
+            try:
+                out[person] = authorise(recipient, purpose, person, requested, agreement, consents.get(person),
+                                        purpose_id)
+            except DisclosureRefusedError as exc:
+                out[person] = exc
+        return out, agreement
+
+    def _body(self, recipient: str, purpose: str, person: str, channel: str, outcome: Any) -> dict[str, Any]:
+        body = {"at": iso(self.clock.now()), "recipient": recipient, "purpose": purpose, "person": person,
+                "channel": channel}
+        if isinstance(outcome, Authorisation):
+            body.update(outcome="disclosed", attributes=list(outcome.attributes), withheld=list(outcome.withheld),
+                        mode=outcome.mode.value, agreement=outcome.agreement,
+                        agreement_version=outcome.agreement_version, basis=outcome.basis)
+        else:
+            body.update(outcome="refused", rule=outcome.slug, reason=str(outcome))
+        return body
+
+    def disclose(self, recipient: str, purpose: str, persons: Sequence[str], attributes: Sequence[str],
+                 channel: str = "share") -> list[Release | Refusal]:
+        """Disclose what may be disclosed about each person; refuse the rest. One log entry each."""
+        decided, _ = self._authorise(recipient, purpose, persons, attributes)
+        allowed = [p for p, a in decided.items() if isinstance(a, Authorisation)]
+        wanted = {a for p in allowed for a in decided[p].attributes}
+        profiles = self.registry.profiles(allowed, reveal=tuple(wanted)) if allowed else {}
+        results: list[Release | Refusal] = []
+        remember, bodies = [], []
+        for person in persons:
+            outcome = decided[person]
+            bodies.append(self._body(recipient, purpose, person, channel, outcome))
+            if not isinstance(outcome, Authorisation):
+                results.append(Refusal(person, outcome))
+                continue
+            prof = profiles.get(person, {})
+            data = {a: prof[a].value for a in outcome.attributes if a in prof}
+            subject = person
+            if outcome.mode is Mode.PSEUDONYMISED:
+                subject = self.pseudonymiser.pseudonym(recipient, purpose, person)
+                remember.append({"pseudonym": subject, "person_id": person, "partner": recipient,
+                                 "purpose": purpose, "key_version": self.pseudonymiser.version})
+            results.append(Release(person, subject, data, outcome))
+        if remember:
+            self.store.remember_pseudonyms(remember)
+        self.audit.append(bodies)
+        return results
+
+    def disclose_one(self, recipient: str, purpose: str, person: str, attributes: Sequence[str],
+                     channel: str = "api") -> Release:
+        (result,) = self.disclose(recipient, purpose, [person], attributes, channel)
+        if isinstance(result, Refusal):
+            raise result.error
+        return result
+
+    def check(self, recipient: str, purpose: str, persons: Sequence[str], check: str,
+              channel: str = "check") -> list[bool | Refusal]:
+        """A yes/no answer per person; no personal data leaves, and the question is logged."""
+        spec = self.checks.get(check)
+        decided, agreement = self._authorise(recipient, purpose, persons, ())
+        if spec is None or (agreement is not None and check not in agreement.checks):
+            error = CheckNotAgreedError(f"check {check!r} is not in the agreement for {recipient} and {purpose}")
+            decided = {p: (error if isinstance(a, Authorisation) else a) for p, a in decided.items()}
+        allowed = [p for p, a in decided.items() if isinstance(a, Authorisation)]
+        profiles = self.registry.profiles(allowed) if allowed else {}
+        answers: list[bool | Refusal] = []
+        bodies = []
+        for person in persons:
+            outcome = decided[person]
+            body = self._body(recipient, purpose, person, channel, outcome)
+            if isinstance(outcome, Authorisation):
+                values = {a: f.value for a, f in profiles.get(person, {}).items() if a in spec.attributes}
+                answer = bool(spec.condition.value({"profile": values}))
+                body.update(check=check, attributes=[])
+                answers.append(answer)
+            else:
+                answers.append(Refusal(person, outcome))
+            bodies.append(body)
+        self.audit.append(bodies)
+        return answers
+
+    def reidentify(self, recipient: str, purpose: str, pseudonym: str) -> str | None:
+        """Only the platform turns a pseudonym back into a person, when a reply comes back."""
+        return self.store.reidentify(pseudonym, recipient, purpose)

@@ -1,0 +1,84 @@
+"""Identity resolution: link records to people without ever merging on a guess.
+
+An exact identifier match links at once. Otherwise people who share a date of birth or a
+postcode are scored on name (order-insensitive, typo-tolerant, with rapidfuzz), date of
+birth and postcode. Only a score at or above ``AUTO_LINK`` links by itself; a score above
+``REVIEW`` is offered to a person to decide. Merges are recorded and can be reversed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from ..domain.clock import Clock
+from ..domain.ids import uuid7
+from .registry import Registry, match_keys, normalise_postcode
+
+AUTO_LINK = 96.0
+REVIEW = 70.0
+MATCH_ATTRIBUTES = ("given_name", "family_name", "date_of_birth", "postcode")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person: str
+    score: float
+    why: dict[str, float]
+
+
+@dataclass
+class Resolution:
+    person: str | None  # linked (existing) person, if any
+    method: str  # identifier, match, new, review
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def score(record: Mapping[str, str], known: Mapping[str, str]) -> tuple[float, dict[str, float]]:
+    name_a = f"{record.get('given_name', '')} {record.get('family_name', '')}".strip().lower()
+    name_b = f"{known.get('given_name', '')} {known.get('family_name', '')}".strip().lower()
+    name = fuzz.token_sort_ratio(name_a, name_b) if name_a and name_b else 0.0
+    dob_a, dob_b = record.get("date_of_birth"), known.get("date_of_birth")
+    dob = 100.0 if dob_a and dob_a == dob_b else (fuzz.ratio(dob_a, dob_b) * 0.8 if dob_a and dob_b else 0.0)
+    pc_a, pc_b = record.get("postcode"), known.get("postcode")
+    pc = 100.0 if pc_a and pc_b and normalise_postcode(pc_a) == normalise_postcode(pc_b) else 0.0
+    total = 0.5 * name + 0.35 * dob + 0.15 * pc
+    return round(total, 1), {"name": round(name, 1), "date_of_birth": round(dob, 1), "postcode": pc}
+
+
+class Resolver:
+    def __init__(self, registry: Registry, store, clock: Clock) -> None:
+        self.registry, self.store, self.clock = registry, store, clock
+
+    def resolve(self, record: Mapping[str, str], identifiers: Mapping[str, str] | None = None) -> Resolution:
+        for scheme, value in (identifiers or {}).items():
+            person = self.store.by_identifier(scheme, value)
+            if person is not None:
+                return Resolution(person, "identifier")
+        keys = [k for a in ("date_of_birth", "postcode") if record.get(a) for k in match_keys(a, record[a])]
+        people = self.store.candidates(keys)
+        profiles = self.registry.profiles(people) if people else {}
+        ranked = []
+        for person, prof in profiles.items():
+            known = {a: prof[a].value for a in MATCH_ATTRIBUTES if a in prof}
+            total, why = score(record, known)
+            if total >= REVIEW:
+                ranked.append(Candidate(person, total, why))
+        ranked.sort(key=lambda c: c.score, reverse=True)
+        if ranked and ranked[0].score >= AUTO_LINK and (len(ranked) == 1 or ranked[1].score < AUTO_LINK):
+            return Resolution(ranked[0].person, "match", ranked)
+        return Resolution(None, "review" if ranked else "new", ranked)
+
+    def merge(self, survivor: str, merged: str, score_: float, reason: str) -> str:
+        """Fold one record into another; reversible with ``unmerge``."""
+        self.registry.require(survivor)
+        self.registry.require(merged)
+        merge_id = uuid7()
+        self.store.merge({"id": merge_id, "survivor": survivor, "merged": merged, "score": score_,
+                          "reason": reason, "at": self.clock.now(), "reversed_at": None})
+        return merge_id
+
+    def unmerge(self, merge_id: str) -> bool:
+        return self.store.unmerge(merge_id, self.clock.now()) is not None

@@ -1,0 +1,53 @@
+"""The once-only question planner: never ask for what government already knows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..domain.clock import iso
+from ..packs.registry import Form
+from .errors import UnknownAttributeError, UnknownFormError
+from .registry import Registry
+
+
+class QuestionPlanner:
+    def __init__(self, registry: Registry, store, forms: Mapping[str, Form]) -> None:
+        self.registry, self.store, self.forms = registry, store, forms
+
+    def needs(self, what: str) -> tuple[str, tuple[str, ...]]:
+        """``what`` names a form, or lists attributes separated by commas."""
+        if what in self.forms:
+            return what, self.forms[what].needs
+        names = tuple(a.strip() for a in what.split(",") if a.strip())
+        if not names or len(names) == 1 and names[0] not in self.registry.attributes:
+            raise UnknownFormError(f"{what!r} is not a form ({', '.join(sorted(self.forms))}) "
+                                   "nor a list of attributes")
+        for name in names:
+            self.registry.spec(name)
+        return "attributes", names
+
+    def plan(self, person: str, what: str) -> dict[str, Any]:
+        form, needs = self.needs(what)
+        prof = self.registry.profile(person)
+        known, ask = [], []
+        for name in needs:
+            fact = prof.get(name)
+            if fact is not None:
+                known.append({"attribute": name, "value": fact.value, "source": fact.source,
+                              "tier": fact.tier.value, "basis": fact.basis.value, "observed_at": iso(fact.observed_at)})
+            else:
+                spec = self.registry.attributes[name]
+                ask.append({"attribute": name, "type": spec.type, "sensitive": spec.sensitive,
+                            "why": f"no organisation has told us your {name.replace('_', ' ')}"
+                                   + (", and we need it for " + self.forms[form].title if form in self.forms else "")})
+        self.store.count_questions(form, asked=len(ask), known=len(known))
+        return {"person": person, "for": what, "known": known, "ask": ask}
+
+    def answer(self, person: str, answers: Mapping[str, Any]) -> int:
+        """The person's answers become bronze, declared facts; registers outrank them later."""
+        if not isinstance(answers, Mapping) or not answers:
+            raise UnknownAttributeError("answers map attribute names to values")
+        raw: Sequence[Mapping[str, Any]] = [
+            {"attribute": k, "value": v, "basis": "declared", "tier": "bronze"} for k, v in answers.items()]
+        return self.registry.record(None, person, raw)

@@ -1,0 +1,126 @@
+"""The registry service: people, identifiers and facts, validated against the pack's domains."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain import people as P
+from ..domain.clock import Clock, parse_time
+from ..domain.ids import uuid7
+from ..domain.organisations import Organisation
+from .errors import (
+    DomainNotAuthorisedError,
+    UnknownAttributeError,
+    UnknownPersonError,
+    WrongValueTypeError,
+)
+
+SELF = "self"  # the source of facts a person declares about themselves
+MASK = "[sensitive]"
+
+
+def match_keys(attribute: str, value: Any) -> list[str]:
+    """Blocking keys for identity matching: records sharing a key are compared."""
+    if attribute == "date_of_birth":
+        return [f"dob:{value}"]
+    if attribute == "postcode":
+        return [f"pc:{normalise_postcode(value)}"]
+    return []
+
+
+def normalise_postcode(value: str) -> str:
+    return "".join(str(value).split()).upper()
+
+
+@dataclass(frozen=True)
+class NewFact:
+    attribute: str
+    value: Any
+    basis: P.Basis
+    tier: P.Tier
+    observed_at: Any = None
+    valid_from: Any = None
+
+
+class Registry:
+    def __init__(self, store, attributes: Mapping[str, P.AttributeSpec], cipher, clock: Clock) -> None:
+        self.store, self.attributes, self.cipher, self.clock = store, attributes, cipher, clock
+
+    def add_person(self, identifiers: Mapping[str, str] | None = None) -> str:
+        person = uuid7()
+        self.store.add_people([{"id": person, "created_at": self.clock.now(), "merged_into": None}],
+                              [{"scheme": s, "value": v, "person_id": person} for s, v in (identifiers or {}).items()])
+        return person
+
+    def require(self, person: str) -> dict[str, Any]:
+        found = self.store.person(person)
+        if found is None:
+            raise UnknownPersonError(f"no person {person!r}")
+        return found
+
+    def spec(self, attribute: str) -> P.AttributeSpec:
+        spec = self.attributes.get(attribute)
+        if spec is None:
+            raise UnknownAttributeError(f"attribute {attribute!r} is not declared in any data domain")
+        return spec
+
+    def validate(self, source: Organisation | None, raw: Mapping[str, Any]) -> tuple[P.AttributeSpec, NewFact]:
+        if not isinstance(raw, Mapping) or "attribute" not in raw or "value" not in raw:
+            raise WrongValueTypeError("a fact is an object with 'attribute' and 'value'")
+        spec = self.spec(raw["attribute"])
+        if source is not None and not (source.may(f"facts:{spec.domain}") or source.may("facts:*")):
+            raise DomainNotAuthorisedError(
+                f"organisation {source.name!r} may not record {spec.domain} facts such as {spec.name!r}; "
+                f"it needs the scope facts:{spec.domain}")
+        try:
+            value = spec.check(raw["value"])
+            basis = P.Basis(raw.get("basis", "declared" if source is None else "register"))
+            tier = P.Tier(raw.get("tier", "bronze" if source is None else "gold"))
+        except P.WrongValueTypeError as exc:
+            raise WrongValueTypeError(str(exc)) from None
+        except ValueError as exc:
+            raise WrongValueTypeError(f"{spec.name}: {exc}") from None
+        times = {}
+        for key in ("observed_at", "valid_from"):
+            if raw.get(key) is not None:
+                try:
+                    times[key] = parse_time(str(raw[key]))
+                except ValueError as exc:
+                    raise WrongValueTypeError(f"{key}: {exc}") from None
+        return spec, NewFact(spec.name, value, basis, tier, **times)
+
+    def record(self, source: Organisation | None, person: str, raw_facts: Sequence[Mapping[str, Any]]) -> int:
+        """Append facts about a person. ``source`` None means the person declared them."""
+        self.require(person)
+        checked = [self.validate(source, raw) for raw in raw_facts]
+        now = self.clock.now()
+        rows, keys = [], []
+        for spec, f in checked:
+            value = self.cipher.encrypt(str(f.value), f"{person}|{spec.name}") if spec.sensitive else f.value
+            rows.append({"person_id": person, "attribute": spec.name, "value": value,
+                         "source": source.id if source else SELF, "basis": f.basis.value, "tier": f.tier.value,
+                         "observed_at": f.observed_at or now, "valid_from": f.valid_from or f.observed_at or now,
+                         "recorded_at": now})
+            keys += [{"key": k, "person_id": person} for k in match_keys(spec.name, f.value)]
+        self.store.add_facts(rows)
+        self.store.add_match_keys(keys)
+        return len(rows)
+
+    def profiles(self, persons: Sequence[str], reveal: Sequence[str] = ()) -> dict[str, dict[str, P.Fact]]:
+        """Each person's best fact per attribute. Sensitive values stay masked unless named in ``reveal``."""
+        out = {}
+        for person, fs in self.store.facts_of(persons).items():
+            best = P.profile(fs)
+            for name, fact in list(best.items()):
+                spec = self.attributes.get(name)
+                if spec is not None and spec.sensitive:
+                    shown = (self.cipher.decrypt(fact.value, f"{fact.person}|{name}") if name in reveal else MASK)
+                    best[name] = P.Fact(**{**fact.__dict__, "value": shown})
+            out[person] = best
+        return out
+
+    def profile(self, person: str, reveal: Sequence[str] = ()) -> dict[str, P.Fact]:
+        self.require(person)
+        return self.profiles([person], reveal)[person]

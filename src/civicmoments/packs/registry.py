@@ -1,0 +1,119 @@
+"""The registry part of a pack: data domains and attributes, purposes, and forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..domain.consent import ConsentModel, Purpose
+from ..domain.people import AttributeSpec
+from ..rules.cel import CelCondition, ConditionSyntaxError
+from .yamlmap import load
+
+TYPES = {"string", "integer", "number", "boolean", "date", "enum"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    condition: CelCondition
+    attributes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    title: str
+    needs: tuple[str, ...]
+
+
+def load_attributes(file: Path) -> dict[str, AttributeSpec]:
+    if not file.exists():
+        return {}
+    doc = load(file)
+    domains = doc.data.get("domains") if isinstance(doc.data, dict) else None
+    if not isinstance(domains, dict):
+        raise doc.error((), "a domains file has a 'domains' mapping")
+    out: dict[str, AttributeSpec] = {}
+    for domain, attrs in domains.items():
+        if not isinstance(attrs, dict):
+            raise doc.error(("domains", domain), f"domain {domain!r} maps attribute names to their types")
+        for name, spec in attrs.items():
+            path = ("domains", domain, name)
+            if not isinstance(spec, dict) or spec.get("type") not in TYPES:
+                raise doc.error(path, f"attribute {name!r} needs a type: one of {', '.join(sorted(TYPES))}")
+            if name in out:
+                raise doc.error(path, f"attribute {name!r} is already in domain {out[name].domain!r}")
+            if spec["type"] == "enum" and not spec.get("values"):
+                raise doc.error(path, f"enum attribute {name!r} needs 'values'")
+            out[name] = AttributeSpec(name, domain, spec["type"], bool(spec.get("sensitive", False)),
+                                      tuple(spec.get("values", ())), spec.get("pattern"),
+                                      spec.get("description", ""))
+    return out
+
+
+def load_purposes(file: Path) -> dict[str, Purpose]:
+    if not file.exists():
+        return {}
+    doc = load(file)
+    raw = doc.data.get("purposes") if isinstance(doc.data, dict) else None
+    if not isinstance(raw, dict):
+        raise doc.error((), "a purposes file has a 'purposes' mapping")
+    out = {}
+    for pid, spec in raw.items():
+        path = ("purposes", pid)
+        if not isinstance(spec, dict):
+            raise doc.error(path, f"purpose {pid!r} must be a mapping")
+        for key in ("title", "lawful_basis", "model", "notice_version"):
+            if not spec.get(key):
+                raise doc.error(path, f"purpose {pid!r} needs '{key}'")
+        try:
+            model = ConsentModel(spec["model"])
+        except ValueError:
+            raise doc.error(path + ("model",), "model is one of: "
+                            + ", ".join(m.value for m in ConsentModel)) from None
+        out[pid] = Purpose(pid, spec["title"], spec["lawful_basis"], model, str(spec["notice_version"]),
+                           spec.get("notice", ""))
+    return out
+
+
+def load_forms(file: Path, attributes: dict[str, AttributeSpec]) -> dict[str, Form]:
+    if not file.exists():
+        return {}
+    doc = load(file)
+    raw = doc.data.get("forms") if isinstance(doc.data, dict) else None
+    if not isinstance(raw, dict):
+        raise doc.error((), "a forms file has a 'forms' mapping")
+    out = {}
+    for fid, spec in raw.items():
+        needs = spec.get("needs") if isinstance(spec, dict) else None
+        if not isinstance(needs, list) or not needs:
+            raise doc.error(("forms", fid), f"form {fid!r} lists the attributes it 'needs'")
+        for i, name in enumerate(needs):
+            if name not in attributes:
+                raise doc.error(("forms", fid, "needs", i), f"{name!r} is not a declared attribute")
+        out[fid] = Form(fid, spec.get("title", fid), tuple(needs))
+    return out
+
+
+def load_checks(file: Path, attributes: dict[str, AttributeSpec]) -> dict[str, Check]:
+    if not file.exists():
+        return {}
+    doc = load(file)
+    raw = doc.data.get("checks") if isinstance(doc.data, dict) else None
+    if not isinstance(raw, dict):
+        raise doc.error((), "a checks file has a 'checks' mapping")
+    out = {}
+    for name, spec in raw.items():
+        path = ("checks", name)
+        if not isinstance(spec, dict) or not isinstance(spec.get("formula"), str):
+            raise doc.error(path, f"check {name!r} needs a 'formula' (CEL over profile)")
+        attrs = spec.get("attributes") or []
+        for a in attrs:
+            if a not in attributes:
+                raise doc.error(path + ("attributes",), f"{a!r} is not a declared attribute")
+        try:
+            out[name] = Check(name, CelCondition(spec["formula"]), tuple(attrs))
+        except ConditionSyntaxError as exc:
+            raise doc.error(path + ("formula",), str(exc)) from None
+    return out

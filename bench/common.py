@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import resource
@@ -12,6 +13,18 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 PG_ADMIN = os.environ.get("CIVIC_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def ephemeral_keys() -> dict[str, str]:
+    """Keys for one benchmark run, as CIVIC_* variables; never stored."""
+    def key() -> str:
+        return base64.b64encode(secrets.token_bytes(32)).decode()
+
+    return {"CIVIC_PSEUDONYM_KEYS": f"1:{key()}", "CIVIC_DATA_KEYS": f"1:{key()}", "CIVIC_AUDIT_SIGNING_KEY": key()}
+
+
+KEYS = ephemeral_keys()
+KEY_SETTINGS = {k.removeprefix("CIVIC_").lower(): v for k, v in KEYS.items()}
 
 
 def peak_rss_mb() -> float:

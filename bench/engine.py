@@ -27,7 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import fresh_database, peak_rss_mb
+from common import KEY_SETTINGS, KEYS, fresh_database, peak_rss_mb
 from sqlalchemy import func, select
 
 from civicmoments.adapters.store.schema import deliveries, inbox, journeys, outbox, timeline, timers
@@ -57,16 +57,17 @@ class Bench:
 
     def __init__(self, url: str, workers: int, batch: int) -> None:
         self.url, self.batch = url, batch
-        settings = Settings(database_url=url, pack_dir=PACK, log_level="WARNING")
+        settings = Settings(database_url=url, pack_dir=PACK, log_level="WARNING", **KEY_SETTINGS)
         self.app = build(settings, clock=SystemClock())
         self.org, _ = self.app.organisations.add("Bench", [SOURCE], ["bench.*"])
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
-        env.update({"CIVIC_DATABASE_URL": url, "CIVIC_PACK_DIR": str(PACK), "CIVIC_LOG_LEVEL": "WARNING",
+        env.update({**KEYS, "CIVIC_DATABASE_URL": url, "CIVIC_PACK_DIR": str(PACK), "CIVIC_LOG_LEVEL": "WARNING",
                     "CIVIC_BATCH_SIZE": str(batch), "CIVIC_EFFECT_BATCH_SIZE": str(batch),
                     "CIVIC_IDLE_SLEEP_SECONDS": "0.002"})
         self.procs = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker"], env=env)
                       for _ in range(workers)]
         self.last_outbox_id = 0
+        self.replied: set[str] = set()
 
     def send(self, events: list[dict]) -> None:
         for r in self.app.intake.submit(self.org, events):
@@ -75,22 +76,30 @@ class Bench:
 
     def reply_to_notified(self) -> int:
         """Reply for every person whose notice has gone out since the last look."""
-        with self.app.store.engine.connect() as conn:
+        tell = outbox.c.step == "tell"
+        with self.app.store.reader.connect() as conn:
+            # Effects finish out of order across workers: look from the oldest unfinished notice on.
+            floor = conn.execute(select(func.min(outbox.c.id)).where(
+                tell, outbox.c.status != "done", outbox.c.id > self.last_outbox_id)).scalar()
             rows = conn.execute(
                 select(outbox.c.id, outbox.c.person).where(
-                    outbox.c.id > self.last_outbox_id, outbox.c.step == "tell", outbox.c.status == "done")
+                    outbox.c.id > self.last_outbox_id, tell, outbox.c.status == "done")
                 .order_by(outbox.c.id)
             ).all()
+        fresh = [r for r in rows if r.person not in self.replied]
         if rows:
-            self.last_outbox_id = rows[-1].id
+            top = rows[-1].id if floor is None else floor - 1
+            self.last_outbox_id = max(self.last_outbox_id, min(top, rows[-1].id))
+        if fresh:
+            self.replied.update(r.person for r in fresh)
             replies = [{"specversion": "1.0", "type": "bench.reply", "source": SOURCE, "id": f"r-{r.person}",
-                        "subject": r.person, "data": {"ok": True}} for r in rows]
+                        "subject": r.person, "data": {"ok": True}} for r in fresh]
             for lo in range(0, len(replies), self.batch):
                 self.send(replies[lo : lo + self.batch])
-        return len(rows)
+        return len(fresh)
 
     def completed(self) -> int:
-        with self.app.store.engine.connect() as conn:
+        with self.app.store.reader.connect() as conn:
             return conn.execute(select(func.count()).where(journeys.c.status == "completed")).scalar()
 
     def close(self) -> None:
@@ -119,7 +128,7 @@ def throughput(url: str, n: int, batch: int, workers: int) -> dict:
                 last_report = time.perf_counter()
                 say(f"  throughput: {done:,}/{n:,} journeys completed")
         elapsed = time.perf_counter() - start
-        with bench.app.store.engine.connect() as conn:
+        with bench.app.store.reader.connect() as conn:
             written = sum(conn.execute(select(func.count()).select_from(t)).scalar()
                           for t in (inbox, journeys, timeline, outbox, timers, deliveries))
     finally:
@@ -151,7 +160,7 @@ def latency(url: str, rate: int, seconds: float, batch: int, workers: int) -> di
         while bench.completed() < total and time.perf_counter() < deadline:
             bench.reply_to_notified()
             time.sleep(0.02)
-        with bench.app.store.engine.connect() as conn:
+        with bench.app.store.reader.connect() as conn:
             first = (select(inbox.c.received_at, outbox.c.done_at)
                      .join(journeys, journeys.c.person == inbox.c.subject)
                      .join(outbox, (outbox.c.journey_id == journeys.c.id) & (outbox.c.step == "assess"))
@@ -168,7 +177,8 @@ def latency(url: str, rate: int, seconds: float, batch: int, workers: int) -> di
 def floor(url: str, n: int, batch: int) -> dict:
     """Batched inserts of the minimal rows the same flows need, into the same tables, by the
     engine's own driver-level path: what the work would cost if writing were all it did."""
-    app = build(Settings(database_url=url, pack_dir=PACK, log_level="WARNING"), clock=SystemClock())
+    app = build(Settings(database_url=url, pack_dir=PACK, log_level="WARNING", **KEY_SETTINGS),
+                clock=SystemClock())
     now = datetime.now(timezone.utc)
     bulk = app.store.bulk
     start = time.perf_counter()

@@ -100,6 +100,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     return App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
                Organisations(store, clock), dispatcher, effects, worker, registry,
                Resolver(registry, people, clock),
-               Consents(people, registry, pack.purposes, clock, settings.controller),
+               Consents(people, registry, pack.purposes, clock, settings.controller,
+                        lambda type_, subject, data: store.publish(type_, subject, data, clock.now())),
                Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
                audit, gate, QuestionPlanner(registry, people, pack.forms))

@@ -12,6 +12,8 @@ from typing import Any
 import click
 
 from .domain.clock import InvalidDurationError, iso, parse_duration
+from .adapters.crypto import KeyConfigurationError
+from .domain.disclosure import DisclosureRefusedError
 from .engine.errors import Problem
 from .packs import PackError
 
@@ -40,6 +42,8 @@ class CivicGroup(click.Group):
             raise click.ClickException(f"{exc.title}: {exc.detail}") from None
         except PackError as exc:
             raise click.ClickException(str(exc)) from None
+        except (DisclosureRefusedError, KeyConfigurationError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
 
 
 @click.group(cls=CivicGroup)
@@ -337,6 +341,129 @@ def journeys_cancel(journey_id: str, reason: str) -> None:
     if not app.store.request_cancel(journey_id, reason, app.clock.now()):
         raise NotFoundError(f"no journey {journey_id!r}")
     click.echo(f"cancellation of {journey_id} queued")
+
+
+# -- people, consent, agreements, audit -----------------------------------------------------
+@main.group()
+def people() -> None:
+    """People in the registry."""
+
+
+@people.command("add")
+@click.option("--id", "identifiers", multiple=True, help="scheme=value, e.g. ni_number=QQ123456C; repeatable")
+def people_add(identifiers: tuple[str, ...]) -> None:
+    """Register a person and print their id."""
+    ids = dict(i.split("=", 1) for i in identifiers if "=" in i)
+    if len(ids) != len(identifiers):
+        raise click.BadParameter("write identifiers as scheme=value", param_hint="--id")
+    click.echo(_app().registry.add_person(ids))
+
+
+@people.command("show")
+@click.argument("person")
+@click.option("--json", "as_json", is_flag=True)
+def people_show(person: str, as_json: bool) -> None:
+    """A person's profile: the best fact per attribute, with source and tier."""
+    app = _app()
+    prof = app.registry.profile(person)
+    if as_json:
+        _out({a: {"value": f.value, "tier": f.tier.value, "source": f.source} for a, f in prof.items()})
+        return
+    for a, f in sorted(prof.items()):
+        click.echo(f"{a:<28} {str(f.value):<30} {f.tier.value:<7} {f.basis.value:<9} {f.source}")
+
+
+@people.command("export")
+@click.argument("person")
+def people_export(person: str) -> None:
+    """Everything held about a person, as JSON (right of access)."""
+    from .api.people import person_export
+
+    _out(person_export(_app(), person))
+
+
+@main.group()
+def consents() -> None:
+    """Consent: give, refuse, withdraw, list."""
+
+
+def _consent_cmd(name: str, doc: str):
+    @consents.command(name)
+    @click.argument("person")
+    @click.argument("purpose")
+    @click.option("--channel", default="api", help="portal, app, letter, phone, in-person or api")
+    def command(person: str, purpose: str, channel: str) -> None:
+        _out(getattr(_app().consents, name)(person, purpose, channel))
+
+    command.__doc__ = doc
+    return command
+
+
+_consent_cmd("give", "Record consent given for a purpose; prints the receipt.")
+_consent_cmd("refuse", "Record consent refused for a purpose; prints the receipt.")
+_consent_cmd("withdraw", "Withdraw consent; later disclosures, queued ones included, are blocked.")
+
+
+@consents.command("list")
+@click.argument("person")
+def consents_list(person: str) -> None:
+    """A person's consent receipts, oldest first."""
+    _out(_app().consents.receipts(person))
+
+
+@main.group()
+def agreements() -> None:
+    """Data-sharing agreements."""
+
+
+@agreements.command("put")
+@click.argument("agreement_id")
+@click.option("--recipient", required=True, help="the receiving organisation's name")
+@click.option("--purpose", required=True)
+@click.option("--attribute", "attributes", multiple=True, help="an attribute it may receive; repeatable")
+@click.option("--check", "checks", multiple=True, help="a yes/no check it may ask; repeatable")
+@click.option("--mode", type=click.Choice(["identified", "pseudonymised"]), default="pseudonymised")
+@click.option("--retention-days", type=int, default=90)
+def agreements_put(agreement_id: str, recipient: str, purpose: str, attributes: tuple[str, ...],
+                   checks: tuple[str, ...], mode: str, retention_days: int) -> None:
+    """Create an agreement, or its next version."""
+    a = _app().agreements.put(agreement_id, recipient, purpose, list(attributes), mode, retention_days,
+                              list(checks))
+    click.echo(f"agreement {a.id} v{a.version}: {purpose}, {len(a.attributes)} attributes, {a.mode.value}")
+
+
+@agreements.command("revoke")
+@click.argument("agreement_id")
+def agreements_revoke(agreement_id: str) -> None:
+    """Revoke an agreement: nothing more is shared under it."""
+    _app().agreements.revoke(agreement_id)
+    click.echo(f"revoked {agreement_id}")
+
+
+@main.group()
+def audit() -> None:
+    """The access log."""
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the head of the access log (Ed25519)."""
+    done = _app().audit.checkpoint()
+    click.echo("the log is empty" if done is None else f"signed checkpoint at entry {done[0]}: {done[1]}")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain and the last signed checkpoint; say what is wrong and where."""
+    report = _app().audit.verify()
+    where = f", last checkpoint at entry {report.checkpoint}" if report.checkpoint else ", no checkpoint yet"
+    if report.intact:
+        click.echo(f"intact: {report.entries} entries{where}")
+        return
+    click.echo(f"TAMPERED: {len(report.problems)} problem(s) in {report.entries} entries{where}", err=True)
+    for p in report.problems:
+        click.echo(f"  - {p}", err=True)
+    sys.exit(1)
 
 
 @main.command()

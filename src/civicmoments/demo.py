@@ -14,10 +14,12 @@ import click
 from . import logs
 from .bootstrap import build
 from .domain.clock import FakeClock, SystemClock, iso
+from .engine.gate import Refusal
 from .settings import Settings
 
 EMPLOYER = "https://northfield.example/hr"
 PORTAL = "civic://portal"
+JOB_ENDED = "uk.gov.dwp.employment.job-ended"
 
 
 def _event(type_: str, source: str, id_: str, subject: str, data: dict) -> dict:
@@ -26,7 +28,7 @@ def _event(type_: str, source: str, id_: str, subject: str, data: dict) -> dict:
 
 
 def run(directory: Path = Path(".civic/demo")) -> None:
-    logs.configure("WARNING", json=False)
+    logs.configure("ERROR", json=False)
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     settings = Settings(data_dir=directory, database_url=None, effects_url=None)
@@ -34,10 +36,47 @@ def run(directory: Path = Path(".civic/demo")) -> None:
     app = build(settings, clock=clock)
     say = click.echo
 
+    def heading(text: str) -> None:
+        say(click.style(f"\n{text}", bold=True))
+
     say(click.style("Civic Moments demo: what happens when a job ends", bold=True))
-    say(f"database: {settings.resolved_database_url()}\n")
-    employer, _ = app.organisations.add("Northfield Manufacturing", [EMPLOYER], ["uk.gov.dwp.employment.*"])
-    portal, _ = app.organisations.add("Citizen portal", [PORTAL], ["civic.*"])
+    say(f"database: {settings.resolved_database_url()}")
+
+    # Who takes part.
+    orgs = app.organisations
+    hmrc, _ = orgs.add("HMRC", ["https://hmrc.example/*"], ["facts:identity", "facts:income", "facts:address"])
+    employer, _ = orgs.add("Northfield Manufacturing", [EMPLOYER],
+                           ["uk.gov.dwp.employment.*", "facts:employment"])
+    dwp, _ = orgs.add("DWP", ["https://dwp.example/*"], ["facts:benefits"])
+    orgs.add("JobMatch", ["https://jobmatch.example/*"], ["jobmatch.*"])
+    orgs.add("Metro Transit", ["https://metro.example/*"], [])
+    portal, _ = orgs.add("Citizen portal", [PORTAL], ["civic.*"])
+    app.agreements.put("jobmatch-support", "JobMatch", "employment-support",
+                       ["occupation", "skills", "home_area", "aspirations"], "pseudonymised", 90)
+    app.agreements.put("metro-fares", "Metro Transit", "fare-concession", [], "identified", 1,
+                       ["active-jobseeker"])
+
+    # What government already knows.
+    people = {}
+    for name, given, family, dob, ni, pc, area, job, skills in [
+        ("Ana", "Ana", "Costa", "1991-04-12", "SJ123456A", "LS1 4AP", "Leeds", "maintenance fitter",
+         "hydraulics, PLC"),
+        ("Ben", "Ben", "Okafor", "2003-09-30", "TN654321B", "LS6 2DT", "Leeds", "machine operator", "forklift"),
+        ("Cara", "Cara", "Lind", "1959-01-02", "WP111111C", "LS8 1AA", "Leeds", "quality lead", "ISO 9001"),
+    ]:
+        pid = app.registry.add_person({"ni_number": ni, "northfield_staff": f"NF-{name.upper()}"})
+        people[pid] = name
+        app.registry.record(hmrc, pid, [
+            {"attribute": "given_name", "value": given}, {"attribute": "family_name", "value": family},
+            {"attribute": "date_of_birth", "value": dob}, {"attribute": "ni_number", "value": ni},
+            {"attribute": "postcode", "value": pc}, {"attribute": "home_area", "value": area}])
+        app.registry.record(employer, pid, [
+            {"attribute": "occupation", "value": job, "basis": "verified", "tier": "silver"},
+            {"attribute": "skills", "value": skills, "basis": "verified", "tier": "silver"}])
+    ana, ben, cara = list(people)
+    app.consents.give(ana, "employment-support", channel="app")
+    say(f"people: {', '.join(f'{n} ({p[:13]}…)' for p, n in people.items())}; "
+        "Ana has agreed to share with JobMatch, Ben has not")
 
     def send(org, events) -> None:
         for r in app.intake.submit(org, events):
@@ -46,50 +85,77 @@ def run(directory: Path = Path(".civic/demo")) -> None:
                 line += f"  -> {r.problem.title}: {r.problem.detail}"
             say(line)
 
-    def settle() -> None:
-        app.worker.drain()
-
-    say("1. Northfield reports the end of four jobs:")
+    heading("1. Northfield reports the end of four jobs")
     send(employer, [
-        _event("uk.gov.dwp.employment.job-ended", EMPLOYER, "N-1001", "person-ana",
-               {"reason": "redundancy", "last_day": "2026-11-20", "age": 34, "class1_contribution_years": 2}),
-        _event("uk.gov.dwp.employment.job-ended", EMPLOYER, "N-1002", "person-ben",
-               {"reason": "redundancy", "last_day": "2026-11-20", "age": 22, "class1_contribution_years": 0}),
-        _event("uk.gov.dwp.employment.job-ended", EMPLOYER, "N-1003", "person-cara",
-               {"reason": "retirement", "last_day": "2026-11-20", "age": 67}),
-        _event("uk.gov.dwp.employment.job-ended", EMPLOYER, "N-1004", "person-dev",
+        _event(JOB_ENDED, EMPLOYER, "N-1001", ana,
+               {"reason": "redundancy", "last_day": "2026-11-20", "age": 35, "class1_contribution_years": 2}),
+        _event(JOB_ENDED, EMPLOYER, "N-1002", ben,
+               {"reason": "redundancy", "last_day": "2026-11-20", "age": 23, "class1_contribution_years": 0}),
+        _event(JOB_ENDED, EMPLOYER, "N-1003", cara, {"reason": "retirement", "last_day": "2026-11-20", "age": 67}),
+        _event(JOB_ENDED, EMPLOYER, "N-1004", "unknown-person",
                {"reason": "laid off", "last_day": "20/11/2026", "age": 41}),
     ])
-    say("   ...and sends N-1001 again by mistake:")
-    send(employer, [_event("uk.gov.dwp.employment.job-ended", EMPLOYER, "N-1001", "person-ana",
-                           {"reason": "redundancy", "last_day": "2026-11-20", "age": 34,
-                            "class1_contribution_years": 2})])
-    settle()
+    say("  ...and sends N-1001 again by mistake:")
+    send(employer, [_event(JOB_ENDED, EMPLOYER, "N-1001", ana, {"reason": "redundancy", "last_day": "2026-11-20",
+                                                                "age": 35, "class1_contribution_years": 2})])
+    app.worker.drain()
 
-    say("\n2. Ana answers the survey on her phone.")
-    send(portal, [_event("civic.person.answered", PORTAL, "answer-ana-1", "person-ana",
-                         {"answers": {"aspirations": "maintenance engineer", "travel_radius_miles": 10}})])
-    settle()
+    heading("2. Ana opens the survey: asked only what nobody knows (once-only)")
+    plan = app.questions.plan(ana, "return-to-work-survey")
+    say(f"  known: {', '.join(k['attribute'] for k in plan['known']) or 'nothing'}")
+    say(f"  asked: {', '.join(a['attribute'] for a in plan['ask'])}")
+    answers = {"aspirations": "maintenance engineer", "travel_radius_miles": 10}
+    app.questions.answer(ana, answers)
+    send(portal, [_event("civic.person.answered", PORTAL, "answer-ana-1", ana, {"answers": answers})])
+    app.worker.drain()
+    app.registry.record(dwp, ana, [{"attribute": "jsa_claimant", "value": True}])
 
-    say("\n3. Fifteen days pass. Ben has not answered, so his deadline passes.")
+    heading("3. Ana taps in at the transit gate: Metro asks yes or no, and learns nothing else")
+    (answer,) = app.gate.check(orgs.store.organisation("Metro Transit")["id"], "fare-concession", [ana],
+                               "active-jobseeker")
+    say(f"  active job seeker? {'yes' if answer is True else answer}: fare waived")
+
+    heading("4. Fifteen days pass. Ben has not answered, so his deadline passes")
     clock.advance(timedelta(days=15))
-    settle()
+    app.worker.drain()
 
-    say("\n4. Ana starts a new job: the objective is reached.")
-    send(employer, [_event("uk.gov.dwp.employment.job-started", EMPLOYER, "S-2001", "person-ana",
-                           {"start_date": (clock.now().date()).isoformat()})])
-    settle()
+    heading("5. Ana starts a new job: the objective is reached")
+    send(employer, [_event("uk.gov.dwp.employment.job-started", EMPLOYER, "S-2001", ana,
+                           {"start_date": clock.now().date().isoformat()})])
+    app.worker.drain()
 
-    say(click.style("\nTimelines", bold=True))
+    heading("Timelines")
     for j in app.store.journeys_for():
         found = app.store.journey(j.id)
-        say(f"\n{j.person}: journey {j.id} ({j.moment}) is {click.style(j.status.value, bold=True)}")
+        say(f"\n{people.get(j.person, j.person)}: journey {j.id} ({j.moment}) is "
+            + click.style(j.status.value, bold=True))
         for t in found["timeline"]:
             step = f"[{t['step']}]" if t["step"] else ""
-            detail = ", ".join(f"{k}={v}" for k, v in t["detail"].items())
-            say(f"  {iso(t['at'])}  {t['kind']:<18} {step:<13} {detail}")
-    say(click.style("\nEffects performed (once each, by idempotency key)", bold=True))
+            detail = ", ".join(f"{k}={v}" for k, v in t["detail"].items() if k not in ("effect", "event"))
+            say(f"  {iso(t['at'])}  {t['kind']:<20} {step:<12} {detail}")
+
+    heading("Effects performed (each once, by idempotency key)")
     for row in app.store.deliveries():
-        say(f"  {row['kind']:<10} {row['step']:<10} {row['person']:<12} {row['key']}")
+        to = f"to {row['payload']['spec']['with']} as {row['payload']['subject'][:16]}…" \
+            if row["kind"] == "share" else ""
+        say(f"  {row['kind']:<10} {row['step']:<10} {people.get(row['person'], 'pseudonym'):<10} {to}")
+    for dead in app.store.dead_letters():
+        say(f"  not done  {dead['key'].split(':')[1]:<10} {dead['last_error']}")
+
+    heading("Who looked at Ana's data (her access log)")
+    names = {o["id"]: o["name"] for o in orgs.list()}
+    for e in reversed(app.registry.store.log_for(ana)):
+        what = e.get("check") or ", ".join(e.get("attributes", [])) or "-"
+        say(f"  {e['at']}  {names.get(e['recipient'], e['recipient']):<14} {e['purpose']:<19} "
+            f"{e['outcome']:<9} {what}")
+    refused = [e for e in app.registry.store.log_for(ben) if e["outcome"] == "refused"]
+    for e in refused:
+        say(f"  Ben: share to {names[e['recipient']]} refused ({e['rule']}): {e['reason']}")
+
+    checkpoint = app.audit.checkpoint()
+    report = app.audit.verify()
+    say(f"\naccess log: {report.entries} entries, signed checkpoint at {checkpoint[0] if checkpoint else '-'}, "
+        + ("intact" if report.intact else f"PROBLEMS: {report.problems}"))
     counts = app.store.counts()
-    say(f"\nevents: {counts['events']}  journeys: {counts['journeys']}  effects: {counts['effects']}")
+    say(f"events: {counts['events']}  journeys: {counts['journeys']}  effects: {counts['effects']}")
+    assert not any(isinstance(a, Refusal) for a in [answer])

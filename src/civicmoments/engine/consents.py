@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..domain.clock import Clock
 from ..domain.consent import ConsentRecord, ConsentState, Purpose
@@ -13,9 +13,11 @@ CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api")
 
 
 class Consents:
-    def __init__(self, store, registry, purposes: Mapping[str, Purpose], clock: Clock, controller: str) -> None:
+    def __init__(self, store, registry, purposes: Mapping[str, Purpose], clock: Clock, controller: str,
+                 publish: Callable[[str, str, dict], None] | None = None) -> None:
         self.store, self.registry, self.purposes = store, registry, purposes
         self.clock, self.controller = clock, controller
+        self.publish = publish  # tells running journeys, e.g. to cancel on withdrawal
 
     def purpose(self, purpose_id: str) -> Purpose:
         purpose = self.purposes.get(purpose_id)
@@ -38,6 +40,9 @@ class Consents:
         rec = ConsentRecord(uuid7(), person, purpose.id, notice_version or purpose.notice_version, state,
                             self.clock.now(), channel)
         self.store.add_consent(rec)
+        if self.publish is not None:
+            self.publish(f"civic.consent.{state.value}", person,
+                         {"purpose": purpose.id, "notice_version": rec.notice_version, "channel": channel})
         return rec.receipt(purpose, self.controller)
 
     def give(self, person: str, purpose: str, channel: str = "api", notice_version: str | None = None) -> dict:

@@ -74,12 +74,14 @@ class PrivacyGate:
         remember, bodies = [], []
         for person in persons:
             outcome = decided[person]
-            bodies.append(self._body(recipient, purpose, person, channel, outcome))
+            body = self._body(recipient, purpose, person, channel, outcome)
+            bodies.append(body)
             if not isinstance(outcome, Authorisation):
                 results.append(Refusal(person, outcome))
                 continue
             prof = profiles.get(person, {})
             data = {a: prof[a].value for a in outcome.attributes if a in prof}
+            body["attributes"] = list(data)  # what actually left, not merely what was asked
             subject = person
             if outcome.mode is Mode.PSEUDONYMISED:
                 subject = self.pseudonymiser.pseudonym(recipient, purpose, person)
@@ -116,7 +118,7 @@ class PrivacyGate:
             if isinstance(outcome, Authorisation):
                 values = {a: f.value for a, f in profiles.get(person, {}).items() if a in spec.attributes}
                 answer = bool(spec.condition.value({"profile": values}))
-                body.update(check=check, attributes=[])
+                body.update(check=check, attributes=[], outcome="answered")
                 answers.append(answer)
             else:
                 answers.append(Refusal(person, outcome))

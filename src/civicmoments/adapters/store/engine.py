@@ -15,7 +15,14 @@ from sqlalchemy.engine import Engine
 
 from .bulk import json_text
 
-JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": orjson.loads}
+
+
+def _json_value(raw):
+    # SQLite gives JSON columns numeric affinity, so a stored 10 comes back as the integer 10.
+    return orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+
+
+JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": _json_value}
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 
 

@@ -453,6 +453,14 @@ class SqlStore:
                 ],
             )
 
+    def publish(self, type_: str, subject: str, data: dict[str, Any], now: datetime) -> None:
+        """Put one of the platform's own events in the inbox (a consent change, say)."""
+        from ...domain.ids import uuid7
+
+        with self.engine.begin() as conn:
+            self._engine_events(conn, [{"event_id": f"{type_}:{uuid7()}", "type": type_, "subject": subject,
+                                        "time": now, "data": data}], now)
+
     def request_cancel(self, journey_id: str, reason: str, now: datetime) -> bool:
         """Queue a cancellation as an engine event, so it takes its place in the person's order."""
         from ...domain.events import JOURNEY_CANCEL_REQUESTED

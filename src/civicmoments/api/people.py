@@ -1,0 +1,148 @@
+"""People: facts, the once-only questions, consent, disclosures through the gate, the access
+log and the right of access. Every read of personal data by an organisation goes through
+the privacy gate and is logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from ..domain.clock import iso
+from ..domain.disclosure import DisclosureRefusedError
+from ..domain.organisations import Organisation
+from ..engine.errors import PermissionDeniedError, Problem
+from ..engine.gate import Refusal
+from .auth import organisation
+
+router = APIRouter(prefix="/v1/people")
+
+
+class DisclosureRefused(Problem):
+    status = 403
+    title = "The privacy gate refused this disclosure"
+
+    def __init__(self, error: DisclosureRefusedError) -> None:
+        super().__init__(str(error))
+        self.slug = error.slug
+
+
+def _civic(request: Request):
+    return request.app.state.civic
+
+
+def _need(org: Organisation, scope: str) -> None:
+    if not org.may(scope):
+        raise PermissionDeniedError(f"organisation {org.name!r} lacks the {scope!r} scope")
+
+
+def _fact(f) -> dict[str, Any]:
+    return {"attribute": f.attribute, "value": f.value, "source": f.source, "basis": f.basis.value,
+            "tier": f.tier.value, "observed_at": iso(f.observed_at), "valid_from": iso(f.valid_from)}
+
+
+@router.post("", status_code=201, summary="Register a person, with identifiers per scheme")
+def add_person(request: Request, body: dict = Body(...), org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "people:write")
+    ids = body.get("identifiers") or {}
+    if not isinstance(ids, dict) or not all(isinstance(v, str) for v in ids.values()):
+        raise Problem("'identifiers' maps schemes to identifier strings")
+    return {"id": _civic(request).registry.add_person(ids)}
+
+
+@router.post("/{person}/facts", status_code=201, summary="Record facts (append-only)")
+def add_facts(person: str, request: Request, body: list[dict] = Body(...),
+              org: Organisation = Depends(organisation)) -> dict:
+    return {"recorded": _civic(request).registry.record(org, person, body)}
+
+
+@router.get("/{person}/data", summary="Read a person's data for a purpose, through the privacy gate")
+def read_data(person: str, request: Request, purpose: str, attributes: str = Query(..., description="comma list"),
+              org: Organisation = Depends(organisation)) -> dict:
+    civic = _civic(request)
+    civic.registry.require(person)
+    try:
+        release = civic.gate.disclose_one(org.id, purpose, person, [a for a in attributes.split(",") if a],
+                                          channel="api")
+    except DisclosureRefusedError as exc:
+        raise DisclosureRefused(exc) from None
+    return {"subject": release.subject, "data": release.data, "withheld": list(release.authorisation.withheld),
+            "agreement": release.authorisation.agreement, "version": release.authorisation.agreement_version}
+
+
+@router.get("/{person}/checks/{check}", summary="A yes/no entitlement check; no personal data leaves")
+def yes_no(person: str, check: str, purpose: str, request: Request,
+           org: Organisation = Depends(organisation)) -> dict:
+    civic = _civic(request)
+    civic.registry.require(person)
+    (answer,) = civic.gate.check(org.id, purpose, [person], check)
+    if isinstance(answer, Refusal):
+        raise DisclosureRefused(answer.error)
+    return {"check": check, "answer": answer}
+
+
+@router.get("/{person}/questions", summary="What is known, and what must still be asked (once-only)")
+def questions(person: str, request: Request, for_: str = Query(..., alias="for"),
+              org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "people:read")
+    return _civic(request).questions.plan(person, for_)
+
+
+@router.post("/{person}/answers", status_code=201, summary="The person's answers, kept as declared facts")
+def answers(person: str, request: Request, body: dict = Body(...), org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "people:answer")
+    return {"recorded": _civic(request).questions.answer(person, body)}
+
+
+@router.get("/{person}/consents", summary="Consent receipts, oldest first")
+def consent_receipts(person: str, request: Request, org: Organisation = Depends(organisation)) -> list[dict]:
+    _need(org, "consents:read")
+    return _civic(request).consents.receipts(person)
+
+
+@router.put("/{person}/consents/{purpose}", status_code=201, summary="Give consent; returns the receipt")
+def give_consent(person: str, purpose: str, request: Request, channel: str = "api",
+                 org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "consents:write")
+    return _civic(request).consents.give(person, purpose, channel)
+
+
+@router.delete("/{person}/consents/{purpose}", summary="Withdraw consent; as easy as giving it")
+def withdraw_consent(person: str, purpose: str, request: Request, channel: str = "api",
+                     org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "consents:write")
+    return _civic(request).consents.withdraw(person, purpose, channel)
+
+
+@router.get("/{person}/access-log", summary="Who accessed this person's data, why, and when")
+def access_log(person: str, request: Request, org: Organisation = Depends(organisation)) -> list[dict]:
+    _need(org, "people:read")
+    civic = _civic(request)
+    civic.registry.require(person)
+    names = {o["id"]: o["name"] for o in civic.store.organisations()}
+    return [{"at": e["at"], "organisation": names.get(e["recipient"], e["recipient"]), "purpose": e["purpose"],
+             "attributes": e.get("attributes", []), "outcome": e["outcome"], "channel": e["channel"],
+             **({"check": e["check"]} if "check" in e else {})}
+            for e in civic.registry.store.log_for(person)]
+
+
+@router.get("/{person}/export", summary="Right of access (UK GDPR Art. 15): facts, consents, disclosures")
+def export(person: str, request: Request, org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "people:read")
+    return person_export(_civic(request), person)
+
+
+def person_export(civic, person: str) -> dict:
+    found = civic.registry.require(person)
+    facts = civic.registry.store.facts_of([person])[person]
+    sensitive = {a for a, s in civic.registry.attributes.items() if s.sensitive}
+    shown = civic.registry.profile(person, reveal=tuple(sensitive))
+    return {
+        "person": person,
+        "identifiers": found["identifiers"],
+        "profile": {a: _fact(f) for a, f in shown.items()},
+        "facts_held": len(facts),
+        "consents": civic.consents.receipts(person),
+        "disclosures": civic.registry.store.log_for(person),
+        "generated_at": iso(civic.clock.now()),
+    }

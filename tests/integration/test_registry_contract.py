@@ -1,0 +1,207 @@
+"""The registry, consent, agreements, the gate and the access log, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from civicmoments.adapters.store.schema import access_log, facts
+from civicmoments.domain.disclosure import ConsentNotGivenError, NoAgreementError
+from civicmoments.domain.journeys import JourneyStatus
+from civicmoments.engine import errors as E
+from civicmoments.engine.gate import Release, Refusal
+
+EMPLOYER = "https://e.example/hr"
+
+
+@pytest.fixture
+def world(app):
+    orgs = app.organisations
+    hmrc, _ = orgs.add("HMRC", ["https://hmrc.example/*"], ["facts:identity", "facts:address", "facts:finance"])
+    employer, _ = orgs.add("Employer", [EMPLOYER], ["uk.gov.dwp.*", "facts:employment"])
+    partner, _ = orgs.add("JobMatch", ["https://jm.example/*"], [])
+    transit, _ = orgs.add("Metro", ["https://metro.example/*"], [])
+    person = app.registry.add_person({"ni_number": "SJ123456A"})
+    app.registry.record(hmrc, person, [
+        {"attribute": "given_name", "value": "Ana"}, {"attribute": "family_name", "value": "Costa"},
+        {"attribute": "date_of_birth", "value": "1991-04-12"}, {"attribute": "postcode", "value": "LS1 4AP"},
+        {"attribute": "bank_account", "value": "20-00-00 12345678"}])
+    app.registry.record(employer, person, [{"attribute": "occupation", "value": "fitter", "tier": "silver",
+                                            "basis": "verified"}])
+    return {"hmrc": hmrc, "employer": employer, "partner": partner, "transit": transit, "person": person}
+
+
+def test_sensitive_values_are_encrypted_at_rest_and_masked_in_profiles(app, world):
+    with app.store.reader.connect() as conn:
+        stored = conn.execute(select(facts.c.value).where(facts.c.attribute == "bank_account")).scalar()
+    assert stored.startswith("enc:") and "12345678" not in stored
+    assert app.registry.profile(world["person"])["bank_account"].value == "[sensitive]"
+    assert app.registry.profile(world["person"], reveal=["bank_account"])["bank_account"].value == "20-00-00 12345678"
+
+
+@pytest.mark.parametrize(("raw", "error", "words"), [
+    ({"attribute": "shoe_size", "value": 9}, E.UnknownAttributeError, "shoe_size"),
+    ({"attribute": "date_of_birth", "value": "12/04/1991"}, E.WrongValueTypeError, "YYYY-MM-DD"),
+    ({"attribute": "household_size", "value": "four"}, E.DomainNotAuthorisedError, "facts:household"),
+    ({"attribute": "postcode", "value": 1234}, E.WrongValueTypeError, "text"),
+    ({"attribute": "postcode", "value": "X", "tier": "platinum"}, E.WrongValueTypeError, "platinum"),
+])
+def test_bad_facts_get_named_errors(app, world, raw, error, words):
+    with pytest.raises(error, match=words):
+        app.registry.record(world["hmrc"], world["person"], [raw])
+
+
+def test_a_fact_about_nobody_is_refused(app, world):
+    with pytest.raises(E.UnknownPersonError):
+        app.registry.record(world["hmrc"], "nobody", [{"attribute": "postcode", "value": "X"}])
+
+
+def test_the_question_planner_asks_only_what_is_not_known(app, world, clock):
+    plan = app.questions.plan(world["person"], "jsa-new-style")
+    known = {k["attribute"]: k for k in plan["known"]}
+    assert known["date_of_birth"]["tier"] == "gold" and known["date_of_birth"]["source"] == world["hmrc"].id
+    asked = [a["attribute"] for a in plan["ask"]]
+    assert asked == ["ni_number", "last_day_of_work", "class1_contribution_years"]
+    assert all("New Style Jobseeker" in a["why"] for a in plan["ask"])
+    assert app.registry.store.question_counts()["jsa-new-style"] == {"asked": 3, "known": 5}
+    app.questions.answer(world["person"], {"ni_number": "SJ123456A", "postcode": "LS2 9ZZ"})
+    prof = app.registry.profile(world["person"])
+    assert prof["ni_number"].tier.value == "bronze" and prof["ni_number"].basis.value == "declared"
+    assert prof["postcode"].value == "LS1 4AP"  # the register's gold fact outranks a declaration
+    clock.advance(timedelta(days=1))
+    app.registry.record(world["hmrc"], world["person"], [{"attribute": "ni_number", "value": "SJ123456A"}])
+    assert app.registry.profile(world["person"])["ni_number"].tier.value == "gold"
+    with pytest.raises(E.UnknownFormError):
+        app.questions.plan(world["person"], "no-such-form")
+
+
+def test_consent_errors(app, world):
+    with pytest.raises(E.UnknownPurposeError, match="known purposes"):
+        app.consents.give(world["person"], "marketing")
+    with pytest.raises(E.ConsentNeverGivenError):
+        app.consents.withdraw(world["person"], "employment-support")
+    receipt = app.consents.give(world["person"], "employment-support", "app")
+    assert receipt["state"] == "given" and receipt["notice"]["version"] == "2026-01"
+    assert "withdraw" in receipt["how_to_withdraw"]
+    app.consents.withdraw(world["person"], "employment-support", "app")
+    with pytest.raises(E.ConsentNeverGivenError):
+        app.consents.withdraw(world["person"], "employment-support")
+    assert [r["state"] for r in app.consents.receipts(world["person"])] == ["given", "withdrawn"]
+
+
+def test_agreements_are_validated_and_versioned(app, world):
+    with pytest.raises(E.InvalidAgreementError, match="shoe_size"):
+        app.agreements.put("jm", "JobMatch", "employment-support", ["occupation", "shoe_size"])
+    with pytest.raises(E.UnknownOrganisationError):
+        app.agreements.put("jm", "Nobody", "employment-support", ["occupation"])
+    v1 = app.agreements.put("jm", "JobMatch", "employment-support", ["occupation"])
+    v2 = app.agreements.put("jm", "JobMatch", "employment-support", ["occupation", "postcode"])
+    assert (v1.version, v2.version) == (1, 2)
+    assert [a.attributes for a in app.agreements.versions("jm")] == [("occupation",), ("occupation", "postcode")]
+
+
+def test_the_gate_pseudonymises_minimises_logs_and_reidentifies(app, world):
+    person, partner = world["person"], world["partner"].id
+    app.agreements.put("jm", "JobMatch", "employment-support", ["occupation", "postcode"])
+    (refused,) = app.gate.disclose(partner, "employment-support", [person], ["occupation"])
+    assert isinstance(refused, Refusal) and isinstance(refused.error, ConsentNotGivenError)
+    app.consents.give(person, "employment-support")
+    (release,) = app.gate.disclose(partner, "employment-support", [person], ["occupation", "bank_account"])
+    assert isinstance(release, Release)
+    assert release.data == {"occupation": "fitter"} and release.authorisation.withheld == ("bank_account",)
+    assert release.subject.startswith("ps1_") and person not in release.subject
+    assert app.gate.reidentify(partner, "employment-support", release.subject) == person
+    assert app.gate.reidentify(world["transit"].id, "employment-support", release.subject) is None
+    log = app.registry.store.log_for(person)
+    assert [e["outcome"] for e in log] == ["disclosed", "refused"]
+    assert log[0]["attributes"] == ["occupation"] and log[1]["rule"] == "consent-not-given"
+    assert "fitter" not in str(log)  # the log holds names of attributes, never values
+
+
+def test_a_yes_no_check_discloses_nothing_else(app, world):
+    person, transit = world["person"], world["transit"].id
+    with pytest.raises(NoAgreementError):
+        app.gate.disclose_one(transit, "fare-concession", person, ["occupation"])
+    app.agreements.put("metro", "Metro", "fare-concession", [], "identified", 1, ["active-jobseeker"])
+    assert app.gate.check(transit, "fare-concession", [person], "active-jobseeker") == [False]
+    dwp, _ = app.organisations.add("DWP", ["https://dwp.example/*"], ["facts:benefits"])
+    app.registry.record(dwp, person, [{"attribute": "jsa_claimant", "value": True}])
+    assert app.gate.check(transit, "fare-concession", [person], "active-jobseeker") == [True]
+    app.consents.refuse(person, "fare-concession")  # opt-out: the person objects
+    (answer,) = app.gate.check(transit, "fare-concession", [person], "active-jobseeker")
+    assert isinstance(answer, Refusal)
+    entries = app.registry.store.log_for(person)
+    assert [e["outcome"] for e in entries][:3] == ["refused", "answered", "answered"]
+
+
+def test_withdrawal_blocks_a_share_already_queued_and_cancels_the_journey(app, world):
+    person = world["person"]
+    app.agreements.put("jm", "JobMatch", "employment-support", ["occupation", "home_area"])
+    app.consents.give(person, "employment-support")
+    app.intake.submit(world["employer"], [{
+        "specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": EMPLOYER, "id": "n1",
+        "subject": person, "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 34,
+                                    "class1_contribution_years": 2}}])
+    # Run the dispatcher and the decision, but stop before the share is performed.
+    app.store.dispatch(500, app.dispatcher.handle)
+    app.effects.run_once()
+    app.store.dispatch(500, app.dispatcher.handle)
+    (j,) = app.store.journeys_for(person)
+    queued = {e["step"]: e["status"] for e in app.store.journey(j.id)["effects"]}
+    assert queued["match"] == "pending"
+    app.consents.withdraw(person, "employment-support", "portal")
+    app.effects.run_once()  # the effect worker reaches the queued share before the journey hears
+    assert all(d["kind"] != "share" for d in app.store.deliveries())  # nothing reached the partner
+    (entry,) = [e for e in app.registry.store.log_for(person) if e["purpose"] == "employment-support"]
+    assert (entry["outcome"], entry["rule"]) == ("refused", "consent-not-given")
+    app.worker.drain()
+    (j,) = app.store.journeys_for(person)
+    assert j.status is JourneyStatus.CANCELLED  # and the moment cancels on withdrawal
+
+
+def test_identity_resolution(app, world):
+    r = app.resolver
+    assert r.resolve({}, {"ni_number": "SJ123456A"}).person == world["person"]
+    typo = r.resolve({"given_name": "Anna", "family_name": "Costa", "date_of_birth": "1991-04-12",
+                      "postcode": "LS1 4AP"})
+    assert typo.method == "match" and typo.person == world["person"]  # one typo in the name
+    swapped = r.resolve({"given_name": "Costa", "family_name": "Ana", "date_of_birth": "1991-04-12",
+                         "postcode": "ls14ap"})
+    assert swapped.person == world["person"]
+    twin = app.registry.add_person()
+    app.registry.record(world["hmrc"], twin, [
+        {"attribute": "given_name", "value": "Bea"}, {"attribute": "family_name", "value": "Costa"},
+        {"attribute": "date_of_birth", "value": "1991-04-12"}, {"attribute": "postcode", "value": "LS1 4AP"}])
+    shared_dob = r.resolve({"given_name": "Beatriz", "family_name": "Costa", "date_of_birth": "1991-04-12",
+                            "postcode": "LS1 4AP"})
+    assert shared_dob.person is None and shared_dob.method == "review"  # never merged on a guess
+    assert {c.person for c in shared_dob.candidates} == {world["person"], twin}
+    stranger = r.resolve({"given_name": "Zed", "family_name": "Quill", "date_of_birth": "1970-01-01"})
+    assert stranger.method == "new" and stranger.candidates == []
+
+
+def test_merges_can_be_reversed(app, world):
+    dup = app.registry.add_person({"staff_number": "NF-9"})
+    app.registry.record(world["employer"], dup, [{"attribute": "skills", "value": "welding"}])
+    merge = app.resolver.merge(world["person"], dup, 97.0, "same NI number on a paper form")
+    assert app.registry.profile(world["person"])["skills"].value == "welding"
+    assert app.resolver.unmerge(merge)
+    assert "skills" not in app.registry.profile(world["person"])
+    assert not app.resolver.unmerge(merge)
+
+
+def test_the_access_log_detects_tampering(app, world):
+    person, partner = world["person"], world["partner"].id
+    app.agreements.put("jm", "JobMatch", "employment-support", ["occupation"])
+    app.consents.give(person, "employment-support")
+    for _ in range(4):
+        app.gate.disclose(partner, "employment-support", [person], ["occupation"])
+    app.audit.checkpoint()
+    assert app.audit.verify().intact
+    with app.store.engine.begin() as conn:
+        conn.execute(update(access_log).where(access_log.c.seq == 2).values(
+            body={"recipient": "someone-else", "person": person}))
+    report = app.audit.verify()
+    assert not report.intact and any("entry 2 was edited" in p for p in report.problems)

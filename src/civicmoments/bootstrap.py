@@ -93,14 +93,17 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     registry = Registry(people, pack.attributes, FieldCipher(keys.data), clock)
     audit = AuditLog(people, Signer(keys.signing), clock)
     gate = PrivacyGate(registry, people, pack.purposes, Pseudonymiser(keys.pseudonym), audit, clock, pack.checks)
+
+    def publish(type_: str, subject: str, data: dict) -> None:
+        store.publish(type_, subject, data, clock.now())
+
     dispatcher = Dispatcher(pack.moments, clock)
     effects = EffectRunner(store, providers or providers_for(settings, store, pack, clock, gate), clock,
                            settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds)
     return App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
                Organisations(store, clock), dispatcher, effects, worker, registry,
-               Resolver(registry, people, clock),
-               Consents(people, registry, pack.purposes, clock, settings.controller,
-                        lambda type_, subject, data: store.publish(type_, subject, data, clock.now())),
+               Resolver(registry, people, clock, publish),
+               Consents(people, registry, pack.purposes, clock, settings.controller, publish),
                Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
                audit, gate, QuestionPlanner(registry, people, pack.forms))

@@ -51,9 +51,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     for name, source, scope in [
         ("Northfield", "https://northfield.example/*", "uk.gov.dwp.employment.*"),
         ("Portal", "civic://portal", "civic.*"),
-        ("Console", "civic://console", "journeys:read"),
+        ("Console", "civic://console", "journeys:read people:read people:write people:answer consents:read "
+                                       "consents:write"),
+        ("HMRC", "https://hmrc.example/*", "facts:identity facts:address facts:finance"),
+        ("JobMatch", "https://jobmatch.example/*", "jobmatch.*"),
+        ("Metro", "https://metro.example/*", "metro.*"),
     ]:
-        out = srv.civic("orgs", "add", name, "--source", source, "--scope", scope, "--json")
+        scopes = [arg for s in scope.split() for arg in ("--scope", s)]
+        out = srv.civic("orgs", "add", name, "--source", source, *scopes, "--json")
         srv.tokens[name] = json.loads(out.stdout)["token"]
     proc = subprocess.Popen([*CIVIC, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30

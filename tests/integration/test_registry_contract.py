@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from civicmoments.adapters.store.schema import access_log, facts
+from civicmoments.adapters.store.schema import access_log, facts, inbox
 from civicmoments.domain.disclosure import ConsentNotGivenError, NoAgreementError
 from civicmoments.domain.journeys import JourneyStatus
 from civicmoments.engine import errors as E
@@ -190,6 +190,20 @@ def test_merges_can_be_reversed(app, world):
     assert app.resolver.unmerge(merge)
     assert "skills" not in app.registry.profile(world["person"])
     assert not app.resolver.unmerge(merge)
+    with app.store.reader.connect() as conn:
+        kinds = conn.execute(select(inbox.c.type).where(inbox.c.subject == world["person"])
+                             .order_by(inbox.c.seq)).scalars().all()
+    assert kinds == ["civic.person.merged", "civic.person.unmerged"]
+
+
+def test_households(app, world):
+    household = app.registry.join_household(None, world["person"], "adult")
+    child = app.registry.add_person()
+    app.registry.join_household(household, child, "child")
+    assert {(m["person_id"], m["role"]) for m in app.registry.household(household)} == {
+        (world["person"], "adult"), (child, "child")}
+    with pytest.raises(E.WrongValueTypeError, match="role must be one of"):
+        app.registry.join_household(household, child, "pet")
 
 
 def test_the_access_log_detects_tampering(app, world):

@@ -69,7 +69,7 @@ class PrivacyGate:
         decided, _ = self._authorise(recipient, purpose, persons, attributes)
         allowed = [p for p, a in decided.items() if isinstance(a, Authorisation)]
         wanted = {a for p in allowed for a in decided[p].attributes}
-        profiles = self.registry.profiles(allowed, reveal=tuple(wanted)) if allowed else {}
+        profiles = self.registry.profiles(allowed, reveal=tuple(wanted), only=tuple(wanted)) if allowed else {}
         results: list[Release | Refusal] = []
         remember, bodies = [], []
         for person in persons:
@@ -109,7 +109,7 @@ class PrivacyGate:
             error = CheckNotAgreedError(f"check {check!r} is not in the agreement for {recipient} and {purpose}")
             decided = {p: (error if isinstance(a, Authorisation) else a) for p, a in decided.items()}
         allowed = [p for p, a in decided.items() if isinstance(a, Authorisation)]
-        profiles = self.registry.profiles(allowed) if allowed else {}
+        profiles = self.registry.profiles(allowed, only=spec.attributes) if allowed and spec else {}
         answers: list[bool | Refusal] = []
         bodies = []
         for person in persons:

@@ -8,7 +8,7 @@ birth and postcode. Only a score at or above ``AUTO_LINK`` links by itself; a sc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -49,8 +49,10 @@ def score(record: Mapping[str, str], known: Mapping[str, str]) -> tuple[float, d
 
 
 class Resolver:
-    def __init__(self, registry: Registry, store, clock: Clock) -> None:
+    def __init__(self, registry: Registry, store, clock: Clock,
+                 publish: Callable[[str, str, dict], None] | None = None) -> None:
         self.registry, self.store, self.clock = registry, store, clock
+        self.publish = publish  # merges and unmerges are events: journeys and insights hear of them
 
     def resolve(self, record: Mapping[str, str], identifiers: Mapping[str, str] | None = None) -> Resolution:
         for scheme, value in (identifiers or {}).items():
@@ -78,7 +80,12 @@ class Resolver:
         merge_id = uuid7()
         self.store.merge({"id": merge_id, "survivor": survivor, "merged": merged, "score": score_,
                           "reason": reason, "at": self.clock.now(), "reversed_at": None})
+        if self.publish:
+            self.publish("civic.person.merged", survivor, {"merge": merge_id, "merged": merged, "score": score_})
         return merge_id
 
     def unmerge(self, merge_id: str) -> bool:
-        return self.store.unmerge(merge_id, self.clock.now()) is not None
+        row = self.store.unmerge(merge_id, self.clock.now())
+        if row is not None and self.publish:
+            self.publish("civic.person.unmerged", row["survivor"], {"merge": merge_id, "merged": row["merged"]})
+        return row is not None

@@ -19,6 +19,7 @@ from .errors import (
 
 SELF = "self"  # the source of facts a person declares about themselves
 MASK = "[sensitive]"
+HOUSEHOLD_ROLES = ("adult", "partner", "parent", "child", "other")
 
 
 def match_keys(attribute: str, value: Any) -> list[str]:
@@ -108,10 +109,24 @@ class Registry:
         self.store.add_match_keys(keys)
         return len(rows)
 
-    def profiles(self, persons: Sequence[str], reveal: Sequence[str] = ()) -> dict[str, dict[str, P.Fact]]:
-        """Each person's best fact per attribute. Sensitive values stay masked unless named in ``reveal``."""
+    def join_household(self, household: str | None, person: str, role: str) -> str:
+        """Add a person to a household (a new one if ``household`` is None); returns its id."""
+        if role not in HOUSEHOLD_ROLES:
+            raise WrongValueTypeError(f"role must be one of {', '.join(HOUSEHOLD_ROLES)}; got {role!r}")
+        self.require(person)
+        household = household or uuid7()
+        self.store.add_member(household, person, role, self.clock.now())
+        return household
+
+    def household(self, household: str) -> list[dict[str, Any]]:
+        return self.store.household(household)
+
+    def profiles(self, persons: Sequence[str], reveal: Sequence[str] = (),
+                 only: Sequence[str] | None = None) -> dict[str, dict[str, P.Fact]]:
+        """Each person's best fact per attribute (or per attribute in ``only``). Sensitive values
+        stay masked unless named in ``reveal``."""
         out = {}
-        for person, fs in self.store.facts_of(persons).items():
+        for person, fs in self.store.facts_of(persons, only).items():
             best = P.profile(fs)
             for name, fact in list(best.items()):
                 spec = self.attributes.get(name)

@@ -80,19 +80,49 @@ class RegistryStore:
             for part in chunks(list(rows), 5000):
                 self.bulk.insert(conn, facts, list(part))
 
-    def facts_of(self, person_ids: Sequence[str]) -> dict[str, list[Fact]]:
-        """Every fact of these people, merged records included under the survivor."""
+    def facts_of(self, person_ids: Sequence[str], attributes: Sequence[str] | None = None) -> dict[str, list[Fact]]:
+        """The facts of these people (all, or only the named attributes), merged records included
+        under the survivor."""
         out: dict[str, list[Fact]] = {p: [] for p in person_ids}
         with self.reader.connect() as conn:
             for part in chunks(list(person_ids)):
                 alias = dict(conn.execute(select(people.c.id, people.c.merged_into)
                                           .where(people.c.merged_into.in_(part))).all())
                 q = select(facts).where(facts.c.person_id.in_(list(part) + list(alias)))
+                if attributes is not None:
+                    q = q.where(facts.c.attribute.in_(list(attributes)))
                 for r in conn.execute(q):
                     owner = alias.get(r.person_id, r.person_id)
                     out[owner].append(Fact(r.person_id, r.attribute, r.value, r.source, Basis(r.basis), Tier(r.tier),
                                            utc(r.observed_at), utc(r.valid_from), str(r.seq)))
         return out
+
+    def profile_batches(self, batch: int = 10_000):
+        """Every person's best fact per attribute, computed by the database a batch of people at a
+        time (memory stays bounded by the batch). Yields {person: {attribute: (value, tier, source)}}."""
+        rank = "CASE tier WHEN 'gold' THEN 3 WHEN 'silver' THEN 2 ELSE 1 END"
+        if self.pg:
+            sql = (f"SELECT DISTINCT ON (person_id, attribute) person_id, attribute, value, tier, source "
+                   f"FROM facts WHERE person_id > %s AND person_id <= %s "
+                   f"ORDER BY person_id, attribute, {rank} DESC, observed_at DESC, seq DESC")
+        else:
+            # SQLite takes the other columns from the row that holds the MAX.
+            sql = (f"SELECT person_id, attribute, value, tier, source, "
+                   f"MAX(({rank}) || observed_at || printf('%020d', seq)) FROM facts "
+                   f"WHERE person_id > ? AND person_id <= ? GROUP BY person_id, attribute")
+        after = ""
+        while True:
+            with self.reader.connect() as conn:
+                ids = conn.execute(select(people.c.id).where(people.c.id > after, people.c.merged_into.is_(None))
+                                   .order_by(people.c.id).limit(batch)).scalars().all()
+                if not ids:
+                    return
+                out: dict[str, dict[str, tuple]] = {p: {} for p in ids}
+                for person, attribute, value, tier, source, *_ in conn.exec_driver_sql(sql, (after, ids[-1])):
+                    if person in out:
+                        out[person][attribute] = (value, tier, source)
+            yield out
+            after = ids[-1]
 
     # -- merges ---------------------------------------------------------------------------
     def merge(self, row: dict[str, Any]) -> None:

@@ -1,0 +1,90 @@
+"""People, consent, the gate and the access log over real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+def call(server, method: str, path: str, token: str = "Console", **kw) -> httpx.Response:
+    return httpx.request(method, f"{server.url}{path}", headers={"Authorization": f"Bearer {server.tokens[token]}"},
+                         **kw)
+
+
+def problem(resp: httpx.Response, status: int, slug: str) -> dict:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body = resp.json()
+    assert body["type"].endswith(f"/{slug}") and body["detail"]
+    return body
+
+
+@pytest.fixture(scope="module")
+def person(server) -> str:
+    resp = call(server, "POST", "/v1/people", json={"identifiers": {"ni_number": "TN654321B"}})
+    assert resp.status_code == 201, resp.text
+    pid = resp.json()["id"]
+    facts = [{"attribute": "given_name", "value": "Ben"}, {"attribute": "family_name", "value": "Okafor"},
+             {"attribute": "date_of_birth", "value": "2003-09-30"}, {"attribute": "postcode", "value": "LS6 2DT"},
+             {"attribute": "home_area", "value": "Leeds"}, {"attribute": "bank_account", "value": "20-00-00 1"}]
+    assert call(server, "POST", f"/v1/people/{pid}/facts", "HMRC", json=facts).json() == {"recorded": 6}
+    server.civic("agreements", "put", "jm", "--recipient", "JobMatch", "--purpose", "employment-support",
+                 "--attribute", "home_area", "--attribute", "postcode")
+    server.civic("agreements", "put", "metro", "--recipient", "Metro", "--purpose", "fare-concession",
+                 "--check", "active-jobseeker", "--mode", "identified")
+    return pid
+
+
+def test_bad_facts(server, person):
+    problem(call(server, "POST", f"/v1/people/{person}/facts", "HMRC", json=[{"attribute": "hair", "value": 1}]),
+            422, "unknown-attribute")
+    problem(call(server, "POST", f"/v1/people/{person}/facts", "HMRC",
+                 json=[{"attribute": "date_of_birth", "value": "30/09/2003"}]), 422, "wrong-value-type")
+    problem(call(server, "POST", f"/v1/people/{person}/facts", "HMRC",
+                 json=[{"attribute": "occupation", "value": "x"}]), 403, "domain-not-authorised")
+    problem(call(server, "POST", "/v1/people/nobody/facts", "HMRC", json=[{"attribute": "postcode", "value": "x"}]),
+            404, "unknown-person")
+
+
+def test_once_only_questions_and_answers(server, person):
+    plan = call(server, "GET", f"/v1/people/{person}/questions", params={"for": "jsa-new-style"}).json()
+    assert {k["attribute"] for k in plan["known"]} >= {"given_name", "date_of_birth", "bank_account"}
+    bank = next(k for k in plan["known"] if k["attribute"] == "bank_account")
+    assert bank["value"] == "[sensitive]"
+    assert "ni_number" in [a["attribute"] for a in plan["ask"]]
+    assert call(server, "POST", f"/v1/people/{person}/answers", json={"skills": "forklift"}).status_code == 201
+    problem(call(server, "GET", f"/v1/people/{person}/questions", params={"for": "visa"}), 422, "unknown-form")
+
+
+def test_consent_the_gate_and_the_access_log(server, person):
+    problem(call(server, "GET", f"/v1/people/{person}/data", "JobMatch",
+                 params={"purpose": "employment-support", "attributes": "home_area"}), 403, "consent-not-given")
+    problem(call(server, "DELETE", f"/v1/people/{person}/consents/employment-support"), 409, "consent-never-given")
+    problem(call(server, "PUT", f"/v1/people/{person}/consents/astrology"), 422, "unknown-purpose")
+    receipt = call(server, "PUT", f"/v1/people/{person}/consents/employment-support", params={"channel": "app"})
+    assert receipt.status_code == 201 and receipt.json()["state"] == "given"
+    data = call(server, "GET", f"/v1/people/{person}/data", "JobMatch",
+                params={"purpose": "employment-support", "attributes": "home_area,bank_account"}).json()
+    assert data["data"] == {"home_area": "Leeds"} and data["withheld"] == ["bank_account"]
+    assert data["subject"].startswith("ps1_")
+    withdrawn = call(server, "DELETE", f"/v1/people/{person}/consents/employment-support")
+    assert withdrawn.json()["state"] == "withdrawn"
+    problem(call(server, "GET", f"/v1/people/{person}/data", "JobMatch",
+                 params={"purpose": "employment-support", "attributes": "home_area"}), 403, "consent-not-given")
+    check = call(server, "GET", f"/v1/people/{person}/checks/active-jobseeker", "Metro",
+                 params={"purpose": "fare-concession"})
+    assert check.json() == {"check": "active-jobseeker", "answer": False}
+    log = call(server, "GET", f"/v1/people/{person}/access-log").json()
+    assert [(e["organisation"], e["outcome"]) for e in log] == [
+        ("Metro", "answered"), ("JobMatch", "refused"), ("JobMatch", "disclosed"), ("JobMatch", "refused")]
+    assert log[2]["attributes"] == ["home_area"]
+    export = call(server, "GET", f"/v1/people/{person}/export").json()
+    assert export["profile"]["bank_account"]["value"] == "20-00-00 1"  # the person sees their own data
+    assert [c["state"] for c in export["consents"]] == ["given", "withdrawn"]
+    assert len(export["disclosures"]) == 4
+    verify = server.civic("audit", "verify")
+    assert "intact: " in verify.stdout
+
+
+def test_scopes_are_enforced(server, person):
+    problem(call(server, "GET", f"/v1/people/{person}/export", "JobMatch"), 403, "permission-denied")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import resource
 import secrets
+import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -51,3 +54,14 @@ def fresh_database(kind: str, workdir: Path, name: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
+
+
+def emit(figures: dict, out: Path | None) -> None:
+    """Print the figures and, if asked, save them as JSON, with the machine they came from."""
+    figures = {**figures, "peak_rss_mb": peak_rss_mb(),
+               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+               "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    print(json.dumps(figures, indent=2))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2) + "\n")

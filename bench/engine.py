@@ -27,7 +27,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import KEY_SETTINGS, KEYS, fresh_database, peak_rss_mb
 from sqlalchemy import func, select
 
 from civicmoments.adapters.store.schema import deliveries, inbox, journeys, outbox, timeline, timers
@@ -35,6 +34,7 @@ from civicmoments.adapters.store.sql import utc
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.settings import Settings
+from common import KEY_SETTINGS, KEYS, emit, fresh_database
 
 HERE = Path(__file__).resolve().parent
 PACK = HERE / "pack"
@@ -260,20 +260,13 @@ def main() -> None:
         "p50_ms": round(lat["p50_ms"], 1),
         "p99_ms": round(lat["p99_ms"], 1),
         "latency": {k: round(v, 1) if isinstance(v, float) else v for k, v in lat.items()},
-        "peak_rss_mb": peak_rss_mb(),
         "rows_per_s": round(tp["rows_per_s"], 1),
         "floor_rows_per_s": round(fl["floor_rows_per_s"], 1),
         "floor_journeys_per_s": round(fl["floor_journeys_per_s"], 1),
         "share_of_floor": round(tp["journeys_per_s"] / fl["floor_journeys_per_s"], 3),
         "peers": peers,
-        "machine": {"cpus": __import__("os").cpu_count(), "python": sys.version.split()[0]},
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    print(json.dumps(figures, indent=2))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
-
+    emit(figures, args.out)
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,6 @@ reported separately as load_s.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -18,13 +17,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from common import KEY_SETTINGS, fresh_database, peak_rss_mb
-
 from civicmoments.adapters.store.schema import facts, people
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
+from common import KEY_SETTINGS, emit, fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTRIBUTES = ["given_name", "family_name", "date_of_birth", "postcode", "home_area", "email", "phone",
@@ -149,14 +147,8 @@ def main() -> None:
         "audit_appends": len(bodies),
         "audit_appends_per_s": round(len(bodies) / audit_s),
         "audit_verify_entries_per_s": round(report.entries / verify_s),
-        "peak_rss_mb": peak_rss_mb(),
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    print(json.dumps(figures, indent=2))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
-
+    emit(figures, args.out)
 
 if __name__ == "__main__":
     main()

@@ -8,8 +8,8 @@ from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer
 from .adapters.effects.http import HttpProvider
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
-from .adapters.store.registry import RegistryStore
 from .adapters.store.engine import make_engines
+from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
 from .domain.clock import Clock, SystemClock
 from .domain.moments import StepKind

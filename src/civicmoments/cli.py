@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from .domain.clock import InvalidDurationError, iso, parse_duration
 from .adapters.crypto import KeyConfigurationError
+from .domain.clock import InvalidDurationError, iso, parse_duration
 from .domain.disclosure import DisclosureRefusedError
 from .engine.errors import Problem
 from .packs import PackError

@@ -11,7 +11,7 @@ from civicmoments.adapters.store.schema import access_log, facts, inbox
 from civicmoments.domain.disclosure import ConsentNotGivenError, NoAgreementError
 from civicmoments.domain.journeys import JourneyStatus
 from civicmoments.engine import errors as E
-from civicmoments.engine.gate import Release, Refusal
+from civicmoments.engine.gate import Refusal, Release
 
 EMPLOYER = "https://e.example/hr"
 

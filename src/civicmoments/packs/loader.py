@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ..domain.consent import Purpose
 from ..domain.events import ENGINE_EVENT_TYPES
-from ..domain.people import AttributeSpec
 from ..domain.moments import Moment
+from ..domain.people import AttributeSpec
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .event_types import EventType, load_event_types
 from .moments import load_moments

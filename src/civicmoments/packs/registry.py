@@ -8,7 +8,7 @@ from pathlib import Path
 from ..domain.consent import ConsentModel, Purpose
 from ..domain.people import AttributeSpec
 from ..rules.cel import CelCondition, ConditionSyntaxError
-from .yamlmap import load
+from .yamlmap import Located, load
 
 TYPES = {"string", "integer", "number", "boolean", "date", "enum"}
 
@@ -27,13 +27,21 @@ class Form:
     needs: tuple[str, ...]
 
 
-def load_attributes(file: Path) -> dict[str, AttributeSpec]:
+def _section(file: Path, key: str) -> tuple[Located, dict] | None:
+    """The file's top-level mapping under ``key``; None when the pack has no such file."""
     if not file.exists():
-        return {}
+        return None
     doc = load(file)
-    domains = doc.data.get("domains") if isinstance(doc.data, dict) else None
-    if not isinstance(domains, dict):
-        raise doc.error((), "a domains file has a 'domains' mapping")
+    section = doc.data.get(key) if isinstance(doc.data, dict) else None
+    if not isinstance(section, dict):
+        raise doc.error((), f"a {key} file has a '{key}' mapping")
+    return doc, section
+
+
+def load_attributes(file: Path) -> dict[str, AttributeSpec]:
+    if (found := _section(file, "domains")) is None:
+        return {}
+    doc, domains = found
     out: dict[str, AttributeSpec] = {}
     for domain, attrs in domains.items():
         if not isinstance(attrs, dict):
@@ -53,12 +61,9 @@ def load_attributes(file: Path) -> dict[str, AttributeSpec]:
 
 
 def load_purposes(file: Path) -> dict[str, Purpose]:
-    if not file.exists():
+    if (found := _section(file, "purposes")) is None:
         return {}
-    doc = load(file)
-    raw = doc.data.get("purposes") if isinstance(doc.data, dict) else None
-    if not isinstance(raw, dict):
-        raise doc.error((), "a purposes file has a 'purposes' mapping")
+    doc, raw = found
     out = {}
     for pid, spec in raw.items():
         path = ("purposes", pid)
@@ -78,12 +83,9 @@ def load_purposes(file: Path) -> dict[str, Purpose]:
 
 
 def load_forms(file: Path, attributes: dict[str, AttributeSpec]) -> dict[str, Form]:
-    if not file.exists():
+    if (found := _section(file, "forms")) is None:
         return {}
-    doc = load(file)
-    raw = doc.data.get("forms") if isinstance(doc.data, dict) else None
-    if not isinstance(raw, dict):
-        raise doc.error((), "a forms file has a 'forms' mapping")
+    doc, raw = found
     out = {}
     for fid, spec in raw.items():
         needs = spec.get("needs") if isinstance(spec, dict) else None
@@ -97,12 +99,9 @@ def load_forms(file: Path, attributes: dict[str, AttributeSpec]) -> dict[str, Fo
 
 
 def load_checks(file: Path, attributes: dict[str, AttributeSpec]) -> dict[str, Check]:
-    if not file.exists():
+    if (found := _section(file, "checks")) is None:
         return {}
-    doc = load(file)
-    raw = doc.data.get("checks") if isinstance(doc.data, dict) else None
-    if not isinstance(raw, dict):
-        raise doc.error((), "a checks file has a 'checks' mapping")
+    doc, raw = found
     out = {}
     for name, spec in raw.items():
         path = ("checks", name)

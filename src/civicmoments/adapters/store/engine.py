@@ -16,7 +16,6 @@ from sqlalchemy.engine import Engine
 from .bulk import json_text
 
 
-
 def _json_value(raw):
     # SQLite gives JSON columns numeric affinity, so a stored 10 comes back as the integer 10.
     return orjson.loads(raw) if isinstance(raw, str | bytes) else raw

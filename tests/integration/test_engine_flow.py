@@ -155,7 +155,8 @@ def test_http_effects_are_retried_with_backoff_then_succeed(sqlite_url, clock):
         clock.advance(timedelta(seconds=4))  # the second, doubled
         app.worker.drain()
         assert provider.calls[key] == 3 and provider.performed[key] == 1
-        assert app.store.dead_letters() == []
+        # Only the partner share is dead: the gate refused it, as gus never consented.
+        assert [d["kind"] for d in app.store.dead_letters()] == ["share"]
 
 
 def test_a_permanent_http_failure_dead_letters_and_fails_the_journey(sqlite_url, clock):

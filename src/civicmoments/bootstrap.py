@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer
 from .adapters.effects.http import HttpProvider
@@ -48,6 +49,21 @@ class App:
     audit: AuditLog
     gate: PrivacyGate
     questions: QuestionPlanner
+
+    @cached_property
+    def rules(self):
+        """The pack's OpenFisca rules, loaded on first use (it takes a second)."""
+        from .rules.openfisca import RulesEngine
+
+        return RulesEngine(self.pack.root)
+
+    @cached_property
+    def services(self):
+        from .engine.services import Services
+        from .rules.catalogue import load_catalogue
+
+        catalogue = load_catalogue(self.pack.root / "services.yaml", self.rules.tbs.variables, self.pack.attributes)
+        return Services(self.rules, catalogue, self.registry)
 
 
 def keys_for(settings: Settings) -> Keys:

@@ -88,3 +88,16 @@ def test_consent_the_gate_and_the_access_log(server, person):
 
 def test_scopes_are_enforced(server, person):
     problem(call(server, "GET", f"/v1/people/{person}/export", "JobMatch"), 403, "permission-denied")
+
+
+def test_services_for_a_person(server, person):
+    resp = call(server, "GET", f"/v1/people/{person}/services", params={"on": "2025-06-01"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert {e["service"] for e in body["eligible"]} >= {"provisional-licence", "register-to-vote"}
+    assert body["becoming_eligible"][0]["service"] == "state-pension"
+    shown = call(server, "GET", f"/v1/people/{person}/services",
+                 params={"on": "2025-06-01", "include": "not-eligible"}).json()
+    jsa = next(e for e in shown["not_eligible"] if e["service"] == "jsa-new-style")
+    assert {a["attribute"] for a in jsa["ask"]} == {"employment_status", "class1_contribution_years"}
+    problem(call(server, "GET", f"/v1/people/{person}/services", params={"on": "1 June"}), 400, "problem")

@@ -4,6 +4,7 @@ the privacy gate and is logged."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -112,6 +113,19 @@ def withdraw_consent(person: str, purpose: str, request: Request, channel: str =
                      org: Organisation = Depends(organisation)) -> dict:
     _need(org, "consents:write")
     return _civic(request).consents.withdraw(person, purpose, channel)
+
+
+@router.get("/{person}/services", summary="Services: eligible now, becoming eligible, and (if asked) not eligible")
+def services(person: str, request: Request, on: str | None = None,
+             include: str = Query("", description="'not-eligible' to show those too, with the reason"),
+             org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "people:read")
+    civic = _civic(request)
+    try:
+        day = date.fromisoformat(on) if on else civic.clock.now().date()
+    except ValueError:
+        raise Problem(f"'on' must be a date written YYYY-MM-DD; got {on!r}") from None
+    return civic.services.for_person(person, day, include_not_eligible="not-eligible" in include.split(","))
 
 
 @router.get("/{person}/access-log", summary="Who accessed this person's data, why, and when")

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, Table
+from sqlalchemy import JSON, Date, DateTime, Table
 from sqlalchemy.engine import Connection
 
 Convert = Callable[[Any], Any] | None
@@ -22,6 +22,10 @@ Convert = Callable[[Any], Any] | None
 
 def json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _sqlite_date(value) -> str:
+    return value.isoformat()
 
 
 @lru_cache(maxsize=4096)  # a batch's rows share a handful of timestamps
@@ -46,6 +50,8 @@ class Bulk:
                     out.append(json_text)
                 elif isinstance(kind, DateTime) and not self.pg:
                     out.append(_sqlite_time)
+                elif isinstance(kind, Date) and not self.pg:
+                    out.append(_sqlite_date)
                 else:
                     out.append(None)
             self._converters[key] = out

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import Engine
 
 from ...domain.audit import GENESIS, Checkpoint, Entry
@@ -18,6 +18,7 @@ from .schema import (
     agreements,
     audit_checkpoints,
     consents,
+    eligibility_state,
     facts,
     household_members,
     identifiers,
@@ -74,6 +75,13 @@ class RegistryStore:
             rows = conn.execute(select(household_members).where(household_members.c.household_id == household))
             return [dict(r._mapping) for r in rows]
 
+    def households_of(self, person_id: str) -> list[dict[str, Any]]:
+        """Everyone in the person's (first) household, the person included."""
+        with self.reader.connect() as conn:
+            hid = conn.execute(select(household_members.c.household_id)
+                               .where(household_members.c.person_id == person_id).limit(1)).scalar()
+        return self.household(hid) if hid else []
+
     # -- facts --------------------------------------------------------------------------
     def add_facts(self, rows: Sequence[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
@@ -123,6 +131,58 @@ class RegistryStore:
                         out[person][attribute] = (value, tier, source)
             yield out
             after = ids[-1]
+
+    def count_people(self) -> int:
+        with self.reader.connect() as conn:
+            return conn.execute(select(func.count()).select_from(people)
+                                .where(people.c.merged_into.is_(None))).scalar()
+
+    def input_batches(self, specs, batch: int = 50_000):
+        """(ids, {variable: array}) for every person, a batch at a time, from their best facts."""
+
+        wanted = {s.attribute: s for s in specs.values()}
+        rank = {"gold": 3, "silver": 2, "bronze": 1}
+        after = ""
+        while True:
+            with self.reader.connect() as conn:
+                ids = conn.execute(select(people.c.id).where(people.c.id > after, people.c.merged_into.is_(None))
+                                   .order_by(people.c.id).limit(batch)).scalars().all()
+                if not ids:
+                    return
+                best: dict[tuple[str, str], tuple] = {}
+                q = (select(facts.c.person_id, facts.c.attribute, facts.c.value, facts.c.tier, facts.c.observed_at,
+                            facts.c.seq)
+                     .where(facts.c.person_id > after, facts.c.person_id <= ids[-1],
+                            facts.c.attribute.in_(list(wanted))))
+                for r in conn.execute(q):
+                    key = (r.person_id, r.attribute)
+                    score = (rank[r.tier], r.observed_at, r.seq)
+                    if key not in best or score > best[key][0]:
+                        best[key] = (score, r.value)
+            arrays = {}
+            for variable, spec in specs.items():
+                column = [best.get((p, spec.attribute)) for p in ids]
+                arrays[variable] = [spec.read(c[1]) if c is not None else None for c in column]
+            yield ids, arrays
+            after = ids[-1]
+
+    def eligibility_states(self, person_ids: Sequence[str]) -> dict[tuple[str, str], bool]:
+        out = {}
+        with self.reader.connect() as conn:
+            for part in chunks(list(person_ids), 5000):
+                for r in conn.execute(select(eligibility_state).where(eligibility_state.c.person_id.in_(part))):
+                    out[(r.person_id, r.service)] = bool(r.eligible)
+        return out
+
+    def set_eligibility_states(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            ids = [(r["person_id"], r["service"]) for r in rows]
+            for part in chunks(ids, 500):
+                conn.execute(eligibility_state.delete().where(
+                    tuple_(eligibility_state.c.person_id, eligibility_state.c.service).in_(list(part))))
+            self.bulk.insert(conn, eligibility_state, list(rows))
 
     # -- merges ---------------------------------------------------------------------------
     def merge(self, row: dict[str, Any]) -> None:

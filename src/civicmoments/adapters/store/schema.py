@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -280,4 +282,13 @@ match_keys = Table(
     metadata,
     Column("key", String(120), primary_key=True),  # e.g. dob:1990-02-03, pc:SW1A1AA
     Column("person_id", String(36), primary_key=True),
+)
+
+eligibility_state = Table(
+    "eligibility_state",
+    metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("service", String(100), primary_key=True),
+    Column("eligible", Boolean, nullable=False),
+    Column("since", Date, nullable=False),
 )

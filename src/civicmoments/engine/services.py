@@ -1,0 +1,79 @@
+"""Services for a person: eligible now (ranked), becoming eligible (with the date), and not
+eligible (hidden unless asked, with the reason). Every answer is a Decision with its why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from ..rules.catalogue import Service
+from ..rules.openfisca import Decision, RulesEngine
+from .errors import NotFoundError
+from .registry import Registry
+
+WEEKS_A_YEAR = 52
+DELIVERY_RANK = {"automatic": 0, "offer": 1, "inform": 2}
+
+
+class Services:
+    def __init__(self, rules: RulesEngine, catalogue: Mapping[str, Service], registry: Registry) -> None:
+        self.rules, self.catalogue, self.registry = rules, catalogue, registry
+
+    def service(self, service_id: str) -> Service:
+        found = self.catalogue.get(service_id)
+        if found is None:
+            raise NotFoundError(f"no service {service_id!r}; the catalogue has {', '.join(self.catalogue)}")
+        return found
+
+    def _decide(self, person: str, variables: list[str], on: date) -> Decision:
+        """Decide for a person within their household (the person first, then the others)."""
+        self.registry.require(person)
+        members = self.registry.store.households_of(person)
+        others = [m for m in members if m["person_id"] != person]
+        own_role = next((m["role"] for m in members if m["person_id"] == person), "adult")
+        people = [person] + [m["person_id"] for m in others]
+        roles = ["child" if r == "child" else "adult" for r in [own_role] + [m["role"] for m in others]]
+        profiles = self.registry.profiles(people)
+        decided = self.rules.decide(people, [profiles[p] for p in people], variables, on.isoformat(),
+                                    households=["h"] * len(people), roles=roles)
+        return decided[0]
+
+    def decisions(self, person: str, on: date) -> dict[str, Decision]:
+        return {s.id: self._decide(person, s.variables, on) for s in self.catalogue.values()}
+
+    def explain(self, person: str, service_id: str, on: date) -> Decision:
+        return self._decide(person, self.service(service_id).variables, on)
+
+    def for_person(self, person: str, on: date, include_not_eligible: bool = False) -> dict[str, Any]:
+        now, soon, not_now = [], [], []
+        today = on.isoformat()
+        for sid, d in self.decisions(person, on).items():
+            s = self.catalogue[sid]
+            entry: dict[str, Any] = {"service": sid, "name": s.name, "agency": s.agency,
+                                     "description": s.description, "delivery": s.delivery}
+            if d.status == "unknown":
+                not_now.append({**entry, "reason": d.explanation, "ask": d.ask})
+                continue
+            eligible = bool(d.outputs.get(s.eligibility, True)) if s.eligibility else True
+            starts = d.outputs.get(s.from_date) if s.from_date else None
+            ends = d.outputs.get(s.until_date) if s.until_date else None
+            if eligible and ends is not None and ends < today:
+                not_now.append({**entry, "reason": f"{s.name} ended on {ends}"})
+            elif eligible and starts is not None and starts > today:
+                soon.append({**entry, "from": starts})
+            elif eligible:
+                amount = d.outputs.get(s.amount) if s.amount else None
+                if amount is not None:
+                    entry.update(amount=amount, per=s.amount_per)
+                entry["value_per_year"] = round((amount or 0) * (WEEKS_A_YEAR if s.amount_per == "week" else 1), 2)
+                now.append(entry)
+            else:
+                not_now.append({**entry, "reason": d.explanation, "pending_review": d.adverse})
+        now.sort(key=lambda e: (-e["value_per_year"], DELIVERY_RANK[e["delivery"]], e["name"]))
+        soon.sort(key=lambda e: e["from"])
+        result: dict[str, Any] = {"person": person, "on": today, "eligible": now, "becoming_eligible": soon,
+                                  "not_eligible_count": len(not_now)}
+        if include_not_eligible:
+            result["not_eligible"] = not_now
+        return result

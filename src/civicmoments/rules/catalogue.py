@@ -1,0 +1,63 @@
+"""The services catalogue, read from the pack and checked against the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..packs.yamlmap import load
+
+DELIVERY = ("automatic", "offer", "inform")
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    agency: str
+    description: str
+    delivery: str
+    needs: tuple[str, ...]
+    references: tuple[str, ...]
+    eligibility: str | None = None  # a boolean variable
+    amount: str | None = None  # an amount variable, per `amount_per`
+    amount_per: str = "week"
+    from_date: str | None = None  # a date variable: eligible from this day
+    until_date: str | None = None
+
+    @property
+    def variables(self) -> list[str]:
+        return [v for v in (self.eligibility, self.amount, self.from_date, self.until_date) if v]
+
+
+def load_catalogue(file: Path, variables, attributes) -> dict[str, Service]:
+    if not file.exists():
+        return {}
+    doc = load(file)
+    raw = doc.data.get("services") if isinstance(doc.data, dict) else None
+    if not isinstance(raw, dict):
+        raise doc.error((), "a catalogue file has a 'services' mapping")
+    out = {}
+    for sid, spec in raw.items():
+        path = ("services", sid)
+        if not isinstance(spec, dict):
+            raise doc.error(path, f"service {sid!r} must be a mapping")
+        for key in ("name", "agency", "description", "delivery", "needs", "references"):
+            if not spec.get(key):
+                raise doc.error(path, f"service {sid!r} needs '{key}'")
+        if spec["delivery"] not in DELIVERY:
+            raise doc.error(path + ("delivery",), f"delivery is one of {', '.join(DELIVERY)}")
+        if not (spec.get("eligibility") or spec.get("from_date")):
+            raise doc.error(path, f"service {sid!r} needs an 'eligibility' or a 'from_date' variable")
+        for key in ("eligibility", "amount", "from_date", "until_date"):
+            name = spec.get(key)
+            if name is not None and name not in variables:
+                raise doc.error(path + (key,), f"{name!r} is not a variable of the rules")
+        for i, a in enumerate(spec["needs"]):
+            if a not in attributes:
+                raise doc.error(path + ("needs", i), f"{a!r} is not a declared attribute")
+        out[sid] = Service(sid, spec["name"], spec["agency"], spec["description"], spec["delivery"],
+                           tuple(spec["needs"]), tuple(spec["references"]), spec.get("eligibility"),
+                           spec.get("amount"), spec.get("amount_per", "week"), spec.get("from_date"),
+                           spec.get("until_date"))
+    return out

@@ -32,6 +32,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/engine.py --events 20000 --db sqlite --json bench/results/engine-sqlite.json
 	$(BIN)/python bench/registry.py --people 1000000 --db sqlite --json bench/results/registry-sqlite.json
+	$(BIN)/python bench/sweep.py --people 1000000 --json bench/results/sweep.json
 
 clean:
 	rm -rf $(VENV) .civic

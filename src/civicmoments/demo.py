@@ -74,6 +74,8 @@ def run(directory: Path = Path(".civic/demo")) -> None:
             {"attribute": "occupation", "value": job, "basis": "verified", "tier": "silver"},
             {"attribute": "skills", "value": skills, "basis": "verified", "tier": "silver"}])
     ana, ben, cara = list(people)
+    for pid, years in ((ana, 2), (ben, 0), (cara, 2)):
+        app.registry.record(hmrc, pid, [{"attribute": "class1_contribution_years", "value": years}])
     app.consents.give(ana, "employment-support", channel="app")
     say(f"people: {', '.join(f'{n} ({p[:13]}…)' for p, n in people.items())}; "
         "Ana has agreed to share with JobMatch, Ben has not")
@@ -98,6 +100,9 @@ def run(directory: Path = Path(".civic/demo")) -> None:
     say("  ...and sends N-1001 again by mistake:")
     send(employer, [_event(JOB_ENDED, EMPLOYER, "N-1001", ana, {"reason": "redundancy", "last_day": "2026-11-20",
                                                                 "age": 35, "class1_contribution_years": 2})])
+    for pid in (ana, ben):
+        app.registry.record(employer, pid, [{"attribute": "employment_status", "value": "unemployed",
+                                             "basis": "verified", "tier": "silver"}])
     app.worker.drain()
 
     heading("2. Ana opens the survey: asked only what nobody knows (once-only)")
@@ -115,13 +120,35 @@ def run(directory: Path = Path(".civic/demo")) -> None:
                                "active-jobseeker")
     say(f"  active job seeker? {'yes' if answer is True else answer}: fare waived")
 
-    heading("4. Fifteen days pass. Ben has not answered, so his deadline passes")
+    heading("4. What the rules say (OpenFisca), with the reasons")
+    today = clock.now().date()
+    mine = app.services.for_person(ana, today)
+    for e in mine["eligible"]:
+        amount = f"£{e['amount']:.2f} a {e['per']}" if "amount" in e else e["delivery"]
+        say(f"  Ana can get {e['name']} ({amount})")
+    for e in mine["becoming_eligible"]:
+        say(f"  Ana will be able to get {e['name']} from {e['from']}")
+    refusal = app.services.explain(ben, "jsa-new-style", today)
+    say(f"  Ben and New Style JSA: {refusal.status}"
+        + (" (a refusal: a person reviews it before it is final)" if refusal.adverse else ""))
+    for line in refusal.explanation.splitlines()[:1]:
+        say(f"    {line}")
+    say(f"    law: {'; '.join(refusal.references[:3])}")
+    from .cli import run_sweep
+
+    swept = run_sweep(app, today + timedelta(days=365), today, show_progress=False)
+    say(f"  the digital-lifetime sweep over the next year: {swept['milestones']} milestone(s), "
+        f"{swept['eligibility']} eligibility change(s) for {swept['people']} people")
+
+    heading("5. Fifteen days pass. Ben has not answered, so his deadline passes")
     clock.advance(timedelta(days=15))
     app.worker.drain()
 
-    heading("5. Ana starts a new job: the objective is reached")
+    heading("6. Ana starts a new job: the objective is reached")
     send(employer, [_event("uk.gov.dwp.employment.job-started", EMPLOYER, "S-2001", ana,
                            {"start_date": clock.now().date().isoformat()})])
+    app.registry.record(employer, ana, [{"attribute": "employment_status", "value": "employed",
+                                         "basis": "verified", "tier": "silver"}])
     app.worker.drain()
 
     heading("Timelines")

@@ -4,7 +4,7 @@ eligible (hidden unless asked, with the reason). Every answer is a Decision with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..rules.catalogue import Service
@@ -60,6 +60,9 @@ class Services:
             ends = d.outputs.get(s.until_date) if s.until_date else None
             if eligible and ends is not None and ends < today:
                 not_now.append({**entry, "reason": f"{s.name} ended on {ends}"})
+            elif eligible and starts is not None and s.relevant_for_days is not None and \
+                    (date.fromisoformat(starts) + timedelta(days=s.relevant_for_days)).isoformat() < today:
+                not_now.append({**entry, "reason": f"available since {starts}; rarely needed this long after"})
             elif eligible and starts is not None and starts > today:
                 soon.append({**entry, "from": starts})
             elif eligible:

@@ -24,6 +24,7 @@ class Service:
     amount_per: str = "week"
     from_date: str | None = None  # a date variable: eligible from this day
     until_date: str | None = None
+    relevant_for_days: int | None = None  # after from_date, how long it is worth showing
 
     @property
     def variables(self) -> list[str]:
@@ -59,5 +60,5 @@ def load_catalogue(file: Path, variables, attributes) -> dict[str, Service]:
         out[sid] = Service(sid, spec["name"], spec["agency"], spec["description"], spec["delivery"],
                            tuple(spec["needs"]), tuple(spec["references"]), spec.get("eligibility"),
                            spec.get("amount"), spec.get("amount_per", "week"), spec.get("from_date"),
-                           spec.get("until_date"))
+                           spec.get("until_date"), spec.get("relevant_for_days"))
     return out

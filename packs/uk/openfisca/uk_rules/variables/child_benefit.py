@@ -2,7 +2,6 @@
 
 from openfisca_core.periods import DAY
 from openfisca_core.variables import Variable
-
 from uk_rules.entities import Household
 
 

@@ -3,7 +3,6 @@
 import numpy as np
 from openfisca_core.periods import DAY
 from openfisca_core.variables import Variable
-
 from uk_rules.entities import Person
 
 

@@ -5,10 +5,8 @@ from datetime import date
 import numpy as np
 from openfisca_core.periods import DAY
 from openfisca_core.variables import Variable
-
 from uk_rules.dates import after_birth, anniversary, parts
 from uk_rules.entities import Person
-
 
 IMMUNISATIONS = "UK routine childhood immunisation schedule (UKHSA, Green Book chapter 11)"
 

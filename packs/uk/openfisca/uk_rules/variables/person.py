@@ -5,7 +5,6 @@ from datetime import date
 import numpy as np
 from openfisca_core.periods import DAY, ETERNITY
 from openfisca_core.variables import Variable
-
 from uk_rules.dates import age_on
 from uk_rules.entities import Household, Person
 

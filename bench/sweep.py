@@ -36,16 +36,24 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def population(n: int, seed: int = 7) -> dict[str, np.ndarray]:
+def population(n: int, seed: int = 7) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """People, and households: consecutive people share a home, under-18s as children."""
     dt, rnd = Datetime(locale=Locale.EN_GB, seed=seed), random.Random(seed)
     births = np.array([dt.date(start=1930, end=2025) for _ in range(n)], dtype="datetime64[D]")
+    households, roles, home = [], [], 0
+    adult_born_before = np.datetime64("2007-11-23")
+    for i in range(n):
+        if i % 4 == 0:
+            home += 1
+        households.append(f"h{home}")
+        roles.append("adult" if births[i] < adult_born_before else "child")
     return {
         "date_of_birth": births,
         "unemployed": np.array([rnd.random() < 0.05 for _ in range(n)]),
         "class1_contribution_years": np.array([rnd.choice((0, 1, 2, 2, 2)) for _ in range(n)]),
         "jsa_claim_days": np.array([rnd.choice((0, 0, 0, 30, 200)) for _ in range(n)]),
         "adjusted_net_income": np.array([rnd.uniform(0, 90_000) for _ in range(n)]),
-    }
+    }, households, roles
 
 
 def main() -> None:
@@ -62,14 +70,17 @@ def main() -> None:
     catalogue = load_catalogue(pack.root / "services.yaml", rules.tbs.variables, pack.attributes)
     sweeper = Sweeper(rules, catalogue, None, None)
     say(f"generating {args.people:,} people with mimesis (seed 7)")
-    people = population(args.people)
+    people, households, roles = population(args.people)
+    if args.batch % 4:
+        parser.error("--batch must be a multiple of 4, so households are not split")
 
     say(f"vectorised sweep: {len(sweeper.milestones)} milestones, {len(sweeper.eligibility)} services")
     crossings = eligible = 0
     start = time.perf_counter()
     for lo in range(0, args.people, args.batch):
         part = {k: v[lo : lo + args.batch] for k, v in people.items()}
-        crossed, ok = sweeper.compute(len(part["date_of_birth"]), part, SINCE, UNTIL)
+        crossed, ok = sweeper.compute(len(part["date_of_birth"]), part, SINCE, UNTIL,
+                                      households[lo : lo + args.batch], roles[lo : lo + args.batch])
         crossings += sum(int(hit.sum()) for _, hit in crossed.values())
         eligible += sum(int(v.sum()) for v in ok.values())
         say(f"  {min(lo + args.batch, args.people):,}/{args.people:,}")
@@ -79,7 +90,8 @@ def main() -> None:
     sample = {k: v[: args.sample] for k, v in people.items()}
     start = time.perf_counter()
     for i in range(args.sample):
-        sweeper.compute(1, {k: v[i : i + 1] for k, v in sample.items()}, SINCE, UNTIL)
+        sweeper.compute(1, {k: v[i : i + 1] for k, v in sample.items()}, SINCE, UNTIL, [households[i]],
+                        ["adult"])
     single_s = (time.perf_counter() - start) * args.people / args.sample
 
     emit({

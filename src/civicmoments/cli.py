@@ -73,8 +73,13 @@ def serve(host: str | None, port: int | None) -> None:
         while not stop.is_set():
             today = app.clock.now().date()
             if today != last:
-                run_sweep(app, today, show_progress=False)
-                last = today
+                try:
+                    run_sweep(app, today, show_progress=False)
+                    last = today
+                except Exception as exc:  # noqa: BLE001 - keep serving; try again in an hour
+                    from .logs import get
+
+                    get("civic.sweep").error("sweep failed", error=str(exc)[:300])
             stop.wait(3600)
 
     threading.Thread(target=nightly, name="sweep", daemon=True).start()

@@ -90,7 +90,8 @@ def test_the_sweep_emits_milestones_and_eligibility_changes_once(app, family):
     from civicmoments.cli import run_sweep
 
     first = run_sweep(app, date(2025, 11, 21), date(2025, 11, 20), show_progress=False)
-    assert first == {"people": 4, "milestones": 1, "eligibility": 1}  # the teen's licence; the JSA claimant
+    # The teen's licence; the parent's JSA, and Child Benefit for the household's adult.
+    assert first == {"people": 4, "milestones": 1, "eligibility": 2}
     again = run_sweep(app, date(2025, 11, 21), date(2025, 11, 20), show_progress=False)
     assert again == {"people": 4, "milestones": 0, "eligibility": 0}
     app.registry.record(family["hmrc"], family["parent"], [{"attribute": "employment_status", "value": "employed"}])
@@ -98,10 +99,14 @@ def test_the_sweep_emits_milestones_and_eligibility_changes_once(app, family):
     assert later["eligibility"] == 1
     with app.store.reader.connect() as conn:
         rows = conn.execute(select(inbox.c.type, inbox.c.subject, inbox.c.data).order_by(inbox.c.seq)).all()
-    assert [(r.type, r.data.get("milestone") or r.data.get("service"), r.data.get("eligible")) for r in rows] == [
-        ("civic.milestone.reached", "provisional_licence_from_date", None),
-        ("civic.eligibility.changed", "jsa-new-style", True),
-        ("civic.eligibility.changed", "jsa-new-style", False)]
+    seen = sorted((r.type, r.subject, r.data.get("milestone") or r.data.get("service"), r.data.get("eligible"))
+                  for r in rows)
+    parent, teen = family["parent"], family["teen"]
+    assert seen == sorted([
+        ("civic.milestone.reached", teen, "provisional_licence_from_date", None),
+        ("civic.eligibility.changed", parent, "jsa-new-style", True),
+        ("civic.eligibility.changed", parent, "child-benefit", True),
+        ("civic.eligibility.changed", parent, "jsa-new-style", False)])
 
 
 def test_civic_explain_prints_the_decision(app, family, tmp_path, monkeypatch):

@@ -35,9 +35,13 @@ class Sweeper:
     def _person_variables(self) -> set[str]:
         return {n for n, v in self.rules.tbs.variables.items() if v.entity.is_person}
 
-    def compute(self, count: int, inputs: Mapping[str, np.ndarray], since: date, until: date):
-        """Vectorised: which milestone falls in (since, until], and each eligibility on ``until``."""
-        sim = self.rules.simulate(count, until.isoformat(), inputs)
+    def compute(self, count: int, inputs: Mapping[str, np.ndarray], since: date, until: date,
+                households: list[str] | None = None, roles: list[str] | None = None):
+        """Vectorised: which milestone falls in (since, until], and each eligibility on ``until``.
+
+        A household-level service (Child Benefit) is attributed to the household's adults."""
+        sim = self.rules.simulate(count, until.isoformat(), inputs, households=households, roles=roles)
+        adults = np.array([r != "child" for r in roles]) if roles is not None else np.ones(count, dtype=bool)
         lo, hi = np.datetime64(since), np.datetime64(until)
         crossed = {}
         for name in self.milestones:
@@ -45,8 +49,10 @@ class Sweeper:
             crossed[name] = (when, (when > lo) & (when <= hi))
         eligible = {}
         for sid, variable in self.eligibility.items():
-            if self.rules.tbs.variables[variable].entity.is_person:
-                eligible[sid] = sim.calculate(variable, until.isoformat())
+            values = sim.calculate(variable, until.isoformat())
+            if not self.rules.tbs.variables[variable].entity.is_person:
+                values = values[sim.household.members_entity_id] & adults
+            eligible[sid] = values
         return crossed, eligible
 
     def run(self, until: date, since: date | None = None, batch: int = 50_000,
@@ -55,8 +61,9 @@ class Sweeper:
         emitted = {"people": 0, "milestones": 0, "eligibility": 0}
         total = self.registry.count_people()
         now = until
-        for ids, columns in self.registry.input_batches(self.rules.inputs, batch):
-            crossed, eligible = self.compute(len(ids), self.rules.input_arrays(columns), since, until)
+        for ids, columns, households, roles in self.registry.input_batches(self.rules.inputs, batch):
+            crossed, eligible = self.compute(len(ids), self.rules.input_arrays(columns), since, until,
+                                             households, roles)
             events: list[dict[str, Any]] = []
             for name, (when, hit) in crossed.items():
                 for i in np.flatnonzero(hit):

@@ -138,33 +138,60 @@ class RegistryStore:
                                 .where(people.c.merged_into.is_(None))).scalar()
 
     def input_batches(self, specs, batch: int = 50_000):
-        """(ids, {variable: array}) for every person, a batch at a time, from their best facts."""
-
-        wanted = {s.attribute: s for s in specs.values()}
-        rank = {"gold": 3, "silver": 2, "bronze": 1}
+        """(ids, {variable: values}, household ids, roles) for everyone, a batch at a time, from
+        their best facts. Households are never split across batches: their members come
+        first, in household order, then everyone who lives in no recorded household."""
+        members = []
+        with self.reader.connect() as conn:
+            members = conn.execute(select(household_members.c.household_id, household_members.c.person_id,
+                                          household_members.c.role)
+                                   .order_by(household_members.c.household_id)).all()
+        in_household = {m.person_id for m in members}
+        groups: list[list[tuple[str, str, str]]] = []
+        for m in members:
+            if not groups or groups[-1][0][0] != m.household_id:
+                groups.append([])
+            groups[-1].append((m.household_id, m.person_id, m.role))
+        chunk: list[tuple[str, str, str]] = []
+        for group in groups:
+            if chunk and len(chunk) + len(group) > batch:
+                yield self._inputs_for(chunk, specs)
+                chunk = []
+            chunk.extend(group)
+        if chunk:
+            yield self._inputs_for(chunk, specs)
         after = ""
         while True:
             with self.reader.connect() as conn:
                 ids = conn.execute(select(people.c.id).where(people.c.id > after, people.c.merged_into.is_(None))
                                    .order_by(people.c.id).limit(batch)).scalars().all()
-                if not ids:
-                    return
-                best: dict[tuple[str, str], tuple] = {}
+            if not ids:
+                return
+            after = ids[-1]
+            alone = [(p, p, "adult") for p in ids if p not in in_household]
+            if alone:
+                yield self._inputs_for(alone, specs)
+
+    def _inputs_for(self, rows: Sequence[tuple[str, str, str]], specs):
+        wanted = {s.attribute for s in specs.values()}
+        rank = {"gold": 3, "silver": 2, "bronze": 1}
+        ids = [r[1] for r in rows]
+        best: dict[tuple[str, str], tuple] = {}
+        with self.reader.connect() as conn:
+            for part in chunks(ids, 5000):
                 q = (select(facts.c.person_id, facts.c.attribute, facts.c.value, facts.c.tier, facts.c.observed_at,
                             facts.c.seq)
-                     .where(facts.c.person_id > after, facts.c.person_id <= ids[-1],
-                            facts.c.attribute.in_(list(wanted))))
+                     .where(facts.c.person_id.in_(list(part)), facts.c.attribute.in_(list(wanted))))
                 for r in conn.execute(q):
                     key = (r.person_id, r.attribute)
                     score = (rank[r.tier], r.observed_at, r.seq)
                     if key not in best or score > best[key][0]:
                         best[key] = (score, r.value)
-            arrays = {}
-            for variable, spec in specs.items():
-                column = [best.get((p, spec.attribute)) for p in ids]
-                arrays[variable] = [spec.read(c[1]) if c is not None else None for c in column]
-            yield ids, arrays
-            after = ids[-1]
+        columns = {}
+        for variable, spec in specs.items():
+            column = [best.get((p, spec.attribute)) for p in ids]
+            columns[variable] = [spec.read(c[1]) if c is not None else None for c in column]
+        return ids, columns, [r[0] for r in rows], ["child" if r[2] == "child" else "adult" for r in rows]
 
     def eligibility_states(self, person_ids: Sequence[str]) -> dict[tuple[str, str], bool]:
         out = {}

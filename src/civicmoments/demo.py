@@ -74,8 +74,11 @@ def run(directory: Path = Path(".civic/demo")) -> None:
             {"attribute": "occupation", "value": job, "basis": "verified", "tier": "silver"},
             {"attribute": "skills", "value": skills, "basis": "verified", "tier": "silver"}])
     ana, ben, cara = list(people)
-    for pid, years in ((ana, 2), (ben, 0), (cara, 2)):
-        app.registry.record(hmrc, pid, [{"attribute": "class1_contribution_years", "value": years}])
+    for pid, years, earned in ((ana, 2, (2_800_000, 2_650_000)), (ben, 0, (210_000, 90_000)),
+                               (cara, 2, (3_900_000, 3_800_000))):
+        app.registry.record(hmrc, pid, [{"attribute": "class1_contribution_years", "value": years},
+                                        {"attribute": "class1_earnings_last_year_pence", "value": earned[0]},
+                                        {"attribute": "class1_earnings_year_before_pence", "value": earned[1]}])
     app.consents.give(ana, "employment-support", channel="app")
     say(f"people: {', '.join(f'{n} ({p[:13]}…)' for p, n in people.items())}; "
         "Ana has agreed to share with JobMatch, Ben has not")
@@ -131,8 +134,9 @@ def run(directory: Path = Path(".civic/demo")) -> None:
     refusal = app.services.explain(ben, "jsa-new-style", today)
     say(f"  Ben and New Style JSA: {refusal.status}"
         + (" (a refusal: a person reviews it before it is final)" if refusal.adverse else ""))
-    for line in refusal.explanation.splitlines()[:1]:
-        say(f"    {line}")
+    for line in refusal.explanation.splitlines():
+        if line.startswith("- ") and ": no" in line:  # the conditions not met
+            say(f"    because {line[2:]}")
     say(f"    law: {'; '.join(refusal.references[:3])}")
     from .cli import run_sweep
 

@@ -99,5 +99,6 @@ def test_services_for_a_person(server, person):
     shown = call(server, "GET", f"/v1/people/{person}/services",
                  params={"on": "2025-06-01", "include": "not-eligible"}).json()
     jsa = next(e for e in shown["not_eligible"] if e["service"] == "jsa-new-style")
-    assert {a["attribute"] for a in jsa["ask"]} == {"employment_status", "class1_contribution_years"}
+    assert {a["attribute"] for a in jsa["ask"]} == {"employment_status", "class1_earnings_last_year_pence",
+                                                    "class1_earnings_year_before_pence"}
     problem(call(server, "GET", f"/v1/people/{person}/services", params={"on": "1 June"}), 400, "problem")

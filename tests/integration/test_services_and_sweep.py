@@ -26,7 +26,8 @@ def family(app):
     parent = app.registry.add_person()
     app.registry.record(hmrc, parent, [{"attribute": "date_of_birth", "value": "1990-05-01"},
                                        {"attribute": "employment_status", "value": "unemployed"},
-                                       {"attribute": "class1_contribution_years", "value": 2}])
+                                       {"attribute": "class1_earnings_last_year_pence", "value": 2_800_000},
+                                       {"attribute": "class1_earnings_year_before_pence", "value": 2_650_000}])
     kids = []
     for dob in ("2015-05-01", "2025-03-01"):
         kid = app.registry.add_person()
@@ -63,7 +64,8 @@ def test_a_teenager_is_told_what_is_coming(app, family):
 def test_a_missing_input_means_unknown_and_ask_not_a_default(app, family):
     d = app.services.explain(family["teen"], "jsa-new-style", ON)
     assert d.status == "unknown" and d.outputs == {}
-    assert {a["attribute"] for a in d.ask} == {"employment_status", "class1_contribution_years"}
+    assert {a["attribute"] for a in d.ask} == {"employment_status", "class1_earnings_last_year_pence",
+                                               "class1_earnings_year_before_pence"}
 
 
 def test_a_decision_explains_itself_with_its_inputs_and_the_law(app, family):
@@ -71,14 +73,16 @@ def test_a_decision_explains_itself_with_its_inputs_and_the_law(app, family):
     assert d.status == "decided" and d.outputs == {"jsa_new_style_eligible": True,
                                                    "jsa_new_style_weekly_rate": 92.05}
     assert {(i["attribute"], i["tier"], i["source"]) for i in d.inputs} >= {
-        ("date_of_birth", "gold", family["hmrc"].id), ("class1_contribution_years", "gold", family["hmrc"].id)}
+        ("date_of_birth", "gold", family["hmrc"].id),
+        ("class1_earnings_last_year_pence", "gold", family["hmrc"].id)}
     assert "Jobseekers Act 1995, s.2" in d.explanation
     assert "GOV.UK, Benefit and pension rates 2025 to 2026" in d.references
     assert "Age in whole years on the day: 35" in d.explanation
 
 
 def test_a_refusal_is_adverse_and_waits_for_a_person(app, family):
-    app.registry.record(family["hmrc"], family["parent"], [{"attribute": "class1_contribution_years", "value": 1}])
+    app.registry.record(family["hmrc"], family["parent"], [{"attribute": "class1_earnings_year_before_pence",
+                                                             "value": 100_000}])
     d = app.services.explain(family["parent"], "jsa-new-style", ON)
     assert d.adverse and d.status == "pending-review"
     shown = app.services.for_person(family["parent"], ON, include_not_eligible=True)

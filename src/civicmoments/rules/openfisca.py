@@ -119,19 +119,20 @@ class RulesEngine:
 
     def check_parameters(self) -> None:
         """Every parameter is dated and referenced, or the pack does not load."""
-        def walk(node):
+        def walk(node, inherited):
+            referenced = inherited or bool(node.metadata.get("reference"))
             children = getattr(node, "children", None)
             if children is None:
-                yield node
+                yield node, referenced
                 return
             for child in children.values():
-                yield from walk(child)
+                yield from walk(child, referenced)
 
-        for p in walk(self.tbs.parameters):
+        for p, referenced in walk(self.tbs.parameters, False):
             where = self.root / "openfisca" / "uk_rules" / "parameters"
             if not p.values_list:
                 raise PackError(where, None, f"parameter {p.name} has no dated value")
-            if not (p.metadata.get("reference") or all(v.metadata.get("reference") for v in p.values_list)):
+            if not (referenced or all(v.metadata.get("reference") for v in p.values_list)):
                 raise PackError(where, None, f"parameter {p.name} has no legal reference")
 
     def variable(self, name: str):
@@ -241,7 +242,7 @@ class RulesEngine:
             for p in n.parameters:
                 param = self._param(p.name)
                 in_force = next((v for v in param.values_list if v.instant_str <= day), None)
-                cited = _refs(param.metadata.get("reference"))
+                cited = self._param_refs(p.name)
                 if in_force is not None:
                     cited += _refs(in_force.metadata.get("reference"))  # the source of this figure
                 for r in cited:
@@ -251,6 +252,14 @@ class RulesEngine:
         detail = [ln for ln in lines if ln.startswith("- ")]
         text = "; ".join(top) + ".\nBecause:\n" + "\n".join(detail) + "\nLaw: " + "; ".join(refs) + "."
         return text, refs
+
+    def _param_refs(self, name: str) -> list[str]:
+        """The references of a parameter and of the nodes above it."""
+        node, refs = self.tbs.parameters, []
+        for part in name.split("."):
+            node = node.children[part]
+            refs += _refs(node.metadata.get("reference"))
+        return refs
 
     def _param(self, name: str):
         node = self.tbs.parameters

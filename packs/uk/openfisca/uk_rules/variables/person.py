@@ -34,11 +34,25 @@ class unemployed(Variable):
     label = "Not in paid work"
 
 
-class class1_contribution_years(Variable):
+class class1_earnings_last_year(Variable):
+    value_type = float
+    entity = Person
+    definition_period = DAY
+    label = "Earnings on which Class 1 contributions were paid, in the later of the two relevant tax years"
+
+
+class class1_earnings_year_before(Variable):
+    value_type = float
+    entity = Person
+    definition_period = DAY
+    label = "Earnings on which Class 1 contributions were paid, in the earlier of the two relevant tax years"
+
+
+class class1_credited_years(Variable):
     value_type = int
     entity = Person
     definition_period = DAY
-    label = "Of the last two complete tax years, how many had enough Class 1 contributions paid or credited"
+    label = "Of the two relevant tax years, how many had Class 1 credits (for example for caring or sickness)"
 
 
 class jsa_claim_days(Variable):

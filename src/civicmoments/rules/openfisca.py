@@ -231,8 +231,8 @@ class RulesEngine:
             label = var.label or n.name
             row = i if sim is None else self._row(sim, n.name, i)
             value = _words(n.value[row]) if len(n.value) > row else "?"
-            figures = "; ".join(f"{self._param(p.name).description or p.name} = {_words(p.value)}"
-                                for p in n.parameters)
+            figures = "; ".join(dict.fromkeys(f"{self._param(p.name).description or p.name} = {_words(p.value)}"
+                                              for p in n.parameters))
             line = f"{label}: {value}" + (f" (using {figures})" if figures else "")
             lines.append(("- " if n.name not in variables else "") + line)
             for r in _refs(var.reference):

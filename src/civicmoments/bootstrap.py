@@ -48,7 +48,7 @@ class App:
     agreements: Agreements
     audit: AuditLog
     gate: PrivacyGate
-    questions: QuestionPlanner
+    questions: QuestionPlanner | None
 
     @cached_property
     def rules(self):
@@ -117,9 +117,18 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     effects = EffectRunner(store, providers or providers_for(settings, store, pack, clock, gate), clock,
                            settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds)
-    return App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
+    app = App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
                Organisations(store, clock), dispatcher, effects, worker, registry,
                Resolver(registry, people, clock, publish),
                Consents(people, registry, pack.purposes, clock, settings.controller, publish),
                Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
-               audit, gate, QuestionPlanner(registry, people, pack.forms))
+               audit, gate, None)
+    app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid))
+    return app
+
+
+def _service_needs(app: App, service_id: str) -> tuple[str, tuple[str, ...]] | None:
+    if not (app.pack.root / "services.yaml").exists():
+        return None
+    service = app.services.catalogue.get(service_id)
+    return (service.name, service.needs) if service else None

@@ -155,3 +155,11 @@ def test_a_parameter_without_a_reference_or_a_date_is_refused(tmp_path):
             sys.path.remove(str(pack / "openfisca"))
             for name in [m for m in sys.modules if m == "uk_rules" or m.startswith("uk_rules.")]:
                 del sys.modules[name]
+
+
+def test_a_service_feeds_the_once_only_planner(app, family):
+    plan = app.questions.plan(family["teen"], "child-benefit")
+    assert [k["attribute"] for k in plan["known"]] == ["date_of_birth"] and plan["ask"] == []
+    plan = app.questions.plan(family["teen"], "register-to-vote")
+    (ask,) = plan["ask"]
+    assert ask["attribute"] == "postcode" and "Register to vote" in ask["why"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..domain.clock import iso
@@ -12,13 +12,18 @@ from .registry import Registry
 
 
 class QuestionPlanner:
-    def __init__(self, registry: Registry, store, forms: Mapping[str, Form]) -> None:
+    def __init__(self, registry: Registry, store, forms: Mapping[str, Form],
+                 service_needs: Callable[[str], tuple[str, tuple[str, ...]] | None] | None = None) -> None:
         self.registry, self.store, self.forms = registry, store, forms
+        self.service_needs = service_needs  # a catalogue service's name and needs, if it is one
 
     def needs(self, what: str) -> tuple[str, tuple[str, ...]]:
-        """``what`` names a form, or lists attributes separated by commas."""
+        """``what`` names a form, a service of the catalogue, or lists attributes separated by commas."""
         if what in self.forms:
             return what, self.forms[what].needs
+        found = self.service_needs(what) if self.service_needs and "," not in what else None
+        if found is not None:
+            return what, found[1]
         names = tuple(a.strip() for a in what.split(",") if a.strip())
         if not names or len(names) == 1 and names[0] not in self.registry.attributes:
             raise UnknownFormError(f"{what!r} is not a form ({', '.join(sorted(self.forms))}) "
@@ -40,9 +45,15 @@ class QuestionPlanner:
                 spec = self.registry.attributes[name]
                 ask.append({"attribute": name, "type": spec.type, "sensitive": spec.sensitive,
                             "why": f"no organisation has told us your {name.replace('_', ' ')}"
-                                   + (", and we need it for " + self.forms[form].title if form in self.forms else "")})
+                                   + (f", and we need it for {title}" if (title := self._title(form)) else "")})
         self.store.count_questions(form, asked=len(ask), known=len(known))
         return {"person": person, "for": what, "known": known, "ask": ask}
+
+    def _title(self, form: str) -> str | None:
+        if form in self.forms:
+            return self.forms[form].title
+        found = self.service_needs(form) if self.service_needs else None
+        return found[0] if found else None
 
     def answer(self, person: str, answers: Mapping[str, Any]) -> int:
         """The person's answers become bronze, declared facts; registers outrank them later."""

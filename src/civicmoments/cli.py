@@ -119,6 +119,13 @@ def orgs() -> None:
     """Organisations and their credentials."""
 
 
+def _lifetime(expires: str | None):
+    try:
+        return parse_duration(expires) if expires else None
+    except InvalidDurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expires") from None
+
+
 @orgs.command("add")
 @click.argument("name")
 @click.option("--source", "sources", multiple=True, required=True,
@@ -130,11 +137,7 @@ def orgs() -> None:
 def orgs_add(name: str, sources: tuple[str, ...], scopes: tuple[str, ...], expires: str | None,
              as_json: bool) -> None:
     """Register an organisation and print its bearer token (shown only once)."""
-    try:
-        lifetime = parse_duration(expires) if expires else None
-    except InvalidDurationError as exc:
-        raise click.BadParameter(str(exc), param_hint="--expires") from None
-    org, token = _app().organisations.add(name, list(sources), list(scopes), lifetime)
+    org, token = _app().organisations.add(name, list(sources), list(scopes), _lifetime(expires))
     if as_json:
         _out({"id": org.id, "name": org.name, "token": token})
     else:
@@ -167,7 +170,7 @@ def orgs_revoke(name: str) -> None:
 @click.option("--expires", default=None, help="token lifetime, e.g. P90D")
 def orgs_token(name: str, expires: str | None) -> None:
     """Issue another token for an organisation (for rotation)."""
-    click.echo(_app().organisations.new_token(name, parse_duration(expires) if expires else None))
+    click.echo(_app().organisations.new_token(name, _lifetime(expires)))
 
 
 # -- events --------------------------------------------------------------------------------

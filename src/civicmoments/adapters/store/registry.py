@@ -105,6 +105,18 @@ class RegistryStore:
                                            utc(r.observed_at), utc(r.valid_from), str(r.seq)))
         return out
 
+    def people_pages(self, batch: int):
+        """Everyone (merged records excepted), in id order, ``batch`` ids at a time."""
+        after = ""
+        while True:
+            with self.reader.connect() as conn:
+                ids = conn.execute(select(people.c.id).where(people.c.id > after, people.c.merged_into.is_(None))
+                                   .order_by(people.c.id).limit(batch)).scalars().all()
+            if not ids:
+                return
+            yield ids
+            after = ids[-1]
+
     def profile_batches(self, batch: int = 10_000):
         """Every person's best fact per attribute, computed by the database a batch of people at a
         time (memory stays bounded by the batch). Yields {person: {attribute: (value, tier, source)}}."""
@@ -119,12 +131,8 @@ class RegistryStore:
                    f"MAX(({rank}) || observed_at || printf('%020d', seq)) FROM facts "
                    f"WHERE person_id > ? AND person_id <= ? GROUP BY person_id, attribute")
         after = ""
-        while True:
+        for ids in self.people_pages(batch):
             with self.reader.connect() as conn:
-                ids = conn.execute(select(people.c.id).where(people.c.id > after, people.c.merged_into.is_(None))
-                                   .order_by(people.c.id).limit(batch)).scalars().all()
-                if not ids:
-                    return
                 out: dict[str, dict[str, tuple]] = {p: {} for p in ids}
                 for person, attribute, value, tier, source, *_ in conn.exec_driver_sql(sql, (after, ids[-1])):
                     if person in out:
@@ -160,14 +168,7 @@ class RegistryStore:
             chunk.extend(group)
         if chunk:
             yield self._inputs_for(chunk, specs)
-        after = ""
-        while True:
-            with self.reader.connect() as conn:
-                ids = conn.execute(select(people.c.id).where(people.c.id > after, people.c.merged_into.is_(None))
-                                   .order_by(people.c.id).limit(batch)).scalars().all()
-            if not ids:
-                return
-            after = ids[-1]
+        for ids in self.people_pages(batch):
             alone = [(p, p, "adult") for p in ids if p not in in_household]
             if alone:
                 yield self._inputs_for(alone, specs)

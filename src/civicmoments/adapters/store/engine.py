@@ -35,8 +35,6 @@ def _sqlite(url: str, begin: str, lock: threading.Lock | None) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
-        cur.execute("PRAGMA cache_size=-65536")  # 64 MB of page cache per connection
-        cur.execute("PRAGMA mmap_size=268435456")  # and up to 256 MB read through the OS page cache
         cur.close()
 
     @event.listens_for(engine, "begin")

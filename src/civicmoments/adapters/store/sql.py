@@ -179,8 +179,15 @@ class SqlStore:
         self._insert_ignore(conn, inbox, rows)
 
     # -- dispatch ------------------------------------------------------------------
+    def _any(self, query) -> bool:
+        """A cheap look without the write lock, so an idle loop does not hold up writers."""
+        with self.reader.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
     def dispatch(self, limit: int, handler: BatchHandler) -> int:
         """Claim pending events (ordered per person), run the handler, write it all at once."""
+        if not self._any(select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING)):
+            return 0
         with self.engine.begin() as conn:
             q = select(inbox.c.seq, inbox.c.source, inbox.c.event_id, inbox.c.type, inbox.c.subject,
                        inbox.c.time, inbox.c.data).where(inbox.c.status == EventStatus.PENDING)
@@ -337,6 +344,8 @@ class SqlStore:
     # -- timers --------------------------------------------------------------------
     def fire_due_timers(self, now: datetime, limit: int = 1000) -> int:
         """Turn due timers into inbox events; the dispatcher does the rest."""
+        if not self._any(select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= now)):
+            return 0
         with self.engine.begin() as conn:
             q = (
                 select(timers.c.id, timers.c.journey_id, timers.c.person, timers.c.step, timers.c.due_at)
@@ -369,17 +378,18 @@ class SqlStore:
 
     # -- effects -------------------------------------------------------------------
     def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
+        claimable = or_(
+            (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= now),
+            (outbox.c.status == EffectStatus.INFLIGHT) & (outbox.c.lease_until < now),
+        )
+        if not self._any(select(outbox.c.id).where(claimable)):
+            return []
         with self.engine.begin() as conn:
             q = (
                 select(outbox.c.id, outbox.c.key, outbox.c.journey_id, outbox.c.person, outbox.c.step,
                        outbox.c.kind, outbox.c.payload, outbox.c.attempts, outbox.c.max_attempts,
                        outbox.c.backoff_seconds)
-                .where(
-                    or_(
-                        (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= now),
-                        (outbox.c.status == EffectStatus.INFLIGHT) & (outbox.c.lease_until < now),
-                    )
-                )
+                .where(claimable)
                 .order_by(outbox.c.id)
                 .limit(limit)
             )

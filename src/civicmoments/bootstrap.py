@@ -100,11 +100,11 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     settings = settings or Settings()
     clock = clock or SystemClock()
     pack = load_pack(settings.pack_dir)
+    keys = keys_for(settings)  # before touching the database: a missing key is the clearer error
     writer, reader = make_engines(settings.resolved_database_url())
     store = SqlStore(writer, settings.partitions, reader=reader)
     if migrate:
         store.migrate()
-    keys = keys_for(settings)
     people = RegistryStore(writer, reader)
     registry = Registry(people, pack.attributes, FieldCipher(keys.data), clock)
     audit = AuditLog(people, Signer(keys.signing), clock)

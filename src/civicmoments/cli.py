@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from .adapters.crypto import KeyConfigurationError
 from .domain.clock import InvalidDurationError, iso, parse_duration
@@ -44,6 +45,9 @@ class CivicGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (DisclosureRefusedError, KeyConfigurationError) as exc:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise click.ClickException(f"cannot use the database (CIVIC_DATABASE_URL): {reason}") from None
 
 
 @click.group(cls=CivicGroup)

@@ -123,3 +123,18 @@ def test_cancel_a_journey(civic, tmp_path):
     assert view["status"] == "cancelled"
     assert view["timeline"][-1]["detail"] == {"reason": "asked to stop"}
     assert "no journey" in civic("journeys", "cancel", "nope", "--reason", "x", code=1)
+
+
+def test_an_unreachable_database_is_a_clear_error(tmp_path):
+    from ..conftest import TEST_KEYS
+
+    env = civic_env(tmp_path, CIVIC_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none", **TEST_KEYS)
+    result = CliRunner().invoke(main, ["orgs", "list"], env=env)
+    assert result.exit_code == 1
+    assert "cannot use the database (CIVIC_DATABASE_URL)" in result.output and "Traceback" not in result.output
+
+
+def test_a_shared_database_without_keys_is_a_clear_error(tmp_path):
+    env = civic_env(tmp_path, CIVIC_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    result = CliRunner().invoke(main, ["orgs", "list"], env=env)
+    assert result.exit_code == 1 and "CIVIC_PSEUDONYM_KEYS" in result.output

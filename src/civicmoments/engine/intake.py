@@ -25,8 +25,6 @@ from .errors import (
 )
 
 REQUIRED = ("specversion", "id", "source", "type", "subject")
-CONTEXT_ATTRIBUTES = {"specversion", "id", "source", "type", "subject", "time",
-                      "datacontenttype", "dataschema", "data", "data_base64"}
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ from jsonschema.exceptions import SchemaError
 
 from .yamlmap import Located, PackError, load
 
-CSV_ENVELOPE_FIELDS = ("id", "subject", "time")
-
 
 @dataclass(frozen=True)
 class SchemaViolation:

@@ -34,9 +34,6 @@ class Pack:
     forms: dict[str, Form] = field(default_factory=dict)
     checks: dict[str, Check] = field(default_factory=dict)
 
-    def moments_triggered_by(self, event_type: str) -> list[Moment]:
-        return [m for m in self.moments.values() if m.trigger.event == event_type]
-
 
 def load_rules(file: Path) -> dict[str, SimpleRule]:
     if not file.exists():

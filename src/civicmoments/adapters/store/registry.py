@@ -59,11 +59,6 @@ class RegistryStore:
             return conn.execute(select(identifiers.c.person_id).where(
                 identifiers.c.scheme == scheme, identifiers.c.value == value)).scalar()
 
-    def link_identifier(self, person_id: str, scheme: str, value: str) -> None:
-        with self.engine.begin() as conn:
-            self.bulk.insert(conn, identifiers, [{"scheme": scheme, "value": value, "person_id": person_id}],
-                             ignore_conflicts=True)
-
     def add_member(self, household: str, person_id: str, role: str, since: datetime) -> None:
         with self.engine.begin() as conn:
             self.bulk.insert(conn, household_members, [

@@ -59,7 +59,6 @@ class EffectStatus:
     DONE = "done"
     DEAD = "dead"
     CANCELLED = "cancelled"
-    TERMINAL = frozenset({DONE, DEAD, CANCELLED})
 
 
 def utc(dt: datetime | None) -> datetime | None:

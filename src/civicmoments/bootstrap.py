@@ -10,20 +10,24 @@ from .adapters.effects.http import HttpProvider
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
 from .adapters.store.engine import make_engines
+from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
 from .domain.clock import Clock, SystemClock
+from .domain.messages import Channel
 from .domain.moments import StepKind
 from .engine.agreements import Agreements
 from .engine.audit import AuditLog
-from .engine.consents import Consents
+from .engine.consents import CONSENT_WITHDRAWN, Consents
 from .engine.dispatcher import Dispatcher
 from .engine.effects import EffectRunner
 from .engine.gate import PrivacyGate
 from .engine.identity import Resolver
 from .engine.intake import Intake
+from .engine.messages import Messenger
 from .engine.organisations import Organisations
 from .engine.ports import EffectProvider
+from .engine.providers import ProviderPool
 from .engine.questions import QuestionPlanner
 from .engine.registry import Registry
 from .engine.worker import Worker
@@ -49,6 +53,7 @@ class App:
     audit: AuditLog
     gate: PrivacyGate
     questions: QuestionPlanner | None
+    messenger: Messenger
 
     @cached_property
     def rules(self):
@@ -79,8 +84,42 @@ def keys_for(settings: Settings) -> Keys:
     return Keys.local(settings.data_dir)
 
 
+def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
+    """The inbox, letters and assisted contact always; SMS and email when providers are set."""
+    from urllib.parse import unquote, urlsplit
+
+    from .adapters.channels.email import SmtpEmail
+    from .adapters.channels.letter import PdfLetters
+    from .adapters.channels.local import AssistedContact, Inbox
+    from .adapters.channels.sms import NotifySms
+
+    pool = {"threshold": settings.provider_error_threshold, "cooldown": settings.provider_cooldown_seconds}
+    channels = {Channel.INBOX: ProviderPool([(Inbox(), 0, None)]),
+                Channel.ASSISTED: ProviderPool([(AssistedContact(), 0, None)]),
+                Channel.LETTER: ProviderPool([(PdfLetters("print-queue", settings.resolved_letters_dir(),
+                                                          settings.sender_name), 0, None)])}
+    if settings.sms_providers:
+        channels[Channel.SMS] = ProviderPool(
+            [(NotifySms(p.name, p.api_key.get_secret_value(), p.base_url, p.template_id), p.priority,
+              p.rate_per_second) for p in settings.sms_providers], **pool)
+    if settings.email_providers:
+        members = []
+        for p in settings.email_providers:
+            url = urlsplit(p.url.get_secret_value())
+            if url.scheme not in ("smtp", "smtp+starttls") or not url.hostname:
+                raise ValueError(f"email provider {p.name!r}: the url is smtp://host:port or "
+                                 "smtp+starttls://user:password@host:port")
+            members.append((SmtpEmail(p.name, url.hostname, url.port or 25, p.sender, settings.sender_name,
+                                      unquote(url.username) if url.username else None,
+                                      unquote(url.password) if url.password else None,
+                                      url.scheme == "smtp+starttls", concurrency=p.connections),
+                            p.priority, p.rate_per_second))
+        channels[Channel.EMAIL] = ProviderPool(members, **pool)
+    return channels
+
+
 def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
-                  gate: PrivacyGate) -> dict[str, EffectProvider]:
+                  gate: PrivacyGate, messenger: Messenger) -> dict[str, EffectProvider]:
     providers: dict[str, EffectProvider]
     if settings.effects_url:
         token = settings.effects_token.get_secret_value() if settings.effects_token else None
@@ -90,13 +129,16 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
         recorder = RecordingProvider(store, clock)
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
         providers[StepKind.DECIDE.value] = SimpleRulesProvider(pack.rules)
+        if pack.templates:
+            providers[StepKind.NOTIFY.value] = messenger
     # Personal data for partners leaves only through the gate.
     providers[StepKind.SHARE.value] = GatedShareProvider(gate, store, providers[StepKind.SHARE.value])
     return providers
 
 
 def build(settings: Settings | None = None, clock: Clock | None = None,
-          providers: dict[str, EffectProvider] | None = None, migrate: bool = True) -> App:
+          providers: dict[str, EffectProvider] | None = None, migrate: bool = True,
+          channels: dict[Channel, ProviderPool] | None = None) -> App:
     settings = settings or Settings()
     clock = clock or SystemClock()
     pack = load_pack(settings.pack_dir)
@@ -110,19 +152,26 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     audit = AuditLog(people, Signer(keys.signing), clock)
     gate = PrivacyGate(registry, people, pack.purposes, Pseudonymiser(keys.pseudonym), audit, clock, pack.checks)
 
+    messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
+                          channels if channels is not None else channels_for(settings), FieldCipher(keys.data),
+                          audit, clock)
+
     def publish(type_: str, subject: str, data: dict) -> None:
         store.publish(type_, subject, data, clock.now())
+        if type_ == CONSENT_WITHDRAWN:  # nothing waiting goes out under a withdrawn consent
+            messenger.cancel_for_purpose(subject, data["purpose"])
 
     dispatcher = Dispatcher(pack.moments, clock)
-    effects = EffectRunner(store, providers or providers_for(settings, store, pack, clock, gate), clock,
+    effects = EffectRunner(store, providers or providers_for(settings, store, pack, clock, gate, messenger), clock,
                            settings.effect_batch_size, settings.effect_lease_seconds)
-    worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds)
+    worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
+                    messenger)
     app = App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
                Organisations(store, clock), dispatcher, effects, worker, registry,
                Resolver(registry, people, clock, publish),
                Consents(people, registry, pack.purposes, clock, settings.controller, publish),
                Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
-               audit, gate, None)
+               audit, gate, None, messenger)
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid))
     return app
 

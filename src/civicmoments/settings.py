@@ -4,10 +4,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "packs" / "uk"
+
+
+class SmsProvider(BaseModel):
+    """A GOV.UK Notify-compatible SMS provider."""
+
+    name: str
+    api_key: SecretStr
+    base_url: str = "https://api.notifications.service.gov.uk"
+    template_id: str = Field(description="a Notify SMS template whose whole body is ((body))")
+    priority: int = 10
+    rate_per_second: float | None = None
+
+
+class EmailProvider(BaseModel):
+    """An SMTP server: smtp://[user:password@]host[:port], smtp+starttls:// for STARTTLS."""
+
+    name: str
+    url: SecretStr
+    sender: str = "no-reply@civicmoments.localhost"
+    priority: int = 10
+    rate_per_second: float | None = None
+    connections: int = 4
 
 
 class Settings(BaseSettings):
@@ -37,6 +59,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     idle_sleep_seconds: float = 0.05
+    sms_providers: list[SmsProvider] = Field(default_factory=list, description="JSON list")
+    email_providers: list[EmailProvider] = Field(default_factory=list, description="JSON list")
+    letters_dir: Path | None = Field(default=None, description="the print queue; unset means data_dir/letters")
+    receipts_token: SecretStr | None = Field(default=None, description="bearer token providers use for receipts")
+    sender_name: str = "Civic Moments"
+    provider_error_threshold: float = 0.5
+    provider_cooldown_seconds: float = 30.0
+
+    def resolved_letters_dir(self) -> Path:
+        return self.letters_dir or self.data_dir / "letters"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

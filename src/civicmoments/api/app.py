@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..bootstrap import App
-from . import events, journeys, people, problems
+from . import events, journeys, messages, people, problems
 
 
 def create_app(civic: App) -> FastAPI:
@@ -16,6 +16,7 @@ def create_app(civic: App) -> FastAPI:
     api.include_router(events.router)
     api.include_router(journeys.router)
     api.include_router(people.router)
+    api.include_router(messages.router)
 
     @api.get("/healthz", include_in_schema=False)
     def health() -> dict:

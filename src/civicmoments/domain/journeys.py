@@ -241,6 +241,17 @@ class _Run:
             "journey": {"id": j.id, "person": j.person, "moment": j.moment},
         }
 
+    def personalise(self, step: Step) -> dict[str, Any]:
+        """A message's values, worked out from the journey when the step begins. A value that
+        cannot be worked out fails the effect, with the reason, rather than the whole batch."""
+        ctx, out = self.context(), {}
+        for name, value in step.values.items():
+            try:
+                out[name] = value(ctx)
+            except Exception as exc:  # noqa: BLE001 - the evaluator's errors are the pack's, not ours
+                return {"error": f"placeholder {name!r}: {exc}"}
+        return {"values": out}
+
     def settled(self, step: Step) -> bool:
         run = self.journey.steps[step.id]
         return run.status in STEP_SETTLED or (
@@ -353,6 +364,8 @@ class _Run:
             payload = {"moment": j.moment, "spec": dict(step.spec), "results": j.results()}
             if step.kind in RESULT_KINDS:
                 payload["event"] = j.trigger  # a decision's inputs
+            if step.values:
+                payload["personalisation"] = self.personalise(step)
             self.outcome.effects.append(
                 PerformEffect(
                     key=run.effect,

@@ -62,6 +62,7 @@ class Step:
     on_timeout: OnTimeout = OnTimeout.CONTINUE
     on_failure: OnFailure = OnFailure.FAIL
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    values: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)  # a message's
 
     @property
     def waits(self) -> bool:

@@ -10,6 +10,7 @@ from ..domain.ids import uuid7
 from .errors import ConsentNeverGivenError, UnknownPurposeError
 
 CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api")
+CONSENT_WITHDRAWN = f"civic.consent.{ConsentState.WITHDRAWN.value}"
 
 
 class Consents:

@@ -59,3 +59,7 @@ UnknownFormError = _problem("unknown-form", 422, "The form or service is not dec
 ConsentNeverGivenError = _problem("consent-never-given", 409, "There is no consent to withdraw")
 InvalidAgreementError = _problem("invalid-agreement", 422, "The agreement is not valid")
 UnknownOrganisationError = _problem("unknown-organisation", 422, "No such organisation")
+InvalidPreferencesError = _problem("invalid-preferences", 422, "The message preferences are not valid")
+InvalidReceiptError = _problem("invalid-receipt", 422, "The delivery receipt is not valid")
+ReceiptsNotConfiguredError = _problem("receipts-not-configured", 503, "Delivery receipts are not set up")
+WrongChannelError = _problem("wrong-channel", 409, "The message is not waiting on this channel")

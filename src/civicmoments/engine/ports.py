@@ -86,3 +86,28 @@ class Store(Protocol):
     def fire_due_timers(self, now: datetime, limit: int) -> int: ...
     def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]: ...
     def settle_effects(self, settlements: Sequence[Settlement], now: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for one channel: the rendered text and where to send it."""
+
+    message: str  # the message id, also the reference given to providers
+    person: str
+    to: Any  # an email address, a phone number in E.164, or a postal address (a dict)
+    name: str
+    locale: str
+    subject: str
+    short: str
+    long: str
+    large_print: bool = False
+
+
+class ChannelProvider(Protocol):
+    """Sends on one channel. Says, for each message, delivered, sending (a receipt will follow),
+    or which failure. It must not raise for one bad message."""
+
+    name: str
+    channel: Any  # a domain.messages.Channel
+
+    def send(self, batch: Sequence[Outgoing]) -> list[Any]: ...  # domain.messages.Outcome each

@@ -25,6 +25,7 @@ class Worker:
     clock: Clock
     batch_size: int = 500
     idle_sleep: float = 0.05
+    messenger: object | None = None  # sends queued messages down their channel chains
 
     def run_once(self) -> int:
         done = 0
@@ -34,6 +35,8 @@ class Worker:
         except StaleJourneyError as exc:
             log.warning("batch rolled back, will retry", reason=str(exc))
         done += self.effects.run_once()
+        if self.messenger is not None:
+            done += self.messenger.run_once()
         return done
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
@@ -60,6 +63,7 @@ class Worker:
             total += done
             if progress and done:
                 progress(done)
-            if not done and self.store.is_idle(self.clock.now()):
+            now = self.clock.now()
+            if not done and self.store.is_idle(now) and not (self.messenger and self.messenger.busy(now)):
                 return total
         raise RuntimeError(f"still busy after {max_rounds} rounds")

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from ..domain.consent import Purpose
 from ..domain.events import ENGINE_EVENT_TYPES
-from ..domain.moments import Moment
+from ..domain.moments import Moment, StepKind
 from ..domain.people import AttributeSpec
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .event_types import EventType, load_event_types
 from .moments import load_moments
 from .registry import Check, Form, load_attributes, load_checks, load_forms, load_purposes
+from .templates import PackSettings, Template, load_settings, load_templates
 from .yamlmap import PackError, load
 
 
@@ -33,6 +34,8 @@ class Pack:
     purposes: dict[str, Purpose] = field(default_factory=dict)
     forms: dict[str, Form] = field(default_factory=dict)
     checks: dict[str, Check] = field(default_factory=dict)
+    settings: PackSettings = field(default_factory=PackSettings)
+    templates: dict[str, Template] = field(default_factory=dict)
 
 
 def load_rules(file: Path) -> dict[str, SimpleRule]:
@@ -64,7 +67,34 @@ def load_pack(root: Path) -> Pack:
     known = set(event_types) | ENGINE_EVENT_TYPES
     moments = load_moments(root / "moments", known)
     attributes = load_attributes(root / "registry" / "domains.yaml")
+    settings = load_settings(root / "pack.yaml")
+    templates = load_templates(root / "templates", settings)
+    purposes = load_purposes(root / "registry" / "purposes.yaml")
+    _check_notify_steps(moments, templates, purposes)
     return Pack(root, event_types, moments, load_rules(root / "rules" / "simple.yaml"), attributes,
-                load_purposes(root / "registry" / "purposes.yaml"),
-                load_forms(root / "registry" / "forms.yaml", attributes),
-                load_checks(root / "registry" / "checks.yaml", attributes))
+                purposes, load_forms(root / "registry" / "forms.yaml", attributes),
+                load_checks(root / "registry" / "checks.yaml", attributes), settings, templates)
+
+
+def _check_notify_steps(moments: dict[str, Moment], templates: dict[str, Template],
+                        purposes: dict[str, Purpose]) -> None:
+    """Every notify step names a template that exists and fills in every placeholder it declares."""
+    for t in templates.values():
+        if t.purpose is not None and purposes and t.purpose not in purposes:
+            raise PackError(t.source_file, None, f"template {t.id!r} names purpose {t.purpose!r}, "
+                                                 "which registry/purposes.yaml does not declare")
+    if not templates:
+        return  # a pack without templates: notify steps go to whatever provider is configured
+    for m in moments.values():
+        for step in m.steps:
+            if step.kind is not StepKind.NOTIFY:
+                continue
+            t = templates.get(step.spec["template"])
+            where = f"moment {m.id!r}, step {step.id!r}"
+            if t is None:
+                raise PackError(m.source_file, None, f"{where} sends template {step.spec['template']!r}, "
+                                                     f"which is not in templates/ ({', '.join(sorted(templates))})")
+            missing = sorted(set(t.placeholders) - set(step.spec.get("personalisation") or {}))
+            if missing:
+                raise PackError(m.source_file, None, f"{where}: template {t.id!r} needs "
+                                                     f"{', '.join(missing)} under 'personalisation'")

@@ -36,11 +36,11 @@ class _Reader:
     def fail(self, path: tuple, message: str) -> PackError:
         return self.doc.error(path, message)
 
-    def mapping(self, value: Any, path: tuple, allowed: set[str], what: str) -> dict[str, Any]:
+    def mapping(self, value: Any, path: tuple, allowed: set[str] | None, what: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(path, f"{what} must be a mapping")
         for key in value:
-            if key not in allowed:
+            if allowed is not None and key not in allowed:
                 raise self.fail(
                     path + (key,), f"unknown key {key!r} in {what}; allowed: {', '.join(sorted(allowed))}"
                 )
@@ -177,6 +177,8 @@ def _step(r: _Reader, raw: Any, path: tuple) -> Step:
         on_timeout=r.enum(OnTimeout, opts.get("on_timeout"), path + ("on_timeout",), OnTimeout.CONTINUE),
         on_failure=r.enum(OnFailure, raw.get("on_failure"), path + ("on_failure",), OnFailure.FAIL),
         retry=RetryPolicy(attempts, backoff),
+        values={name: CelCondition(src).value for name, src in (spec.get("personalisation") or {}).items()}
+        if kind is StepKind.NOTIFY else {},
     )
 
 
@@ -221,6 +223,17 @@ def _kind_spec(r: _Reader, kind: StepKind, spec: Any, path: tuple, opts: dict) -
     for key in required:
         if key not in spec:
             raise r.fail(path, f"'{kind.value}' needs '{key}'")
+    if kind is StepKind.NOTIFY and "personalisation" in spec:
+        values = r.mapping(spec["personalisation"], path + ("personalisation",), None, "'personalisation'")
+        for name, source in values.items():
+            where = path + ("personalisation", name)
+            if not isinstance(source, str):
+                raise r.fail(where, f"placeholder {name!r} takes a CEL expression, such as "
+                                    "steps.assess.result.outputs.weekly_amount")
+            try:
+                CelCondition(source)
+            except ConditionSyntaxError as exc:
+                raise r.fail(where, str(exc)) from None
     return spec
 
 

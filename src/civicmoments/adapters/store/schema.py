@@ -292,3 +292,52 @@ eligibility_state = Table(
     Column("eligible", Boolean, nullable=False),
     Column("since", Date, nullable=False),
 )
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),  # the idempotency key: one message per key
+    Column("person_id", String(36), nullable=False),
+    Column("journey_id", String(36)),
+    Column("template", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("purpose", String(100)),
+    Column("content", Text, nullable=False),  # subject, short and long text, encrypted
+    Column("needs", Json, nullable=False),  # large print, easy read
+    Column("chain", Json, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", Time),  # due to send, to retry, or to give up waiting; null when finished
+    Column("provider", String(50)),
+    Column("reference", String(100)),
+    Column("read_at", Time),
+    Column("created_at", Time, nullable=False),
+    Column("updated_at", Time, nullable=False),
+    Index("ix_messages_due", "next_at"),
+    Index("ix_messages_person", "person_id", "created_at"),
+    Index("ix_messages_journey", "journey_id"),
+    Index("ix_messages_reference", "reference"),
+)
+
+message_history = Table(
+    "message_history",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), nullable=False, index=True),
+    Column("at", Time, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("provider", String(50)),
+    Column("detail", Text, nullable=False),
+)
+
+message_preferences = Table(
+    "message_preferences",
+    metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("preferences", Json, nullable=False),
+    Column("updated_at", Time, nullable=False),
+)

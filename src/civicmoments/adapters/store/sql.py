@@ -32,11 +32,13 @@ from ...engine.ports import (
 )
 from . import migrate
 from .bulk import Bulk
+from .messages import cancel_pending
 from .schema import (
     api_keys,
     deliveries,
     inbox,
     journeys,
+    messages,
     organisations,
     outbox,
     partitions,
@@ -321,6 +323,7 @@ class SqlStore:
                 .where(timers.c.journey_id.in_(part), timers.c.status == "pending")
                 .values(status="cancelled")
             )
+            cancel_pending(conn, messages.c.journey_id.in_(part), b.now, "the journey ended")
         for part in chunks(b.processed):
             conn.execute(
                 update(inbox)

@@ -1,0 +1,197 @@
+"""Message templates: versioned, in every locale of the pack, rendered by Jinja in a sandbox.
+
+A template file names the placeholders it uses. Loading rejects a template that uses a
+placeholder it does not declare, so a typo is caught when the pack loads, not when a
+letter goes out with a blank in it. Dates and money are formatted for the locale by Babel.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from .yamlmap import PackError, load
+
+FIELDS = ("subject", "short", "long")  # short: SMS; long: email, letter and inbox
+OPTIONAL_FIELDS = ("easy",)  # an easy-read version of the long text
+BUILTIN = {"name": "the person's given name", "full_name": "the person's full name",
+           "today": "today's date"}
+SMS_LIMIT = 918  # six SMS fragments, as GOV.UK Notify allows for a text message
+
+
+class TemplateRenderError(ValueError):
+    """A template could not be rendered with the values given (a missing value, a bad type)."""
+
+
+@dataclass(frozen=True)
+class PackSettings:
+    locales: tuple[str, ...] = ("en",)
+    timezone: str = "Europe/London"
+    currency: str = "GBP"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template: str
+    version: int
+    locale: str
+    subject: str
+    short: str
+    long: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _money(locale: str, currency: str):
+    def money(pence: Any) -> str:
+        if pence is None:
+            raise TemplateRenderError("money needs an amount in pence; got nothing")
+        return format_currency(int(pence) / 100, currency, locale=locale)
+    return money
+
+
+def _date(locale: str):
+    def fmt(value: Any, form: str = "long") -> str:
+        if isinstance(value, str):
+            value = date.fromisoformat(value[:10])
+        if isinstance(value, datetime):
+            value = value.date()
+        return format_date(value, format=form, locale=locale)
+    return fmt
+
+
+def _environment(locale: str, currency: str) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                        trim_blocks=True, lstrip_blocks=True)
+    env.filters["money"] = _money(locale, currency)
+    env.filters["date"] = _date(locale)
+    return env
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    version: int
+    purpose: str | None
+    placeholders: dict[str, str]
+    texts: dict[str, dict[str, Any]]  # locale -> field -> compiled Jinja template
+    source_file: str
+
+    def render(self, locale: str, values: dict[str, Any], easy_read: bool = False) -> Rendered:
+        texts = self.texts.get(locale) or next(iter(self.texts.values()))
+        locale = locale if locale in self.texts else next(iter(self.texts))
+        missing = [p for p in self.placeholders if p not in values]
+        if missing:
+            raise TemplateRenderError(f"template {self.id!r} needs a value for {', '.join(missing)}")
+        try:
+            out = {f: t.render(values).strip() for f, t in texts.items()}
+        except (UndefinedError, SecurityError, TypeError, ValueError) as exc:
+            raise TemplateRenderError(f"template {self.id!r} ({locale}): {exc}") from None
+        long = out["easy"] if easy_read and "easy" in out else out["long"]
+        return Rendered(self.id, self.version, locale, out["subject"], out["short"], long)
+
+
+def load_settings(file: Path) -> PackSettings:
+    if not file.exists():
+        return PackSettings()
+    doc = load(file)
+    data = doc.data or {}
+    locales = data.get("locales", ["en"])
+    if not isinstance(locales, list) or not locales or not all(isinstance(x, str) for x in locales):
+        raise doc.error(("locales",), "'locales' lists language codes, the default first: [en, cy]")
+    return PackSettings(tuple(locales), str(data.get("timezone", "Europe/London")),
+                        str(data.get("currency", "GBP")))
+
+
+def load_template(file: Path, settings: PackSettings) -> Template:
+    doc = load(file)
+    d = doc.data
+    if not isinstance(d, dict):
+        raise doc.error((), "a template is a mapping with 'template', 'version' and one section per locale")
+    allowed = {"template", "version", "purpose", "placeholders", *settings.locales}
+    for key in d:
+        if key not in allowed:
+            raise doc.error((key,), f"unknown key {key!r}; a template has {', '.join(sorted(allowed))}")
+    tid, version = d.get("template"), d.get("version")
+    if not isinstance(tid, str) or not tid:
+        raise doc.error(("template",), "'template' is the template's id")
+    if not isinstance(version, int) or version < 1:
+        raise doc.error(("version",), "'version' is a whole number, at least 1, raised on every change")
+    placeholders = d.get("placeholders") or {}
+    if not isinstance(placeholders, dict):
+        raise doc.error(("placeholders",), "'placeholders' maps each name to what it holds")
+    clash = set(placeholders) & set(BUILTIN)
+    if clash:
+        raise doc.error(("placeholders",), f"{sorted(clash)[0]!r} is filled in by the platform; "
+                                           "do not declare it")
+    known = set(placeholders) | set(BUILTIN)
+    texts: dict[str, dict[str, Any]] = {}
+    for locale in settings.locales:
+        section = d.get(locale)
+        if not isinstance(section, dict):
+            raise doc.error((locale,) if locale in d else (),
+                            f"template {tid!r} has no {locale!r} text; the pack's locales are "
+                            f"{', '.join(settings.locales)}")
+        env = _environment(locale, settings.currency)
+        compiled = {}
+        for field in FIELDS + OPTIONAL_FIELDS:
+            if field not in section:
+                if field in OPTIONAL_FIELDS:
+                    continue
+                raise doc.error((locale,), f"the {locale!r} text needs '{field}'")
+            source = section[field]
+            path = (locale, field)
+            if not isinstance(source, str):
+                raise doc.error(path, f"'{field}' is text")
+            try:
+                used = meta.find_undeclared_variables(env.parse(source))
+                compiled[field] = env.from_string(source)
+            except TemplateSyntaxError as exc:
+                raise doc.error(path, f"template syntax, line {exc.lineno} of the text: {exc.message}") from None
+            unknown = sorted(used - known)
+            if unknown:
+                raise doc.error(path, f"placeholder {unknown[0]!r} is not declared; declare it under "
+                                      f"'placeholders' or use one of {', '.join(sorted(known))}")
+        extra = sorted(set(section) - set(FIELDS) - set(OPTIONAL_FIELDS))
+        if extra:
+            raise doc.error((locale, extra[0]), f"unknown text {extra[0]!r}; texts are "
+                                                f"{', '.join(FIELDS + OPTIONAL_FIELDS)}")
+        texts[locale] = compiled
+    return Template(tid, version, d.get("purpose"), {str(k): str(v) for k, v in placeholders.items()},
+                    texts, str(file))
+
+
+def load_templates(directory: Path, settings: PackSettings) -> dict[str, Template]:
+    out: dict[str, Template] = {}
+    for file in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+        t = load_template(file, settings)
+        if t.id in out:
+            raise PackError(file, None, f"template {t.id!r} is also declared in {out[t.id].source_file}")
+        out[t.id] = t
+    return out
+
+
+_BULLET = re.compile(r"^\s*[-*] ")
+
+
+def to_html(text: str) -> str:
+    """Plain template text as simple, accessible HTML: paragraphs and bulleted lists."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.splitlines()
+        if all(_BULLET.match(line) for line in lines):
+            items = "".join(f"<li>{html.escape(_BULLET.sub('', line))}</li>" for line in lines)
+            blocks.append(f"<ul>{items}</ul>")
+        else:
+            blocks.append("<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>")
+    return "\n".join(blocks)

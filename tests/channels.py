@@ -110,8 +110,9 @@ class NotifyLike:
                 payload = json.loads(body)
                 owner.received.append(payload)
                 if owner.answer == "hang":
-                    time.sleep(3)
-                    return self._reply(201, {})
+                    time.sleep(1)  # past the client's timeout: it has gone by the time we answer
+                    self.close_connection = True
+                    return
                 if owner.answer != 201:
                     return self._reply(int(owner.answer), {"status_code": owner.answer, "errors": [
                         {"error": "BadRequestError" if owner.answer < 500 else "Exception",

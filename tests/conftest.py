@@ -85,10 +85,12 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def make_app(url: str, clock, pack: Path = UK_PACK, **kwargs) -> App:
+def make_app(url: str, clock, pack: Path = UK_PACK, settings: dict | None = None, **kwargs) -> App:
+    """An App on a real database with the test keys; ``settings`` adds or overrides settings."""
     settings = Settings(database_url=url, pack_dir=pack, effects_url=kwargs.pop("effects_url", None),
                         idle_sleep_seconds=0.01, pseudonym_keys=TEST_KEYS["CIVIC_PSEUDONYM_KEYS"],
-                        data_keys=TEST_KEYS["CIVIC_DATA_KEYS"], audit_signing_key=TEST_KEYS["CIVIC_AUDIT_SIGNING_KEY"])
+                        data_keys=TEST_KEYS["CIVIC_DATA_KEYS"], audit_signing_key=TEST_KEYS["CIVIC_AUDIT_SIGNING_KEY"],
+                        **(settings or {}))
     return build(settings, clock=clock, **kwargs)
 
 

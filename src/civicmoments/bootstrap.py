@@ -100,7 +100,8 @@ def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
                                                           settings.sender_name), 0, None)])}
     if settings.sms_providers:
         channels[Channel.SMS] = ProviderPool(
-            [(NotifySms(p.name, p.api_key.get_secret_value(), p.base_url, p.template_id), p.priority,
+            [(NotifySms(p.name, p.api_key.get_secret_value(), p.base_url, p.template_id, p.timeout_seconds),
+              p.priority,
               p.rate_per_second) for p in settings.sms_providers], **pool)
     if settings.email_providers:
         members = []

@@ -58,18 +58,21 @@ def run(directory: Path = Path(".civic/demo")) -> None:
 
     # What government already knows.
     people = {}
-    for name, given, family, dob, ni, pc, area, job, skills in [
-        ("Ana", "Ana", "Costa", "1991-04-12", "SJ123456A", "LS1 4AP", "Leeds", "maintenance fitter",
+    for name, given, family, dob, ni, street, pc, area, job, skills in [
+        ("Ana", "Ana", "Costa", "1991-04-12", "SJ123456A", "12 Park Row", "LS1 4AP", "Leeds", "maintenance fitter",
          "hydraulics, PLC"),
-        ("Ben", "Ben", "Okafor", "2003-09-30", "TN654321B", "LS6 2DT", "Leeds", "machine operator", "forklift"),
-        ("Cara", "Cara", "Lind", "1959-01-02", "WP111111C", "LS8 1AA", "Leeds", "quality lead", "ISO 9001"),
+        ("Ben", "Ben", "Okafor", "2003-09-30", "TN654321B", "7 Kirkstall Road", "LS6 2DT", "Leeds",
+         "machine operator", "forklift"),
+        ("Cara", "Cara", "Lind", "1959-01-02", "WP111111C", "3 Oak Lane", "LS8 1AA", "Leeds", "quality lead",
+         "ISO 9001"),
     ]:
         pid = app.registry.add_person({"ni_number": ni, "northfield_staff": f"NF-{name.upper()}"})
         people[pid] = name
         app.registry.record(hmrc, pid, [
             {"attribute": "given_name", "value": given}, {"attribute": "family_name", "value": family},
             {"attribute": "date_of_birth", "value": dob}, {"attribute": "ni_number", "value": ni},
-            {"attribute": "postcode", "value": pc}, {"attribute": "home_area", "value": area}])
+            {"attribute": "postcode", "value": pc}, {"attribute": "home_area", "value": area},
+            {"attribute": "address_line_1", "value": street}, {"attribute": "town", "value": area}])
         app.registry.record(employer, pid, [
             {"attribute": "occupation", "value": job, "basis": "verified", "tier": "silver"},
             {"attribute": "skills", "value": skills, "basis": "verified", "tier": "silver"}])
@@ -80,8 +83,11 @@ def run(directory: Path = Path(".civic/demo")) -> None:
                                         {"attribute": "class1_earnings_last_year_pence", "value": earned[0]},
                                         {"attribute": "class1_earnings_year_before_pence", "value": earned[1]}])
     app.consents.give(ana, "employment-support", channel="app")
+    app.messenger.set_preferences(ana, {"channels": ["inbox"]})
+    app.messenger.set_preferences(ben, {"language": "cy", "offline": True, "large_print": True})
     say(f"people: {', '.join(f'{n} ({p[:13]}…)' for p, n in people.items())}; "
         "Ana has agreed to share with JobMatch, Ben has not")
+    say("messages: Ana uses the portal; Ben is not online and reads Welsh in large print")
 
     def send(org, events) -> None:
         for r in app.intake.submit(org, events):
@@ -108,7 +114,10 @@ def run(directory: Path = Path(".civic/demo")) -> None:
                                              "basis": "verified", "tier": "silver"}])
     app.worker.drain()
 
-    heading("2. Ana opens the survey: asked only what nobody knows (once-only)")
+    heading("2. Ana reads her notice in the portal, then opens the survey: asked only what nobody knows")
+    (notice,) = app.messenger.of_person(ana, reveal=True)
+    say(f"  notice: {notice['content']['subject']!r}: {notice['content']['short']}")
+    app.messenger.read(ana, notice["id"])
     plan = app.questions.plan(ana, "return-to-work-survey")
     say(f"  known: {', '.join(k['attribute'] for k in plan['known']) or 'nothing'}")
     say(f"  asked: {', '.join(a['attribute'] for a in plan['ask'])}")
@@ -164,6 +173,14 @@ def run(directory: Path = Path(".civic/demo")) -> None:
             step = f"[{t['step']}]" if t["step"] else ""
             detail = ", ".join(f"{k}={v}" for k, v in t["detail"].items() if k not in ("effect", "event"))
             say(f"  {iso(t['at'])}  {t['kind']:<20} {step:<12} {detail}")
+
+    heading("Messages and their channels (nobody is left out for not being online)")
+    from .cli import print_messages
+
+    for pid in (ana, ben):
+        say(f"{people[pid]}:")
+        print_messages(app.messenger.of_person(pid), with_content=False)
+    say(f"  letters for the printer: {settings.resolved_letters_dir()}")
 
     heading("Effects performed (each once, by idempotency key)")
     for row in app.store.deliveries():

@@ -19,6 +19,7 @@ class SmsProvider(BaseModel):
     template_id: str = Field(description="a Notify SMS template whose whole body is ((body))")
     priority: int = 10
     rate_per_second: float | None = None
+    timeout_seconds: float = 10.0
 
 
 class EmailProvider(BaseModel):

@@ -63,11 +63,13 @@ class Messenger:
         persons = sorted({e.person for e in effects})
         prefs = self.store.preferences(persons)
         names = self.registry.profiles(persons, only=NAMES)
+        objected = self._objections(effects)
         results: list[EffectResult | None] = []
         rows, history, keys = [], [], []
         for e in effects:
             try:
-                row, steps = self._message(e, prefs.get(e.person, M.Preferences()), names.get(e.person, {}), now)
+                row, steps = self._message(e, prefs.get(e.person, M.Preferences()), names.get(e.person, {}), now,
+                                           objected)
             except _Refused as exc:
                 results.append(EffectResult.fail(str(exc)))
                 continue
@@ -80,7 +82,22 @@ class Messenger:
             results[i] = EffectResult.done({"message": ids[key]})
         return results  # type: ignore[return-value]  # every slot is filled
 
-    def _message(self, e: Effect, prefs: M.Preferences, names: Mapping[str, Any], now: datetime):
+    def _objections(self, effects: Sequence[Effect]) -> set[tuple[str, str]]:
+        """(person, purpose) pairs where the person refused or withdrew consent: one query per purpose."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for e in effects:
+            t = self.templates.get(e.payload.get("spec", {}).get("template", ""))
+            if t is not None and t.purpose:
+                wanted[t.purpose].add(e.person)
+        out = set()
+        for purpose, persons in wanted.items():
+            for person, rec in self.consent_store.latest_consents(sorted(persons), purpose).items():
+                if rec.state in (ConsentState.WITHDRAWN, ConsentState.REFUSED):
+                    out.add((person, purpose))
+        return out
+
+    def _message(self, e: Effect, prefs: M.Preferences, names: Mapping[str, Any], now: datetime,
+                 objected: set[tuple[str, str]]):
         spec = e.payload.get("spec", {})
         template = self.templates.get(spec.get("template", ""))
         if template is None:
@@ -88,7 +105,7 @@ class Messenger:
         personal = e.payload.get("personalisation") or {}
         if "error" in personal:
             raise _Refused(personal["error"])
-        if template.purpose and self._objected(e.person, template.purpose):
+        if (e.person, template.purpose) in objected:
             raise _Refused(f"the person has refused or withdrawn consent for {template.purpose}")
         given = _value(names.get("given_name")) or ""
         family = _value(names.get("family_name")) or ""
@@ -111,10 +128,6 @@ class Messenger:
                "updated_at": now}
         why = "queued; chain " + " > ".join(c.value for c in chain)
         return row, [M.Step(now, chain[0], M.Status.QUEUED, why)]
-
-    def _objected(self, person: str, purpose: str) -> bool:
-        latest = self.consent_store.latest_consents([person], purpose).get(person)
-        return latest is not None and latest.state in (ConsentState.WITHDRAWN, ConsentState.REFUSED)
 
     # -- 2. send -----------------------------------------------------------------------
     def busy(self, now: datetime) -> bool:
@@ -147,6 +160,7 @@ class Messenger:
             to_send[m.channel].append(c)
         contacts = self._contacts([c for ch, cs in to_send.items() if ch in ATTRIBUTES for c in cs])
         disclosed: list[dict[str, Any]] = []
+        at = iso(now)
         invalid: list[tuple[str, str]] = []
         for channel, group in to_send.items():
             ready: list[tuple[Claimed, Outgoing]] = []
@@ -167,7 +181,7 @@ class Messenger:
                     continue
                 transitions.append(M.settle(c.message, outcome, now, self.policy))
                 if channel in ATTRIBUTES and outcome.status is not M.Status.TECHNICAL_FAILURE:
-                    disclosed.append(self._disclosure(c.message, outcome.provider or channel.value, channel, now))
+                    disclosed.append(self._disclosure(c.message, outcome.provider or channel.value, channel, at))
         self._commit(transitions, claimed, now)
         if disclosed:
             self.audit.append(disclosed)
@@ -209,8 +223,8 @@ class Messenger:
         return Outgoing(c.message.id, c.message.person, to, name, c.locale, text["subject"], text["short"],
                         text["long"], bool(c.needs.get("large_print")))
 
-    def _disclosure(self, m: M.Message, recipient: str, channel: M.Channel, now: datetime) -> dict[str, Any]:
-        return {"at": iso(now), "recipient": recipient, "purpose": m.purpose or "messages", "person": m.person,
+    def _disclosure(self, m: M.Message, recipient: str, channel: M.Channel, at: str) -> dict[str, Any]:
+        return {"at": at, "recipient": recipient, "purpose": m.purpose or "messages", "person": m.person,
                 "channel": f"message:{channel.value}", "outcome": "disclosed", "attributes": ATTRIBUTES[channel],
                 "withheld": [], "mode": "identified", "basis": "a message to the person themselves",
                 "message": m.id}

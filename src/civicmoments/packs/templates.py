@@ -11,6 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,10 @@ class PackSettings:
     locales: tuple[str, ...] = ("en",)
     timezone: str = "Europe/London"
     currency: str = "GBP"
+    region: str = "GB"  # dates and numbers as written in this country: en -> en_GB
+
+    def babel_locale(self, locale: str) -> str:
+        return locale if "_" in locale else f"{locale}_{self.region}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Rendered:
 
 
 def _money(locale: str, currency: str):
+    @lru_cache(maxsize=4096)  # a run of messages repeats the same few amounts
     def money(pence: Any) -> str:
         if pence is None:
             raise TemplateRenderError("money needs an amount in pence; got nothing")
@@ -61,6 +67,7 @@ def _money(locale: str, currency: str):
 
 
 def _date(locale: str):
+    @lru_cache(maxsize=4096)
     def fmt(value: Any, form: str = "long") -> str:
         if isinstance(value, str):
             value = date.fromisoformat(value[:10])
@@ -110,7 +117,7 @@ def load_settings(file: Path) -> PackSettings:
     if not isinstance(locales, list) or not locales or not all(isinstance(x, str) for x in locales):
         raise doc.error(("locales",), "'locales' lists language codes, the default first: [en, cy]")
     return PackSettings(tuple(locales), str(data.get("timezone", "Europe/London")),
-                        str(data.get("currency", "GBP")))
+                        str(data.get("currency", "GBP")), str(data.get("region", "GB")))
 
 
 def load_template(file: Path, settings: PackSettings) -> Template:
@@ -142,7 +149,7 @@ def load_template(file: Path, settings: PackSettings) -> Template:
             raise doc.error((locale,) if locale in d else (),
                             f"template {tid!r} has no {locale!r} text; the pack's locales are "
                             f"{', '.join(settings.locales)}")
-        env = _environment(locale, settings.currency)
+        env = _environment(settings.babel_locale(locale), settings.currency)
         compiled = {}
         for field in FIELDS + OPTIONAL_FIELDS:
             if field not in section:
@@ -188,10 +195,18 @@ def to_html(text: str) -> str:
     """Plain template text as simple, accessible HTML: paragraphs and bulleted lists."""
     blocks = []
     for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        if all(_BULLET.match(line) for line in lines):
-            items = "".join(f"<li>{html.escape(_BULLET.sub('', line))}</li>" for line in lines)
-            blocks.append(f"<ul>{items}</ul>")
-        else:
-            blocks.append("<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>")
+        run: list[str] = []
+        bullets: bool | None = None
+        for line in block.splitlines() + [None]:  # None closes the last run
+            is_bullet = line is not None and bool(_BULLET.match(line))
+            if run and (line is None or is_bullet != bullets):
+                if bullets:
+                    blocks.append("<ul>" + "".join(f"<li>{html.escape(_BULLET.sub('', x))}</li>" for x in run)
+                                  + "</ul>")
+                else:
+                    blocks.append("<p>" + "<br>".join(html.escape(x) for x in run) + "</p>")
+                run = []
+            if line is not None:
+                run.append(line)
+                bullets = is_bullet
     return "\n".join(blocks)

@@ -34,6 +34,9 @@ class NotifySms:
             resp = self.client.send_sms_notification(m.to, self.template_id, personalisation={"body": m.short},
                                                      reference=m.message)
         except APIError as exc:
+            if exc.response is None:  # no answer at all: refused, reset or timed out
+                return Outcome(Status.TECHNICAL_FAILURE, f"no answer from {self.name}: {exc.__cause__ or exc}",
+                               provider=self.name)
             code = exc.status_code
             detail = f"{self.name} answered {code}: {exc.message}"
             if 400 <= code < 500 and code not in RETRIED_4XX:

@@ -1,0 +1,159 @@
+"""The notifications benchmark: render, queue and deliver N emails to a local SMTP server.
+
+    python bench/notify.py --messages N [--db sqlite|postgres] [--batch 250] --json OUT.json
+
+The SMTP server (aiosmtpd, discarding what it accepts) runs as its own process, so it does
+not share this process's interpreter. The platform works as a pipeline: each round queues
+a batch of notify effects (rendering each message in the person's language, encrypting
+it and storing it once per key), then the messenger claims what is due and sends it, with
+each sending thread reusing its SMTP connection. A message counts as delivered when the
+SMTP server has accepted it.
+
+Writes messages_per_s (from the first queued to the last delivered), p50/p95 delivery in
+ms (queued to delivered, from the stored timestamps), peak_rss_mb, and GOV.UK Notify's
+published commitment (95% of emails sent within 10 s) beside ours for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from civicmoments.adapters.store.schema import facts, message_preferences, messages, people
+from civicmoments.bootstrap import build
+from civicmoments.domain.clock import SystemClock
+from civicmoments.domain.ids import uuid7
+from civicmoments.engine.ports import Effect
+from civicmoments.settings import Settings
+from common import KEY_SETTINGS, emit, fresh_database
+
+NOTIFY_COMMITMENT = {"share": 0.95, "within_ms": 10_000, "source": "GOV.UK Notify service level, emails and texts"}
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_smtp(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                             "-c", "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"the SMTP server did not start: {proc.stderr.read().decode()[-500:]}")
+
+
+def load_people(app, n: int) -> list[str]:
+    """n people with a name and an email address, who prefer email; half write in Welsh."""
+    store, now = app.registry.store, datetime.now(timezone.utc)
+    ids = [uuid7() for _ in range(n)]
+    for lo in range(0, n, 5000):
+        chunk = ids[lo:lo + 5000]
+        rows, prefs = [], []
+        for i, pid in enumerate(chunk, start=lo):
+            for attr, value in (("given_name", f"Person{i}"), ("family_name", "Jones"),
+                                ("email", f"person{i}@example.org")):
+                rows.append({"person_id": pid, "attribute": attr, "value": value, "source": "bench",
+                             "basis": "register", "tier": "gold", "observed_at": now, "valid_from": now,
+                             "recorded_at": now})
+            prefs.append({"person_id": pid, "updated_at": now,
+                          "preferences": {"channels": ["email"], "language": "cy" if i % 2 else "en"}})
+        with store.engine.begin() as conn:
+            store.bulk.insert(conn, people, [{"id": p, "created_at": now, "merged_into": None} for p in chunk])
+            store.bulk.insert(conn, facts, rows)
+            store.bulk.insert(conn, message_preferences, prefs)
+    return ids
+
+
+def effect(pid: str, n: int) -> Effect:
+    return Effect(key=f"bench-{n}:notice", journey=None, person=pid, step="notice", kind="notify",
+                  payload={"spec": {"template": "notice-of-assistance"},
+                           "personalisation": {"values": {"eligible": n % 3 != 0, "weekly_amount": 9205}}},
+                  max_attempts=5, backoff_seconds=2.0, id=n, attempts=1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--messages", type=int, default=20_000)
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--batch", type=int, default=250, help="notify effects queued per round")
+    ap.add_argument("--connections", type=int, default=4, help="SMTP connections kept open")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    if args.messages < 1:
+        ap.error("--messages must be at least 1")
+    port = free_port()
+    smtp = start_smtp(port)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, fresh_database(args.db, Path(tmp), "notify") as url:
+            provider = {"name": "local-smtp", "url": f"smtp://127.0.0.1:{port}", "sender": "help@civic.example",
+                        "connections": args.connections}
+            settings = Settings(database_url=url, data_dir=Path(tmp), email_providers=[provider],
+                                log_level="WARNING", **KEY_SETTINGS)
+            from civicmoments import logs
+
+            logs.configure("WARNING", True)
+            app = build(settings, clock=SystemClock())
+            app.messenger.batch_size = args.batch
+            say(f"loading {args.messages:,} people ...")
+            ids = load_people(app, args.messages)
+            say(f"rendering, queueing and sending {args.messages:,} emails to 127.0.0.1:{port} ...")
+            started = time.perf_counter()
+            queued = 0
+            next_report = started + 2
+            while True:
+                if queued < len(ids):
+                    batch = [effect(pid, queued + i) for i, pid in enumerate(ids[queued:queued + args.batch])]
+                    results = app.messenger.perform(batch)
+                    assert all(r.verdict.value == "done" for r in results), results[0]
+                    queued += len(batch)
+                sent = app.messenger.run_once()
+                if queued >= len(ids) and not sent and not app.messenger.busy(datetime.now(timezone.utc)):
+                    break
+                if time.perf_counter() > next_report:
+                    say(f"  queued {queued:,}/{len(ids):,}")
+                    next_report += 2
+            total = time.perf_counter() - started
+            with app.store.engine.connect() as conn:
+                rows = conn.execute(select(messages.c.status, messages.c.created_at, messages.c.updated_at)).all()
+            delivered = sorted((r.updated_at - r.created_at).total_seconds() * 1000 for r in rows
+                               if r.status == "delivered")
+            if len(delivered) != args.messages:
+                raise SystemExit(f"only {len(delivered)} of {args.messages} messages were delivered")
+
+            def pct(p: float) -> float:
+                return round(delivered[min(len(delivered) - 1, int(p * len(delivered)))], 1)
+
+            within_1s = sum(1 for d in delivered if d <= 1000) / len(delivered)
+            emit({"benchmark": "notify", "db": args.db, "messages": args.messages, "batch": args.batch,
+                  "smtp_connections": args.connections, "total_s": round(total, 2),
+                  "messages_per_s": round(args.messages / total, 1), "p50_delivery_ms": pct(0.50),
+                  "p95_delivery_ms": pct(0.95), "max_delivery_ms": round(delivered[-1], 1),
+                  "share_within_1s": round(within_1s, 4), "target": {"messages_per_s": 2000, "p95_delivery_ms": 1000},
+                  "peer": NOTIFY_COMMITMENT}, args.json)
+    finally:
+        smtp.terminate()
+        smtp.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer
-from .adapters.effects.http import HttpProvider
+from .adapters.effects.http import HttpProvider, PartnerRouter
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
 from .adapters.store.engine import make_engines
 from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
+from .adapters.store.transit import TransitStore
 from .domain.clock import Clock, SystemClock
 from .domain.messages import Channel
 from .domain.moments import StepKind
@@ -24,12 +27,15 @@ from .engine.effects import EffectRunner
 from .engine.gate import PrivacyGate
 from .engine.identity import Resolver
 from .engine.intake import Intake
+from .engine.interviews import Interviews
 from .engine.messages import Messenger
 from .engine.organisations import Organisations
 from .engine.ports import EffectProvider
 from .engine.providers import ProviderPool
 from .engine.questions import QuestionPlanner
 from .engine.registry import Registry
+from .engine.steps import DecideProvider, RegistryStepsProvider
+from .engine.transit import Transit
 from .engine.worker import Worker
 from .packs import Pack, load_pack
 from .settings import Settings
@@ -54,6 +60,8 @@ class App:
     gate: PrivacyGate
     questions: QuestionPlanner | None
     messenger: Messenger
+    transit: Transit
+    interviews: Interviews
 
     @cached_property
     def rules(self):
@@ -119,8 +127,9 @@ def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
     return channels
 
 
-def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
-                  gate: PrivacyGate, messenger: Messenger) -> dict[str, EffectProvider]:
+def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock, gate: PrivacyGate,
+                  messenger: Messenger, signer: Signer, registry: Registry,
+                  services: Callable[[], Any]) -> dict[str, EffectProvider]:
     providers: dict[str, EffectProvider]
     if settings.effects_url:
         token = settings.effects_token.get_secret_value() if settings.effects_token else None
@@ -129,9 +138,14 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
     else:
         recorder = RecordingProvider(store, clock)
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
-        providers[StepKind.DECIDE.value] = SimpleRulesProvider(pack.rules)
+        providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules), registry, clock)
+        steps = RegistryStepsProvider(registry, recorder, clock)
+        providers[StepKind.GRANT.value] = providers[StepKind.RECORD.value] = steps
         if pack.templates:
             providers[StepKind.NOTIFY.value] = messenger
+    if settings.partner_urls:
+        partners = {name: HttpProvider(url, signer=signer) for name, url in settings.partner_urls.items()}
+        providers[StepKind.SHARE.value] = PartnerRouter(partners, providers[StepKind.SHARE.value])
     # Personal data for partners leaves only through the gate.
     providers[StepKind.SHARE.value] = GatedShareProvider(gate, store, providers[StepKind.SHARE.value])
     return providers
@@ -150,12 +164,13 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         store.migrate()
     people = RegistryStore(writer, reader)
     registry = Registry(people, pack.attributes, FieldCipher(keys.data), clock)
-    audit = AuditLog(people, Signer(keys.signing), clock)
+    signer = Signer(keys.signing)
+    audit = AuditLog(people, signer, clock)
     gate = PrivacyGate(registry, people, pack.purposes, Pseudonymiser(keys.pseudonym), audit, clock, pack.checks)
 
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
                           channels if channels is not None else channels_for(settings), FieldCipher(keys.data),
-                          audit, clock)
+                          audit, clock, portal_url=settings.public_url)
 
     def publish(type_: str, subject: str, data: dict) -> None:
         store.publish(type_, subject, data, clock.now())
@@ -163,8 +178,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
             messenger.cancel_for_purpose(subject, data["purpose"])
 
     dispatcher = Dispatcher(pack.moments, clock)
-    effects = EffectRunner(store, providers or providers_for(settings, store, pack, clock, gate, messenger), clock,
-                           settings.effect_batch_size, settings.effect_lease_seconds)
+    holder: dict[str, App] = {}
+    providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
+                                           lambda: holder["app"].services)
+    effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger)
     app = App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
@@ -172,7 +189,12 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                Resolver(registry, people, clock, publish),
                Consents(people, registry, pack.purposes, clock, settings.controller, publish),
                Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
-               audit, gate, None, messenger)
+               audit, gate, None, messenger, None, None)  # type: ignore[arg-type]  # set just below
+    pseudonyms = Pseudonymiser(keys.pseudonym)
+    app.transit = Transit(TransitStore(writer, reader), gate, app.consents, audit,
+                          lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, min(keys.pseudonym)), clock)
+    app.interviews = Interviews(store, publish, clock, settings.public_url)
+    holder["app"] = app
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid))
     return app
 

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     letters_dir: Path | None = Field(default=None, description="the print queue; unset means data_dir/letters")
     receipts_token: SecretStr | None = Field(default=None, description="bearer token providers use for receipts")
     sender_name: str = "Civic Moments"
+    public_url: str = Field(default="http://127.0.0.1:8080", description="where people sign in; used in messages")
+    partner_urls: dict[str, str] = Field(
+        default_factory=dict, description='JSON: {"JobMatch": "http://127.0.0.1:9101/v1/profiles"}; shares to '
+        "a partner named here are POSTed there, signed by the platform")
     provider_error_threshold: float = 0.5
     provider_cooldown_seconds: float = 30.0
 

@@ -42,7 +42,7 @@ def test_an_event_in_either_mode_is_accepted_and_starts_a_journey(server, mode):
     assert resp.status_code == 202, resp.text
     assert resp.json()["status"] == "accepted"
     journey = wait_for(lambda: journey_of(server, event.get_subject()))
-    assert journey["moment"] == "back-to-work"
+    assert journey["moment"] == "job-loss"
     view = httpx.get(f"{server.url}/v1/journeys/{journey['id']}",
                      headers={"Authorization": f"Bearer {server.tokens['Console']}"})
     assert view.status_code == 200
@@ -80,7 +80,7 @@ def test_csv_from_an_employer(server):
     resp = httpx.post(f"{server.url}/v1/events?type={JOB_ENDED}&source={SOURCE}", content=csv, headers={
         "Authorization": f"Bearer {server.tokens['Northfield']}", "Content-Type": "text/csv"})
     assert resp.status_code == 202, resp.text
-    assert wait_for(lambda: journey_of(server, person))["moment"] == "back-to-work"
+    assert wait_for(lambda: journey_of(server, person))["moment"] == "job-loss"
 
 
 # -- bad input: each gets a status and a problem that names it ------------------------------

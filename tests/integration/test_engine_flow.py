@@ -39,9 +39,10 @@ def test_a_redundancy_runs_the_moment_and_performs_each_effect_once(app, orgs):
     app.worker.drain()
     (j,) = app.store.journeys_for("ana")
     assert j.steps["assess"].result["outputs"] == {"jsa_new_style_eligible": True,
-                                                   "jsa_new_style_weekly_rate_pence": 9205}
+                                                   "jsa_new_style_weekly_rate": 92.05}
     kinds = sorted((d["kind"], d["step"]) for d in app.store.deliveries())
-    assert kinds == [("ask", "survey"), ("grant", "award")]
+    # An employer's report alone is not all gold: no zero-touch award. No JobMatch: a coach matches.
+    assert kinds == [("ask", "survey"), ("open-case", "coach-match"), ("record", "profile")]
     assert [m["template"] for m in app.messenger.of_person("ana")] == ["notice-of-assistance"]
     app.intake.submit(portal, [{"specversion": "1.0", "type": "civic.person.answered",
                                 "source": "civic://portal", "id": "a1", "subject": "ana",
@@ -52,9 +53,10 @@ def test_a_redundancy_runs_the_moment_and_performs_each_effect_once(app, orgs):
                                   "source": EMPLOYER, "id": "s1", "subject": "ana",
                                   "data": {"start_date": "2026-02-01"}}])
     app.worker.drain()
-    (j,) = app.store.journeys_for("ana")
+    (j,) = [x for x in app.store.journeys_for("ana") if x.moment == "job-loss"]
     assert j.status is JourneyStatus.COMPLETED
-    assert app.store.counts()["timers"] == {"cancelled": 2}  # the survey deadline and the objective
+    # the survey deadline, the wait for an interview booking and the objective
+    assert app.store.counts()["timers"] == {"cancelled": 3}
 
 
 def test_a_different_reason_starts_no_journey(app, orgs):
@@ -75,26 +77,24 @@ def test_reaching_the_objective_cancels_an_effect_queued_in_the_same_batch(app, 
                                   "source": EMPLOYER, "id": "s2", "subject": "joy",
                                   "data": {"start_date": "2026-02-01"}}])
     app.worker.drain()
-    (j,) = app.store.journeys_for("joy")
+    (j,) = [x for x in app.store.journeys_for("joy") if x.moment == "job-loss"]
     assert j.status is JourneyStatus.COMPLETED
     found = app.store.journey(j.id)
-    assert {e["step"]: e["status"] for e in found["effects"]}["plan"] == "cancelled"
-    assert ("notify", "plan") not in {(d["kind"], d["step"]) for d in app.store.deliveries()}
+    assert {e["step"]: e["status"] for e in found["effects"]}["rematch"] == "cancelled"
+    assert ("share", "rematch") not in {(d["kind"], d["step"]) for d in app.store.deliveries()}
 
 
-def test_withdrawing_consent_cancels_effects_already_queued(app, orgs):
-    employer, portal = orgs
+def test_cancelling_a_journey_cancels_effects_already_queued(app, orgs):
+    employer, _ = orgs
     app.intake.submit(employer, [job_ended("ben", "n3")])
     dispatch_only(app)
     (j,) = app.store.journeys_for("ben")
-    assert app.store.counts()["effects"] == {"pending": 1}  # the decision, not yet made
-    app.intake.submit(portal, [{"specversion": "1.0", "type": "civic.consent.withdrawn",
-                                "source": "civic://portal", "id": "w1", "subject": "ben",
-                                "data": {"purpose": "employment-support"}}])
+    assert app.store.counts()["effects"] == {"pending": 3}  # the profile, the decision and the share
+    assert app.store.request_cancel(j.id, "moved abroad", app.clock.now())
     app.worker.drain()
     (j,) = app.store.journeys_for("ben")
     assert j.status is JourneyStatus.CANCELLED
-    assert app.store.counts()["effects"] == {"cancelled": 1}
+    assert app.store.counts()["effects"] == {"cancelled": 3}
     assert app.store.deliveries() == []
 
 
@@ -120,18 +120,18 @@ def test_the_objective_deadline_expires_the_journey(app, orgs, clock):
 def test_an_event_breaking_a_condition_is_quarantined_then_replayed(app, orgs, tmp_path):
     # A moment whose condition reads a field the schema lets the sender leave out.
     app.intake.submit(orgs[0], [job_ended("fay", "n6", class1_contribution_years=1)])
-    original = app.dispatcher.moments["back-to-work"]
+    original = app.dispatcher.moments["job-loss"]
     from civicmoments.domain.moments import Trigger
     from civicmoments.rules.cel import CelCondition
 
     broken = CelCondition("event.data.notice_weeks > 2")
-    app.dispatcher.moments["back-to-work"] = type(original)(
+    app.dispatcher.moments["job-loss"] = type(original)(
         **{**original.__dict__, "trigger": Trigger(original.trigger.event, broken, broken.source)})
-    app.dispatcher.triggers = {original.trigger.event: [app.dispatcher.moments["back-to-work"]]}
+    app.dispatcher.triggers = {original.trigger.event: [app.dispatcher.moments["job-loss"]]}
     app.worker.drain()
     (q,) = app.store.quarantined()
     assert "notice_weeks" in q["error"] and q["event_id"] == "n6"
-    app.dispatcher.moments["back-to-work"] = original
+    app.dispatcher.moments["job-loss"] = original
     app.dispatcher.triggers = {original.trigger.event: [original]}
     assert app.store.replay() == 1
     app.worker.drain()
@@ -167,12 +167,13 @@ def test_a_permanent_http_failure_dead_letters_and_fails_the_journey(sqlite_url,
         employer, _ = app.organisations.add("Employer", [EMPLOYER], ["uk.gov.dwp.*"])
         app.intake.submit(employer, [job_ended("hal", "n8")])
         app.worker.drain()
-        (dead,) = app.store.dead_letters()
-        assert "HTTP 400" in dead["last_error"]
+        dead = {d["key"].rsplit(":", 1)[1]: d for d in app.store.dead_letters()}
+        assert "HTTP 400" in dead["assess"]["last_error"]
         (j,) = app.store.journeys_for("hal")
         assert j.status is JourneyStatus.FAILED
         found = app.store.journey(j.id)
-        assert [t["kind"] for t in found["timeline"]][-2:] == ["effect-dead-lettered", "failed"]
+        kinds = [(t["kind"], t["step"]) for t in found["timeline"]]
+        assert kinds[-1] == ("failed", None) and ("effect-dead-lettered", "assess") in kinds
 
 
 def test_an_unreachable_provider_is_retried_not_dropped(sqlite_url, clock):
@@ -180,5 +181,6 @@ def test_an_unreachable_provider_is_retried_not_dropped(sqlite_url, clock):
     employer, _ = app.organisations.add("Employer", [EMPLOYER], ["uk.gov.dwp.*"])
     app.intake.submit(employer, [job_ended("ivy", "n9")])
     app.worker.drain()
-    (pending,) = [e for e in app.store.claim_effects(clock.now() + timedelta(seconds=3), 10, 30)]
-    assert pending.attempts == 2 and pending.kind == "decide"
+    pending = app.store.claim_effects(clock.now() + timedelta(seconds=3), 10, 30)
+    assert {(e.step, e.kind, e.attempts) for e in pending} == {
+        ("profile", "record", 2), ("assess", "decide", 2), ("coach-match", "open-case", 2)}

@@ -79,9 +79,12 @@ def notify(app, pid: str, template: str = "notice-of-assistance", key: str | Non
     effect = Effect(key=key or f"k{next(_keys)}", journey=journey, person=pid, step="notice", kind="notify",
                     payload={"spec": {"template": template},
                              "personalisation": {"values": values if values is not None
-                                                 else {"eligible": True, "weekly_amount": 9205}}},
+                                                 else {"eligible": True, "weekly_amount": 92.05, "jobs": []}}},
                     max_attempts=5, backoff_seconds=2.0, id=0, attempts=1)
     return app.messenger.perform([effect])[0]
+
+
+PLAN = {"jobs": [], "paths": [], "options": 0, "first_options": 0, "income": []}
 
 
 def send(app, rounds: int = 50) -> None:
@@ -102,7 +105,9 @@ def trail(m: dict) -> list[tuple[str, str]]:
 def test_an_email_arrives_with_the_right_headers_body_and_language(db_url, tmp_path, smtp):
     app = messaging(db_url, tmp_path, email_providers=[email_provider(smtp)])
     pid = person(app, ["email"], {"email": "abe@example.org"}, language="cy")
-    assert notify(app, pid).verdict.value == "done"
+    job = {"title": "welder", "employer": "Crown Works", "town": "Leeds", "miles": 2.5, "wage_pence": 2800000,
+           "why": "direct match"}
+    assert notify(app, pid, values={"eligible": True, "weekly_amount": 92.05, "jobs": [job]}).verdict.value == "done"
     send(app)
     (mail,) = smtp.messages
     assert mail["To"] == "Abe Jones <abe@example.org>"
@@ -114,7 +119,8 @@ def test_an_email_arrives_with_the_right_headers_body_and_language(db_url, tmp_p
     text = mail.get_body(("plain",)).get_content()
     assert "Annwyl Abe Jones" in text and "£92.05 yr wythnos" in text
     page = mail.get_body(("html",)).get_content()
-    assert '<html lang="cy">' in page and "<li>byddwn yn awgrymu swyddi yn agos atoch</li>" in page
+    assert '<html lang="cy">' in page
+    assert "<li>welder gyda Crown Works, Leeds: 2.5 milltir i ffwrdd, £28,000.00 y flwyddyn. Pam: direct match</li>" in page
     assert m["status"] == "delivered" and trail(m)[-1] == ("email", "delivered")
     log = app.registry.store.log_for(pid)
     assert [(e["recipient"], e["channel"], e["attributes"]) for e in log] == [("smtp", "message:email", ["email"])]
@@ -292,7 +298,7 @@ def test_withdrawing_consent_cancels_a_pending_message_for_that_purpose(db_url, 
     app = messaging(db_url, tmp_path, sms_providers=[sms_provider(server)])
     pid = person(app, ["sms"], {"phone": "07911123456"}, quiet_hours="08:00-10:00")  # held: it is 09:00
     app.consents.give(pid, "employment-support")
-    notify(app, pid, template="return-to-work-plan", values={})
+    notify(app, pid, template="return-to-work-plan", values=PLAN)
     notify(app, pid, template="notice-of-assistance")  # another purpose: it goes on
     send(app)
     app.consents.withdraw(pid, "employment-support")
@@ -303,7 +309,7 @@ def test_withdrawing_consent_cancels_a_pending_message_for_that_purpose(db_url, 
     assert by_template["return-to-work-plan"]["history"][-1]["detail"] == "consent for employment-support withdrawn"
     assert by_template["notice-of-assistance"]["status"] == "sending"
     assert len(server.received) == 1
-    refused = notify(app, pid, template="return-to-work-plan", values={})
+    refused = notify(app, pid, template="return-to-work-plan", values=PLAN)
     assert refused.verdict.value == "fail" and "withdrawn consent" in refused.error
 
 
@@ -318,7 +324,7 @@ def test_cancelling_a_journey_cancels_its_pending_messages(db_url, tmp_path):
     app.worker.drain()
     m = only(app, pid)
     assert (m["template"], m["status"]) == ("notice-of-assistance", "sending")
-    assert "£92.05 a week" in m["content"]["long"]
+    assert "A work coach will look at what you can get" in m["content"]["long"]  # nothing known about Abe
     (j,) = app.store.journeys_for(pid)
     app.store.request_cancel(j.id, "person moved abroad", app.clock.now())
     app.worker.drain()
@@ -361,6 +367,6 @@ def test_a_rate_limit_holds_what_the_provider_cannot_take_yet(db_url, tmp_path, 
 def test_a_template_value_that_cannot_be_worked_out_fails_the_effect_with_the_reason(db_url, tmp_path):
     app = messaging(db_url, tmp_path)
     pid = person(app)
-    result = notify(app, pid, values={"eligible": True})
+    result = notify(app, pid, values={"eligible": True, "jobs": []})
     assert result.verdict.value == "fail" and "needs a value for weekly_amount" in result.error
     assert app.messenger.of_person(pid) == []

@@ -136,7 +136,7 @@ def test_a_yes_no_check_discloses_nothing_else(app, world):
     assert [e["outcome"] for e in entries][:3] == ["refused", "answered", "answered"]
 
 
-def test_withdrawal_blocks_a_share_already_queued_and_cancels_the_journey(app, world):
+def test_withdrawal_blocks_a_share_already_queued_and_the_department_matches_instead(app, world):
     person = world["person"]
     app.agreements.put("jm", "JobMatch", "employment-support", ["occupation", "home_area"])
     app.consents.give(person, "employment-support")
@@ -144,10 +144,7 @@ def test_withdrawal_blocks_a_share_already_queued_and_cancels_the_journey(app, w
         "specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": EMPLOYER, "id": "n1",
         "subject": person, "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 34,
                                     "class1_contribution_years": 2}}])
-    # Run the dispatcher and the decision, but stop before the share is performed.
-    app.store.dispatch(500, app.dispatcher.handle)
-    app.effects.run_once()
-    app.store.dispatch(500, app.dispatcher.handle)
+    app.store.dispatch(500, app.dispatcher.handle)  # the share is queued, not yet performed
     (j,) = app.store.journeys_for(person)
     queued = {e["step"]: e["status"] for e in app.store.journey(j.id)["effects"]}
     assert queued["match"] == "pending"
@@ -158,7 +155,8 @@ def test_withdrawal_blocks_a_share_already_queued_and_cancels_the_journey(app, w
     assert (entry["outcome"], entry["rule"]) == ("refused", "consent-not-given")
     app.worker.drain()
     (j,) = app.store.journeys_for(person)
-    assert j.status is JourneyStatus.CANCELLED  # and the moment cancels on withdrawal
+    assert j.status is JourneyStatus.ACTIVE and j.steps["match"].status.value == "failed"
+    assert ("open-case", "coach-match") in {(d["kind"], d["step"]) for d in app.store.deliveries()}
 
 
 def test_identity_resolution(app, world):

@@ -38,7 +38,7 @@ def error_for(tmp_path: Path, text: str, known=None) -> PackError:
 
 def test_the_reference_pack_loads():
     pack = load_pack(UK_PACK)
-    assert "back-to-work" in pack.moments
+    assert "job-loss" in pack.moments
     assert "uk.gov.dwp.employment.job-ended" in pack.event_types
 
 
@@ -88,7 +88,7 @@ def test_an_unregistered_event_type_is_refused(tmp_path):
 def test_civic_moments_check_accepts_the_reference_pack():
     result = CliRunner().invoke(main, ["moments", "check", str(UK_PACK / "moments")])
     assert result.exit_code == 0, result.output
-    assert "back-to-work" in result.output
+    assert "job-loss" in result.output
 
 
 def test_civic_moments_check_reports_file_and_line(tmp_path):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..bootstrap import App
-from . import events, journeys, messages, people, problems
+from ..domain.organisations import Organisation
+from . import events, journeys, messages, people, problems, transit
+from .auth import organisation
 
 
 def create_app(civic: App) -> FastAPI:
@@ -17,6 +19,11 @@ def create_app(civic: App) -> FastAPI:
     api.include_router(journeys.router)
     api.include_router(people.router)
     api.include_router(messages.router)
+    api.include_router(transit.router)
+
+    @api.get("/v1/keys", summary="The platform's public signing key (partner requests, access-log checkpoints)")
+    def keys(org: Organisation = Depends(organisation)) -> dict:
+        return {"algorithm": "ed25519", "public_key": civic.audit.public_key()}
 
     @api.get("/healthz", include_in_schema=False)
     def health() -> dict:

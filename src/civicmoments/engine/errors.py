@@ -63,3 +63,7 @@ InvalidPreferencesError = _problem("invalid-preferences", 422, "The message pref
 InvalidReceiptError = _problem("invalid-receipt", 422, "The delivery receipt is not valid")
 ReceiptsNotConfiguredError = _problem("receipts-not-configured", 503, "Delivery receipts are not set up")
 WrongChannelError = _problem("wrong-channel", 409, "The message is not waiting on this channel")
+TooManyChecksError = _problem("too-many-checks", 429, "Too many checks: slow down")
+InvalidTokenError = _problem("invalid-travel-token", 422, "The travel token is not valid")
+InvalidMonthError = _problem("invalid-month", 422, "The month is not valid")
+InvalidBookingError = _problem("invalid-booking", 422, "The interview booking is not valid")

@@ -48,13 +48,15 @@ ATTRIBUTES = {M.Channel.EMAIL: ["email"], M.Channel.SMS: ["phone"],
 class Messenger:
     def __init__(self, store: MessageStore, events, registry, consent_store, templates: Mapping[str, Template],
                  settings: PackSettings, channels: Mapping[M.Channel, ProviderPool], cipher, audit, clock: Clock,
-                 policy: M.Policy | None = None, batch_size: int = 500, lease: timedelta = timedelta(seconds=60)):
+                 policy: M.Policy | None = None, batch_size: int = 500, lease: timedelta = timedelta(seconds=60),
+                 portal_url: str = "http://127.0.0.1:8080"):
         self.store, self.events, self.registry, self.consent_store = store, events, registry, consent_store
         self.templates, self.settings, self.channels = templates, settings, dict(channels)
         self.cipher, self.audit, self.clock = cipher, audit, clock
         self.policy = policy or M.Policy()
         self.batch_size, self.lease = batch_size, lease
         self.zone = ZoneInfo(settings.timezone)
+        self.portal_url = portal_url.rstrip("/")
 
     # -- 1. queue ----------------------------------------------------------------------
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
@@ -111,7 +113,7 @@ class Messenger:
         family = _value(names.get("family_name")) or ""
         values = {**personal.get("values", {}), "name": given or "there",
                   "full_name": f"{given} {family}".strip() or "Sir or Madam",
-                  "today": now.astimezone(self.zone).date()}
+                  "today": now.astimezone(self.zone).date(), "portal_url": self.portal_url}
         locale = prefs.language if prefs.language in self.settings.locales else self.settings.locales[0]
         try:
             text = template.render(locale, values, easy_read=prefs.easy_read)

@@ -26,7 +26,7 @@ class Services:
             raise NotFoundError(f"no service {service_id!r}; the catalogue has {', '.join(self.catalogue)}")
         return found
 
-    def _decide(self, person: str, variables: list[str], on: date) -> Decision:
+    def decide(self, person: str, variables: list[str], on: date) -> Decision:
         """Decide for a person within their household (the person first, then the others)."""
         self.registry.require(person)
         members = self.registry.store.households_of(person)
@@ -40,10 +40,10 @@ class Services:
         return decided[0]
 
     def decisions(self, person: str, on: date) -> dict[str, Decision]:
-        return {s.id: self._decide(person, s.variables, on) for s in self.catalogue.values()}
+        return {s.id: self.decide(person, s.variables, on) for s in self.catalogue.values()}
 
     def explain(self, person: str, service_id: str, on: date) -> Decision:
-        return self._decide(person, self.service(service_id).variables, on)
+        return self.decide(person, self.service(service_id).variables, on)
 
     def for_person(self, person: str, on: date, include_not_eligible: bool = False) -> dict[str, Any]:
         now, soon, not_now = [], [], []

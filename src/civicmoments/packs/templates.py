@@ -14,8 +14,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -25,7 +26,7 @@ from .yamlmap import PackError, load
 FIELDS = ("subject", "short", "long")  # short: SMS; long: email, letter and inbox
 OPTIONAL_FIELDS = ("easy",)  # an easy-read version of the long text
 BUILTIN = {"name": "the person's given name", "full_name": "the person's full name",
-           "today": "today's date"}
+           "today": "today's date", "portal_url": "where the person signs in"}
 SMS_LIMIT = 918  # six SMS fragments, as GOV.UK Notify allows for a text message
 
 
@@ -66,6 +67,21 @@ def _money(locale: str, currency: str):
     return money
 
 
+def _pounds(locale: str, currency: str):
+    money = _money(locale, currency)
+
+    def pounds(amount: Any) -> str:
+        return money(round(float(amount) * 100))
+    return pounds
+
+
+def _datetime(locale: str, timezone: str):
+    def fmt(value: Any) -> str:
+        moment = datetime.fromisoformat(str(value)) if not isinstance(value, datetime) else value
+        return format_datetime(moment, format="EEEE d MMMM y, HH:mm", tzinfo=ZoneInfo(timezone), locale=locale)
+    return fmt
+
+
 def _date(locale: str):
     @lru_cache(maxsize=4096)
     def fmt(value: Any, form: str = "long") -> str:
@@ -77,11 +93,13 @@ def _date(locale: str):
     return fmt
 
 
-def _environment(locale: str, currency: str) -> ImmutableSandboxedEnvironment:
+def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                                         trim_blocks=True, lstrip_blocks=True)
-    env.filters["money"] = _money(locale, currency)
+    env.filters["money"] = _money(locale, settings.currency)  # from pence
+    env.filters["pounds"] = _pounds(locale, settings.currency)
     env.filters["date"] = _date(locale)
+    env.filters["datetime"] = _datetime(locale, settings.timezone)
     return env
 
 
@@ -149,7 +167,7 @@ def load_template(file: Path, settings: PackSettings) -> Template:
             raise doc.error((locale,) if locale in d else (),
                             f"template {tid!r} has no {locale!r} text; the pack's locales are "
                             f"{', '.join(settings.locales)}")
-        env = _environment(settings.babel_locale(locale), settings.currency)
+        env = _environment(settings.babel_locale(locale), settings)
         compiled = {}
         for field in FIELDS + OPTIONAL_FIELDS:
             if field not in section:

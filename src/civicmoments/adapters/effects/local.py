@@ -41,7 +41,12 @@ class SimpleRulesProvider:
             except ConditionEvaluationError as exc:
                 return EffectResult.fail(str(exc))
             references[name] = rule.reference
-        return EffectResult.done({"outputs": outputs, "references": references})
+        # The report is the employer's, not a register: never all gold, so never a zero-touch award;
+        # a "no" is adverse and waits for a person, as with the OpenFisca rules.
+        adverse = any(v is False for v in outputs.values())
+        return EffectResult.done({"status": "pending-review" if adverse else "decided", "outputs": outputs,
+                                  "references": references, "adverse": adverse, "all_gold": False,
+                                  "inputs": [], "ask": []})
 
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
         return [self.decide(e) for e in effects]

@@ -341,3 +341,25 @@ message_preferences = Table(
     Column("preferences", Json, nullable=False),
     Column("updated_at", Time, nullable=False),
 )
+
+travel_tokens = Table(
+    "travel_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # keyed hash of the card id; the id is not kept
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("registered_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False),
+    Column("revoked_at", Time),
+)
+
+chargebacks = Table(
+    "chargebacks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), nullable=False),  # the transit organisation that waived the fare
+    Column("token_hash", String(64), nullable=False),
+    Column("fare_pence", Integer, nullable=False),
+    Column("at", Time, nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM, for statements
+    Index("ix_chargebacks_month", "org_id", "month"),
+)

@@ -1,0 +1,30 @@
+"""Run the job-matching partner: python -m partners.jobmatch --platform URL --token TOKEN."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from .app import Platform, create_app
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="The job-matching reference partner")
+    ap.add_argument("--port", type=int, default=9101)
+    ap.add_argument("--platform", default=os.environ.get("JOBMATCH_PLATFORM_URL", "http://127.0.0.1:8080"))
+    ap.add_argument("--token", default=os.environ.get("JOBMATCH_TOKEN"), help="JobMatch's organisation token")
+    ap.add_argument("--centre", default="Leeds", help="the town the synthetic job market is around")
+    ap.add_argument("--postings", type=int, default=2000)
+    ap.add_argument("--courses", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    if not args.token:
+        ap.error("JobMatch needs its organisation token: --token or JOBMATCH_TOKEN ('civic orgs add JobMatch ...')")
+    app = create_app(Platform(args.platform, args.token), args.centre, args.postings, args.courses, args.seed)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Ranking jobs and paths back to work for a pseudonymous profile.
+
+Similarity is BM25 over the ESCO occupation texts (labels and descriptions): the query
+is the person's occupation and skills; a second query, their aspirations. A posting's
+fit combines skill similarity, aspiration similarity, distance (haversine, within the
+person's radius) and wage fit. Each match says why: the words its occupation shares
+with the person's profile, the distance and the wage.
+
+Paths:
+- ``direct``: a job in the person's own occupation, or one very like it;
+- ``adjacent``: a job in a related occupation, where their skills carry over;
+- ``training``: a course, then a job, for an occupation they aspire to but are not
+  trained for.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .market import Market, Occupation, haversine_miles, town
+
+STOP = frozenset("""a an and are as at be by for from has have in into is it its of on or that the their them
+they this to was were which who will with within such other others also use using used work works working
+including include includes may can must well e g ie etc new various different related types""".split())
+_WORD = re.compile(r"[a-z][a-z]+")
+DEFAULT_RADIUS = 10
+DIRECT, ADJACENT = 0.7, 0.3  # skill similarity, as a share of the best, for each kind of path
+WEIGHTS = {"skills": 0.55, "aspirations": 0.2, "distance": 0.15, "wage": 0.1}
+
+
+def stem(word: str) -> str:
+    for suffix in ("ing", "ers", "er", "ies", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOP]
+
+
+class Bm25:
+    def __init__(self, docs: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.lengths = []
+        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i, doc in enumerate(docs):
+            counts = Counter(tokens(doc))
+            self.lengths.append(sum(counts.values()))
+            for term, tf in counts.items():
+                self.postings[term].append((i, tf))
+        self.n = len(docs)
+        self.avg = sum(self.lengths) / max(1, self.n)
+        self.idf = {t: math.log(1 + (self.n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+
+    def contribution(self, term: str, tf: int, doc: int) -> float:
+        norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc] / self.avg)
+        return self.idf[term] * tf * (self.k1 + 1) / norm
+
+    def scores(self, query: Sequence[str]) -> dict[int, float]:
+        out: dict[int, float] = defaultdict(float)
+        for term in set(query):
+            for doc, tf in self.postings.get(term, ()):
+                out[doc] += self.contribution(term, tf, doc)
+        return out
+
+    def shared(self, query: Sequence[str], doc: int, words: dict[str, str], top: int = 3) -> list[str]:
+        """The query's words that count most towards this document's score, as the person wrote them."""
+        found = []
+        for term in set(query):
+            for d, tf in self.postings.get(term, ()):
+                if d == doc:
+                    found.append((self.contribution(term, tf, doc), words.get(term, term)))
+                    break
+        return [w for _, w in sorted(found, reverse=True)[:top]]
+
+
+def _normalised(scores: dict[int, float]) -> dict[int, float]:
+    best = max(scores.values(), default=0.0)
+    return {k: v / best for k, v in scores.items()} if best > 0 else {}
+
+
+def _words(text: str) -> dict[str, str]:
+    return {stem(w): w for w in _WORD.findall(text.lower()) if w not in STOP}
+
+
+@dataclass
+class Matcher:
+    market: Market
+    occupations: Sequence[Occupation]
+
+    def __post_init__(self) -> None:
+        self.index = Bm25([o.text for o in self.occupations])
+
+    def similar_occupations(self, text: str, top: int = 10) -> list[tuple[str, float]]:
+        scores = _normalised(self.index.scores(tokens(text)))
+        best = sorted(((s, i) for i, s in scores.items() if not self.occupations[i].group), reverse=True)[:top]
+        return [(self.occupations[i].label, round(s, 3)) for s, i in best]
+
+    def plan(self, profile: dict[str, Any], top_jobs: int = 10, top_paths: int = 5) -> dict[str, Any]:
+        home = town(str(profile.get("home_area") or ""))
+        if home is None:
+            raise ValueError(f"home area {profile.get('home_area')!r} is not a town we know")
+        radius = float(profile.get("travel_radius_miles") or DEFAULT_RADIUS)
+        skills_text = " ".join(str(profile.get(k) or "") for k in ("occupation", "skills"))
+        aspirations = str(profile.get("aspirations") or "")
+        skill = _normalised(self.index.scores(tokens(skills_text)))
+        wish = _normalised(self.index.scores(tokens(aspirations))) if aspirations else {}
+        expected = profile.get("expected_wage_pence")
+        words = {**_words(skills_text), **_words(aspirations)}
+        jobs, paths = [], []
+        for p in self.market.postings:
+            miles = haversine_miles(home.lat, home.lon, p.lat, p.lon)
+            if miles > radius:
+                continue
+            s, a = skill.get(p.occupation, 0.0), wish.get(p.occupation, 0.0)
+            if max(s, a) < ADJACENT:
+                continue
+            kind = "direct" if s >= DIRECT else "adjacent" if s >= ADJACENT else "aspiration"
+            wage_fit = 1 - min(1.0, abs(p.wage_pence - expected) / expected) if expected else 0.5
+            fit = (WEIGHTS["skills"] * s + WEIGHTS["aspirations"] * a + WEIGHTS["distance"] * (1 - miles / radius)
+                   + WEIGHTS["wage"] * wage_fit)
+            jobs.append((fit, kind, miles, s, a, p))
+        courses = [(c, haversine_miles(home.lat, home.lon, c.lat, c.lon)) for c in self.market.courses]
+        for fit, kind, miles, s, a, p in sorted(jobs, key=lambda j: -j[0]):
+            if kind != "aspiration":
+                continue
+            near = [(m, c) for c, m in courses if c.occupation == p.occupation and m <= radius]
+            if near:
+                m, c = min(near, key=lambda x: x[0])
+                paths.append(self._path(fit, p, miles, c, m, a))
+        ranked = [self._job(fit, kind, miles, s, p, words) for fit, kind, miles, s, a, p in
+                  sorted(jobs, key=lambda j: -j[0]) if kind != "aspiration"]
+        seen, unique_paths = set(), []
+        for path in paths:
+            if path["job"]["occupation"] not in seen:
+                seen.add(path["job"]["occupation"])
+                unique_paths.append(path)
+        return {"radius_miles": radius, "home_area": home.name, "options": len(ranked) + len(unique_paths),
+                "jobs": ranked[:top_jobs], "paths": unique_paths[:top_paths]}
+
+    def _job(self, fit: float, kind: str, miles: float, s: float, p, words: dict[str, str]) -> dict[str, Any]:
+        shared = self.index.shared(list(words), p.occupation, words)
+        why = (f"{kind} match: shares {', '.join(shared) or 'general skills'} with your experience; "
+               f"{miles:.1f} miles away; £{p.wage_pence / 100:,.0f} a year")
+        return {"id": p.id, "title": p.title, "employer": p.employer, "town": p.town, "kind": kind,
+                "occupation": self.occupations[p.occupation].id, "fit": round(fit, 3),
+                "miles": round(miles, 1), "wage_pence": p.wage_pence, "hours": p.hours, "shared_skills": shared,
+                "why": why}
+
+    def _path(self, fit: float, p, miles: float, course, course_miles: float, a: float) -> dict[str, Any]:
+        return {"kind": "training", "fit": round(fit, 3),
+                "course": {"id": course.id, "title": course.title, "provider": course.provider,
+                           "town": course.town, "weeks": course.weeks, "miles": round(course_miles, 1)},
+                "job": {"id": p.id, "title": p.title, "employer": p.employer, "town": p.town,
+                        "occupation": self.occupations[p.occupation].id, "miles": round(miles, 1),
+                        "wage_pence": p.wage_pence},
+                "why": f"you said you would like to work as {_a(p.title)}: a {course.weeks}-week course "
+                       f"{course_miles:.1f} miles away leads to jobs like this one, {miles:.1f} miles away"}
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun

@@ -127,7 +127,7 @@ class Matcher:
                    + WEIGHTS["wage"] * wage_fit)
             jobs.append((fit, kind, miles, s, a, p))
         courses = [(c, haversine_miles(home.lat, home.lon, c.lat, c.lon)) for c in self.market.courses]
-        for fit, kind, miles, s, a, p in sorted(jobs, key=lambda j: -j[0]):
+        for fit, kind, miles, _s, a, p in sorted(jobs, key=lambda j: -j[0]):
             if kind != "aspiration":
                 continue
             near = [(m, c) for c, m in courses if c.occupation == p.occupation and m <= radius]

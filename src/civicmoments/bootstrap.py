@@ -195,7 +195,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                           lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, min(keys.pseudonym)), clock)
     app.interviews = Interviews(store, publish, clock, settings.public_url)
     holder["app"] = app
-    app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid))
+    app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app
 
 

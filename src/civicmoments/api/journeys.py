@@ -25,13 +25,21 @@ def journey_view(found: dict[str, Any]) -> dict[str, Any]:
         "started_at": iso(j.started_at),
         "updated_at": iso(j.updated_at),
         "steps": {k: {"status": s.status.value, "started_at": s.started_at,
-                      "finished_at": s.finished_at} for k, s in j.steps.items()},
+                      "finished_at": s.finished_at, "result": s.result} for k, s in j.steps.items()},
         "outcome": j.outcome,
         "effects": [{**e, "done_at": iso(e["done_at"]) if e["done_at"] else None}
                     for e in found["effects"]],
         "timeline": [{"at": iso(t["at"]), "kind": t["kind"], "step": t["step"], "detail": t["detail"]}
                      for t in found["timeline"]],
     }
+
+
+@router.get("/journeys", summary="A person's journeys, newest first")
+def list_journeys(request: Request, person: str, org: Organisation = Depends(organisation)) -> list[dict]:
+    if not org.may("journeys:read"):
+        raise PermissionDeniedError(f"organisation {org.name!r} lacks the 'journeys:read' scope")
+    return [{"id": j.id, "moment": j.moment, "status": j.status.value, "started_at": iso(j.started_at)}
+            for j in request.app.state.civic.store.journeys_for(person)]
 
 
 @router.get("/journeys/{journey_id}", summary="A journey and its timeline")

@@ -42,11 +42,15 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/people/{person}/messages", summary="A person's messages, with statuses and channel history")
-def person_messages(person: str, request: Request, org: Organisation = Depends(organisation)) -> list[dict]:
+def person_messages(person: str, request: Request, content: bool = False,
+                    org: Organisation = Depends(organisation)) -> list[dict]:
+    """With ``content=true`` (scope ``messages:content``, for the person's own portal) the text too."""
     _need(org, "messages:read")
+    if content:
+        _need(org, "messages:content")
     civic = _civic(request)
     civic.registry.require(person)
-    return [_plain(m) for m in civic.messenger.of_person(person)]
+    return [_plain(m) for m in civic.messenger.of_person(person, reveal=content)]
 
 
 @router.get("/people/{person}/preferences", summary="A person's message preferences")

@@ -10,12 +10,16 @@ from ..packs.registry import Form
 from .errors import UnknownAttributeError, UnknownFormError
 from .registry import Registry
 
+ANSWERED = "civic.person.answered"
+
 
 class QuestionPlanner:
     def __init__(self, registry: Registry, store, forms: Mapping[str, Form],
-                 service_needs: Callable[[str], tuple[str, tuple[str, ...]] | None] | None = None) -> None:
+                 service_needs: Callable[[str], tuple[str, tuple[str, ...]] | None] | None = None,
+                 publish: Callable[[str, str, dict], None] | None = None) -> None:
         self.registry, self.store, self.forms = registry, store, forms
         self.service_needs = service_needs  # a catalogue service's name and needs, if it is one
+        self.publish = publish  # tells the person's journeys that they answered
 
     def needs(self, what: str) -> tuple[str, tuple[str, ...]]:
         """``what`` names a form, a service of the catalogue, or lists attributes separated by commas."""
@@ -61,4 +65,7 @@ class QuestionPlanner:
             raise UnknownAttributeError("answers map attribute names to values")
         raw: Sequence[Mapping[str, Any]] = [
             {"attribute": k, "value": v, "basis": "declared", "tier": "bronze"} for k, v in answers.items()]
-        return self.registry.record(None, person, raw)
+        recorded = self.registry.record(None, person, raw)
+        if self.publish is not None:  # the journey hears which fields, the registry keeps the values
+            self.publish(ANSWERED, person, {"answers": {k: True for k in answers}})
+        return recorded

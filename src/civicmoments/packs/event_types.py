@@ -28,7 +28,7 @@ class EventType:
 
     def violations(self, data: Any) -> list[SchemaViolation]:
         if self._validator is None:
-            self._validator = Draft202012Validator(self.schema)
+            self._validator = Draft202012Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         found = []
         for error in sorted(self._validator.iter_errors(data), key=lambda e: list(e.path)):
             pointer = "/data" + "".join(f"/{p}" for p in error.absolute_path)

@@ -1,0 +1,27 @@
+"""Run the transit partner: python -m partners.transit --platform URL --token TOKEN."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from .app import create_app
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="The transit reference partner (ticket gates)")
+    ap.add_argument("--port", type=int, default=9102)
+    ap.add_argument("--platform", default=os.environ.get("TRANSIT_PLATFORM_URL", "http://127.0.0.1:8080"))
+    ap.add_argument("--token", default=os.environ.get("TRANSIT_TOKEN"), help="the transit organisation's token")
+    ap.add_argument("--fare-pence", type=int, default=280)
+    args = ap.parse_args()
+    if not args.token:
+        ap.error("the transit partner needs its organisation token: --token or TRANSIT_TOKEN")
+    uvicorn.run(create_app(args.platform, args.token, args.fare_pence), host="127.0.0.1", port=args.port,
+                log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""The job-loss moment end to end: a real ``civic serve``, the JobMatch and transit partners as
+their own processes, and everything driven through the HTTP APIs.
+
+Abe's employer reports his redundancy in a CSV upload. He gets a notice with his New
+Style JSA and jobs within 10 miles, answers the survey, gets a revised plan with more
+options, books an interview, travels free, and starts a new job. Bea has not consented
+to sharing: nothing about her reaches JobMatch, and she still gets a notice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import CIVIC, civic_env, free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB_ENDED, JOB_STARTED = "uk.gov.dwp.employment.job-ended", "uk.gov.dwp.employment.job-started"
+EMPLOYER = "https://northfield.example/hr"
+ORGS = [
+    ("Northfield", "https://northfield.example/*", ["uk.gov.dwp.employment.*"]),
+    ("HMRC", "https://hmrc.example/*", ["people:write", "facts:identity", "facts:income", "facts:address",
+                                        "facts:employment", "facts:contact"]),
+    ("Portal", "civic://portal", ["civic.*", "people:answer", "consents:write", "people:read", "messages:read",
+                                  "messages:content", "journeys:read"]),
+    ("JobMatch", "https://jobmatch.example/*", ["jobmatch.*"]),
+    ("Metro", "https://metro.example/*", ["transit:check"]),
+]
+
+
+def abes_occupation() -> str:
+    """The local occupation with the most postings within 10 miles of Leeds, in the partner's market."""
+    sys.path.insert(0, str(ROOT))
+    from partners.jobmatch.market import generate, haversine_miles, occupations, town
+
+    market, leeds = generate("Leeds", 2000, 200, 7), town("Leeds")
+    near = Counter(p.occupation for p in market.postings
+                   if haversine_miles(leeds.lat, leeds.lon, p.lat, p.lon) <= 10)
+    return occupations()[near.most_common(1)[0][0]].label
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("job-loss")
+    port, jm_port, transit_port = free_port(), free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = civic_env(tmp, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url,
+                    CIVIC_PARTNER_URLS=json.dumps({"JobMatch": f"http://127.0.0.1:{jm_port}/v1/profiles"}))
+    tokens = {}
+    for name, source, scopes in ORGS:
+        args = [a for s in scopes for a in ("--scope", s)]
+        out = subprocess.run([*CIVIC, "orgs", "add", name, "--source", source, *args, "--json"], env=env,
+                             capture_output=True, text=True, check=True)
+        tokens[name] = json.loads(out.stdout)["token"]
+    attrs = ["occupation", "skills", "home_area", "aspirations", "travel_radius_miles"]
+    subprocess.run([*CIVIC, "agreements", "put", "jobmatch-support", "--recipient", "JobMatch", "--purpose",
+                    "employment-support", *[a for x in attrs for a in ("--attribute", x)]], env=env, check=True,
+                   capture_output=True)
+    subprocess.run([*CIVIC, "agreements", "put", "metro-fares", "--recipient", "Metro", "--purpose",
+                    "fare-concession", "--check", "active-jobseeker", "--mode", "identified"], env=env, check=True,
+                   capture_output=True)
+    partner_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+    procs = [spawn([*CIVIC, "serve"], env),
+             spawn([sys.executable, "-m", "partners.jobmatch", "--port", str(jm_port), "--platform", url,
+                    "--token", tokens["JobMatch"]], partner_env),
+             spawn([sys.executable, "-m", "partners.transit", "--port", str(transit_port), "--platform", url,
+                    "--token", tokens["Metro"]], partner_env)]
+    try:
+        for u in (url, f"http://127.0.0.1:{jm_port}", f"http://127.0.0.1:{transit_port}"):
+            wait_for(lambda u=u: up(u), timeout=60)
+    except AssertionError:
+        for p in procs:
+            p.kill()
+        pytest.fail("a process did not start: " + " | ".join(p.stdout.read().decode()[-800:] for p in procs))
+    yield {"url": url, "tokens": tokens, "jobmatch": f"http://127.0.0.1:{jm_port}",
+           "transit": f"http://127.0.0.1:{transit_port}", "env": env}
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(timeout=10)
+
+
+def auth(world, org):
+    return {"Authorization": f"Bearer {world['tokens'][org]}"}
+
+
+def person(world, given: str, occupation: str, skills: str) -> str:
+    url = world["url"]
+    pid = httpx.post(f"{url}/v1/people", json={}, headers=auth(world, "HMRC")).json()["id"]
+    facts = {"given_name": given, "family_name": "Ashworth", "date_of_birth": "1984-05-02", "home_area": "Leeds",
+             "postcode": "LS1 4AP", "address_line_1": "12 Park Row", "town": "Leeds",
+             "employment_status": "unemployed", "occupation": occupation, "skills": skills,
+             "class1_earnings_last_year_pence": 3_100_000, "class1_earnings_year_before_pence": 2_950_000}
+    r = httpx.post(f"{url}/v1/people/{pid}/facts", headers=auth(world, "HMRC"),
+                   json=[{"attribute": k, "value": v} for k, v in facts.items()])
+    assert r.status_code == 201, r.text
+    return pid
+
+
+def journey(world, pid: str, moment: str = "job-loss") -> dict | None:
+    r = httpx.get(f"{world['url']}/v1/journeys", params={"person": pid}, headers=auth(world, "Portal"))
+    found = [j for j in r.json() if j["moment"] == moment] if r.status_code == 200 else []
+    if not found:
+        return None
+    return httpx.get(f"{world['url']}/v1/journeys/{found[0]['id']}", headers=auth(world, "Portal")).json()
+
+
+def messages(world, pid: str) -> dict[str, dict]:
+    r = httpx.get(f"{world['url']}/v1/people/{pid}/messages", params={"content": "true"},
+                  headers=auth(world, "Portal"))
+    return {m["template"]: m for m in r.json()}
+
+
+def step(found: dict, name: str) -> dict:
+    return found["steps"][name]
+
+
+def received(world) -> list[dict]:
+    return httpx.get(f"{world['jobmatch']}/v1/received").json()
+
+
+def test_abe_from_redundancy_to_a_new_job(world):
+    url = world["url"]
+    occupation = abes_occupation()
+    abe = person(world, "Abe", occupation, "customer service, teamwork")
+    assert httpx.put(f"{url}/v1/people/{abe}/consents/employment-support", params={"channel": "portal"},
+                     headers=auth(world, "Portal")).status_code == 201
+    csv = ("notice_ref,person_id,reason,last_day,age,ni_years,occupation\n"
+           f"N-{uuid.uuid4()},{abe},redundancy,2026-11-20,42,2,{occupation}\n"
+           f"N-{uuid.uuid4()},{abe}-x,redundancy,20/11/2026,42,2,{occupation}\n")
+    r = httpx.post(f"{url}/v1/events", params={"type": JOB_ENDED, "source": EMPLOYER}, content=csv,
+                   headers={**auth(world, "Northfield"), "Content-Type": "text/csv"})
+    assert r.status_code == 207, r.text
+    good, bad = r.json()["results"]
+    assert good["status"] == "accepted" and bad["status"] == "rejected"
+    assert "last_day" in bad["problem"]["detail"]
+
+    notice = wait_for(lambda: messages(world, abe).get("notice-of-assistance"), timeout=60)
+    text = notice["content"]["long"]
+    assert "New Style Jobseeker's Allowance of £92.05 a week" in text  # 25 or over: the 2025/26 rate
+    found = journey(world, abe)
+    assert step(found, "award")["status"] == "done"  # every input gold: no claim needed
+    first = step(found, "match")["result"]
+    jobs = first["jobs"]
+    assert len(jobs) >= 5 and all(j["miles"] <= 10 for j in jobs)
+    assert [j["fit"] for j in jobs] == sorted((j["fit"] for j in jobs), reverse=True)
+    assert all(j["why"] and "miles away" in j["why"] for j in jobs)
+    assert sum(1 for line in text.splitlines() if line.startswith("- ") and "miles away" in line) == 5
+    assert jobs[0]["title"] in text
+
+    answers = {"aspirations": "nurse caring for patients in hospital", "travel_radius_miles": 20,
+               "bank_account": "20-00-00 12345678"}
+    r = httpx.post(f"{url}/v1/people/{abe}/answers", json=answers, headers=auth(world, "Portal"))
+    assert r.status_code == 201, r.text
+    plan = wait_for(lambda: messages(world, abe).get("return-to-work-plan"), timeout=60)
+    revised = step(journey(world, abe), "rematch")["result"]
+    assert revised["options"] > first["options"] and revised["radius_miles"] == 20
+    assert revised["paths"] and f"{revised['options']} options, up from {first['options']}" in plan["content"]["long"]
+
+    card = "METRO-CARD-0042"
+    r = httpx.post(f"{url}/v1/people/{abe}/travel-tokens", json={"token": card}, headers=auth(world, "Portal"))
+    assert r.status_code == 201, r.text
+    tap = httpx.post(f"{world['transit']}/v1/taps", json={"card": card}).json()
+    assert tap["waived"] is True and tap["charged_pence"] == 0
+
+    offered = httpx.get(f"{url}/v1/people/{abe}/interviews/offered", headers=auth(world, "Portal")).json()
+    job = offered[0]
+    r = httpx.post(f"{url}/v1/people/{abe}/interviews", json={"job": job["job"], "slot": job["slots"][0]},
+                   headers=auth(world, "Portal"))
+    assert r.status_code == 201, r.text
+    invitation = wait_for(lambda: messages(world, abe).get("interview-invitation"), timeout=60)
+    assert job["title"] in invitation["content"]["subject"]
+    ics = httpx.get(r.json()["calendar"])
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert b"BEGIN:VEVENT" in ics.content and job["employer"].encode() in ics.content
+
+    r = httpx.post(f"{url}/v1/events", headers={**auth(world, "Northfield"),
+                                                "Content-Type": "application/cloudevents+json"},
+                   json={"specversion": "1.0", "type": JOB_STARTED, "source": EMPLOYER, "id": f"S-{abe}",
+                         "subject": abe, "data": {"start_date": "2026-12-01"}})
+    assert r.status_code == 202
+    wait_for(lambda: journey(world, abe)["status"] == "completed", timeout=60)
+    wait_for(lambda: (journey(world, abe, "back-in-work") or {}).get("status") == "completed")
+    after = httpx.post(f"{world['transit']}/v1/taps", json={"card": card}).json()
+    assert after["waived"] is False and after["charged_pence"] == 280
+
+    month = tap_month = httpx.get(f"{world['transit']}/v1/taps").json()[0]["at"][:7]
+    statement = httpx.get(f"{url}/v1/chargeback/statements", params={"month": month},
+                          headers=auth(world, "Metro")).json()
+    assert (statement["fares"], statement["total_pence"]) == (1, 280) and tap_month == month
+
+    log = httpx.get(f"{url}/v1/people/{abe}/access-log", headers=auth(world, "Portal")).json()
+    to_jobmatch = [e for e in log if e["organisation"] == "JobMatch" and e["outcome"] == "disclosed"]
+    pseudonyms = {r["subject"] for r in received(world)}
+    mine = [r for r in received(world) if r["subject"] in pseudonyms and r["key"].startswith(found["id"])]
+    assert len(to_jobmatch) == len(mine) == 2  # the first match and the rematch
+    assert sum(1 for e in log if e["organisation"] == "Metro" and e.get("check") == "active-jobseeker") == 2
+
+
+def test_without_consent_nothing_reaches_jobmatch_and_the_notice_still_comes(world):
+    bea = person(world, "Bea", abes_occupation(), "bookkeeping")
+    before = len(received(world))
+    event = {"specversion": "1.0", "type": JOB_ENDED, "source": EMPLOYER, "id": f"N-{bea}", "subject": bea,
+             "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 42, "class1_contribution_years": 2}}
+    r = httpx.post(f"{world['url']}/v1/events", json=event, headers={**auth(world, "Northfield"),
+                                                                     "Content-Type": "application/cloudevents+json"})
+    assert r.status_code == 202
+    notice = wait_for(lambda: messages(world, bea).get("notice-of-assistance"), timeout=60)
+    assert "A work coach will send you jobs that suit you" in notice["content"]["long"]
+    found = journey(world, bea)
+    assert step(found, "match")["status"] == "failed" and step(found, "coach-match")["status"] == "done"
+    assert len(received(world)) == before
+    log = httpx.get(f"{world['url']}/v1/people/{bea}/access-log", headers=auth(world, "Portal")).json()
+    (refusal,) = [e for e in log if e["organisation"] == "JobMatch"]
+    assert (refusal["outcome"], refusal["rule"]) == ("refused", "consent-not-given")
+
+
+def test_a_transit_check_with_an_unknown_card_says_no_and_probing_is_slowed(world):
+    url, headers = world["url"], auth(world, "Metro")
+    assert httpx.post(f"{url}/v1/transit/checks", json={"token": "NO-SUCH-CARD-1"},
+                      headers=headers).json() == {"active_jobseeker": False}
+    statuses = Counter(httpx.post(f"{url}/v1/transit/checks", json={"token": f"GUESS-{n:06d}"},
+                                  headers=headers).status_code for n in range(60))
+    assert statuses[429] > 0
+    r = httpx.post(f"{url}/v1/transit/checks", json={"token": "x"}, headers=auth(world, "JobMatch"))
+    assert r.status_code == 403

@@ -19,10 +19,13 @@ def main() -> None:
     ap.add_argument("--postings", type=int, default=2000)
     ap.add_argument("--courses", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--public-key", default=None,
+                    help="the platform's signing key (base64), if it is not to be fetched with the token")
     args = ap.parse_args()
-    if not args.token:
+    if not args.token and not args.public_key:
         ap.error("JobMatch needs its organisation token: --token or JOBMATCH_TOKEN ('civic orgs add JobMatch ...')")
-    app = create_app(Platform(args.platform, args.token), args.centre, args.postings, args.courses, args.seed)
+    app = create_app(Platform(args.platform, args.token, args.public_key), args.centre, args.postings,
+                     args.courses, args.seed)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

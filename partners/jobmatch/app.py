@@ -38,9 +38,9 @@ INCOME = [
 class Platform:
     """How the partner knows the platform: its URL, the partner's token, and the signing key."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str | None, public_key: str | None = None) -> None:
         self.url, self.token = url.rstrip("/"), token
-        self._key: Ed25519PublicKey | None = None
+        self._key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key)) if public_key else None
         self.lock = threading.Lock()
 
     def key(self) -> Ed25519PublicKey:

@@ -20,6 +20,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .market import Market, Occupation, haversine_miles, town
@@ -29,6 +30,7 @@ they this to was were which who will with within such other others also use usin
 including include includes may can must well e g ie etc new various different related types""".split())
 _WORD = re.compile(r"[a-z][a-z]+")
 DEFAULT_RADIUS = 10
+SPREAD = 3.5  # postings lie within 3 miles of their town's middle (market.generate)
 DIRECT, ADJACENT = 0.7, 0.3  # skill similarity, as a share of the best, for each kind of path
 WEIGHTS = {"skills": 0.55, "aspirations": 0.2, "distance": 0.15, "wage": 0.1}
 
@@ -89,16 +91,25 @@ def _words(text: str) -> dict[str, str]:
     return {stem(w): w for w in _WORD.findall(text.lower()) if w not in STOP}
 
 
-@dataclass
+@dataclass(eq=False)
 class Matcher:
     market: Market
     occupations: Sequence[Occupation]
 
     def __post_init__(self) -> None:
         self.index = Bm25([o.text for o in self.occupations])
+        self.by_town: dict[str, list] = defaultdict(list)
+        for p in self.market.postings:
+            self.by_town[p.town].append(p)
+        self.town_at = {p.town: town(p.town) for p in self.market.postings}
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - one matcher lives as long as the process
+    def similarity(self, text: str) -> dict[int, float]:
+        """Each occupation's similarity to the text, 0 to 1; people who share an occupation share this."""
+        return _normalised(self.index.scores(tokens(text)))
 
     def similar_occupations(self, text: str, top: int = 10) -> list[tuple[str, float]]:
-        scores = _normalised(self.index.scores(tokens(text)))
+        scores = self.similarity(text)
         best = sorted(((s, i) for i, s in scores.items() if not self.occupations[i].group), reverse=True)[:top]
         return [(self.occupations[i].label, round(s, 3)) for s, i in best]
 
@@ -109,12 +120,14 @@ class Matcher:
         radius = float(profile.get("travel_radius_miles") or DEFAULT_RADIUS)
         skills_text = " ".join(str(profile.get(k) or "") for k in ("occupation", "skills"))
         aspirations = str(profile.get("aspirations") or "")
-        skill = _normalised(self.index.scores(tokens(skills_text)))
-        wish = _normalised(self.index.scores(tokens(aspirations))) if aspirations else {}
+        skill = self.similarity(skills_text)
+        wish = self.similarity(aspirations) if aspirations else {}
         expected = profile.get("expected_wage_pence")
         words = {**_words(skills_text), **_words(aspirations)}
         jobs, paths = [], []
-        for p in self.market.postings:
+        near = [p for name, t in self.town_at.items()
+                if haversine_miles(home.lat, home.lon, t.lat, t.lon) <= radius + SPREAD for p in self.by_town[name]]
+        for p in near:
             miles = haversine_miles(home.lat, home.lon, p.lat, p.lon)
             if miles > radius:
                 continue

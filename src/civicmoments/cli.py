@@ -634,11 +634,12 @@ def sweep(on: str | None, since: str | None, as_json: bool) -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Run the sample moment end to end on a fresh embedded database and print the timelines."""
+@click.option("--serve/--no-serve", default=True, help="leave the platform running afterwards (default)")
+def demo(serve: bool) -> None:
+    """Run the job-loss moment end to end, with the partners, and print Abe's timeline."""
     from .demo import run
 
-    run()
+    run(serve=serve)
 
 
 if __name__ == "__main__":

@@ -1,209 +1,270 @@
-"""``make demo``: the back-to-work moment, end to end, on a fresh embedded database.
+"""``make demo``: the job-loss moment end to end, with the partners as their own processes.
 
-Time is simulated (a fake clock), so a 14-day deadline passes in an instant.
+A synthetic town of 5,000 people around Leeds; JobMatch with 2,000 postings; Metro
+Transit's gates. Northfield reports 50 redundancies, Abe among them. Everything after
+the set-up goes through the public HTTP APIs, as it would between organisations, and
+Abe's timeline is printed as it happens, with the time each step took.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import random
 import shutil
-from datetime import timedelta
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import click
+import httpx
 
 from . import logs
 from .bootstrap import build
-from .domain.clock import FakeClock, SystemClock, iso
-from .engine.gate import Refusal
+from .domain.ids import uuid7
 from .settings import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
 EMPLOYER = "https://northfield.example/hr"
-PORTAL = "civic://portal"
-JOB_ENDED = "uk.gov.dwp.employment.job-ended"
+JOB_ENDED, JOB_STARTED = "uk.gov.dwp.employment.job-ended", "uk.gov.dwp.employment.job-started"
+TOWNS = ["Leeds", "Bradford", "Wakefield", "Huddersfield", "Harrogate", "Dewsbury", "Halifax", "Castleford",
+         "Pudsey", "Morley"]
+GIVEN = ["Abe", "Ana", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena", "Mo"]
+FAMILY = ["Ashworth", "Booth", "Clegg", "Dyson", "Ellis", "Firth", "Greenwood", "Hirst", "Iqbal", "Jowett"]
+ORGS = [
+    ("Northfield Manufacturing", EMPLOYER.rsplit("/", 1)[0] + "/*", ["uk.gov.dwp.employment.*"]),
+    ("Citizen portal", "civic://portal", ["civic.*", "people:answer", "people:read", "consents:write",
+                                          "messages:read", "messages:content", "journeys:read"]),
+    ("JobMatch", "https://jobmatch.example/*", ["jobmatch.*"]),
+    ("Metro Transit", "https://metro.example/*", ["transit:check"]),
+]
 
 
-def _event(type_: str, source: str, id_: str, subject: str, data: dict) -> dict:
-    return {"specversion": "1.0", "type": type_, "source": source, "id": id_, "subject": subject,
-            "data": data}
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-def run(directory: Path = Path(".civic/demo")) -> None:
-    logs.configure("ERROR", json=False)
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
-    settings = Settings(data_dir=directory, database_url=None, effects_url=None)
-    clock = FakeClock(SystemClock().now().replace(microsecond=0))
-    app = build(settings, clock=clock)
-    say = click.echo
+def _local_market():
+    sys.path.insert(0, str(ROOT))
+    from partners.jobmatch.market import generate, haversine_miles, occupations, town
 
-    def heading(text: str) -> None:
-        say(click.style(f"\n{text}", bold=True))
+    market, leeds = generate("Leeds", 2000, 200, 7), town("Leeds")
+    near = Counter(p.occupation for p in market.postings
+                   if haversine_miles(leeds.lat, leeds.lon, p.lat, p.lon) <= 10)
+    economy = [occupations()[i].label for i in market.economy]
+    return economy, occupations()[near.most_common(1)[0][0]].label
 
-    say(click.style("Civic Moments demo: what happens when a job ends", bold=True))
-    say(f"database: {settings.resolved_database_url()}")
 
-    # Who takes part.
-    orgs = app.organisations
-    hmrc, _ = orgs.add("HMRC", ["https://hmrc.example/*"], ["facts:identity", "facts:income", "facts:address"])
-    employer, _ = orgs.add("Northfield Manufacturing", [EMPLOYER],
-                           ["uk.gov.dwp.employment.*", "facts:employment"])
-    dwp, _ = orgs.add("DWP", ["https://dwp.example/*"], ["facts:benefits"])
-    orgs.add("JobMatch", ["https://jobmatch.example/*"], ["jobmatch.*"])
-    orgs.add("Metro Transit", ["https://metro.example/*"], [])
-    portal, _ = orgs.add("Citizen portal", [PORTAL], ["civic.*"])
-    app.agreements.put("jobmatch-support", "JobMatch", "employment-support",
-                       ["occupation", "skills", "home_area", "aspirations"], "pseudonymised", 90)
-    app.agreements.put("metro-fares", "Metro Transit", "fare-concession", [], "identified", 1,
-                       ["active-jobseeker"])
+def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tuple[str, list[str]]:
+    """The registers' view of a town: gold facts for everyone. Returns Abe and his 49 colleagues."""
+    from .adapters.store.schema import consents, facts
+    from .adapters.store.schema import people as people_table
 
-    # What government already knows.
-    people = {}
-    for name, given, family, dob, ni, street, pc, area, job, skills in [
-        ("Ana", "Ana", "Costa", "1991-04-12", "SJ123456A", "12 Park Row", "LS1 4AP", "Leeds", "maintenance fitter",
-         "hydraulics, PLC"),
-        ("Ben", "Ben", "Okafor", "2003-09-30", "TN654321B", "7 Kirkstall Road", "LS6 2DT", "Leeds",
-         "machine operator", "forklift"),
-        ("Cara", "Cara", "Lind", "1959-01-02", "WP111111C", "3 Oak Lane", "LS8 1AA", "Leeds", "quality lead",
-         "ISO 9001"),
-    ]:
-        pid = app.registry.add_person({"ni_number": ni, "northfield_staff": f"NF-{name.upper()}"})
-        people[pid] = name
-        app.registry.record(hmrc, pid, [
-            {"attribute": "given_name", "value": given}, {"attribute": "family_name", "value": family},
-            {"attribute": "date_of_birth", "value": dob}, {"attribute": "ni_number", "value": ni},
-            {"attribute": "postcode", "value": pc}, {"attribute": "home_area", "value": area},
-            {"attribute": "address_line_1", "value": street}, {"attribute": "town", "value": area}])
-        app.registry.record(employer, pid, [
-            {"attribute": "occupation", "value": job, "basis": "verified", "tier": "silver"},
-            {"attribute": "skills", "value": skills, "basis": "verified", "tier": "silver"}])
-    ana, ben, cara = list(people)
-    for pid, years, earned in ((ana, 2, (2_800_000, 2_650_000)), (ben, 0, (210_000, 90_000)),
-                               (cara, 2, (3_900_000, 3_800_000))):
-        app.registry.record(hmrc, pid, [{"attribute": "class1_contribution_years", "value": years},
-                                        {"attribute": "class1_earnings_last_year_pence", "value": earned[0]},
-                                        {"attribute": "class1_earnings_year_before_pence", "value": earned[1]}])
-    app.consents.give(ana, "employment-support", channel="app")
-    app.messenger.set_preferences(ana, {"channels": ["inbox"]})
-    app.messenger.set_preferences(ben, {"language": "cy", "offline": True, "large_print": True})
-    say(f"people: {', '.join(f'{n} ({p[:13]}…)' for p, n in people.items())}; "
-        "Ana has agreed to share with JobMatch, Ben has not")
-    say("messages: Ana uses the portal; Ben is not online and reads Welsh in large print")
+    rng, store = random.Random(5), app.registry.store
+    now = datetime.now(timezone.utc)
+    older = now - timedelta(days=500)
+    ids = [uuid7() for _ in range(people)]
+    rows, consent_rows = [], []
+    for n, pid in enumerate(ids):
+        abe = n == 0
+        values = {"given_name": "Abe" if abe else rng.choice(GIVEN), "family_name": rng.choice(FAMILY),
+                  "date_of_birth": "1981-03-14" if abe else f"19{rng.randint(60, 99)}-0{rng.randint(1, 9)}-1{n % 9}",
+                  "home_area": "Leeds" if abe else rng.choice(TOWNS), "postcode": "LS1 4AP",
+                  "address_line_1": f"{rng.randint(1, 90)} Mill Street", "town": "Leeds",
+                  "occupation": abe_occupation if abe else rng.choice(economy),
+                  "employment_status": "employed",
+                  "class1_earnings_last_year_pence": rng.randint(1_800_000, 4_200_000),
+                  "class1_earnings_year_before_pence": rng.randint(1_800_000, 4_200_000)}
+        if n < 50:
+            values["employer"] = "Northfield Manufacturing"
+        rows += [{"person_id": pid, "attribute": k, "value": v, "source": "registers", "basis": "register",
+                  "tier": "gold", "observed_at": older, "valid_from": older, "recorded_at": now}
+                 for k, v in values.items()]
+        if n < 50 and n % 5 != 4:  # most of Northfield's staff agreed to share with JobMatch
+            consent_rows.append({"id": uuid7(), "person_id": pid, "purpose": "employment-support",
+                                 "notice_version": "2026-01", "state": "given", "at": now, "channel": "app"})
+    with store.engine.begin() as conn:
+        store.bulk.insert(conn, people_table, [{"id": p, "created_at": now, "merged_into": None} for p in ids])
+        store.bulk.insert(conn, facts, rows)
+        store.bulk.insert(conn, consents, consent_rows)
+    return ids[0], ids[1:50]
 
-    def send(org, events) -> None:
-        for r in app.intake.submit(org, events):
-            line = f"  {r.status:<9} {r.id}"
-            if r.problem is not None:
-                line += f"  -> {r.problem.title}: {r.problem.detail}"
-            say(line)
 
-    heading("1. Northfield reports the end of four jobs")
-    send(employer, [
-        _event(JOB_ENDED, EMPLOYER, "N-1001", ana,
-               {"reason": "redundancy", "last_day": "2026-11-20", "age": 35, "class1_contribution_years": 2}),
-        _event(JOB_ENDED, EMPLOYER, "N-1002", ben,
-               {"reason": "redundancy", "last_day": "2026-11-20", "age": 23, "class1_contribution_years": 0}),
-        _event(JOB_ENDED, EMPLOYER, "N-1003", cara, {"reason": "retirement", "last_day": "2026-11-20", "age": 67}),
-        _event(JOB_ENDED, EMPLOYER, "N-1004", "unknown-person",
-               {"reason": "laid off", "last_day": "20/11/2026", "age": 41}),
-    ])
-    say("  ...and sends N-1001 again by mistake:")
-    send(employer, [_event(JOB_ENDED, EMPLOYER, "N-1001", ana, {"reason": "redundancy", "last_day": "2026-11-20",
-                                                                "age": 35, "class1_contribution_years": 2})])
-    for pid in (ana, ben):
-        app.registry.record(employer, pid, [{"attribute": "employment_status", "value": "unemployed",
-                                             "basis": "verified", "tier": "silver"}])
-    app.worker.drain()
+class Demo:
+    def __init__(self, directory: Path, serve: bool) -> None:
+        self.directory, self.serve = directory, serve
+        self.procs: list[subprocess.Popen] = []
+        self.say = click.echo
+        self.t0 = time.monotonic()
 
-    heading("2. Ana reads her notice in the portal, then opens the survey: asked only what nobody knows")
-    (notice,) = app.messenger.of_person(ana, reveal=True)
-    say(f"  notice: {notice['content']['subject']!r}: {notice['content']['short']}")
-    app.messenger.read(ana, notice["id"])
-    plan = app.questions.plan(ana, "return-to-work-survey")
-    say(f"  known: {', '.join(k['attribute'] for k in plan['known']) or 'nothing'}")
-    say(f"  asked: {', '.join(a['attribute'] for a in plan['ask'])}")
-    answers = {"aspirations": "maintenance engineer", "travel_radius_miles": 10}
-    app.questions.answer(ana, answers)
-    send(portal, [_event("civic.person.answered", PORTAL, "answer-ana-1", ana, {"answers": answers})])
-    app.worker.drain()
-    app.registry.record(dwp, ana, [{"attribute": "jsa_claimant", "value": True}])
+    def stamp(self, what: str, detail: str = "") -> None:
+        took = time.monotonic() - self.t0
+        self.say(f"  {took:7.2f} s  {click.style(what, bold=True)}{('  ' + detail) if detail else ''}")
 
-    heading("3. Ana taps in at the transit gate: Metro asks yes or no, and learns nothing else")
-    (answer,) = app.gate.check(orgs.store.organisation("Metro Transit")["id"], "fare-concession", [ana],
-                               "active-jobseeker")
-    say(f"  active job seeker? {'yes' if answer is True else answer}: fare waived")
+    def wait(self, what: str, probe: Callable[[], Any], timeout: float = 120) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = probe()
+            if found:
+                return found
+            time.sleep(0.05)
+        raise click.ClickException(f"gave up waiting for {what} after {timeout:.0f} s; "
+                                   f"the logs are in {self.directory}")
 
-    heading("4. What the rules say (OpenFisca), with the reasons")
-    today = clock.now().date()
-    mine = app.services.for_person(ana, today)
-    for e in mine["eligible"]:
-        amount = f"£{e['amount']:.2f} a {e['per']}" if "amount" in e else e["delivery"]
-        say(f"  Ana can get {e['name']} ({amount})")
-    for e in mine["becoming_eligible"]:
-        say(f"  Ana will be able to get {e['name']} from {e['from']}")
-    refusal = app.services.explain(ben, "jsa-new-style", today)
-    say(f"  Ben and New Style JSA: {refusal.status}"
-        + (" (a refusal: a person reviews it before it is final)" if refusal.adverse else ""))
-    for line in refusal.explanation.splitlines():
-        if line.startswith("- ") and ": no" in line:  # the conditions not met
-            say(f"    because {line[2:]}")
-    say(f"    law: {'; '.join(refusal.references[:3])}")
-    from .cli import run_sweep
+    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = open(self.directory / f"{name}.log", "wb")  # noqa: SIM115 - closed when the process ends
+        self.procs.append(subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
 
-    swept = run_sweep(app, today + timedelta(days=365), today, show_progress=False)
-    say(f"  the digital-lifetime sweep over the next year: {swept['milestones']} milestone(s), "
-        f"{swept['eligibility']} eligibility change(s) for {swept['people']} people")
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
-    heading("5. Fifteen days pass. Ben has not answered, so his deadline passes")
-    clock.advance(timedelta(days=15))
-    app.worker.drain()
+    def run(self) -> None:
+        if not (ROOT / "partners" / "jobmatch").is_dir():
+            raise click.ClickException("the demo runs from a checkout of the repository: partners/ is missing")
+        logs.configure("ERROR", json=False)
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory.mkdir(parents=True)
+        port, jm, metro = free_port(), free_port(), free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+        env.update({"CIVIC_DATA_DIR": str(self.directory), "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url,
+                    "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
+                    "CIVIC_PARTNER_URLS": json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"})})
+        settings = Settings(data_dir=self.directory, database_url=None)
+        say = self.say
+        say(click.style("Civic Moments demo: what happens when a job ends", bold=True))
+        say(f"database: {settings.resolved_database_url()}")
 
-    heading("6. Ana starts a new job: the objective is reached")
-    send(employer, [_event("uk.gov.dwp.employment.job-started", EMPLOYER, "S-2001", ana,
-                           {"start_date": clock.now().date().isoformat()})])
-    app.registry.record(employer, ana, [{"attribute": "employment_status", "value": "employed",
-                                         "basis": "verified", "tier": "silver"}])
-    app.worker.drain()
+        app = build(settings)
+        tokens = {}
+        for name, source, scopes in ORGS:
+            _, tokens[name] = app.organisations.add(name, [source], scopes)
+        app.agreements.put("jobmatch-support", "JobMatch", "employment-support",
+                           ["occupation", "skills", "home_area", "aspirations", "travel_radius_miles"])
+        app.agreements.put("metro-fares", "Metro Transit", "fare-concession", [], "identified", 1,
+                           ["active-jobseeker"])
+        economy, abe_job = _local_market()
+        abe, colleagues = seed_town(app, 5000, abe_job, economy)
+        app.store.close()
+        say(f"town: 5,000 people around Leeds, gold facts from the registers; Abe is a {abe_job}; "
+            "40 of Northfield's 50 staff agreed to share with JobMatch")
 
-    heading("Timelines")
-    for j in app.store.journeys_for():
-        found = app.store.journey(j.id)
-        say(f"\n{people.get(j.person, j.person)}: journey {j.id} ({j.moment}) is "
-            + click.style(j.status.value, bold=True))
-        for t in found["timeline"]:
-            step = f"[{t['step']}]" if t["step"] else ""
-            detail = ", ".join(f"{k}={v}" for k, v in t["detail"].items() if k not in ("effect", "event"))
-            say(f"  {iso(t['at'])}  {t['kind']:<20} {step:<12} {detail}")
+        self.spawn("civic", [sys.executable, "-m", "civicmoments.cli", "serve"], env)
+        partner_env = {k: v for k, v in env.items() if not k.startswith("CIVIC_")}
+        self.spawn("jobmatch", [sys.executable, "-m", "partners.jobmatch", "--port", str(jm), "--platform", url,
+                                "--token", tokens["JobMatch"]], partner_env)
+        self.spawn("transit", [sys.executable, "-m", "partners.transit", "--port", str(metro), "--platform", url,
+                               "--token", tokens["Metro Transit"]], partner_env)
+        for u in (url, f"http://127.0.0.1:{jm}", f"http://127.0.0.1:{metro}"):
+            self.wait(f"{u} to start", lambda u=u: _up(u), timeout=60)
+        say(f"platform {url}; JobMatch (2,000 postings) :{jm}; Metro Transit gates :{metro}")
+        try:
+            self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
+            if self.serve:
+                say(click.style(f"\nThe platform is running at {url} (API docs at {url}/docs). "
+                                "Ctrl-C stops everything.", bold=True))
+                while all(p.poll() is None for p in self.procs):
+                    time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
-    heading("Messages and their channels (nobody is left out for not being online)")
-    from .cli import print_messages
+    def story(self, url: str, tokens: dict[str, str], abe: str, colleagues: list[str], metro: str) -> None:
+        say = self.say
 
-    for pid in (ana, ben):
-        say(f"{people[pid]}:")
-        print_messages(app.messenger.of_person(pid), with_content=False)
-    say(f"  letters for the printer: {settings.resolved_letters_dir()}")
+        def h(org: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[org]}"}
 
-    heading("Effects performed (each once, by idempotency key)")
-    for row in app.store.deliveries():
-        to = f"to {row['payload']['spec']['with']} as {row['payload']['subject'][:16]}…" \
-            if row["kind"] == "share" else ""
-        say(f"  {row['kind']:<10} {row['step']:<10} {people.get(row['person'], 'pseudonym'):<10} {to}")
-    for dead in app.store.dead_letters():
-        say(f"  not done  {dead['key'].split(':')[1]:<10} {dead['last_error']}")
+        def messages(pid: str) -> dict[str, dict]:
+            r = httpx.get(f"{url}/v1/people/{pid}/messages", params={"content": "true"}, headers=h("Citizen portal"))
+            return {m["template"]: m for m in r.json()}
 
-    heading("Who looked at Ana's data (her access log)")
-    names = {o["id"]: o["name"] for o in orgs.list()}
-    for e in reversed(app.registry.store.log_for(ana)):
-        what = e.get("check") or ", ".join(e.get("attributes", [])) or "-"
-        say(f"  {e['at']}  {names.get(e['recipient'], e['recipient']):<14} {e['purpose']:<19} "
-            f"{e['outcome']:<9} {what}")
-    refused = [e for e in app.registry.store.log_for(ben) if e["outcome"] == "refused"]
-    for e in refused:
-        say(f"  Ben: share to {names[e['recipient']]} refused ({e['rule']}): {e['reason']}")
+        def journey(pid: str, moment: str = "job-loss") -> dict | None:
+            found = [j for j in httpx.get(f"{url}/v1/journeys", params={"person": pid},
+                                          headers=h("Citizen portal")).json() if j["moment"] == moment]
+            return httpx.get(f"{url}/v1/journeys/{found[0]['id']}", headers=h("Citizen portal")).json() \
+                if found else None
 
-    checkpoint = app.audit.checkpoint()
-    report = app.audit.verify()
-    say(f"\naccess log: {report.entries} entries, signed checkpoint at {checkpoint[0] if checkpoint else '-'}, "
-        + ("intact" if report.intact else f"PROBLEMS: {report.problems}"))
-    counts = app.store.counts()
-    say(f"events: {counts['events']}  journeys: {counts['journeys']}  effects: {counts['effects']}")
-    assert not any(isinstance(a, Refusal) for a in [answer])
+        say(click.style("\nNorthfield reports 50 redundancies in one CSV; Abe's timeline:", bold=True))
+        rows = ["notice_ref,person_id,reason,last_day,age,ni_years,occupation"]
+        rows += [f"NF-{n:03d},{pid},redundancy,2026-11-20,45,2," for n, pid in enumerate([abe, *colleagues])]
+        rows.append("NF-999,someone,redundancy,20/11/2026,45,2,")  # a row with a bad date
+        self.t0 = time.monotonic()
+        r = httpx.post(f"{url}/v1/events", params={"type": JOB_ENDED, "source": EMPLOYER}, content="\n".join(rows),
+                       headers={**h("Northfield Manufacturing"), "Content-Type": "text/csv"})
+        if "results" not in r.json():
+            raise click.ClickException(f"the report was refused: {r.json().get('detail')}")
+        results = r.json()["results"]
+        bad = [x for x in results if x["status"] == "rejected"]
+        self.stamp("report accepted", f"{len(results) - len(bad)} rows accepted; row {bad[0]['index'] + 1} "
+                                      f"rejected: {bad[0]['problem']['detail']}")
+        notice = self.wait("Abe's notice", lambda: messages(abe).get("notice-of-assistance"))
+        first = journey(abe)["steps"]["match"]["result"]
+        self.stamp("first notice", f"{notice['content']['short'][:110]}…")
+        for job in first["jobs"][:3]:
+            say(f"               {job['title']} at {job['employer']}, {job['town']}: {job['why']}")
+        httpx.post(f"{url}/v1/people/{abe}/answers", headers=h("Citizen portal"),
+                   json={"aspirations": "nurse caring for patients", "travel_radius_miles": 15,
+                         "bank_account": "20-00-00 12345678"})
+        self.stamp("survey answered", "aspirations, 15 miles, bank details: asked only what no register holds")
+        self.wait("the revised plan", lambda: messages(abe).get("return-to-work-plan"))
+        revised = journey(abe)["steps"]["rematch"]["result"]
+        self.stamp("revised plan", f"{revised['options']} options, up from {first['options']}; "
+                                   f"{len(revised['paths'])} training paths")
+        offered = httpx.get(f"{url}/v1/people/{abe}/interviews/offered", headers=h("Citizen portal")).json()
+        booked = httpx.post(f"{url}/v1/people/{abe}/interviews", headers=h("Citizen portal"),
+                            json={"job": offered[0]["job"], "slot": offered[0]["slots"][0]}).json()
+        self.wait("the invitation", lambda: messages(abe).get("interview-invitation"))
+        self.stamp("interview booked", f"{booked['title']} at {booked['employer']}; invitation {booked['calendar']}")
+        httpx.post(f"{url}/v1/people/{abe}/travel-tokens", json={"token": "METRO-ABE-0001"},
+                   headers=h("Citizen portal"))
+        tap = httpx.post(f"{metro}/v1/taps", json={"card": "METRO-ABE-0001"}).json()
+        self.stamp("transit check", "active job seeker: yes, fare waived" if tap["waived"] else "fare charged")
+        httpx.post(f"{url}/v1/events", headers={**h("Northfield Manufacturing"),
+                                                "Content-Type": "application/cloudevents+json"},
+                   json={"specversion": "1.0", "type": JOB_STARTED, "source": EMPLOYER, "id": f"S-{abe}",
+                         "subject": abe, "data": {"start_date": "2026-12-01"}})
+        done = self.wait("re-employment", lambda: (journey(abe) or {}).get("status") == "completed" and journey(abe))
+        self.wait("the benefit to stop", lambda: (journey(abe, "back-in-work") or {}).get("status") == "completed")
+        self.stamp("re-employed", f"journey {done['status']}; the benefit stopped")
+        again = httpx.post(f"{metro}/v1/taps", json={"card": "METRO-ABE-0001"}).json()
+        say(f"               at the gate again: {'waived' if again['waived'] else 'fare charged'}")
+
+        say(click.style("\nEveryone in the report", bold=True))
+        notices = sum(1 for pid in colleagues if "notice-of-assistance" in messages(pid))
+        say(f"  {notices + 1} of 50 have a notice; those who did not agree to share were matched by a work coach")
+        say(click.style("\nWho saw Abe's data (his access log)", bold=True))
+        for e in httpx.get(f"{url}/v1/people/{abe}/access-log", headers=h("Citizen portal")).json():
+            what = e.get("check") or ", ".join(e["attributes"]) or "-"
+            say(f"  {e['at']}  {e['organisation']:<16} {e['purpose']:<19} {e['outcome']:<9} {what}")
+        month = datetime.now(timezone.utc).strftime("%Y-%m")
+        statement = httpx.get(f"{url}/v1/chargeback/statements", params={"month": month},
+                              headers=h("Metro Transit")).json()
+        say(f"\nchargeback {month}: {statement['creditor']} -> {statement['debtor']}: {statement['fares']} fare(s), "
+            f"£{statement['total_pence'] / 100:.2f}")
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def run(directory: Path = Path(".civic/demo"), serve: bool = True) -> None:
+    Demo(directory, serve).run()

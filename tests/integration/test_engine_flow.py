@@ -89,12 +89,12 @@ def test_cancelling_a_journey_cancels_effects_already_queued(app, orgs):
     app.intake.submit(employer, [job_ended("ben", "n3")])
     dispatch_only(app)
     (j,) = app.store.journeys_for("ben")
-    assert app.store.counts()["effects"] == {"pending": 3}  # the profile, the decision and the share
+    assert app.store.counts()["effects"] == {"pending": 1}  # the career profile, which the rest wait for
     assert app.store.request_cancel(j.id, "moved abroad", app.clock.now())
     app.worker.drain()
     (j,) = app.store.journeys_for("ben")
     assert j.status is JourneyStatus.CANCELLED
-    assert app.store.counts()["effects"] == {"cancelled": 3}
+    assert app.store.counts()["effects"] == {"cancelled": 1}
     assert app.store.deliveries() == []
 
 
@@ -182,5 +182,4 @@ def test_an_unreachable_provider_is_retried_not_dropped(sqlite_url, clock):
     app.intake.submit(employer, [job_ended("ivy", "n9")])
     app.worker.drain()
     pending = app.store.claim_effects(clock.now() + timedelta(seconds=3), 10, 30)
-    assert {(e.step, e.kind, e.attempts) for e in pending} == {
-        ("profile", "record", 2), ("assess", "decide", 2), ("coach-match", "open-case", 2)}
+    assert {(e.step, e.kind, e.attempts) for e in pending} == {("profile", "record", 2)}  # the rest wait for it

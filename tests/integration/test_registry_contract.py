@@ -144,7 +144,9 @@ def test_withdrawal_blocks_a_share_already_queued_and_the_department_matches_ins
         "specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": EMPLOYER, "id": "n1",
         "subject": person, "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 34,
                                     "class1_contribution_years": 2}}])
-    app.store.dispatch(500, app.dispatcher.handle)  # the share is queued, not yet performed
+    app.store.dispatch(500, app.dispatcher.handle)  # the career profile first,
+    app.effects.run_once()
+    app.store.dispatch(500, app.dispatcher.handle)  # then the share is queued, not yet performed
     (j,) = app.store.journeys_for(person)
     queued = {e["step"]: e["status"] for e in app.store.journey(j.id)["effects"]}
     assert queued["match"] == "pending"

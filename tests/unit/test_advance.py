@@ -167,7 +167,7 @@ def test_a_dead_letter_on_a_step_marked_continue_lets_the_journey_go_on():
         trigger: {event: t.start}
         steps:
           - {id: tell, notify: hello, on_failure: continue}
-          - {id: after, after: [tell], record: {note: x}}
+          - {id: after, after: [tell], offer: x}
     """)
     first = start(m, "j1", event("t.start"), NOW)
     assert first.journey.status is JourneyStatus.COMPLETED  # fire-and-forget steps end at once
@@ -176,7 +176,7 @@ def test_a_dead_letter_on_a_step_marked_continue_lets_the_journey_go_on():
         trigger: {event: t.start}
         steps:
           - {id: ask, ask: {person: [x]}, on_failure: continue}
-          - {id: after, after: [ask], record: {note: x}}
+          - {id: after, after: [ask], offer: x}
     """)
     j = start(m2, "j1", event("t.start"), NOW).journey
     out = advance(m2, j, event(EFFECT_DEAD_LETTERED, {"journey": "j1", "step": "ask", "reason": "x"}), NOW)

@@ -28,7 +28,7 @@ class StepKind(str, enum.Enum):
 # Kinds that hand work to an effect worker through the outbox.
 EFFECT_KINDS = frozenset(StepKind) - {StepKind.WAIT}
 # Kinds whose effect returns a result the journey waits for.
-RESULT_KINDS = frozenset({StepKind.DECIDE, StepKind.SHARE})  # the journey waits for their answer
+RESULT_KINDS = frozenset({StepKind.DECIDE, StepKind.SHARE, StepKind.RECORD})  # the journey waits for these
 DEFAULT_ASK_REPLY = "civic.person.answered"
 
 

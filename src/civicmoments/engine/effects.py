@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from ..domain.clock import Clock
 from ..domain.moments import RESULT_KINDS
@@ -23,6 +24,7 @@ class EffectRunner:
                  batch_size: int = 200, lease_seconds: float = 30.0) -> None:
         self.store, self.providers, self.clock = store, providers, clock
         self.batch_size, self.lease_seconds = batch_size, lease_seconds
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="effect-kinds")
 
     def run_once(self) -> int:
         effects = self.store.claim_effects(self.clock.now(), self.batch_size, self.lease_seconds)
@@ -32,8 +34,12 @@ class EffectRunner:
         for e in effects:
             by_kind[e.kind].append(e)
         settlements = []
-        for kind, group in by_kind.items():
-            for e, r in zip(group, self._perform(kind, group), strict=True):
+        # Kinds run side by side: a partner's answers are awaited while decisions are computed.
+        kinds = list(by_kind.items())
+        performed = (list(self.pool.map(lambda kg: self._perform(*kg), kinds)) if len(kinds) > 1
+                     else [self._perform(*kinds[0])])
+        for (kind, group), results in zip(kinds, performed, strict=True):
+            for e, r in zip(group, results, strict=True):
                 settlements.append(Settlement(e, r, kind in _RESULT_KINDS))
                 if r.error:
                     log.warning("effect failed", key=e.key, kind=kind, attempt=e.attempts,

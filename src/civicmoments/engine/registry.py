@@ -95,18 +95,24 @@ class Registry:
     def record(self, source: Organisation | None, person: str, raw_facts: Sequence[Mapping[str, Any]]) -> int:
         """Append facts about a person. ``source`` None means the person declared them."""
         self.require(person)
-        checked = [self.validate(source, raw) for raw in raw_facts]
+        return self.record_many(source, [(person, raw_facts)])
+
+    def record_many(self, source: Organisation | None,
+                    batch: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> int:
+        """Append facts about many people, known to exist, in one write."""
         now = self.clock.now()
         rows, keys = [], []
-        for spec, f in checked:
-            value = self.cipher.encrypt(str(f.value), f"{person}|{spec.name}") if spec.sensitive else f.value
-            rows.append({"person_id": person, "attribute": spec.name, "value": value,
-                         "source": source.id if source else SELF, "basis": f.basis.value, "tier": f.tier.value,
-                         "observed_at": f.observed_at or now, "valid_from": f.valid_from or f.observed_at or now,
-                         "recorded_at": now})
-            keys += [{"key": k, "person_id": person} for k in match_keys(spec.name, f.value)]
-        self.store.add_facts(rows)
-        self.store.add_match_keys(keys)
+        for person, raw_facts in batch:
+            for spec, f in (self.validate(source, raw) for raw in raw_facts):
+                value = self.cipher.encrypt(str(f.value), f"{person}|{spec.name}") if spec.sensitive else f.value
+                rows.append({"person_id": person, "attribute": spec.name, "value": value,
+                             "source": source.id if source else SELF, "basis": f.basis.value, "tier": f.tier.value,
+                             "observed_at": f.observed_at or now, "valid_from": f.valid_from or f.observed_at or now,
+                             "recorded_at": now})
+                keys += [{"key": k, "person_id": person} for k in match_keys(spec.name, f.value)]
+        if rows:
+            self.store.add_facts(rows)
+            self.store.add_match_keys(keys)
         return len(rows)
 
     def join_household(self, household: str | None, person: str, role: str) -> str:

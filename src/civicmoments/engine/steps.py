@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import Any
 
 from ..domain.clock import Clock
@@ -31,28 +30,30 @@ class DecideProvider:
     def __init__(self, services: Callable[[], Any], simple: EffectProvider, registry, clock: Clock) -> None:
         self.services, self.simple, self.registry, self.clock = services, simple, registry, clock
 
-    def _openfisca(self, e: Effect) -> bool:
-        variables = e.payload["spec"]["variables"]
-        if self.registry.store.person(e.person) is None:
-            return False
-        return all(v in self.services().rules.tbs.variables for v in variables)
-
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
-        out = []
-        for e in effects:
-            if not self._openfisca(e):
-                out.append(self.simple.perform([e])[0])
-                continue
-            d = self.services().decide(e.person, list(e.payload["spec"]["variables"]), self.today())
-            all_gold = bool(d.inputs) and not d.ask and all(i["tier"] == "gold" for i in d.inputs)
-            out.append(EffectResult.done({"status": d.status, "outputs": d.outputs, "inputs": d.inputs,
-                                          "ask": d.ask, "explanation": d.explanation,
-                                          "references": d.references, "adverse": d.adverse, "all_gold": all_gold,
-                                          "on": d.on}))
-        return out
-
-    def today(self) -> date:
-        return self.clock.now().date()
+        known = self.registry.store.existing(sorted({e.person for e in effects}))
+        out: list[EffectResult | None] = [None] * len(effects)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, e in enumerate(effects):
+            variables = tuple(e.payload["spec"]["variables"])
+            if e.person in known and all(v in self.services().rules.tbs.variables for v in variables):
+                groups.setdefault(variables, []).append(i)
+            else:
+                out[i] = self.simple.perform([e])[0]
+        for variables, idx in groups.items():  # one vectorised simulation per batch
+            persons = [effects[i].person for i in idx]
+            profiles = self.registry.profiles(persons)
+            decided = self.services().rules.decide(persons, [profiles[p] for p in persons], list(variables),
+                                                   self.clock.now().date().isoformat(),
+                                                   households=[f"h{n}" for n in range(len(persons))],
+                                                   roles=["adult"] * len(persons))
+            for i, d in zip(idx, decided, strict=True):
+                all_gold = bool(d.inputs) and not d.ask and all(x["tier"] == "gold" for x in d.inputs)
+                out[i] = EffectResult.done({"status": d.status, "outputs": d.outputs, "inputs": d.inputs,
+                                            "ask": d.ask, "explanation": d.explanation,
+                                            "references": d.references, "adverse": d.adverse,
+                                            "all_gold": all_gold, "on": d.on})
+        return out  # type: ignore[return-value]
 
 
 class RegistryStepsProvider:
@@ -63,25 +64,38 @@ class RegistryStepsProvider:
 
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
         self.recorder.perform(effects)  # every grant and record is also kept, once per key
-        return [self._one(e) for e in effects]
+        known = self.registry.store.existing(sorted({e.person for e in effects}))
+        writes = []
+        for e in effects:  # facts first, so that the career profile includes them
+            facts = e.payload.get("spec", {}).get("record") or {}
+            if facts and e.person in known:
+                writes.append((e.person, [{"attribute": k, "value": v, "basis": "derived", "tier": "gold"}
+                                          for k, v in facts.items()]))
+        if writes:
+            self.registry.record_many(PLATFORM, writes)
+        careers = [e.person for e in effects if e.payload.get("spec", {}).get("profile") == "career"
+                   and e.person in known]
+        profiles = self.careers(careers) if careers else {}
+        out = []
+        for e in effects:
+            spec = e.payload.get("spec", {})
+            result: dict[str, Any] = {"recorded": sorted(spec.get("record") or {}) if e.person in known else []}
+            if spec.get("profile") == "career":
+                result.update(profiles.get(e.person, {"known": [], "missing": list(CAREER)}))
+            out.append(EffectResult.done(result))
+        return out
 
-    def _one(self, e: Effect) -> EffectResult:
-        spec = e.payload.get("spec", {})
-        known = self.registry.store.person(e.person) is not None
-        if spec.get("profile") == "career":
-            return EffectResult.done(self.career(e.person) if known else {"known": [], "missing": list(CAREER)})
-        facts = spec.get("record") or spec.get("facts") or {}
-        if facts and known:
-            self.registry.record(PLATFORM, e.person, [{"attribute": k, "value": v, "basis": "derived", "tier": "gold"}
-                                                      for k, v in facts.items()])
-        return EffectResult.done({"recorded": sorted(facts) if known else []})
-
-    def career(self, person: str) -> dict[str, Any]:
-        facts = self.registry.store.facts_of([person], list(CAREER) + list(SERVICES))[person]
-        profile = self.registry.profiles([person], only=list(CAREER) + list(SERVICES))[person]
-        history = sorted(({"employer": f.value, "from": f.valid_from.date().isoformat(), "source": f.source}
-                          for f in facts if f.attribute == "employer"), key=lambda h: h["from"])
-        return {"known": sorted(a for a in CAREER if a in profile),
-                "missing": [a for a in CAREER if a not in profile],
-                "employment_history": history,
-                "services": sorted(a for a in SERVICES if a in profile and profile[a].value)}
+    def careers(self, persons: Sequence[str]) -> dict[str, dict[str, Any]]:
+        wanted = list(CAREER) + list(SERVICES)
+        facts = self.registry.store.facts_of(persons, ["employer"])
+        profiles = self.registry.profiles(persons, only=wanted)
+        out = {}
+        for person in persons:
+            profile = profiles.get(person, {})
+            history = sorted(({"employer": f.value, "from": f.valid_from.date().isoformat(), "source": f.source}
+                              for f in facts.get(person, [])), key=lambda h: h["from"])
+            out[person] = {"known": sorted(a for a in CAREER if a in profile),
+                           "missing": [a for a in CAREER if a not in profile],
+                           "employment_history": history,
+                           "services": sorted(a for a in SERVICES if a in profile and profile[a].value)}
+        return out

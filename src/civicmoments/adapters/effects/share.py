@@ -6,6 +6,7 @@ queued, so a withdrawal blocks shares already waiting in the outbox.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 from ...engine.gate import PrivacyGate, Refusal
@@ -17,21 +18,26 @@ class GatedShareProvider:
         self.gate, self.organisations, self.transport = gate, organisations, transport
 
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
-        results: list[EffectResult | None] = []
+        results: list[EffectResult | None] = [None] * len(effects)
         outgoing: list[tuple[int, Effect]] = []
-        for e in effects:
+        groups: dict[tuple[str, str, tuple[str, ...]], list[int]] = defaultdict(list)
+        for i, e in enumerate(effects):  # one gate call per partner, purpose and attribute list
             spec = e.payload["spec"]
-            org = self.organisations.organisation(spec["with"])
+            groups[(spec["with"], spec["purpose"], tuple(spec["attributes"]))].append(i)
+        for (partner, purpose, attributes), idx in groups.items():
+            org = self.organisations.organisation(partner)
             if org is None:
-                results.append(EffectResult.fail(f"no partner organisation named {spec['with']!r}"))
+                for i in idx:
+                    results[i] = EffectResult.fail(f"no partner organisation named {partner!r}")
                 continue
-            outcome = self.gate.disclose(org["id"], spec["purpose"], [e.person], spec["attributes"])[0]
-            if isinstance(outcome, Refusal):
-                results.append(EffectResult.fail(f"{type(outcome.error).__name__}: {outcome.error}"))
-                continue
-            payload = {**e.payload, "subject": outcome.subject, "data": outcome.data}
-            outgoing.append((len(results), Effect(**{**e.__dict__, "payload": payload, "person": outcome.subject})))
-            results.append(None)
+            persons = [effects[i].person for i in idx]
+            for i, outcome in zip(idx, self.gate.disclose(org["id"], purpose, persons, list(attributes)), strict=True):
+                e = effects[i]
+                if isinstance(outcome, Refusal):
+                    results[i] = EffectResult.fail(f"{type(outcome.error).__name__}: {outcome.error}")
+                    continue
+                payload = {**e.payload, "subject": outcome.subject, "data": outcome.data}
+                outgoing.append((i, Effect(**{**e.__dict__, "payload": payload, "person": outcome.subject})))
         if outgoing:
             for (i, _), r in zip(outgoing, self.transport.perform([e for _, e in outgoing]), strict=True):
                 results[i] = r

@@ -54,6 +54,14 @@ class RegistryStore:
                                .where(identifiers.c.person_id == person_id)).all()
         return {**row._mapping, "identifiers": {r.scheme: r.value for r in ids}}
 
+    def existing(self, person_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are people in the registry."""
+        found: set[str] = set()
+        with self.reader.connect() as conn:
+            for part in chunks(list(person_ids)):
+                found.update(conn.execute(select(people.c.id).where(people.c.id.in_(part))).scalars())
+        return found
+
     def by_identifier(self, scheme: str, value: str) -> str | None:
         with self.reader.connect() as conn:
             return conn.execute(select(identifiers.c.person_id).where(

@@ -1,0 +1,63 @@
+"""The JobMatch service accepts only requests the platform signed, and answers each key once."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from partners.jobmatch.app import Platform, create_app
+
+from civicmoments.adapters.crypto import Signer
+
+PROFILE = {"occupation": "welder", "skills": "arc welding", "home_area": "Leeds"}
+
+
+@pytest.fixture(scope="module")
+def signer() -> Signer:
+    return Signer(secrets.token_bytes(32))
+
+
+@pytest.fixture(scope="module")
+def client(signer) -> TestClient:
+    public = base64.b64encode(signer.public.public_bytes_raw()).decode()
+    return TestClient(create_app(Platform("http://unused", None, public), postings=300, courses=20))
+
+
+def post(client, signer, key: str, stamp: int | None = None, tamper: bool = False):
+    body = orjson.dumps({"key": key, "payload": {"subject": "ps1_abc", "data": PROFILE}})
+    ts = str(stamp or int(time.time()))
+    signature = signer.sign(ts.encode() + b"." + body)
+    if tamper:
+        body = body.replace(b"welder", b"banker")
+    return client.post("/v1/profiles", content=body, headers={"X-Civic-Timestamp": ts, "X-Civic-Signature": signature})
+
+
+def test_a_signed_profile_gets_a_ranked_plan_with_slots_and_income_ideas(client, signer):
+    r = post(client, signer, "j1:match")
+    assert r.status_code == 200
+    plan = r.json()
+    assert plan["radius_miles"] == 10 and all(len(j["slots"]) == 2 for j in plan["jobs"])
+    assert {o["id"] for o in plan["income"]} >= {"rent-a-room"}
+    assert client.get("/v1/received").json()[-1]["attributes"] == sorted(PROFILE)
+
+
+def test_a_repeat_of_a_key_gets_the_same_answer(client, signer):
+    assert post(client, signer, "j2:match").json() == post(client, signer, "j2:match").json()
+
+
+@pytest.mark.parametrize(("kwargs", "why"), [
+    ({"tamper": True}, "the signature does not verify"),
+    ({"stamp": int(time.time()) - 3600}, "old"),
+])
+def test_a_request_not_signed_by_the_platform_is_refused(client, signer, kwargs, why):
+    r = post(client, signer, "j3:match", **kwargs)
+    assert r.status_code == 401 and why in r.json()["detail"]
+
+
+def test_someone_elses_signature_is_refused(client):
+    r = post(client, Signer(secrets.token_bytes(32)), "j4:match")
+    assert r.status_code == 401

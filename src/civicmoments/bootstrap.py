@@ -128,8 +128,8 @@ def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
 
 
 def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock, gate: PrivacyGate,
-                  messenger: Messenger, signer: Signer, registry: Registry,
-                  services: Callable[[], Any]) -> dict[str, EffectProvider]:
+                  messenger: Messenger, signer: Signer, registry: Registry, services: Callable[[], Any],
+                  consents: Callable[[], Any] | None = None) -> dict[str, EffectProvider]:
     providers: dict[str, EffectProvider]
     if settings.effects_url:
         token = settings.effects_token.get_secret_value() if settings.effects_token else None
@@ -139,7 +139,7 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
         recorder = RecordingProvider(store, clock)
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
         providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules), registry, clock)
-        steps = RegistryStepsProvider(registry, recorder, clock)
+        steps = RegistryStepsProvider(registry, recorder, clock, consents)
         providers[StepKind.GRANT.value] = providers[StepKind.RECORD.value] = steps
         if pack.templates:
             providers[StepKind.NOTIFY.value] = messenger
@@ -180,7 +180,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     dispatcher = Dispatcher(pack.moments, clock)
     holder: dict[str, App] = {}
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
-                                           lambda: holder["app"].services)
+                                           lambda: holder["app"].services, lambda: holder["app"].consents)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger)

@@ -65,3 +65,23 @@ def test_a_decision_missing_a_fact_asks_for_it_then_awards_after_the_survey(sqli
     assert j.steps["reassess"].result["status"] == "decided"
     assert j.steps["late-award"].status.value == "done"
     assert app.registry.profile(pid)["jsa_claimant"].value is True
+
+
+def test_a_hiring_report_records_the_job_and_the_employees_consent_to_share_their_history(sqlite_url, clock):
+    app = make_app(sqlite_url, clock)
+    pid = abe(app)
+    employer, _ = app.organisations.add("Northfield", [EMPLOYER], ["uk.gov.dwp.employment.*"])
+    csv = ("starter_ref,person_id,start_date,employer,occupation,consent\n"
+           f"H-1,{pid},2026-01-05,Northfield Manufacturing,welder,true\n"
+           f"H-2,{pid},05/01/2026,Northfield Manufacturing,welder,true\n")
+    from civicmoments.engine.csv_intake import rows_to_events
+
+    event_type = app.pack.event_types["uk.gov.dwp.employment.employment-started"]
+    receipts = app.intake.submit(employer, rows_to_events(event_type, csv, EMPLOYER))
+    assert [r.status for r in receipts] == ["accepted", "rejected"]  # a bad date, reported against its row
+    app.worker.drain()
+    profile = app.registry.profile(pid)
+    assert profile["employer"].value == "Northfield Manufacturing" and profile["employment_status"].value == "employed"
+    (receipt,) = app.consents.receipts(pid)
+    assert (receipt["purpose"]["id"], receipt["state"], receipt["collection_method"]) == (
+        "employment-history", "given", "employer")

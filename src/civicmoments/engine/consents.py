@@ -9,7 +9,7 @@ from ..domain.consent import ConsentRecord, ConsentState, Purpose
 from ..domain.ids import uuid7
 from .errors import ConsentNeverGivenError, UnknownPurposeError
 
-CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api")
+CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api", "employer")
 CONSENT_WITHDRAWN = f"civic.consent.{ConsentState.WITHDRAWN.value}"
 
 

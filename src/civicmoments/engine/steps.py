@@ -59,15 +59,24 @@ class DecideProvider:
 class RegistryStepsProvider:
     """``grant`` and ``record`` steps: facts into the registry, and the career profile."""
 
-    def __init__(self, registry, recorder: EffectProvider, clock: Clock) -> None:
+    def __init__(self, registry, recorder: EffectProvider, clock: Clock,
+                 consents: Callable[[], Any] | None = None) -> None:
         self.registry, self.recorder, self.clock = registry, recorder, clock
+        self.consents = consents  # for consent given through an organisation, e.g. at hiring
+
+    @staticmethod
+    def facts(spec: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+        """The facts a step records: fixed ones, and ones copied from the trigger event's data."""
+        data = (event or {}).get("data") or {}
+        copied = {attr: data[key] for attr, key in (spec.get("from_event") or {}).items() if data.get(key) is not None}
+        return {**copied, **(spec.get("record") or {})}
 
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
         self.recorder.perform(effects)  # every grant and record is also kept, once per key
         known = self.registry.store.existing(sorted({e.person for e in effects}))
         writes = []
         for e in effects:  # facts first, so that the career profile includes them
-            facts = e.payload.get("spec", {}).get("record") or {}
+            facts = self.facts(e.payload.get("spec", {}), e.payload.get("event"))
             if facts and e.person in known:
                 writes.append((e.person, [{"attribute": k, "value": v, "basis": "derived", "tier": "gold"}
                                           for k, v in facts.items()]))
@@ -79,9 +88,13 @@ class RegistryStepsProvider:
         out = []
         for e in effects:
             spec = e.payload.get("spec", {})
-            result: dict[str, Any] = {"recorded": sorted(spec.get("record") or {}) if e.person in known else []}
+            recorded = sorted(self.facts(spec, e.payload.get("event"))) if e.person in known else []
+            result: dict[str, Any] = {"recorded": recorded}
             if spec.get("profile") == "career":
                 result.update(profiles.get(e.person, {"known": [], "missing": list(CAREER)}))
+            if spec.get("consent") and e.person in known and self.consents is not None:
+                receipt = self.consents().give(e.person, spec["consent"], channel="employer")
+                result["consent"] = {"purpose": spec["consent"], "record": receipt["record_id"]}
             out.append(EffectResult.done(result))
         return out
 

@@ -35,6 +35,8 @@ from civicmoments.engine.ports import Effect
 from civicmoments.settings import Settings
 from common import KEY_SETTINGS, emit, fresh_database
 
+JOBS = [{"title": "welder", "employer": "Crown Works", "town": "Leeds", "miles": 2.5, "wage_pence": 2_800_000,
+         "why": "direct match: shares welding, metal with your experience; 2.5 miles away"}] * 5
 NOTIFY_COMMITMENT = {"share": 0.95, "within_ms": 10_000, "source": "GOV.UK Notify service level, emails and texts"}
 
 
@@ -87,7 +89,8 @@ def load_people(app, n: int) -> list[str]:
 def effect(pid: str, n: int) -> Effect:
     return Effect(key=f"bench-{n}:notice", journey=None, person=pid, step="notice", kind="notify",
                   payload={"spec": {"template": "notice-of-assistance"},
-                           "personalisation": {"values": {"eligible": n % 3 != 0, "weekly_amount": 9205}}},
+                           "personalisation": {"values": {"eligible": n % 3 != 0, "weekly_amount": 92.05,
+                                                          "jobs": JOBS}}},
                   max_attempts=5, backoff_seconds=2.0, id=n, attempts=1)
 
 

@@ -176,6 +176,7 @@ def test_abe_from_redundancy_to_a_new_job(world):
     assert revised["options"] > first["options"] and revised["radius_miles"] == 20
     assert revised["paths"] and f"{revised['options']} options, up from {first['options']}" in plan["content"]["long"]
 
+    assert "/travel" in messages(world, abe)["transit-entitlement"]["content"]["short"]
     card = "METRO-CARD-0042"
     r = httpx.post(f"{url}/v1/people/{abe}/travel-tokens", json={"token": card}, headers=auth(world, "Portal"))
     assert r.status_code == 201, r.text
@@ -199,6 +200,8 @@ def test_abe_from_redundancy_to_a_new_job(world):
                          "subject": abe, "data": {"start_date": "2026-12-01"}})
     assert r.status_code == 202
     wait_for(lambda: journey(world, abe)["status"] == "completed", timeout=60)
+    outcome = journey(world, abe)["outcome"]
+    assert outcome["type"] == JOB_STARTED and outcome["duration_s"] > 0  # time to outcome, the measure
     wait_for(lambda: (journey(world, abe, "back-in-work") or {}).get("status") == "completed")
     after = httpx.post(f"{world['transit']}/v1/taps", json={"card": card}).json()
     assert after["waived"] is False and after["charged_pence"] == 280

@@ -274,7 +274,9 @@ class _Run:
             objective = m.objective
             if objective and event.type == objective.event:
                 if objective.when is None or objective.when(ctx):
-                    j.outcome = {"event": event.id, "type": event.type, "at": iso(event.time)}
+                    took = (self.now - j.started_at).total_seconds()  # the moment's measure: time to outcome
+                    j.outcome = {"event": event.id, "type": event.type, "at": iso(event.time),
+                                 "duration_s": round(took, 3), "duration_days": round(took / 86400, 2)}
                     self.end(JourneyStatus.COMPLETED, f"objective reached: {event.type}")
                     return
             for rule in m.cancel_on:

@@ -5,17 +5,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 
-$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+$(VENV)/.installed-base: pyproject.toml node_modules/.installed | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[letters]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml node_modules/.installed | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -26,7 +30,14 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base
 	$(BIN)/civic demo
 
-test: $(VENV)/.installed-test
+# The portal's browser tests drive Debian's Chromium; Playwright never downloads a browser.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: the browser tests will skip (apt-get install chromium)"; fi; }
+
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-bench

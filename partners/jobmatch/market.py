@@ -137,6 +137,7 @@ def generate(centre: str, postings: int = 2000, courses: int = 200, seed: int = 
         t = rng.choices(near, weights)[0]
         o = rng.choice(economy)
         lat, lon = _offset(t.lat, t.lon, rng.uniform(0, 2), rng.uniform(0, 2 * math.pi))
-        out_courses.append(Course(f"course-{seed}-{n}", o, f"Becoming a {occ[o].label}",
+        article = "an" if occ[o].label[:1] in "aeiou" else "a"
+        out_courses.append(Course(f"course-{seed}-{n}", o, f"Becoming {article} {occ[o].label}",
                                   f"{t.name} {rng.choice(PROVIDERS)}", t.name, lat, lon, rng.choice([4, 8, 12, 26])))
     return Market(home, economy, out_postings, out_courses)

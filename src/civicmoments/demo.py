@@ -142,6 +142,7 @@ class Demo:
         url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
         env.update({"CIVIC_DATA_DIR": str(self.directory), "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url,
+                    "CIVIC_DEMO_MODE": "true", "CIVIC_SESSION_SECRET": os.urandom(24).hex(),
                     "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
                     "CIVIC_PARTNER_URLS": json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"})})
         settings = Settings(data_dir=self.directory, database_url=None)
@@ -175,8 +176,8 @@ class Demo:
         try:
             self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
             if self.serve:
-                say(click.style(f"\nThe platform is running at {url} (API docs at {url}/docs). "
-                                "Ctrl-C stops everything.", bold=True))
+                say(click.style(f"\nThe portal is running at {url}: sign in as Abe (demo sign-in). "
+                                f"API docs at {url}/docs. Ctrl-C stops everything.", bold=True))
                 while all(p.poll() is None for p in self.procs):
                     time.sleep(0.5)
         except KeyboardInterrupt:

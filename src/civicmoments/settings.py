@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     receipts_token: SecretStr | None = Field(default=None, description="bearer token providers use for receipts")
     sender_name: str = "Civic Moments"
     public_url: str = Field(default="http://127.0.0.1:8080", description="where people sign in; used in messages")
+    service_name: str = "Civic Moments"
+    demo_mode: bool = Field(default=False, description="serves the demo identity provider; never in production")
+    oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer; unset in demo mode means "
+                                    "the demo identity provider")
+    oidc_client_id: str = "civic-portal"
+    oidc_client_secret: SecretStr = SecretStr("civic-portal-demo-secret")
+    session_secret: SecretStr | None = Field(default=None, description="signs portal session cookies")
+    assets_dir: Path = Field(default=DEFAULT_PACK.parents[1] / "node_modules" / "govuk-frontend" / "dist" / "govuk",
+                             description="GOV.UK Frontend's built files (npm ci)")
     partner_urls: dict[str, str] = Field(
         default_factory=dict, description='JSON: {"JobMatch": "http://127.0.0.1:9101/v1/profiles"}; shares to '
         "a partner named here are POSTed there, signed by the platform")

@@ -25,6 +25,10 @@ def create_app(civic: App) -> FastAPI:
     def keys(org: Organisation = Depends(organisation)) -> dict:
         return {"algorithm": "ed25519", "public_key": civic.audit.public_key()}
 
+    from ..web.portal import mount
+
+    mount(api, civic)
+
     @api.get("/healthz", include_in_schema=False)
     def health() -> dict:
         return {"status": "ok"}

@@ -1,0 +1,111 @@
+"""Signing in: an OpenID Connect relying party (Authlib), and, in demo mode only, a demo
+identity provider that lists synthetic people.
+
+The demo provider is a small but real OpenID Connect provider: discovery, an
+authorisation page, a token endpoint issuing RS256-signed ID tokens, and its key set.
+So the relying party signs in through it exactly as it would through a real one.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.integrations.starlette_client import OAuth
+from authlib.jose import JsonWebKey, jwt
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+DEMO_PATH = "/demo-idp"
+
+
+def relying_party(settings) -> OAuth:
+    issuer = settings.oidc_issuer or f"{settings.public_url.rstrip('/')}{DEMO_PATH}"
+    oauth = OAuth()
+    oauth.register("idp", server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+                   client_id=settings.oidc_client_id,
+                   client_secret=settings.oidc_client_secret.get_secret_value(),
+                   client_kwargs={"scope": "openid", "code_challenge_method": "S256"})
+    return oauth
+
+
+class DemoIdentityProvider:
+    """Refuses to exist outside demo mode."""
+
+    def __init__(self, settings, people) -> None:
+        if not settings.demo_mode:
+            raise RuntimeError("the demo identity provider runs only in demo mode (CIVIC_DEMO_MODE=true)")
+        self.settings, self.people = settings, people
+        self.issuer = f"{settings.public_url.rstrip('/')}{DEMO_PATH}"
+        self.key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "demo-1"})
+        self.codes: dict[str, dict[str, Any]] = {}
+
+    def router(self) -> APIRouter:
+        r = APIRouter(prefix=DEMO_PATH, include_in_schema=False)
+
+        @r.get("/.well-known/openid-configuration")
+        def discovery() -> dict:
+            return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
+                    "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
+                    "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"], "scopes_supported": ["openid"],
+                    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                    "code_challenge_methods_supported": ["S256"]}
+
+        @r.get("/jwks")
+        def jwks() -> dict:
+            return {"keys": [self.key.as_dict(is_private=False)]}
+
+        @r.get("/authorize", response_class=HTMLResponse)
+        def authorize(request: Request) -> HTMLResponse:
+            q = request.query_params
+            if q.get("client_id") != self.settings.oidc_client_id or not q.get("redirect_uri"):
+                raise HTTPException(400, "unknown client or no redirect_uri")
+            buttons = "".join(
+                f'<li><form method="post" action="{DEMO_PATH}/authorize">'
+                + "".join(f'<input type="hidden" name="{k}" value="{_esc(q.get(k, ""))}">'
+                          for k in ("redirect_uri", "state", "nonce", "code_challenge"))
+                + f'<input type="hidden" name="sub" value="{_esc(p["id"])}">'
+                + f'<button class="govuk-button govuk-button--secondary" data-module="govuk-button">'
+                  f'{_esc(p["name"])}</button></form></li>' for p in self.people())
+            return HTMLResponse(DEMO_PAGE.format(buttons=buttons))
+
+        @r.post("/authorize")
+        def choose(redirect_uri: str = Form(...), sub: str = Form(...), state: str = Form(""), nonce: str = Form(""),
+                   code_challenge: str = Form("")) -> RedirectResponse:
+            code = secrets.token_urlsafe(24)
+            self.codes[code] = {"sub": sub, "nonce": nonce, "redirect_uri": redirect_uri, "at": time.time()}
+            return RedirectResponse(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}", status_code=303)
+
+        @r.post("/token")
+        async def token(request: Request) -> JSONResponse:
+            form = await request.form()
+            grant = self.codes.pop(str(form.get("code", "")), None)
+            if grant is None or time.time() - grant["at"] > 120 or form.get("redirect_uri") != grant["redirect_uri"]:
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            now = int(time.time())
+            claims = {"iss": self.issuer, "sub": grant["sub"], "aud": self.settings.oidc_client_id, "iat": now,
+                      "exp": now + 300, "nonce": grant["nonce"]}
+            id_token = jwt.encode({"alg": "RS256", "kid": "demo-1"}, claims, self.key).decode()
+            return JSONResponse({"access_token": secrets.token_urlsafe(24), "token_type": "Bearer",
+                                 "expires_in": 300, "id_token": id_token})
+
+        return r
+
+
+def _esc(value: str) -> str:
+    return (value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+DEMO_PAGE = """<!DOCTYPE html>
+<html lang="en" class="govuk-template"><head><meta charset="utf-8"><title>Demo sign-in - not a real service</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/govuk-frontend.min.css"></head>
+<body class="govuk-template__body"><div class="govuk-width-container"><main class="govuk-main-wrapper" id="main-content">
+<div class="govuk-warning-text"><span class="govuk-warning-text__icon" aria-hidden="true">!</span>
+<strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>
+Demonstration only. This is not a real identity provider, and these people are not real.</strong></div>
+<h1 class="govuk-heading-l">Demo sign-in: choose a person</h1>
+<ul class="govuk-list">{buttons}</ul></main></div></body></html>"""

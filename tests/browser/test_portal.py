@@ -1,0 +1,220 @@
+"""The citizen portal in real Chromium (Debian's, driven by Playwright), with axe-core.
+
+Abe signs in through the demo identity provider, reads his notice, gives consent,
+answers the survey (only what is missing), sees his revised plan, withdraws consent and
+sees the next share refused, and reads his access log. Every page is checked by axe-core
+for WCAG 2.2 A and AA, in English and Welsh, and saved as a screenshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ..conftest import service_missing
+from ..e2e.conftest import CIVIC, civic_env, free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+PAGES = ["/", "/inbox", "/plan", "/services", "/survey", "/consents", "/data", "/access", "/preferences",
+         "/data/correct/occupation"]
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    service_missing("Chromium (Debian package 'chromium')")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    if not AXE.exists():
+        service_missing("axe-core (npm ci)")
+    tmp = tmp_path_factory.mktemp("portal")
+    port, jm = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = civic_env(tmp, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url, CIVIC_DEMO_MODE="true",
+                    CIVIC_SESSION_SECRET="portal-test-secret",
+                    CIVIC_PARTNER_URLS=json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"}))
+    tokens = {}
+    for name, source, scopes in [
+        ("Northfield", "https://northfield.example/*", ["uk.gov.dwp.employment.*"]),
+        ("HMRC", "https://hmrc.example/*", ["people:write", "facts:identity", "facts:income", "facts:address",
+                                            "facts:employment", "facts:contact"]),
+        ("JobMatch", "https://jobmatch.example/*", ["jobmatch.*"]),
+    ]:
+        args = [a for s in scopes for a in ("--scope", s)]
+        out = subprocess.run([*CIVIC, "orgs", "add", name, "--source", source, *args, "--json"], env=env,
+                             capture_output=True, text=True, check=True)
+        tokens[name] = json.loads(out.stdout)["token"]
+    subprocess.run([*CIVIC, "agreements", "put", "jm", "--recipient", "JobMatch", "--purpose", "employment-support",
+                    *[a for x in ["occupation", "skills", "home_area", "aspirations", "travel_radius_miles"]
+                      for a in ("--attribute", x)]], env=env, check=True, capture_output=True)
+    partner_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+    procs = [subprocess.Popen([*CIVIC, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL),
+             subprocess.Popen([sys.executable, "-m", "partners.jobmatch", "--port", str(jm), "--platform", url,
+                               "--token", tokens["JobMatch"]], env=partner_env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    for u in (url, f"http://127.0.0.1:{jm}"):
+        wait_for(lambda u=u: _up(u), timeout=60)
+    hmrc = {"Authorization": f"Bearer {tokens['HMRC']}"}
+    abe = httpx.post(f"{url}/v1/people", json={}, headers=hmrc).json()["id"]
+    facts = {"given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1981-03-14", "home_area": "Leeds",
+             "postcode": "LS1 4AP", "occupation": "welder", "skills": "arc welding",
+             "class1_earnings_last_year_pence": 3_100_000, "class1_earnings_year_before_pence": 2_950_000}
+    httpx.post(f"{url}/v1/people/{abe}/facts", headers=hmrc,
+               json=[{"attribute": k, "value": v} for k, v in facts.items()]).raise_for_status()
+    event = {"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": "https://northfield.example/hr",
+             "id": "N-abe", "subject": abe, "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 45}}
+    httpx.post(f"{url}/v1/events", json=event, headers={"Authorization": f"Bearer {tokens['Northfield']}",
+                                                        "Content-Type": "application/cloudevents+json"})
+    yield url
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(timeout=10)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def check(page, name: str, axe: bool = True) -> None:
+    """axe-core finds no WCAG 2.2 A or AA violation; the page is kept as a screenshot."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    if not axe:  # axe runs as a script; a page without JavaScript is checked with it on, above
+        return
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
+    problems = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+    assert problems == [], f"{name}: {problems}"
+
+
+def sign_in(page, url: str) -> None:
+    page.goto(url + "/")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Abe Ashworth").click()
+    page.wait_for_url(url + "/")
+
+
+def test_abes_journey_through_the_portal(portal, browser):
+    url = portal
+    page = browser.new_page()
+    page.goto(url + "/")
+    check(page, "start-en")
+    sign_in(page, url)
+    assert page.get_by_role("heading", level=1).inner_text() == "Hello, Abe"
+
+    page.get_by_role("link", name="Inbox").first.click()
+    wait_for(lambda: page.reload() or page.get_by_role("link", name="Help after your job ended").count(), timeout=60)
+    page.get_by_role("link", name="Help after your job ended").click()
+    assert "New Style Jobseeker's Allowance of £92.05 a week" in page.inner_text("main")
+
+    page.goto(url + "/consents")
+    page.get_by_role("button", name=re.compile("Give consent.*Helping you back into work")).click()
+    assert page.get_by_role("button", name=re.compile("Withdraw consent.*Helping you back into work")).count() == 1
+
+    page.goto(url + "/survey")
+    labels = [label.inner_text().strip() for label in page.locator("form label, form legend").all()]
+    assert "What work would you like to do?" in labels and "How many miles would you travel to work?" in labels
+    # Bad input first: nothing lost, every error named at the top and by its field.
+    page.fill("#travel_radius_miles", "15")
+    page.fill("#sort_code", "12")
+    page.fill("#last_day_of_work-day", "1")
+    page.fill("#last_day_of_work-month", "1")
+    page.fill("#last_day_of_work-year", "2099")
+    page.get_by_role("button", name="Continue").click()
+    summary = page.inner_text(".govuk-error-summary")
+    for error in ("Enter what work would you like to do", "Enter a valid sort code like 20 00 00",
+                  "Enter a valid account number like 00733445", "The date must be today or in the past"):
+        assert error in summary
+    assert page.input_value("#travel_radius_miles") == "15" and page.input_value("#last_day_of_work-year") == "2099"
+    assert page.title().startswith("Error: ")
+    check(page, "survey-errors-en")
+    page.fill("#aspirations", "nurse caring for patients")
+    page.fill("#sort_code", "20 00 00")
+    page.fill("#account_number", "12345678")
+    page.fill("#last_day_of_work-day", "20")
+    page.fill("#last_day_of_work-month", "11")
+    page.fill("#last_day_of_work-year", "2026")
+    page.get_by_role("button", name="Continue").click()
+    assert "Your answers are saved" in page.inner_text("main")
+
+    def revised() -> bool:
+        page.goto(url + "/inbox")
+        return page.get_by_role("link", name="Your return-to-work plan").count() > 0
+
+    wait_for(revised, timeout=60)
+    page.goto(url + "/plan")
+    assert page.locator("#jobs li").count() >= 5 and "miles away" in page.inner_text("#jobs")
+
+    page.goto(url + "/consents")
+    page.get_by_role("button", name=re.compile("Withdraw consent.*Helping you back into work")).click()
+    page.goto(url + "/plan")
+    page.locator("input[name=slot]").first.check()
+    page.get_by_role("button", name="Book this interview").click()
+    wait_for(lambda: page.reload() or "Your interview is booked" in page.inner_text("main"), timeout=60)
+
+    def refused() -> bool:
+        page.goto(url + "/access")
+        return "JobMatch asked for your data" in page.inner_text("#access-log")
+
+    wait_for(refused, timeout=60)
+    log = page.inner_text("#access-log")
+    assert "JobMatch received your occupation" in log and "consent" in log
+
+
+def test_every_page_passes_axe_in_english_and_welsh(portal, browser):
+    page = browser.new_page()
+    sign_in(page, portal)
+    for lang in ("en", "cy"):
+        page.goto(f"{portal}/language?to={lang}&next=/")
+        assert page.get_attribute("html", "lang") == lang
+        for path in PAGES:
+            page.goto(portal + path)
+            check(page, f"{path.strip('/').replace('/', '-') or 'home'}-{lang}")
+
+
+def test_forms_work_without_javascript_and_keep_what_was_entered(portal, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, portal)
+    page.goto(portal + "/data/correct/occupation")
+    page.get_by_role("button", name="Continue").click()
+    summary = page.locator(".govuk-error-summary")
+    assert summary.count() == 1 and "There is a problem" in summary.inner_text()
+    page.fill("#details", "I am a welder, not a welding inspector")
+    page.get_by_role("button", name="Continue").click()
+    assert "We have your correction" in page.inner_text("main")
+    check(page, "correction-sent-nojs", axe=False)
+    context.close()

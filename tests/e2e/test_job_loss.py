@@ -215,7 +215,7 @@ def test_abe_from_redundancy_to_a_new_job(world):
     to_jobmatch = [e for e in log if e["organisation"] == "JobMatch" and e["outcome"] == "disclosed"]
     pseudonyms = {r["subject"] for r in received(world)}
     mine = [r for r in received(world) if r["subject"] in pseudonyms and r["key"].startswith(found["id"])]
-    assert len(to_jobmatch) == len(mine) == 2  # the first match and the rematch
+    assert len(to_jobmatch) == len(mine) == 3  # the first match, the rematch, and the booking
     assert sum(1 for e in log if e["organisation"] == "Metro" and e.get("check") == "active-jobseeker") == 2
 
 

@@ -42,9 +42,11 @@ def test_with_jobmatch_down_the_share_is_retried_then_a_work_coach_matches_and_t
         app.worker.drain()
     (j,) = app.store.journeys_for(pid)
     assert j.steps["match"].status.value == "failed" and j.steps["coach-match"].status.value == "done"
-    (dead,) = app.store.dead_letters()
+    dead = {d["key"].rsplit(":", 1)[1]: d for d in app.store.dead_letters()}
+    assert set(dead) == {"match"}, {k: d["last_error"] for k, d in dead.items()}
+    dead = dead["match"]
     assert dead["attempts"] == 5 and "ConnectError" in dead["last_error"]
-    (notice,) = app.messenger.of_person(pid, reveal=True)
+    notice = {m["template"]: m for m in app.messenger.of_person(pid, reveal=True)}["notice-of-assistance"]
     assert "A work coach will send you jobs that suit you" in notice["content"]["long"]
     assert "£92.05 a week" in notice["content"]["long"]  # the benefit does not wait for the partner
 

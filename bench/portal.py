@@ -1,0 +1,200 @@
+"""The portal benchmark: signed-in people reading their inbox, plan and services pages.
+
+    python bench/portal.py --people N [--users 50] [--rate 200] [--seconds 20] --json OUT.json
+
+Set-up (not timed): N people in the registry, 50 of them with a job-loss journey and its
+messages; ``civic serve`` in demo mode as its own process, on SQLite; each of the 50
+signs in through the demo OpenID provider and keeps their session cookie.
+
+Then, from this process: an open-loop load (requests sent on a fixed schedule at
+``--rate`` a second, whatever the answers' speed) over the inbox, plan and services
+pages, and a closed loop (16 clients, each sending its next request when the last is
+answered) for the saturated throughput. Writes p50_ms, p99_ms, requests_per_s (achieved,
+open loop), max_requests_per_s (closed loop) and the server's peak_rss_mb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from civicmoments.adapters.store.schema import facts, people
+from civicmoments.bootstrap import build
+from civicmoments.domain.clock import SystemClock
+from civicmoments.domain.ids import uuid7
+from civicmoments.settings import Settings
+from common import KEYS, KEY_SETTINGS, emit
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("/inbox", "/plan", "/services")
+EMPLOYER = "https://northfield.example/hr"
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(app, n: int, users: int) -> list[str]:
+    rng, store, now = random.Random(3), app.registry.store, datetime.now(timezone.utc)
+    older = now - timedelta(days=400)
+    ids = [uuid7() for _ in range(n)]
+    for lo in range(0, n, 10_000):
+        chunk, rows = ids[lo:lo + 10_000], []
+        for pid in chunk:
+            values = {"given_name": rng.choice(["Abe", "Ana", "Ben", "Cara"]), "family_name": "Smith",
+                      "date_of_birth": f"19{rng.randint(60, 99)}-05-1{rng.randint(0, 9)}", "home_area": "Leeds",
+                      "occupation": "welder", "employment_status": "employed",
+                      "class1_earnings_last_year_pence": 3_000_000, "class1_earnings_year_before_pence": 2_900_000}
+            rows += [{"person_id": pid, "attribute": k, "value": v, "source": "bench", "basis": "register",
+                      "tier": "gold", "observed_at": older, "valid_from": older, "recorded_at": now}
+                     for k, v in values.items()]
+        with store.engine.begin() as conn:
+            store.bulk.insert(conn, people, [{"id": p, "created_at": now, "merged_into": None} for p in chunk])
+            store.bulk.insert(conn, facts, rows)
+    chosen = ids[:users]
+    employer, _ = app.organisations.add("Northfield", [EMPLOYER], ["uk.gov.dwp.employment.*"])
+    app.intake.submit(employer, [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended",
+                                  "source": EMPLOYER, "id": f"N-{pid}", "subject": pid,
+                                  "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 40}}
+                                 for pid in chosen])
+    app.worker.drain()
+    return chosen
+
+
+def sign_in(url: str, person: str) -> httpx.Client:
+    c = httpx.Client(base_url=url, follow_redirects=True, timeout=30)
+    page = c.get("/sign-in")
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page.text.split("<form", 2)[1]))
+    fields["sub"] = person
+    done = c.post("/demo-idp/authorize", data=fields)
+    if done.status_code != 200 or "sign-out" not in done.text:
+        raise SystemExit(f"could not sign in {person}: HTTP {done.status_code}")
+    return c
+
+
+async def open_loop(url: str, cookies: list, rate: float, seconds: float) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    total = int(rate * seconds)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+        start = time.perf_counter()
+
+        async def one(i: int) -> None:
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            sent = time.perf_counter()
+            r = await client.get(PAGES[i % len(PAGES)], cookies=cookies[i % len(cookies)])
+            if r.status_code != 200:
+                raise SystemExit(f"{PAGES[i % len(PAGES)]} answered {r.status_code}")
+            latencies.append((time.perf_counter() - sent) * 1000)
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+        elapsed = time.perf_counter() - start
+    return sorted(latencies), total / elapsed
+
+
+async def closed_loop(url: str, cookies: list, clients: int, seconds: float) -> float:
+    done = 0
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=clients)) as client:
+        stop = time.perf_counter() + seconds
+
+        async def worker(k: int) -> None:
+            nonlocal done
+            i = k
+            while time.perf_counter() < stop:
+                await client.get(PAGES[i % len(PAGES)], cookies=cookies[i % len(cookies)])
+                done += 1
+                i += clients
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(clients)))
+        return done / (time.perf_counter() - start)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--people", type=int, default=100_000)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--rate", type=float, default=200)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    if args.people < args.users or args.users < 1:
+        ap.error("--people must be at least --users, and --users at least 1")
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        settings = Settings(data_dir=Path(tmp), log_level="ERROR", **KEY_SETTINGS)
+        from civicmoments import logs
+
+        logs.configure("ERROR", True)
+        app = build(settings, clock=SystemClock())
+        say(f"loading {args.people:,} people; journeys for {args.users} ...")
+        users = seed(app, args.people, args.users)
+        app.store.close()
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}, **KEYS,
+               "CIVIC_DATA_DIR": tmp, "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url, "CIVIC_DEMO_MODE": "true",
+               "CIVIC_SESSION_SECRET": "bench", "CIVIC_LOG_LEVEL": "ERROR"}
+        server = subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "serve"], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit(f"civic serve did not start: {server.stderr.read().decode()[-800:]}")
+                    time.sleep(0.2)
+            say(f"signing in {args.users} people ...")
+            cookies = []
+            for pid in users:
+                c = sign_in(url, pid)
+                cookies.append(dict(c.cookies))
+                c.close()
+            say("warming up ...")
+            asyncio.run(closed_loop(url, cookies, 8, 3))
+            say(f"open loop: {args.rate:g} requests a second for {args.seconds:g} s ...")
+            latencies, achieved = asyncio.run(open_loop(url, cookies, args.rate, args.seconds))
+            say("closed loop: 16 clients for 10 s ...")
+            saturated = asyncio.run(closed_loop(url, cookies, 16, 10))
+
+            def pct(p: float) -> float:
+                return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1)
+
+            emit({"benchmark": "portal", "db": "sqlite", "people": args.people, "users": args.users,
+                  "offered_per_s": args.rate, "requests": len(latencies), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+                  "requests_per_s": round(achieved, 1), "max_requests_per_s": round(saturated, 1),
+                  "server_peak_rss_mb": peak_rss_mb(server.pid), "pages": list(PAGES),
+                  "target": {"p99_ms": 100, "offered_per_s": 200}}, args.json)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

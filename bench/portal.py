@@ -35,7 +35,7 @@ from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
-from common import KEYS, KEY_SETTINGS, emit
+from common import KEY_SETTINGS, KEYS, emit
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/inbox", "/plan", "/services")
@@ -90,28 +90,37 @@ def sign_in(url: str, person: str) -> httpx.Client:
     return c
 
 
-async def open_loop(url: str, cookies: list, rate: float, seconds: float) -> tuple[list[float], float]:
+LIMITS = httpx.Limits(max_connections=200, keepalive_expiry=2.0)  # under uvicorn's 5 s keep-alive
+
+
+async def open_loop(url: str, cookies: list, rate: float, seconds: float) -> tuple[list[float], float, int]:
     latencies: list[float] = []
+    errors = 0
     total = int(rate * seconds)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=LIMITS) as client:
         start = time.perf_counter()
 
         async def one(i: int) -> None:
+            nonlocal errors
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
             sent = time.perf_counter()
-            r = await client.get(PAGES[i % len(PAGES)], cookies=cookies[i % len(cookies)])
+            try:
+                r = await client.get(PAGES[i % len(PAGES)], cookies=cookies[i % len(cookies)])
+            except httpx.HTTPError:
+                errors += 1
+                return
             if r.status_code != 200:
                 raise SystemExit(f"{PAGES[i % len(PAGES)]} answered {r.status_code}")
             latencies.append((time.perf_counter() - sent) * 1000)
 
         await asyncio.gather(*(one(i) for i in range(total)))
         elapsed = time.perf_counter() - start
-    return sorted(latencies), total / elapsed
+    return sorted(latencies), len(latencies) / elapsed, errors
 
 
 async def closed_loop(url: str, cookies: list, clients: int, seconds: float) -> float:
     done = 0
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=clients)) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=LIMITS) as client:
         stop = time.perf_counter() + seconds
 
         async def worker(k: int) -> None:
@@ -168,7 +177,7 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit(f"civic serve did not start: {server.stderr.read().decode()[-800:]}")
+                        raise SystemExit(f"civic serve did not start: {server.stderr.read().decode()[-800:]}") from None
                     time.sleep(0.2)
             say(f"signing in {args.users} people ...")
             cookies = []
@@ -179,7 +188,7 @@ def main() -> None:
             say("warming up ...")
             asyncio.run(closed_loop(url, cookies, 8, 3))
             say(f"open loop: {args.rate:g} requests a second for {args.seconds:g} s ...")
-            latencies, achieved = asyncio.run(open_loop(url, cookies, args.rate, args.seconds))
+            latencies, achieved, errors = asyncio.run(open_loop(url, cookies, args.rate, args.seconds))
             say("closed loop: 16 clients for 10 s ...")
             saturated = asyncio.run(closed_loop(url, cookies, 16, 10))
 
@@ -187,7 +196,7 @@ def main() -> None:
                 return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1)
 
             emit({"benchmark": "portal", "db": "sqlite", "people": args.people, "users": args.users,
-                  "offered_per_s": args.rate, "requests": len(latencies), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+                  "offered_per_s": args.rate, "requests": len(latencies), "errors": errors, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
                   "requests_per_s": round(achieved, 1), "max_requests_per_s": round(saturated, 1),
                   "server_peak_rss_mb": peak_rss_mb(server.pid), "pages": list(PAGES),
                   "target": {"p99_ms": 100, "offered_per_s": 200}}, args.json)

@@ -203,6 +203,12 @@ def test_every_page_passes_axe_in_english_and_welsh(portal, browser):
         for path in PAGES:
             page.goto(portal + path)
             check(page, f"{path.strip('/').replace('/', '-') or 'home'}-{lang}")
+        page.goto(portal + "/inbox")  # and the pages reached from others: a message, a decision
+        page.locator("table a").first.click()
+        check(page, f"message-{lang}")
+        page.goto(portal + "/services")
+        page.locator("main ul a").first.click()
+        check(page, f"service-explained-{lang}")
 
 
 def test_forms_work_without_javascript_and_keep_what_was_entered(portal, browser):
@@ -217,4 +223,19 @@ def test_forms_work_without_javascript_and_keep_what_was_entered(portal, browser
     page.get_by_role("button", name="Continue").click()
     assert "We have your correction" in page.inner_text("main")
     check(page, "correction-sent-nojs", axe=False)
+    page.goto(portal + "/preferences")
+    page.check("input[name=language][value=cy]")
+    page.get_by_role("button", name="Save").click()
+    assert page.is_checked("input[name=language][value=cy]")  # saved, with no script on the page
     context.close()
+
+
+def test_a_form_without_its_csrf_token_is_refused(portal):
+    with httpx.Client(base_url=portal, follow_redirects=True) as c:
+        page = c.get("/sign-in")
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page.text.split("<form", 2)[1]))
+        c.post("/demo-idp/authorize", data=fields)
+        r = c.post("/consents", data={"purpose": "employment-support", "action": "give"})
+        assert r.status_code == 400 and "The form expired" in r.text
+        set_cookie = page.history[0].headers["set-cookie"].lower()
+        assert "civic_session=" in set_cookie and "httponly" in set_cookie and "samesite=lax" in set_cookie

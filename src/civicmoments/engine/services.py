@@ -19,6 +19,7 @@ DELIVERY_RANK = {"automatic": 0, "offer": 1, "inform": 2}
 class Services:
     def __init__(self, rules: RulesEngine, catalogue: Mapping[str, Service], registry: Registry) -> None:
         self.rules, self.catalogue, self.registry = rules, catalogue, registry
+        self._cache: dict[tuple, dict[str, Decision]] = {}
 
     def service(self, service_id: str) -> Service:
         found = self.catalogue.get(service_id)
@@ -40,7 +41,17 @@ class Services:
         return decided[0]
 
     def decisions(self, person: str, on: date) -> dict[str, Decision]:
-        return {s.id: self.decide(person, s.variables, on) for s in self.catalogue.values()}
+        """Every service's decision for a person on a day. The same facts on the same day give the
+        same decisions, so they are kept until a fact about the person (or their household) changes."""
+        members = [m["person_id"] for m in self.registry.store.households_of(person)] or [person]
+        key = (person, on, self.registry.store.facts_version(members))
+        found = self._cache.get(key)
+        if found is None:
+            found = {s.id: self.decide(person, s.variables, on) for s in self.catalogue.values()}
+            self._cache[key] = found
+            while len(self._cache) > 10_000:
+                self._cache.pop(next(iter(self._cache)))
+        return found
 
     def explain(self, person: str, service_id: str, on: date) -> Decision:
         return self.decide(person, self.service(service_id).variables, on)

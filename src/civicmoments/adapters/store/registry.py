@@ -54,6 +54,12 @@ class RegistryStore:
                                .where(identifiers.c.person_id == person_id)).all()
         return {**row._mapping, "identifiers": {r.scheme: r.value for r in ids}}
 
+    def facts_version(self, person_ids: Sequence[str]) -> int:
+        """The newest fact's sequence number for these people: it changes whenever a fact is added."""
+        with self.reader.connect() as conn:
+            return conn.execute(select(func.max(facts.c.seq)).where(facts.c.person_id.in_(list(person_ids)))
+                                ).scalar() or 0
+
     def existing(self, person_ids: Sequence[str]) -> set[str]:
         """Which of these ids are people in the registry."""
         found: set[str] = set()

@@ -65,3 +65,34 @@ def emit(figures: dict, out: Path | None) -> None:
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, proc, what: str, timeout: float = 60) -> None:
+    """Wait for ``url``/healthz to answer; stop with the process's last words if it dies or is slow."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            err = proc.stderr.read().decode()[-800:] if proc.stderr else ""
+            raise SystemExit(f"{what} did not start: {err}")
+        time.sleep(0.2)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 from sqlalchemy import func, select
 
 from civicmoments.adapters.store.schema import consents, facts, inbox, messages, people
@@ -35,7 +33,7 @@ from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, emit, fresh_database
+from common import KEY_SETTINGS, emit, free_port, fresh_database, say, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,14 +43,6 @@ EMPLOYER = "https://northfield.example/hr"
 TOWNS = ["Leeds", "Bradford", "Wakefield", "Huddersfield", "Harrogate", "Dewsbury", "Halifax", "Castleford"]
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(app, n: int) -> list[str]:
@@ -113,15 +103,7 @@ def main() -> None:
                                     "--public-key", app.audit.public_key()], cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"JobMatch did not start: {partner.stderr.read().decode()[-500:]}") from None
-                    time.sleep(0.2)
+            wait_until_up(f"http://127.0.0.1:{port}", partner, "JobMatch")
             report = [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": EMPLOYER,
                        "id": f"N-{i}", "subject": pid,
                        "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 40}}

@@ -33,21 +33,13 @@ from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.engine.ports import Effect
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, emit, fresh_database
+from common import KEY_SETTINGS, emit, free_port, fresh_database, say
 
 JOBS = [{"title": "welder", "employer": "Crown Works", "town": "Leeds", "miles": 2.5, "wage_pence": 2_800_000,
          "why": "direct match: shares welding, metal with your experience; 2.5 miles away"}] * 5
 NOTIFY_COMMITMENT = {"share": 0.95, "within_ms": 10_000, "source": "GOV.UK Notify service level, emails and texts"}
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_smtp(port: int) -> subprocess.Popen:

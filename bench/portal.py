@@ -20,7 +20,6 @@ import asyncio
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,21 +34,13 @@ from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, KEYS, emit
+from common import KEY_SETTINGS, KEYS, emit, free_port, say, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/inbox", "/plan", "/services")
 EMPLOYER = "https://northfield.example/hr"
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(app, n: int, users: int) -> list[str]:
@@ -170,15 +161,7 @@ def main() -> None:
         server = subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "serve"], env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit(f"civic serve did not start: {server.stderr.read().decode()[-800:]}") from None
-                    time.sleep(0.2)
+            wait_until_up(url, server, "civic serve")
             say(f"signing in {args.users} people ...")
             cookies = []
             for pid in users:

@@ -17,21 +17,13 @@ from ..engine.errors import (
     CredentialMissingError,
     InvalidReceiptError,
     NotFoundError,
-    PermissionDeniedError,
     ReceiptsNotConfiguredError,
 )
 from .auth import organisation
+from .deps import civic as _civic
+from .deps import need as _need
 
 router = APIRouter(prefix="/v1")
-
-
-def _civic(request: Request):
-    return request.app.state.civic
-
-
-def _need(org: Organisation, scope: str) -> None:
-    if not org.may(scope):
-        raise PermissionDeniedError(f"organisation {org.name!r} lacks the {scope!r} scope")
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,11 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from ..domain.clock import iso
 from ..domain.disclosure import DisclosureRefusedError
 from ..domain.organisations import Organisation
-from ..engine.errors import PermissionDeniedError, Problem
+from ..engine.errors import Problem
 from ..engine.gate import Refusal
 from .auth import organisation
+from .deps import civic as _civic
+from .deps import need as _need
 
 router = APIRouter(prefix="/v1/people")
 
@@ -26,15 +28,6 @@ class DisclosureRefused(Problem):
     def __init__(self, error: DisclosureRefusedError) -> None:
         super().__init__(str(error))
         self.slug = error.slug
-
-
-def _civic(request: Request):
-    return request.app.state.civic
-
-
-def _need(org: Organisation, scope: str) -> None:
-    if not org.may(scope):
-        raise PermissionDeniedError(f"organisation {org.name!r} lacks the {scope!r} scope")
 
 
 def _fact(f) -> dict[str, Any]:

@@ -7,19 +7,12 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from ..domain.organisations import Organisation
-from ..engine.errors import PermissionDeniedError, Problem
+from ..engine.errors import Problem
 from .auth import organisation
+from .deps import civic as _civic
+from .deps import need as _need
 
 router = APIRouter(prefix="/v1")
-
-
-def _civic(request: Request):
-    return request.app.state.civic
-
-
-def _need(org: Organisation, scope: str) -> None:
-    if not org.may(scope):
-        raise PermissionDeniedError(f"organisation {org.name!r} lacks the {scope!r} scope")
 
 
 def _text(body: dict, key: str) -> str:

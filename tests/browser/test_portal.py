@@ -136,7 +136,8 @@ def test_abes_journey_through_the_portal(portal, browser):
     assert page.get_by_role("heading", level=1).inner_text() == "Hello, Abe"
 
     page.get_by_role("link", name="Inbox").first.click()
-    wait_for(lambda: page.reload() or page.get_by_role("link", name="Help after your job ended").count(), timeout=60)
+    wait_for(lambda: page.goto(url + "/inbox") and page.get_by_role("link", name="Help after your job ended").count(),
+             timeout=60)
     page.get_by_role("link", name="Help after your job ended").click()
     assert "New Style Jobseeker's Allowance of £92.05 a week" in page.inner_text("main")
 
@@ -183,7 +184,8 @@ def test_abes_journey_through_the_portal(portal, browser):
     page.goto(url + "/plan")
     page.locator("input[name=slot]").first.check()
     page.get_by_role("button", name="Book this interview").click()
-    wait_for(lambda: page.reload() or "Your interview is booked" in page.inner_text("main"), timeout=60)
+    page.wait_for_url(url + "/plan?booked=1")
+    wait_for(lambda: page.goto(url + "/plan") and "Your interview is booked" in page.inner_text("main"), timeout=60)
 
     def refused() -> bool:
         page.goto(url + "/access")

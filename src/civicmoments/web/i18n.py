@@ -24,6 +24,11 @@ class Words:
                 raise PackError(directory / f"{locale}.yaml", None, f"missing words: {', '.join(missing)}")
         self.default = first
 
+    def get(self, locale: str, key: str, default: str) -> str:
+        """Words for a name from the pack (an attribute, a purpose), or ``default`` if there are none."""
+        words = self.catalogues.get(locale) or self.catalogues[self.default]
+        return words.get(key, default)
+
     def __call__(self, locale: str, key: str, **values: object) -> str:
         words = self.catalogues.get(locale) or self.catalogues[self.default]
         text = words.get(key)

@@ -86,8 +86,27 @@ class Portal:
         def t(key: str, **values: Any) -> str:
             return self.words(lang, key, **values)
 
+        def label(kind: str, key: str) -> str:  # an attribute, a purpose, a domain: in the page's language
+            return self.words.get(lang, f"{kind}.{key}", key.replace("_", " "))
+
+        def show(attribute: str, value: Any) -> str:  # a fact's value, as a person reads it
+            if isinstance(value, bool):
+                return t("answer_yes") if value else t("answer_no")
+            if value == "***" or value == "[sensitive]":
+                return t("masked")
+            if attribute.endswith("_pence") and isinstance(value, int):
+                return self.money(request, value / 100)
+            return str(value)
+
+        def source(org_id: str | None, names: dict[str, str]) -> str:
+            if org_id in (None, "self"):
+                return t("source_you")
+            if org_id == "civicmoments":
+                return self.civic.settings.service_name
+            return names.get(org_id, org_id)
+
         html = self.env.get_template(template).render(
-            t=t, lang=lang, other_lang=other, path=request.url.path, csrf_token=self.csrf(request),
+            t=t, label=label, show=show, source=source, lang=lang, other_lang=other, path=request.url.path, csrf_token=self.csrf(request),
             signed_in=self.person(request) is not None, service_name=self.civic.settings.service_name,
             demo=self.civic.settings.demo_mode, **context)
         return HTMLResponse(html, status_code=status)
@@ -344,9 +363,7 @@ class Portal:
     def _survey(self, person: str) -> dict[str, Any]:
         plan = self.civic.questions.plan(person, ",".join(SURVEY))
         names = {o["id"]: o["name"] for o in self.civic.store.organisations()}
-        for k in plan["known"]:
-            k["source_name"] = names.get(k.get("source"), "you") if k.get("source") not in (None, "self") else "you"
-        return {"known": plan["known"], "ask": plan["ask"]}
+        return {"known": plan["known"], "ask": plan["ask"], "names": names}
 
     def _check(self, request: Request, data: dict[str, str], asked: list[str]):
         lang = self.lang(request)
@@ -392,21 +409,22 @@ class Portal:
 
     def _access(self, request: Request, person: str) -> list[dict[str, str]]:
         lang = self.lang(request)
+        w = self.words
         names = {o["id"]: o["name"] for o in self.civic.store.organisations()}
-        purposes = self.civic.pack.purposes
         out = []
         for e in self.civic.registry.store.log_for(person):
             who = names.get(e["recipient"], e["recipient"])
-            purpose = purposes.get(e["purpose"])
-            why = (purpose.title[0].lower() + purpose.title[1:]) if purpose else e["purpose"]
+            why = w.get(lang, f"purpose.{e['purpose']}", e["purpose"].replace("-", " "))
             if e["outcome"] == "answered":
-                text = self.words(lang, "access_answered", who=who, what=e.get("check", ""), why=why)
+                what = w.get(lang, f"check.{e.get('check', '')}", e.get("check", ""))
+                text = w(lang, "access_answered", who=who, what=what, why=why)
             elif e["outcome"] == "refused":
-                text = self.words(lang, "access_refused", who=who, why=why, reason=e.get("reason", e.get("rule", "")))
+                reason = w.get(lang, f"rule.{e.get('rule', '')}", e.get("reason", e.get("rule", "")))
+                text = w(lang, "access_refused", who=who, why=why, reason=reason)
             else:
-                what = ", ".join(a.replace("_", " ") for a in e.get("attributes", [])) or \
-                    self.words(lang, "access_nothing")
-                text = self.words(lang, "access_disclosed", who=who, what=what, why=why)
+                what = ", ".join(w.get(lang, f"attr.{a}", a.replace("_", " ")) for a in e.get("attributes", [])) \
+                    or w(lang, "access_nothing")
+                text = w(lang, "access_disclosed", who=who, what=what, why=why)
             out.append({"at": e["at"][:16].replace("T", " "), "text": text, "outcome": e["outcome"]})
         return out
 

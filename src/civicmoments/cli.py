@@ -87,9 +87,21 @@ def serve(host: str | None, port: int | None) -> None:
             stop.wait(3600)
 
     threading.Thread(target=nightly, name="sweep", daemon=True).start()
+    where = {"host": host or app.settings.host, "port": port or app.settings.port, "log_level": "warning"}
     try:
-        uvicorn.run(create_app(app), host=host or app.settings.host, port=port or app.settings.port,
-                    log_level="warning")
+        if app.settings.web_processes > 1:  # pages and API in several processes; the engine stays here
+            import os
+            import secrets
+
+            os.environ.setdefault("CIVIC_SESSION_SECRET", secrets.token_urlsafe(32))
+            if app.settings.demo_mode and "CIVIC_DEMO_IDP_KEY" not in os.environ:
+                from authlib.jose import JsonWebKey
+
+                key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "demo-1"})
+                os.environ["CIVIC_DEMO_IDP_KEY"] = json.dumps(key.as_dict(is_private=True))
+            uvicorn.run("civicmoments.api.asgi:create", factory=True, workers=app.settings.web_processes, **where)
+        else:
+            uvicorn.run(create_app(app), **where)
     finally:
         stop.set()
         thread.join(timeout=10)

@@ -136,3 +136,29 @@ def test_the_print_supplier_takes_letters_from_the_queue_and_reports_them_posted
     assert r.json() == {"message": m["id"], "status": "delivered", "channel": "letter"}
     again = httpx.post(f"{url}/v1/print/letters/{m['id']}/posted", headers=auth(tokens, "Printer"))
     assert again.json()["status"] == "delivered"  # a repeat changes nothing
+
+
+def test_several_web_processes_share_sign_in_and_sessions(tmp_path):
+    """Two web processes: a code issued by one is redeemed by either, and a session works on both."""
+    import re
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = civic_env(tmp_path, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url, CIVIC_DEMO_MODE="true",
+                    CIVIC_WEB_PROCESSES="2")
+    subprocess.run([*CIVIC, "people", "add", "--id", "ni_number=SJ123456A"], env=env, check=True,
+                   capture_output=True)
+    proc = subprocess.Popen([*CIVIC, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _up(url), timeout=60)
+        for _ in range(6):  # enough sign-ins to land on both processes
+            with httpx.Client(base_url=url, follow_redirects=True) as c:
+                page = c.get("/sign-in")
+                form = re.search(r'<form method="post" action="(/demo-idp/authorize)">(.*?)</form>', page.text, re.S)
+                fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+                home = c.post(form.group(1), data=fields)
+                assert home.status_code == 200 and "/sign-out" in home.text
+                assert all(c.get(p).status_code == 200 for p in ("/inbox", "/data", "/access"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

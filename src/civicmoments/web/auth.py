@@ -8,15 +8,17 @@ So the relying party signs in through it exactly as it would through a real one.
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import time
-from typing import Any
 from urllib.parse import urlencode
 
 from authlib.integrations.starlette_client import OAuth
 from authlib.jose import JsonWebKey, jwt
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 DEMO_PATH = "/demo-idp"
 
@@ -39,8 +41,14 @@ class DemoIdentityProvider:
             raise RuntimeError("the demo identity provider runs only in demo mode (CIVIC_DEMO_MODE=true)")
         self.settings, self.people = settings, people
         self.issuer = f"{settings.public_url.rstrip('/')}{DEMO_PATH}"
-        self.key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "demo-1"})
-        self.codes: dict[str, dict[str, Any]] = {}
+        # Several web processes share one key (CIVIC_DEMO_IDP_KEY, set by `civic serve`), and codes
+        # are signed rather than remembered, so any process can redeem a code another issued.
+        shared = os.environ.get("CIVIC_DEMO_IDP_KEY")
+        self.key = (JsonWebKey.import_key(json.loads(shared)) if shared
+                    else JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "demo-1"}))
+        secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_urlsafe(32)
+        self.codes = URLSafeTimedSerializer(secret, salt="demo-idp-code")
+        self.redeemed: set[str] = set()  # in this process; a code also expires after 2 minutes
 
     def router(self) -> APIRouter:
         r = APIRouter(prefix=DEMO_PATH, include_in_schema=False)
@@ -75,16 +83,20 @@ class DemoIdentityProvider:
         @r.post("/authorize")
         def choose(redirect_uri: str = Form(...), sub: str = Form(...), state: str = Form(""), nonce: str = Form(""),
                    code_challenge: str = Form("")) -> RedirectResponse:
-            code = secrets.token_urlsafe(24)
-            self.codes[code] = {"sub": sub, "nonce": nonce, "redirect_uri": redirect_uri, "at": time.time()}
+            code = self.codes.dumps({"sub": sub, "nonce": nonce, "redirect_uri": redirect_uri})
             return RedirectResponse(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}", status_code=303)
 
         @r.post("/token")
         async def token(request: Request) -> JSONResponse:
             form = await request.form()
-            grant = self.codes.pop(str(form.get("code", "")), None)
-            if grant is None or time.time() - grant["at"] > 120 or form.get("redirect_uri") != grant["redirect_uri"]:
+            code = str(form.get("code", ""))
+            try:
+                grant = self.codes.loads(code, max_age=120)
+            except BadData:
+                grant = None
+            if grant is None or code in self.redeemed or form.get("redirect_uri") != grant["redirect_uri"]:
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            self.redeemed.add(code)
             now = int(time.time())
             claims = {"iss": self.issuer, "sub": grant["sub"], "aud": self.settings.oidc_client_id, "iat": now,
                       "exp": now + 300, "nonce": grant["nonce"]}

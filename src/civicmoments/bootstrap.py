@@ -192,7 +192,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                audit, gate, None, messenger, None, None)  # type: ignore[arg-type]  # set just below
     pseudonyms = Pseudonymiser(keys.pseudonym)
     app.transit = Transit(TransitStore(writer, reader), gate, app.consents, audit,
-                          lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, min(keys.pseudonym)), clock)
+                          lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, min(keys.pseudonym)), clock,
+                          checks_per_second=settings.transit_checks_per_second)
     app.interviews = Interviews(store, publish, clock, settings.public_url)
     holder["app"] = app
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)

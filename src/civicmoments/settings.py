@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     sender_name: str = "Civic Moments"
     public_url: str = Field(default="http://127.0.0.1:8080", description="where people sign in; used in messages")
     service_name: str = "Civic Moments"
+    transit_checks_per_second: float = Field(default=20.0, gt=0, description="per organisation; more get 429")
     web_processes: int = Field(default=1, ge=1, le=64, description="processes serving the API and the portal")
     demo_mode: bool = Field(default=False, description="serves the demo identity provider; never in production")
     oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer; unset in demo mode means "

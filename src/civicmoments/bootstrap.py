@@ -163,13 +163,14 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     if migrate:
         store.migrate()
     people = RegistryStore(writer, reader)
-    registry = Registry(people, pack.attributes, FieldCipher(keys.data), clock)
+    cipher, pseudonyms = FieldCipher(keys.data), Pseudonymiser(keys.pseudonym)
+    registry = Registry(people, pack.attributes, cipher, clock)
     signer = Signer(keys.signing)
     audit = AuditLog(people, signer, clock)
-    gate = PrivacyGate(registry, people, pack.purposes, Pseudonymiser(keys.pseudonym), audit, clock, pack.checks)
+    gate = PrivacyGate(registry, people, pack.purposes, pseudonyms, audit, clock, pack.checks)
 
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
-                          channels if channels is not None else channels_for(settings), FieldCipher(keys.data),
+                          channels if channels is not None else channels_for(settings), cipher,
                           audit, clock, portal_url=settings.public_url)
 
     def publish(type_: str, subject: str, data: dict) -> None:
@@ -177,24 +178,23 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         if type_ == CONSENT_WITHDRAWN:  # nothing waiting goes out under a withdrawn consent
             messenger.cancel_for_purpose(subject, data["purpose"])
 
+    consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish)
     dispatcher = Dispatcher(pack.moments, clock)
-    holder: dict[str, App] = {}
+    holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
-                                           lambda: holder["app"].services, lambda: holder["app"].consents)
+                                           lambda: holder["app"].services, lambda: consents)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger)
+    card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones
+    transit = Transit(TransitStore(writer, reader), gate, consents, audit,
+                      lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, card_key), clock,
+                      checks_per_second=settings.transit_checks_per_second)
     app = App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
-               Organisations(store, clock), dispatcher, effects, worker, registry,
-               Resolver(registry, people, clock, publish),
-               Consents(people, registry, pack.purposes, clock, settings.controller, publish),
-               Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
-               audit, gate, None, messenger, None, None)  # type: ignore[arg-type]  # set just below
-    pseudonyms = Pseudonymiser(keys.pseudonym)
-    app.transit = Transit(TransitStore(writer, reader), gate, app.consents, audit,
-                          lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, min(keys.pseudonym)), clock,
-                          checks_per_second=settings.transit_checks_per_second)
-    app.interviews = Interviews(store, publish, clock, settings.public_url)
+              Organisations(store, clock), dispatcher, effects, worker, registry,
+              Resolver(registry, people, clock, publish), consents,
+              Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
+              audit, gate, None, messenger, transit, Interviews(store, publish, clock, settings.public_url))
     holder["app"] = app
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app

@@ -194,6 +194,8 @@ def test_abes_journey_through_the_portal(portal, browser):
     wait_for(refused, timeout=60)
     log = page.inner_text("#access-log")
     assert "JobMatch received your occupation" in log and "consent" in log
+    page.goto(url + "/")  # a withdrawn consent stops messages and shares, not Abe's journey
+    assert "In progress" in page.inner_text("main")
 
 
 def test_every_page_passes_axe_in_english_and_welsh(portal, browser):
@@ -241,3 +243,15 @@ def test_a_form_without_its_csrf_token_is_refused(portal):
         assert r.status_code == 400 and "The form expired" in r.text
         set_cookie = page.history[0].headers["set-cookie"].lower()
         assert "civic_session=" in set_cookie and "httponly" in set_cookie and "samesite=lax" in set_cookie
+
+
+def test_a_tampered_booking_and_an_unknown_service_get_pages_not_stack_traces(portal):
+    with httpx.Client(base_url=portal, follow_redirects=True) as c:
+        page = c.get("/sign-in")
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page.text.split("<form", 2)[1]))
+        home = c.post("/demo-idp/authorize", data=fields)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)
+        r = c.post("/plan/book", data={"csrf_token": token, "slot": "no-such-job|2026-12-01T10:00:00+00:00"})
+        assert r.status_code == 422 and "govuk-error-summary" in r.text and "is not in your plan" in r.text
+        r = c.get("/services/no-such-service")
+        assert r.status_code == 404 and "Page not found" in r.text

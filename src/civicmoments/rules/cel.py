@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -63,7 +64,7 @@ class CelCondition:
             if found is not _MISSING:
                 return found
             if default is not _MISSING:
-                return default
+                return copy.deepcopy(default)  # a literal such as [] is the caller's own each time
         steps = context.get("steps")
         if isinstance(steps, Mapping) and self._steps is not None:
             context = {**context, "steps": {k: v for k, v in steps.items() if k in self._steps}}

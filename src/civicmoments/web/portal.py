@@ -23,6 +23,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 from starlette.middleware.sessions import SessionMiddleware
 
 from ..domain.messages import Channel
+from ..engine.errors import Problem
 from ..logs import get
 from ..packs.templates import to_html
 from .auth import DemoIdentityProvider, relying_party
@@ -214,7 +215,11 @@ class Portal:
                     {"text": self.words(self.lang(request), "err_required",
                                         what=self.words(self.lang(request), "plan_slot").lower()), "href": "#slot"}],
                     **self._plan(request, person))
-            civic.interviews.book(person, job, slot)
+            try:
+                civic.interviews.book(person, job, slot)
+            except Problem as exc:  # a slot taken from the page no longer on offer: say so on the page
+                return self.page(request, "plan.html", status=exc.status,
+                                 errors=[{"text": exc.detail, "href": "#slot"}], **self._plan(request, person))
             return RedirectResponse("/plan?booked=1", status_code=303)
 
         @r.get("/services", response_class=HTMLResponse)
@@ -226,6 +231,8 @@ class Portal:
         @r.get("/services/{service_id}", response_class=HTMLResponse)
         def explain(request: Request, service_id: str) -> Response:
             person = signed_in(request)
+            if service_id not in civic.services.catalogue:
+                return self.page(request, "not_found.html", status=404)
             d = civic.services.explain(person, service_id, civic.clock.now().date())
             return self.page(request, "explain.html", service=civic.services.service(service_id), decision=d)
 

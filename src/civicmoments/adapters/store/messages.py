@@ -161,11 +161,15 @@ class MessageStore:
 
     def in_channel(self, channel: M.Channel, status: M.Status, limit: int = 500) -> list[dict[str, Any]]:
         """Messages waiting on one channel: letters at the printer, tasks for staff."""
-        with self.reader.connect() as conn:
-            rows = conn.execute(select(messages).where(messages.c.status == status.value)
-                                .order_by(messages.c.updated_at).limit(limit * 4)).all()
-        found = [r._asdict() for r in rows if r.chain[r.position] == channel.value]
-        return found[:limit]
+        found = []
+        with self.reader.connect() as conn:  # the channel is chain[position]: read the status, then pick
+            for r in conn.execute(select(messages).where(messages.c.status == status.value)
+                                  .order_by(messages.c.updated_at)):
+                if r.chain[r.position] == channel.value:
+                    found.append(r._asdict())
+                    if len(found) == limit:
+                        break
+        return found
 
     def counts(self) -> dict[str, int]:
         with self.reader.connect() as conn:

@@ -16,7 +16,7 @@ from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
 from .adapters.store.transit import TransitStore
-from .domain.clock import Clock, SystemClock
+from .domain.clock import Clock, clock_for
 from .domain.messages import Channel
 from .domain.moments import StepKind
 from .engine.agreements import Agreements
@@ -155,7 +155,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
           providers: dict[str, EffectProvider] | None = None, migrate: bool = True,
           channels: dict[Channel, ProviderPool] | None = None) -> App:
     settings = settings or Settings()
-    clock = clock or SystemClock()
+    clock = clock or clock_for(settings.now)
     pack = load_pack(settings.pack_dir)
     keys = keys_for(settings)  # before touching the database: a missing key is the clearer error
     writer, reader = make_engines(settings.resolved_database_url())

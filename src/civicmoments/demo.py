@@ -27,6 +27,7 @@ import httpx
 
 from . import logs
 from .bootstrap import build
+from .domain.clock import iso
 from .domain.ids import uuid7
 from .settings import Settings
 
@@ -63,13 +64,17 @@ def _local_market():
     return economy, occupations()[near.most_common(1)[0][0]].label
 
 
+# The demo's day: the story plays out on it whatever the wall clock says, so it still works next year.
+DEMO_NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+
+
 def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tuple[str, list[str]]:
     """The registers' view of a town: gold facts for everyone. Returns Abe and his 49 colleagues."""
     from .adapters.store.schema import consents, facts
     from .adapters.store.schema import people as people_table
 
     rng, store = random.Random(5), app.registry.store
-    now = datetime.now(timezone.utc)
+    now = app.clock.now()
     older = now - timedelta(days=500)
     ids = [uuid7() for _ in range(people)]
     rows, consent_rows = [], []
@@ -145,7 +150,7 @@ class Demo:
                     "CIVIC_DEMO_MODE": "true", "CIVIC_SESSION_SECRET": os.urandom(24).hex(),
                     "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
                     "CIVIC_PARTNER_URLS": json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"})})
-        settings = Settings(data_dir=self.directory, database_url=None)
+        settings = Settings(data_dir=self.directory, database_url=None, now=DEMO_NOW)
         say = self.say
         say(click.style("Civic Moments demo: what happens when a job ends", bold=True))
         say(f"database: {settings.resolved_database_url()}")
@@ -160,6 +165,7 @@ class Demo:
                            ["active-jobseeker"])
         economy, abe_job = _local_market()
         abe, colleagues = seed_town(app, 5000, abe_job, economy)
+        env["CIVIC_NOW"] = iso(app.clock.now())  # the platform carries on from the demo's own clock
         app.store.close()
         say(f"town: 5,000 people around Leeds, gold facts from the registers; Abe is a {abe_job}; "
             "40 of Northfield's 50 staff agreed to share with JobMatch")
@@ -253,7 +259,7 @@ class Demo:
         for e in httpx.get(f"{url}/v1/people/{abe}/access-log", headers=h("Citizen portal")).json():
             what = e.get("check") or ", ".join(e["attributes"]) or "-"
             say(f"  {e['at']}  {e['organisation']:<16} {e['purpose']:<19} {e['outcome']:<9} {what}")
-        month = datetime.now(timezone.utc).strftime("%Y-%m")
+        month = DEMO_NOW.strftime("%Y-%m")
         statement = httpx.get(f"{url}/v1/chargeback/statements", params={"month": month},
                               headers=h("Metro Transit")).json()
         say(f"\nchargeback {month}: {statement['creditor']} -> {statement['debtor']}: {statement['fares']} fare(s), "

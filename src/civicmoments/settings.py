@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; unset means a local SQLite file under data_dir"
     )
     data_dir: Path = Path(".civic")
+    now: datetime | None = Field(
+        default=None, description="start the clock at this UTC time (ISO 8601) and let it run; unset means the "
+        "wall clock. Tests and the demo set it, so they decide on a given day; production leaves it unset")
     pack_dir: Path = DEFAULT_PACK
     max_payload_bytes: int = 1_000_000
     batch_size: int = 500

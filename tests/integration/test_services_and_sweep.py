@@ -114,7 +114,7 @@ def test_the_sweep_emits_milestones_and_eligibility_changes_once(app, family):
 
 
 def test_civic_explain_prints_the_decision(app, family, tmp_path, monkeypatch):
-    monkeypatch.setattr("civicmoments.cli._app", lambda **_: app)
+    monkeypatch.setattr("civicmoments.cli.common._app", lambda **_: app)
     result = CliRunner().invoke(main, ["explain", family["parent"], "jsa-new-style", "--on", "2025-06-01"])
     assert result.exit_code == 0, result.output
     assert "decided" in result.output and "jsa_new_style_weekly_rate = 92.05" in result.output

@@ -35,8 +35,28 @@ class OffsetClock:
     def __init__(self, offset: timedelta = timedelta(0)) -> None:
         self.offset = offset
 
+    @classmethod
+    def starting_at(cls, start: datetime) -> OffsetClock:
+        """A clock that reads ``start`` (aware; any zone, kept as UTC) now and runs at real speed."""
+        if start.tzinfo is None:
+            raise ValueError(f"clock start {start.isoformat()} has no time zone; give UTC, e.g. 2026-11-30T09:00:00Z")
+        return cls(start.astimezone(timezone.utc) - datetime.now(timezone.utc))
+
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, by: timedelta) -> None:
+        """Jump ahead (the demo plays weeks out in seconds)."""
+        self.offset += by
+
+
+def clock_for(start: datetime | None) -> Clock:
+    """The clock a process runs on: the wall clock in production, or one set to ``start``.
+
+    ``start`` comes from the ``CIVIC_NOW`` setting; tests and the demo set it so they decide
+    on the day they are given, and still pass next year.
+    """
+    return SystemClock() if start is None else OffsetClock.starting_at(start)
 
 
 _DURATION = re.compile(

@@ -1,0 +1,21 @@
+"""The ``civic`` command, one module per noun. It prints for people by default; ``--json`` prints for machines."""
+
+from __future__ import annotations
+
+from . import (  # noqa: F401
+               agreements,
+               audit,
+               consents,
+               events,
+               journeys,
+               messages,
+               moments,
+               orgs,
+               people,
+               processes,
+               rules,
+)
+from .common import main
+from .rules import run_sweep
+
+__all__ = ["main", "run_sweep"]

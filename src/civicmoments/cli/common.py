@@ -1,0 +1,52 @@
+"""What every ``civic`` command shares: the group, the app builder, JSON output, error translation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from ..adapters.crypto import KeyConfigurationError
+from ..domain.disclosure import DisclosureRefusedError
+from ..engine.errors import Problem
+from ..packs import PackError
+
+
+def _app(**kwargs: Any):
+    from .. import logs
+    from ..bootstrap import build
+    from ..settings import Settings
+
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_json)
+    return build(settings, **kwargs)
+
+
+def _out(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+class CivicGroup(click.Group):
+    """Turns the project's named errors into one clear line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Problem as exc:
+            raise click.ClickException(f"{exc.title}: {exc.detail}") from None
+        except PackError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (DisclosureRefusedError, KeyConfigurationError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise click.ClickException(f"cannot use the database (CIVIC_DATABASE_URL): {reason}") from None
+
+
+@click.group(cls=CivicGroup)
+@click.version_option(package_name="civicmoments")
+def main() -> None:
+    """Civic Moments: life events in, consented coordinated journeys out."""
+

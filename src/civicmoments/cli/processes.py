@@ -1,0 +1,99 @@
+"""Processes: the server, workers, the database and the demo."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+import click
+
+from . import common
+from .common import main
+from .rules import run_sweep
+
+
+@main.command()
+@click.option("--host", default=None, help="address to listen on (CIVIC_HOST)")
+@click.option("--port", default=None, type=int, help="port (CIVIC_PORT)")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the API, the engine and the effects in one process."""
+    import uvicorn
+
+    from ..api.app import create_app
+
+    app = common._app()
+    stop = threading.Event()
+    thread = threading.Thread(target=app.worker.run, args=(stop.is_set,), name="engine", daemon=True)
+    thread.start()
+
+    def nightly() -> None:
+        """The digital-lifetime sweep, once a day."""
+        last = None
+        while not stop.is_set():
+            today = app.clock.now().date()
+            if today != last:
+                try:
+                    run_sweep(app, today, show_progress=False)
+                    last = today
+                except Exception as exc:  # noqa: BLE001 - keep serving; try again in an hour
+                    from ..logs import get
+
+                    get("civic.sweep").error("sweep failed", error=str(exc)[:300])
+            stop.wait(3600)
+
+    threading.Thread(target=nightly, name="sweep", daemon=True).start()
+    where = {"host": host or app.settings.host, "port": port or app.settings.port, "log_level": "warning"}
+    try:
+        if app.settings.web_processes > 1:  # pages and API in several processes; the engine stays here
+            import os
+            import secrets
+
+            os.environ.setdefault("CIVIC_SESSION_SECRET", secrets.token_urlsafe(32))
+            if app.settings.now is not None:  # every process reads the same set clock
+                from ..domain.clock import iso
+
+                os.environ["CIVIC_NOW"] = iso(app.clock.now())
+            if app.settings.demo_mode and "CIVIC_DEMO_IDP_KEY" not in os.environ:
+                from authlib.jose import JsonWebKey
+
+                key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "demo-1"})
+                os.environ["CIVIC_DEMO_IDP_KEY"] = json.dumps(key.as_dict(is_private=True))
+            uvicorn.run("civicmoments.api.asgi:create", factory=True, workers=app.settings.web_processes, **where)
+        else:
+            uvicorn.run(create_app(app), **where)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+@main.command()
+def worker() -> None:
+    """Run only the engine and the effects (many may share one PostgreSQL database)."""
+    app = common._app()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    app.worker.run(stop.is_set)
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (start-up does this too)."""
+    common._app()
+    click.echo("database is up to date")
+
+
+
+@main.command()
+@click.option("--serve/--no-serve", default=True, help="leave the platform running afterwards (default)")
+def demo(serve: bool) -> None:
+    """Run the job-loss moment end to end, with the partners, and print Abe's timeline."""
+    from ..demo import run
+
+    run(serve=serve)

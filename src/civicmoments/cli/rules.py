@@ -1,0 +1,75 @@
+"""Rules, services and the digital lifetime: explain and sweep."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import common
+from .common import _out, main
+
+
+def _day(value: str | None):
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD") from None
+
+
+@main.command()
+@click.argument("person")
+@click.argument("service")
+@click.option("--on", "on", default=None, help="the day to decide for (default: today)")
+@click.option("--json", "as_json", is_flag=True)
+def explain(person: str, service: str, on: str | None, as_json: bool) -> None:
+    """Decide a service for a person and explain the decision, with the law behind it."""
+    app = common._app()
+    decision = app.services.explain(person, service, _day(on) or app.clock.now().date())
+    if as_json:
+        _out(decision.as_dict())
+        return
+    click.echo(f"{service} for {person} on {decision.on}: {decision.status}"
+               + (" (adverse: a person must review it before it is final)" if decision.adverse else ""))
+    for k, v in decision.outputs.items():
+        click.echo(f"  {k} = {v}")
+    for i in decision.inputs:
+        click.echo(f"  input {i['attribute']} = {i['value']} ({i['tier']}, from {i['source']})")
+    for a in decision.ask:
+        click.echo(f"  ask for {a['attribute']}: {a['why']}")
+    click.echo(decision.explanation)
+
+
+def run_sweep(app, until, since=None, show_progress: bool = True) -> dict:
+    from ..engine.sweep import Sweeper
+
+    sweeper = Sweeper(app.rules, app.services.catalogue, app.registry.store, app.store)
+    total = app.registry.store.count_people()
+    with click.progressbar(length=max(total, 1), label="sweeping", file=sys.stderr,
+                           hidden=not show_progress) as bar:
+        done = [0]
+
+        def progress(n: int, _total: int) -> None:
+            bar.update(n - done[0])
+            done[0] = n
+
+        return sweeper.run(until, since, progress=progress)
+
+
+@main.command()
+@click.option("--date", "on", default=None, help="sweep up to this day (default: today)")
+@click.option("--since", default=None, help="count milestones after this day (default: the day before)")
+@click.option("--json", "as_json", is_flag=True)
+def sweep(on: str | None, since: str | None, as_json: bool) -> None:
+    """Find milestones crossed and eligibility changed, for everyone, and send them as events."""
+    app = common._app()
+    result = run_sweep(app, _day(on) or app.clock.now().date(), _day(since), show_progress=not as_json)
+    if as_json:
+        _out(result)
+    else:
+        click.echo(f"{result['people']} people: {result['milestones']} milestone event(s), "
+                   f"{result['eligibility']} eligibility change(s)")

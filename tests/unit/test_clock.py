@@ -1,0 +1,38 @@
+"""The clock is an input: a process set to a day decides on that day, whatever the wall clock says."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from civicmoments.domain.clock import OffsetClock, SystemClock, clock_for
+from civicmoments.settings import Settings
+
+
+def test_a_set_clock_reads_the_day_it_was_set_to_and_then_runs():
+    start = datetime(2027, 2, 26, 9, 0, tzinfo=timezone.utc)
+    clock = clock_for(start)
+    first = clock.now()
+    assert abs(first - start) < timedelta(seconds=1)
+    assert clock.now() >= first
+
+
+def test_a_set_clock_can_jump_ahead():
+    clock = OffsetClock.starting_at(datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc))
+    clock.advance(timedelta(days=14))
+    assert clock.now().date().isoformat() == "2026-12-14"
+
+
+def test_without_a_setting_the_wall_clock_is_read():
+    assert isinstance(clock_for(None), SystemClock)
+
+
+def test_the_setting_takes_an_rfc3339_time_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CIVIC_NOW", "2026-11-30T09:00:00Z")
+    assert Settings().now == datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+
+
+def test_a_start_without_a_time_zone_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="no time zone"):
+        OffsetClock.starting_at(datetime(2026, 11, 30, 9, 0))

@@ -31,6 +31,21 @@ TEST_KEYS = {
 PG_ADMIN = os.environ.get("CIVIC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+# Each slow suite has its marker (from its folder) and a time budget per test, in seconds;
+# `make test-fast` leaves the marked suites out.
+SUITES = {"browser": 300, "e2e": 300, "slow": 600, "bench": 600}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.parent.name
+        if folder in SUITES and item.get_closest_marker(folder) is None:
+            item.add_marker(getattr(pytest.mark, folder))
+        budget = min((SUITES[name] for name in SUITES if item.get_closest_marker(name)), default=None)
+        if budget is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(budget))
+
+
 def _sqlalchemy(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 

@@ -422,7 +422,11 @@ class Portal:
         for e in self.civic.registry.store.log_for(person):
             who = names.get(e["recipient"], e["recipient"])
             why = w.get(lang, f"purpose.{e['purpose']}", e["purpose"].replace("-", " "))
-            if e["outcome"] == "answered":
+            if e["outcome"] == "viewed":  # an officer looked, through the gate, as themselves
+                who = w(lang, "access_officer", role=w.get(lang, f"staff_role.{e.get('role', '')}", e.get("role", "")),
+                        org=w.get(lang, f"staff_org.{e['recipient']}", e["recipient"].replace("-", " ")))
+                text = w(lang, "access_viewed", who=who, why=why)
+            elif e["outcome"] == "answered":
                 what = w.get(lang, f"check.{e.get('check', '')}", e.get("check", ""))
                 text = w(lang, "access_answered", who=who, what=what, why=why)
             elif e["outcome"] == "refused":

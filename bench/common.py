@@ -122,8 +122,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(url: str, proc, what: str, timeout: float = 60) -> None:
-    """Wait for ``url``/healthz to answer; stop with the process's last words if it dies or is slow."""
+def wait_until_up(url: str, proc, what: str, log: Path, timeout: float = 180) -> None:
+    """Wait for ``url``/healthz to answer; stop with the process's last words (the end of
+    ``log``, where its stderr goes: a file, which never fills and blocks it as a pipe would)
+    if it dies or is slow, killing a slow one first."""
     import time
 
     import httpx
@@ -136,6 +138,21 @@ def wait_until_up(url: str, proc, what: str, timeout: float = 60) -> None:
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
-            err = proc.stderr.read().decode()[-800:] if proc.stderr else ""
-            raise SystemExit(f"{what} did not start: {err}")
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            err = log.read_text(errors="replace")[-800:] if log.exists() else ""
+            raise SystemExit(f"{what} did not start within {timeout:g} s: {err}")
         time.sleep(0.2)
+
+
+def stop(proc, timeout: float = 30) -> None:
+    """Ask a child process to stop; kill it if it has not within ``timeout`` seconds."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -34,8 +34,18 @@ from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
-from common import (KEY_SETTINGS, add_quick, apply_quick, emit, free_port, fresh_database,
-                    process_peak_rss_mb, say, wait_until_up)
+from common import (
+    KEY_SETTINGS,
+    add_quick,
+    apply_quick,
+    emit,
+    free_port,
+    fresh_database,
+    process_peak_rss_mb,
+    say,
+    stop,
+    wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -101,11 +111,13 @@ def main() -> None:
                            ["occupation", "skills", "home_area", "aspirations", "travel_radius_miles"])
         say(f"seeding {args.people:,} people ...")
         ids = seed(app, args.people)
-        partner = subprocess.Popen([sys.executable, "-m", "partners.jobmatch", "--port", str(port),
-                                    "--public-key", app.audit.public_key()], cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        partner_log = Path(tmp) / "jobmatch.log"
+        with partner_log.open("wb") as err:
+            partner = subprocess.Popen([sys.executable, "-m", "partners.jobmatch", "--port", str(port),
+                                        "--public-key", app.audit.public_key()], cwd=ROOT,
+                                       stdout=subprocess.DEVNULL, stderr=err)
         try:
-            wait_until_up(f"http://127.0.0.1:{port}", partner, "JobMatch")
+            wait_until_up(f"http://127.0.0.1:{port}", partner, "JobMatch", partner_log)
             report = [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": EMPLOYER,
                        "id": f"N-{i}", "subject": pid,
                        "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 40}}
@@ -144,8 +156,7 @@ def main() -> None:
                   "partner_peak_rss_mb": process_peak_rss_mb(partner.pid),
                   "scenario_allowance_ms": 30 * 60 * 1000}, args.json, quick=args.quick)
         finally:
-            partner.terminate()
-            partner.wait(timeout=10)
+            stop(partner)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.engine.ports import Effect
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, add_quick, apply_quick, emit, free_port, fresh_database, say
+from common import KEY_SETTINGS, add_quick, apply_quick, emit, free_port, fresh_database, say, stop
 
 JOBS = [{"title": "welder", "employer": "Crown Works", "town": "Leeds", "miles": 2.5, "wage_pence": 2_800_000,
          "why": "direct match: shares welding, metal with your experience; 2.5 miles away"}] * 5
@@ -146,8 +146,7 @@ def main() -> None:
                   "share_within_1s": round(within_1s, 4), "target": {"messages_per_s": 2000, "p95_delivery_ms": 1000},
                   "peer": NOTIFY_COMMITMENT}, args.json, quick=args.quick)
     finally:
-        smtp.terminate()
-        smtp.wait(timeout=10)
+        stop(smtp)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,18 @@ from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
-from common import (KEY_SETTINGS, KEYS, add_quick, apply_quick, emit, free_port, process_peak_rss_mb, say,
-                    wait_until_up)
+from common import (
+    KEY_SETTINGS,
+    KEYS,
+    add_quick,
+    apply_quick,
+    emit,
+    free_port,
+    process_peak_rss_mb,
+    say,
+    stop,
+    wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/inbox", "/plan", "/services")
@@ -139,7 +149,7 @@ def main() -> None:
     ap.add_argument("--warm-up", type=float, default=10, help="seconds of closed-loop load before measuring")
     ap.add_argument("--saturate", type=float, default=10, help="seconds of the closed loop")
     ap.add_argument("--json", type=Path, default=None)
-    add_quick(ap, people=300, users=6, rate=50, seconds=2, warm_up=1, saturate=2)
+    add_quick(ap, people=300, users=6, rate=50, seconds=2, warm_up=1, saturate=2, web_processes=1)
     args = ap.parse_args()
     apply_quick(args, args.json)
     if args.people < args.users or args.users < 1:
@@ -159,10 +169,12 @@ def main() -> None:
                "CIVIC_DATA_DIR": tmp, "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url, "CIVIC_DEMO_MODE": "true",
                "CIVIC_SESSION_SECRET": "bench", "CIVIC_LOG_LEVEL": "ERROR",
                "CIVIC_WEB_PROCESSES": str(args.web_processes)}
-        server = subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "serve"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server_log = Path(tmp) / "serve.log"
+        with server_log.open("wb") as err:
+            server = subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "serve"], env=env, cwd=ROOT,
+                                      stdout=subprocess.DEVNULL, stderr=err)
         try:
-            wait_until_up(url, server, "civic serve")
+            wait_until_up(url, server, "civic serve", server_log)
             say(f"signing in {args.users} people ...")
             cookies = []
             for pid in users:
@@ -186,8 +198,7 @@ def main() -> None:
                   "server_peak_rss_mb": process_peak_rss_mb(server.pid), "pages": list(PAGES),
                   "target": {"p99_ms": 100, "offered_per_s": 200}}, args.json, quick=args.quick)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            stop(server)
 
 
 if __name__ == "__main__":

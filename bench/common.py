@@ -97,8 +97,7 @@ def fresh_database(kind: str, workdir: Path, name: str) -> Iterator[str]:
 
 def emit(figures: dict, out: Path | None, quick: bool = False) -> None:
     """Print the figures and, if asked, save them as JSON, with the machine they came from and
-    this process's peak memory. Quick figures never go to
-    ``bench/results/``, which holds full runs only."""
+    this process's peak memory. Quick figures never go to ``bench/results/`` (full runs only)."""
     figures = {**figures, "quick": quick, "peak_rss_mb": peak_rss_mb(),
                "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -4,8 +4,9 @@
 
 Synthetic people (dates of birth, work, earnings and contributions) come from numpy's
 random generator with a fixed seed, one column per OpenFisca input of the UK pack; a pack
-whose inputs differ from the columns generated stops the benchmark with the names. ``sweep_s`` is the vectorised sweep over all of them, in batches: every milestone
-and every person-level service, one OpenFisca simulation per batch, crossings and
+whose inputs differ from the columns generated stops the benchmark with the names.
+``sweep_s`` is the vectorised sweep over all of them, in batches: every milestone and
+every person-level service, one OpenFisca simulation per batch, crossings and
 eligibility found with array operations. ``per_person_ratio`` compares it with one
 simulation per person, timed on a sample and extrapolated.
 """

@@ -45,8 +45,9 @@ def value(attr: str, i: int, rnd: random.Random):
     return f"{attr}-{i % 997}"
 
 
-def load(app, n: int, batch: int) -> list[str]:
-    """n people, 20 attributes each; a fifth of the attributes also have a newer bronze fact."""
+def load(app, n: int, batch: int, keep: int) -> list[str]:
+    """n people, 20 attributes each; a fifth of the attributes also have a newer bronze fact.
+    Returns the ids of the first ``keep`` people (the rest are not held: memory stays within a batch)."""
     rnd = random.Random(42)
     store, now = app.registry.store, datetime.now(timezone.utc)
     older = now - timedelta(days=30)
@@ -54,7 +55,7 @@ def load(app, n: int, batch: int) -> list[str]:
     ids: list[str] = []
     for lo in range(0, n, batch):
         chunk = [uuid7() for _ in range(min(batch, n - lo))]
-        ids.extend(chunk)
+        ids.extend(chunk[: max(0, keep - len(ids))])
         rows = []
         for j, pid in enumerate(chunk):
             for k, attr in enumerate(ATTRIBUTES):
@@ -93,7 +94,7 @@ def main() -> None:
                              data_dir=Path(tmp), **KEY_SETTINGS), clock=SystemClock())
         say(f"loading {args.people:,} people x {len(ATTRIBUTES)} attributes on {args.db}")
         t = time.perf_counter()
-        ids = load(app, args.people, args.batch)
+        ids = load(app, args.people, args.batch, keep=max(args.checks, args.appends))
         load_s = time.perf_counter() - t
         facts_n = args.people * (len(ATTRIBUTES) + len(ATTRIBUTES) // 5)
 

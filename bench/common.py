@@ -30,8 +30,47 @@ KEYS = ephemeral_keys()
 KEY_SETTINGS = {k.removeprefix("CIVIC_").lower(): v for k, v in KEYS.items()}
 
 
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
 def peak_rss_mb() -> float:
+    """This process's peak resident memory, in MB (getrusage's ru_maxrss, KiB on Linux)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def process_peak_rss_mb(pid: int) -> float:
+    """The peak resident memory, in MB, of a running process and its direct children, added up
+    (Linux's VmHWM; a server's web processes are its children). Read it before stopping them."""
+    total = 0
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return round(total / 1024, 1)
+
+
+def add_quick(parser, **sizes) -> None:
+    """``--quick``: a few hundred items and a few seconds, our side only (no peers), to prove the
+    benchmark still runs; ``sizes`` are the argument values it sets. Quick figures are not results."""
+    parser.add_argument("--quick", action="store_true",
+                        help="a few hundred items, our side only: checks that the benchmark runs; "
+                             "its figures are not results")
+    parser.set_defaults(quick_sizes=sizes)
+
+
+def apply_quick(args, out: Path | None) -> None:
+    """Replace the sizes with the quick ones when ``--quick`` is given; refuse, before any work,
+    to write quick figures (to ``out``) over the full runs' results."""
+    if args.quick:
+        refuse_quick_results(out)
+        for name, value in args.quick_sizes.items():
+            setattr(args, name, value)
+
+
+def refuse_quick_results(out: Path | None) -> None:
+    if out and out.resolve().is_relative_to(RESULTS):
+        raise SystemExit(f"--quick figures are not results: write them outside {RESULTS}")
 
 
 @contextlib.contextmanager
@@ -56,12 +95,15 @@ def fresh_database(kind: str, workdir: Path, name: str) -> Iterator[str]:
         admin.dispose()
 
 
-def emit(figures: dict, out: Path | None) -> None:
-    """Print the figures and, if asked, save them as JSON, with the machine they came from."""
-    figures = {**figures, "peak_rss_mb": peak_rss_mb(),
+def emit(figures: dict, out: Path | None, quick: bool = False) -> None:
+    """Print the figures and, if asked, save them as JSON, with the machine they came from and
+    this process's peak memory. Quick figures never go to ``bench/results/`` (full runs only)."""
+    figures = {**figures, "quick": quick, "peak_rss_mb": peak_rss_mb(),
                "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     print(json.dumps(figures, indent=2))
+    if quick:
+        refuse_quick_results(out)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(figures, indent=2) + "\n")
@@ -79,8 +121,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(url: str, proc, what: str, timeout: float = 60) -> None:
-    """Wait for ``url``/healthz to answer; stop with the process's last words if it dies or is slow."""
+def wait_until_up(url: str, proc, what: str, log: Path, timeout: float = 180) -> None:
+    """Wait for ``url``/healthz to answer; stop with the process's last words (the end of
+    ``log``, where its stderr goes: a file, which never fills and blocks it as a pipe would)
+    if it dies or is slow, killing a slow one first."""
     import time
 
     import httpx
@@ -93,6 +137,21 @@ def wait_until_up(url: str, proc, what: str, timeout: float = 60) -> None:
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
-            err = proc.stderr.read().decode()[-800:] if proc.stderr else ""
-            raise SystemExit(f"{what} did not start: {err}")
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            err = log.read_text(errors="replace")[-800:] if log.exists() else ""
+            raise SystemExit(f"{what} did not start within {timeout:g} s: {err}")
         time.sleep(0.2)
+
+
+def stop(proc, timeout: float = 30) -> None:
+    """Ask a child process to stop; kill it if it has not within ``timeout`` seconds."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

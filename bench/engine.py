@@ -1,13 +1,14 @@
 """The engine benchmark: a 4-step moment (decide, notify, wait for a reply, grant).
 
-    python bench/engine.py --events N --db sqlite|postgres --json OUT.json
+    python bench/engine.py --events N --db sqlite|postgres [--quick] --json OUT.json
 
 Figures (all printed and written to the JSON file):
 - events_per_s: trigger and reply events per second, from the first intake until every
   journey has completed; the engine runs as ``civic worker`` processes beside the intake;
 - p50_ms / p99_ms: acceptance at intake to the first effect, at an offered load (default
   1,000 events/s, triggers and replies together);
-- peak_rss_mb: the benchmark process's peak resident memory;
+- peak_rss_mb: the benchmark process's peak resident memory; workers_peak_rss_mb: the
+  workers' (added up), in the throughput run;
 - floor_rows_per_s: batched inserts of the minimal rows the same work needs;
 - peers: DBOS and SpiffWorkflow running the same flow on the same database, each with
   events_per_s, sample_events and our ratio to it.
@@ -34,7 +35,7 @@ from civicmoments.adapters.store.sql import utc
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, KEYS, emit, fresh_database
+from common import KEY_SETTINGS, KEYS, add_quick, apply_quick, emit, fresh_database, process_peak_rss_mb
 
 HERE = Path(__file__).resolve().parent
 PACK = HERE / "pack"
@@ -102,6 +103,9 @@ class Bench:
         with self.app.store.reader.connect() as conn:
             return conn.execute(select(func.count()).where(journeys.c.status == "completed")).scalar()
 
+    def workers_peak_rss_mb(self) -> float:
+        return round(sum(process_peak_rss_mb(p.pid) for p in self.procs), 1)
+
     def close(self) -> None:
         for p in self.procs:
             p.send_signal(signal.SIGTERM)
@@ -131,10 +135,11 @@ def throughput(url: str, n: int, batch: int, workers: int) -> dict:
         with bench.app.store.reader.connect() as conn:
             written = sum(conn.execute(select(func.count()).select_from(t)).scalar()
                           for t in (inbox, journeys, timeline, outbox, timers, deliveries))
+        workers_rss = bench.workers_peak_rss_mb()
     finally:
         bench.close()
     return {"seconds": elapsed, "journeys_per_s": n / elapsed, "events_per_s": 2 * n / elapsed,
-            "rows_written": written, "rows_per_s": written / elapsed}
+            "rows_written": written, "rows_per_s": written / elapsed, "workers_peak_rss_mb": workers_rss}
 
 
 def latency(url: str, rate: int, seconds: float, batch: int, workers: int) -> dict:
@@ -225,7 +230,9 @@ def main() -> None:
     parser.add_argument("--peer-sample", type=int, default=2000, help="flows each peer runs")
     parser.add_argument("--workers", type=int, default=1, help="civic worker processes (SQLite: 1)")
     parser.add_argument("--no-peers", action="store_true")
+    add_quick(parser, events=300, seconds=2.0, rate=300, no_peers=True)
     args = parser.parse_args()
+    apply_quick(args, args.out)
     if args.events < 1 or args.peer_sample < 1:
         parser.error("--events and --peer-sample must be positive")
 
@@ -264,9 +271,10 @@ def main() -> None:
         "floor_rows_per_s": round(fl["floor_rows_per_s"], 1),
         "floor_journeys_per_s": round(fl["floor_journeys_per_s"], 1),
         "share_of_floor": round(tp["journeys_per_s"] / fl["floor_journeys_per_s"], 3),
+        "workers_peak_rss_mb": tp["workers_peak_rss_mb"],
         "peers": peers,
     }
-    emit(figures, args.out)
+    emit(figures, args.out, quick=args.quick)
 
 if __name__ == "__main__":
     main()

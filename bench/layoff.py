@@ -1,6 +1,6 @@
 """The mass-layoff benchmark: one employer reports N redundancies in one report.
 
-    python bench/layoff.py --people N [--db sqlite|postgres] --json OUT.json
+    python bench/layoff.py --people N [--db sqlite|postgres] [--quick] --json OUT.json
 
 Set-up (not timed): N people with gold facts from the registers (names, date of birth,
 earnings, occupation in the partner's local economy, home town), each consenting to
@@ -12,7 +12,8 @@ decision, a signed, pseudonymised share with JobMatch and its ranked jobs, and t
 rendered message.
 
 Writes total_s, notices_per_s, p50/p99 time to notice (report accepted to notice
-queued), peak_rss_mb, and the scenario's allowance (30 minutes for one person's notice).
+queued), peak_rss_mb (this process runs the platform) and partner_peak_rss_mb, and the
+scenario's allowance (30 minutes for one person's notice).
 """
 
 from __future__ import annotations
@@ -33,7 +34,18 @@ from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, emit, free_port, fresh_database, say, wait_until_up
+from common import (
+    KEY_SETTINGS,
+    add_quick,
+    apply_quick,
+    emit,
+    free_port,
+    fresh_database,
+    process_peak_rss_mb,
+    say,
+    stop,
+    wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,8 +53,6 @@ from partners.jobmatch.market import generate, occupations  # noqa: E402 - the p
 
 EMPLOYER = "https://northfield.example/hr"
 TOWNS = ["Leeds", "Bradford", "Wakefield", "Huddersfield", "Harrogate", "Dewsbury", "Halifax", "Castleford"]
-
-
 
 
 def seed(app, n: int) -> list[str]:
@@ -81,7 +91,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=500, help="events per dispatcher transaction")
     ap.add_argument("--effect-batch", type=int, default=200, help="effects claimed at once")
     ap.add_argument("--json", type=Path, default=None)
+    add_quick(ap, people=200, batch=100, effect_batch=100)
     args = ap.parse_args()
+    apply_quick(args, args.json)
     if args.people < 1:
         ap.error("--people must be at least 1")
     port = free_port()
@@ -99,11 +111,13 @@ def main() -> None:
                            ["occupation", "skills", "home_area", "aspirations", "travel_radius_miles"])
         say(f"seeding {args.people:,} people ...")
         ids = seed(app, args.people)
-        partner = subprocess.Popen([sys.executable, "-m", "partners.jobmatch", "--port", str(port),
-                                    "--public-key", app.audit.public_key()], cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        partner_log = Path(tmp) / "jobmatch.log"
+        with partner_log.open("wb") as err:
+            partner = subprocess.Popen([sys.executable, "-m", "partners.jobmatch", "--port", str(port),
+                                        "--public-key", app.audit.public_key()], cwd=ROOT,
+                                       stdout=subprocess.DEVNULL, stderr=err)
         try:
-            wait_until_up(f"http://127.0.0.1:{port}", partner, "JobMatch")
+            wait_until_up(f"http://127.0.0.1:{port}", partner, "JobMatch", partner_log)
             report = [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": EMPLOYER,
                        "id": f"N-{i}", "subject": pid,
                        "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 40}}
@@ -139,10 +153,10 @@ def main() -> None:
                   "notices_per_s": round(args.people / total, 1), "p50_time_to_notice_ms": pct(0.5),
                   "p99_time_to_notice_ms": pct(0.99), "notices": len(queued), "stored": with_jobs,
                   "effects": state["effects"], "target": {"people": 10_000, "total_s": 60},
-                  "scenario_allowance_ms": 30 * 60 * 1000}, args.json)
+                  "partner_peak_rss_mb": process_peak_rss_mb(partner.pid),
+                  "scenario_allowance_ms": 30 * 60 * 1000}, args.json, quick=args.quick)
         finally:
-            partner.terminate()
-            partner.wait(timeout=10)
+            stop(partner)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The notifications benchmark: render, queue and deliver N emails to a local SMTP server.
 
-    python bench/notify.py --messages N [--db sqlite|postgres] [--batch 250] --json OUT.json
+    python bench/notify.py --messages N [--db sqlite|postgres] [--batch 250] [--quick] --json OUT.json
 
 The SMTP server (aiosmtpd, discarding what it accepts) runs as its own process, so it does
 not share this process's interpreter. The platform works as a pipeline: each round queues
@@ -33,13 +33,11 @@ from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.engine.ports import Effect
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, emit, free_port, fresh_database, say
+from common import KEY_SETTINGS, add_quick, apply_quick, emit, free_port, fresh_database, say, stop
 
 JOBS = [{"title": "welder", "employer": "Crown Works", "town": "Leeds", "miles": 2.5, "wage_pence": 2_800_000,
          "why": "direct match: shares welding, metal with your experience; 2.5 miles away"}] * 5
 NOTIFY_COMMITMENT = {"share": 0.95, "within_ms": 10_000, "source": "GOV.UK Notify service level, emails and texts"}
-
-
 
 
 def start_smtp(port: int) -> subprocess.Popen:
@@ -93,7 +91,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=250, help="notify effects queued per round")
     ap.add_argument("--connections", type=int, default=4, help="SMTP connections kept open")
     ap.add_argument("--json", type=Path, default=None)
+    add_quick(ap, messages=300, batch=100)
     args = ap.parse_args()
+    apply_quick(args, args.json)
     if args.messages < 1:
         ap.error("--messages must be at least 1")
     port = free_port()
@@ -144,10 +144,9 @@ def main() -> None:
                   "messages_per_s": round(args.messages / total, 1), "p50_delivery_ms": pct(0.50),
                   "p95_delivery_ms": pct(0.95), "max_delivery_ms": round(delivered[-1], 1),
                   "share_within_1s": round(within_1s, 4), "target": {"messages_per_s": 2000, "p95_delivery_ms": 1000},
-                  "peer": NOTIFY_COMMITMENT}, args.json)
+                  "peer": NOTIFY_COMMITMENT}, args.json, quick=args.quick)
     finally:
-        smtp.terminate()
-        smtp.wait(timeout=10)
+        stop(smtp)
 
 
 if __name__ == "__main__":

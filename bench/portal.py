@@ -1,6 +1,6 @@
 """The portal benchmark: signed-in people reading their inbox, plan and services pages.
 
-    python bench/portal.py --people N [--users 50] [--rate 200] [--seconds 20] --json OUT.json
+    python bench/portal.py --people N [--users 50] [--rate 200] [--seconds 20] [--quick] --json OUT.json
 
 Set-up (not timed): N people in the registry, 50 of them with a job-loss journey and its
 messages; ``civic serve`` in demo mode as its own process, on SQLite; each of the 50
@@ -34,13 +34,22 @@ from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, KEYS, emit, free_port, say, wait_until_up
+from common import (
+    KEY_SETTINGS,
+    KEYS,
+    add_quick,
+    apply_quick,
+    emit,
+    free_port,
+    process_peak_rss_mb,
+    say,
+    stop,
+    wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/inbox", "/plan", "/services")
 EMPLOYER = "https://northfield.example/hr"
-
-
 
 
 def seed(app, n: int, users: int) -> list[str]:
@@ -130,17 +139,6 @@ async def closed_loop(url: str, cookies: list, clients: int, seconds: float) -> 
         return done / (time.perf_counter() - start)
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The peak resident memory of a process and its children (the web processes), added up."""
-    total = 0
-    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                total += int(line.split()[1])
-    return round(total / 1024, 1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--people", type=int, default=100_000)
@@ -148,8 +146,12 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--web-processes", type=int, default=2, help="processes serving pages (CIVIC_WEB_PROCESSES)")
+    ap.add_argument("--warm-up", type=float, default=10, help="seconds of closed-loop load before measuring")
+    ap.add_argument("--saturate", type=float, default=10, help="seconds of the closed loop")
     ap.add_argument("--json", type=Path, default=None)
+    add_quick(ap, people=300, users=6, rate=50, seconds=2, warm_up=1, saturate=2, web_processes=1)
     args = ap.parse_args()
+    apply_quick(args, args.json)
     if args.people < args.users or args.users < 1:
         ap.error("--people must be at least --users, and --users at least 1")
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,10 +169,12 @@ def main() -> None:
                "CIVIC_DATA_DIR": tmp, "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url, "CIVIC_DEMO_MODE": "true",
                "CIVIC_SESSION_SECRET": "bench", "CIVIC_LOG_LEVEL": "ERROR",
                "CIVIC_WEB_PROCESSES": str(args.web_processes)}
-        server = subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "serve"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server_log = Path(tmp) / "serve.log"
+        with server_log.open("wb") as err:
+            server = subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "serve"], env=env, cwd=ROOT,
+                                      stdout=subprocess.DEVNULL, stderr=err)
         try:
-            wait_until_up(url, server, "civic serve")
+            wait_until_up(url, server, "civic serve", server_log)
             say(f"signing in {args.users} people ...")
             cookies = []
             for pid in users:
@@ -178,23 +182,23 @@ def main() -> None:
                 cookies.append(dict(c.cookies))
                 c.close()
             say("warming up ...")
-            asyncio.run(closed_loop(url, cookies, 8, 10))  # every process sees every user: caches warm
+            asyncio.run(closed_loop(url, cookies, 8, args.warm_up))  # every process sees every user: caches warm
             say(f"open loop: {args.rate:g} requests a second for {args.seconds:g} s ...")
             latencies, achieved, errors = asyncio.run(open_loop(url, cookies, args.rate, args.seconds))
-            say("closed loop: 16 clients for 10 s ...")
-            saturated = asyncio.run(closed_loop(url, cookies, 16, 10))
+            say(f"closed loop: 16 clients for {args.saturate:g} s ...")
+            saturated = asyncio.run(closed_loop(url, cookies, 16, args.saturate))
 
             def pct(p: float) -> float:
                 return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1)
 
             emit({"benchmark": "portal", "db": "sqlite", "people": args.people, "users": args.users,
-                  "web_processes": args.web_processes, "offered_per_s": args.rate, "requests": len(latencies), "errors": errors, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+                  "web_processes": args.web_processes, "offered_per_s": args.rate, "requests": len(latencies),
+                  "errors": errors, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
                   "requests_per_s": round(achieved, 1), "max_requests_per_s": round(saturated, 1),
-                  "server_peak_rss_mb": peak_rss_mb(server.pid), "pages": list(PAGES),
-                  "target": {"p99_ms": 100, "offered_per_s": 200}}, args.json)
+                  "server_peak_rss_mb": process_peak_rss_mb(server.pid), "pages": list(PAGES),
+                  "target": {"p99_ms": 100, "offered_per_s": 200}}, args.json, quick=args.quick)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            stop(server)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The registry benchmark: profile projection, batched gate checks and access-log appends.
 
-    python bench/registry.py --people N --db sqlite|postgres --json OUT.json
+    python bench/registry.py --people N --db sqlite|postgres [--quick] --json OUT.json
 
 Writes profile_build_s (N people x 20 attributes), gate_checks_per_s (batched),
 audit_appends_per_s and peak_rss_mb. Loading the synthetic facts is set-up and is
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -22,17 +21,13 @@ from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, emit, fresh_database
+from common import KEY_SETTINGS, add_quick, apply_quick, emit, fresh_database, say
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTRIBUTES = ["given_name", "family_name", "date_of_birth", "postcode", "home_area", "email", "phone",
               "preferred_channel", "household_size", "children_under_16", "employment_status", "occupation",
               "employer", "skills", "aspirations", "travel_radius_miles", "annual_earnings_pence",
               "class1_contribution_years", "jsa_claimant", "highest_qualification"]
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def value(attr: str, i: int, rnd: random.Random):
@@ -50,8 +45,9 @@ def value(attr: str, i: int, rnd: random.Random):
     return f"{attr}-{i % 997}"
 
 
-def load(app, n: int, batch: int) -> list[str]:
-    """n people, 20 attributes each; a fifth of the attributes also have a newer bronze fact."""
+def load(app, n: int, batch: int, keep: int) -> list[str]:
+    """n people, 20 attributes each; a fifth of the attributes also have a newer bronze fact.
+    Returns the ids of the first ``keep`` people (the rest are not held: memory stays within a batch)."""
     rnd = random.Random(42)
     store, now = app.registry.store, datetime.now(timezone.utc)
     older = now - timedelta(days=30)
@@ -59,7 +55,7 @@ def load(app, n: int, batch: int) -> list[str]:
     ids: list[str] = []
     for lo in range(0, n, batch):
         chunk = [uuid7() for _ in range(min(batch, n - lo))]
-        ids.extend(chunk)
+        ids.extend(chunk[: max(0, keep - len(ids))])
         rows = []
         for j, pid in enumerate(chunk):
             for k, attr in enumerate(ATTRIBUTES):
@@ -86,7 +82,10 @@ def main() -> None:
     parser.add_argument("--json", dest="out", type=Path)
     parser.add_argument("--batch", type=int, default=10_000, help="people per batch")
     parser.add_argument("--checks", type=int, default=200_000, help="gate checks to time")
+    parser.add_argument("--appends", type=int, default=100_000, help="access-log entries to append")
+    add_quick(parser, people=300, batch=100, checks=300, appends=300)
     args = parser.parse_args()
+    apply_quick(args, args.out)
     if args.people < 1:
         parser.error("--people must be positive")
     with tempfile.TemporaryDirectory(prefix="civic-registry-") as tmp, \
@@ -95,7 +94,7 @@ def main() -> None:
                              data_dir=Path(tmp), **KEY_SETTINGS), clock=SystemClock())
         say(f"loading {args.people:,} people x {len(ATTRIBUTES)} attributes on {args.db}")
         t = time.perf_counter()
-        ids = load(app, args.people, args.batch)
+        ids = load(app, args.people, args.batch, keep=max(args.checks, args.appends))
         load_s = time.perf_counter() - t
         facts_n = args.people * (len(ATTRIBUTES) + len(ATTRIBUTES) // 5)
 
@@ -124,7 +123,7 @@ def main() -> None:
 
         say("access-log appends")
         bodies = [{"at": "2026-01-01T00:00:00Z", "recipient": "r", "purpose": "p", "person": p, "channel": "bench",
-                   "outcome": "disclosed", "attributes": ["occupation"]} for p in ids[:100_000]]
+                   "outcome": "disclosed", "attributes": ["occupation"]} for p in ids[: args.appends]]
         t = time.perf_counter()
         for lo in range(0, len(bodies), 1000):
             app.audit.append(bodies[lo : lo + 1000])
@@ -148,7 +147,7 @@ def main() -> None:
         "audit_appends_per_s": round(len(bodies) / audit_s),
         "audit_verify_entries_per_s": round(report.entries / verify_s),
     }
-    emit(figures, args.out)
+    emit(figures, args.out, quick=args.quick)
 
 if __name__ == "__main__":
     main()

@@ -153,3 +153,22 @@ def test_openapi_documents_the_problems_of_every_case_route(world):
     for ops in case_paths.values():
         for op in ops.values():
             assert "403" in op["responses"] and PROBLEM in op["responses"]["403"]["content"]
+
+
+def test_overturning_over_http_returns_the_outcome_to_the_journey_which_awards(world):
+    client, app, t, *_ = world
+    from ..integration.test_engine_flow import job_ended
+
+    employer, _ = app.organisations.add("Employer", ["https://e.example/hr"], ["uk.gov.dwp.*"])
+    app.intake.submit(employer, [job_ended("rae", "n-rae", class1_contribution_years=0)])
+    app.worker.drain()
+    (case,) = client.get("/v1/cases", params={"person": "rae", "queue": "decision-review"},
+                         headers=t["dm"]).json()["items"]
+    r = client.post(f"/v1/cases/{case['id']}/resolve",
+                    json={"outcome": "overturned", "reason": "contributions were missed", "version": case["version"]},
+                    headers=t["dm"])
+    assert r.status_code == 200
+    app.worker.drain()
+    (j,) = app.store.journeys_for("rae")
+    assert j.steps["review"].result["officer"] == app.officers.get("dm").id
+    assert j.steps["review-award"].status.value == "done"

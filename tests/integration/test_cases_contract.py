@@ -158,3 +158,14 @@ def test_officer_tokens_are_stored_hashed_and_authenticate(app, staff):
     with pytest.raises(CredentialInvalidError):
         app.officers.authenticate(token[:-2] + "xx")
     assert [o.name for o in app.officers.list()][:2] == ["Dara Maker", "Lee Leader"]
+
+
+def test_an_appeal_remembers_who_decided_the_reconsideration(app, staff):
+    mr = app.cases.open("mandatory-reconsideration", "p2", "asked again")
+    app.cases.resolve(mr.id, staff["dm2"], "upheld", "still right", mr.version)
+    appeal = app.cases.open("appeal", "p2", "appealed to the tribunal")
+    assert appeal.data["first_reviewer"] == staff["dm2"].id
+    with pytest.raises(c.SameReviewerError):
+        app.cases.resolve(appeal.id, staff["dm2"], "withdrawn", "the person withdrew", appeal.version)
+    other = app.cases.open("appeal", "p3", "no earlier decision on record")
+    assert "first_reviewer" not in other.data

@@ -21,6 +21,7 @@ import pytest
 
 from ..conftest import service_missing
 from ..e2e.conftest import CIVIC, civic_env, free_port, wait_for
+from ..e2e.test_job_loss import TODAY, weekly_rate_on
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -47,6 +48,7 @@ def portal(tmp_path_factory):
     port, jm = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     env = civic_env(tmp, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url, CIVIC_DEMO_MODE="true",
+                    CIVIC_NOW=f"{TODAY}T09:00:00Z",
                     CIVIC_SESSION_SECRET="portal-test-secret",
                     CIVIC_PARTNER_URLS=json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"}))
     tokens = {}
@@ -139,7 +141,8 @@ def test_abes_journey_through_the_portal(portal, browser):
     wait_for(lambda: page.goto(url + "/inbox") and page.get_by_role("link", name="Help after your job ended").count(),
              timeout=60)
     page.get_by_role("link", name="Help after your job ended").click()
-    assert "New Style Jobseeker's Allowance of £92.05 a week" in page.inner_text("main")
+    rate = weekly_rate_on(TODAY, "rate_25_or_over")
+    assert f"New Style Jobseeker's Allowance of £{rate:.2f} a week" in page.inner_text("main")
 
     page.goto(url + "/consents")
     page.get_by_role("button", name=re.compile("Give consent.*Helping you back into work")).click()

@@ -25,6 +25,8 @@ class Service:
     from_date: str | None = None  # a date variable: eligible from this day
     until_date: str | None = None
     relevant_for_days: int | None = None  # after from_date, how long it is worth showing
+    screener: bool = False  # a check that the person may qualify, never an award
+    apply: str | None = None  # where to apply (an https address)
 
     @property
     def variables(self) -> list[str]:
@@ -54,11 +56,16 @@ def load_catalogue(file: Path, variables, attributes) -> dict[str, Service]:
             name = spec.get(key)
             if name is not None and name not in variables:
                 raise doc.error(path + (key,), f"{name!r} is not a variable of the rules")
+        if spec.get("apply") is not None and not str(spec["apply"]).startswith("https://"):
+            raise doc.error(path + ("apply",), "apply is an https:// address where the person can apply")
+        if spec.get("screener") and spec["delivery"] == "automatic":
+            raise doc.error(path + ("screener",), "a screener is never an award: its delivery is offer or inform")
         for i, a in enumerate(spec["needs"]):
             if a not in attributes:
                 raise doc.error(path + ("needs", i), f"{a!r} is not a declared attribute")
         out[sid] = Service(sid, spec["name"], spec["agency"], spec["description"], spec["delivery"],
                            tuple(spec["needs"]), tuple(spec["references"]), spec.get("eligibility"),
                            spec.get("amount"), spec.get("amount_per", "week"), spec.get("from_date"),
-                           spec.get("until_date"), spec.get("relevant_for_days"))
+                           spec.get("until_date"), spec.get("relevant_for_days"), bool(spec.get("screener", False)),
+                           spec.get("apply"))
     return out

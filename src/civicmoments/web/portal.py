@@ -28,6 +28,7 @@ from ..logs import get
 from ..packs.templates import to_html
 from .auth import DemoIdentityProvider, relying_party
 from .i18n import Words
+from .why import check_words, plain
 
 log = get("civic.portal")
 HERE = Path(__file__).parent
@@ -42,6 +43,7 @@ class Portal:
         self.civic = civic
         settings = civic.settings
         self.words = Words(civic.pack.root / "portal", civic.pack.settings.locales)
+        check_words(self.words, civic.services.catalogue, civic.pack.root / "portal")
         self.env = Environment(
             loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), PrefixLoader(
                 {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]),
@@ -97,7 +99,7 @@ class Portal:
                 return t("masked")
             if attribute.endswith("_pence") and isinstance(value, int):
                 return self.money(request, value / 100)
-            return str(value)
+            return self.words.get(lang, f"value.{attribute}.{value}", str(value))
 
         def source(org_id: str | None, names: dict[str, str]) -> str:
             if org_id in (None, "self"):
@@ -116,6 +118,14 @@ class Portal:
         from babel.numbers import format_currency
 
         return format_currency(pounds, "GBP", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+
+    def day(self, request: Request, iso_date: str) -> str:
+        from datetime import date
+
+        from babel.dates import format_date
+
+        return format_date(date.fromisoformat(iso_date[:10]), "d MMMM y",
+                           locale=self.civic.pack.settings.babel_locale(self.lang(request)))
 
     def when(self, request: Request, iso_time: str) -> str:
         from datetime import datetime
@@ -233,8 +243,17 @@ class Portal:
             person = signed_in(request)
             if service_id not in civic.services.catalogue:
                 return self.page(request, "not_found.html", status=404)
+            service = civic.services.service(service_id)
             d = civic.services.explain(person, service_id, civic.clock.now().date())
-            return self.page(request, "explain.html", service=civic.services.service(service_id), decision=d)
+            lang = self.lang(request)
+
+            def t(key: str, **values: Any) -> str:
+                return self.words(lang, key, **values)
+
+            why = plain(d, service, t, lambda key: key in self.words.catalogues[lang],
+                        lambda pounds: self.money(request, pounds), lambda iso: self.day(request, iso))
+            names = {o["id"]: o["name"] for o in civic.store.organisations()}
+            return self.page(request, "explain.html", service=service, decision=d, why=why, names=names)
 
         @r.get("/survey", response_class=HTMLResponse)
         def survey(request: Request) -> Response:

@@ -51,3 +51,15 @@ class universal_credit_standard_allowance(Variable):
         rate = np.where(person("age", period) < p.age_band, p.standard_allowance.single_under_25,
                         p.standard_allowance.single_25_or_over)
         return person("universal_credit_screened", period) * rate
+
+
+class universal_credit_capital_limit(Variable):
+    value_type = float
+    entity = Person
+    definition_period = DAY
+    unit = "currency-GBP"
+    label = "Capital above which there is no Universal Credit, in pounds"
+    reference = "Universal Credit Regulations 2013, reg. 18"
+
+    def formula(person, period, parameters):
+        return np.full(person.count, parameters(period.start).universal_credit.capital_limit)

@@ -218,6 +218,36 @@ def test_every_page_passes_axe_in_english_and_welsh(portal, browser):
         check(page, f"service-explained-{lang}")
 
 
+def test_decision_pages_lead_with_a_plain_sentence_in_english_and_welsh(portal, browser):
+    page = browser.new_page()
+    sign_in(page, portal)
+    rate = weekly_rate_on(TODAY, "rate_25_or_over")
+    first = {"en": (f"You can get £{rate:.2f} a week for up to 182 days, because you paid enough National Insurance "
+                    "in the two tax years that count for your claim: 2023 to 2024 and 2024 to 2025."),
+             "cy": (f"Gallwch gael £{rate:.2f} yr wythnos am hyd at 182 diwrnod, oherwydd i chi dalu digon o "
+                    "Yswiriant Gwladol yn y ddwy flwyddyn dreth sy'n cyfrif ar gyfer eich hawliad: 2023 i 2024 a "
+                    "2024 i 2025.")}
+    heading = {"en": "The facts we used", "cy": "Y ffeithiau a ddefnyddiwyd gennym"}
+    change = {"en": "You could get it if you are responsible for a child under 16",
+              "cy": "Gallech ei gael os ydych yn gyfrifol am blentyn dan 16 oed"}
+    for lang in ("en", "cy"):
+        page.goto(f"{portal}/language?to={lang}&next=/")
+        page.goto(portal + "/services/jsa-new-style")
+        main = page.inner_text("main")
+        paragraphs = [p.strip() for p in page.locator("main p").all_inner_texts() if p.strip()]
+        assert paragraphs[0] == first[lang]
+        assert heading[lang] in main
+        assert not re.search(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", main), main  # no variable names
+        laws = page.locator("main ul.govuk-list--bullet").last.locator("li").all_inner_texts()
+        assert laws and len(laws) == len(set(laws))
+        check(page, f"why-jsa-{lang}")
+        page.goto(portal + "/services/child-benefit")  # Abe has no children: why not, and what would change it
+        assert change[lang] in page.inner_text("#why-change")
+        assert not re.search(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", page.inner_text("main"))
+        check(page, f"why-not-child-benefit-{lang}")
+    page.goto(f"{portal}/language?to=en&next=/")
+
+
 def test_forms_work_without_javascript_and_keep_what_was_entered(portal, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

@@ -35,6 +35,9 @@ HERE = Path(__file__).parent
 SORT_CODE = re.compile(r"^\d{6}$")
 ACCOUNT = re.compile(r"^\d{6,8}$")
 SURVEY = ("aspirations", "travel_radius_miles", "bank_account", "last_day_of_work")
+# Facts a decision may lack that the survey can ask for (once nobody holds them).
+EARNINGS = ("class1_earnings_year_before_pence", "class1_earnings_last_year_pence")
+MONEY = re.compile(r"^\d{1,9}(?:\.\d{1,2})?$")
 CHANNELS = (Channel.INBOX, Channel.SMS, Channel.EMAIL, Channel.LETTER)
 
 
@@ -258,18 +261,20 @@ class Portal:
         @r.get("/survey", response_class=HTMLResponse)
         def survey(request: Request) -> Response:
             person = signed_in(request)
-            return self.page(request, "survey.html", **self._survey(person), values={}, errors=[])
+            return self.page(request, "survey.html", **self._survey(person, self.lang(request)), values={}, errors=[])
 
         @r.post("/survey", response_class=HTMLResponse)
         async def answer(request: Request) -> Response:
             person = signed_in(request)
             data = await self.form(request)
-            plan = self._survey(person)
-            answers, errors = self._check(request, data, [q["attribute"] for q in plan["ask"]])
+            plan = self._survey(person, self.lang(request))
+            asked = [q["attribute"] for q in plan["ask"]]
+            answers, errors = self._check(request, data, asked)
             if errors:
                 return self.page(request, "survey.html", status=400, values=data, errors=errors, **plan)
-            if answers:
-                civic.questions.answer(person, answers)
+            cannot = [a for a in asked if a in EARNINGS] if data.get("class1_unknown") == "yes" else []
+            if answers or cannot:
+                civic.questions.answer(person, answers, cannot)
             return self.page(request, "done.html", message=self.words(self.lang(request), "answers_saved"))
 
         @r.get("/consents", response_class=HTMLResponse)
@@ -386,10 +391,23 @@ class Portal:
         return {"journey": j, "amount": amount, "jobs": jobs, "paths": latest.get("paths", []),
                 "income": latest.get("income", []), "booked": booked if booked and booked.get("starts") else None}
 
-    def _survey(self, person: str) -> dict[str, Any]:
-        plan = self.civic.questions.plan(person, ",".join(SURVEY))
-        names = {o["id"]: o["name"] for o in self.civic.store.organisations()}
-        return {"known": plan["known"], "ask": plan["ask"], "names": names}
+    def _survey(self, person: str, lang: str | None = None) -> dict[str, Any]:
+        """The survey: what the moment asks, and what an undecided decision lacks, less what
+        any organisation already holds."""
+        civic = self.civic
+        today = civic.clock.now().date()
+        gaps = [a for a in civic.questions.decision_gaps(civic.services.decisions(person, today).values())
+                if a in EARNINGS]
+        plan = civic.questions.plan(person, ",".join(SURVEY + tuple(gaps)))
+        names = {o["id"]: o["name"] for o in civic.store.organisations()}
+        years: dict[str, str] = {}
+        if gaps:
+            d = civic.services.decide(person, ["jsa_relevant_tax_year_earlier", "jsa_relevant_tax_year_later"], today)
+            lang = lang or self.words.default
+            years = {k: self.words(lang, "why_tax_year", start=int(d.outputs[f"jsa_relevant_tax_year_{k}"]),
+                                   end=int(d.outputs[f"jsa_relevant_tax_year_{k}"]) + 1)
+                     for k in ("earlier", "later")} if d.status != "unknown" else {}
+        return {"known": plan["known"], "ask": plan["ask"], "names": names, "years": years}
 
     def _check(self, request: Request, data: dict[str, str], asked: list[str]):
         lang = self.lang(request)
@@ -419,6 +437,13 @@ class Portal:
                                "field": "account_number"})
             if SORT_CODE.match(sort) and ACCOUNT.match(account):
                 answers["bank_account"] = f"{sort[:2]}-{sort[2:4]}-{sort[4:]} {account.zfill(8)}"
+        if data.get("class1_unknown") != "yes":
+            for name in (a for a in EARNINGS if a in asked):
+                raw = data.get(name, "").replace(",", "").replace("£", "").strip()
+                if not MONEY.match(raw):
+                    errors.append({"text": w(lang, "err_money"), "href": f"#{name}", "field": name})
+                else:
+                    answers[name] = round(float(raw) * 100)
         if "last_day_of_work" in asked:
             try:
                 day = date(int(data.get("last_day_of_work-year", "")), int(data.get("last_day_of_work-month", "")),

@@ -120,3 +120,39 @@ def test_a_published_until_that_does_not_fit_refuses_to_load(tmp_path, name, edi
         sys.path.remove(str(pack / "openfisca"))
         for mod in [m for m in sys.modules if m == "uk_rules" or m.startswith("uk_rules.")]:
             del sys.modules[mod]
+
+
+def test_the_simple_rules_for_unknown_subjects_are_dated_too(app):
+    from civicmoments.adapters.effects.local import SimpleRulesProvider
+    from civicmoments.domain.clock import FakeClock
+    from civicmoments.engine.ports import Effect
+
+    def rate(day: datetime, age: int):
+        provider = SimpleRulesProvider(app.pack.rules, FakeClock(day))
+        effect = Effect(key="k", journey=None, person="p", step="assess", kind="decide",
+                        payload={"spec": {"variables": ["jsa_new_style_eligible", "jsa_new_style_weekly_rate"]},
+                                 "event": {"data": {"age": age, "class1_contribution_years": 2}}},
+                        max_attempts=1, backoff_seconds=1.0, id=0, attempts=1)
+        return provider.perform([effect])[0].result
+
+    assert rate(datetime(2026, 4, 5, 12, tzinfo=timezone.utc), 40)["outputs"]["jsa_new_style_weekly_rate"] == 92.05
+    assert rate(datetime(2026, 4, 6, 12, tzinfo=timezone.utc), 40)["outputs"]["jsa_new_style_weekly_rate"] == 95.55
+    assert rate(datetime(2026, 11, 29, 12, tzinfo=timezone.utc), 20)["outputs"]["jsa_new_style_weekly_rate"] == 75.65
+    late = rate(datetime(2027, 4, 6, 12, tzinfo=timezone.utc), 40)
+    assert late["status"] == "unknown" and late["reason"] == "not-published" and late["outputs"] == {}
+    early = rate(datetime(2025, 1, 1, 12, tzinfo=timezone.utc), 40)
+    assert early["status"] == "unknown" and early["reason"] == "no-rules"
+
+
+def test_simple_rules_with_a_bad_date_refuse_to_load(tmp_path):
+    from civicmoments.packs.loader import load_rules
+
+    text = (UK_PACK / "rules" / "simple.yaml").read_text()
+    for broken, words in ((text.replace("published_until: 2027-04-05", "published_until: 2026-01-01"),
+                           "no earlier than its last formula"),
+                          (text.replace("2026-04-06:", "2026-13-06:"), "'2026-13-06' is not a day")):
+        file = tmp_path / "simple.yaml"
+        file.write_text(broken)
+        with pytest.raises(PackError, match=words) as caught:
+            load_rules(file)
+        assert caught.value.line is not None

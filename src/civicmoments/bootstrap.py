@@ -143,7 +143,7 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
     else:
         recorder = RecordingProvider(store, clock)
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
-        providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules), registry, clock)
+        providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules, clock), registry, clock)
         steps = RegistryStepsProvider(registry, recorder, clock, consents)
         providers[StepKind.GRANT.value] = providers[StepKind.RECORD.value] = steps
         if pack.templates:

@@ -21,6 +21,7 @@ import pytest
 
 from ..conftest import service_missing
 from ..e2e.conftest import CIVIC, civic_env, free_port, wait_for
+from ..e2e.test_job_loss import TODAY, weekly_rate_on
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -47,6 +48,7 @@ def portal(tmp_path_factory):
     port, jm = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     env = civic_env(tmp, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url, CIVIC_DEMO_MODE="true",
+                    CIVIC_NOW=f"{TODAY}T09:00:00Z",
                     CIVIC_SESSION_SECRET="portal-test-secret",
                     CIVIC_PARTNER_URLS=json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"}))
     tokens = {}
@@ -139,7 +141,8 @@ def test_abes_journey_through_the_portal(portal, browser):
     wait_for(lambda: page.goto(url + "/inbox") and page.get_by_role("link", name="Help after your job ended").count(),
              timeout=60)
     page.get_by_role("link", name="Help after your job ended").click()
-    assert "New Style Jobseeker's Allowance of £92.05 a week" in page.inner_text("main")
+    rate = weekly_rate_on(TODAY, "rate_25_or_over")
+    assert f"New Style Jobseeker's Allowance of £{rate:.2f} a week" in page.inner_text("main")
 
     page.goto(url + "/consents")
     page.get_by_role("button", name=re.compile("Give consent.*Helping you back into work")).click()
@@ -213,6 +216,36 @@ def test_every_page_passes_axe_in_english_and_welsh(portal, browser):
         page.goto(portal + "/services")
         page.locator("main ul a").first.click()
         check(page, f"service-explained-{lang}")
+
+
+def test_decision_pages_lead_with_a_plain_sentence_in_english_and_welsh(portal, browser):
+    page = browser.new_page()
+    sign_in(page, portal)
+    rate = weekly_rate_on(TODAY, "rate_25_or_over")
+    first = {"en": (f"You can get £{rate:.2f} a week for up to 182 days, because you paid enough National Insurance "
+                    "in the two tax years that count for your claim: 2023 to 2024 and 2024 to 2025."),
+             "cy": (f"Gallwch gael £{rate:.2f} yr wythnos am hyd at 182 diwrnod, oherwydd i chi dalu digon o "
+                    "Yswiriant Gwladol yn y ddwy flwyddyn dreth sy'n cyfrif ar gyfer eich hawliad: 2023 i 2024 a "
+                    "2024 i 2025.")}
+    heading = {"en": "The facts we used", "cy": "Y ffeithiau a ddefnyddiwyd gennym"}
+    change = {"en": "You could get it if you are responsible for a child under 16",
+              "cy": "Gallech ei gael os ydych yn gyfrifol am blentyn dan 16 oed"}
+    for lang in ("en", "cy"):
+        page.goto(f"{portal}/language?to={lang}&next=/")
+        page.goto(portal + "/services/jsa-new-style")
+        main = page.inner_text("main")
+        paragraphs = [p.strip() for p in page.locator("main p").all_inner_texts() if p.strip()]
+        assert paragraphs[0] == first[lang]
+        assert heading[lang] in main
+        assert not re.search(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", main), main  # no variable names
+        laws = page.locator("main ul.govuk-list--bullet").last.locator("li").all_inner_texts()
+        assert laws and len(laws) == len(set(laws))
+        check(page, f"why-jsa-{lang}")
+        page.goto(portal + "/services/child-benefit")  # Abe has no children: why not, and what would change it
+        assert change[lang] in page.inner_text("#why-change")
+        assert not re.search(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", page.inner_text("main"))
+        check(page, f"why-not-child-benefit-{lang}")
+    page.goto(f"{portal}/language?to=en&next=/")
 
 
 def test_forms_work_without_javascript_and_keep_what_was_entered(portal, browser):

@@ -101,4 +101,8 @@ def test_services_for_a_person(server, person):
     jsa = next(e for e in shown["not_eligible"] if e["service"] == "jsa-new-style")
     assert {a["attribute"] for a in jsa["ask"]} == {"employment_status", "class1_earnings_last_year_pence",
                                                     "class1_earnings_year_before_pence"}
-    problem(call(server, "GET", f"/v1/people/{person}/services", params={"on": "1 June"}), 400, "problem")
+    bad = problem(call(server, "GET", f"/v1/people/{person}/services", params={"on": "1 June"}), 422,
+                  "invalid-decision-date")
+    assert "'on'" in bad["detail"] and "'1 June'" in bad["detail"]
+    problem(call(server, "GET", f"/v1/people/{person}/services", params={"on": "2026-02-30"}), 422,
+            "invalid-decision-date")

@@ -36,6 +36,18 @@ ORGS = [
 ]
 
 
+# The day the platform runs on (CIVIC_NOW): decisions are for this day, whatever the calendar says.
+TODAY = "2026-11-23"
+
+
+def weekly_rate_on(day: str, age_band: str) -> float:
+    """New Style JSA's weekly rate on ``day``, read from the pack's parameters."""
+    sys.path.insert(0, str(ROOT / "packs" / "uk" / "openfisca"))
+    from uk_rules import build_system
+
+    return float(getattr(build_system().parameters(day).jsa_new_style, age_band))
+
+
 def abes_occupation() -> str:
     """The local occupation with the most postings within 10 miles of Leeds, in the partner's market."""
     sys.path.insert(0, str(ROOT))
@@ -64,6 +76,7 @@ def world(tmp_path_factory):
     port, jm_port, transit_port = free_port(), free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     env = civic_env(tmp, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url, CIVIC_TRANSIT_CHECKS_PER_SECOND="5",
+                    CIVIC_NOW=f"{TODAY}T09:00:00Z",
                     CIVIC_PARTNER_URLS=json.dumps({"JobMatch": f"http://127.0.0.1:{jm_port}/v1/profiles"}))
     tokens = {}
     for name, source, scopes in ORGS:
@@ -156,7 +169,9 @@ def test_abe_from_redundancy_to_a_new_job(world):
 
     notice = wait_for(lambda: messages(world, abe).get("notice-of-assistance"), timeout=60)
     text = notice["content"]["long"]
-    assert "New Style Jobseeker's Allowance of £92.05 a week" in text  # 25 or over: the 2025/26 rate
+    rate = weekly_rate_on(TODAY, "rate_25_or_over")  # Abe is 42: the 2026/27 rate for 25 or over
+    assert rate > 92.05  # not the 2025/26 figure carried forward
+    assert f"New Style Jobseeker's Allowance of £{rate:.2f} a week" in text
     found = journey(world, abe)
     assert step(found, "award")["status"] == "done"  # every input gold: no claim needed
     first = step(found, "match")["result"]

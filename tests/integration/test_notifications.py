@@ -74,12 +74,15 @@ def person(app, channels=(), facts: dict | None = None, **prefs) -> str:
     return pid
 
 
+NOTICE = {"eligible": True, "weekly_amount": 92.05, "universal_credit": False, "universal_credit_monthly": 0.0}
+
+
 def notify(app, pid: str, template: str = "notice-of-assistance", key: str | None = None,
            values: dict | None = None, journey: str | None = None):
     effect = Effect(key=key or f"k{next(_keys)}", journey=journey, person=pid, step="notice", kind="notify",
                     payload={"spec": {"template": template},
                              "personalisation": {"values": values if values is not None
-                                                 else {"eligible": True, "weekly_amount": 92.05, "jobs": []}}},
+                                                 else {**NOTICE, "jobs": []}}},
                     max_attempts=5, backoff_seconds=2.0, id=0, attempts=1)
     return app.messenger.perform([effect])[0]
 
@@ -107,7 +110,7 @@ def test_an_email_arrives_with_the_right_headers_body_and_language(db_url, tmp_p
     pid = person(app, ["email"], {"email": "abe@example.org"}, language="cy")
     job = {"title": "welder", "employer": "Crown Works", "town": "Leeds", "miles": 2.5, "wage_pence": 2800000,
            "why": "direct match"}
-    assert notify(app, pid, values={"eligible": True, "weekly_amount": 92.05, "jobs": [job]}).verdict.value == "done"
+    assert notify(app, pid, values={**NOTICE, "jobs": [job]}).verdict.value == "done"
     send(app)
     (mail,) = smtp.messages
     assert mail["To"] == "Abe Jones <abe@example.org>"

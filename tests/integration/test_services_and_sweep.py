@@ -46,8 +46,9 @@ def test_services_are_ranked_by_value_and_dated_when_coming(app, family):
     now = [e["service"] for e in result["eligible"]]
     assert now[:2] == ["jsa-new-style", "child-benefit"]  # £92.05 a week before £43.30
     assert result["eligible"][1]["amount"] == 43.30
-    assert [(e["service"], e["from"]) for e in result["becoming_eligible"]] == [("state-pension", "2057-05-01")]
-    assert now[2:] == ["register-to-vote"]
+    # 68: born after 5 April 1978 (Pensions Act 2007)
+    assert [(e["service"], e["from"]) for e in result["becoming_eligible"]] == [("state-pension", "2058-05-01")]
+    assert now[2:] == ["register-to-vote", "universal-credit"]  # a screener comes after what is awarded
     assert "not_eligible" not in result and result["not_eligible_count"] == 2
     shown = app.services.for_person(family["parent"], ON, include_not_eligible=True)
     reasons = {e["service"]: e["reason"] for e in shown["not_eligible"]}
@@ -94,13 +95,13 @@ def test_the_sweep_emits_milestones_and_eligibility_changes_once(app, family):
     from civicmoments.cli import run_sweep
 
     first = run_sweep(app, date(2025, 11, 21), date(2025, 11, 20), show_progress=False)
-    # The teen's licence; the parent's JSA, and Child Benefit for the household's adult.
-    assert first == {"people": 4, "milestones": 1, "eligibility": 2}
+    # The teen's licence; the parent's JSA and Universal Credit, and Child Benefit for the household's adult.
+    assert first == {"people": 4, "milestones": 1, "eligibility": 3}
     again = run_sweep(app, date(2025, 11, 21), date(2025, 11, 20), show_progress=False)
     assert again == {"people": 4, "milestones": 0, "eligibility": 0}
     app.registry.record(family["hmrc"], family["parent"], [{"attribute": "employment_status", "value": "employed"}])
     later = run_sweep(app, date(2025, 11, 22), show_progress=False)
-    assert later["eligibility"] == 1
+    assert later["eligibility"] == 2  # New Style JSA and Universal Credit both stop
     with app.store.reader.connect() as conn:
         rows = conn.execute(select(inbox.c.type, inbox.c.subject, inbox.c.data).order_by(inbox.c.seq)).all()
     seen = sorted((r.type, r.subject, r.data.get("milestone") or r.data.get("service"), r.data.get("eligible"))
@@ -110,6 +111,8 @@ def test_the_sweep_emits_milestones_and_eligibility_changes_once(app, family):
         ("civic.milestone.reached", teen, "provisional_licence_from_date", None),
         ("civic.eligibility.changed", parent, "jsa-new-style", True),
         ("civic.eligibility.changed", parent, "child-benefit", True),
+        ("civic.eligibility.changed", parent, "universal-credit", True),
+        ("civic.eligibility.changed", parent, "universal-credit", False),
         ("civic.eligibility.changed", parent, "jsa-new-style", False)])
 
 

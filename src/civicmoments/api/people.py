@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from ..domain.clock import iso
 from ..domain.disclosure import DisclosureRefusedError
 from ..domain.organisations import Organisation
-from ..engine.errors import Problem
+from ..engine.errors import InvalidDecisionDateError, Problem
 from ..engine.gate import Refusal
 from .auth import organisation
 from .deps import civic as _civic
@@ -117,7 +117,7 @@ def services(person: str, request: Request, on: str | None = None,
     try:
         day = date.fromisoformat(on) if on else civic.clock.now().date()
     except ValueError:
-        raise Problem(f"'on' must be a date written YYYY-MM-DD; got {on!r}") from None
+        raise InvalidDecisionDateError(f"'on' must be a date written YYYY-MM-DD; got {on!r}") from None
     return civic.services.for_person(person, day, include_not_eligible="not-eligible" in include.split(","))
 
 

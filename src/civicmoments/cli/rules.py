@@ -73,3 +73,29 @@ def sweep(on: str | None, since: str | None, as_json: bool) -> None:
     else:
         click.echo(f"{result['people']} people: {result['milestones']} milestone event(s), "
                    f"{result['eligibility']} eligibility change(s)")
+
+
+@main.group("rules")
+def rules_group() -> None:
+    """The pack's rules: what needs attention."""
+
+
+@rules_group.command("check")
+@click.option("--within", default=90, show_default=True, help="days ahead to look")
+@click.option("--json", "as_json", is_flag=True)
+def check(within: int, as_json: bool) -> None:
+    """List parameters whose published figures end within the next days (uprating due)."""
+    app = common._app()
+    today = app.clock.now().date()
+    due = app.rules.due_for_uprating(today, within)
+    if as_json:
+        _out({"on": today.isoformat(), "within_days": within, "due": due})
+        return
+    if not due:
+        click.echo(f"No published figures end within {within} days of {today}.")
+        return
+    click.echo(f"Published figures ending within {within} days of {today}:")
+    for d in due:
+        when = (f"ended {-d['days_left']} day(s) ago" if d["days_left"] < 0
+                else f"{d['days_left']} day(s) left")
+        click.echo(f"  {d['parameter']}: {d['description']}; published until {d['published_until']} ({when})")

@@ -61,6 +61,7 @@ InvalidAgreementError = _problem("invalid-agreement", 422, "The agreement is not
 UnknownOrganisationError = _problem("unknown-organisation", 422, "No such organisation")
 InvalidPreferencesError = _problem("invalid-preferences", 422, "The message preferences are not valid")
 InvalidReceiptError = _problem("invalid-receipt", 422, "The delivery receipt is not valid")
+InvalidDecisionDateError = _problem("invalid-decision-date", 422, "The day to decide for is not a date")
 ReceiptsNotConfiguredError = _problem("receipts-not-configured", 503, "Delivery receipts are not set up")
 WrongChannelError = _problem("wrong-channel", 409, "The message is not waiting on this channel")
 TooManyChecksError = _problem("too-many-checks", 429, "Too many checks: slow down")

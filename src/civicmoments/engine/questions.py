@@ -59,13 +59,27 @@ class QuestionPlanner:
         found = self.service_needs(form) if self.service_needs else None
         return found[0] if found else None
 
-    def answer(self, person: str, answers: Mapping[str, Any]) -> int:
-        """The person's answers become bronze, declared facts; registers outrank them later."""
-        if not isinstance(answers, Mapping) or not answers:
+    def answer(self, person: str, answers: Mapping[str, Any], cannot_answer: Sequence[str] = ()) -> int:
+        """The person's answers become bronze, declared facts; registers outrank them later.
+
+        ``cannot_answer`` names what the person was asked and could not give (their Class 1
+        earnings, say): the journey hears it, so a person can find it instead."""
+        if not isinstance(answers, Mapping) or not (answers or cannot_answer):
             raise UnknownAttributeError("answers map attribute names to values")
+        for name in cannot_answer:
+            self.registry.spec(name)
         raw: Sequence[Mapping[str, Any]] = [
             {"attribute": k, "value": v, "basis": "declared", "tier": "bronze"} for k, v in answers.items()]
-        recorded = self.registry.record(None, person, raw)
+        recorded = self.registry.record(None, person, raw) if raw else 0
         if self.publish is not None:  # the journey hears which fields, the registry keeps the values
-            self.publish(ANSWERED, person, {"answers": {k: True for k in answers}})
+            data: dict[str, Any] = {"answers": {k: True for k in answers}}
+            if cannot_answer:
+                data["cannot_answer"] = sorted(cannot_answer)
+            self.publish(ANSWERED, person, data)
         return recorded
+
+    def decision_gaps(self, decisions) -> list[str]:
+        """What undecided decisions lack, once each: the survey asks these too (the plan then
+        drops whatever an organisation already holds)."""
+        return list(dict.fromkeys(a["attribute"] for d in decisions
+                                  if d.status == "unknown" and d.reason == "missing-facts" for a in d.ask))

@@ -13,6 +13,7 @@ from .errors import NotFoundError
 from .registry import Registry
 
 WEEKS_A_YEAR = 52
+PER_YEAR = {"week": WEEKS_A_YEAR, "month": 12, "year": 1}
 DELIVERY_RANK = {"automatic": 0, "offer": 1, "inform": 2}
 
 
@@ -62,7 +63,8 @@ class Services:
         for sid, d in self.decisions(person, on).items():
             s = self.catalogue[sid]
             entry: dict[str, Any] = {"service": sid, "name": s.name, "agency": s.agency,
-                                     "description": s.description, "delivery": s.delivery}
+                                     "description": s.description, "delivery": s.delivery,
+                                     "screener": s.screener, "apply": s.apply}
             if d.status == "unknown":
                 not_now.append({**entry, "reason": d.explanation, "ask": d.ask})
                 continue
@@ -80,11 +82,12 @@ class Services:
                 amount = d.outputs.get(s.amount) if s.amount else None
                 if amount is not None:
                     entry.update(amount=amount, per=s.amount_per)
-                entry["value_per_year"] = round((amount or 0) * (WEEKS_A_YEAR if s.amount_per == "week" else 1), 2)
+                entry["value_per_year"] = round((amount or 0) * PER_YEAR.get(s.amount_per, 1), 2)
                 now.append(entry)
             else:
                 not_now.append({**entry, "reason": d.explanation, "pending_review": d.adverse})
-        now.sort(key=lambda e: (-e["value_per_year"], DELIVERY_RANK[e["delivery"]], e["name"]))
+        # Awards before screeners (a screener is a check, not money), then by value.
+        now.sort(key=lambda e: (e["screener"], -e["value_per_year"], DELIVERY_RANK[e["delivery"]], e["name"]))
         soon.sort(key=lambda e: e["from"])
         result: dict[str, Any] = {"person": person, "on": today, "eligible": now, "becoming_eligible": soon,
                                   "not_eligible_count": len(not_now)}

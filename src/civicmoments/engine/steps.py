@@ -52,7 +52,7 @@ class DecideProvider:
                 out[i] = EffectResult.done({"status": d.status, "outputs": d.outputs, "inputs": d.inputs,
                                             "ask": d.ask, "explanation": d.explanation,
                                             "references": d.references, "adverse": d.adverse,
-                                            "all_gold": all_gold, "on": d.on})
+                                            "all_gold": all_gold, "on": d.on, "reason": d.reason})
         return out  # type: ignore[return-value]
 
 

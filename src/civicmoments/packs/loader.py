@@ -22,9 +22,27 @@ from .yamlmap import PackError, load
 
 @dataclass(frozen=True)
 class SimpleRule:
+    """A CEL formula over the trigger event, or formulas dated from the day each is in force
+    (figures that are uprated), with the last day their figures are published for."""
+
     name: str
-    formula: CelCondition
+    formulas: tuple[tuple[str, CelCondition], ...]  # (in force from, YYYY-MM-DD or ""), oldest first
     reference: str
+    published_until: str | None = None
+
+    @property
+    def formula(self) -> CelCondition:
+        return self.formulas[-1][1]
+
+    def on(self, day: str | None) -> tuple[CelCondition | None, str]:
+        """The formula in force on ``day`` (YYYY-MM-DD; None: the latest), or None and why not:
+        ``no-rules`` before the first, ``not-published`` after ``published_until``."""
+        if day is None:
+            return self.formula, ""
+        if self.published_until is not None and day > self.published_until:
+            return None, "not-published"
+        found = [f for start, f in self.formulas if start <= day]
+        return (found[-1], "") if found else (None, "no-rules")
 
 
 @dataclass
@@ -53,15 +71,39 @@ def load_rules(file: Path) -> dict[str, SimpleRule]:
     rules = {}
     for name, spec in variables.items():
         path = ("variables", name)
-        if not isinstance(spec, dict) or not isinstance(spec.get("formula"), str):
-            raise doc.error(path, f"variable {name!r} needs a 'formula' (a CEL expression)")
+        dated = spec.get("formulas") if isinstance(spec, dict) else None
+        if not isinstance(spec, dict) or not (isinstance(spec.get("formula"), str) or isinstance(dated, dict)):
+            raise doc.error(path, f"variable {name!r} needs a 'formula' (a CEL expression), or 'formulas' "
+                                  "by the day each is in force")
         if not spec.get("reference"):
             raise doc.error(path, f"variable {name!r} needs a 'reference' to the rule it encodes")
-        try:
-            rules[name] = SimpleRule(name, CelCondition(spec["formula"].strip()), str(spec["reference"]).strip())
-        except ConditionSyntaxError as exc:
-            raise doc.error(path + ("formula",), str(exc)) from None
+        raw = sorted((str(k), v) for k, v in dated.items()) if isinstance(dated, dict) else [("", spec["formula"])]
+        formulas = []
+        for start, text in raw:
+            where = path + (("formulas", start) if dated else ("formula",))
+            if dated and not _is_day(start):
+                raise doc.error(where, f"{start!r} is not a day written YYYY-MM-DD")
+            try:
+                formulas.append((start, CelCondition(str(text).strip())))
+            except ConditionSyntaxError as exc:
+                raise doc.error(where, str(exc)) from None
+        until = spec.get("published_until")
+        if until is not None and (not _is_day(str(until)) or str(until) < formulas[-1][0]):
+            raise doc.error(path + ("published_until",), f"published_until of {name!r} must be a day written "
+                                                         "YYYY-MM-DD, no earlier than its last formula")
+        rules[name] = SimpleRule(name, tuple(formulas), str(spec["reference"]).strip(),
+                                 str(until) if until is not None else None)
     return rules
+
+
+def _is_day(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
 
 
 def load_pack(root: Path) -> Pack:

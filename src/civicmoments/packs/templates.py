@@ -93,6 +93,17 @@ def _date(locale: str):
     return fmt
 
 
+def _days_after(value: Any, days: int) -> date:
+    """The date ``days`` after ``value`` (a date, or an ISO date string): "answer by" dates."""
+    from datetime import timedelta
+
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    return value + timedelta(days=int(days))
+
+
 def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                                         trim_blocks=True, lstrip_blocks=True)
@@ -100,6 +111,7 @@ def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvir
     env.filters["pounds"] = _pounds(locale, settings.currency)
     env.filters["date"] = _date(locale)
     env.filters["datetime"] = _datetime(locale, settings.timezone)
+    env.filters["days_after"] = _days_after
     return env
 
 

@@ -25,10 +25,13 @@ class Service:
     from_date: str | None = None  # a date variable: eligible from this day
     until_date: str | None = None
     relevant_for_days: int | None = None  # after from_date, how long it is worth showing
+    screener: bool = False  # a check that the person may qualify, never an award
+    apply: str | None = None  # where to apply (an https address)
+    context: tuple[str, ...] = ()  # variables the explanation's words use (tax years, what is needed)
 
     @property
     def variables(self) -> list[str]:
-        return [v for v in (self.eligibility, self.amount, self.from_date, self.until_date) if v]
+        return [v for v in (self.eligibility, self.amount, self.from_date, self.until_date) if v] + list(self.context)
 
 
 def load_catalogue(file: Path, variables, attributes) -> dict[str, Service]:
@@ -54,11 +57,19 @@ def load_catalogue(file: Path, variables, attributes) -> dict[str, Service]:
             name = spec.get(key)
             if name is not None and name not in variables:
                 raise doc.error(path + (key,), f"{name!r} is not a variable of the rules")
+        if spec.get("apply") is not None and not str(spec["apply"]).startswith("https://"):
+            raise doc.error(path + ("apply",), "apply is an https:// address where the person can apply")
+        if spec.get("screener") and spec["delivery"] == "automatic":
+            raise doc.error(path + ("screener",), "a screener is never an award: its delivery is offer or inform")
+        for i, name in enumerate(spec.get("context") or ()):
+            if name not in variables or variables[name].value_type is bool:
+                raise doc.error(path + ("context", i), f"{name!r} is not a number, date or text variable of the rules")
         for i, a in enumerate(spec["needs"]):
             if a not in attributes:
                 raise doc.error(path + ("needs", i), f"{a!r} is not a declared attribute")
         out[sid] = Service(sid, spec["name"], spec["agency"], spec["description"], spec["delivery"],
                            tuple(spec["needs"]), tuple(spec["references"]), spec.get("eligibility"),
                            spec.get("amount"), spec.get("amount_per", "week"), spec.get("from_date"),
-                           spec.get("until_date"), spec.get("relevant_for_days"))
+                           spec.get("until_date"), spec.get("relevant_for_days"), bool(spec.get("screener", False)),
+                           spec.get("apply"), tuple(spec.get("context") or ()))
     return out

@@ -54,6 +54,7 @@ class Decision:
     explanation: str = ""
     references: list[str] = field(default_factory=list)
     adverse: bool = False
+    reason: str = ""  # why it is unknown: missing-facts | not-published | no-rules
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -89,6 +90,10 @@ def _refs(ref: Any) -> list[str]:
     return out
 
 
+def gap_code(gap: str) -> str:
+    return "not-published" if gap == RulesEngine.NOT_PUBLISHED else "no-rules"
+
+
 class RulesEngine:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -118,22 +123,90 @@ class RulesEngine:
         return out
 
     def check_parameters(self) -> None:
-        """Every parameter is dated and referenced, or the pack does not load."""
-        def walk(node, inherited):
+        """Every parameter is dated and referenced, and a declared ``published_until`` (the last day
+        for which its figures are published) is a date no earlier than its last value, or the pack
+        does not load. Raises PackError naming the file and line."""
+        def walk(node, inherited, until):
             referenced = inherited or bool(node.metadata.get("reference"))
+            until = node.metadata.get("published_until", until)
             children = getattr(node, "children", None)
             if children is None:
-                yield node, referenced
+                yield node, referenced, until
                 return
             for child in children.values():
-                yield from walk(child, referenced)
+                yield from walk(child, referenced, until)
 
-        for p, referenced in walk(self.tbs.parameters, False):
-            where = self.root / "openfisca" / "uk_rules" / "parameters"
+        self.published_until: dict[str, date] = {}
+        for p, referenced, until in walk(self.tbs.parameters, False, None):
             if not p.values_list:
-                raise PackError(where, None, f"parameter {p.name} has no dated value")
+                raise self._param_error(p.name, "values", f"parameter {p.name} has no dated value")
             if not (referenced or all(v.metadata.get("reference") for v in p.values_list)):
-                raise PackError(where, None, f"parameter {p.name} has no legal reference")
+                raise self._param_error(p.name, "reference", f"parameter {p.name} has no legal reference")
+            if until is None:
+                continue
+            try:
+                day = date.fromisoformat(str(until))
+            except ValueError:
+                raise self._param_error(p.name, "published_until", f"published_until of {p.name} must be a date "
+                                        f"written YYYY-MM-DD; got {until!r}") from None
+            last = p.values_list[0].instant_str
+            if day.isoformat() < last:
+                raise self._param_error(p.name, "published_until",
+                                        f"published_until {day} of {p.name} is earlier than its last value, "
+                                        f"dated {last}; move it to the last day the figures are published for")
+            self.published_until[p.name] = day
+
+    def _param_error(self, name: str, key: str, message: str) -> PackError:
+        """A PackError at the file and line where parameter ``name`` (and its ``key``) is written."""
+        folder = self.root / "openfisca" / "uk_rules" / "parameters"
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            file = folder.joinpath(*parts[:cut]).with_suffix(".yaml")
+            if file.exists():
+                doc = load(file)
+                inner = tuple(parts[cut:])
+                for path in (inner + ("metadata", key), inner + (key,), inner):
+                    if path in doc.lines:
+                        return PackError(file, doc.lines[path], message)
+                return PackError(file, None, message)
+        return PackError(folder, None, message)
+
+    def due_for_uprating(self, on: date, within_days: int = 90) -> list[dict[str, Any]]:
+        """Parameters whose published figures end within ``within_days`` of ``on`` (or already have),
+        soonest first: ``[{parameter, description, published_until, days_left}]``."""
+        out = []
+        for name, until in self.published_until.items():
+            left = (until - on).days
+            if left <= within_days:
+                out.append({"parameter": name, "description": self._param(name).description or name,
+                            "published_until": until.isoformat(), "days_left": left})
+        return sorted(out, key=lambda e: (e["published_until"], e["parameter"]))
+
+    # -- what the rules can say on a day --------------------------------------------------
+    NO_RULES = "no rules in force on that day"
+    NOT_PUBLISHED = "the rates for that day are not published yet"
+
+    def rules_gap(self, variables: Sequence[str], on: str) -> str | None:
+        """Why nothing can be decided on ``on``: a formula not yet in force, or None."""
+        for name in variables:
+            formulas = self.tbs.variables[name].formulas
+            if formulas and on < next(iter(formulas.keys())):
+                return self.NO_RULES
+        return None
+
+    def figures_gap(self, nodes) -> str | None:
+        """Why the figures read in a computation cannot be trusted: a read before a parameter's
+        first value, or after the last day its figures are published for; or None."""
+        for n in nodes:
+            for p in n.parameters:
+                day = str(p.period)[:10]
+                param = self._param(p.name)
+                if day < param.values_list[-1].instant_str:
+                    return self.NO_RULES
+                until = self.published_until.get(p.name)
+                if until is not None and day > until.isoformat():
+                    return self.NOT_PUBLISHED
+        return None
 
     def variable(self, name: str):
         v = self.tbs.variables.get(name)
@@ -186,9 +259,22 @@ class RulesEngine:
         for name in variables:
             self.variable(name)
         values, missing = self.arrays(profiles)
-        sim = self.simulate(len(persons), on, values, trace=True, households=households, roles=roles)
-        outputs = {v: sim.calculate(v, on) for v in variables}
-        nodes = list(sim.tracer.browse_trace())
+        gap = self.rules_gap(variables, on)
+        nodes: list = []
+        if gap is None:
+            from openfisca_core.errors import ParameterNotFoundError
+
+            sim = self.simulate(len(persons), on, values, trace=True, households=households, roles=roles)
+            try:
+                outputs = {v: sim.calculate(v, on) for v in variables}
+            except ParameterNotFoundError:
+                gap = self.NO_RULES
+            else:
+                nodes = list(sim.tracer.browse_trace())
+                gap = self.figures_gap(nodes)
+        if gap is not None:
+            return [Decision(person, on, "unknown", explanation=f"Not decided: {gap}.", reason=gap_code(gap))
+                    for person in persons]
         used_inputs = [n.name for n in nodes if n.name in self.inputs]
         decisions = []
         for i, person in enumerate(persons):
@@ -204,7 +290,8 @@ class RulesEngine:
             if ask:
                 decisions.append(Decision(person, on, "unknown", inputs=used, ask=ask,
                                           explanation="Not decided: we need to ask for "
-                                          + ", ".join(a["attribute"] for a in ask) + "."))
+                                          + ", ".join(a["attribute"] for a in ask) + ".",
+                                          reason="missing-facts"))
                 continue
             out = {v: _plain(outputs[v][self._row(sim, v, i)]) for v in variables}
             adverse = any(self.tbs.variables[v].value_type is bool and out[v] is False for v in variables)
@@ -238,8 +325,8 @@ class RulesEngine:
             for r in _refs(var.reference):
                 if r not in refs:
                     refs.append(r)
-            day = str(n.period)[:10]
             for p in n.parameters:
+                day = str(p.period)[:10]  # the day the figure was read for (a tax year's start, say)
                 param = self._param(p.name)
                 in_force = next((v for v in param.values_list if v.instant_str <= day), None)
                 cited = self._param_refs(p.name)

@@ -28,12 +28,16 @@ from ..logs import get
 from ..packs.templates import to_html
 from .auth import DemoIdentityProvider, relying_party
 from .i18n import Words
+from .why import check_words, plain
 
 log = get("civic.portal")
 HERE = Path(__file__).parent
 SORT_CODE = re.compile(r"^\d{6}$")
 ACCOUNT = re.compile(r"^\d{6,8}$")
 SURVEY = ("aspirations", "travel_radius_miles", "bank_account", "last_day_of_work")
+# Facts a decision may lack that the survey can ask for (once nobody holds them).
+EARNINGS = ("class1_earnings_year_before_pence", "class1_earnings_last_year_pence")
+MONEY = re.compile(r"^\d{1,9}(?:\.\d{1,2})?$")
 CHANNELS = (Channel.INBOX, Channel.SMS, Channel.EMAIL, Channel.LETTER)
 
 
@@ -42,6 +46,7 @@ class Portal:
         self.civic = civic
         settings = civic.settings
         self.words = Words(civic.pack.root / "portal", civic.pack.settings.locales)
+        check_words(self.words, civic.services.catalogue, civic.pack.root / "portal")
         self.env = Environment(
             loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), PrefixLoader(
                 {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]),
@@ -97,7 +102,7 @@ class Portal:
                 return t("masked")
             if attribute.endswith("_pence") and isinstance(value, int):
                 return self.money(request, value / 100)
-            return str(value)
+            return self.words.get(lang, f"value.{attribute}.{value}", str(value))
 
         def source(org_id: str | None, names: dict[str, str]) -> str:
             if org_id in (None, "self"):
@@ -116,6 +121,14 @@ class Portal:
         from babel.numbers import format_currency
 
         return format_currency(pounds, "GBP", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+
+    def day(self, request: Request, iso_date: str) -> str:
+        from datetime import date
+
+        from babel.dates import format_date
+
+        return format_date(date.fromisoformat(iso_date[:10]), "d MMMM y",
+                           locale=self.civic.pack.settings.babel_locale(self.lang(request)))
 
     def when(self, request: Request, iso_time: str) -> str:
         from datetime import datetime
@@ -233,24 +246,35 @@ class Portal:
             person = signed_in(request)
             if service_id not in civic.services.catalogue:
                 return self.page(request, "not_found.html", status=404)
+            service = civic.services.service(service_id)
             d = civic.services.explain(person, service_id, civic.clock.now().date())
-            return self.page(request, "explain.html", service=civic.services.service(service_id), decision=d)
+            lang = self.lang(request)
+
+            def t(key: str, **values: Any) -> str:
+                return self.words(lang, key, **values)
+
+            why = plain(d, service, t, lambda key: key in self.words.catalogues[lang],
+                        lambda pounds: self.money(request, pounds), lambda iso: self.day(request, iso))
+            names = {o["id"]: o["name"] for o in civic.store.organisations()}
+            return self.page(request, "explain.html", service=service, decision=d, why=why, names=names)
 
         @r.get("/survey", response_class=HTMLResponse)
         def survey(request: Request) -> Response:
             person = signed_in(request)
-            return self.page(request, "survey.html", **self._survey(person), values={}, errors=[])
+            return self.page(request, "survey.html", **self._survey(person, self.lang(request)), values={}, errors=[])
 
         @r.post("/survey", response_class=HTMLResponse)
         async def answer(request: Request) -> Response:
             person = signed_in(request)
             data = await self.form(request)
-            plan = self._survey(person)
-            answers, errors = self._check(request, data, [q["attribute"] for q in plan["ask"]])
+            plan = self._survey(person, self.lang(request))
+            asked = [q["attribute"] for q in plan["ask"]]
+            answers, errors = self._check(request, data, asked)
             if errors:
                 return self.page(request, "survey.html", status=400, values=data, errors=errors, **plan)
-            if answers:
-                civic.questions.answer(person, answers)
+            cannot = [a for a in asked if a in EARNINGS] if data.get("class1_unknown") == "yes" else []
+            if answers or cannot:
+                civic.questions.answer(person, answers, cannot)
             return self.page(request, "done.html", message=self.words(self.lang(request), "answers_saved"))
 
         @r.get("/consents", response_class=HTMLResponse)
@@ -367,10 +391,23 @@ class Portal:
         return {"journey": j, "amount": amount, "jobs": jobs, "paths": latest.get("paths", []),
                 "income": latest.get("income", []), "booked": booked if booked and booked.get("starts") else None}
 
-    def _survey(self, person: str) -> dict[str, Any]:
-        plan = self.civic.questions.plan(person, ",".join(SURVEY))
-        names = {o["id"]: o["name"] for o in self.civic.store.organisations()}
-        return {"known": plan["known"], "ask": plan["ask"], "names": names}
+    def _survey(self, person: str, lang: str | None = None) -> dict[str, Any]:
+        """The survey: what the moment asks, and what an undecided decision lacks, less what
+        any organisation already holds."""
+        civic = self.civic
+        today = civic.clock.now().date()
+        gaps = [a for a in civic.questions.decision_gaps(civic.services.decisions(person, today).values())
+                if a in EARNINGS]
+        plan = civic.questions.plan(person, ",".join(SURVEY + tuple(gaps)))
+        names = {o["id"]: o["name"] for o in civic.store.organisations()}
+        years: dict[str, str] = {}
+        if gaps:
+            d = civic.services.decide(person, ["jsa_relevant_tax_year_earlier", "jsa_relevant_tax_year_later"], today)
+            lang = lang or self.words.default
+            years = {k: self.words(lang, "why_tax_year", start=int(d.outputs[f"jsa_relevant_tax_year_{k}"]),
+                                   end=int(d.outputs[f"jsa_relevant_tax_year_{k}"]) + 1)
+                     for k in ("earlier", "later")} if d.status != "unknown" else {}
+        return {"known": plan["known"], "ask": plan["ask"], "names": names, "years": years}
 
     def _check(self, request: Request, data: dict[str, str], asked: list[str]):
         lang = self.lang(request)
@@ -400,6 +437,13 @@ class Portal:
                                "field": "account_number"})
             if SORT_CODE.match(sort) and ACCOUNT.match(account):
                 answers["bank_account"] = f"{sort[:2]}-{sort[2:4]}-{sort[4:]} {account.zfill(8)}"
+        if data.get("class1_unknown") != "yes":
+            for name in (a for a in EARNINGS if a in asked):
+                raw = data.get(name, "").replace(",", "").replace("£", "").strip()
+                if not MONEY.match(raw):
+                    errors.append({"text": w(lang, "err_money"), "href": f"#{name}", "field": name})
+                else:
+                    answers[name] = round(float(raw) * 100)
         if "last_day_of_work" in asked:
             try:
                 day = date(int(data.get("last_day_of_work-year", "")), int(data.get("last_day_of_work-month", "")),

@@ -18,10 +18,10 @@ def parts(d):
 
 
 def anniversary(d, years=0, months=0):
-    """The date ``years`` and ``months`` after ``d``."""
+    """The date ``years`` and ``months`` after ``d`` (each a number or an array, one per date)."""
     year, month, day = parts(d)
-    target = (np.asarray(d, dtype="datetime64[D]").astype("datetime64[M]")
-              + np.timedelta64(int(years) * 12 + int(months), "M"))
+    offset = (np.asarray(years, dtype=int) * 12 + np.asarray(months, dtype=int)).astype("timedelta64[M]")
+    target = np.asarray(d, dtype="datetime64[D]").astype("datetime64[M]") + offset
     length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(int)
     first = target.astype("datetime64[D]")
     return np.where(day <= length, first + (day - 1), first + length)

@@ -25,19 +25,27 @@ class RecordingProvider:
 class SimpleRulesProvider:
     """Decides with the pack's CEL formulas, over the trigger event and earlier results."""
 
-    def __init__(self, rules: Mapping[str, SimpleRule]) -> None:
-        self.rules = rules
+    def __init__(self, rules: Mapping[str, SimpleRule], clock=None) -> None:
+        self.rules, self.clock = rules, clock
 
     def decide(self, effect: Effect) -> EffectResult:
         context: dict[str, Any] = {"event": effect.payload.get("event", {}),
                                    "results": effect.payload.get("results", {})}
+        day = self.clock.now().date().isoformat() if self.clock is not None else None
         outputs, references = {}, {}
         for name in effect.payload["spec"]["variables"]:
             rule = self.rules.get(name)
             if rule is None:
                 return EffectResult.fail(f"no rule computes {name!r}")
+            formula, gap = rule.on(day)
+            if formula is None:  # no silent carry-forward: a day outside the figures is unknown
+                words = {"not-published": "the rates for that day are not published yet",
+                         "no-rules": "no rules in force on that day"}[gap]
+                return EffectResult.done({"status": "unknown", "reason": gap, "outputs": {}, "references": {},
+                                          "adverse": False, "all_gold": False, "inputs": [], "ask": [],
+                                          "explanation": f"Not decided: {words}.", "on": day})
             try:
-                outputs[name] = rule.formula.value(context)
+                outputs[name] = formula.value(context)
             except ConditionEvaluationError as exc:
                 return EffectResult.fail(str(exc))
             references[name] = rule.reference

@@ -89,3 +89,91 @@ class jsa_new_style_weekly_rate(Variable):
         p = parameters(period.start).jsa_new_style
         rate = np.where(person("age", period) < p.age_band, p.rate_under_25, p.rate_25_or_over)
         return person("jsa_new_style_eligible", period) * rate
+
+
+class jsa_relevant_tax_year_later(Variable):
+    value_type = int
+    entity = Person
+    definition_period = DAY
+    label = "The later of the two tax years that count for a claim (the year it starts)"
+    reference = "Jobseekers Act 1995, s.2(4) (the relevant benefit year and tax years)"
+
+    def formula(person, period, parameters):
+        return np.full(person.count, relevant_tax_years(period.start.date)[0])
+
+
+class jsa_relevant_tax_year_earlier(Variable):
+    value_type = int
+    entity = Person
+    definition_period = DAY
+    label = "The earlier of the two tax years that count for a claim (the year it starts)"
+    reference = "Jobseekers Act 1995, s.2(4) (the relevant benefit year and tax years)"
+
+    def formula(person, period, parameters):
+        return np.full(person.count, relevant_tax_years(period.start.date)[1])
+
+
+def _needed(period, parameters, which: str, multiple: str):
+    year = relevant_tax_years(period.start.date)[0 if which == "later" else 1]
+    m = getattr(parameters(period.start).jsa_new_style.contribution_multiples, multiple)
+    return m * parameters(f"{year}-04-06").jsa_new_style.lower_earnings_limit
+
+
+class jsa_earnings_needed_one_year_later(Variable):
+    value_type = float
+    entity = Person
+    definition_period = DAY
+    unit = "currency-GBP"
+    label = "Earnings with Class 1 paid needed in the later year, if that is the year that meets the first condition"
+    reference = "Jobseekers Act 1995, Schedule 1 para. 2; Jobseeker's Allowance Regulations 1996, reg. 45A"
+
+    def formula(person, period, parameters):
+        return np.full(person.count, _needed(period, parameters, "later", "paid_in_one_year"))
+
+
+class jsa_earnings_needed_one_year_earlier(Variable):
+    value_type = float
+    entity = Person
+    definition_period = DAY
+    unit = "currency-GBP"
+    label = "Earnings with Class 1 paid needed in the earlier year, if that is the year that meets the first condition"
+    reference = "Jobseekers Act 1995, Schedule 1 para. 2; Jobseeker's Allowance Regulations 1996, reg. 45A"
+
+    def formula(person, period, parameters):
+        return np.full(person.count, _needed(period, parameters, "earlier", "paid_in_one_year"))
+
+
+class jsa_earnings_needed_each_year_later(Variable):
+    value_type = float
+    entity = Person
+    definition_period = DAY
+    unit = "currency-GBP"
+    label = "Earnings with Class 1 paid or credited needed in the later year (second condition)"
+    reference = "Jobseekers Act 1995, s.2(1)(b)"
+
+    def formula(person, period, parameters):
+        return np.full(person.count, _needed(period, parameters, "later", "paid_or_credited_each_year"))
+
+
+class jsa_earnings_needed_each_year_earlier(Variable):
+    value_type = float
+    entity = Person
+    definition_period = DAY
+    unit = "currency-GBP"
+    label = "Earnings with Class 1 paid or credited needed in the earlier year (second condition)"
+    reference = "Jobseekers Act 1995, s.2(1)(b)"
+
+    def formula(person, period, parameters):
+        return np.full(person.count, _needed(period, parameters, "earlier", "paid_or_credited_each_year"))
+
+
+class jsa_max_days(Variable):
+    value_type = int
+    entity = Person
+    definition_period = DAY
+    unit = "day"
+    label = "Longest period New Style JSA is paid in one jobseeking period, in days"
+    reference = "Jobseekers Act 1995, s.5(1)"
+
+    def formula(person, period, parameters):
+        return np.full(person.count, parameters(period.start).jsa_new_style.max_days)

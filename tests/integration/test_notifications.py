@@ -74,7 +74,8 @@ def person(app, channels=(), facts: dict | None = None, **prefs) -> str:
     return pid
 
 
-NOTICE = {"eligible": True, "weekly_amount": 92.05, "universal_credit": False, "universal_credit_monthly": 0.0}
+NOTICE = {"eligible": True, "weekly_amount": 92.05, "undecided": False, "answer_within_days": 14,
+          "universal_credit": False, "universal_credit_monthly": 0.0}
 
 
 def notify(app, pid: str, template: str = "notice-of-assistance", key: str | None = None,
@@ -327,7 +328,9 @@ def test_cancelling_a_journey_cancels_its_pending_messages(db_url, tmp_path):
     app.worker.drain()
     m = only(app, pid)
     assert (m["template"], m["status"]) == ("notice-of-assistance", "sending")
-    assert "A work coach will look at what you can get" in m["content"]["long"]  # nothing known about Abe
+    long = " ".join(m["content"]["long"].split())  # nothing known about Abe's National Insurance: undecided
+    assert "We cannot work out your New Style Jobseeker's Allowance yet" in long
+    assert "a work coach will look at your claim" in long
     (j,) = app.store.journeys_for(pid)
     app.store.request_cancel(j.id, "person moved abroad", app.clock.now())
     app.worker.drain()

@@ -71,8 +71,9 @@ def test_a_missing_input_means_unknown_and_ask_not_a_default(app, family):
 
 def test_a_decision_explains_itself_with_its_inputs_and_the_law(app, family):
     d = app.services.explain(family["parent"], "jsa-new-style", ON)
-    assert d.status == "decided" and d.outputs == {"jsa_new_style_eligible": True,
-                                                   "jsa_new_style_weekly_rate": 92.05}
+    assert d.status == "decided" and d.outputs["jsa_new_style_eligible"] is True
+    assert d.outputs["jsa_new_style_weekly_rate"] == 92.05
+    assert d.outputs["jsa_relevant_tax_year_later"] == 2023  # and what its words use: the tax years
     assert {(i["attribute"], i["tier"], i["source"]) for i in d.inputs} >= {
         ("date_of_birth", "gold", family["hmrc"].id),
         ("class1_earnings_last_year_pence", "gold", family["hmrc"].id)}

@@ -251,6 +251,19 @@ def skip(m: Message, now: datetime, why: str) -> Transition:
     return _move_on(m, now, why, [], Status.PERMANENT_FAILURE)
 
 
+def to_staff(m: Message, now: datetime, why: str) -> Transition:
+    """This channel cannot reach the person and a member of staff must (a letter with no postable
+    address): fail the channel with the reason and go straight to assisted contact."""
+    later = m.chain[m.position + 1:]
+    if Channel.ASSISTED not in later:
+        return skip(m, now, why)
+    history = [Step(now, m.channel, Status.PERMANENT_FAILURE, why, m.provider)]
+    nxt = replace(m, position=m.chain.index(Channel.ASSISTED, m.position + 1), status=Status.QUEUED, attempts=0,
+                  next_at=now, provider=None, reference=None)
+    history.append(Step(now, nxt.channel, Status.QUEUED, f"a member of staff to make contact: {why}"))
+    return Transition(nxt, tuple(history))
+
+
 def cancel(m: Message, now: datetime, why: str) -> Transition:
     if m.status in TERMINAL:
         return Transition(m, ())

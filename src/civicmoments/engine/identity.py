@@ -47,8 +47,8 @@ class Resolution:
 def score(record: Mapping[str, str], known: Mapping[str, str]) -> tuple[float, dict[str, float]]:
     """A match score out of 100 with its parts; a different given name never reaches ``AUTO_LINK``."""
     given_a, given_b = normalise_name(record.get("given_name")), normalise_name(known.get("given_name"))
-    name_a = f"{given_a} {normalise_name(record.get('family_name'))}".strip()
-    name_b = f"{given_b} {normalise_name(known.get('family_name'))}".strip()
+    family_a, family_b = normalise_name(record.get("family_name")), normalise_name(known.get("family_name"))
+    name_a, name_b = f"{given_a} {family_a}".strip(), f"{given_b} {family_b}".strip()
     name = fuzz.token_sort_ratio(name_a, name_b) if name_a and name_b else 0.0
     dob_a, dob_b = record.get("date_of_birth"), known.get("date_of_birth")
     dob = 100.0 if dob_a and dob_a == dob_b else (fuzz.ratio(dob_a, dob_b) * 0.8 if dob_a and dob_b else 0.0)
@@ -56,7 +56,8 @@ def score(record: Mapping[str, str], known: Mapping[str, str]) -> tuple[float, d
     pc = 100.0 if pc_a and pc_b and normalise_postcode(pc_a) == normalise_postcode(pc_b) else 0.0
     total = 0.5 * name + 0.35 * dob + 0.15 * pc
     why = {"name": round(name, 1), "date_of_birth": round(dob, 1), "postcode": pc}
-    if given_a and given_b and given_a != given_b:
+    swapped = {given_a, family_a} == {given_b, family_b}  # given and family names written the other way round
+    if given_a and given_b and given_a != given_b and not swapped:
         total = min(total, AUTO_LINK - 1)  # perhaps a twin or sibling: a person decides
         why["given_name_differs"] = 1.0
     return round(total, 1), why

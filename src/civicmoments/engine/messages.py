@@ -169,6 +169,9 @@ class Messenger:
             ready: list[tuple[Claimed, Outgoing]] = []
             for c in group:
                 out = self._outgoing(c, channel, contacts.get(c.message.person, {}))
+                if isinstance(out, _ForStaff):
+                    transitions.append(M.to_staff(c.message, now, out))
+                    continue
                 if isinstance(out, str):
                     transitions.append(M.skip(c.message, now, out))
                     if out.startswith("invalid"):
@@ -217,13 +220,13 @@ class Messenger:
                 return f"invalid mobile number: {contact['phone']!r} is not a UK or international mobile number"
         elif channel is M.Channel.LETTER:
             if not contact.get("postcode"):
-                return "no postcode known for a letter: a member of staff will make contact"
+                return _ForStaff("no postcode known for a letter: a member of staff will make contact")
             name = " ".join(str(contact[k]) for k in NAMES if contact.get(k))
             try:  # checked as GOV.UK Notify checks letters: a letter that cannot arrive is not printed
                 lines = check_address([name, contact.get("address_line_1"), contact.get("town"),
                                        str(contact["postcode"])])
             except UndeliverableAddressError as exc:
-                return f"undeliverable address: {exc}; a member of staff will make contact"
+                return _ForStaff(f"undeliverable address: {exc}; a member of staff will make contact")
             to = {"lines": lines}
         text = orjson.loads(self.cipher.decrypt(c.content, f"{c.message.person}|message"))
         name = " ".join(str(contact[k]) for k in NAMES if contact.get(k))
@@ -343,6 +346,10 @@ class Messenger:
             raise InvalidPreferencesError(f"language must be one of {', '.join(self.settings.locales)}; got {prefs.language!r}")
         self.store.set_preferences(person, prefs, self.clock.now())
         return prefs
+
+
+class _ForStaff(str):
+    """Why this channel cannot reach the person, such that a member of staff must (and will)."""
 
 
 class _Refused(Exception):

@@ -47,14 +47,17 @@ def _address(name: str | None, address: str) -> str:
     return formataddr((name, "x@x.invalid"), "utf-8").replace("x@x.invalid", address) if name else address
 
 
-def compose(m: Outgoing, sender: str, sender_name: str, domain: str) -> bytes:
-    """The message as RFC 5322 bytes: plain text and HTML alternatives, in the person's language."""
+def compose(m: Outgoing, sender: str, sender_name: str, domain: str, to: str | None = None) -> bytes:
+    """The message as RFC 5322 bytes: plain text and HTML alternatives, in the person's language.
+
+    ``to`` is the address as sent (an internationalised domain in its IDNA form); default ``m.to``.
+    """
     boundary = f"=_civic_{m.message}"
     size = "24px" if m.large_print else "19px"
     page = PAGE.format(lang=m.locale, title=html.escape(m.subject), size=size, body=to_html(m.long))
     head = "\r\n".join([
         f"From: {formataddr((sender_name, sender), 'utf-8')}",
-        f"To: {_address(m.name, m.to)}",
+        f"To: {_address(m.name, to or m.to)}",
         f"Subject: {_header(m.subject)}",
         f"Date: {formatdate(usegmt=True)}",
         f"Message-ID: <{m.message}@{domain}>",
@@ -129,7 +132,6 @@ class SmtpEmail:
             return Outcome(Status.TECHNICAL_FAILURE, f"{self.name}: {type(exc).__name__}: {exc}", provider=self.name)
 
     def _deliver(self, m: Outgoing) -> Outcome:
-        msg = compose(m, self.sender, self.sender_name, self.domain)
         for attempt in (1, 2):  # a connection the server closed while idle is reopened once
             try:
                 conn = self._connection()
@@ -137,6 +139,7 @@ class SmtpEmail:
                 if isinstance(envelope, Outcome):
                     return envelope
                 rcpt, options = envelope
+                msg = compose(m, self.sender, self.sender_name, self.domain, rcpt)
                 conn.sendmail(self.sender, [rcpt], msg, mail_options=options)
                 return Outcome(Status.DELIVERED, f"accepted by {self.name}", reference=f"{m.message}@{self.domain}",
                                provider=self.name)

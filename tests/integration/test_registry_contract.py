@@ -45,7 +45,7 @@ def test_sensitive_values_are_encrypted_at_rest_and_masked_in_profiles(app, worl
     ({"attribute": "shoe_size", "value": 9}, E.UnknownAttributeError, "shoe_size"),
     ({"attribute": "date_of_birth", "value": "12/04/1991"}, E.WrongValueTypeError, "YYYY-MM-DD"),
     ({"attribute": "household_size", "value": "four"}, E.DomainNotAuthorisedError, "facts:household"),
-    ({"attribute": "postcode", "value": 1234}, E.WrongValueTypeError, "text"),
+    ({"attribute": "postcode", "value": 1234}, E.WrongValueTypeError, "must be a string; got integer 1234"),
     ({"attribute": "postcode", "value": "X", "tier": "platinum"}, E.WrongValueTypeError, "platinum"),
 ])
 def test_bad_facts_get_named_errors(app, world, raw, error, words):

@@ -121,3 +121,13 @@ def test_durations(text, expected):
 def test_bad_durations_are_refused(text):
     with pytest.raises(InvalidDurationError):
         parse_duration(text)
+
+
+def test_a_code_in_other_digits_does_not_pass_for_ascii_digits():
+    from civicmoments.packs.event_types import EventType
+
+    codes = EventType("x.y", "", {"type": "object", "properties": {"branch": {"type": "string",
+                                                                          "pattern": r"^\d{6}$"}}})
+    assert codes.violations({"branch": "123456"}) == []
+    (v,) = codes.violations({"branch": "١٢٣٤٥٦"})
+    assert v.pointer == "/data/branch" and "does not match" in v.message

@@ -184,8 +184,8 @@ def test_a_letter_that_cannot_be_posted_never_reaches_the_print_queue(civic):
     redundancy(url, tokens, pid, 4)
     (m,) = wait_for(lambda: [x for x in messages(url, tokens, pid) if x["channel"] == "assisted"])
     assert m["status"] == "sending"
-    (failed,) = [h for h in m["history"] if h["channel"] == "letter"]
-    assert failed["status"] == "permanent-failure" and "neither a real UK postcode" in failed["detail"]
+    (failed,) = [h for h in m["history"] if h["channel"] == "letter" and h["status"] == "permanent-failure"]
+    assert "neither a real UK postcode" in failed["detail"]
     queue = httpx.get(f"{url}/v1/print/letters", headers=auth(tokens, "Printer")).json()
     assert m["id"] not in [q["id"] for q in queue]
     out = subprocess.run([*CIVIC, "messages", "assisted"], env=env, capture_output=True, text=True, check=True)

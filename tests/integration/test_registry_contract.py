@@ -252,3 +252,10 @@ def test_typographic_apostrophes_and_hyphens_are_the_plain_ones(app, world):
                                       "date_of_birth": "1988-03-02", "postcode": "BT1 5GS"})
         assert (found.method, found.person) == ("match", siobhan), family
         assert found.candidates[0].why["name"] == 100.0
+
+
+def test_a_wrong_answer_names_its_own_key(app, world):
+    with pytest.raises(E.WrongValueTypeError) as info:
+        app.questions.answer(world["person"], {"skills": "welding", "travel_radius_miles": "far"})
+    (error,) = info.value.errors
+    assert error["pointer"] == "/travel_radius_miles" and "integer" in error["expected"]

@@ -65,7 +65,12 @@ class QuestionPlanner:
             raise UnknownAttributeError("answers map attribute names to values")
         raw: Sequence[Mapping[str, Any]] = [
             {"attribute": k, "value": v, "basis": "declared", "tier": "bronze"} for k, v in answers.items()]
-        recorded = self.registry.record(None, person, raw)
+        recorded = self.registry.record(None, person, raw, [f"/{_pointer_token(k)}" for k in answers])
         if self.publish is not None:  # the journey hears which fields, the registry keeps the values
             self.publish(ANSWERED, person, {"answers": {k: True for k in answers}})
         return recorded
+
+
+def _pointer_token(key: str) -> str:
+    """A key as one JSON Pointer reference token (RFC 6901: ~ as ~0, / as ~1)."""
+    return str(key).replace("~", "~0").replace("/", "~1")

@@ -107,9 +107,11 @@ class Registry:
             raise UnknownAttributeError(f"attribute {attribute!r} is not declared in any data domain")
         return spec
 
-    def validate(self, source: Organisation | None, raw: Mapping[str, Any],
-                 where: str = "") -> tuple[P.AttributeSpec, NewFact]:
-        """Check one fact; ``where`` is its JSON pointer in the request, named in each error."""
+    def validate(self, source: Organisation | None, raw: Mapping[str, Any], where: str = "",
+                 value_at: str | None = None) -> tuple[P.AttributeSpec, NewFact]:
+        """Check one fact; ``where`` is its JSON pointer in the request, named in each error, and
+        ``value_at`` its value's (default ``where/value``)."""
+        value_at = value_at or f"{where}/value"
         if not isinstance(raw, Mapping) or "attribute" not in raw or "value" not in raw:
             raise WrongValueTypeError("a fact is an object with 'attribute' and 'value'",
                                       [{"pointer": where or "/", "message": "needs 'attribute' and 'value'"}])
@@ -125,14 +127,14 @@ class Registry:
         try:
             value = spec.check(raw["value"])
         except P.WrongValueTypeError as exc:
-            raise WrongValueTypeError(f"{where}/value: {exc}", [{"pointer": f"{where}/value", "message": str(exc),
-                                                                  "expected": exc.expected}]) from None
+            raise WrongValueTypeError(f"{value_at}: {exc}", [{"pointer": value_at, "message": str(exc),
+                                                               "expected": exc.expected}]) from None
         if spec.scheme:
             try:
                 value = identifier_rules.check(spec.scheme, value)
             except identifier_rules.InvalidIdentifierError as exc:
-                raise InvalidIdentifierError(f"{where}/value: {exc}", [{"pointer": f"{where}/value",
-                                                                       "message": str(exc), "rule": exc.rule}]) from None
+                raise InvalidIdentifierError(f"{value_at}: {exc}", [{"pointer": value_at,
+                                                                    "message": str(exc), "rule": exc.rule}]) from None
         times = {}
         for key, kind in (("basis", P.Basis), ("tier", P.Tier)):
             default = {"basis": "declared" if source is None else "register",
@@ -153,22 +155,26 @@ class Registry:
                                               [{"pointer": f"{where}/{key}", "message": str(exc)}]) from None
         return spec, NewFact(spec.name, value, **times)
 
-    def record(self, source: Organisation | None, person: str, raw_facts: Sequence[Mapping[str, Any]]) -> int:
+    def record(self, source: Organisation | None, person: str, raw_facts: Sequence[Mapping[str, Any]],
+               value_at: Sequence[str] | None = None) -> int:
         """Append facts about a person. ``source`` None means the person declared them.
 
         Raises WrongValueTypeError (422) naming the fact's JSON pointer (``/0/value``) and the
         expected type, InvalidIdentifierError (422) naming the identifier scheme's rule broken.
+        ``value_at`` names each value's JSON pointer when the request was not a list of facts.
         """
         self.require(person)
-        return self.record_many(source, [(person, raw_facts)])
+        return self.record_many(source, [(person, raw_facts)], [value_at] if value_at else None)
 
-    def record_many(self, source: Organisation | None,
-                    batch: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> int:
+    def record_many(self, source: Organisation | None, batch: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
+                    value_at: Sequence[Sequence[str]] | None = None) -> int:
         """Append facts about many people, known to exist, in one write."""
         now = self.clock.now()
         rows, keys = [], []
-        for person, raw_facts in batch:
-            for spec, f in (self.validate(source, raw, f"/{i}") for i, raw in enumerate(raw_facts)):
+        for n, (person, raw_facts) in enumerate(batch):
+            checked = (self.validate(source, raw, f"/{i}", value_at[n][i] if value_at else None)
+                       for i, raw in enumerate(raw_facts))
+            for spec, f in checked:
                 value = self.cipher.encrypt(str(f.value), f"{person}|{spec.name}") if spec.sensitive else f.value
                 rows.append({"person_id": person, "attribute": spec.name, "value": value,
                              "source": source.id if source else SELF, "basis": f.basis.value, "tier": f.tier.value,

@@ -38,6 +38,7 @@ def free_port() -> int:
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list = []
+        self.recipients: list[str] = []  # every envelope recipient of every message accepted
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
@@ -50,14 +51,17 @@ class _Inbox:
         msg = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(msg)
+            self.recipients.extend(envelope.rcpt_tos)
         return "250 Message accepted for delivery"
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    """``smtputf8``: offer SMTPUTF8 (RFC 6531), so addresses and headers may be UTF-8."""
+
+    def __init__(self, smtputf8: bool = False) -> None:
         self.inbox = _Inbox()
         self.port = free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8)
 
     @property
     def url(self) -> str:
@@ -67,6 +71,11 @@ class SmtpServer:
     def messages(self) -> list:
         with self.inbox.lock:
             return list(self.inbox.messages)
+
+    @property
+    def recipients(self) -> list[str]:
+        with self.inbox.lock:
+            return list(self.inbox.recipients)
 
     def start(self) -> SmtpServer:
         self.controller.start()

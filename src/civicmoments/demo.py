@@ -218,7 +218,7 @@ class Demo:
             raise click.ClickException(f"the report was refused: {r.json().get('detail')}")
         results = r.json()["results"]
         bad = [x for x in results if x["status"] == "rejected"]
-        self.stamp("report accepted", f"{len(results) - len(bad)} rows accepted; row {bad[0]['index'] + 1} "
+        self.stamp("report accepted", f"{len(results) - len(bad)} rows accepted; line {bad[0]['line']} "
                                       f"rejected: {bad[0]['problem']['detail']}")
         notice = self.wait("Abe's notice", lambda: messages(abe).get("notice-of-assistance"))
         first = journey(abe)["steps"]["match"]["result"]

@@ -203,3 +203,56 @@ def test_nothing_accepted_is_lost_after_bad_input(server):
     assert post(server, ce_http.to_structured_event(event)).status_code == 202
     assert wait_for(lambda: journey_of(server, event.get_subject()))
     assert httpx.get(f"{server.url}/openapi.json").json()["paths"]["/v1/events"]
+
+
+# -- CloudEvents as brokers and SDKs really send them ------------------------------------------
+
+def structured(**attrs) -> dict:
+    event = {"specversion": "1.0", "type": JOB_ENDED, "source": SOURCE, "id": str(uuid.uuid4()),
+             "subject": f"p-{uuid.uuid4()}", "data": DATA}
+    event.update(attrs)
+    return {k: v for k, v in event.items() if v is not None}
+
+
+@pytest.mark.parametrize("time", ["2026-11-21t09:00:00z", "2026-11-21T10:00:00.125+01:00",
+                                  "2026-11-21T09:00:00-00:00"])
+def test_every_rfc3339_form_of_time_is_accepted(server, time):
+    resp = raw_post(server, json.dumps(structured(time=time)))
+    assert resp.status_code == 202, resp.text
+
+
+@pytest.mark.parametrize("time", ["20261121T090000Z", "2026-11-21 09:00:00Z", "2026-11-21T09:00:00+0100",
+                                  "2026-11-21T09:00Z", "2026-02-30T09:00:00Z", 1795251600])
+def test_a_time_that_is_not_rfc3339_is_refused_naming_the_attribute(server, time):
+    body = problem(raw_post(server, json.dumps(structured(time=time))), 400, "malformed-event")
+    assert body["detail"].startswith("attribute 'time': ")
+    assert body["errors"][0]["pointer"] == "/time"
+
+
+def b64(value) -> str:
+    import base64
+
+    return base64.b64encode(value if isinstance(value, bytes) else json.dumps(value).encode()).decode()
+
+
+def test_data_base64_in_structured_mode_is_decoded_and_validated(server):
+    event = structured(data=None, data_base64=b64(DATA))
+    resp = raw_post(server, json.dumps(event))
+    assert resp.status_code == 202, resp.text
+    assert wait_for(lambda: journey_of(server, event["subject"]))["moment"] == "job-loss"
+    missing = structured(data=None, data_base64=b64({"reason": "redundancy", "last_day": "2026-11-20"}))
+    body = problem(raw_post(server, json.dumps(missing)), 422, "schema-violation")
+    assert "'age' is a required property" in body["detail"]
+    assert "'reason' is a required property" not in body["detail"]
+
+
+@pytest.mark.parametrize(("attrs", "says"), [
+    ({"data_base64": "eyJhIjoxfQ=="}, "both 'data' and 'data_base64'"),
+    ({"data": None, "data_base64": "not base64!"}, "not valid base64"),
+    ({"data": None, "data_base64": "eyJhIjoxfQ"}, "not valid base64"),        # padding missing
+    ({"data": None, "data_base64": b64(b"\xff\xfe binary")}, "not JSON text in UTF-8"),
+    ({"data": None, "data_base64": 42}, "must be a string"),
+])
+def test_what_the_json_format_forbids_in_data_base64_is_refused_saying_so(server, attrs, says):
+    body = problem(raw_post(server, json.dumps(structured(**attrs))), 400, "malformed-event")
+    assert says in body["detail"]

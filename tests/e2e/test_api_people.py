@@ -21,7 +21,7 @@ def problem(resp: httpx.Response, status: int, slug: str) -> dict:
 
 @pytest.fixture(scope="module")
 def person(server) -> str:
-    resp = call(server, "POST", "/v1/people", json={"identifiers": {"ni_number": "TN654321B"}})
+    resp = call(server, "POST", "/v1/people", json={"identifiers": {"ni_number": "JG654321B"}})
     assert resp.status_code == 201, resp.text
     pid = resp.json()["id"]
     facts = [{"attribute": "given_name", "value": "Ben"}, {"attribute": "family_name", "value": "Okafor"},
@@ -106,3 +106,86 @@ def test_services_for_a_person(server, person):
     assert "'on'" in bad["detail"] and "'1 June'" in bad["detail"]
     problem(call(server, "GET", f"/v1/people/{person}/services", params={"on": "2026-02-30"}), 422,
             "invalid-decision-date")
+
+
+# -- facts and identifiers as spreadsheets and registers really send them ----------------------
+
+@pytest.fixture(scope="module")
+def registrar(server) -> str:
+    out = server.civic("orgs", "add", "Registrar", "--source", "https://registrar.example/*", "--scope", "facts:*",
+                       "--json")
+    import json
+
+    server.tokens["Registrar"] = json.loads(out.stdout)["token"]
+    return "Registrar"
+
+
+def test_a_spreadsheet_date_serial_for_a_date_is_a_422_naming_the_pointer_and_type(server, person, registrar):
+    resp = call(server, "POST", f"/v1/people/{person}/facts", registrar,
+                json=[{"attribute": "date_of_birth", "value": 29281}])
+    body = problem(resp, 422, "wrong-value-type")
+    (error,) = body["errors"]
+    assert error["pointer"] == "/0/value" and error["expected"] == "a date, a string written YYYY-MM-DD"
+    assert "/0/value" in body["detail"] and "got integer 29281" in body["detail"]
+
+
+WRONG = {"string": "x", "integer": 29281, "number": 1.5, "boolean": True, "null": None, "array": ["x"],
+         "object": {"x": 1}}
+ATTRIBUTE_OF_TYPE = {  # an attribute of each type the pack declares, and the JSON types it takes
+    "given_name": {"string"}, "household_size": {"integer"}, "email_valid": {"boolean"},
+    "date_of_birth": set(), "preferred_channel": set(), "email": set(), "ni_number": set()}
+
+
+@pytest.mark.parametrize("attribute", list(ATTRIBUTE_OF_TYPE))
+def test_every_wrong_json_type_for_every_attribute_type_is_a_422_with_its_pointer(server, person, registrar,
+                                                                                 attribute):
+    for kind, value in WRONG.items():
+        if kind in ATTRIBUTE_OF_TYPE[attribute]:
+            continue
+        good = {"attribute": "home_area", "value": "Leeds"}
+        resp = call(server, "POST", f"/v1/people/{person}/facts", registrar,
+                    json=[good, {"attribute": attribute, "value": value}])
+        assert resp.status_code == 422, (attribute, kind, resp.text)
+        (error,) = resp.json()["errors"]
+        assert error["pointer"] == "/1/value", (attribute, kind)
+        assert error.get("expected") or error.get("rule"), (attribute, kind)
+
+
+def test_nan_and_fractions_for_a_whole_number_are_refused(server, person, registrar):
+    for raw in (b'[{"attribute": "household_size", "value": NaN}]',
+                b'[{"attribute": "household_size", "value": 2.5}]'):
+        resp = httpx.post(f"{server.url}/v1/people/{person}/facts", content=raw, headers={
+            "Authorization": f"Bearer {server.tokens[registrar]}", "Content-Type": "application/json"})
+        assert problem(resp, 422, "wrong-value-type")["errors"][0]["pointer"] == "/0/value"
+    ok = call(server, "POST", f"/v1/people/{person}/facts", registrar,
+              json=[{"attribute": "household_size", "value": 3.0}])
+    assert ok.status_code == 201
+
+
+@pytest.mark.parametrize(("ni", "rule"), [("ZZ999999A", "ni-number-prefix-not-allocated"),
+                                          ("GB123456A", "ni-number-prefix-not-allocated"),
+                                          ("QQ123456C", "ni-number-first-letter"),
+                                          ("AO123456C", "ni-number-second-letter"),
+                                          ("AB123456E", "ni-number-suffix")])
+def test_ni_numbers_hmrc_never_issues_are_refused_naming_the_rule(server, registrar, person, ni, rule):
+    body = problem(call(server, "POST", "/v1/people", json={"identifiers": {"ni_number": ni}}), 422,
+                   "invalid-identifier")
+    assert body["errors"] == [{"pointer": "/identifiers/ni_number", "message": body["detail"], "rule": rule}]
+    fact = call(server, "POST", f"/v1/people/{person}/facts", registrar,
+                json=[{"attribute": "ni_number", "value": ni}])
+    assert problem(fact, 422, "invalid-identifier")["errors"][0]["rule"] == rule
+
+
+def test_an_identifier_already_held_is_a_409_naming_the_person(server):
+    first = call(server, "POST", "/v1/people", json={"identifiers": {"ni_number": "JT 10 37 59 C"}})
+    assert first.status_code == 201
+    holder = first.json()["id"]
+    for same in ("JT103759C", "jt 103759 c"):
+        body = problem(call(server, "POST", "/v1/people",
+                            json={"identifiers": {"ni_number": same, "staff_number": "E-77"}}), 409,
+                       "identifier-held")
+        assert holder in body["detail"] and body["errors"][0]["person"] == holder
+    # nothing of the refused request was kept: its other identifier is still free
+    assert call(server, "POST", "/v1/people", json={"identifiers": {"staff_number": "E-77"}}).status_code == 201
+    export = call(server, "GET", f"/v1/people/{holder}/export").json()
+    assert export["identifiers"] == {"ni_number": "JT103759C"}

@@ -162,3 +162,31 @@ def test_several_web_processes_share_sign_in_and_sessions(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_notifys_sent_status_is_final_over_http(civic, sms_api):
+    url, tokens, _ = civic
+    pid = new_person(url, tokens, {"given_name": "Inès", "phone": "+33 6 12 34 56 78"}, {"channels": ["sms"]})
+    redundancy(url, tokens, pid, 3)
+    (m,) = wait_for(lambda: [x for x in messages(url, tokens, pid) if x["status"] == "sending"])
+    callback = {"id": "5f6a1c3e-9d1b-4c55-a0a5-0c2b9e0c1f11", "reference": m["id"], "to": "+33612345678",
+                "status": "sent", "notification_type": "sms"}
+    r = httpx.post(f"{url}/v1/messages/receipts", json=callback, headers={"Authorization": f"Bearer {RECEIPTS}"})
+    assert r.status_code == 200 and r.json() == {"message": m["id"], "status": "sent", "channel": "sms"}
+    (after,) = messages(url, tokens, pid)
+    assert (after["status"], after["channel"]) == ("sent", "sms")
+
+
+def test_a_letter_that_cannot_be_posted_never_reaches_the_print_queue(civic):
+    url, tokens, env = civic
+    pid = new_person(url, tokens, {"given_name": "Fay", "family_name": "Hill", "postcode": "NOT A POSTCODE"},
+                     {"channels": ["letter"]})
+    redundancy(url, tokens, pid, 4)
+    (m,) = wait_for(lambda: [x for x in messages(url, tokens, pid) if x["channel"] == "assisted"])
+    assert m["status"] == "sending"
+    (failed,) = [h for h in m["history"] if h["channel"] == "letter" and h["status"] == "permanent-failure"]
+    assert "neither a real UK postcode" in failed["detail"]
+    queue = httpx.get(f"{url}/v1/print/letters", headers=auth(tokens, "Printer")).json()
+    assert m["id"] not in [q["id"] for q in queue]
+    out = subprocess.run([*CIVIC, "messages", "assisted"], env=env, capture_output=True, text=True, check=True)
+    assert m["id"] in out.stdout

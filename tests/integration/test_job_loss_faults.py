@@ -76,10 +76,10 @@ def test_a_hiring_report_records_the_job_and_the_employees_consent_to_share_thei
     csv = ("starter_ref,person_id,start_date,employer,occupation,consent\n"
            f"H-1,{pid},2026-01-05,Northfield Manufacturing,welder,true\n"
            f"H-2,{pid},05/01/2026,Northfield Manufacturing,welder,true\n")
-    from civicmoments.engine.csv_intake import rows_to_events
+    from civicmoments.engine.csv_intake import read_rows, submit_rows
 
     event_type = app.pack.event_types["uk.gov.dwp.employment.employment-started"]
-    receipts = app.intake.submit(employer, rows_to_events(event_type, csv, EMPLOYER))
+    receipts = submit_rows(app.intake, employer, read_rows(event_type, csv, EMPLOYER))
     assert [r.status for r in receipts] == ["accepted", "rejected"]  # a bad date, reported against its row
     app.worker.drain()
     profile = app.registry.profile(pid)

@@ -376,3 +376,132 @@ def test_a_template_value_that_cannot_be_worked_out_fails_the_effect_with_the_re
     result = notify(app, pid, values={"eligible": True, "jobs": []})
     assert result.verdict.value == "fail" and "needs a value for weekly_amount" in result.error
     assert app.messenger.of_person(pid) == []
+
+
+# -- real-world faults: each message on its own, every Notify status, addresses that cannot be used --
+
+BATCH = ["ann@example.com", "zoë.ward@example.com", "bo@example.com", "cy@bücher.example"]
+
+
+@pytest.mark.parametrize("smtputf8", [True, False], ids=["server-offers-smtputf8", "server-without-smtputf8"])
+def test_one_address_that_cannot_be_sent_fails_alone_and_nothing_is_sent_twice(sqlite_url, tmp_path, smtputf8):
+    server = SmtpServer(smtputf8=smtputf8).start()
+    try:
+        app = messaging(sqlite_url, tmp_path, email_providers=[email_provider(server)])
+        people = [person(app, ["email"], {"email": address}) for address in BATCH]
+        for pid in people:
+            notify(app, pid)
+        send(app)
+        ascii_ones = ["ann@example.com", "bo@example.com", "cy@xn--bcher-kva.example"]  # the domain in IDNA form
+        expected = sorted(ascii_ones + (["zoë.ward@example.com"] if smtputf8 else []))
+        assert sorted(server.recipients) == expected
+        assert "Abe Jones <cy@xn--bcher-kva.example>" in [str(m["To"]) for m in server.messages]
+        zoe = only(app, people[1])
+        if smtputf8:
+            assert zoe["status"] == "delivered" and zoe["channel"] == "email"
+            to = [str(m["To"]).encode("utf-8", "surrogateescape").decode("utf-8") for m in server.messages]
+            assert "Abe Jones <zoë.ward@example.com>" in to  # a UTF-8 header, as RFC 6532 allows
+        else:
+            (failed,) = [h for h in zoe["history"] if h["status"] == "permanent-failure"]
+            assert failed["channel"] == "email" and "does not offer SMTPUTF8 (RFC 6531)" in failed["detail"]
+            assert zoe["channel"] == "inbox"  # moved on to the next channel
+        for pid in (people[0], people[2], people[3]):
+            assert only(app, pid)["status"] == "delivered"
+        app.clock.advance(timedelta(hours=5))
+        send(app)
+        assert sorted(server.recipients) == expected  # nothing sent again
+        (member,) = app.messenger.channels[Channel.EMAIL].members
+        assert member.health.down_until == 0.0  # the provider was never set aside
+    finally:
+        server.stop()
+
+
+def test_a_provider_error_on_one_message_leaves_the_others_delivered(sqlite_url, tmp_path, smtp):
+    app = messaging(sqlite_url, tmp_path, email_providers=[email_provider(smtp)])
+    good, refused = person(app, ["email"], {"email": "dee@example.com"}), person(
+        app, ["email"], {"email": "eve@refused.example"})
+    notify(app, good)
+    notify(app, refused)
+    send(app)
+    assert only(app, good)["status"] == "delivered" and smtp.recipients == ["dee@example.com"]
+    assert "550" in next(h["detail"] for h in only(app, refused)["history"] if h["status"] == "permanent-failure")
+
+
+SMS_STATUSES = [  # GOV.UK Notify's status, and what the message is then
+    ("created", "sending"), ("sending", "sending"), ("pending", "sending"), ("delivered", "delivered"),
+    ("sent", "sent"), ("temporary-failure", "temporary-failure"), ("technical-failure", "technical-failure"),
+    ("permanent-failure", "queued"),  # the next channel
+]
+
+
+@pytest.mark.parametrize(("status", "after"), SMS_STATUSES)
+def test_every_notify_status_for_a_text_is_understood(sqlite_url, tmp_path, sms, status, after):
+    app = messaging(sqlite_url, tmp_path, sms_providers=[sms_provider(sms())])
+    pid = person(app, ["sms"], {"phone": "+33 6 12 34 56 78"})  # a French mobile: an international text
+    notify(app, pid)
+    send(app)
+    m = only(app, pid)
+    assert (m["channel"], m["status"]) == ("sms", "sending")
+    result = app.messenger.receipt(m["id"], status)
+    assert result["status"] == after
+
+
+def test_sent_is_final_and_the_message_is_not_sent_anywhere_else(sqlite_url, tmp_path, sms, smtp):
+    server = sms()
+    app = messaging(sqlite_url, tmp_path, sms_providers=[sms_provider(server)],
+                    email_providers=[email_provider(smtp)])
+    pid = person(app, ["sms"], {"phone": "+33 6 12 34 56 78", "email": "ana@example.com", "postcode": "LS1 4AP",
+                                "address_line_1": "4 Mill Lane", "town": "Leeds"})
+    notify(app, pid)
+    send(app)
+    app.messenger.receipt(only(app, pid)["id"], "sent")
+    for _ in range(4):  # days go by: no receipt comes from abroad, and none is needed
+        app.clock.advance(timedelta(days=3))
+        send(app)
+    m = only(app, pid)
+    assert (m["channel"], m["status"]) == ("sms", "sent")
+    assert len(server.received) == 1 and smtp.messages == []
+    assert not list((tmp_path / "letters").glob("*.pdf"))
+    with app.store.reader.connect() as conn:
+        kinds = conn.execute(select(inbox.c.type).where(inbox.c.subject == pid)).scalars().all()
+    assert kinds.count("civic.message.delivered") == 1
+
+
+@pytest.mark.parametrize(("status", "after"), [
+    ("accepted", "sending"), ("pending-virus-check", "sending"), ("received", "delivered"),
+    ("cancelled", "cancelled"), ("validation-failed", "queued"), ("virus-scan-failed", "queued"),
+])
+def test_notify_letter_statuses_are_understood(sqlite_url, tmp_path, status, after):
+    app = messaging(sqlite_url, tmp_path)
+    pid = person(app, ["letter"], {"address_line_1": "4 Mill Lane", "town": "Leeds", "postcode": "LS1 4AP"})
+    notify(app, pid)
+    send(app)
+    assert app.messenger.receipt(only(app, pid)["id"], status)["status"] == after
+
+
+@pytest.mark.parametrize(("facts", "reason"), [
+    ({"postcode": "NOT A POSTCODE"}, "neither a real UK postcode nor a country"),
+    ({"postcode": "LS1 4AP"}, "at least 3 lines"),                                  # no street, no town
+    ({"address_line_1": "4 Mill Lane", "town": "Leeds", "postcode": "LS1 4XQ9"}, "neither a real UK postcode"),
+])
+def test_a_letter_that_cannot_be_delivered_fails_at_once_and_goes_to_staff(sqlite_url, tmp_path, facts, reason):
+    app = messaging(sqlite_url, tmp_path)
+    pid = person(app, ["letter"], facts)
+    notify(app, pid)
+    send(app)
+    m = only(app, pid)
+    (failed,) = [h for h in m["history"] if h["channel"] == "letter" and h["status"] == "permanent-failure"]
+    assert failed["detail"].startswith("undeliverable address:") and reason in failed["detail"]
+    assert not list((tmp_path / "letters").glob("*.pdf"))  # nothing queued for printing
+    assert "assisted" in [h["channel"] for h in m["history"] if h["status"] == "queued"]
+    assert [x["id"] for x in app.messenger.store.in_channel(Channel.ASSISTED, Status.SENDING)] == [m["id"]]
+
+
+def test_a_bfpo_letter_goes_to_the_print_queue(sqlite_url, tmp_path):
+    app = messaging(sqlite_url, tmp_path)
+    pid = person(app, ["letter"], {"address_line_1": "HQ Unit", "postcode": "BFPO 801"})
+    notify(app, pid)
+    send(app)
+    m = only(app, pid)
+    assert (m["channel"], m["status"]) == ("letter", "sending")
+    assert (tmp_path / "letters" / f"{m['id']}.pdf").exists()

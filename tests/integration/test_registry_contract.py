@@ -45,7 +45,7 @@ def test_sensitive_values_are_encrypted_at_rest_and_masked_in_profiles(app, worl
     ({"attribute": "shoe_size", "value": 9}, E.UnknownAttributeError, "shoe_size"),
     ({"attribute": "date_of_birth", "value": "12/04/1991"}, E.WrongValueTypeError, "YYYY-MM-DD"),
     ({"attribute": "household_size", "value": "four"}, E.DomainNotAuthorisedError, "facts:household"),
-    ({"attribute": "postcode", "value": 1234}, E.WrongValueTypeError, "text"),
+    ({"attribute": "postcode", "value": 1234}, E.WrongValueTypeError, "must be a string; got integer 1234"),
     ({"attribute": "postcode", "value": "X", "tier": "platinum"}, E.WrongValueTypeError, "platinum"),
 ])
 def test_bad_facts_get_named_errors(app, world, raw, error, words):
@@ -166,7 +166,8 @@ def test_identity_resolution(app, world):
     assert r.resolve({}, {"ni_number": "SJ123456A"}).person == world["person"]
     typo = r.resolve({"given_name": "Anna", "family_name": "Costa", "date_of_birth": "1991-04-12",
                       "postcode": "LS1 4AP"})
-    assert typo.method == "match" and typo.person == world["person"]  # one typo in the name
+    # one letter more in the given name: perhaps a typo, perhaps a twin; a person decides
+    assert typo.method == "review" and typo.candidates[0].person == world["person"]
     swapped = r.resolve({"given_name": "Costa", "family_name": "Ana", "date_of_birth": "1991-04-12",
                          "postcode": "ls14ap"})
     assert swapped.person == world["person"]
@@ -219,3 +220,42 @@ def test_the_access_log_detects_tampering(app, world):
             body={"recipient": "someone-else", "person": person}))
     report = app.audit.verify()
     assert not report.intact and any("entry 2 was edited" in p for p in report.problems)
+
+
+def _registered(app, org, **facts) -> str:
+    pid = app.registry.add_person()
+    app.registry.record(org, pid, [{"attribute": k, "value": v} for k, v in facts.items()])
+    return pid
+
+
+def test_a_twin_with_another_given_name_is_never_linked_automatically(app, world):
+    alexander = _registered(app, world["hmrc"], given_name="Alexander", family_name="Llewellyn-Jones",
+                            date_of_birth="2004-07-19", postcode="CF10 1AA")
+    r = app.resolver
+    sister = r.resolve({"given_name": "Alexandra", "family_name": "Llewellyn-Jones",
+                        "date_of_birth": "2004-07-19", "postcode": "CF10 1AA"})
+    assert sister.person is None and sister.method == "review"
+    assert [c.person for c in sister.candidates] == [alexander] and sister.candidates[0].score < 96
+    brother = r.resolve({"given_name": "Jon", "family_name": "Llewellyn-Jones",  # a sibling: another name
+                         "date_of_birth": "2004-07-19", "postcode": "cf10 1aa"})
+    assert brother.person is None
+    himself = r.resolve({"given_name": "ALEXANDER", "family_name": "Llewellyn\u2013Jones",  # an en dash
+                         "date_of_birth": "2004-07-19", "postcode": "cf101aa"})
+    assert (himself.method, himself.person) == ("match", alexander)
+
+
+def test_typographic_apostrophes_and_hyphens_are_the_plain_ones(app, world):
+    siobhan = _registered(app, world["hmrc"], given_name="Siobhán", family_name="O'Brien",
+                          date_of_birth="1988-03-02", postcode="BT1 5GS")
+    for family in ("O\u2019Brien", "O\u2018Brien", "O\u02bcBrien", "o'brien"):
+        found = app.resolver.resolve({"given_name": "Siobhán", "family_name": family,
+                                      "date_of_birth": "1988-03-02", "postcode": "BT1 5GS"})
+        assert (found.method, found.person) == ("match", siobhan), family
+        assert found.candidates[0].why["name"] == 100.0
+
+
+def test_a_wrong_answer_names_its_own_key(app, world):
+    with pytest.raises(E.WrongValueTypeError) as info:
+        app.questions.answer(world["person"], {"skills": "welding", "travel_radius_miles": "far"})
+    (error,) = info.value.errors
+    assert error["pointer"] == "/travel_radius_miles" and "integer" in error["expected"]

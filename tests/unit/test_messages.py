@@ -67,9 +67,16 @@ def test_a_finished_message_ignores_late_news():
     assert M.cancel(done, NOW, "withdrawn").message.status is S.DELIVERED
 
 
-def test_a_channel_cannot_report_a_message_queued_or_cancelled():
+def test_a_channel_cannot_report_a_message_queued():
     with pytest.raises(ValueError, match="cannot report"):
-        M.settle(message(), M.Outcome(S.CANCELLED), NOW, M.Policy())
+        M.settle(message(), M.Outcome(S.QUEUED), NOW, M.Policy())
+
+
+@pytest.mark.parametrize("status", [S.SENT, S.DELIVERED, S.CANCELLED])
+def test_a_final_status_from_the_provider_ends_the_message_where_it_is(status):
+    t = M.settle(message(), M.Outcome(status, "receipt"), NOW, M.Policy())
+    assert t.finished and t.message.status is status and t.message.next_at is None
+    assert t.message.channel is message().channel
 
 
 @pytest.mark.parametrize(("at", "release"), [

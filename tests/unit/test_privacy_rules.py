@@ -50,7 +50,7 @@ def test_patterns_and_enums():
     assert ni.check("SJ123456A") == "SJ123456A"
     with pytest.raises(WrongValueTypeError, match="matching"):
         ni.check("123")
-    with pytest.raises(WrongValueTypeError, match="one of app, sms"):
+    with pytest.raises(WrongValueTypeError, match="one of the strings app, sms"):
         AttributeSpec("c", "contact", "enum", values=("app", "sms")).check("fax")
 
 

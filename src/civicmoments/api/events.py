@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ..domain.organisations import Organisation
-from ..engine.csv_intake import rows_to_events
+from ..engine.csv_intake import read_rows, submit_rows
 from ..engine.errors import (
     CsvMappingError,
     MalformedJsonError,
@@ -81,7 +81,7 @@ async def send_events(request: Request, org: Organisation = Depends(organisation
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise CsvMappingError("the CSV is not UTF-8 text") from None
-        receipts = civic.intake.submit(org, rows_to_events(event_type, text, source))
+        receipts = submit_rows(civic.intake, org, read_rows(event_type, text, source), source)
         ok = all(r.status != "rejected" for r in receipts)
         return JSONResponse({"results": [r.as_dict() for r in receipts]}, status_code=202 if ok else 207)
     if ctype == STRUCTURED:

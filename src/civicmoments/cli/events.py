@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ def events() -> None:
 
 
 def read_events(path: Path, type_name: str | None, source: str | None, app) -> list[Any]:
-    from ..engine.csv_intake import rows_to_events
+    """The file's events; for a CSV file, one CsvRow per row (an event, or why the row was rejected)."""
+    from ..engine.csv_intake import read_rows
     from ..engine.errors import MalformedJsonError, UnknownEventTypeError
 
     text = path.read_text(encoding="utf-8-sig")
@@ -29,7 +31,7 @@ def read_events(path: Path, type_name: str | None, source: str | None, app) -> l
             raise UnknownEventTypeError(f"a CSV file needs --type naming a registered event type; got {type_name!r}")
         if not source:
             raise click.UsageError("a CSV file needs --source (the CloudEvents source of its rows)")
-        return rows_to_events(event_type, text, source)
+        return read_rows(event_type, text, source)
     stripped = text.strip()
     try:
         if path.suffix.lower() == ".jsonl":
@@ -49,6 +51,7 @@ def read_events(path: Path, type_name: str | None, source: str | None, app) -> l
 def events_send(file: Path, org_name: str, type_name: str | None, source: str | None, as_json: bool) -> None:
     """Send events from a JSON, JSONL or CSV file, as an organisation."""
     from ..domain.organisations import Organisation
+    from ..engine.csv_intake import CsvRow, submit_rows
     from ..engine.errors import NotFoundError
 
     app = common._app()
@@ -63,8 +66,12 @@ def events_send(file: Path, org_name: str, type_name: str | None, source: str | 
     with click.progressbar(length=len(raws), label="sending", file=sys.stderr,
                            hidden=len(raws) < 1000) as bar:
         for start in range(0, len(raws), 1000):
-            part = app.intake.submit(org, raws[start : start + 1000])
-            receipts.extend(r.__class__(r.index + start, r.id, r.source, r.status, r.problem) for r in part)
+            chunk = raws[start : start + 1000]
+            if chunk and isinstance(chunk[0], CsvRow):
+                part = submit_rows(app.intake, org, chunk, source, first_index=start)
+            else:
+                part = [replace(r, index=r.index + start) for r in app.intake.submit(org, chunk)]
+            receipts.extend(part)
             bar.update(len(part))
     if as_json:
         _out([r.as_dict() for r in receipts])
@@ -73,7 +80,8 @@ def events_send(file: Path, org_name: str, type_name: str | None, source: str | 
         for r in receipts:
             counts[r.status] = counts.get(r.status, 0) + 1
             if r.problem is not None:
-                click.echo(f"event {r.index} ({r.id}): {r.problem.title}: {r.problem.detail}", err=True)
+                where = f"line {r.line}" if r.line is not None else f"event {r.index}"
+                click.echo(f"{where} ({r.id}): {r.problem.title}: {r.problem.detail}", err=True)
         click.echo(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     if any(r.status == "rejected" for r in receipts):
         sys.exit(1)

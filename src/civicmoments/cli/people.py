@@ -14,7 +14,7 @@ def people() -> None:
 
 
 @people.command("add")
-@click.option("--id", "identifiers", multiple=True, help="scheme=value, e.g. ni_number=QQ123456C; repeatable")
+@click.option("--id", "identifiers", multiple=True, help="scheme=value, e.g. ni_number=AB123456C; repeatable")
 def people_add(identifiers: tuple[str, ...]) -> None:
     """Register a person and print their id."""
     ids = dict(i.split("=", 1) for i in identifiers if "=" in i)

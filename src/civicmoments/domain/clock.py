@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
 
@@ -88,8 +88,59 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+_RFC3339 = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]"
+    r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]+))?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_hour>[0-9]{2}):(?P<off_minute>[0-9]{2}))",
+    re.ASCII,
+)
+
+
+class InvalidTimestampError(ValueError):
+    """Not an RFC 3339 date-time."""
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Parse an RFC 3339 ``date-time`` (section 5.6) exactly, as a UTC datetime.
+
+    ``2026-11-21T09:00:00Z``, ``2026-11-21t09:00:00.25z`` (the T and Z may be lower case, as the
+    RFC's note allows) and ``2026-11-21T10:00:00+01:00`` are accepted; an offset of ``-00:00``
+    (UTC, the local offset unknown) reads as UTC. Refused: the basic form ``20261121T090000Z``,
+    a space for the T, a missing seconds field or offset, ``+0100``, other digits than 0-9,
+    and values outside the RFC's ranges (month 13, 30 February, hour 24, minute 60, offset
+    hour 24). A leap second (second 60, allowed by the RFC) is read as the last microsecond of
+    its minute, since Python's datetime has no 60th second. Fractions beyond microseconds are cut.
+
+    Raises InvalidTimestampError saying what is wrong.
+    """
+    if not isinstance(text, str):
+        raise InvalidTimestampError(f"{text!r} is not a string")
+    m = _RFC3339.fullmatch(text)
+    if m is None:
+        raise InvalidTimestampError(
+            f"{text!r} is not an RFC 3339 date-time; write it like 2026-01-05T09:00:00Z or "
+            "2026-01-05T10:00:00+01:00 (date, T, hours:minutes:seconds, then Z or an offset)")
+    try:
+        day = date.fromisoformat(m["date"])
+    except ValueError:
+        raise InvalidTimestampError(f"{text!r} has no such day: {m['date']}") from None
+    hour, minute, second = int(m["hour"]), int(m["minute"]), int(m["second"])
+    off_hour, off_minute = int(m["off_hour"] or 0), int(m["off_minute"] or 0)
+    if hour > 23 or minute > 59 or second > 60 or off_hour > 23 or off_minute > 59:
+        raise InvalidTimestampError(f"{text!r} is out of range: hours 00-23, minutes 00-59, seconds 00-60, "
+                                    "offset hours 00-23")
+    micro = int((m["fraction"] or "0")[:6].ljust(6, "0"))
+    leap = second == 60
+    if leap:
+        second, micro = 59, 999999
+    offset = timedelta(hours=off_hour, minutes=off_minute) * (-1 if m["sign"] == "-" else 1)
+    try:
+        return datetime(day.year, day.month, day.day, hour, minute, second, micro,
+                        tzinfo=timezone(offset)).astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidTimestampError(f"{text!r} cannot be read as UTC: {exc}") from None
+
+
 def parse_time(text: str) -> datetime:
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        raise ValueError(f"time {text!r} has no time zone; send UTC, e.g. 2026-01-05T09:00:00Z")
-    return dt.astimezone(timezone.utc)
+    """An RFC 3339 date-time as UTC (``parse_rfc3339``); raises InvalidTimestampError (a ValueError)."""
+    return parse_rfc3339(text)

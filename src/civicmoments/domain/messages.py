@@ -31,6 +31,7 @@ class Status(str, enum.Enum):
     QUEUED = "queued"
     SENDING = "sending"  # handed over; waiting for a receipt (or, in the inbox, to be read)
     DELIVERED = "delivered"
+    SENT = "sent"  # handed to a network that sends no receipt (texts abroad): final, not confirmed
     TEMPORARY_FAILURE = "temporary-failure"  # e.g. phone off, inbox full: retried
     PERMANENT_FAILURE = "permanent-failure"  # e.g. no such number: the next channel
     TECHNICAL_FAILURE = "technical-failure"  # a provider error or timeout: retried
@@ -39,7 +40,34 @@ class Status(str, enum.Enum):
 
 TO_SEND = frozenset({Status.QUEUED, Status.TEMPORARY_FAILURE, Status.TECHNICAL_FAILURE})
 PENDING = TO_SEND | {Status.SENDING}
-TERMINAL = frozenset({Status.DELIVERED, Status.PERMANENT_FAILURE, Status.CANCELLED})
+TERMINAL = frozenset({Status.DELIVERED, Status.SENT, Status.PERMANENT_FAILURE, Status.CANCELLED})
+REACHED = frozenset({Status.DELIVERED, Status.SENT})
+
+# Every status GOV.UK Notify documents for its API and its delivery-receipt callbacks, and
+# what it means here. Email: created, sending, delivered, permanent-failure,
+# temporary-failure, technical-failure. Text message: the same, and pending (waiting for the
+# network) and sent (sent to an international number; the network gives no receipt, so it is
+# final). Letter: accepted (sent to the printer), received (printed and posted), cancelled,
+# pending-virus-check, virus-scan-failed and validation-failed (precompiled letters), and
+# technical-failure and permanent-failure.
+NOTIFY_STATUSES: dict[str, tuple[Status, str]] = {
+    "created": (Status.SENDING, "the provider has the message and will send it"),
+    "sending": (Status.SENDING, "the provider has sent it on and waits for a receipt"),
+    "pending": (Status.SENDING, "the network has not yet said whether it was delivered"),
+    "pending-virus-check": (Status.SENDING, "the provider is checking the letter for viruses"),
+    "accepted": (Status.SENDING, "the provider has sent the letter to be printed"),
+    "delivered": (Status.DELIVERED, "delivered"),
+    "received": (Status.DELIVERED, "the letter was printed and posted"),
+    "sent": (Status.SENT, "sent to an international number; no receipt comes from abroad"),
+    "temporary-failure": (Status.TEMPORARY_FAILURE, "the provider could not deliver it yet "
+                                                    "(phone off, inbox full)"),
+    "technical-failure": (Status.TECHNICAL_FAILURE, "the provider had a technical problem"),
+    "permanent-failure": (Status.PERMANENT_FAILURE, "the address or number does not exist"),
+    "virus-scan-failed": (Status.PERMANENT_FAILURE, "the letter failed the provider's virus scan"),
+    "validation-failed": (Status.PERMANENT_FAILURE, "the provider found the letter could not be printed "
+                                                    "as it is (its address or layout)"),
+    "cancelled": (Status.CANCELLED, "the letter was cancelled at the provider and will not be posted"),
+}
 RETRIED = frozenset({Status.TEMPORARY_FAILURE, Status.TECHNICAL_FAILURE})
 
 
@@ -195,9 +223,9 @@ def settle(m: Message, outcome: Outcome, now: datetime, policy: Policy) -> Trans
     if m.status in TERMINAL:
         return Transition(m, ())
     m = replace(m, provider=outcome.provider or m.provider, reference=outcome.reference or m.reference)
-    if outcome.status is Status.DELIVERED:
-        m = replace(m, status=Status.DELIVERED, next_at=None)
-        return Transition(m, (Step(now, m.channel, Status.DELIVERED, outcome.detail, m.provider),))
+    if outcome.status in REACHED or outcome.status is Status.CANCELLED:
+        m = replace(m, status=outcome.status, next_at=None)
+        return Transition(m, (Step(now, m.channel, outcome.status, outcome.detail, m.provider),))
     if outcome.status is Status.SENDING:
         m = replace(m, status=Status.SENDING, next_at=now + policy.wait[m.channel])
         return Transition(m, (Step(now, m.channel, Status.SENDING, outcome.detail, m.provider),))
@@ -221,6 +249,19 @@ def overdue(m: Message, now: datetime) -> Transition:
 def skip(m: Message, now: datetime, why: str) -> Transition:
     """This channel cannot be used for this person now (not configured, no address known)."""
     return _move_on(m, now, why, [], Status.PERMANENT_FAILURE)
+
+
+def to_staff(m: Message, now: datetime, why: str) -> Transition:
+    """This channel cannot reach the person and a member of staff must (a letter with no postable
+    address): fail the channel with the reason and go straight to assisted contact."""
+    later = m.chain[m.position + 1:]
+    if Channel.ASSISTED not in later:
+        return skip(m, now, why)
+    history = [Step(now, m.channel, Status.PERMANENT_FAILURE, why, m.provider)]
+    nxt = replace(m, position=m.chain.index(Channel.ASSISTED, m.position + 1), status=Status.QUEUED, attempts=0,
+                  next_at=now, provider=None, reference=None)
+    history.append(Step(now, nxt.channel, Status.QUEUED, f"a member of staff to make contact: {why}"))
+    return Transition(nxt, tuple(history))
 
 
 def cancel(m: Message, now: datetime, why: str) -> Transition:

@@ -4,6 +4,7 @@ attribute, the best fact (highest tier, then newest)."""
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ class UnknownAttributeError(ValueError):
 
 
 class WrongValueTypeError(ValueError):
-    """The value does not have the attribute's declared type."""
+    """The value does not have the attribute's declared type; ``expected`` says what it should be."""
+
+    expected: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,41 +48,104 @@ class AttributeSpec:
     values: tuple[str, ...] = ()
     pattern: str | None = None
     description: str = ""
+    scheme: str | None = None  # an identifier scheme whose issuer's rules the value must keep
 
     def check(self, value: Any) -> Any:
-        """Return the value in its stored form, or raise WrongValueTypeError saying what was expected."""
-        def wrong(expected: str) -> WrongValueTypeError:
-            return WrongValueTypeError(f"{self.name} must be {expected}; got {value!r}")
+        """Return the value in its stored form, or raise WrongValueTypeError saying what was expected.
+
+        JSON types map to attribute types as JSON Schema does: an integer is a number with no
+        fraction (``45.0`` is 45); numbers are finite; a date is a string ``YYYY-MM-DD``
+        (ISO 8601 calendar date, ASCII digits), never a spreadsheet's day count.
+        """
+        expected = self.expected()
+
+        def wrong(detail: str = "") -> WrongValueTypeError:
+            error = WrongValueTypeError(f"{self.name} must be {expected}; got {json_type(value)} {value!r}"
+                                        + (f" ({detail})" if detail else ""))
+            error.expected = expected
+            return error
 
         t = self.type
         if t == "string":
             if not isinstance(value, str):
-                raise wrong("text")
-            if self.pattern and not re.fullmatch(self.pattern, value):
-                raise wrong(f"text matching {self.pattern}")
+                raise wrong()
+            if self.pattern and not re.fullmatch(self.pattern, value, re.ASCII):
+                raise wrong(f"it does not match {self.pattern}")
             return value
         if t == "integer":
+            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+                return int(value)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise wrong("a whole number")
+                raise wrong()
             return value
         if t == "number":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise wrong("a number")
+                raise wrong()
+            if isinstance(value, float) and not math.isfinite(value):
+                raise wrong("numbers must be finite")
             return value
         if t == "boolean":
             if not isinstance(value, bool):
-                raise wrong("true or false")
+                raise wrong()
             return value
         if t == "date":
+            if not isinstance(value, str):
+                raise wrong()
             try:
-                return date.fromisoformat(value).isoformat() if isinstance(value, str) else wrong("a date")
-            except ValueError:
-                raise wrong("a date written YYYY-MM-DD") from None
+                return parse_date(value).isoformat()
+            except ValueError as exc:
+                raise wrong(str(exc)) from None
         if t == "enum":
-            if value not in self.values:
-                raise wrong("one of " + ", ".join(self.values))
+            if not isinstance(value, str) or value not in self.values:
+                raise wrong()
             return value
-        raise wrong(f"a {t}")
+        raise wrong()
+
+    def expected(self) -> str:
+        """What a value of this attribute is, in words and JSON types."""
+        return {
+            "string": "a string" + (f" matching {self.pattern}" if self.pattern else ""),
+            "integer": "an integer (a JSON number with no fraction)",
+            "number": "a number",
+            "boolean": "true or false",
+            "date": "a date, a string written YYYY-MM-DD",
+            "enum": "one of the strings " + ", ".join(self.values),
+        }.get(self.type, f"a {self.type}")
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def parse_date(text: str) -> date:
+    """A calendar date written ``YYYY-MM-DD`` (RFC 3339 full-date), and nothing else.
+
+    Raises ValueError: other ISO 8601 forms (``20261121``, ``2026-W47-6``) and other digits refused.
+    """
+    if not _DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a day of the calendar") from None
+
+
+def json_type(value: Any) -> str:
+    """The JSON type a decoded value came as: string, integer, number, boolean, null, array, object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
 
 
 @dataclass(frozen=True)

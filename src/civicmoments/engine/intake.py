@@ -5,12 +5,14 @@ Nothing here knows HTTP: the API and the CLI both hand over parsed events.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.clock import Clock, parse_time
+from ..domain.clock import Clock, InvalidTimestampError, parse_rfc3339
 from ..domain.organisations import Organisation
 from ..packs.event_types import EventType
 from .errors import (
@@ -34,10 +36,14 @@ class Receipt:
     source: str | None
     status: str  # accepted | duplicate | rejected
     problem: Problem | None = None
+    line: int | None = None  # where a CSV row starts in its file
+
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "id": self.id, "source": self.source,
                                "status": self.status}
+        if self.line is not None:
+            out["line"] = self.line
         if self.problem is not None:
             out["problem"] = self.problem.as_dict()
         return out
@@ -46,6 +52,38 @@ class Receipt:
 def digest(event: dict[str, Any]) -> str:
     material = {k: event.get(k) for k in ("type", "subject", "time", "data")}
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def event_data(raw: dict[str, Any]) -> Any:
+    """An event's data: ``data``, or ``data_base64`` decoded (CloudEvents JSON event format, 3.1).
+
+    In the JSON format an event carries its data as ``data`` (a JSON value) or as
+    ``data_base64`` (the bytes in base64, RFC 4648 section 4), never both. Data sent as
+    base64 is decoded and, since event data here is JSON (``datacontenttype``), read as
+    UTF-8 JSON text. Raises MalformedEventError saying which rule was broken.
+    """
+    if "data_base64" not in raw:
+        return raw.get("data", {})
+    if "data" in raw:
+        raise MalformedEventError(
+            "the event has both 'data' and 'data_base64'; the CloudEvents JSON format allows one or the "
+            "other: send the data once", [{"pointer": "/data_base64", "message": "not allowed with data"}])
+    encoded = raw["data_base64"]
+    if not isinstance(encoded, str):
+        raise MalformedEventError("attribute 'data_base64' must be a string of base64 (RFC 4648)",
+                                  [{"pointer": "/data_base64", "message": "must be a string"}])
+    try:
+        decoded = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedEventError(f"attribute 'data_base64' is not valid base64 (RFC 4648 section 4): {exc}",
+                                  [{"pointer": "/data_base64", "message": "is not valid base64"}]) from None
+    try:
+        return json.loads(decoded.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedEventError(
+            "attribute 'data_base64' decodes to bytes that are not JSON text in UTF-8, and this event's "
+            f"data must be JSON: {exc}", [{"pointer": "/data_base64", "message": "does not decode to JSON"}]
+        ) from None
 
 
 class Intake:
@@ -85,7 +123,7 @@ class Intake:
             raise SourceNotOwnedError(
                 f"source {raw['source']!r} does not belong to organisation {org.name!r}"
             )
-        data = raw.get("data", {})
+        data = event_data(raw)
         violations = event_type.violations(data)
         if violations:
             raise SchemaViolationError(
@@ -95,9 +133,10 @@ class Intake:
             )
         if raw.get("time") is not None:
             try:
-                when = parse_time(str(raw["time"]))
-            except ValueError as exc:
-                raise MalformedEventError(f"attribute 'time' is not an RFC 3339 timestamp: {exc}") from None
+                when = parse_rfc3339(raw["time"])
+            except InvalidTimestampError as exc:
+                raise MalformedEventError(f"attribute 'time': {exc}",
+                                          [{"pointer": "/time", "message": str(exc)}]) from None
         else:
             when = self.clock.now()
         return {
@@ -107,7 +146,7 @@ class Intake:
             "subject": raw["subject"],
             "time": when,
             "data": data,
-            "digest": digest(raw),
+            "digest": digest({**raw, "data": data}),
             "org_id": org.id,
         }
 

@@ -27,6 +27,7 @@ from ..domain import messages as M
 from ..domain.clock import Clock, iso
 from ..domain.consent import ConsentState
 from ..domain.ids import uuid7
+from ..domain.postal import UndeliverableAddressError, check_address
 from ..domain.organisations import Organisation
 from ..logs import get
 from ..packs.templates import PackSettings, Template, TemplateRenderError
@@ -168,6 +169,9 @@ class Messenger:
             ready: list[tuple[Claimed, Outgoing]] = []
             for c in group:
                 out = self._outgoing(c, channel, contacts.get(c.message.person, {}))
+                if isinstance(out, _ForStaff):
+                    transitions.append(M.to_staff(c.message, now, out))
+                    continue
                 if isinstance(out, str):
                     transitions.append(M.skip(c.message, now, out))
                     if out.startswith("invalid"):
@@ -216,10 +220,14 @@ class Messenger:
                 return f"invalid mobile number: {contact['phone']!r} is not a UK or international mobile number"
         elif channel is M.Channel.LETTER:
             if not contact.get("postcode"):
-                return "no postcode known for a letter: a member of staff will make contact"
-            to = {"name": " ".join(str(contact[k]) for k in NAMES if contact.get(k)),
-                  "line1": contact.get("address_line_1"), "town": contact.get("town"),
-                  "postcode": contact["postcode"]}
+                return _ForStaff("no postcode known for a letter: a member of staff will make contact")
+            name = " ".join(str(contact[k]) for k in NAMES if contact.get(k))
+            try:  # checked as GOV.UK Notify checks letters: a letter that cannot arrive is not printed
+                lines = check_address([name, contact.get("address_line_1"), contact.get("town"),
+                                       str(contact["postcode"])])
+            except UndeliverableAddressError as exc:
+                return _ForStaff(f"undeliverable address: {exc}; a member of staff will make contact")
+            to = {"lines": lines}
         text = orjson.loads(self.cipher.decrypt(c.content, f"{c.message.person}|message"))
         name = " ".join(str(contact[k]) for k in NAMES if contact.get(k))
         return Outgoing(c.message.id, c.message.person, to, name, c.locale, text["subject"], text["short"],
@@ -245,8 +253,8 @@ class Messenger:
         events = []
         for t, template in items:
             m = t.message
-            if m.status is M.Status.DELIVERED:
-                kind, extra = MESSAGE_DELIVERED, {}
+            if m.status in M.REACHED:
+                kind, extra = MESSAGE_DELIVERED, {"status": m.status.value}
             elif m.status is M.Status.PERMANENT_FAILURE:
                 kind, extra = MESSAGE_FAILED, {"reason": t.history[-1].detail if t.history else ""}
             else:
@@ -274,15 +282,17 @@ class Messenger:
         return {"message": m.id, "status": t.message.status.value, "channel": t.message.channel.value}
 
     def receipt(self, reference: str, status: str, detail: str = "") -> dict:
-        """A provider's delivery receipt (GOV.UK Notify callback statuses)."""
-        try:
-            s = M.Status(status)
-        except ValueError:
-            raise InvalidReceiptError(f"unknown delivery status {status!r}; expected one of "
-                             f"{', '.join(x.value for x in M.Status if x is not M.Status.CANCELLED)}") from None
-        if s in (M.Status.QUEUED, M.Status.CANCELLED):
-            raise InvalidReceiptError(f"a receipt cannot say {status!r}")
-        return self._settle_one(reference, M.Outcome(s, detail or f"receipt: {status}"))
+        """A provider's delivery receipt, with any status GOV.UK Notify documents (``M.NOTIFY_STATUSES``).
+
+        ``sent`` (a text abroad) is final: the message is not moved on to other channels.
+        Raises InvalidReceiptError (422) for a status Notify does not have.
+        """
+        known = M.NOTIFY_STATUSES.get(status)
+        if known is None:
+            raise InvalidReceiptError(f"unknown delivery status {status!r}; GOV.UK Notify's statuses are "
+                                      + ", ".join(M.NOTIFY_STATUSES))
+        s, meaning = known
+        return self._settle_one(reference, M.Outcome(s, detail or f"receipt: {status} ({meaning})"))
 
     def read(self, person: str, message_id: str) -> bool:
         """The person opened the message in the portal; if the inbox was its channel, it is delivered."""
@@ -336,6 +346,10 @@ class Messenger:
             raise InvalidPreferencesError(f"language must be one of {', '.join(self.settings.locales)}; got {prefs.language!r}")
         self.store.set_preferences(person, prefs, self.clock.now())
         return prefs
+
+
+class _ForStaff(str):
+    """Why this channel cannot reach the person, such that a member of staff must (and will)."""
 
 
 class _Refused(Exception):

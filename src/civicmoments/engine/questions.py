@@ -70,7 +70,7 @@ class QuestionPlanner:
             self.registry.spec(name)
         raw: Sequence[Mapping[str, Any]] = [
             {"attribute": k, "value": v, "basis": "declared", "tier": "bronze"} for k, v in answers.items()]
-        recorded = self.registry.record(None, person, raw) if raw else 0
+        recorded = self.registry.record(None, person, raw, [f"/{_pointer_token(k)}" for k in answers]) if raw else 0
         if self.publish is not None:  # the journey hears which fields, the registry keeps the values
             data: dict[str, Any] = {"answers": {k: True for k in answers}}
             if cannot_answer:
@@ -83,3 +83,8 @@ class QuestionPlanner:
         drops whatever an organisation already holds)."""
         return list(dict.fromkeys(a["attribute"] for d in decisions
                                   if d.status == "unknown" and d.reason == "missing-facts" for a in d.ask))
+
+
+def _pointer_token(key: str) -> str:
+    """A key as one JSON Pointer reference token (RFC 6901: ~ as ~0, / as ~1)."""
+    return str(key).replace("~", "~0").replace("/", "~1")

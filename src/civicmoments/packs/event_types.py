@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from .yamlmap import Located, PackError, load
+
+
+def _pattern(validator, pattern: str, instance: Any, schema: dict[str, Any]):
+    """``pattern`` as JSON Schema defines it, in ECMA-262 terms: ``\\d`` is 0-9 only, so a code
+    written in other digits (``٣٠``) does not pass for one in ASCII digits."""
+    if validator.is_type(instance, "string") and not re.search(pattern, instance, re.ASCII):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 @dataclass(frozen=True)
@@ -24,11 +35,11 @@ class EventType:
     description: str
     schema: dict[str, Any]
     csv: dict[str, Any] | None = None
-    _validator: Draft202012Validator | None = field(default=None, repr=False, compare=False)
+    _validator: Any = field(default=None, repr=False, compare=False)
 
     def violations(self, data: Any) -> list[SchemaViolation]:
         if self._validator is None:
-            self._validator = Draft202012Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            self._validator = Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         found = []
         for error in sorted(self._validator.iter_errors(data), key=lambda e: list(e.path)):
             pointer = "/data" + "".join(f"/{p}" for p in error.absolute_path)

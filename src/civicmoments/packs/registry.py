@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..domain.consent import ConsentModel, Purpose
+from ..domain import identifiers as identifier_schemes
 from ..domain.people import AttributeSpec
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .yamlmap import Located, load
@@ -54,9 +55,13 @@ def load_attributes(file: Path) -> dict[str, AttributeSpec]:
                 raise doc.error(path, f"attribute {name!r} is already in domain {out[name].domain!r}")
             if spec["type"] == "enum" and not spec.get("values"):
                 raise doc.error(path, f"enum attribute {name!r} needs 'values'")
+            scheme = spec.get("scheme")
+            if scheme is not None and scheme not in identifier_schemes.SCHEMES:
+                raise doc.error(path, f"scheme {scheme!r} has no rules here; known schemes: "
+                                + ", ".join(sorted(identifier_schemes.SCHEMES)))
             out[name] = AttributeSpec(name, domain, spec["type"], bool(spec.get("sensitive", False)),
                                       tuple(spec.get("values", ())), spec.get("pattern"),
-                                      spec.get("description", ""))
+                                      spec.get("description", ""), scheme)
     return out
 
 

@@ -1,4 +1,12 @@
-"""Email over SMTP. Each sending thread keeps its connection open and reuses it."""
+"""Email over SMTP. Each sending thread keeps its connection open and reuses it.
+
+Each message succeeds or fails on its own: one message's error never fails the others in
+its batch, so nothing the server accepted is sent again. An address with non-ASCII
+characters (``zoë.ward@example.com``) goes with SMTPUTF8 (RFC 6531) where the server offers
+it; an internationalised domain alone is sent in its ASCII (IDNA) form. Where the server
+does not offer SMTPUTF8, such an address fails permanently with that reason, and the
+message moves on to the next channel.
+"""
 
 from __future__ import annotations
 
@@ -32,14 +40,24 @@ def _header(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
 
 
-def compose(m: Outgoing, sender: str, sender_name: str, domain: str) -> bytes:
-    """The message as RFC 5322 bytes: plain text and HTML alternatives, in the person's language."""
+def _address(name: str | None, address: str) -> str:
+    """A To/From header value; a non-ASCII address is written as it is (RFC 6532, with SMTPUTF8)."""
+    if address.isascii():
+        return formataddr((name, address), "utf-8") if name else address
+    return formataddr((name, "x@x.invalid"), "utf-8").replace("x@x.invalid", address) if name else address
+
+
+def compose(m: Outgoing, sender: str, sender_name: str, domain: str, to: str | None = None) -> bytes:
+    """The message as RFC 5322 bytes: plain text and HTML alternatives, in the person's language.
+
+    ``to`` is the address as sent (an internationalised domain in its IDNA form); default ``m.to``.
+    """
     boundary = f"=_civic_{m.message}"
     size = "24px" if m.large_print else "19px"
     page = PAGE.format(lang=m.locale, title=html.escape(m.subject), size=size, body=to_html(m.long))
     head = "\r\n".join([
         f"From: {formataddr((sender_name, sender), 'utf-8')}",
-        f"To: {formataddr((m.name, m.to), 'utf-8') if m.name else m.to}",
+        f"To: {_address(m.name, to or m.to)}",
         f"Subject: {_header(m.subject)}",
         f"Date: {formatdate(usegmt=True)}",
         f"Message-ID: <{m.message}@{domain}>",
@@ -50,7 +68,7 @@ def compose(m: Outgoing, sender: str, sender_name: str, domain: str) -> bytes:
     ])
     part = 'Content-Type: text/{kind}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
     return b"".join([
-        head.encode(), b"\r\n\r\n",
+        head.encode("utf-8"), b"\r\n\r\n",
         f"--{boundary}\r\n{part.format(kind='plain')}".encode(), _qp(m.long), b"\r\n",
         f"--{boundary}\r\n{part.format(kind='html')}".encode(), _qp(page), b"\r\n",
         f"--{boundary}--\r\n".encode()])
@@ -89,11 +107,40 @@ class SmtpEmail:
             except OSError:
                 pass
 
+    def _envelope(self, conn: smtplib.SMTP, to: str) -> tuple[str, list[str]] | Outcome:
+        """The RCPT address and MAIL options for ``to``, or why this server cannot take it."""
+        if to.isascii():
+            return to, []
+        local, _, domain = to.rpartition("@")
+        if local.isascii():
+            try:
+                return f"{local}@{domain.encode('idna').decode('ascii')}", []
+            except UnicodeError:
+                pass
+        conn.ehlo_or_helo_if_needed()
+        if conn.has_extn("smtputf8"):
+            return to, ["SMTPUTF8"]
+        return Outcome(Status.PERMANENT_FAILURE,
+                       f"{self.name} cannot send to an address with non-ASCII characters: it does not offer "
+                       "SMTPUTF8 (RFC 6531)", provider=self.name)
+
     def _one(self, m: Outgoing) -> Outcome:
-        msg = compose(m, self.sender, self.sender_name, self.domain)
+        try:
+            return self._deliver(m)
+        except Exception as exc:  # noqa: BLE001 - one message's failure is that message's alone
+            self._drop()
+            return Outcome(Status.TECHNICAL_FAILURE, f"{self.name}: {type(exc).__name__}: {exc}", provider=self.name)
+
+    def _deliver(self, m: Outgoing) -> Outcome:
         for attempt in (1, 2):  # a connection the server closed while idle is reopened once
             try:
-                self._connection().sendmail(self.sender, [m.to], msg)
+                conn = self._connection()
+                envelope = self._envelope(conn, m.to)
+                if isinstance(envelope, Outcome):
+                    return envelope
+                rcpt, options = envelope
+                msg = compose(m, self.sender, self.sender_name, self.domain, rcpt)
+                conn.sendmail(self.sender, [rcpt], msg, mail_options=options)
                 return Outcome(Status.DELIVERED, f"accepted by {self.name}", reference=f"{m.message}@{self.domain}",
                                provider=self.name)
             except smtplib.SMTPServerDisconnected as exc:

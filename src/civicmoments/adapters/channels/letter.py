@@ -37,7 +37,8 @@ ul {{ padding-left: 6mm; }}
 
 
 def address_lines(to: dict) -> list[str]:
-    return [str(v) for v in (to.get("name"), to.get("line1"), to.get("town"), to.get("postcode")) if v]
+    """The address block, as checked by ``domain.postal.check_address`` (name first, postcode last)."""
+    return [str(line) for line in to["lines"]]
 
 
 class PdfLetters:

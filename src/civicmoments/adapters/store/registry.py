@@ -38,12 +38,15 @@ class RegistryStore:
         self.bulk = Bulk(engine.dialect.name)
 
     # -- people and identifiers -------------------------------------------------------
-    def add_people(self, rows: Sequence[dict[str, Any]], ids: Sequence[dict[str, Any]]) -> None:
+    def add_people(self, rows: Sequence[dict[str, Any]], ids: Sequence[dict[str, Any]],
+                   ignore_conflicts: bool = True) -> None:
+        """Insert people and their identifiers in one transaction. With ``ignore_conflicts`` False an
+        identifier already held raises IntegrityError and nothing is written (bulk loads pass True)."""
         with self.engine.begin() as conn:
             for part in chunks(list(rows), 5000):
                 self.bulk.insert(conn, people, list(part))
             for part in chunks(list(ids), 5000):
-                self.bulk.insert(conn, identifiers, list(part), ignore_conflicts=True)
+                self.bulk.insert(conn, identifiers, list(part), ignore_conflicts=ignore_conflicts)
 
     def person(self, person_id: str) -> dict[str, Any] | None:
         with self.reader.connect() as conn:

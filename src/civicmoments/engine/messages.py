@@ -27,8 +27,8 @@ from ..domain import messages as M
 from ..domain.clock import Clock, iso
 from ..domain.consent import ConsentState
 from ..domain.ids import uuid7
-from ..domain.postal import UndeliverableAddressError, check_address
 from ..domain.organisations import Organisation
+from ..domain.postal import UndeliverableAddressError, check_address
 from ..logs import get
 from ..packs.templates import PackSettings, Template, TemplateRenderError
 from .errors import InvalidPreferencesError, InvalidReceiptError, NotFoundError, WrongChannelError

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..domain.consent import ConsentModel, Purpose
 from ..domain import identifiers as identifier_schemes
+from ..domain.consent import ConsentModel, Purpose
 from ..domain.people import AttributeSpec
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .yamlmap import Located, load

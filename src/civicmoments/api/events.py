@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import csv
 from typing import Any
 from urllib.parse import unquote
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ..domain.organisations import Organisation
+from ..engine import bounds
 from ..engine.csv_intake import rows_to_events
 from ..engine.errors import (
     CsvMappingError,
@@ -42,11 +43,7 @@ async def _body(request: Request) -> bytes:
 
 
 def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise MalformedJsonError(f"the body is not valid JSON{where}: {getattr(exc, 'msg', exc)}") from None
+    return bounds.loads(body)
 
 
 def _binary(request: Request, body: bytes) -> dict[str, Any]:
@@ -81,7 +78,11 @@ async def send_events(request: Request, org: Organisation = Depends(organisation
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise CsvMappingError("the CSV is not UTF-8 text") from None
-        receipts = civic.intake.submit(org, rows_to_events(event_type, text, source))
+        try:
+            events = rows_to_events(event_type, text, source)
+        except csv.Error as exc:  # e.g. a cell over the parser's limit of 131,072 characters
+            raise CsvMappingError(f"the CSV cannot be read: {exc}; nothing in this request was accepted") from None
+        receipts = civic.intake.submit(org, events)
         ok = all(r.status != "rejected" for r in receipts)
         return JSONResponse({"results": [r.as_dict() for r in receipts]}, status_code=202 if ok else 207)
     if ctype == STRUCTURED:

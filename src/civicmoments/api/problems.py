@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine.errors import Problem
 
@@ -15,14 +16,38 @@ def problem_response(problem: Problem) -> JSONResponse:
     return JSONResponse(problem.as_dict(), status_code=problem.status, media_type=PROBLEM_JSON)
 
 
+HTTP_PROBLEMS = {
+    400: ("malformed-request", "The request is malformed"),
+    401: ("credential-missing", "No bearer token was sent"),
+    403: ("permission-denied", "The organisation may not do this"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "This method is not allowed here"),
+    406: ("not-acceptable", "No acceptable representation"),
+    413: ("payload-too-large", "The request is larger than the limit"),
+    415: ("unsupported-media-type", "This content type is not accepted"),
+}
+
+
+def _printable(value: object) -> str:
+    """Text safe to put in JSON: lone surrogates and NUL from the request are escaped, not echoed."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug, title = HTTP_PROBLEMS.get(exc.status_code, ("http-error", "The request cannot be served"))
+        body = {"type": f"https://civicmoments.org/problems/{slug}", "title": title, "status": exc.status_code,
+                "detail": str(exc.detail)}
+        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"pointer": "/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]}
+        errors = [{"pointer": "/" + "/".join(_printable(p) for p in e["loc"]), "message": _printable(e["msg"])}
                   for e in exc.errors()]
         body = {"type": "https://civicmoments.org/problems/invalid-request", "title": "Invalid request",
                 "status": 422, "detail": "; ".join(f"{e['pointer']}: {e['message']}" for e in errors),

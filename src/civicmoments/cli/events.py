@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..engine.errors import Problem
 from . import common
 from .common import _out, main
 
@@ -18,26 +23,94 @@ def events() -> None:
     """Send events, and look after the ones that failed."""
 
 
-def read_events(path: Path, type_name: str | None, source: str | None, app) -> list[Any]:
-    from ..engine.csv_intake import rows_to_events
-    from ..engine.errors import MalformedJsonError, UnknownEventTypeError
+BATCH = 1000  # events per submission: memory stays bounded by this, not by the file
 
-    text = path.read_text(encoding="utf-8-sig")
+
+def _lines(path: Path, bar) -> Iterator[str]:
+    """The file's lines, decoded, moving the progress bar by the bytes read."""
+    with path.open("rb") as f:
+        first = True
+        for raw in f:
+            bar.update(len(raw))
+            line = raw.decode("utf-8")
+            if first:
+                line, first = line.removeprefix("\ufeff"), False
+            yield line
+
+
+def _csv_batches(lines: Iterator[str], event_type, source: str) -> Iterator[tuple[int, list[Any] | Problem]]:
+    """(line of the batch's first row, events or the problem that refused the batch), BATCH rows at a time."""
+    from ..engine.csv_intake import rows_to_events
+    from ..engine.errors import CsvMappingError
+
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise CsvMappingError(f"line 1: {exc}") from None
+    while True:
+        first = reader.line_num + 1
+        rows: list[list[str]] = []
+        try:
+            for row in reader:
+                rows.append(row)
+                if len(rows) == BATCH:
+                    break
+        except csv.Error as exc:
+            yield first, CsvMappingError(f"line {reader.line_num}: {exc}; the rows from line {first} on were "
+                                         "not sent")
+            return
+        if not rows:
+            return
+        text = io.StringIO()
+        csv.writer(text).writerows([header, *rows])
+        try:
+            yield first, rows_to_events(event_type, text.getvalue(), source)
+        except Problem as problem:
+            for e in problem.errors:  # line numbers within the batch become line numbers in the file
+                e["pointer"] = re.sub(r"^/line/(\d+)", lambda m, at=first: f"/line/{int(m[1]) + at - 2}", e["pointer"])
+            yield first, problem
+
+
+def _json_batches(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, list[Any] | Problem]]:
+    from ..engine import bounds
+
+    if path.suffix.lower() == ".jsonl":
+        batch: list[Any] = []
+        start = 1
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                batch.append(bounds.loads(line, f"{path}:{n}"))
+            except Problem as problem:
+                yield n, problem
+                continue
+            if len(batch) == BATCH:
+                yield start, batch
+                batch, start = [], n + 1
+        if batch:
+            yield start, batch
+        return
+    data = bounds.loads("".join(lines), str(path))  # one JSON document is read whole: send large files as JSONL or CSV
+    events = data if isinstance(data, list) else [data]
+    for i in range(0, len(events), BATCH):
+        yield i + 1, events[i : i + BATCH]
+
+
+def event_batches(path: Path, type_name: str | None, source: str | None, app, bar) -> Iterator[tuple[int, Any]]:
+    from ..engine.errors import UnknownEventTypeError
+
     if path.suffix.lower() == ".csv":
         event_type = app.pack.event_types.get(type_name or "")
         if event_type is None:
             raise UnknownEventTypeError(f"a CSV file needs --type naming a registered event type; got {type_name!r}")
         if not source:
             raise click.UsageError("a CSV file needs --source (the CloudEvents source of its rows)")
-        return rows_to_events(event_type, text, source)
-    stripped = text.strip()
-    try:
-        if path.suffix.lower() == ".jsonl":
-            return [json.loads(line) for line in stripped.splitlines() if line.strip()]
-        data = json.loads(stripped)
-    except json.JSONDecodeError as exc:
-        raise MalformedJsonError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
-    return data if isinstance(data, list) else [data]
+        return _csv_batches(_lines(path, bar), event_type, source)
+    return _json_batches(path, _lines(path, bar))
 
 
 @events.command("send")
@@ -45,9 +118,14 @@ def read_events(path: Path, type_name: str | None, source: str | None, app) -> l
 @click.option("--org", "org_name", required=True, help="the sending organisation")
 @click.option("--type", "type_name", default=None, help="event type of a CSV file's rows")
 @click.option("--source", default=None, help="CloudEvents source of a CSV file's rows")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print a receipt per event, as JSON lines")
 def events_send(file: Path, org_name: str, type_name: str | None, source: str | None, as_json: bool) -> None:
-    """Send events from a JSON, JSONL or CSV file, as an organisation."""
+    """Send events from a JSON, JSONL or CSV file, as an organisation.
+
+    JSONL and CSV files are read and sent 1,000 events at a time, so a file of any size is sent in
+    bounded memory; a progress bar shows the bytes sent. A batch that cannot be read is reported and
+    the rest of the file is still sent.
+    """
     from ..domain.organisations import Organisation
     from ..engine.errors import NotFoundError
 
@@ -58,24 +136,28 @@ def events_send(file: Path, org_name: str, type_name: str | None, source: str | 
     if row["revoked_at"] is not None:
         raise click.ClickException(f"organisation {org_name!r} is revoked")
     org = Organisation(row["id"], row["name"], tuple(row["sources"]), tuple(row["scopes"]))
-    raws = read_events(file, type_name, source, app)
-    receipts = []
-    with click.progressbar(length=len(raws), label="sending", file=sys.stderr,
-                           hidden=len(raws) < 1000) as bar:
-        for start in range(0, len(raws), 1000):
-            part = app.intake.submit(org, raws[start : start + 1000])
-            receipts.extend(r.__class__(r.index + start, r.id, r.source, r.status, r.problem) for r in part)
-            bar.update(len(part))
-    if as_json:
-        _out([r.as_dict() for r in receipts])
-    else:
-        counts: dict[str, int] = {}
-        for r in receipts:
-            counts[r.status] = counts.get(r.status, 0) + 1
-            if r.problem is not None:
-                click.echo(f"event {r.index} ({r.id}): {r.problem.title}: {r.problem.detail}", err=True)
-        click.echo(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    if any(r.status == "rejected" for r in receipts):
+    counts: dict[str, int] = {}
+    index = 0
+    with click.progressbar(length=file.stat().st_size, label="sending", file=sys.stderr,
+                           hidden=file.stat().st_size < 1_000_000) as bar:
+        for first, batch in event_batches(file, type_name, source, app, bar):
+            if isinstance(batch, Problem):
+                counts["unread"] = counts.get("unread", 0) + 1
+                click.echo(f"from line {first}: {batch.title}: {batch.detail}", err=True)
+                for e in batch.errors[:20]:
+                    click.echo(f"    {e['pointer']}: {e['message']}", err=True)
+                continue
+            for r in app.intake.submit(org, batch):
+                counts[r.status] = counts.get(r.status, 0) + 1
+                r = r.__class__(r.index + index, r.id, r.source, r.status, r.problem)
+                if as_json:
+                    click.echo(json.dumps(r.as_dict()))
+                elif r.problem is not None:
+                    click.echo(f"event {r.index} ({r.id}): {r.problem.title}: {r.problem.detail}", err=True)
+            index += len(batch)
+    if not as_json:
+        click.echo(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no events in the file")
+    if counts.get("rejected") or counts.get("unread"):
         sys.exit(1)
 
 

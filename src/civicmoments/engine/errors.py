@@ -67,3 +67,11 @@ TooManyChecksError = _problem("too-many-checks", 429, "Too many checks: slow dow
 InvalidTokenError = _problem("invalid-travel-token", 422, "The travel token is not valid")
 InvalidMonthError = _problem("invalid-month", 422, "The month is not valid")
 InvalidBookingError = _problem("invalid-booking", 422, "The interview booking is not valid")
+NestingTooDeepError = _problem("nesting-too-deep", 422, "The JSON is nested deeper than the limit")
+NumberOutOfRangeError = _problem("number-out-of-range", 422, "A number is larger than the limit")
+ValueTooLongError = _problem("value-too-long", 422, "A value is longer than the limit")
+UnstorableTextError = _problem("unstorable-text", 422, "Text holds a character that cannot be stored")
+EventTimeOutOfRangeError = _problem("event-time-out-of-range", 422, "The event's time is outside the accepted window")
+PurposeNotConsentBasedError = _problem("purpose-not-consent-based", 409,
+                                       "This purpose does not rest on consent, so consent cannot be given or withdrawn")
+UnstorableEventError = _problem("unstorable-event", 422, "The database could not store this event")

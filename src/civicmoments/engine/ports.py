@@ -12,6 +12,10 @@ from ..domain.events import LifeEvent
 from ..domain.journeys import Journey, PerformEffect, StartTimer, TimelineEntry
 
 
+class BatchFailedError(RuntimeError):
+    """A batch could not be written; its events are retried one at a time to find the one at fault."""
+
+
 class StaleJourneyError(RuntimeError):
     """A journey changed under a batch: the batch is rolled back and tried again."""
 

@@ -15,7 +15,7 @@ from .metrics import Health, prometheus_text
 
 
 def create_app(civic: App) -> FastAPI:
-    api = FastAPI(title="Civic Moments", version=__version__)
+    api = FastAPI(title="Civic Moments", version=__version__, dependencies=[Depends(problems.bounded_json)])
     api.state.civic = civic
     problems.install(api)
     api.include_router(events.router)

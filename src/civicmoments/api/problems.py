@@ -7,7 +7,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..engine.errors import Problem
+from ..engine import bounds
+from ..engine.bounds import MAX_DEPTH
+from ..engine.errors import NestingTooDeepError, Problem
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -38,6 +40,11 @@ def install(app: FastAPI) -> None:
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc)
 
+    @app.exception_handler(RecursionError)
+    async def _deep(_: Request, exc: RecursionError) -> JSONResponse:
+        return problem_response(NestingTooDeepError(
+            f"the request is nested deeper than the limit of {MAX_DEPTH} levels"))
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = HTTP_PROBLEMS.get(exc.status_code, ("http-error", "The request cannot be served"))
@@ -53,3 +60,16 @@ def install(app: FastAPI) -> None:
                 "status": 422, "detail": "; ".join(f"{e['pointer']}: {e['message']}" for e in errors),
                 "errors": errors}
         return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
+
+
+async def bounded_json(request: Request) -> None:
+    """Every JSON body (other than events, which are checked one by one) is checked before use:
+    nesting, 64-bit integers, NUL and lone surrogates, each refused with a problem naming the limit."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.url.path == "/v1/events":
+        return
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        return
+    body = await request.body()
+    if body:
+        bounds.check(bounds.loads(body))

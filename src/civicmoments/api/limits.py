@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine.errors import PayloadTooLargeError
@@ -43,8 +44,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLargeError(f"the request is over the limit of {limit} bytes")
+                if received > limit:  # an HTTPException, which FastAPI's body parsing passes on as it is
+                    raise HTTPException(413, f"the request is over the limit of {limit} bytes")
             return message
 
         async def sending(message: Message) -> None:
@@ -54,10 +55,10 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, sending)
-        except PayloadTooLargeError as exc:
-            if started:
+        except HTTPException as exc:
+            if started or exc.status_code != 413:
                 raise
-            await _refuse(send, 413, exc.slug, exc.title, exc.detail)
+            await _refuse(send, 413, PayloadTooLargeError.slug, PayloadTooLargeError.title, str(exc.detail))
 
 
 async def _refuse(send: Send, status: int, slug: str, title: str, detail: str) -> None:

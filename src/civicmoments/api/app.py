@@ -50,4 +50,5 @@ def create_app(civic: App) -> FastAPI:
         body, content_type = prometheus_text(civic)
         return Response(body, media_type=content_type)
 
+    problems.document(api)
     return api

@@ -73,3 +73,55 @@ async def bounded_json(request: Request) -> None:
     body = await request.body()
     if body:
         bounds.check(bounds.loads(body))
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `type` is stable for each rule broken",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "pointer": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+DOCUMENTED = {
+    "400": "The request is malformed (not JSON, a bad header)",
+    "401": "No bearer token, or one that is not valid, expired or revoked",
+    "403": "The organisation may not do this",
+    "404": "No such resource",
+    "409": "The request conflicts with what is recorded",
+    "413": "The body is larger than the limit (refused before it is read)",
+    "415": "This content type is not accepted",
+    "422": "A value breaks a rule (schema, range, size, text that cannot be stored)",
+    "429": "Too many requests: slow down",
+}
+
+
+def document(app: FastAPI) -> None:
+    """Every operation under /v1 documents its problem responses, so schema-based clients and fuzzers
+    see the real contract."""
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in spec["paths"].items():
+            if not path.startswith("/v1/"):
+                continue
+            for op in operations.values():
+                responses = op.setdefault("responses", {})
+                for status, description in DOCUMENTED.items():
+                    responses[status] = {"description": description, "content": problem}
+        spec["components"]["schemas"].pop("HTTPValidationError", None)
+        spec["components"]["schemas"].pop("ValidationError", None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi

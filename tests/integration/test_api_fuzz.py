@@ -54,7 +54,7 @@ def fuzz(api, headers: dict[str, str]) -> tuple[int, list[str]]:
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
-        def run(case):
+        def run(case, calls=calls):
             calls.append(1)
             case.call_and_validate(headers=headers, checks=CHECKS)
 

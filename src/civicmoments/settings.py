@@ -54,7 +54,7 @@ class Settings(BaseSettings):
                                            "many days after now are refused (event-time-out-of-range)")
     engine_heartbeat_seconds: float = Field(default=2.0, gt=0, description="how often the engine records that "
                                             "it runs")
-    engine_stale_seconds: float = Field(default=30.0, gt=0, description="an engine silent for longer is not "
+    engine_stale_seconds: float = Field(default=120.0, gt=0, description="an engine silent for longer is not "
                                         "running: /healthz answers 503")
     engine_restart_backoff_seconds: float = Field(default=0.5, gt=0, description="first wait before a dead "
                                                   "engine thread is restarted; doubles on each quick failure")

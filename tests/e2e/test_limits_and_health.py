@@ -121,3 +121,22 @@ def test_events_send_streams_a_large_csv_in_bounded_memory(server, tmp_path):
     # The large file is ten times the small one (over 3 MB of rows); memory stays that of a batch.
     assert large_kb - small_kb < 20_000, (small_kb, large_kb)
     assert "sending" in large.stderr  # the progress bar
+
+
+def test_events_send_reports_an_unreadable_line_and_sends_the_rest(tmp_path):
+    import json
+
+    env = civic_env(tmp_path / "db")
+    subprocess.run([*CIVIC, "orgs", "add", "Northfield", "--source", "https://northfield.example/*",
+                    "--scope", "uk.gov.dwp.employment.*"], env=env, check=True, capture_output=True)
+    good = [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": "https://northfield.example/hr",
+             "id": f"j-{n}", "subject": f"p-{n}",
+             "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 30}} for n in range(3)]
+    lines = [json.dumps(good[0]), "[" * 5000 + "]" * 5000, json.dumps(good[1]), "{oops", json.dumps(good[2])]
+    (tmp_path / "mixed.jsonl").write_text("\n".join(lines))
+    out = subprocess.run([*CIVIC, "events", "send", str(tmp_path / "mixed.jsonl"), "--org", "Northfield"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert "3 accepted, 2 unread" in out.stdout
+    assert "mixed.jsonl:2: the JSON is nested deeper than the limit of 32 levels" in out.stderr
+    assert "mixed.jsonl:4: the body is not valid JSON" in out.stderr

@@ -84,10 +84,12 @@ def _json_batches(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, list[
             if not line.strip():
                 continue
             try:
-                batch.append(bounds.loads(line, f"{path}:{n}"))
+                value = bounds.loads(line)
             except Problem as problem:
+                problem.detail = f"{path}:{n}: {problem.detail}"
                 yield n, problem
                 continue
+            batch.append(value)
             if len(batch) == BATCH:
                 yield start, batch
                 batch, start = [], n + 1

@@ -43,26 +43,33 @@ def api(tmp_path_factory):
     app.store.close()
 
 
+def runner(operation, headers: dict[str, str], calls: list[int]):
+    """A Hypothesis test for one operation: EXAMPLES generated requests, each checked."""
+    @given(case=operation.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def run(case):
+        calls.append(1)
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    return run
+
+
 def fuzz(api, headers: dict[str, str]) -> tuple[int, list[str]]:
     schema = schemathesis.openapi.from_asgi("/openapi.json", api)
-    failures, count = [], 0
+    failures, count, thin = [], 0, []
     for result in schema.get_all_operations():
         operation = result.ok()
         count += 1
-        calls = []
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def run(case, calls=calls):
-            calls.append(1)
-            case.call_and_validate(headers=headers, checks=CHECKS)
-
+        calls: list[int] = []
         try:
-            run()
+            runner(operation, headers, calls)()
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - gather every operation's failure
             failures.append(f"{operation.label}: {str(exc)[:1500]}")
-        assert failures or len(calls) >= min(EXAMPLES, 1), operation.label
+        takes_input = bool(operation.path_parameters or operation.query or operation.body)
+        if takes_input and len(calls) < EXAMPLES:
+            thin.append(f"{operation.label}: {len(calls)} examples")
+    assert not thin, thin  # every operation that takes input got at least EXAMPLES requests
     return count, failures
 
 

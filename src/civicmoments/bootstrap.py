@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -13,6 +14,7 @@ from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
 from .adapters.store.cases import CaseStore
 from .adapters.store.engine import make_engines
+from .adapters.store.health import HealthStore
 from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
@@ -27,6 +29,7 @@ from .engine.consents import CONSENT_WITHDRAWN, Consents
 from .engine.dispatcher import Dispatcher
 from .engine.effects import EffectRunner
 from .engine.gate import PrivacyGate
+from .engine.health import engine_health
 from .engine.identity import Resolver
 from .engine.intake import Intake
 from .engine.interviews import Interviews
@@ -38,6 +41,7 @@ from .engine.providers import ProviderPool
 from .engine.questions import QuestionPlanner
 from .engine.registry import Registry
 from .engine.steps import DecideProvider, RegistryStepsProvider
+from .engine.supervisor import EngineSupervisor
 from .engine.transit import Transit
 from .engine.worker import Worker
 from .packs import Pack, load_pack
@@ -67,6 +71,21 @@ class App:
     interviews: Interviews
     cases: Cases
     officers: Officers
+    health: HealthStore | None = None
+    supervisor: EngineSupervisor | None = None  # set when this process runs the engine
+
+    def start_engine(self) -> EngineSupervisor:
+        """Run the engine in this process, kept alive by a supervisor (restart with backoff, heartbeats)."""
+        s = self.settings
+        self.supervisor = EngineSupervisor(self.worker, self.health, self.clock,
+                                           beat_seconds=s.engine_heartbeat_seconds,
+                                           stale_seconds=s.engine_stale_seconds,
+                                           min_backoff=s.engine_restart_backoff_seconds,
+                                           max_backoff=s.engine_restart_max_backoff_seconds)
+        return self.supervisor
+
+    def engine_health(self) -> dict:
+        return engine_health(self.health, self.clock, self.supervisor, self.settings.engine_stale_seconds)
 
     @cached_property
     def rules(self):
@@ -199,12 +218,14 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     transit = Transit(TransitStore(writer, reader), gate, consents, audit,
                       lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, card_key), clock,
                       checks_per_second=settings.transit_checks_per_second)
-    app = App(settings, store, pack, clock, Intake(store, pack.event_types, clock),
+    app = App(settings, store, pack, clock, Intake(store, pack.event_types, clock, settings.event_time_earliest,
+                                                  timedelta(days=settings.event_time_max_ahead_days)),
               Organisations(store, clock), dispatcher, effects, worker, registry,
               Resolver(registry, people, clock, publish), consents,
               Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
               audit, gate, None, messenger, transit, Interviews(store, publish, clock, settings.public_url),
               cases, Officers(case_store, pack.policy, clock))
+    app.health = HealthStore(writer, reader)
     holder["app"] = app
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
@@ -45,7 +45,20 @@ class Settings(BaseSettings):
         default=None, description="start the clock at this UTC time (ISO 8601) and let it run; unset means the "
         "wall clock. Tests and the demo set it, so they decide on a given day; production leaves it unset")
     pack_dir: Path = DEFAULT_PACK
-    max_payload_bytes: int = 1_000_000
+    max_payload_bytes: int = Field(default=1_000_000, description="largest request body for /v1/events; more gets 413")
+    max_body_bytes: int = Field(default=1_000_000, gt=0, description="largest request body for every other route, "
+                                "refused before it is read and before authentication")
+    event_time_earliest: datetime = Field(default=datetime(1900, 1, 1, tzinfo=timezone.utc), description=
+                                          "events whose time is before this are refused (event-time-out-of-range)")
+    event_time_max_ahead_days: int = Field(default=366, ge=0, description="events whose time is more than this "
+                                           "many days after now are refused (event-time-out-of-range)")
+    engine_heartbeat_seconds: float = Field(default=2.0, gt=0, description="how often the engine records that "
+                                            "it runs")
+    engine_stale_seconds: float = Field(default=120.0, gt=0, description="an engine silent for longer is not "
+                                        "running: /healthz answers 503")
+    engine_restart_backoff_seconds: float = Field(default=0.5, gt=0, description="first wait before a dead "
+                                                  "engine thread is restarted; doubles on each quick failure")
+    engine_restart_max_backoff_seconds: float = Field(default=30.0, gt=0)
     batch_size: int = 500
     effect_batch_size: int = 200
     partitions: int = 64

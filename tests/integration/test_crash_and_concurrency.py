@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from civicmoments.adapters.store.schema import deliveries, inbox, journeys, outbox, timeline
 from civicmoments.domain.clock import SystemClock
@@ -125,3 +125,46 @@ def test_four_workers_on_postgres_keep_per_person_order_and_process_each_event_o
         order[person].append((timeline_id, state["trigger"]["data"]["n"]))
     for person, seen in order.items():
         assert [n for _, n in sorted(seen)] == list(range(per_person)), person
+
+
+def test_killing_the_worker_mid_batch_with_poison_events_in_the_batch_loses_nothing(db_url):
+    app = make_app(db_url, SystemClock(), pack=ENGINE_PACK)
+    accept(app, "test.case.opened", [(f"person-{i}", i) for i in range(300)])
+    poison = ["person-10-10", "person-160-160"]  # in the first batch, and in a later one
+    with app.store.engine.begin() as conn:
+        bad = "'0001-01-01 00:00:00+14'" if app.store.pg else "'1-01-01 00:00:00.000000'"
+        conn.execute(text(f"UPDATE inbox SET time = {bad} WHERE event_id IN ('{poison[0]}', '{poison[1]}')"))
+    with RecordingProvider() as provider:
+        env = worker_env(db_url, CIVIC_EFFECTS_URL=provider.url, CIVIC_EFFECT_LEASE_SECONDS="2",
+                         CIVIC_BATCH_SIZE="50", CIVIC_EFFECT_BATCH_SIZE="40")
+        for target in (1, 200):  # the first kill lands while the first batch's effects are going out
+            proc = start_worker(env)
+            deadline = time.monotonic() + 60
+            while sum(provider.performed.values()) < target and time.monotonic() < deadline:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                time.sleep(0.005)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        proc = start_worker(env)
+        try:
+            deadline = time.monotonic() + 240
+            completed = journeys.c.status == "completed"
+            unfinished = select(func.count()).where(outbox.c.status != "done")
+            while count(app, select(func.count()).where(completed)) < 298 or count(app, unfinished):
+                assert time.monotonic() < deadline, app.store.counts()
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                time.sleep(0.1)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+        quarantined = app.store.quarantined()
+        with app.store.engine.connect() as conn:
+            ids = conn.execute(select(journeys.c.id)).scalars().all()
+            counts = conn.execute(select(inbox.c.process_count, func.count())
+                                  .where(inbox.c.status == "processed").group_by(inbox.c.process_count)).all()
+    assert sorted(q["event_id"] for q in quarantined) == poison
+    assert all(q["error"].startswith("the stored event cannot be read back") for q in quarantined)
+    assert len(ids) == 298
+    assert set(provider.performed) == {f"{j}:{step}" for j in ids for step in ("decide", "tell", "give")}
+    assert set(provider.performed.values()) == {1}  # every effect exactly once
+    assert dict(counts) == {1: sum(c for _, c in counts)}  # no event processed twice

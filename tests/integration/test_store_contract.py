@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from civicmoments.adapters.store.schema import metadata
 from civicmoments.domain.events import EFFECT_DEAD_LETTERED, TIMER_FIRED
 from civicmoments.domain.journeys import JourneyStatus
-from civicmoments.engine.ports import BatchResult, EffectResult, Settlement, StaleJourneyError
+from civicmoments.engine.ports import BatchFailedError, BatchResult, EffectResult, Settlement, StaleJourneyError
 
 ROW = {"type": "uk.gov.dwp.employment.job-started", "subject": "p1", "data": {"start_date": "2026-01-05"},
        "org_id": None}
@@ -62,16 +62,23 @@ def test_dispatch_hands_over_events_in_order_with_active_journeys(app, clock):
     assert app.store.counts()["events"] == {"processed": 6}
 
 
-def test_a_failing_handler_rolls_back_the_whole_batch(app, clock):
+def test_a_failing_handler_rolls_back_the_whole_batch_then_isolates_the_event_at_fault(app, clock):
     now = clock.now()
-    app.store.accept([row(1, time=now)], now)
+    app.store.accept([row(1, time=now), row(2, time=now)], now)
 
     def handler(events, active):
-        raise RuntimeError("boom")
+        if any(e.id == "e1" for e in events):
+            raise RuntimeError("boom")
+        return BatchResult(now, processed=[e.seq for e in events])
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(BatchFailedError):
         app.store.dispatch(10, handler)
-    assert app.store.counts()["events"] == {"pending": 1}
+    assert app.store.counts()["events"] == {"pending": 2}
+    assert app.store.dispatch(1, handler) == 1  # alone, the failing event is set aside...
+    assert app.store.dispatch(1, handler) == 1  # ...and the next goes on
+    assert app.store.counts()["events"] == {"quarantined": 1, "processed": 1}
+    (q,) = app.store.quarantined()
+    assert q["event_id"] == "e1" and "builtins.RuntimeError: boom" in q["error"]
 
 
 def _run_back_to_work(app, clock, person="p1", n=1):

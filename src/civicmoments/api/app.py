@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from .. import __version__
 from ..bootstrap import App
 from ..domain.organisations import Organisation
 from . import cases, events, journeys, messages, people, problems, transit
 from .auth import organisation
+from .limits import BodyLimit
+from .metrics import Health, prometheus_text
 
 
 def create_app(civic: App) -> FastAPI:
-    api = FastAPI(title="Civic Moments", version=__version__)
+    api = FastAPI(title="Civic Moments", version=__version__, dependencies=[Depends(problems.bounded_json)])
     api.state.civic = civic
     problems.install(api)
     api.include_router(events.router)
@@ -30,8 +33,23 @@ def create_app(civic: App) -> FastAPI:
 
     mount(api, civic)
 
-    @api.get("/healthz", include_in_schema=False)
-    def health() -> dict:
-        return {"status": "ok"}
+    settings = civic.settings
+    # Outermost, so nothing (sessions, authentication, parsing) runs for a body over the limit.
+    api.add_middleware(BodyLimit, limit_for=lambda path: settings.max_payload_bytes if path == "/v1/events"
+                       else settings.max_body_bytes)
 
+    @api.get("/healthz", summary="Whether the engine runs, and how far behind it is",
+             responses={200: {"description": "the engine is running", "model": Health},
+                        503: {"description": "the engine is not running", "model": Health}})
+    def health() -> JSONResponse:
+        report = civic.engine_health()
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+    @api.get("/metrics", summary="Prometheus metrics: engine liveness, lag and backlog",
+             response_class=PlainTextResponse)
+    def metrics() -> Response:
+        body, content_type = prometheus_text(civic)
+        return Response(body, media_type=content_type)
+
+    problems.document(api)
     return api

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import csv
 from typing import Any
 from urllib.parse import unquote
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ..domain.organisations import Organisation
+from ..engine import bounds
 from ..engine.csv_intake import read_rows, submit_rows
 from ..engine.errors import (
     CsvMappingError,
@@ -42,11 +43,7 @@ async def _body(request: Request) -> bytes:
 
 
 def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise MalformedJsonError(f"the body is not valid JSON{where}: {getattr(exc, 'msg', exc)}") from None
+    return bounds.loads(body)
 
 
 def _binary(request: Request, body: bytes) -> dict[str, Any]:
@@ -59,7 +56,44 @@ def _binary(request: Request, body: bytes) -> dict[str, Any]:
     return event
 
 
-@router.post("/events", status_code=202, summary="Send life events (CloudEvents 1.0)")
+EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["specversion", "id", "source", "type", "subject"],
+    "properties": {
+        "specversion": {"type": "string", "enum": ["1.0"]},
+        "id": {"type": "string", "maxLength": 500},
+        "source": {"type": "string", "maxLength": 500},
+        "type": {"type": "string", "maxLength": 300},
+        "subject": {"type": "string", "maxLength": 300},
+        "time": {"type": "string", "format": "date-time"},
+        "datacontenttype": {"type": "string"},
+        "data": {"type": "object"},
+    },
+}
+RECEIPT_SCHEMA = {"type": "object", "required": ["index", "status"], "properties": {
+    "index": {"type": "integer"}, "id": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
+    "status": {"type": "string", "enum": ["accepted", "duplicate", "rejected"]},
+    "problem": {"$ref": "#/components/schemas/Problem"}}}
+RESULTS_SCHEMA = {"type": "object", "required": ["results"],
+                  "properties": {"results": {"type": "array", "items": RECEIPT_SCHEMA}}}
+OPENAPI = {
+    "requestBody": {"required": True, "content": {
+        STRUCTURED: {"schema": EVENT_SCHEMA},
+        BATCH: {"schema": {"type": "array", "items": EVENT_SCHEMA}},
+        "text/csv": {"schema": {"type": "string"}},
+    }},
+    "responses": {
+        "200": {"description": "Already received: the same event again, harmless",
+                "content": {"application/json": {"schema": RECEIPT_SCHEMA}}},
+        "202": {"description": "Accepted (one event), or every event of a batch or CSV accepted",
+                "content": {"application/json": {"schema": {"oneOf": [RECEIPT_SCHEMA, RESULTS_SCHEMA]}}}},
+        "207": {"description": "A batch or CSV with some events refused: a receipt per event",
+                "content": {"application/json": {"schema": RESULTS_SCHEMA}}},
+    },
+}
+
+
+@router.post("/events", status_code=202, summary="Send life events (CloudEvents 1.0)", openapi_extra=OPENAPI)
 async def send_events(request: Request, org: Organisation = Depends(organisation)) -> JSONResponse:
     civic = request.app.state.civic
     body = await _body(request)

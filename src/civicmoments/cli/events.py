@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..engine.errors import Problem
 from . import common
 from .common import _out, main
 
@@ -19,27 +24,112 @@ def events() -> None:
     """Send events, and look after the ones that failed."""
 
 
-def read_events(path: Path, type_name: str | None, source: str | None, app) -> list[Any]:
-    """The file's events; for a CSV file, one CsvRow per row (an event, or why the row was rejected)."""
-    from ..engine.csv_intake import read_rows
-    from ..engine.errors import MalformedJsonError, UnknownEventTypeError
+BATCH = 1000  # events per submission: memory stays bounded by this, not by the file
 
-    text = path.read_text(encoding="utf-8-sig")
+
+def _lines(path: Path, bar) -> Iterator[str]:
+    """The file's lines, decoded, moving the progress bar by the bytes read."""
+    with path.open("rb") as f:
+        first = True
+        for raw in f:
+            bar.update(len(raw))
+            line = raw.decode("utf-8")
+            if first:
+                line, first = line.removeprefix("\ufeff"), False
+            yield line
+
+
+def _csv_batches(lines: Iterator[str], event_type, source: str) -> Iterator[tuple[int, list[Any]]]:
+    """(line of the batch's first row, one CsvRow per row), BATCH rows at a time.
+
+    Each row stands alone: a row that cannot be read or mapped is a rejected CsvRow with its
+    line in the file, and the rest go on. Only a header that spoils the whole file raises.
+    """
+    from ..engine.csv_intake import CsvRow, read_rows
+    from ..engine.errors import CsvMappingError, MalformedCsvRowError
+
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise CsvMappingError(f"line 1: the CSV header cannot be read: {exc}") from None
+    done = False
+    while not done:
+        first = reader.line_num + 1
+        rows: list[tuple[int, list[str]]] = []
+        unreadable: list[Any] = []
+        while len(rows) + len(unreadable) < BATCH:
+            at = reader.line_num + 1
+            try:
+                rows.append((at, next(reader)))
+            except StopIteration:
+                done = True
+                break
+            except csv.Error as exc:
+                unreadable.append(CsvRow(at, None, problem=MalformedCsvRowError(
+                    f"line {at}: the row cannot be read: {exc}", [{"pointer": f"/line/{at}", "message": str(exc)}])))
+        if not rows and not unreadable:
+            return
+        text = io.StringIO()
+        csv.writer(text).writerows([header, *(fields for _, fields in rows)])
+        lines_in_file = {n + 2: at for n, (at, _) in enumerate(rows)}  # the batch's own line -> the file's
+        found = [replace(r, line=lines_in_file.get(r.line, r.line), problem=_relined(r.problem, r.line,
+                                                                                     lines_in_file.get(r.line)))
+                 for r in read_rows(event_type, text.getvalue(), source)]
+        yield first, sorted([*found, *unreadable], key=lambda r: r.line)
+
+
+def _relined(problem: Problem | None, batch_line: int, file_line: int | None) -> Problem | None:
+    """A row's problem speaks of its line in the file, not in the batch."""
+    if problem is None or file_line is None or file_line == batch_line:
+        return problem
+    problem.detail = re.sub(rf"\bline {batch_line}\b", f"line {file_line}", problem.detail or "")
+    for e in problem.errors:
+        e["pointer"] = re.sub(rf"^/line/{batch_line}\b", f"/line/{file_line}", e["pointer"])
+    return problem
+
+
+def _json_batches(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, list[Any] | Problem]]:
+    from ..engine import bounds
+
+    if path.suffix.lower() == ".jsonl":
+        batch: list[Any] = []
+        start = 1
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                value = bounds.loads(line)
+            except Problem as problem:
+                problem.detail = f"{path}:{n}: {problem.detail}"
+                yield n, problem
+                continue
+            batch.append(value)
+            if len(batch) == BATCH:
+                yield start, batch
+                batch, start = [], n + 1
+        if batch:
+            yield start, batch
+        return
+    data = bounds.loads("".join(lines), str(path))  # one JSON document is read whole: send large files as JSONL or CSV
+    events = data if isinstance(data, list) else [data]
+    for i in range(0, len(events), BATCH):
+        yield i + 1, events[i : i + BATCH]
+
+
+def event_batches(path: Path, type_name: str | None, source: str | None, app, bar) -> Iterator[tuple[int, Any]]:
+    from ..engine.errors import UnknownEventTypeError
+
     if path.suffix.lower() == ".csv":
         event_type = app.pack.event_types.get(type_name or "")
         if event_type is None:
             raise UnknownEventTypeError(f"a CSV file needs --type naming a registered event type; got {type_name!r}")
         if not source:
             raise click.UsageError("a CSV file needs --source (the CloudEvents source of its rows)")
-        return read_rows(event_type, text, source)
-    stripped = text.strip()
-    try:
-        if path.suffix.lower() == ".jsonl":
-            return [json.loads(line) for line in stripped.splitlines() if line.strip()]
-        data = json.loads(stripped)
-    except json.JSONDecodeError as exc:
-        raise MalformedJsonError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
-    return data if isinstance(data, list) else [data]
+        return _csv_batches(_lines(path, bar), event_type, source)
+    return _json_batches(path, _lines(path, bar))
 
 
 @events.command("send")
@@ -47,9 +137,14 @@ def read_events(path: Path, type_name: str | None, source: str | None, app) -> l
 @click.option("--org", "org_name", required=True, help="the sending organisation")
 @click.option("--type", "type_name", default=None, help="event type of a CSV file's rows")
 @click.option("--source", default=None, help="CloudEvents source of a CSV file's rows")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print a receipt per event, as JSON lines")
 def events_send(file: Path, org_name: str, type_name: str | None, source: str | None, as_json: bool) -> None:
-    """Send events from a JSON, JSONL or CSV file, as an organisation."""
+    """Send events from a JSON, JSONL or CSV file, as an organisation.
+
+    JSONL and CSV files are read and sent 1,000 events at a time, so a file of any size is sent in
+    bounded memory; a progress bar shows the bytes sent. A batch that cannot be read is reported and
+    the rest of the file is still sent.
+    """
     from ..domain.organisations import Organisation
     from ..engine.csv_intake import CsvRow, submit_rows
     from ..engine.errors import NotFoundError
@@ -61,29 +156,32 @@ def events_send(file: Path, org_name: str, type_name: str | None, source: str | 
     if row["revoked_at"] is not None:
         raise click.ClickException(f"organisation {org_name!r} is revoked")
     org = Organisation(row["id"], row["name"], tuple(row["sources"]), tuple(row["scopes"]))
-    raws = read_events(file, type_name, source, app)
-    receipts = []
-    with click.progressbar(length=len(raws), label="sending", file=sys.stderr,
-                           hidden=len(raws) < 1000) as bar:
-        for start in range(0, len(raws), 1000):
-            chunk = raws[start : start + 1000]
-            if chunk and isinstance(chunk[0], CsvRow):
-                part = submit_rows(app.intake, org, chunk, source, first_index=start)
+    counts: dict[str, int] = {}
+    index = 0
+    with click.progressbar(length=file.stat().st_size, label="sending", file=sys.stderr,
+                           hidden=file.stat().st_size < 1_000_000) as bar:
+        for first, batch in event_batches(file, type_name, source, app, bar):
+            if isinstance(batch, Problem):
+                counts["unread"] = counts.get("unread", 0) + 1
+                click.echo(f"from line {first}: {batch.title}: {batch.detail}", err=True)
+                for e in batch.errors[:20]:
+                    click.echo(f"    {e['pointer']}: {e['message']}", err=True)
+                continue
+            if batch and isinstance(batch[0], CsvRow):
+                receipts = submit_rows(app.intake, org, batch, source, first_index=index)
             else:
-                part = [replace(r, index=r.index + start) for r in app.intake.submit(org, chunk)]
-            receipts.extend(part)
-            bar.update(len(part))
-    if as_json:
-        _out([r.as_dict() for r in receipts])
-    else:
-        counts: dict[str, int] = {}
-        for r in receipts:
-            counts[r.status] = counts.get(r.status, 0) + 1
-            if r.problem is not None:
-                where = f"line {r.line}" if r.line is not None else f"event {r.index}"
-                click.echo(f"{where} ({r.id}): {r.problem.title}: {r.problem.detail}", err=True)
-        click.echo(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    if any(r.status == "rejected" for r in receipts):
+                receipts = [replace(r, index=r.index + index) for r in app.intake.submit(org, batch)]
+            for r in receipts:
+                counts[r.status] = counts.get(r.status, 0) + 1
+                if as_json:
+                    click.echo(json.dumps(r.as_dict()))
+                elif r.problem is not None:
+                    where = f"line {r.line}" if r.line is not None else f"event {r.index}"
+                    click.echo(f"{where} ({r.id}): {r.problem.title}: {r.problem.detail}", err=True)
+            index += len(batch)
+    if not as_json:
+        click.echo(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no events in the file")
+    if counts.get("rejected") or counts.get("unread"):
         sys.exit(1)
 
 

@@ -24,8 +24,8 @@ def serve(host: str | None, port: int | None) -> None:
 
     app = common._app()
     stop = threading.Event()
-    thread = threading.Thread(target=app.worker.run, args=(stop.is_set,), name="engine", daemon=True)
-    thread.start()
+    supervisor = app.start_engine()
+    supervisor.start()
 
     def nightly() -> None:
         """The digital-lifetime sweep, once a day."""
@@ -64,17 +64,17 @@ def serve(host: str | None, port: int | None) -> None:
             uvicorn.run(create_app(app), **where)
     finally:
         stop.set()
-        thread.join(timeout=10)
+        supervisor.stop(timeout=10)
 
 
 @main.command()
 def worker() -> None:
     """Run only the engine and the effects (many may share one PostgreSQL database)."""
     app = common._app()
-    stop = threading.Event()
+    supervisor = app.start_engine()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    app.worker.run(stop.is_set)
+        signal.signal(sig, lambda *_: supervisor.stopping.set())
+    supervisor.run()
 
 
 @main.group()

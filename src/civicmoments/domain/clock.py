@@ -111,7 +111,8 @@ def parse_rfc3339(text: str) -> datetime:
     hour 24). A leap second (second 60, allowed by the RFC) is read as the last microsecond of
     its minute, since Python's datetime has no 60th second. Fractions beyond microseconds are cut.
 
-    Raises InvalidTimestampError saying what is wrong.
+    Raises InvalidTimestampError saying what is wrong, and OverflowError for a valid time whose UTC
+    instant falls outside the calendar (a range question for the caller).
     """
     if not isinstance(text, str):
         raise InvalidTimestampError(f"{text!r} is not a string")
@@ -135,10 +136,12 @@ def parse_rfc3339(text: str) -> datetime:
         second, micro = 59, 999999
     offset = timedelta(hours=off_hour, minutes=off_minute) * (-1 if m["sign"] == "-" else 1)
     try:
-        return datetime(day.year, day.month, day.day, hour, minute, second, micro,
-                        tzinfo=timezone(offset)).astimezone(timezone.utc)
-    except (ValueError, OverflowError) as exc:
-        raise InvalidTimestampError(f"{text!r} cannot be read as UTC: {exc}") from None
+        local = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=timezone(offset))
+    except ValueError as exc:
+        raise InvalidTimestampError(f"{text!r} cannot be read: {exc}") from None
+    # Valid syntax whose UTC instant falls outside the calendar (year 1 at +14:00) raises
+    # OverflowError: that is a question of range, which the caller answers.
+    return local.astimezone(timezone.utc)
 
 
 def parse_time(text: str) -> datetime:

@@ -5,12 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..domain.clock import Clock
-from ..domain.consent import ConsentRecord, ConsentState, Purpose
+from ..domain.consent import ConsentModel, ConsentRecord, ConsentState, Purpose
 from ..domain.ids import uuid7
-from .errors import ConsentNeverGivenError, UnknownPurposeError
+from .errors import ConsentNeverGivenError, PurposeNotConsentBasedError, UnknownPurposeError
 
 CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api", "employer")
 CONSENT_WITHDRAWN = f"civic.consent.{ConsentState.WITHDRAWN.value}"
+
+
+def refuse_unless_consent_based(purpose: Purpose) -> None:
+    """Consent can be given, refused or withdrawn only where processing rests on it (opt-in, opt-out).
+
+    Raises PurposeNotConsentBasedError for a legal obligation (UK GDPR Art. 6(1)(c): the law requires the
+    processing) and for notice-only processing (a public task, Art. 6(1)(e), done with notice): a
+    "consent" recorded there would promise a choice the person does not have.
+    """
+    if purpose.model is ConsentModel.LEGAL_OBLIGATION:
+        raise PurposeNotConsentBasedError(
+            f"{purpose.id} is a legal obligation ({purpose.lawful_basis}): the law requires it, so consent is "
+            "not asked for and cannot be given, refused or withdrawn")
+    if purpose.model is ConsentModel.NOTICE_ONLY:
+        raise PurposeNotConsentBasedError(
+            f"{purpose.id} is done with notice, not consent ({purpose.lawful_basis}): consent cannot be given, "
+            "refused or withdrawn; a person who objects asks for a review instead")
 
 
 class Consents:
@@ -30,6 +47,7 @@ class Consents:
     def record(self, person: str, purpose_id: str, state: ConsentState, channel: str = "api",
                notice_version: str | None = None) -> dict:
         purpose = self.purpose(purpose_id)
+        refuse_unless_consent_based(purpose)
         self.registry.require(person)
         if channel not in CHANNELS:
             raise UnknownPurposeError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")

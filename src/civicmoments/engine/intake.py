@@ -10,13 +10,17 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..domain.clock import Clock, InvalidTimestampError, parse_rfc3339
+from ..domain.clock import Clock, InvalidTimestampError, iso, parse_rfc3339
 from ..domain.organisations import Organisation
+from ..logs import get
 from ..packs.event_types import EventType
+from . import bounds
 from .errors import (
     DuplicateEventIdError,
+    EventTimeOutOfRangeError,
     EventTypeNotInScopeError,
     MalformedEventError,
     MissingAttributeError,
@@ -24,9 +28,15 @@ from .errors import (
     SchemaViolationError,
     SourceNotOwnedError,
     UnknownEventTypeError,
+    UnstorableEventError,
 )
 
+log = get("civic.intake")
+
 REQUIRED = ("specversion", "id", "source", "type", "subject")
+COLUMN_LIMITS = {"id": 500, "source": 500, "type": 300, "subject": 300}  # the inbox's columns
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+MAX_AHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,18 @@ def event_data(raw: dict[str, Any]) -> Any:
 
 
 class Intake:
-    def __init__(self, store, event_types: dict[str, EventType], clock: Clock) -> None:
+    def __init__(self, store, event_types: dict[str, EventType], clock: Clock,
+                 earliest: datetime = EARLIEST, max_ahead: timedelta = MAX_AHEAD) -> None:
+        """``earliest`` and ``max_ahead`` bound event times: from ``earliest`` to ``max_ahead`` after now."""
         self.store, self.event_types, self.clock = store, event_types, clock
+        self.earliest, self.max_ahead = earliest, max_ahead
+
+    def _out_of_range(self, text: str) -> Problem:
+        latest = self.clock.now() + self.max_ahead
+        return EventTimeOutOfRangeError(
+            f"attribute 'time' ({text[:40]}) is outside the accepted window, {iso(self.earliest)} to "
+            f"{iso(latest)}; send the time the occurrence happened, in UTC",
+            [{"pointer": "/time", "message": f"between {iso(self.earliest)} and {iso(latest)}"}])
 
     def check(self, org: Organisation, raw: Any) -> dict[str, Any]:
         """Validate one event; return the inbox row, or raise the Problem that names what is wrong."""
@@ -103,6 +123,9 @@ class Intake:
         for attr in REQUIRED:
             if not isinstance(raw[attr], str):
                 raise MalformedEventError(f"attribute {attr!r} must be a string")
+        bounds.check(raw)  # nesting, 64-bit integers, NUL, lone surrogates, text size: before anything reads it
+        for attr, limit in COLUMN_LIMITS.items():
+            bounds.check_length(raw[attr], f"/{attr}", limit)
         if raw["specversion"] != "1.0":
             raise MalformedEventError(f"specversion {raw['specversion']!r} is not supported; send 1.0")
         ctype = raw.get("datacontenttype", "application/json")
@@ -137,6 +160,10 @@ class Intake:
             except InvalidTimestampError as exc:
                 raise MalformedEventError(f"attribute 'time': {exc}",
                                           [{"pointer": "/time", "message": str(exc)}]) from None
+            except OverflowError:  # a valid date whose UTC instant falls outside the calendar (year 0)
+                raise self._out_of_range(str(raw["time"])) from None
+            if not self.earliest <= when <= self.clock.now() + self.max_ahead:
+                raise self._out_of_range(str(raw["time"]))
         else:
             when = self.clock.now()
         return {
@@ -150,6 +177,27 @@ class Intake:
             "org_id": org.id,
         }
 
+    def _accept(self, rows: list[dict[str, Any]]) -> list[str | Problem]:
+        """Store the rows; if the database refuses the batch, store them one by one, so one event
+        the database cannot take is refused alone and the others are kept. The log names only the
+        error's class and the event's position, never its content."""
+        try:
+            return self.store.accept(rows, self.clock.now())
+        except Exception as exc:
+            if len(rows) == 1 or not self.store.is_refusal(exc):
+                raise
+        outcomes: list[str | Problem] = []
+        for i, row in enumerate(rows):
+            try:
+                outcomes.extend(self.store.accept([row], self.clock.now()))
+            except Exception as exc:
+                if not self.store.is_refusal(exc):
+                    raise
+                log.warning("event refused by the database", position=i, error=type(exc).__name__)
+                outcomes.append(UnstorableEventError(
+                    f"the database could not store this event ({type(exc).__name__}); check its text and sizes"))
+        return outcomes
+
     def submit(self, org: Organisation, raws: list[Any]) -> list[Receipt]:
         receipts: list[Receipt | None] = []
         valid: list[tuple[int, dict[str, Any]]] = []
@@ -162,10 +210,12 @@ class Intake:
                 src = raw.get("source") if isinstance(raw, dict) else None
                 receipts.append(Receipt(i, ident, src, "rejected", problem))
         if valid:
-            outcomes = self.store.accept([row for _, row in valid], self.clock.now())
+            outcomes = self._accept([row for _, row in valid])
             for (i, row), outcome in zip(valid, outcomes, strict=True):
                 problem = None
-                if outcome == "conflict":
+                if isinstance(outcome, Problem):
+                    problem, outcome = outcome, "rejected"
+                elif outcome == "conflict":
                     problem = DuplicateEventIdError(
                         f"source {row['source']!r} already sent event {row['event_id']!r} with "
                         "different content; a new event needs a new id"

@@ -16,6 +16,10 @@ class StaleCaseError(Exception):
     """A case changed since it was read (its version moved on)."""
 
 
+class BatchFailedError(RuntimeError):
+    """A batch could not be written; its events are retried one at a time to find the one at fault."""
+
+
 class StaleJourneyError(RuntimeError):
     """A journey changed under a batch: the batch is rolled back and tried again."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError
 
@@ -12,7 +12,7 @@ from ..domain.clock import Clock
 from ..logs import get
 from .dispatcher import Dispatcher
 from .effects import EffectRunner
-from .ports import StaleJourneyError
+from .ports import BatchFailedError, StaleJourneyError
 
 log = get("civic.worker")
 
@@ -26,14 +26,25 @@ class Worker:
     batch_size: int = 500
     idle_sleep: float = 0.05
     messenger: object | None = None  # sends queued messages down their channel chains
+    one_at_a_time: int = 0  # after a failed batch: events left to dispatch singly, to isolate the bad one
+    last_beat: float = field(default=0.0)  # time.monotonic() at the end of the last round
 
     def run_once(self) -> int:
         done = 0
         try:
             done += self.store.fire_due_timers(self.clock.now())
-            done += self.store.dispatch(self.batch_size, self.dispatcher.handle)
+            if self.one_at_a_time > 0:
+                n = self.store.dispatch(1, self.dispatcher.handle)
+                self.one_at_a_time = self.one_at_a_time - 1 if n else 0
+                done += n
+            else:
+                done += self.store.dispatch(self.batch_size, self.dispatcher.handle)
         except StaleJourneyError as exc:
             log.warning("batch rolled back, will retry", reason=str(exc))
+        except BatchFailedError as exc:
+            log.error("batch failed, dispatching one event at a time", error=str(exc),
+                      cause=type(exc.__cause__).__name__)
+            self.one_at_a_time = self.batch_size
         done += self.effects.run_once()
         if self.messenger is not None:
             done += self.messenger.run_once()
@@ -48,9 +59,10 @@ class Worker:
                 failures = 0
             except DBAPIError as exc:
                 failures += 1
-                log.error("database error, backing off", error=str(exc.orig)[:200], failures=failures)
+                log.error("database error, backing off", error=type(exc.orig).__name__, failures=failures)
                 time.sleep(min(5.0, 0.1 * 2**failures))
                 continue
+            self.last_beat = time.monotonic()
             if not done:
                 time.sleep(self.idle_sleep)
         log.info("worker stopped")

@@ -30,8 +30,11 @@ def _sqlite_date(value) -> str:
 
 @lru_cache(maxsize=4096)  # a batch's rows share a handful of timestamps
 def _sqlite_time(value: datetime) -> str:
-    # SQLAlchemy's SQLite DATETIME storage format, in UTC.
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # SQLAlchemy's SQLite DATETIME storage format, in UTC. The year is padded by hand: strftime's %Y
+    # gives "1" for the year 1 on glibc, which SQLAlchemy cannot read back.
+    v = value.astimezone(timezone.utc)
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+            f".{v.microsecond:06d}")
 
 
 class Bulk:

@@ -21,7 +21,8 @@ def _json_value(raw):
     return orjson.loads(raw) if isinstance(raw, str | bytes) else raw
 
 
-JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": _json_value}
+# Errors never carry the statement's values: they would put people's data in the logs.
+JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": _json_value, "hide_parameters": True}
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 
 

@@ -426,3 +426,19 @@ case_timeline = Table(
     Column("action", String(30), nullable=False),
     Column("detail", Json, nullable=False),
 )
+
+
+# -- engine liveness (hardened intake) ----------------------------------------------
+
+engine_heartbeats = Table(
+    "engine_heartbeats",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),  # host:pid:start, one row per engine process
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Time, nullable=False),
+    Column("beat_at", Time, nullable=False),
+    Column("running", Boolean, nullable=False),  # the engine thread is alive and looping
+    Column("restarts", Integer, nullable=False),
+    Column("last_error", Text),  # the class of the exception that last stopped the engine thread
+)

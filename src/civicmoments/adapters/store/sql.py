@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ...domain.events import (
     EFFECT_COMPLETED,
@@ -23,6 +24,7 @@ from ...domain.events import (
 )
 from ...domain.journeys import Journey, JourneyStatus
 from ...engine.ports import (
+    BatchFailedError,
     BatchHandler,
     BatchResult,
     Effect,
@@ -47,6 +49,20 @@ from .schema import (
 )
 
 CHUNK = 500
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that says nothing about the events: the connection, a lock, a changed journey."""
+    if isinstance(exc, StaleJourneyError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return False
+
+
+def failure(what: str, exc: BaseException) -> str:
+    """A quarantine reason: what failed and the exception's class, never the event's values."""
+    return f"{what}: {type(exc).__module__}.{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
 
 
 class EventStatus:
@@ -162,6 +178,11 @@ class SqlStore:
             self._insert_ignore(conn, inbox, fresh)
         return outcome
 
+    @staticmethod
+    def is_refusal(exc: BaseException) -> bool:
+        """The database refused the values (not the connection or a lock): retrying the same will fail."""
+        return isinstance(exc, DBAPIError) and not is_transient(exc)
+
     def _inbox_row(self, e: dict[str, Any], now: datetime) -> dict[str, Any]:
         return {
             **e,
@@ -186,12 +207,71 @@ class SqlStore:
             return conn.execute(query.limit(1)).first() is not None
 
     def dispatch(self, limit: int, handler: BatchHandler) -> int:
-        """Claim pending events (ordered per person), run the handler, write it all at once."""
+        """Claim pending events (ordered per person), run the handler, write it all at once.
+
+        A stored event that cannot be loaded, or a batch of one that cannot be written, is
+        quarantined with the reason and the exception's class, so it cannot stop the engine.
+        A larger batch that fails raises ``BatchFailedError``: the worker retries one event at a
+        time. Transient database errors (connection lost, lock conflicts) are raised as they are.
+        """
         if not self._any(select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING)):
             return 0
+        claimed: list[int] = []
+        try:
+            return self._dispatch(limit, handler, claimed)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            if not claimed:  # the rows could not be loaded
+                return self._isolate_unloadable(limit)
+            if len(claimed) == 1:
+                self.quarantine({claimed[0]: failure("the event could not be processed", exc)})
+                return 1
+            raise BatchFailedError(
+                f"a batch of {len(claimed)} events failed ({type(exc).__name__}); retrying one at a time"
+            ) from exc
+
+    def quarantine(self, reasons: dict[int, str]) -> None:
+        """Set pending events aside with their reasons (``{seq: reason}``)."""
         with self.engine.begin() as conn:
-            q = select(inbox.c.seq, inbox.c.source, inbox.c.event_id, inbox.c.type, inbox.c.subject,
-                       inbox.c.time, inbox.c.data).where(inbox.c.status == EventStatus.PENDING)
+            conn.execute(
+                update(inbox)
+                .where(inbox.c.seq == bindparam("q_seq"), inbox.c.status == EventStatus.PENDING)
+                .values(status=EventStatus.QUARANTINED, error=bindparam("q_error")),
+                [{"q_seq": s, "q_error": r} for s, r in reasons.items()],
+            )
+
+    def _event_columns(self):
+        return select(inbox.c.seq, inbox.c.source, inbox.c.event_id, inbox.c.type, inbox.c.subject,
+                      inbox.c.time, inbox.c.data)
+
+    @staticmethod
+    def _life_event(r: Any) -> LifeEvent:
+        return LifeEvent(r.source, r.event_id, r.type, r.subject, utc(r.time), r.data, r.seq)
+
+    def _isolate_unloadable(self, limit: int) -> int:
+        """Load the oldest pending events one by one; quarantine each that cannot be read back."""
+        with self.reader.connect() as conn:
+            seqs = conn.execute(
+                select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING).order_by(inbox.c.seq).limit(limit)
+            ).scalars().all()
+        bad: dict[int, str] = {}
+        for seq in seqs:
+            try:
+                with self.reader.connect() as conn:
+                    row = conn.execute(self._event_columns().where(inbox.c.seq == seq)).one()
+                    self._life_event(row)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                bad[seq] = failure("the stored event cannot be read back", exc)
+        if bad:
+            self.quarantine(bad)
+        return len(bad)
+
+    def _dispatch(self, limit: int, handler: BatchHandler, claimed: list[int]) -> int:
+        with self.engine.begin() as conn:
+            q = self._event_columns().where(inbox.c.status == EventStatus.PENDING)
             if self.pg:
                 # Lock whole partitions: a person's events are only ever in one worker's hands.
                 parts = conn.execute(
@@ -213,10 +293,8 @@ class SqlStore:
             rows = conn.execute(q.order_by(inbox.c.seq).limit(limit)).all()
             if not rows:
                 return 0
-            events = [
-                LifeEvent(r.source, r.event_id, r.type, r.subject, utc(r.time), r.data, r.seq)
-                for r in rows
-            ]
+            events = [self._life_event(r) for r in rows]
+            claimed.extend(e.seq for e in events)
             people = sorted({e.subject for e in events})
             active: dict[str, list[Journey]] = {p: [] for p in people}
             for part in chunks(people):

@@ -8,7 +8,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain.cases import CaseRuleError
-from ..engine.errors import Problem
 from ..engine import bounds
 from ..engine.bounds import MAX_DEPTH
 from ..engine.errors import NestingTooDeepError, Problem

@@ -41,9 +41,9 @@ test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest -q
 
 # The quick loop: unit and integration tests on SQLite and PostgreSQL, without the browser,
-# end-to-end, crash and benchmark suites.
+# end-to-end, crash, fuzzing and benchmark suites.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not browser and not e2e and not slow and not bench"
+	$(BIN)/python -m pytest -q -m "not browser and not e2e and not slow and not bench and not fuzz"
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/engine.py --events 20000 --db sqlite --json bench/results/engine-sqlite.json

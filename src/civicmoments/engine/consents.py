@@ -11,6 +11,7 @@ from .errors import ConsentNeverGivenError, UnknownPurposeError
 
 CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api", "employer")
 CONSENT_WITHDRAWN = f"civic.consent.{ConsentState.WITHDRAWN.value}"
+CONSENT_REFUSED = f"civic.consent.{ConsentState.REFUSED.value}"
 
 
 class Consents:

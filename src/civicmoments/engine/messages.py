@@ -304,8 +304,9 @@ class Messenger:
         return self._settle_one(message_id, M.Outcome(M.Status.DELIVERED, f"staff: {note.strip()}"),
                                 M.Channel.ASSISTED)
 
-    def cancel_for_purpose(self, person: str, purpose: str) -> int:
-        return len(self.store.cancel_purpose(person, purpose, self.clock.now(), f"consent for {purpose} withdrawn"))
+    def cancel_for_purpose(self, person: str, purpose: str, why: str = "withdrawn") -> int:
+        """Cancel the person's pending messages for a purpose they withdrew from, refused or objected to."""
+        return len(self.store.cancel_purpose(person, purpose, self.clock.now(), f"consent for {purpose} {why}"))
 
     # -- reading -----------------------------------------------------------------------
     def of_person(self, person: str, reveal: bool = False) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ def free_port() -> int:
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list = []
+        self.raw: list[bytes] = []  # each message's bytes, as the server received them
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
@@ -50,6 +51,7 @@ class _Inbox:
         msg = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(msg)
+            self.raw.append(envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
 
 
@@ -83,6 +85,7 @@ class NotifyLike:
     answer: int | str = 201
     received: list[dict] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # why a request broke the documented contract
+    raw: list[bytes] = field(default_factory=list)  # each request body, as it arrived
     port: int = 0
 
     def start(self) -> NotifyLike:
@@ -102,6 +105,7 @@ class NotifyLike:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's hook
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.raw.append(body)
                 problem = owner.check(self.path, self.headers.get("Authorization", ""), body)
                 if problem:
                     owner.rejected.append(problem)

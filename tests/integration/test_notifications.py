@@ -3,6 +3,8 @@ API checked with the official client's own JWT rules, and WeasyPrint letters."""
 
 from __future__ import annotations
 
+import hashlib
+
 import itertools
 import time
 from datetime import datetime, timedelta, timezone
@@ -124,6 +126,8 @@ def test_an_email_arrives_with_the_right_headers_body_and_language(db_url, tmp_p
     assert m["status"] == "delivered" and trail(m)[-1] == ("email", "delivered")
     log = app.registry.store.log_for(pid)
     assert [(e["recipient"], e["channel"], e["attributes"]) for e in log] == [("smtp", "message:email", ["email"])]
+    # the log names the exact bytes the SMTP server received
+    assert log[0]["body_sha256"] == hashlib.sha256(smtp.inbox.raw[0]).hexdigest()
     with app.store.engine.connect() as conn:
         delivered = conn.execute(select(inbox.c.subject, inbox.c.data)
                                  .where(inbox.c.type == "civic.message.delivered")).all()
@@ -146,6 +150,8 @@ def test_a_letter_is_a_tagged_pdf_with_the_persons_name_and_the_text(db_url, tmp
     words = " ".join(page.extract_text() for page in reader.pages)
     assert "Abe Jones" in words and "4 Mill Lane" in words and "LS1 4AP" in words
     assert "New Style Jobseeker's Allowance of £92.05 a week" in " ".join(words.split())
+    (entry,) = app.registry.store.log_for(pid)  # the print supplier gets exactly these bytes
+    assert entry["body_sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
     app.messenger.posted(m["id"])
     assert only(app, pid)["status"] == "delivered"
 
@@ -202,6 +208,8 @@ def test_a_message_not_read_in_the_inbox_goes_by_text_then_a_receipt_delivers_it
     assert sent["phone_number"] == "+447911123456" and sent["reference"] == m["id"]
     assert sent["personalisation"]["body"].startswith("Abe, we know your job has ended")
     assert server.rejected == []
+    (entry,) = [e for e in app.registry.store.log_for(pid) if e["channel"] == "message:sms"]
+    assert entry["body_sha256"] == hashlib.sha256(server.raw[0]).hexdigest()  # the bytes Notify received
     assert (m["channel"], m["status"]) == ("sms", "sending")
     app.messenger.receipt(m["id"], "delivered")
     assert only(app, pid)["status"] == "delivered"

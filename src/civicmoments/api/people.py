@@ -129,7 +129,7 @@ def access_log(person: str, request: Request, org: Organisation = Depends(organi
     names = {o["id"]: o["name"] for o in civic.store.organisations()}
     return [{"at": e["at"], "organisation": names.get(e["recipient"], e["recipient"]), "purpose": e["purpose"],
              "attributes": e.get("attributes", []), "outcome": e["outcome"], "channel": e["channel"],
-             **{k: e[k] for k in ("check", "rule", "reason") if k in e}}
+             **{k: e[k] for k in ("check", "rule", "reason", "withheld", "body_sha256") if k in e}}
             for e in civic.registry.store.log_for(person)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import hashlib
 import html
 import smtplib
 import socket
@@ -95,7 +96,7 @@ class SmtpEmail:
             try:
                 self._connection().sendmail(self.sender, [m.to], msg)
                 return Outcome(Status.DELIVERED, f"accepted by {self.name}", reference=f"{m.message}@{self.domain}",
-                               provider=self.name)
+                               provider=self.name, body_sha256=hashlib.sha256(msg).hexdigest())
             except smtplib.SMTPServerDisconnected as exc:
                 self._drop()
                 if attempt == 2:

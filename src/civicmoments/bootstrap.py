@@ -152,7 +152,7 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
         recorder = share_transport = RecordingProvider(store, clock)
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
         providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules), registry, clock)
-        steps = RegistryStepsProvider(registry, recorder, clock, consents)
+        steps = RegistryStepsProvider(registry, recorder, clock, consents, pack.assurance, store.organisations)
         providers[StepKind.GRANT.value] = providers[StepKind.RECORD.value] = steps
         if pack.templates:
             providers[StepKind.NOTIFY.value] = messenger

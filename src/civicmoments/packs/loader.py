@@ -8,11 +8,11 @@ from pathlib import Path
 from ..domain.consent import Purpose
 from ..domain.events import ENGINE_EVENT_TYPES
 from ..domain.moments import Moment, StepKind
-from ..domain.people import AttributeSpec
+from ..domain.people import Assurance, AttributeSpec
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .event_types import EventType, load_event_types
 from .moments import load_moments
-from .registry import Check, Form, load_attributes, load_checks, load_forms, load_purposes
+from .registry import Check, Form, load_assurance, load_attributes, load_checks, load_forms, load_purposes
 from .templates import PackSettings, Template, load_settings, load_templates
 from .yamlmap import PackError, load
 
@@ -36,6 +36,7 @@ class Pack:
     checks: dict[str, Check] = field(default_factory=dict)
     settings: PackSettings = field(default_factory=PackSettings)
     templates: dict[str, Template] = field(default_factory=dict)
+    assurance: list[Assurance] = field(default_factory=list)
 
 
 def load_rules(file: Path) -> dict[str, SimpleRule]:
@@ -73,7 +74,8 @@ def load_pack(root: Path) -> Pack:
     _check_notify_steps(moments, templates, purposes)
     return Pack(root, event_types, moments, load_rules(root / "rules" / "simple.yaml"), attributes,
                 purposes, load_forms(root / "registry" / "forms.yaml", attributes),
-                load_checks(root / "registry" / "checks.yaml", attributes), settings, templates)
+                load_checks(root / "registry" / "checks.yaml", attributes), settings, templates,
+                load_assurance(root / "registry" / "assurance.yaml"))
 
 
 def _check_notify_steps(moments: dict[str, Moment], templates: dict[str, Template],

@@ -81,7 +81,7 @@ def notify(app, pid: str, template: str = "notice-of-assistance", key: str | Non
     effect = Effect(key=key or f"k{next(_keys)}", journey=journey, person=pid, step="notice", kind="notify",
                     payload={"spec": {"template": template},
                              "personalisation": {"values": values if values is not None
-                                                 else {"eligible": True, "weekly_amount": 92.05, "jobs": []}}},
+                                                 else {"eligible": True, "awarded": True, "weekly_amount": 92.05, "jobs": []}}},
                     max_attempts=5, backoff_seconds=2.0, id=0, attempts=1)
     return app.messenger.perform([effect])[0]
 
@@ -109,7 +109,7 @@ def test_an_email_arrives_with_the_right_headers_body_and_language(db_url, tmp_p
     pid = person(app, ["email"], {"email": "abe@example.org"}, language="cy")
     job = {"title": "welder", "employer": "Crown Works", "town": "Leeds", "miles": 2.5, "wage_pence": 2800000,
            "why": "direct match"}
-    assert notify(app, pid, values={"eligible": True, "weekly_amount": 92.05, "jobs": [job]}).verdict.value == "done"
+    assert notify(app, pid, values={"eligible": True, "awarded": True, "weekly_amount": 92.05, "jobs": [job]}).verdict.value == "done"
     send(app)
     (mail,) = smtp.messages
     assert mail["To"] == "Abe Jones <abe@example.org>"
@@ -375,6 +375,6 @@ def test_a_rate_limit_holds_what_the_provider_cannot_take_yet(db_url, tmp_path, 
 def test_a_template_value_that_cannot_be_worked_out_fails_the_effect_with_the_reason(db_url, tmp_path):
     app = messaging(db_url, tmp_path)
     pid = person(app)
-    result = notify(app, pid, values={"eligible": True, "jobs": []})
+    result = notify(app, pid, values={"eligible": True, "awarded": True, "jobs": []})
     assert result.verdict.value == "fail" and "needs a value for weekly_amount" in result.error
     assert app.messenger.of_person(pid) == []

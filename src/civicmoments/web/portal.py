@@ -52,7 +52,9 @@ class Portal:
 
     # -- plumbing ---------------------------------------------------------------------
     def _demo_people(self) -> list[dict[str, str]]:
-        ids = next(iter(self.civic.registry.store.people_pages(12)), [])  # the first people registered
+        featured = [p for p in self.civic.settings.demo_featured if self.civic.registry.store.existing([p])]
+        first = next(iter(self.civic.registry.store.people_pages(12)), [])  # the first people registered
+        ids = [*featured, *(p for p in first if p not in featured)][:12]  # the story's people first
         profiles = self.civic.registry.profiles(ids, only=("given_name", "family_name"))
         out = []
         for person_id in ids:

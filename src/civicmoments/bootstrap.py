@@ -193,7 +193,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
             messenger.cancel_for_purpose(subject, data["purpose"], type_.rsplit(".", 1)[1])
             outbound.fence.settle(subject, data["purpose"])  # and nothing already in flight is left going
 
-    consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish)
+    consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish, settings.public_url)
     dispatcher = Dispatcher(pack.moments, clock)
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,

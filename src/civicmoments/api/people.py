@@ -94,6 +94,28 @@ def consent_receipts(person: str, request: Request, org: Organisation = Depends(
     return _civic(request).consents.receipts(person)
 
 
+@router.get("/{person}/consent-states", summary="Each purpose's real state under its model, and what can be done")
+def consent_states(person: str, request: Request, org: Organisation = Depends(organisation)) -> list[dict]:
+    _need(org, "consents:read")
+    return [{"purpose": s.purpose, "model": s.model.value, "state": s.state, "actions": list(s.actions),
+             "in_force": s.in_force, "why": s.why} for s in _civic(request).consents.statuses(person)]
+
+
+@router.put("/{person}/objections/{purpose}", status_code=201,
+            summary="Object to an opt-out purpose (409 for notice-only and legal obligation, with why)")
+def object_to(person: str, purpose: str, request: Request, channel: str = "api",
+              org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "consents:write")
+    return _civic(request).consents.object(person, purpose, channel)
+
+
+@router.delete("/{person}/objections/{purpose}", summary="Undo an objection")
+def undo_objection(person: str, purpose: str, request: Request, channel: str = "api",
+                   org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "consents:write")
+    return _civic(request).consents.undo_objection(person, purpose, channel)
+
+
 @router.put("/{person}/consents/{purpose}", status_code=201, summary="Give consent; returns the receipt")
 def give_consent(person: str, purpose: str, request: Request, channel: str = "api",
                  org: Organisation = Depends(organisation)) -> dict:

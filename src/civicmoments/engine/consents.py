@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..domain.clock import Clock
-from ..domain.consent import ConsentRecord, ConsentState, Purpose
+from ..domain.consent import ConsentModel, ConsentRecord, ConsentState, ConsentStatus, Purpose, consent_status
 from ..domain.ids import uuid7
-from .errors import ConsentNeverGivenError, UnknownPurposeError
+from .errors import ConsentNeverGivenError, NoChoiceError, NotObjectedError, UnknownPurposeError
 
 CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api", "employer")
 CONSENT_WITHDRAWN = f"civic.consent.{ConsentState.WITHDRAWN.value}"
@@ -16,9 +16,9 @@ CONSENT_REFUSED = f"civic.consent.{ConsentState.REFUSED.value}"
 
 class Consents:
     def __init__(self, store, registry, purposes: Mapping[str, Purpose], clock: Clock, controller: str,
-                 publish: Callable[[str, str, dict], None] | None = None) -> None:
+                 publish: Callable[[str, str, dict], None] | None = None, portal_url: str | None = None) -> None:
         self.store, self.registry, self.purposes = store, registry, purposes
-        self.clock, self.controller = clock, controller
+        self.clock, self.controller, self.portal_url = clock, controller, portal_url
         self.publish = publish  # tells running journeys, e.g. to cancel on withdrawal
 
     def purpose(self, purpose_id: str) -> Purpose:
@@ -34,7 +34,12 @@ class Consents:
         self.registry.require(person)
         if channel not in CHANNELS:
             raise UnknownPurposeError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
-        if state is ConsentState.WITHDRAWN:
+        if purpose.model in (ConsentModel.NOTICE_ONLY, ConsentModel.LEGAL_OBLIGATION):
+            raise NoChoiceError(f"{purpose.id} offers no choice to give, withdraw or object: "
+                                f"{consent_status(purpose, None).why}")
+        if state is ConsentState.WITHDRAWN and purpose.model is ConsentModel.OPT_OUT:
+            state = ConsentState.REFUSED  # withdrawing from an opt-out purpose is objecting to it
+        elif state is ConsentState.WITHDRAWN:
             latest = self.store.latest_consents([person], purpose.id).get(person)
             if latest is None or latest.state is not ConsentState.GIVEN:
                 raise ConsentNeverGivenError(
@@ -45,7 +50,7 @@ class Consents:
         if self.publish is not None:
             self.publish(f"civic.consent.{state.value}", person,
                          {"purpose": purpose.id, "notice_version": rec.notice_version, "channel": channel})
-        return rec.receipt(purpose, self.controller)
+        return rec.receipt(purpose, self.controller, self.portal_url)
 
     def give(self, person: str, purpose: str, channel: str = "api", notice_version: str | None = None) -> dict:
         return self.record(person, purpose, ConsentState.GIVEN, channel, notice_version)
@@ -56,6 +61,24 @@ class Consents:
     def withdraw(self, person: str, purpose: str, channel: str = "api") -> dict:
         return self.record(person, purpose, ConsentState.WITHDRAWN, channel)
 
+    def object(self, person: str, purpose: str, channel: str = "api") -> dict:
+        """Object to an opt-out purpose (a refusal): what was queued for it is cancelled, as on withdrawal."""
+        return self.record(person, purpose, ConsentState.REFUSED, channel)
+
+    def undo_objection(self, person: str, purpose: str, channel: str = "api") -> dict:
+        p = self.purpose(purpose)
+        latest = self.store.latest_consents([person], p.id).get(person)
+        if p.model is ConsentModel.OPT_OUT and (latest is None or latest.state is ConsentState.GIVEN):
+            raise NotObjectedError(f"{person} has not objected to {p.id}")
+        return self.record(person, purpose, ConsentState.GIVEN, channel)
+
+    def statuses(self, person: str) -> list[ConsentStatus]:
+        """Each purpose's real state for this person, under its model, with what they can do."""
+        self.registry.require(person)
+        return [consent_status(p, self.store.latest_consents([person], pid).get(person))
+                for pid, p in self.purposes.items()]
+
     def receipts(self, person: str) -> list[dict]:
         self.registry.require(person)
-        return [r.receipt(self.purpose(r.purpose), self.controller) for r in self.store.consents_of(person)]
+        return [r.receipt(self.purpose(r.purpose), self.controller, self.portal_url)
+                for r in self.store.consents_of(person)]

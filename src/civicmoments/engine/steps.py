@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..domain.clock import Clock
+from ..domain.consent import permits
 from ..domain.organisations import Organisation
 from ..domain.people import Basis, Tier, assured
 from .ports import Effect, EffectProvider, EffectResult
@@ -29,6 +30,7 @@ from .ports import Effect, EffectProvider, EffectResult
 PLATFORM = Organisation("civicmoments", "Civic Moments", (), ("facts:*",))
 CAREER = ("occupation", "skills", "employer", "home_area", "aspirations", "travel_radius_miles",
           "highest_qualification")
+HISTORY = "employment-history"  # the purpose under which employers share a person's history
 SERVICES = ("jsa_claimant", "child_benefit_claimant", "jsa_claim_days")
 
 
@@ -141,15 +143,26 @@ class RegistryStepsProvider:
             out.append(EffectResult.done(result))
         return out
 
+    def history_allowed(self, persons: Sequence[str]) -> set[str]:
+        """Who lets their employers' history be used (``employment-history``, opt-in); all, if the pack has no such purpose."""
+        if self.consents is None or HISTORY not in self.consents().purposes:
+            return set(persons)
+        c = self.consents()
+        latest = c.store.latest_consents(list(persons), HISTORY)
+        return {p for p in persons if permits(c.purposes[HISTORY], latest.get(p))[0]}
+
     def careers(self, persons: Sequence[str]) -> dict[str, dict[str, Any]]:
         wanted = list(CAREER) + list(SERVICES)
         facts = self.registry.store.facts_of(persons, ["employer"])
         profiles = self.registry.profiles(persons, only=wanted)
+        allowed = self.history_allowed(persons)
         out = {}
         for person in persons:
             profile = profiles.get(person, {})
+            if person not in allowed:  # withdrawn: the employer's history is not used at all
+                profile = {a: f for a, f in profile.items() if a != "employer"}
             history = sorted(({"employer": f.value, "from": f.valid_from.date().isoformat(), "source": f.source}
-                              for f in facts.get(person, [])), key=lambda h: h["from"])
+                              for f in facts.get(person, []) if person in allowed), key=lambda h: h["from"])
             out[person] = {"known": sorted(a for a in CAREER if a in profile),
                            "missing": [a for a in CAREER if a not in profile],
                            "employment_history": history,

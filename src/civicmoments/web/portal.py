@@ -265,10 +265,14 @@ class Portal:
             person = signed_in(request)
             data = await self.form(request)
             purpose, action = data.get("purpose", ""), data.get("action", "")
-            if action == "give":
-                civic.consents.give(person, purpose, channel="portal")
-            elif action == "withdraw":
-                civic.consents.withdraw(person, purpose, channel="portal")
+            actions = {"give": civic.consents.give, "withdraw": civic.consents.withdraw,
+                       "object": civic.consents.object, "undo": civic.consents.undo_objection}
+            allowed = {st.purpose: st.actions for st in civic.consents.statuses(person)}
+            if action not in allowed.get(purpose, ()):  # a stale page, or a purpose with no choice
+                return self.page(request, "consents.html", status=409, purposes=self._purposes(person),
+                                 errors=[{"text": self.words(self.lang(request), "consents_no_such_choice"),
+                                          "href": f"#{purpose}"}])
+            actions[action](person, purpose, channel="portal")
             return RedirectResponse("/consents?saved=1", status_code=303)
 
         @r.get("/consents/receipts.json")
@@ -340,12 +344,11 @@ class Portal:
         return latest.state.value if latest else "not-given"
 
     def _purposes(self, person: str) -> list[dict[str, Any]]:
-        out = []
-        for pid, p in self.civic.pack.purposes.items():
-            if p.model.value not in ("opt-in", "opt-out"):
-                continue
-            out.append({"id": pid, "title": p.title, "basis": p.lawful_basis, "state": self._consent_state(person, pid)})
-        return out
+        """Every purpose with its real state under its model: opt-in, opt-out, notice-only, legal obligation."""
+        purposes = self.civic.pack.purposes
+        return [{"id": st.purpose, "title": purposes[st.purpose].title, "basis": purposes[st.purpose].lawful_basis,
+                 "model": st.model.value, "state": st.state, "actions": list(st.actions), "why": st.why}
+                for st in self.civic.consents.statuses(person)]
 
     def _plan(self, request: Request, person: str) -> dict[str, Any]:
         j = self.journey(person)

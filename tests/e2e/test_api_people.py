@@ -78,16 +78,23 @@ def test_consent_the_gate_and_the_access_log(server, person):
     assert [(e["organisation"], e["outcome"]) for e in log] == [
         ("Metro", "answered"), ("JobMatch", "refused"), ("JobMatch", "disclosed"), ("JobMatch", "refused")]
     assert log[2]["attributes"] == ["home_area"]
-    export = call(server, "GET", f"/v1/people/{person}/export").json()
+    problem(call(server, "GET", f"/v1/people/{person}/export"), 422, "export-reason-required")
+    export = call(server, "GET", f"/v1/people/{person}/export", params={"reason": "subject access request"}).json()
     assert export["profile"]["bank_account"]["value"] == "20-00-00 1"  # the person sees their own data
     assert [c["state"] for c in export["consents"]] == ["given", "withdrawn"]
     assert len(export["disclosures"]) == 4
+    (logged,) = [e for e in call(server, "GET", f"/v1/people/{person}/access-log").json()
+                 if e["channel"] == "api:export"]  # the export itself is in the log, with its reason
+    assert logged["organisation"] == "Console" and "bank_account" in logged["attributes"]
     verify = server.civic("audit", "verify")
     assert "intact: " in verify.stdout
 
 
 def test_scopes_are_enforced(server, person):
     problem(call(server, "GET", f"/v1/people/{person}/export", "JobMatch"), 403, "permission-denied")
+    # people:read alone, and no agreement: no export, and no name, birth date or bank account in clear
+    problem(call(server, "GET", f"/v1/people/{person}/export", "Portal", params={"reason": "x"}), 403,
+            "permission-denied")
 
 
 def test_services_for_a_person(server, person):

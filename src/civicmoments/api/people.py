@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from ..domain.clock import iso
 from ..domain.disclosure import DisclosureRefusedError
 from ..domain.organisations import Organisation
-from ..engine.errors import Problem
+from ..engine.errors import ExportReasonRequiredError, Problem
 from ..engine.gate import Refusal
 from .auth import organisation
 from .deps import civic as _civic
@@ -79,7 +79,10 @@ def yes_no(person: str, check: str, purpose: str, request: Request,
 def questions(person: str, request: Request, for_: str = Query(..., alias="for"),
               org: Organisation = Depends(organisation)) -> dict:
     _need(org, "people:read")
-    return _civic(request).questions.plan(person, for_)
+    civic = _civic(request)
+    plan = civic.questions.plan(person, for_)
+    civic.gate.read(org.id, person, "api:questions", [k["attribute"] for k in plan["known"]], "once-only-questions")
+    return plan
 
 
 @router.post("/{person}/answers", status_code=201, summary="The person's answers, kept as declared facts")
@@ -156,9 +159,18 @@ def access_log(person: str, request: Request, org: Organisation = Depends(organi
 
 
 @router.get("/{person}/export", summary="Right of access (UK GDPR Art. 15): facts, consents, disclosures")
-def export(person: str, request: Request, org: Organisation = Depends(organisation)) -> dict:
-    _need(org, "people:read")
-    return person_export(_civic(request), person)
+def export(person: str, request: Request, reason: str | None = Query(None, max_length=500),
+           org: Organisation = Depends(organisation)) -> dict:
+    """A full export, in clear: only for the person's own portal and for staff, with the scope
+    ``people:export`` and a recorded ``reason``; the export itself is an access-log entry."""
+    _need(org, "people:export")
+    if not reason or not reason.strip():
+        raise ExportReasonRequiredError("a full export records why it was made: add ?reason=… "
+                                        "(for example 'subject access request 2026-114')")
+    civic = _civic(request)
+    out = person_export(civic, person)
+    civic.gate.read(org.id, person, "api:export", list(out["profile"]), "subject-access", reason=reason.strip())
+    return out
 
 
 def person_export(civic, person: str) -> dict:

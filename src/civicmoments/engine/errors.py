@@ -57,6 +57,7 @@ DomainNotAuthorisedError = _problem("domain-not-authorised", 403, "The organisat
 UnknownPurposeError = _problem("unknown-purpose", 422, "The purpose is not declared")
 UnknownFormError = _problem("unknown-form", 422, "The form or service is not declared")
 ConsentNeverGivenError = _problem("consent-never-given", 409, "There is no consent to withdraw")
+ExportReasonRequiredError = _problem("export-reason-required", 422, "A full export needs a recorded reason")
 NoChoiceError = _problem("no-choice-for-purpose", 409, "This purpose offers no choice")
 NotObjectedError = _problem("not-objected", 409, "There is no objection to undo")
 InvalidAgreementError = _problem("invalid-agreement", 422, "The agreement is not valid")

@@ -165,6 +165,16 @@ class PrivacyGate:
         self.audit.append(bodies)
         return answers
 
+    def read(self, recipient: str, person: str, channel: str, attributes: Sequence[str], purpose: str,
+             **more: Any) -> None:
+        """An organisation (or a member of staff) read the person's data directly: one access-log entry.
+
+        For reads that are not shares: an export, the once-only questions, message texts, a
+        journey. ``more`` carries e.g. the recorded ``reason`` for a staff export."""
+        self.audit.append([{"at": iso(self.clock.now()), "recipient": recipient, "purpose": purpose,
+                            "person": person, "channel": channel, "outcome": "disclosed",
+                            "attributes": sorted(attributes), "withheld": [], "mode": "identified", **more}])
+
     def reidentify(self, recipient: str, purpose: str, pseudonym: str) -> str | None:
         """Only the platform turns a pseudonym back into a person, when a reply comes back."""
         return self.store.reidentify(pseudonym, recipient, purpose)

@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from ..domain.clock import iso
+from ..domain.consent import Mode
 from ..domain.disclosure import DisclosureRefusedError
 from ..domain.organisations import Organisation
-from ..engine.errors import ExportReasonRequiredError, Problem
+
+from ..engine.errors import ExportReasonRequiredError, Problem, UnknownPersonError
 from ..engine.gate import Refusal
 from .auth import organisation
 from .deps import civic as _civic
@@ -54,6 +56,15 @@ def add_facts(person: str, request: Request, body: list[dict] = Body(...),
 def read_data(person: str, request: Request, purpose: str, attributes: str = Query(..., description="comma list"),
               org: Organisation = Depends(organisation)) -> dict:
     civic = _civic(request)
+    agreement = civic.registry.store.current_agreement(org.id, purpose)
+    if agreement is not None and agreement.mode is Mode.PSEUDONYMISED:
+        # Pseudonyms only, both ways: the path holds the pseudonym this organisation was given for
+        # this purpose; a platform id (or anyone else's pseudonym) is unknown here, and says nothing.
+        found = civic.gate.reidentify(org.id, purpose, person)
+        if found is None:
+            raise UnknownPersonError(f"no one is known to {org.name!r} as {person!r} for {purpose}; under a "
+                                     "pseudonymised agreement, ask with the pseudonym you were given")
+        person = found
     civic.registry.require(person)
     try:
         release = civic.gate.disclose_one(org.id, purpose, person, [a for a in attributes.split(",") if a],

@@ -119,6 +119,12 @@ class Portal:
 
         return format_currency(pounds, "GBP", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
 
+    def day(self, request: Request, when) -> str:
+        """A date in the person's language: 1 December 2026."""
+        from babel.dates import format_date
+
+        return format_date(when, "d MMMM y", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+
     def when(self, request: Request, iso_time: str) -> str:
         from datetime import datetime
         from zoneinfo import ZoneInfo
@@ -144,6 +150,10 @@ class Portal:
                 raise SignInNeeded()
             return person
 
+        from . import travel
+
+        r.include_router(travel.router(self, signed_in))
+
         @r.get("/", response_class=HTMLResponse)
         def home(request: Request) -> Response:
             person = self.person(request)
@@ -157,6 +167,7 @@ class Portal:
                 steps = {k: v.status.value for k, v in j.steps.items()}
             unread = [m for m in civic.messenger.of_person(person) if not m["read_at"]]
             return self.page(request, "home.html", name=name, journey=j, steps=steps, unread=len(unread),
+                             benefit=self.benefit(request, person) if j is not None else None,
                              consent=self._consent_state(person, "employment-support"))
 
         @r.get("/sign-in")
@@ -363,14 +374,23 @@ class Portal:
         outputs = assess.get("outputs") or {}
         if assess.get("status") == "decided" and outputs.get("jsa_new_style_eligible"):
             amount = self.money(request, float(outputs.get("jsa_new_style_weekly_rate", 0)))
+        benefit = self.benefit(request, person)
         booked = j.steps.get("interview").result if j.steps.get("interview") else None
         if booked and booked.get("starts"):
             booked = {**booked, "when": self.when(request, booked["starts"])}
         jobs = [{**job, "wage": self.money(request, job["wage_pence"] / 100),
                  "slot_times": [(s, self.when(request, s)) for s in job.get("slots", [])]}
                 for job in latest.get("jobs", [])]
-        return {"journey": j, "amount": amount, "jobs": jobs, "paths": latest.get("paths", []),
+        return {"journey": j, "amount": amount, "benefit": benefit, "jobs": jobs, "paths": latest.get("paths", []),
                 "income": latest.get("income", []), "booked": booked if booked and booked.get("starts") else None}
+
+    def benefit(self, request: Request, person: str) -> dict[str, Any]:
+        """New Style JSA as it stands: ``paid`` (awarded), ``stopped`` (with the date), or ``waiting``."""
+        fact = self.civic.registry.profile(person).get("jsa_claimant")
+        if fact is None:
+            return {"state": "waiting"}
+        day = self.day(request, (fact.valid_from or fact.observed_at).date())
+        return {"state": "paid" if fact.value else "stopped", "since": day}
 
     def _survey(self, person: str) -> dict[str, Any]:
         plan = self.civic.questions.plan(person, ",".join(SURVEY))

@@ -83,7 +83,8 @@ def token(prefix: str = "V") -> st.SearchStrategy[str]:
 @st.composite
 def cases(draw):
     held = draw(st.sets(st.sampled_from(ATTRIBUTES), min_size=1))
-    facts = {a: (draw(st.integers(10**9, 10**10)) if a in INTEGERS else draw(token())) for a in held}
+    facts = {a: (10**9 + INTEGERS.index(a) * 10**8 + draw(st.integers(0, 10**7)) if a in INTEGERS
+                 else draw(token(f"V{a.upper()}"))) for a in held}  # no two facts share a value
     agreed = draw(st.sets(st.sampled_from(ATTRIBUTES), min_size=1))
     requested = draw(st.lists(st.sampled_from(ATTRIBUTES), min_size=1, unique=True))
     journey = {  # what the journey holds: the trigger, earlier results and personalisation

@@ -30,7 +30,7 @@ def step(moment: str, sid: str, kind: str, **spec):
 
 def channel(c: Channel):
     """Every message's chain ends with this channel, whatever the person's preferences."""
-    return lambda pack: all(chain_for(p)[-1] is c for p in (Preferences(), Preferences(not_online=True)))
+    return lambda pack: all(chain_for(p)[-1] is c for p in (Preferences(), Preferences(offline=True)))
 
 
 PROMISES = {  # the promise, and what keeps it

@@ -185,7 +185,7 @@ class Demo:
         try:
             self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
             if self.serve:
-                say(click.style(f"\nThe portal is running at {url}: sign in and choose "Abe Ashworth" (listed first). "
+                say(click.style(f"\nThe portal is running at {url}: sign in and choose 'Abe Ashworth' (listed first). "
                                 f"API docs at {url}/docs. Ctrl-C stops everything.", bold=True))
                 while all(p.poll() is None for p in self.procs):
                     time.sleep(0.5)

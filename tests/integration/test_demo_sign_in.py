@@ -33,3 +33,13 @@ def test_the_demo_sign_in_lists_abe_first(db_url, clock):
         assert len(names) == 12 and names.count("Abe Ashworth") == 1
     finally:
         app.store.close()
+
+
+def test_the_demo_tells_you_to_choose_abe_and_lists_him_first():
+    import inspect
+
+    from civicmoments import demo
+
+    source = inspect.getsource(demo)
+    assert "choose 'Abe Ashworth' (listed first)" in source
+    assert 'env["CIVIC_DEMO_FEATURED"] = json.dumps([abe])' in source

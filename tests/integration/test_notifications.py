@@ -4,7 +4,6 @@ API checked with the official client's own JWT rules, and WeasyPrint letters."""
 from __future__ import annotations
 
 import hashlib
-
 import itertools
 import time
 from datetime import datetime, timedelta, timezone

@@ -4,7 +4,6 @@ attempts (now and queued) and withdrawals, against the real gate on a real datab
 from __future__ import annotations
 
 import json
-
 import tempfile
 from pathlib import Path
 

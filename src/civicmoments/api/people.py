@@ -13,7 +13,6 @@ from ..domain.clock import iso
 from ..domain.consent import Mode
 from ..domain.disclosure import DisclosureRefusedError
 from ..domain.organisations import Organisation
-
 from ..engine.errors import ExportReasonRequiredError, Problem, UnknownPersonError
 from ..engine.gate import Refusal
 from .auth import organisation

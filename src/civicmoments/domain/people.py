@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import enum
 import re
-from fnmatch import fnmatchcase
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from fnmatch import fnmatchcase
 from typing import Any
 
 

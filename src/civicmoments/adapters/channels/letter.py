@@ -7,7 +7,6 @@ posted; until then a letter is "sending". Large print is 18 point, as RNIB advis
 from __future__ import annotations
 
 import hashlib
-
 import html
 from collections.abc import Sequence
 from datetime import date

@@ -264,7 +264,10 @@ class Demo:
         notices = sum(1 for pid in colleagues if "notice-of-assistance" in messages(pid))
         say(f"  {notices + 1} of 50 have a notice; those who did not agree to share were matched by a work coach")
         say(click.style("\nWho saw Abe's data (his access log)", bold=True))
-        for e in httpx.get(f"{url}/v1/people/{abe}/access-log", headers=h("Citizen portal")).json():
+        log = httpx.get(f"{url}/v1/people/{abe}/access-log", headers=h("Citizen portal")).json()
+        reads = [e for e in log if e["channel"].startswith("api:")]  # the demo's own portal reads, logged too
+        say(f"  ({len(reads)} reads by the Citizen portal, showing Abe his messages and journey, are logged too)")
+        for e in (e for e in log if not e["channel"].startswith("api:")):
             what = e.get("check") or ", ".join(e["attributes"]) or "-"
             say(f"  {e['at']}  {e['organisation']:<16} {e['purpose']:<19} {e['outcome']:<9} {what}")
         month = DEMO_NOW.strftime("%Y-%m")

@@ -79,7 +79,7 @@ def load_people(app, n: int) -> list[str]:
 def effect(pid: str, n: int) -> Effect:
     return Effect(key=f"bench-{n}:notice", journey=None, person=pid, step="notice", kind="notify",
                   payload={"spec": {"template": "notice-of-assistance"},
-                           "personalisation": {"values": {"eligible": n % 3 != 0, "weekly_amount": 92.05,
+                           "personalisation": {"values": {"eligible": n % 3 != 0, "awarded": True, "weekly_amount": 92.05,
                                                           "jobs": JOBS}}},
                   max_attempts=5, backoff_seconds=2.0, id=n, attempts=1)
 

@@ -39,6 +39,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list = []
         self.recipients: list[str] = []  # every envelope recipient of every message accepted
+        self.raw: list[bytes] = []  # each message's bytes, as the server received them
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
@@ -52,6 +53,7 @@ class _Inbox:
         with self.lock:
             self.messages.append(msg)
             self.recipients.extend(envelope.rcpt_tos)
+            self.raw.append(envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
 
 
@@ -92,6 +94,7 @@ class NotifyLike:
     answer: int | str = 201
     received: list[dict] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # why a request broke the documented contract
+    raw: list[bytes] = field(default_factory=list)  # each request body, as it arrived
     port: int = 0
 
     def start(self) -> NotifyLike:
@@ -111,6 +114,7 @@ class NotifyLike:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's hook
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.raw.append(body)
                 problem = owner.check(self.path, self.headers.get("Authorization", ""), body)
                 if problem:
                     owner.rejected.append(problem)

@@ -21,11 +21,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--public-key", default=None,
                     help="the platform's signing key (base64), if it is not to be fetched with the token")
+    ap.add_argument("--capture", default=None, help="append every request body, as received, to this file")
     args = ap.parse_args()
     if not args.token and not args.public_key:
         ap.error("JobMatch needs its organisation token: --token or JOBMATCH_TOKEN ('civic orgs add JobMatch ...')")
     app = create_app(Platform(args.platform, args.token, args.public_key), args.centre, args.postings,
-                     args.courses, args.seed)
+                     args.courses, args.seed, args.capture)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -76,7 +76,8 @@ def slots(job_id: str, now: datetime) -> list[str]:
 
 
 def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, courses: int = 200,
-               seed: int = 7) -> FastAPI:
+               seed: int = 7, capture: str | None = None) -> FastAPI:
+    """``capture``: a file to which every request body is appended as it arrived (one base64 line each)."""
     matcher = Matcher(generate(centre, postings, courses, seed), occupations())
     app = FastAPI(title="JobMatch (reference partner)")
     received: list[dict[str, Any]] = []
@@ -86,15 +87,18 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
     @app.post("/v1/profiles")
     async def profile(request: Request) -> JSONResponse:
         body = await request.body()
+        if capture:
+            with lock, open(capture, "ab") as f:
+                f.write(base64.b64encode(body) + b"\n")
         why = platform.verify(request.headers.get("x-civic-timestamp", ""),
                               request.headers.get("x-civic-signature", ""), body)
         if why:
             raise HTTPException(401, f"not signed by the platform: {why}")
-        share = orjson.loads(body)
-        key = request.headers.get("idempotency-key") or share["key"]
-        data = share["payload"].get("data") or {}
+        share = orjson.loads(body)  # {subject, subject_type, purpose, agreement, data, reference}
+        key = request.headers.get("idempotency-key") or share["reference"]
+        data = share.get("data") or {}
         with lock:
-            received.append({"key": key, "subject": share["payload"].get("subject"), "attributes": sorted(data),
+            received.append({"key": key, "subject": share.get("subject"), "attributes": sorted(data),
                              "at": datetime.now(timezone.utc).isoformat()})
             if key in answered:
                 return JSONResponse(answered[key])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +26,7 @@ from .domain.moments import StepKind
 from .engine.agreements import Agreements
 from .engine.audit import AuditLog
 from .engine.cases import Cases, OpenCaseProvider
-from .engine.consents import CONSENT_WITHDRAWN, Consents
+from .engine.consents import CONSENT_REFUSED, CONSENT_WITHDRAWN, Consents
 from .engine.dispatcher import Dispatcher
 from .engine.effects import EffectRunner
 from .engine.gate import PrivacyGate
@@ -36,6 +37,7 @@ from .engine.interviews import Interviews
 from .engine.messages import Messenger
 from .engine.officers import Officers
 from .engine.organisations import Organisations
+from .engine.outbound import Fence, Outbound
 from .engine.ports import EffectProvider
 from .engine.providers import ProviderPool
 from .engine.questions import QuestionPlanner
@@ -73,6 +75,7 @@ class App:
     officers: Officers
     health: HealthStore | None = None
     supervisor: EngineSupervisor | None = None  # set when this process runs the engine
+    outbound: Outbound | None = None
 
     def start_engine(self) -> EngineSupervisor:
         """Run the engine in this process, kept alive by a supervisor (restart with backoff, heartbeats)."""
@@ -151,19 +154,29 @@ def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
     return channels
 
 
+def reply_schemas(pack: Pack) -> dict[str, Any]:
+    """``partners/<name>.reply.schema.json`` in the pack: what each partner's reply must look like."""
+    folder = pack.root / "partners"
+    return {f.name.removesuffix(".reply.schema.json"): json.loads(f.read_text())
+            for f in sorted(folder.glob("*.reply.schema.json"))} if folder.is_dir() else {}
+
+
 def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock, gate: PrivacyGate,
                   messenger: Messenger, signer: Signer, registry: Registry, services: Callable[[], Any],
-                  consents: Callable[[], Any] | None = None, cases: Cases | None = None) -> dict[str, EffectProvider]:
+                  consents: Callable[[], Any] | None = None, cases: Cases | None = None,
+                  outbound: Outbound | None = None) -> dict[str, EffectProvider]:
     providers: dict[str, EffectProvider]
+    outbound = outbound or Outbound(gate.audit, clock, Fence())
+    share_transport: Any
     if settings.effects_url:
         token = settings.effects_token.get_secret_value() if settings.effects_token else None
-        remote = HttpProvider(settings.effects_url, token)
+        remote = share_transport = HttpProvider(settings.effects_url, token, outbound=outbound, clock=clock)
         providers = {k.value: remote for k in StepKind if k is not StepKind.WAIT}
     else:
-        recorder = RecordingProvider(store, clock)
+        recorder = share_transport = RecordingProvider(store, clock)
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
         providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules, clock), registry, clock)
-        steps = RegistryStepsProvider(registry, recorder, clock, consents)
+        steps = RegistryStepsProvider(registry, recorder, clock, consents, pack.assurance, store.organisations)
         providers[StepKind.GRANT.value] = providers[StepKind.RECORD.value] = steps
         if pack.templates:
             providers[StepKind.NOTIFY.value] = messenger
@@ -171,9 +184,9 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
             providers[StepKind.OPEN_CASE.value] = OpenCaseProvider(cases)
     if settings.partner_urls:
         partners = {name: HttpProvider(url, signer=signer) for name, url in settings.partner_urls.items()}
-        providers[StepKind.SHARE.value] = PartnerRouter(partners, providers[StepKind.SHARE.value])
-    # Personal data for partners leaves only through the gate.
-    providers[StepKind.SHARE.value] = GatedShareProvider(gate, store, providers[StepKind.SHARE.value])
+        share_transport = PartnerRouter(partners, share_transport)
+    # Personal data for partners leaves only as bodies the gate built, through the outbound boundary.
+    providers[StepKind.SHARE.value] = GatedShareProvider(gate, store, share_transport, outbound, reply_schemas(pack))
     return providers
 
 
@@ -194,6 +207,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     signer = Signer(keys.signing)
     audit = AuditLog(people, signer, clock)
     gate = PrivacyGate(registry, people, pack.purposes, pseudonyms, audit, clock, pack.checks)
+    outbound = Outbound(audit, clock, Fence(lambda p: gate.may_send(p.recipient, p.purpose, p.person)))
 
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
                           channels if channels is not None else channels_for(settings), cipher,
@@ -201,16 +215,17 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
 
     def publish(type_: str, subject: str, data: dict) -> None:
         store.publish(type_, subject, data, clock.now())
-        if type_ == CONSENT_WITHDRAWN:  # nothing waiting goes out under a withdrawn consent
-            messenger.cancel_for_purpose(subject, data["purpose"])
+        if type_ in (CONSENT_WITHDRAWN, CONSENT_REFUSED):  # nothing waiting goes out without a basis
+            messenger.cancel_for_purpose(subject, data["purpose"], type_.rsplit(".", 1)[1])
+            outbound.fence.settle(subject, data["purpose"])  # and nothing already in flight is left going
 
-    consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish)
+    consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish, settings.public_url)
     case_store = CaseStore(writer, reader, store._engine_events)
     cases = Cases(case_store, pack.queues, pack.policy, clock)
     dispatcher = Dispatcher(pack.moments, clock)
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
-                                           lambda: holder["app"].services, lambda: consents, cases)
+                                           lambda: holder["app"].services, lambda: consents, cases, outbound)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger)
@@ -224,7 +239,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
               Resolver(registry, people, clock, publish), consents,
               Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
               audit, gate, None, messenger, transit, Interviews(store, publish, clock, settings.public_url),
-              cases, Officers(case_store, pack.policy, clock))
+              cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
     holder["app"] = app
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)

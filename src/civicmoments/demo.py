@@ -40,6 +40,7 @@ GIVEN = ["Abe", "Ana", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan"
 FAMILY = ["Ashworth", "Booth", "Clegg", "Dyson", "Ellis", "Firth", "Greenwood", "Hirst", "Iqbal", "Jowett"]
 ORGS = [
     ("Northfield Manufacturing", EMPLOYER.rsplit("/", 1)[0] + "/*", ["uk.gov.dwp.employment.*"]),
+    ("HMRC", "https://hmrc.example/*", ["people:write", "facts:employment"]),
     ("Citizen portal", "civic://portal", ["civic.*", "people:answer", "people:read", "consents:write",
                                           "messages:read", "messages:content", "journeys:read"]),
     ("JobMatch", "https://jobmatch.example/*", ["jobmatch.*"]),
@@ -80,7 +81,8 @@ def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tupl
     rows, consent_rows = [], []
     for n, pid in enumerate(ids):
         abe = n == 0
-        values = {"given_name": "Abe" if abe else rng.choice(GIVEN), "family_name": rng.choice(FAMILY),
+        family = rng.choice(FAMILY)
+        values = {"given_name": "Abe" if abe else rng.choice(GIVEN), "family_name": "Ashworth" if abe else family,
                   "date_of_birth": "1981-03-14" if abe else f"19{rng.randint(60, 99)}-0{rng.randint(1, 9)}-1{n % 9}",
                   "home_area": "Leeds" if abe else rng.choice(TOWNS), "postcode": "LS1 4AP",
                   "address_line_1": f"{rng.randint(1, 90)} Mill Street", "town": "Leeds",
@@ -166,6 +168,7 @@ class Demo:
         economy, abe_job = _local_market()
         abe, colleagues = seed_town(app, 5000, abe_job, economy)
         env["CIVIC_NOW"] = iso(app.clock.now())  # the platform carries on from the demo's own clock
+        env["CIVIC_DEMO_FEATURED"] = json.dumps([abe])  # the demo sign-in lists the story's Abe first
         app.store.close()
         say(f"town: 5,000 people around Leeds, gold facts from the registers; Abe is a {abe_job}; "
             "40 of Northfield's 50 staff agreed to share with JobMatch")
@@ -182,7 +185,7 @@ class Demo:
         try:
             self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
             if self.serve:
-                say(click.style(f"\nThe portal is running at {url}: sign in as Abe (demo sign-in). "
+                say(click.style(f"\nThe portal is running at {url}: sign in and choose 'Abe Ashworth' (listed first). "
                                 f"API docs at {url}/docs. Ctrl-C stops everything.", bold=True))
                 while all(p.poll() is None for p in self.procs):
                     time.sleep(0.5)
@@ -207,6 +210,11 @@ class Demo:
             return httpx.get(f"{url}/v1/journeys/{found[0]['id']}", headers=h("Citizen portal")).json() \
                 if found else None
 
+        # HMRC's register hears of the leavers through payroll (RTI), the register's word is gold; the
+        # employer's own report alone is silver, and an award on it would wait for the person's confirmation.
+        for pid in [abe, *colleagues]:
+            httpx.post(f"{url}/v1/people/{pid}/facts", headers=h("HMRC"),
+                       json=[{"attribute": "employment_status", "value": "unemployed", "basis": "register"}])
         say(click.style("\nNorthfield reports 50 redundancies in one CSV; Abe's timeline:", bold=True))
         rows = ["notice_ref,person_id,reason,last_day,age,ni_years,occupation"]
         rows += [f"NF-{n:03d},{pid},redundancy,2026-11-20,45,2," for n, pid in enumerate([abe, *colleagues])]
@@ -256,7 +264,10 @@ class Demo:
         notices = sum(1 for pid in colleagues if "notice-of-assistance" in messages(pid))
         say(f"  {notices + 1} of 50 have a notice; those who did not agree to share were matched by a work coach")
         say(click.style("\nWho saw Abe's data (his access log)", bold=True))
-        for e in httpx.get(f"{url}/v1/people/{abe}/access-log", headers=h("Citizen portal")).json():
+        log = httpx.get(f"{url}/v1/people/{abe}/access-log", headers=h("Citizen portal")).json()
+        reads = [e for e in log if e["channel"].startswith("api:")]  # the demo's own portal reads, logged too
+        say(f"  ({len(reads)} reads by the Citizen portal, showing Abe his messages and journey, are logged too)")
+        for e in (e for e in log if not e["channel"].startswith("api:")):
             what = e.get("check") or ", ".join(e["attributes"]) or "-"
             say(f"  {e['at']}  {e['organisation']:<16} {e['purpose']:<19} {e['outcome']:<9} {what}")
         month = DEMO_NOW.strftime("%Y-%m")

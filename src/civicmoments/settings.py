@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     transit_checks_per_second: float = Field(default=20.0, gt=0, description="per organisation; more get 429")
     web_processes: int = Field(default=1, ge=1, le=64, description="processes serving the API and the portal")
     demo_mode: bool = Field(default=False, description="serves the demo identity provider; never in production")
+    demo_featured: list[str] = Field(default_factory=list, description="person ids the demo sign-in lists first "
+                                     "(the story's people), a JSON list")
     oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer; unset in demo mode means "
                                     "the demo identity provider")
     oidc_client_id: str = "civic-portal"

@@ -9,6 +9,7 @@ to sharing: nothing about her reaches JobMatch, and she still gets a notice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -94,7 +95,7 @@ def world(tmp_path_factory):
     partner_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
     procs = [spawn([*CIVIC, "serve"], env),
              spawn([sys.executable, "-m", "partners.jobmatch", "--port", str(jm_port), "--platform", url,
-                    "--token", tokens["JobMatch"]], partner_env),
+                    "--token", tokens["JobMatch"], "--capture", str(tmp / "jobmatch-wire.log")], partner_env),
              spawn([sys.executable, "-m", "partners.transit", "--port", str(transit_port), "--platform", url,
                     "--token", tokens["Metro"]], partner_env)]
     try:
@@ -104,7 +105,7 @@ def world(tmp_path_factory):
         for p in procs:
             p.kill()
         pytest.fail("a process did not start: " + " | ".join(p.stdout.read().decode()[-800:] for p in procs))
-    yield {"url": url, "tokens": tokens, "jobmatch": f"http://127.0.0.1:{jm_port}",
+    yield {"url": url, "tokens": tokens, "jobmatch": f"http://127.0.0.1:{jm_port}", "wire": tmp / "jobmatch-wire.log",
            "transit": f"http://127.0.0.1:{transit_port}", "env": env}
     for p in procs:
         p.terminate()
@@ -147,8 +148,12 @@ def step(found: dict, name: str) -> dict:
     return found["steps"][name]
 
 
-def received(world) -> list[dict]:
-    return httpx.get(f"{world['jobmatch']}/v1/received").json()
+def received(world) -> list[bytes]:
+    """Every request body JobMatch's server was handed, byte for byte, as it arrived."""
+    import base64
+
+    path = world["wire"]
+    return [base64.b64decode(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
 
 def test_abe_from_redundancy_to_a_new_job(world):
@@ -228,9 +233,19 @@ def test_abe_from_redundancy_to_a_new_job(world):
 
     log = httpx.get(f"{url}/v1/people/{abe}/access-log", headers=auth(world, "Portal")).json()
     to_jobmatch = [e for e in log if e["organisation"] == "JobMatch" and e["outcome"] == "disclosed"]
-    pseudonyms = {r["subject"] for r in received(world)}
-    mine = [r for r in received(world) if r["subject"] in pseudonyms and r["key"].startswith(found["id"])]
+    wire = {hashlib.sha256(body).hexdigest(): body for body in received(world)}
+    # What JobMatch's server received is exactly what the log says left: matched by the hash of the bytes.
+    mine = [json.loads(wire[e["body_sha256"]]) for e in to_jobmatch]
     assert len(to_jobmatch) == len(mine) == 3  # the first match, the rematch, and the booking
+    (pseudonym,) = {b["subject"] for b in mine}
+    assert sum(1 for b in wire.values() if json.loads(b)["subject"] == pseudonym) == 3
+    agreed = {"occupation", "skills", "home_area", "aspirations", "travel_radius_miles"}
+    for body, entry in zip(mine, to_jobmatch, strict=True):
+        assert set(body) == {"subject", "subject_type", "purpose", "agreement", "data", "reference"}
+        assert set(body["data"]) <= agreed and sorted(body["data"]) == sorted(entry["attributes"])
+        raw = wire[entry["body_sha256"]].decode()
+        for secret in (abe, "1984-05-02", "Ashworth", "3100000", "92.05", "LS1 4AP", found["id"]):
+            assert secret not in raw
     assert sum(1 for e in log if e["organisation"] == "Metro" and e.get("check") == "active-jobseeker") == 2
 
 

@@ -90,7 +90,7 @@ def test_consent_cannot_be_recorded_for_a_legal_obligation_or_notice_only_purpos
             resp = httpx.request(method, f"{server.url}/v1/people/{person}/consents/{purpose}", headers=auth)
             assert resp.status_code == 409, resp.text
             assert resp.headers["content-type"] == "application/problem+json"
-            assert resp.json()["type"].endswith("/purpose-not-consent-based") and words in resp.json()["detail"]
+            assert resp.json()["type"].endswith("/no-choice-for-purpose") and words in resp.json()["detail"]
         out = server.civic("consents", "give", person, purpose, check=False)
         assert out.returncode == 1 and "cannot be given, refused or withdrawn" in out.stderr
     receipts = httpx.get(f"{server.url}/v1/people/{person}/consents", headers=auth).json()

@@ -3,6 +3,7 @@ API checked with the official client's own JWT rules, and WeasyPrint letters."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 from datetime import datetime, timedelta, timezone
@@ -74,7 +75,7 @@ def person(app, channels=(), facts: dict | None = None, **prefs) -> str:
     return pid
 
 
-NOTICE = {"eligible": True, "weekly_amount": 92.05, "undecided": False, "answer_within_days": 14,
+NOTICE = {"eligible": True, "awarded": True, "weekly_amount": 92.05, "undecided": False, "answer_within_days": 14,
           "universal_credit": False, "universal_credit_monthly": 0.0}
 
 
@@ -83,7 +84,7 @@ def notify(app, pid: str, template: str = "notice-of-assistance", key: str | Non
     effect = Effect(key=key or f"k{next(_keys)}", journey=journey, person=pid, step="notice", kind="notify",
                     payload={"spec": {"template": template},
                              "personalisation": {"values": values if values is not None
-                                                 else {**NOTICE, "jobs": []}}},
+                                                 else {**NOTICE, "awarded": True, "jobs": []}}},
                     max_attempts=5, backoff_seconds=2.0, id=0, attempts=1)
     return app.messenger.perform([effect])[0]
 
@@ -111,7 +112,7 @@ def test_an_email_arrives_with_the_right_headers_body_and_language(db_url, tmp_p
     pid = person(app, ["email"], {"email": "abe@example.org"}, language="cy")
     job = {"title": "welder", "employer": "Crown Works", "town": "Leeds", "miles": 2.5, "wage_pence": 2800000,
            "why": "direct match"}
-    assert notify(app, pid, values={**NOTICE, "jobs": [job]}).verdict.value == "done"
+    assert notify(app, pid, values={**NOTICE, "awarded": True, "jobs": [job]}).verdict.value == "done"
     send(app)
     (mail,) = smtp.messages
     assert mail["To"] == "Abe Jones <abe@example.org>"
@@ -128,6 +129,8 @@ def test_an_email_arrives_with_the_right_headers_body_and_language(db_url, tmp_p
     assert m["status"] == "delivered" and trail(m)[-1] == ("email", "delivered")
     log = app.registry.store.log_for(pid)
     assert [(e["recipient"], e["channel"], e["attributes"]) for e in log] == [("smtp", "message:email", ["email"])]
+    # the log names the exact bytes the SMTP server received
+    assert log[0]["body_sha256"] == hashlib.sha256(smtp.inbox.raw[0]).hexdigest()
     with app.store.engine.connect() as conn:
         delivered = conn.execute(select(inbox.c.subject, inbox.c.data)
                                  .where(inbox.c.type == "civic.message.delivered")).all()
@@ -150,6 +153,8 @@ def test_a_letter_is_a_tagged_pdf_with_the_persons_name_and_the_text(db_url, tmp
     words = " ".join(page.extract_text() for page in reader.pages)
     assert "Abe Jones" in words and "4 Mill Lane" in words and "LS1 4AP" in words
     assert "New Style Jobseeker's Allowance of £92.05 a week" in " ".join(words.split())
+    (entry,) = app.registry.store.log_for(pid)  # the print supplier gets exactly these bytes
+    assert entry["body_sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
     app.messenger.posted(m["id"])
     assert only(app, pid)["status"] == "delivered"
 
@@ -206,6 +211,8 @@ def test_a_message_not_read_in_the_inbox_goes_by_text_then_a_receipt_delivers_it
     assert sent["phone_number"] == "+447911123456" and sent["reference"] == m["id"]
     assert sent["personalisation"]["body"].startswith("Abe, we know your job has ended")
     assert server.rejected == []
+    (entry,) = [e for e in app.registry.store.log_for(pid) if e["channel"] == "message:sms"]
+    assert entry["body_sha256"] == hashlib.sha256(server.raw[0]).hexdigest()  # the bytes Notify received
     assert (m["channel"], m["status"]) == ("sms", "sending")
     app.messenger.receipt(m["id"], "delivered")
     assert only(app, pid)["status"] == "delivered"
@@ -373,7 +380,7 @@ def test_a_rate_limit_holds_what_the_provider_cannot_take_yet(db_url, tmp_path, 
 def test_a_template_value_that_cannot_be_worked_out_fails_the_effect_with_the_reason(db_url, tmp_path):
     app = messaging(db_url, tmp_path)
     pid = person(app)
-    result = notify(app, pid, values={"eligible": True, "jobs": []})
+    result = notify(app, pid, values={"eligible": True, "awarded": True, "jobs": []})
     assert result.verdict.value == "fail" and "needs a value for weekly_amount" in result.error
     assert app.messenger.of_person(pid) == []
 

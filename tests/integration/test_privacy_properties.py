@@ -3,6 +3,7 @@ attempts (now and queued) and withdrawals, against the real gate on a real datab
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -24,14 +25,21 @@ ATTRIBUTES = ["occupation", "postcode", "skills"]
 
 
 class Courier:
-    """The partner's end of a share: records what arrived."""
+    """The partner's end of a share: records the bodies that arrived."""
 
     def __init__(self) -> None:
-        self.received: list[Effect] = []
+        self.received: list[dict] = []
 
-    def perform(self, effects):
-        self.received.extend(effects)
-        return [EffectResult.done() for _ in effects]
+    def deliver(self, parcels, fence):
+        sent = []
+        for p in parcels:
+            with fence.sending(p) as why:
+                if why is None:
+                    self.received.append(json.loads(p.body))
+                    sent.append(EffectResult.done())
+                else:
+                    sent.append(EffectResult.fail(why))
+        return sent
 
 
 class PrivacyMachine(RuleBasedStateMachine):
@@ -53,7 +61,7 @@ class PrivacyMachine(RuleBasedStateMachine):
                                                {"attribute": "skills", "value": f"skill{i}"}])
             self.people.append(p)
         self.courier = Courier()
-        self.share = GatedShareProvider(self.app.gate, self.app.store, self.courier)
+        self.share = GatedShareProvider(self.app.gate, self.app.store, self.courier, self.app.outbound)
         self.consent: dict[tuple[str, str], ConsentState] = {}  # the model
         self.agreement: dict[tuple[str, str], set[str] | None] = {}  # partner, purpose -> attributes
         self.queue: list[Effect] = []
@@ -139,8 +147,8 @@ class PrivacyMachine(RuleBasedStateMachine):
         delivered = self.courier.received[before:]
         assert [r.verdict.value == "done" for r in results] == expected
         assert len(delivered) == sum(expected)
-        for e in delivered:
-            assert e.person.startswith("ps")  # pseudonymised by the agreement's default mode
+        for body in delivered:
+            assert body["subject"].startswith("ps")  # pseudonymised by the agreement's default mode
         self.queue = []
 
     def check_pseudonym(self, person, partner, purpose, subject):

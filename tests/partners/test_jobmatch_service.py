@@ -28,7 +28,8 @@ def client(signer) -> TestClient:
 
 
 def post(client, signer, key: str, stamp: int | None = None, tamper: bool = False):
-    body = orjson.dumps({"key": key, "payload": {"subject": "ps1_abc", "data": PROFILE}})
+    body = orjson.dumps({"reference": key, "subject": "ps1_abc", "subject_type": "pseudonym",
+                         "purpose": "employment-support", "agreement": {"id": "a", "version": 1}, "data": PROFILE})
     ts = str(stamp or int(time.time()))
     signature = signer.sign(ts.encode() + b"." + body)
     if tamper:

@@ -46,7 +46,11 @@ def list_journeys(request: Request, person: str, org: Organisation = Depends(org
 def get_journey(journey_id: str, request: Request, org: Organisation = Depends(organisation)) -> dict:
     if not org.may("journeys:read"):
         raise PermissionDeniedError(f"organisation {org.name!r} lacks the 'journeys:read' scope")
-    found = request.app.state.civic.store.journey(journey_id)
+    civic = request.app.state.civic
+    found = civic.store.journey(journey_id)
     if found is None:
         raise NotFoundError(f"no journey {journey_id!r}")
-    return journey_view(found)
+    view = journey_view(found)
+    civic.gate.read(org.id, view["person"], "api:journey", ["journey"], "journeys",
+                    journey=journey_id)
+    return view

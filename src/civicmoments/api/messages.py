@@ -42,7 +42,11 @@ def person_messages(person: str, request: Request, content: bool = False,
         _need(org, "messages:content")
     civic = _civic(request)
     civic.registry.require(person)
-    return [_plain(m) for m in civic.messenger.of_person(person, reveal=content)]
+    found = civic.messenger.of_person(person, reveal=content)
+    if content:  # message texts are personal data: reading them is a disclosure, logged
+        civic.gate.read(org.id, person, "api:messages", ["message_content"], "messages",
+                        messages=[m["id"] for m in found])
+    return [_plain(m) for m in found]
 
 
 @router.get("/people/{person}/preferences", summary="A person's message preferences")

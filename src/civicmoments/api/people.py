@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from ..domain.clock import iso
+from ..domain.consent import Mode
 from ..domain.disclosure import DisclosureRefusedError
 from ..domain.organisations import Organisation
-from ..engine.errors import InvalidDecisionDateError, Problem
+from ..engine.errors import ExportReasonRequiredError, InvalidDecisionDateError, Problem, UnknownPersonError
 from ..engine.gate import Refusal
 from .auth import organisation
 from .deps import civic as _civic
@@ -52,6 +53,15 @@ def add_facts(person: str, request: Request, body: list[dict] = Body(...),
 def read_data(person: str, request: Request, purpose: str, attributes: str = Query(..., description="comma list"),
               org: Organisation = Depends(organisation)) -> dict:
     civic = _civic(request)
+    agreement = civic.registry.store.current_agreement(org.id, purpose)
+    if agreement is not None and agreement.mode is Mode.PSEUDONYMISED:
+        # Pseudonyms only, both ways: the path holds the pseudonym this organisation was given for
+        # this purpose; a platform id (or anyone else's pseudonym) is unknown here, and says nothing.
+        found = civic.gate.reidentify(org.id, purpose, person)
+        if found is None:
+            raise UnknownPersonError(f"no one is known to {org.name!r} as {person!r} for {purpose}; under a "
+                                     "pseudonymised agreement, ask with the pseudonym you were given")
+        person = found
     civic.registry.require(person)
     try:
         release = civic.gate.disclose_one(org.id, purpose, person, [a for a in attributes.split(",") if a],
@@ -77,7 +87,10 @@ def yes_no(person: str, check: str, purpose: str, request: Request,
 def questions(person: str, request: Request, for_: str = Query(..., alias="for"),
               org: Organisation = Depends(organisation)) -> dict:
     _need(org, "people:read")
-    return _civic(request).questions.plan(person, for_)
+    civic = _civic(request)
+    plan = civic.questions.plan(person, for_)
+    civic.gate.read(org.id, person, "api:questions", [k["attribute"] for k in plan["known"]], "once-only-questions")
+    return plan
 
 
 @router.post("/{person}/answers", status_code=201, summary="The person's answers, kept as declared facts")
@@ -90,6 +103,28 @@ def answers(person: str, request: Request, body: dict = Body(...), org: Organisa
 def consent_receipts(person: str, request: Request, org: Organisation = Depends(organisation)) -> list[dict]:
     _need(org, "consents:read")
     return _civic(request).consents.receipts(person)
+
+
+@router.get("/{person}/consent-states", summary="Each purpose's real state under its model, and what can be done")
+def consent_states(person: str, request: Request, org: Organisation = Depends(organisation)) -> list[dict]:
+    _need(org, "consents:read")
+    return [{"purpose": s.purpose, "model": s.model.value, "state": s.state, "actions": list(s.actions),
+             "in_force": s.in_force, "why": s.why} for s in _civic(request).consents.statuses(person)]
+
+
+@router.put("/{person}/objections/{purpose}", status_code=201,
+            summary="Object to an opt-out purpose (409 for notice-only and legal obligation, with why)")
+def object_to(person: str, purpose: str, request: Request, channel: str = "api",
+              org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "consents:write")
+    return _civic(request).consents.object(person, purpose, channel)
+
+
+@router.delete("/{person}/objections/{purpose}", summary="Undo an objection")
+def undo_objection(person: str, purpose: str, request: Request, channel: str = "api",
+                   org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "consents:write")
+    return _civic(request).consents.undo_objection(person, purpose, channel)
 
 
 @router.put("/{person}/consents/{purpose}", status_code=201, summary="Give consent; returns the receipt")
@@ -127,14 +162,23 @@ def access_log(person: str, request: Request, org: Organisation = Depends(organi
     names = {o["id"]: o["name"] for o in civic.store.organisations()}
     return [{"at": e["at"], "organisation": names.get(e["recipient"], e["recipient"]), "purpose": e["purpose"],
              "attributes": e.get("attributes", []), "outcome": e["outcome"], "channel": e["channel"],
-             **{k: e[k] for k in ("check", "rule", "reason") if k in e}}
+             **{k: e[k] for k in ("check", "rule", "reason", "withheld", "body_sha256") if k in e}}
             for e in civic.registry.store.log_for(person)]
 
 
 @router.get("/{person}/export", summary="Right of access (UK GDPR Art. 15): facts, consents, disclosures")
-def export(person: str, request: Request, org: Organisation = Depends(organisation)) -> dict:
-    _need(org, "people:read")
-    return person_export(_civic(request), person)
+def export(person: str, request: Request, reason: str | None = Query(None, max_length=500),
+           org: Organisation = Depends(organisation)) -> dict:
+    """A full export, in clear: only for the person's own portal and for staff, with the scope
+    ``people:export`` and a recorded ``reason``; the export itself is an access-log entry."""
+    _need(org, "people:export")
+    if not reason or not reason.strip():
+        raise ExportReasonRequiredError("a full export records why it was made: add ?reason=… "
+                                        "(for example 'subject access request 2026-114')")
+    civic = _civic(request)
+    out = person_export(civic, person)
+    civic.gate.read(org.id, person, "api:export", list(out["profile"]), "subject-access", reason=reason.strip())
+    return out
 
 
 def person_export(civic, person: str) -> dict:

@@ -53,7 +53,7 @@ class ConsentRecord:
     at: datetime
     channel: str  # portal, letter, phone, in-person, api
 
-    def receipt(self, purpose: Purpose, controller: str) -> dict[str, Any]:
+    def receipt(self, purpose: Purpose, controller: str, portal_url: str | None = None) -> dict[str, Any]:
         """The person's receipt, in the shape of an ISO/IEC TS 27560 consent record."""
         return {
             "schema": "ISO/IEC TS 27560:2023 consent record (subset)",
@@ -66,9 +66,44 @@ class ConsentRecord:
             "state": self.state.value,
             "timestamp": iso(self.at),
             "collection_method": self.channel,
-            "how_to_withdraw": f"civic consents withdraw {self.person} {purpose.id}, "
-                               f"or DELETE /v1/people/{self.person}/consents/{purpose.id}",
+            "how_to_withdraw": f"{portal_url.rstrip('/')}/consents" if portal_url else
+                               f"DELETE /v1/people/{self.person}/consents/{purpose.id}",
         }
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """What a person sees for one purpose: its state under its model, and what they can do.
+
+    States: opt-in ``given`` / ``not-given`` / ``withdrawn`` / ``refused``; opt-out ``shared``
+    (no objection) / ``objected``; ``notice-only`` and ``legal-obligation`` (no choice, with why).
+    Actions: opt-in ``give`` or ``withdraw``; opt-out ``object`` or ``undo``; none otherwise.
+    """
+
+    purpose: str
+    model: ConsentModel
+    state: str
+    actions: tuple[str, ...]
+    in_force: bool  # whether data may be used for the purpose now
+    why: str
+
+
+def consent_status(purpose: Purpose, latest: ConsentRecord | None) -> ConsentStatus:
+    state = latest.state if latest else None
+    allowed, why = permits(purpose, latest)
+    if purpose.model is ConsentModel.OPT_IN:
+        shown = state.value if state else "not-given"
+        return ConsentStatus(purpose.id, purpose.model, shown, ("withdraw",) if allowed else ("give",), allowed, why)
+    if purpose.model is ConsentModel.OPT_OUT:
+        objected = state in (ConsentState.REFUSED, ConsentState.WITHDRAWN)
+        return ConsentStatus(purpose.id, purpose.model, "objected" if objected else "shared",
+                             ("undo",) if objected else ("object",), allowed,
+                             why if objected else f"used unless you object ({purpose.lawful_basis})")
+    if purpose.model is ConsentModel.NOTICE_ONLY:
+        return ConsentStatus(purpose.id, purpose.model, "notice-only", (), True,
+                             f"there is no choice to make: we are told of it, and do it, under {purpose.lawful_basis}")
+    return ConsentStatus(purpose.id, purpose.model, "legal-obligation", (), True,
+                         f"the law requires it: {purpose.lawful_basis}")
 
 
 def permits(purpose: Purpose, latest: ConsentRecord | None) -> tuple[bool, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,3 +68,20 @@ def authorise(recipient: str, purpose: Purpose | None, person: str, requested: S
                                  f"v{agreement.version}")
     return Authorisation(recipient, purpose.id, person, keep, withheld, agreement.mode, agreement.id,
                          agreement.version, why)
+
+
+def share_body(subject: str, identified: bool, purpose: str, agreement: str, agreement_version: int,
+               data: dict, reference: str) -> bytes:
+    """The exact bytes a partner receives for one share, built from the agreement alone.
+
+    ``subject`` is the pseudonym (or, under an identified agreement, the identifier the
+    agreement names); ``data`` holds only agreed attribute values; ``reference`` is an
+    opaque reply reference that only the platform can map back to its journey. Nothing
+    else (no platform id, trigger event, earlier results or personalisation) is ever put
+    in: a value a partner needs must be an agreed attribute. Canonical JSON (RFC 8785
+    style: sorted keys, no spaces, UTF-8), so the same share is the same bytes and its
+    SHA-256 in the access log identifies it.
+    """
+    body = {"subject": subject, "subject_type": "identified" if identified else "pseudonym", "purpose": purpose,
+            "agreement": {"id": agreement, "version": agreement_version}, "data": data, "reference": reference}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

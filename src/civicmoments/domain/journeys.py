@@ -11,7 +11,7 @@ import copy
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from .clock import iso
@@ -241,6 +241,17 @@ class _Run:
             "journey": {"id": j.id, "person": j.person, "moment": j.moment},
         }
 
+    def until(self, step: Step) -> datetime | None:
+        """The start (00:00 UTC) of the day a ``wait: {until}`` step names; None when it names none."""
+        try:
+            value = step.values["until"](self.context())
+        except Exception:  # noqa: BLE001 - a missing date means there is nothing to wait for
+            return None
+        if not value:
+            return None
+        day = date.fromisoformat(str(value)[:10])
+        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
     def personalise(self, step: Step) -> dict[str, Any]:
         """A message's values, worked out from the journey when the step begins. A value that
         cannot be worked out fails the effect, with the reason, rather than the whole batch."""
@@ -388,10 +399,19 @@ class _Run:
                 )
             )
             detail["effect"] = run.effect
-        if step.waits and step.deadline is not None:
+        if step.kind is StepKind.WAIT and "until" in step.values:  # wait until a day the journey names
+            due = self.until(step)
+            if due is None or due <= self.now:
+                run.status = StepStatus.DONE
+                detail["until"] = iso(due) if due else None
+            else:
+                run.timer = f"{j.id}:{step.id}:deadline"
+                detail["due"] = iso(self.timer(step.id, run.timer, due))
+                detail["until"] = detail["due"]
+        elif step.waits and step.deadline is not None:
             run.timer = f"{j.id}:{step.id}:deadline"
             detail["due"] = iso(self.timer(step.id, run.timer, self.now + step.deadline))
-        if step.waits:
+        if run.status is StepStatus.WAITING:
             self.log("step-started", step.id, **detail)
         else:
             run.finished_at = self.now_iso

@@ -196,6 +196,7 @@ class Outcome:
     detail: str = ""
     reference: str | None = None
     provider: str | None = None
+    body_sha256: str | None = None  # the SHA-256 of the exact bytes handed to the provider, when any were
 
 
 @dataclass(frozen=True)

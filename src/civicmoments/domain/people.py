@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from fnmatch import fnmatchcase
 from typing import Any
 
 
@@ -27,6 +28,37 @@ class Basis(str, enum.Enum):
     DECLARED = "declared"
     DERIVED = "derived"
     PARTNER = "partner"
+    REPORTED = "reported"  # an organisation reported it in a life event (an employer's redundancy report)
+
+
+@dataclass(frozen=True)
+class Assurance:
+    """A pack rule: facts from this organisation (name glob) or this event type (glob), on this
+    basis, get this tier. ``says`` is the plain words shown with the fact."""
+
+    name: str
+    basis: Basis
+    tier: Tier
+    organisation: str | None = None
+    event: str | None = None
+    says: str = ""
+
+
+def assured(rules: Iterable[Assurance], basis: Basis, organisation: str | None = None,
+            event: str | None = None) -> Assurance | None:
+    """The first rule that fits a fact's source and basis; None when the pack says nothing.
+
+    The tier comes from who reported the fact and how, never from the platform recording it.
+    """
+    for r in rules:
+        if r.basis is not basis:
+            continue
+        if r.organisation is not None and (organisation is None or not fnmatchcase(organisation, r.organisation)):
+            continue
+        if r.event is not None and (event is None or not fnmatchcase(event, r.event)):
+            continue
+        return r
+    return None
 
 
 class UnknownAttributeError(ValueError):

@@ -61,6 +61,9 @@ DomainNotAuthorisedError = _problem("domain-not-authorised", 403, "The organisat
 UnknownPurposeError = _problem("unknown-purpose", 422, "The purpose is not declared")
 UnknownFormError = _problem("unknown-form", 422, "The form or service is not declared")
 ConsentNeverGivenError = _problem("consent-never-given", 409, "There is no consent to withdraw")
+ExportReasonRequiredError = _problem("export-reason-required", 422, "A full export needs a recorded reason")
+NoChoiceError = _problem("no-choice-for-purpose", 409, "This purpose offers no choice")
+NotObjectedError = _problem("not-objected", 409, "There is no objection to undo")
 InvalidAgreementError = _problem("invalid-agreement", 422, "The agreement is not valid")
 UnknownOrganisationError = _problem("unknown-organisation", 422, "No such organisation")
 InvalidPreferencesError = _problem("invalid-preferences", 422, "The message preferences are not valid")
@@ -79,6 +82,4 @@ NumberOutOfRangeError = _problem("number-out-of-range", 422, "A number is larger
 ValueTooLongError = _problem("value-too-long", 422, "A value is longer than the limit")
 UnstorableTextError = _problem("unstorable-text", 422, "Text holds a character that cannot be stored")
 EventTimeOutOfRangeError = _problem("event-time-out-of-range", 422, "The event's time is outside the accepted window")
-PurposeNotConsentBasedError = _problem("purpose-not-consent-based", 409,
-                                       "This purpose does not rest on consent, so consent cannot be given or withdrawn")
 UnstorableEventError = _problem("unstorable-event", 422, "The database could not store this event")

@@ -14,8 +14,9 @@ from typing import Any
 
 from ..domain.clock import Clock, iso
 from ..domain.consent import Mode, Purpose
-from ..domain.disclosure import Authorisation, CheckNotAgreedError, DisclosureRefusedError, authorise
+from ..domain.disclosure import Authorisation, CheckNotAgreedError, DisclosureRefusedError, authorise, share_body
 from ..packs.registry import Check
+from .outbound import Parcel
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,12 @@ class PrivacyGate:
         return body
 
     def disclose(self, recipient: str, purpose: str, persons: Sequence[str], attributes: Sequence[str],
-                 channel: str = "share") -> list[Release | Refusal]:
-        """Disclose what may be disclosed about each person; refuse the rest. One log entry each."""
+                 channel: str = "share", log_releases: bool = True) -> list[Release | Refusal]:
+        """Disclose what may be disclosed about each person; refuse the rest. One log entry each.
+
+        With ``log_releases=False`` only refusals are logged here: the releases are logged by
+        the outbound boundary when their bytes are handed over (see ``parcels``).
+        """
         decided, _ = self._authorise(recipient, purpose, persons, attributes)
         allowed = [p for p, a in decided.items() if isinstance(a, Authorisation)]
         wanted = {a for p in allowed for a in decided[p].attributes}
@@ -90,8 +95,41 @@ class PrivacyGate:
             results.append(Release(person, subject, data, outcome))
         if remember:
             self.store.remember_pseudonyms(remember)
-        self.audit.append(bodies)
+        self.audit.append(bodies if log_releases else [b for b in bodies if b["outcome"] != "disclosed"])
         return results
+
+    def parcels(self, recipient: str, recipient_name: str, purpose: str, persons: Sequence[str],
+                attributes: Sequence[str], keys: Sequence[str],
+                channel: str = "share") -> list[Parcel | Refusal]:
+        """The bodies for a share, built from the agreement alone, one per person (refusals logged now).
+
+        ``keys`` are the platform's idempotency keys; each becomes an opaque reference (keyed
+        HMAC) so the partner can be idempotent and reply without learning a journey id. The
+        body is ``domain.disclosure.share_body``: subject, purpose, agreement id and version,
+        the agreed values, the reference, and nothing else. Requested attributes the agreement
+        lacks are withheld and named in the log entry.
+        """
+        out: list[Parcel | Refusal] = []
+        for key, release in zip(keys, self.disclose(recipient, purpose, persons, attributes, channel,
+                                                    log_releases=False), strict=True):
+            if isinstance(release, Refusal):
+                out.append(release)
+                continue
+            a = release.authorisation
+            reference = self.pseudonymiser.pseudonym(recipient, "reply-reference", key)
+            body = share_body(release.subject, a.mode is Mode.IDENTIFIED, purpose, a.agreement, a.agreement_version,
+                              release.data, reference)
+            out.append(Parcel(reference, recipient, recipient_name, release.person, purpose, channel,
+                              tuple(release.data), body,
+                              {"withheld": list(a.withheld), "mode": a.mode.value, "agreement": a.agreement,
+                               "agreement_version": a.agreement_version, "basis": a.basis}))
+        return out
+
+    def may_send(self, recipient: str, purpose: str, person: str) -> str | None:
+        """Re-checked immediately before a body leaves: None, or why it may not (consent, agreement)."""
+        decided, _ = self._authorise(recipient, purpose, [person], ())
+        outcome = decided[person]
+        return None if isinstance(outcome, Authorisation) else str(outcome)
 
     def disclose_one(self, recipient: str, purpose: str, person: str, attributes: Sequence[str],
                      channel: str = "api") -> Release:
@@ -146,6 +184,16 @@ class PrivacyGate:
                             "person": person, "channel": "staff", "outcome": "viewed", "officer": officer.id,
                             "role": role, "attributes": sorted(profile)}])
         return profile
+
+    def read(self, recipient: str, person: str, channel: str, attributes: Sequence[str], purpose: str,
+             **more: Any) -> None:
+        """An organisation (or a member of staff) read the person's data directly: one access-log entry.
+
+        For reads that are not shares: an export, the once-only questions, message texts, a
+        journey. ``more`` carries e.g. the recorded ``reason`` for a staff export."""
+        self.audit.append([{"at": iso(self.clock.now()), "recipient": recipient, "purpose": purpose,
+                            "person": person, "channel": channel, "outcome": "disclosed",
+                            "attributes": sorted(attributes), "withheld": [], "mode": "identified", **more}])
 
     def reidentify(self, recipient: str, purpose: str, pseudonym: str) -> str | None:
         """Only the platform turns a pseudonym back into a person, when a reply comes back."""

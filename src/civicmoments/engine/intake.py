@@ -147,7 +147,7 @@ class Intake:
                 f"source {raw['source']!r} does not belong to organisation {org.name!r}"
             )
         data = event_data(raw)
-        violations = event_type.violations(data)
+        violations = event_type.violations(data, self.clock.now().date())
         if violations:
             raise SchemaViolationError(
                 f"{len(violations)} problem{'s' if len(violations) > 1 else ''} in data: "

@@ -187,7 +187,8 @@ class Messenger:
                     continue
                 transitions.append(M.settle(c.message, outcome, now, self.policy))
                 if channel in ATTRIBUTES and outcome.status is not M.Status.TECHNICAL_FAILURE:
-                    disclosed.append(self._disclosure(c.message, outcome.provider or channel.value, channel, at))
+                    disclosed.append(self._disclosure(c.message, outcome.provider or channel.value, channel, at,
+                                                      outcome.body_sha256))
         self._commit(transitions, claimed, now)
         if disclosed:
             self.audit.append(disclosed)
@@ -233,11 +234,13 @@ class Messenger:
         return Outgoing(c.message.id, c.message.person, to, name, c.locale, text["subject"], text["short"],
                         text["long"], bool(c.needs.get("large_print")))
 
-    def _disclosure(self, m: M.Message, recipient: str, channel: M.Channel, at: str) -> dict[str, Any]:
+    def _disclosure(self, m: M.Message, recipient: str, channel: M.Channel, at: str,
+                    body_sha256: str | None) -> dict[str, Any]:
+        """A hand-over to a provider, in the outbound boundary's shape, with the hash of the bytes the channel sent."""
         return {"at": at, "recipient": recipient, "purpose": m.purpose or "messages", "person": m.person,
                 "channel": f"message:{channel.value}", "outcome": "disclosed", "attributes": ATTRIBUTES[channel],
                 "withheld": [], "mode": "identified", "basis": "a message to the person themselves",
-                "message": m.id}
+                "message": m.id, "body_sha256": body_sha256}
 
     def _mark_invalid(self, found: Sequence[tuple[str, str]]) -> None:
         for person, attribute in sorted(set(found)):
@@ -314,8 +317,9 @@ class Messenger:
         return self._settle_one(message_id, M.Outcome(M.Status.DELIVERED, f"staff: {note.strip()}"),
                                 M.Channel.ASSISTED)
 
-    def cancel_for_purpose(self, person: str, purpose: str) -> int:
-        return len(self.store.cancel_purpose(person, purpose, self.clock.now(), f"consent for {purpose} withdrawn"))
+    def cancel_for_purpose(self, person: str, purpose: str, why: str = "withdrawn") -> int:
+        """Cancel the person's pending messages for a purpose they withdrew from, refused or objected to."""
+        return len(self.store.cancel_purpose(person, purpose, self.clock.now(), f"consent for {purpose} {why}"))
 
     # -- reading -----------------------------------------------------------------------
     def of_person(self, person: str, reveal: bool = False) -> list[dict[str, Any]]:

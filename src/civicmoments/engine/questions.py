@@ -39,19 +39,21 @@ class QuestionPlanner:
     def plan(self, person: str, what: str) -> dict[str, Any]:
         form, needs = self.needs(what)
         prof = self.registry.profile(person)
-        known, ask = [], []
+        known, ask, confirm = [], [], []
         for name in needs:
             fact = prof.get(name)
             if fact is not None:
                 known.append({"attribute": name, "value": fact.value, "source": fact.source,
                               "tier": fact.tier.value, "basis": fact.basis.value, "observed_at": iso(fact.observed_at)})
+                if fact.basis.value == "reported" and fact.tier.value != "gold":  # someone else's word: is it right?
+                    confirm.append(known[-1])
             else:
                 spec = self.registry.attributes[name]
                 ask.append({"attribute": name, "type": spec.type, "sensitive": spec.sensitive,
                             "why": f"no organisation has told us your {name.replace('_', ' ')}"
                                    + (f", and we need it for {title}" if (title := self._title(form)) else "")})
         self.store.count_questions(form, asked=len(ask), known=len(known))
-        return {"person": person, "for": what, "known": known, "ask": ask}
+        return {"person": person, "for": what, "known": known, "ask": ask, "confirm": confirm}
 
     def _title(self, form: str) -> str | None:
         if form in self.forms:
@@ -63,16 +65,23 @@ class QuestionPlanner:
         """The person's answers become bronze, declared facts; registers outrank them later.
 
         ``cannot_answer`` names what the person was asked and could not give (their Class 1
-        earnings, say): the journey hears it, so a person can find it instead."""
+        earnings, say): the journey hears it, so a person can find it instead. An answer that
+        agrees with what an organisation reported (a silver fact, basis ``reported``) is the
+        person's **confirmation** of it: the journey hears which attributes were confirmed
+        (``confirmed``), so an award waiting on it can go ahead.
+        """
         if not isinstance(answers, Mapping) or not (answers or cannot_answer):
             raise UnknownAttributeError("answers map attribute names to values")
         for name in cannot_answer:
             self.registry.spec(name)
+        before = self.registry.profile(person)
+        confirmed = sorted(k for k, v in answers.items() if k in before and before[k].basis.value == "reported"
+                           and before[k].value == v)
         raw: Sequence[Mapping[str, Any]] = [
             {"attribute": k, "value": v, "basis": "declared", "tier": "bronze"} for k, v in answers.items()]
         recorded = self.registry.record(None, person, raw, [f"/{_pointer_token(k)}" for k in answers]) if raw else 0
         if self.publish is not None:  # the journey hears which fields, the registry keeps the values
-            data: dict[str, Any] = {"answers": {k: True for k in answers}}
+            data: dict[str, Any] = {"answers": {k: True for k in answers}, "confirmed": confirmed}
             if cannot_answer:
                 data["cannot_answer"] = sorted(cannot_answer)
             self.publish(ANSWERED, person, data)

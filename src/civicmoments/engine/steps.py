@@ -7,8 +7,13 @@
 - ``record`` with ``profile: career``: the career profile from the registry: job
   history, occupation, skills, location, the services the person uses, and what is
   missing for matching.
-- ``grant`` and ``record`` with ``facts``: facts the platform now knows (a benefit
-  awarded, a benefit stopped), recorded in the registry with the platform as source.
+- ``record`` with ``record``/``from_event``: facts the trigger event reported (a job
+  ended: unemployed). They keep the event's sender as their source and ``reported`` as
+  their basis, and their tier comes from the pack's assurance rules
+  (``registry/assurance.yaml``: an employer's report is silver), never from the platform
+  recording them.
+- ``grant``, and ``record`` with ``decided``: facts the platform itself decided (a benefit
+  awarded, a benefit stopped), with the platform as source, derived, gold.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..domain.clock import Clock
+from ..domain.consent import permits
 from ..domain.organisations import Organisation
+from ..domain.people import Basis, Tier, assured
 from .ports import Effect, EffectProvider, EffectResult
 
 PLATFORM = Organisation("civicmoments", "Civic Moments", (), ("facts:*",))
 CAREER = ("occupation", "skills", "employer", "home_area", "aspirations", "travel_radius_miles",
           "highest_qualification")
+HISTORY = "employment-history"  # the purpose under which employers share a person's history
 SERVICES = ("jsa_claimant", "child_benefit_claimant", "jsa_claim_days")
 
 
@@ -60,28 +68,65 @@ class RegistryStepsProvider:
     """``grant`` and ``record`` steps: facts into the registry, and the career profile."""
 
     def __init__(self, registry, recorder: EffectProvider, clock: Clock,
-                 consents: Callable[[], Any] | None = None) -> None:
+                 consents: Callable[[], Any] | None = None, assurance: Sequence[Any] = (),
+                 organisations: Callable[[], list[dict[str, Any]]] | None = None) -> None:
         self.registry, self.recorder, self.clock = registry, recorder, clock
         self.consents = consents  # for consent given through an organisation, e.g. at hiring
+        self.assurance, self.organisations = list(assurance), organisations
 
     @staticmethod
     def facts(spec: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-        """The facts a step records: fixed ones, and ones copied from the trigger event's data."""
+        """Every fact a step records: reported ones and the platform's own decisions."""
+        return {**RegistryStepsProvider.reported(spec, event), **(spec.get("decided") or {})}
+
+    @staticmethod
+    def reported(spec: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+        """The facts the trigger event reports: fixed ones, and ones copied from its data."""
         data = (event or {}).get("data") or {}
         copied = {attr: data[key] for attr, key in (spec.get("from_event") or {}).items() if data.get(key) is not None}
         return {**copied, **(spec.get("record") or {})}
 
+    def reporter(self, event: dict[str, Any] | None) -> Organisation:
+        """The organisation that sent the trigger event (it owns the event's source); else the platform."""
+        source = (event or {}).get("source")
+        for org in (self.organisations() if self.organisations and source else []):
+            sender = Organisation(org["id"], org["name"], tuple(org["sources"]), ("facts:*",))
+            if not org.get("revoked_at") and sender.owns_source(source):
+                return sender
+        return PLATFORM
+
+    def _writes(self, e: Effect) -> tuple[Organisation, list[dict[str, Any]]] | None:
+        spec, event = e.payload.get("spec", {}), e.payload.get("event")
+        own = [{"attribute": k, "value": v, "basis": "derived", "tier": "gold"}
+               for k, v in ((spec.get("record") or {}) if e.kind == "grant" else (spec.get("decided") or {})).items()]
+        if e.kind == "grant":
+            return (PLATFORM, own) if own else None
+        reported = self.reported(spec, event)
+        if not reported:
+            return (PLATFORM, own) if own else None
+        sender = self.reporter(event)
+        rule = assured(self.assurance, Basis.REPORTED, sender.name, (event or {}).get("type"))
+        tier = rule.tier if rule else (Tier.GOLD if sender is PLATFORM else Tier.SILVER)
+        basis = Basis.REPORTED if sender is not PLATFORM else Basis.DERIVED
+        return sender, [{"attribute": k, "value": v, "basis": basis.value, "tier": tier.value}
+                        for k, v in reported.items()] + own
+
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
         self.recorder.perform(effects)  # every grant and record is also kept, once per key
         known = self.registry.store.existing(sorted({e.person for e in effects}))
-        writes = []
+        by_source: dict[str, tuple[Organisation, list]] = {}
         for e in effects:  # facts first, so that the career profile includes them
-            facts = self.facts(e.payload.get("spec", {}), e.payload.get("event"))
-            if facts and e.person in known:
-                writes.append((e.person, [{"attribute": k, "value": v, "basis": "derived", "tier": "gold"}
-                                          for k, v in facts.items()]))
-        if writes:
-            self.registry.record_many(PLATFORM, writes)
+            found = self._writes(e) if e.person in known else None
+            if found:
+                sender, facts = found
+                by_source.setdefault(sender.id, (sender, []))[1].append((e.person, facts))
+        for sender, writes in by_source.values():
+            reported = [(p, [f for f in fs if f["basis"] != "derived"]) for p, fs in writes]
+            own = [(p, [f for f in fs if f["basis"] == "derived"]) for p, fs in writes]
+            if any(fs for _, fs in reported):
+                self.registry.record_many(sender, [(p, fs) for p, fs in reported if fs])
+            if any(fs for _, fs in own):
+                self.registry.record_many(PLATFORM, [(p, fs) for p, fs in own if fs])
         careers = [e.person for e in effects if e.payload.get("spec", {}).get("profile") == "career"
                    and e.person in known]
         profiles = self.careers(careers) if careers else {}
@@ -98,15 +143,26 @@ class RegistryStepsProvider:
             out.append(EffectResult.done(result))
         return out
 
+    def history_allowed(self, persons: Sequence[str]) -> set[str]:
+        """Who lets their employers' history be used (``employment-history``, opt-in); all, if the pack has no such purpose."""
+        if self.consents is None or HISTORY not in self.consents().purposes:
+            return set(persons)
+        c = self.consents()
+        latest = c.store.latest_consents(list(persons), HISTORY)
+        return {p for p in persons if permits(c.purposes[HISTORY], latest.get(p))[0]}
+
     def careers(self, persons: Sequence[str]) -> dict[str, dict[str, Any]]:
         wanted = list(CAREER) + list(SERVICES)
         facts = self.registry.store.facts_of(persons, ["employer"])
         profiles = self.registry.profiles(persons, only=wanted)
+        allowed = self.history_allowed(persons)
         out = {}
         for person in persons:
             profile = profiles.get(person, {})
+            if person not in allowed:  # withdrawn: the employer's history is not used at all
+                profile = {a: f for a, f in profile.items() if a != "employer"}
             history = sorted(({"employer": f.value, "from": f.valid_from.date().isoformat(), "source": f.source}
-                              for f in facts.get(person, [])), key=lambda h: h["from"])
+                              for f in facts.get(person, []) if person in allowed), key=lambda h: h["from"])
             out[person] = {"known": sorted(a for a in CAREER if a in profile),
                            "missing": [a for a in CAREER if a not in profile],
                            "employment_history": history,

@@ -34,10 +34,11 @@ class Transit:
         self.rate, self.monotonic = checks_per_second, monotonic
         self.buckets: dict[str, Bucket] = {}
 
-    def register(self, person: str, token: str, valid_for: timedelta = timedelta(days=365)) -> dict:
+    def register(self, person: str, token: str, valid_for: timedelta = timedelta(days=365),
+                 channel: str = "api") -> dict:
         if not isinstance(token, str) or not CARD.match(token):
             raise InvalidTokenError("a travel token is 8 to 64 letters, digits or hyphens, as printed on the card")
-        receipt = self.consents.give(person, PURPOSE, channel="api")
+        receipt = self.consents.give(person, PURPOSE, channel=channel)
         now = self.clock.now()
         self.store.register(self.hasher(token), person, now, now + valid_for)
         return {"registered": True, "expires_at": iso(now + valid_for), "consent": receipt}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
+from ..domain.clock import parse_duration
 from .yamlmap import Located, PackError, load
 
 
@@ -35,15 +37,28 @@ class EventType:
     description: str
     schema: dict[str, Any]
     csv: dict[str, Any] | None = None
+    horizon: dict[str, timedelta] = field(default_factory=dict)  # date field -> how far ahead it may be
     _validator: Any = field(default=None, repr=False, compare=False)
 
-    def violations(self, data: Any) -> list[SchemaViolation]:
+    def violations(self, data: Any, today: date | None = None) -> list[SchemaViolation]:
+        """Schema violations, each with a JSON pointer; with ``today``, also dates past the type's horizon."""
         if self._validator is None:
             self._validator = Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         found = []
         for error in sorted(self._validator.iter_errors(data), key=lambda e: list(e.path)):
             pointer = "/data" + "".join(f"/{p}" for p in error.absolute_path)
             found.append(SchemaViolation(pointer, error.message))
+        if today is not None and not found and isinstance(data, dict):
+            for name, ahead in self.horizon.items():
+                try:
+                    day = date.fromisoformat(str(data.get(name)))
+                except ValueError:
+                    continue
+                if day > today + ahead:
+                    found.append(SchemaViolation(
+                        f"/data/{name}", f"{day.isoformat()} is more than {ahead.days} days ahead; this report may "
+                                         f"be sent at most {ahead.days} days before the date (by "
+                                         f"{(today + ahead).isoformat()})"))
         return found
 
 
@@ -52,7 +67,7 @@ def load_event_type(file: Path) -> EventType:
     d = doc.data
     if not isinstance(d, dict):
         raise doc.error((), "an event type file must be a mapping with 'type' and 'data'")
-    unknown = set(d) - {"type", "description", "data", "csv"}
+    unknown = set(d) - {"type", "description", "data", "csv", "horizon"}
     if unknown:
         raise doc.error((sorted(unknown)[0],), f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(d.get("type"), str) or "." not in d["type"]:
@@ -67,7 +82,15 @@ def load_event_type(file: Path) -> EventType:
     csv = d.get("csv")
     if csv is not None:
         _check_csv(doc, csv, schema)
-    return EventType(d["type"], d.get("description", ""), schema, csv)
+    horizon = {}
+    for name, text in (d.get("horizon") or {}).items():
+        if name not in (schema.get("properties") or {}):
+            raise doc.error(("horizon", name), f"{name!r} is not a property of the data")
+        try:
+            horizon[name] = parse_duration(str(text))
+        except ValueError as exc:
+            raise doc.error(("horizon", name), str(exc)) from None
+    return EventType(d["type"], d.get("description", ""), schema, csv, horizon)
 
 
 def _check_csv(doc: Located, csv: Any, schema: dict[str, Any]) -> None:

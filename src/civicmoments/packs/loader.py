@@ -9,13 +9,13 @@ from ..domain.cases import Queue
 from ..domain.consent import Purpose
 from ..domain.events import ENGINE_EVENT_TYPES
 from ..domain.moments import Moment, StepKind
-from ..domain.people import AttributeSpec
+from ..domain.people import Assurance, AttributeSpec
 from ..domain.staff import Policy
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .cases import load_policy, load_queues
 from .event_types import EventType, load_event_types
 from .moments import load_moments
-from .registry import Check, Form, load_attributes, load_checks, load_forms, load_purposes
+from .registry import Check, Form, load_assurance, load_attributes, load_checks, load_forms, load_purposes
 from .templates import PackSettings, Template, load_settings, load_templates
 from .yamlmap import PackError, load
 
@@ -59,6 +59,7 @@ class Pack:
     templates: dict[str, Template] = field(default_factory=dict)
     queues: dict[str, Queue] = field(default_factory=dict)
     policy: Policy = field(default_factory=lambda: Policy({}, {}, {}))
+    assurance: list[Assurance] = field(default_factory=list)
 
 
 def load_rules(file: Path) -> dict[str, SimpleRule]:
@@ -122,7 +123,7 @@ def load_pack(root: Path) -> Pack:
     return Pack(root, event_types, moments, load_rules(root / "rules" / "simple.yaml"), attributes,
                 purposes, load_forms(root / "registry" / "forms.yaml", attributes),
                 load_checks(root / "registry" / "checks.yaml", attributes), settings, templates, queues,
-                load_policy(root / "staff" / "roles.yaml", queues))
+                load_policy(root / "staff" / "roles.yaml", queues), load_assurance(root / "registry" / "assurance.yaml"))
 
 
 def _check_notify_steps(moments: dict[str, Moment], templates: dict[str, Template],

@@ -179,7 +179,8 @@ def _step(r: _Reader, raw: Any, path: tuple) -> Step:
         on_failure=r.enum(OnFailure, raw.get("on_failure"), path + ("on_failure",), OnFailure.FAIL),
         retry=RetryPolicy(attempts, backoff),
         values={name: CelCondition(src).value for name, src in (spec.get("personalisation") or {}).items()}
-        if kind is StepKind.NOTIFY else {},
+        if kind is StepKind.NOTIFY else {"until": CelCondition(spec["until"]).value}
+        if kind is StepKind.WAIT and "until" in spec else {},
     )
 
 
@@ -193,9 +194,14 @@ def _kind_spec(r: _Reader, kind: StepKind, spec: Any, path: tuple, opts: dict) -
         if isinstance(spec, str):
             opts["deadline"] = spec
             return {"for": spec}
-        spec = r.mapping(spec, path, {"event", "within", "on_timeout"}, "'wait'")
+        spec = r.mapping(spec, path, {"event", "within", "on_timeout", "until"}, "'wait'")
+        if "until" in spec:  # a date worked out from the journey: wait until that day begins (UTC)
+            if not isinstance(spec["until"], str) or set(spec) != {"until"}:
+                raise r.fail(path, "'wait: {until: EXPRESSION}' takes only a CEL expression giving a date")
+            r.condition(spec["until"], path + ("until",))
+            return dict(spec)
         if "event" not in spec or "within" not in spec:
-            raise r.fail(path, "'wait' is a duration (P3D) or {event, within}")
+            raise r.fail(path, "'wait' is a duration (P3D), {event, within} or {until: DATE-EXPRESSION}")
         opts.setdefault("reply", spec["event"])
         opts.setdefault("deadline", spec["within"])
         if "on_timeout" in spec:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..domain import identifiers as identifier_schemes
 from ..domain.consent import ConsentModel, Purpose
-from ..domain.people import AttributeSpec
+from ..domain.people import Assurance, AttributeSpec, Basis, Tier
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .yamlmap import Located, load
 
@@ -120,4 +120,23 @@ def load_checks(file: Path, attributes: dict[str, AttributeSpec]) -> dict[str, C
             out[name] = Check(name, CelCondition(spec["formula"]), tuple(attrs))
         except ConditionSyntaxError as exc:
             raise doc.error(path + ("formula",), str(exc)) from None
+    return out
+
+
+def load_assurance(file: Path) -> list[Assurance]:
+    """``registry/assurance.yaml``: the tier of a fact by its source and basis, first match wins."""
+    if (found := _section(file, "assurance")) is None:
+        return []
+    doc, raw = found
+    out = []
+    for name, spec in raw.items():
+        path = ("assurance", name)
+        if not isinstance(spec, dict):
+            raise doc.error(path, f"assurance rule {name!r} is a mapping with basis and tier")
+        try:
+            out.append(Assurance(name, Basis(spec.get("basis")), Tier(spec.get("tier")), spec.get("organisation"),
+                                 spec.get("event"), str(spec.get("says", ""))))
+        except ValueError as exc:
+            raise doc.error(path, f"assurance rule {name!r}: {exc} (basis: {', '.join(b.value for b in Basis)}; "
+                                  f"tier: gold, silver, bronze)") from None
     return out

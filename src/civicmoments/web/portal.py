@@ -57,7 +57,9 @@ class Portal:
 
     # -- plumbing ---------------------------------------------------------------------
     def _demo_people(self) -> list[dict[str, str]]:
-        ids = next(iter(self.civic.registry.store.people_pages(12)), [])  # the first people registered
+        featured = [p for p in self.civic.settings.demo_featured if self.civic.registry.store.existing([p])]
+        first = next(iter(self.civic.registry.store.people_pages(12)), [])  # the first people registered
+        ids = [*featured, *(p for p in first if p not in featured)][:12]  # the story's people first
         profiles = self.civic.registry.profiles(ids, only=("given_name", "family_name"))
         out = []
         for person_id in ids:
@@ -122,13 +124,15 @@ class Portal:
 
         return format_currency(pounds, "GBP", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
 
-    def day(self, request: Request, iso_date: str) -> str:
+    def day(self, request: Request, when) -> str:
+        """A date in the person's language (1 December 2026), from a date or an ISO 8601 string."""
         from datetime import date
 
         from babel.dates import format_date
 
-        return format_date(date.fromisoformat(iso_date[:10]), "d MMMM y",
-                           locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+        if isinstance(when, str):
+            when = date.fromisoformat(when[:10])
+        return format_date(when, "d MMMM y", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
 
     def when(self, request: Request, iso_time: str) -> str:
         from datetime import datetime
@@ -155,6 +159,10 @@ class Portal:
                 raise SignInNeeded()
             return person
 
+        from . import travel
+
+        r.include_router(travel.router(self, signed_in))
+
         @r.get("/", response_class=HTMLResponse)
         def home(request: Request) -> Response:
             person = self.person(request)
@@ -168,6 +176,7 @@ class Portal:
                 steps = {k: v.status.value for k, v in j.steps.items()}
             unread = [m for m in civic.messenger.of_person(person) if not m["read_at"]]
             return self.page(request, "home.html", name=name, journey=j, steps=steps, unread=len(unread),
+                             benefit=self.benefit(request, person) if j is not None else None,
                              consent=self._consent_state(person, "employment-support"))
 
         @r.get("/sign-in")
@@ -287,10 +296,14 @@ class Portal:
             person = signed_in(request)
             data = await self.form(request)
             purpose, action = data.get("purpose", ""), data.get("action", "")
-            if action == "give":
-                civic.consents.give(person, purpose, channel="portal")
-            elif action == "withdraw":
-                civic.consents.withdraw(person, purpose, channel="portal")
+            actions = {"give": civic.consents.give, "withdraw": civic.consents.withdraw,
+                       "object": civic.consents.object, "undo": civic.consents.undo_objection}
+            allowed = {st.purpose: st.actions for st in civic.consents.statuses(person)}
+            if action not in allowed.get(purpose, ()):  # a stale page, or a purpose with no choice
+                return self.page(request, "consents.html", status=409, purposes=self._purposes(person),
+                                 errors=[{"text": self.words(self.lang(request), "consents_no_such_choice"),
+                                          "href": f"#{purpose}"}])
+            actions[action](person, purpose, channel="portal")
             return RedirectResponse("/consents?saved=1", status_code=303)
 
         @r.get("/consents/receipts.json")
@@ -362,12 +375,11 @@ class Portal:
         return latest.state.value if latest else "not-given"
 
     def _purposes(self, person: str) -> list[dict[str, Any]]:
-        out = []
-        for pid, p in self.civic.pack.purposes.items():
-            if p.model.value not in ("opt-in", "opt-out"):
-                continue
-            out.append({"id": pid, "title": p.title, "basis": p.lawful_basis, "state": self._consent_state(person, pid)})
-        return out
+        """Every purpose with its real state under its model: opt-in, opt-out, notice-only, legal obligation."""
+        purposes = self.civic.pack.purposes
+        return [{"id": st.purpose, "title": purposes[st.purpose].title, "basis": purposes[st.purpose].lawful_basis,
+                 "model": st.model.value, "state": st.state, "actions": list(st.actions), "why": st.why}
+                for st in self.civic.consents.statuses(person)]
 
     def _plan(self, request: Request, person: str) -> dict[str, Any]:
         j = self.journey(person)
@@ -382,14 +394,23 @@ class Portal:
         outputs = assess.get("outputs") or {}
         if assess.get("status") == "decided" and outputs.get("jsa_new_style_eligible"):
             amount = self.money(request, float(outputs.get("jsa_new_style_weekly_rate", 0)))
+        benefit = self.benefit(request, person)
         booked = j.steps.get("interview").result if j.steps.get("interview") else None
         if booked and booked.get("starts"):
             booked = {**booked, "when": self.when(request, booked["starts"])}
         jobs = [{**job, "wage": self.money(request, job["wage_pence"] / 100),
                  "slot_times": [(s, self.when(request, s)) for s in job.get("slots", [])]}
                 for job in latest.get("jobs", [])]
-        return {"journey": j, "amount": amount, "jobs": jobs, "paths": latest.get("paths", []),
+        return {"journey": j, "amount": amount, "benefit": benefit, "jobs": jobs, "paths": latest.get("paths", []),
                 "income": latest.get("income", []), "booked": booked if booked and booked.get("starts") else None}
+
+    def benefit(self, request: Request, person: str) -> dict[str, Any]:
+        """New Style JSA as it stands: ``paid`` (awarded), ``stopped`` (with the date), or ``waiting``."""
+        fact = self.civic.registry.profile(person).get("jsa_claimant")
+        if fact is None:
+            return {"state": "waiting"}
+        day = self.day(request, (fact.valid_from or fact.observed_at).date())
+        return {"state": "paid" if fact.value else "stopped", "since": day}
 
     def _survey(self, person: str, lang: str | None = None) -> dict[str, Any]:
         """The survey: what the moment asks, and what an undecided decision lacks, less what

@@ -11,6 +11,7 @@ message moves on to the next channel.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import html
 import smtplib
 import socket
@@ -142,7 +143,7 @@ class SmtpEmail:
                 msg = compose(m, self.sender, self.sender_name, self.domain, rcpt)
                 conn.sendmail(self.sender, [rcpt], msg, mail_options=options)
                 return Outcome(Status.DELIVERED, f"accepted by {self.name}", reference=f"{m.message}@{self.domain}",
-                               provider=self.name)
+                               provider=self.name, body_sha256=hashlib.sha256(msg).hexdigest())
             except smtplib.SMTPServerDisconnected as exc:
                 self._drop()
                 if attempt == 2:

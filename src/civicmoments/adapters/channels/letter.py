@@ -6,6 +6,7 @@ posted; until then a letter is "sending". Large print is 18 point, as RNIB advis
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Sequence
 from datetime import date
@@ -69,7 +70,7 @@ class PdfLetters:
         tmp.write_bytes(pdf)
         tmp.replace(path)  # the supplier never sees half a letter
         return Outcome(Status.SENDING, f"in the print queue as {path.name}", reference=path.name,
-                       provider=self.name)
+                       provider=self.name, body_sha256=hashlib.sha256(pdf).hexdigest())
 
     def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
         return [self._one(m) for m in batch]

@@ -7,6 +7,8 @@ the message id as the reference so that delivery receipts find their message.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,7 +31,13 @@ class NotifySms:
         self.client = NotificationsAPIClient(api_key, base_url=base_url, timeout=timeout)
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sms-{name}")
 
+    def body(self, m: Outgoing) -> bytes:
+        """The request body the official client sends for this message (it serialises with json.dumps)."""
+        return json.dumps({"phone_number": m.to, "template_id": self.template_id,
+                           "personalisation": {"body": m.short}, "reference": m.message}).encode()
+
     def _one(self, m: Outgoing) -> Outcome:
+        digest = hashlib.sha256(self.body(m)).hexdigest()
         try:
             resp = self.client.send_sms_notification(m.to, self.template_id, personalisation={"body": m.short},
                                                      reference=m.message)
@@ -40,12 +48,12 @@ class NotifySms:
             code = exc.status_code
             detail = f"{self.name} answered {code}: {exc.message}"
             if 400 <= code < 500 and code not in RETRIED_4XX:
-                return Outcome(Status.PERMANENT_FAILURE, detail, provider=self.name)
+                return Outcome(Status.PERMANENT_FAILURE, detail, provider=self.name, body_sha256=digest)
             return Outcome(Status.TECHNICAL_FAILURE, detail, provider=self.name)
         except Exception as exc:  # noqa: BLE001 - anything else from the transport is passing
             return Outcome(Status.TECHNICAL_FAILURE, f"{self.name}: {type(exc).__name__}: {exc}", provider=self.name)
         return Outcome(Status.SENDING, f"accepted by {self.name}", reference=str(resp.get("id") or m.message),
-                       provider=self.name)
+                       provider=self.name, body_sha256=digest)
 
     def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
         return list(self.pool.map(self._one, batch))

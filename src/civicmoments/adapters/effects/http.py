@@ -1,5 +1,11 @@
 """Deliver effects to an outside system by HTTP POST, with the idempotency key as a header.
 
+Shares arrive as parcels (``deliver``): the body the privacy gate built is posted as it is,
+with the parcel's opaque reference as the ``Idempotency-Key``, and only after the fence
+says it may still leave. Other effects (``perform``, for ``CIVIC_EFFECTS_URL``) are posted
+as ``{key, kind, step, attempt, payload}`` and each is logged by the outbound boundary with
+the hash of its bytes.
+
 When a signer is given, each request carries the platform's Ed25519 signature over
 ``<timestamp>.<body>`` (headers ``X-Civic-Timestamp`` and ``X-Civic-Signature``), so the
 receiver knows it came from the platform and was not replayed later.
@@ -15,23 +21,23 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import orjson
 
-from ...engine.ports import Effect, EffectProvider, EffectResult
+from ...domain.clock import iso
+from ...engine.outbound import Fence, Parcel, handover_entry, stopped
+from ...engine.ports import Effect, EffectResult
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 class HttpProvider:
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0,
-                 concurrency: int = 8, signer=None) -> None:
+                 concurrency: int = 8, signer=None, outbound=None, clock=None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.url, self.signer = url, signer
+        self.url, self.signer, self.outbound, self.clock = url, signer, outbound, clock
         self.client = httpx.Client(timeout=timeout, headers=headers)
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="effects")
 
-    def _one(self, e: Effect) -> EffectResult:
-        body = orjson.dumps({"key": e.key, "kind": e.kind, "journey": e.journey, "person": e.person,
-                             "step": e.step, "attempt": e.attempts, "payload": e.payload})
-        headers = {"Idempotency-Key": e.key, "Content-Type": "application/json"}
+    def _post(self, key: str, body: bytes) -> EffectResult:
+        headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
         if self.signer is not None:
             stamp = str(int(time.time()))
             headers.update({"X-Civic-Timestamp": stamp,
@@ -50,8 +56,30 @@ class HttpProvider:
             return EffectResult.retry(error)
         return EffectResult.fail(f"{error}: {resp.text[:300]}")
 
+    @staticmethod
+    def effect_body(e: Effect) -> bytes:
+        return orjson.dumps({"key": e.key, "kind": e.kind, "journey": e.journey, "person": e.person,
+                             "step": e.step, "attempt": e.attempts, "payload": e.payload})
+
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
-        return list(self.pool.map(self._one, effects))
+        bodies = [self.effect_body(e) for e in effects]
+        results = list(self.pool.map(self._post, [e.key for e in effects], bodies))
+        if self.outbound is not None:  # the effects service is outside: each body is a hand-over
+            at = iso(self.clock.now())
+            self.outbound.record([
+                handover_entry(at, f"effects:{self.url}", e.payload.get("spec", {}).get("purpose") or f"{e.kind}-step",
+                               e.person, f"effect:{e.kind}", sorted(e.payload), body, delivery=r.verdict.value)
+                for e, body, r in zip(effects, bodies, results, strict=True)])
+        return results
+
+    def _deliver_one(self, parcel: Parcel, fence: Fence) -> EffectResult:
+        with fence.sending(parcel) as why:
+            if why is not None:
+                return stopped(why)
+            return self._post(parcel.reference, parcel.body)
+
+    def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]:
+        return list(self.pool.map(lambda p: self._deliver_one(p, fence), parcels))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)
@@ -61,16 +89,16 @@ class HttpProvider:
 class PartnerRouter:
     """Sends each share to its partner's own endpoint; shares for partners without one go to ``default``."""
 
-    def __init__(self, partners: Mapping[str, EffectProvider], default: EffectProvider) -> None:
+    def __init__(self, partners: Mapping[str, HttpProvider], default) -> None:
         self.partners, self.default = dict(partners), default
 
-    def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
+    def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]:
         groups: dict[str, list[int]] = defaultdict(list)
-        for i, e in enumerate(effects):
-            groups[e.payload.get("spec", {}).get("with", "")].append(i)
-        out: list[EffectResult | None] = [None] * len(effects)
+        for i, p in enumerate(parcels):
+            groups[p.recipient_name].append(i)
+        out: list[EffectResult | None] = [None] * len(parcels)
         for partner, idx in groups.items():
-            provider = self.partners.get(partner, self.default)
-            for i, r in zip(idx, provider.perform([effects[i] for i in idx]), strict=True):
+            transport = self.partners.get(partner, self.default)
+            for i, r in zip(idx, transport.deliver([parcels[i] for i in idx], fence), strict=True):
                 out[i] = r
         return out  # type: ignore[return-value]

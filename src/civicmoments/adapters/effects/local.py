@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...domain.clock import Clock
+from ...engine.outbound import Fence, Parcel, stopped
 from ...engine.ports import Effect, EffectResult
 from ...packs.loader import SimpleRule
 from ...rules.cel import ConditionEvaluationError
@@ -20,6 +21,23 @@ class RecordingProvider:
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
         self.store.record_deliveries(effects, self.clock.now())
         return [EffectResult.done() for _ in effects]
+
+    def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]:
+        """Shares with no partner endpoint: the body is recorded here, as a stand-in partner would get it."""
+        out: list[EffectResult] = []
+        keep: list[Effect] = []
+        for p in parcels:
+            with fence.sending(p) as why:
+                if why is not None:
+                    out.append(stopped(why))
+                    continue
+                keep.append(Effect(key=p.reference, journey=p.origin[0], person=p.person, step=p.origin[1],
+                                   kind="share", payload={"body": p.body.decode()}, max_attempts=1,
+                                   backoff_seconds=0, id=0, attempts=1))
+                out.append(EffectResult.done())
+        if keep:
+            self.store.record_deliveries(keep, self.clock.now())
+        return out
 
 
 class SimpleRulesProvider:

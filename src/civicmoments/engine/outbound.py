@@ -1,0 +1,127 @@
+"""The outbound boundary: every hand-over of personal data to the outside passes here.
+
+Partner shares, effects posted to ``CIVIC_EFFECTS_URL``, and messages handed to an SMS,
+email or print supplier each become one access-log entry that names the recipient, the
+purpose, the attribute names and the SHA-256 of the exact bytes sent, so the log says
+what left, byte for byte.
+
+The **fence** keeps a withdrawal honest about what is in flight: a sender registers the
+(person, purpose) it is about to send for, then re-checks consent, and only then lets the
+body go; a withdrawal records itself, then waits until no send for that person and
+purpose is in flight. Either the send saw the withdrawal (and stopped), or the withdrawal
+returns only after the send finished. The fence is per process: the engine's effect
+workers and the API share it when they run in one process (``civic serve``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..domain.clock import Clock, iso
+from .ports import EffectResult
+
+
+def sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One body about one person, ready to leave. ``person`` is the platform's id and is never sent."""
+
+    reference: str  # opaque: the receiver's idempotency key and the reply reference
+    recipient: str  # the organisation id (or provider name) it goes to
+    recipient_name: str  # routes it to the recipient's endpoint
+    person: str
+    purpose: str
+    channel: str
+    attributes: tuple[str, ...]  # the names of the values in the body
+    body: bytes
+    log: Mapping[str, Any] = field(default_factory=dict)  # more fields for the access-log entry
+    origin: tuple[str, str] = ("", "")  # the journey and step it came from: kept on the platform, never sent
+
+
+class Transport(Protocol):
+    """Delivers parcels. Before each body leaves it enters the fence, and sends only if it may."""
+
+    def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]: ...
+
+
+class Fence:
+    """Withdrawals wait for sends in flight; sends re-check consent at the last moment."""
+
+    def __init__(self, may_send: Callable[[Parcel], str | None] | None = None) -> None:
+        self.may_send = may_send or (lambda parcel: None)  # None, or why this parcel may not leave now
+        self.inflight: Counter[tuple[str, str]] = Counter()
+        self.cond = threading.Condition()
+
+    @contextmanager
+    def sending(self, parcel: Parcel) -> Iterator[str | None]:
+        """Yields None when the body may leave now, or the reason it may not."""
+        key = (parcel.person, parcel.purpose)
+        with self.cond:
+            self.inflight[key] += 1
+        try:
+            yield self.may_send(parcel)
+        finally:
+            with self.cond:
+                self.inflight[key] -= 1
+                if self.inflight[key] <= 0:
+                    del self.inflight[key]
+                self.cond.notify_all()
+
+    def settle(self, person: str, purpose: str, timeout: float = 60.0) -> bool:
+        """Return once nothing is in flight for this person and purpose (False if ``timeout`` s passed)."""
+        with self.cond:
+            return self.cond.wait_for(lambda: self.inflight.get((person, purpose), 0) == 0, timeout)
+
+
+def handover_entry(at: str, recipient: str, purpose: str, person: str, channel: str,
+                   attributes: Sequence[str], body: bytes, **more: Any) -> dict[str, Any]:
+    """The access-log entry for one hand-over: what left, to whom, why, and the hash of the bytes."""
+    return {"at": at, "recipient": recipient, "purpose": purpose, "person": person, "channel": channel,
+            "outcome": "disclosed", "attributes": list(attributes), "body_sha256": sha256(body),
+            "body_bytes": len(body), **more}
+
+
+class Outbound:
+    """Hands parcels to a transport and writes one access-log entry for each body that left."""
+
+    def __init__(self, audit, clock: Clock, fence: Fence) -> None:
+        self.audit, self.clock, self.fence = audit, clock, fence
+
+    def hand_over(self, parcels: Sequence[Parcel], transport: Transport) -> list[EffectResult]:
+        if not parcels:
+            return []
+        results = transport.deliver(parcels, self.fence)
+        at = iso(self.clock.now())
+        entries = []
+        for p, r in zip(parcels, results, strict=True):
+            if r.error and r.error.startswith(STOPPED):
+                entries.append({"at": at, "recipient": p.recipient, "purpose": p.purpose, "person": p.person,
+                                "channel": p.channel, "outcome": "refused", "rule": "stopped-before-sending",
+                                "reason": r.error})
+                continue
+            entries.append(handover_entry(at, p.recipient, p.purpose, p.person, p.channel, p.attributes, p.body,
+                                          delivery=r.verdict.value, **p.log))
+        self.audit.append(entries)
+        return results
+
+    def record(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Log hand-overs a channel performed itself (it built the bytes; see ``handover_entry``)."""
+        if entries:
+            self.audit.append(entries)
+
+
+STOPPED = "stopped before sending:"
+
+
+def stopped(why: str) -> EffectResult:
+    """The result of a send the fence stopped at the last moment."""
+    return EffectResult.fail(f"{STOPPED} {why}")

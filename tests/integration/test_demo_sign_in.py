@@ -1,0 +1,45 @@
+"""The demo sign-in lists the story's people first, so "choose Abe" works however many came before."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from civicmoments.api.app import create_app
+
+from ..conftest import make_app
+
+
+def test_the_demo_sign_in_lists_abe_first(db_url, clock):
+    first = make_app(db_url, clock)
+    hmrc, _ = first.organisations.add("HMRC", ["https://hmrc.example/*"], ["facts:*"])
+    for n in range(14):  # more people than the page lists, all registered before Abe
+        p = first.registry.add_person()
+        first.registry.record(hmrc, p, [{"attribute": "given_name", "value": f"Person{n}"},
+                                        {"attribute": "family_name", "value": "Booth"}])
+    abe = first.registry.add_person()
+    first.registry.record(hmrc, abe, [{"attribute": "given_name", "value": "Abe"},
+                                      {"attribute": "family_name", "value": "Ashworth"}])
+    first.store.close()
+    app = make_app(db_url, clock, settings={"demo_mode": True, "demo_featured": [abe], "session_secret": "s" * 32})
+    try:
+        with TestClient(create_app(app)) as client:
+            page = client.get("/demo-idp/authorize", params={"client_id": "civic-portal",
+                                                               "redirect_uri": "http://testserver/auth/callback"})
+            names = re.findall(r'data-module="govuk-button">([^<]+)</button>', page.text)
+            subs = re.findall(r'name="sub" value="([^"]+)"', page.text)
+        assert names[0] == "Abe Ashworth" and subs[0] == abe
+        assert len(names) == 12 and names.count("Abe Ashworth") == 1
+    finally:
+        app.store.close()
+
+
+def test_the_demo_tells_you_to_choose_abe_and_lists_him_first():
+    import inspect
+
+    from civicmoments import demo
+
+    source = inspect.getsource(demo)
+    assert "choose 'Abe Ashworth' (listed first)" in source
+    assert 'env["CIVIC_DEMO_FEATURED"] = json.dumps([abe])' in source

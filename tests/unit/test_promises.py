@@ -1,0 +1,71 @@
+"""Every promise a message or page makes names the step, case or channel that keeps it.
+
+A sentence that says someone *will* do something is found in the pack's templates and
+portal words; each must be listed here with the action behind it, and that action must
+exist in the pack. A new promise without an action fails this test; so does an action
+removed from under a promise. (The integration tests follow the main ones to their
+result: tests/integration/test_provenance.py for "we have started it" and "confirm it and we
+will start it", test_future_dates.py for "from DATE, we will work out".)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from civicmoments.domain.messages import Channel, Preferences, chain_for
+from civicmoments.packs import load_pack
+
+PACK = Path(__file__).resolve().parents[2] / "packs" / "uk"
+PROMISE = re.compile(r"[^.\n>]*\b(?:we|someone|a work coach)\s+will\b[^.\n]*", re.I)
+
+
+def step(moment: str, sid: str, kind: str, **spec):
+    def check(pack) -> bool:
+        s = pack.moments[moment].step(sid)
+        return s.kind.value == kind and all(s.spec.get(k) == v for k, v in spec.items())
+    return check
+
+
+def channel(c: Channel):
+    """Every message's chain ends with this channel, whatever the person's preferences."""
+    return lambda pack: all(chain_for(p)[-1] is c for p in (Preferences(), Preferences(offline=True)))
+
+
+PROMISES = {  # the promise, and what keeps it
+    r"we will pay you": step("job-loss", "award", "grant", service="jsa-new-style"),  # only when awarded
+    r"we will start it": step("job-loss", "confirmed-award", "grant", service="jsa-new-style"),
+    r"a work coach will look at what you can get": step("job-loss", "review", "open-case", queue="decision-review"),
+    r"a work coach will send you jobs": step("job-loss", "coach-match", "open-case", queue="job-matching"),
+    r"we will work out (whether|what) you can get": step("job-loss", "assess", "decide"),
+    r"we will help you by phone or in person": channel(Channel.ASSISTED),
+    r"we will go through it with you": channel(Channel.ASSISTED),
+}
+
+
+def promises() -> list[tuple[str, str]]:
+    found = []
+    for f in sorted((PACK / "templates").glob("*.yaml")) + [PACK / "portal" / "en.yaml"]:
+        for m in PROMISE.finditer(f.read_text()):
+            found.append((f.name, " ".join(m.group(0).split())))
+    return found
+
+
+def test_the_pack_has_promises_to_check():
+    assert len(promises()) >= 5
+
+
+@pytest.mark.parametrize(("where", "sentence"), promises())
+def test_every_promise_names_the_action_that_keeps_it(where, sentence):
+    pack = load_pack(PACK)
+    keepers = [check for pattern, check in PROMISES.items() if re.search(pattern, sentence, re.I)]
+    assert keepers, f"{where}: {sentence!r} promises something no step, case or channel is listed as keeping"
+    assert all(check(pack) for check in keepers), f"{where}: the action behind {sentence!r} is gone"
+
+
+def test_we_will_pay_you_is_said_only_when_the_award_was_made():
+    text = (PACK / "templates" / "notice-of-assistance.yaml").read_text()
+    for m in re.finditer(r"We will pay you", text):
+        before = text[:m.start()]
+        assert before.rstrip().endswith("{% if eligible and awarded %}"), "a payment promise without an award"

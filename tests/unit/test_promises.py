@@ -38,6 +38,10 @@ PROMISES = {  # the promise, and what keeps it
     r"we will start it": step("job-loss", "confirmed-award", "grant", service="jsa-new-style"),
     r"a work coach will look at what you can get": step("job-loss", "review", "open-case", queue="decision-review"),
     r"a work coach will send you jobs": step("job-loss", "coach-match", "open-case", queue="job-matching"),
+    # an undecided claim: the answers still do not decide it, or nobody answered in time
+    r"a work coach will look at your claim": lambda pack: all(
+        step("job-loss", sid, "open-case", queue="work-coach")(pack) for sid in ("coach-decision", "follow-up")),
+    r"a work coach will find them": step("job-loss", "coach-decision", "open-case", queue="work-coach"),
     r"we will work out (whether|what) you can get": step("job-loss", "assess", "decide"),
     r"we will help you by phone or in person": channel(Channel.ASSISTED),
     r"we will go through it with you": channel(Channel.ASSISTED),

@@ -100,6 +100,10 @@ class InvalidTimestampError(ValueError):
     """Not an RFC 3339 date-time."""
 
 
+class TimestampOutOfRangeError(InvalidTimestampError):
+    """Valid RFC 3339 syntax whose UTC instant is outside what a datetime holds."""
+
+
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 ``date-time`` (section 5.6) exactly, as a UTC datetime.
 
@@ -111,8 +115,8 @@ def parse_rfc3339(text: str) -> datetime:
     hour 24). A leap second (second 60, allowed by the RFC) is read as the last microsecond of
     its minute, since Python's datetime has no 60th second. Fractions beyond microseconds are cut.
 
-    Raises InvalidTimestampError saying what is wrong, and OverflowError for a valid time whose UTC
-    instant falls outside the calendar (a range question for the caller).
+    Raises InvalidTimestampError saying what is wrong; its subclass TimestampOutOfRangeError for
+    valid syntax whose UTC instant falls outside the calendar (a question of range).
     """
     if not isinstance(text, str):
         raise InvalidTimestampError(f"{text!r} is not a string")
@@ -139,9 +143,10 @@ def parse_rfc3339(text: str) -> datetime:
         local = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=timezone(offset))
     except ValueError as exc:
         raise InvalidTimestampError(f"{text!r} cannot be read: {exc}") from None
-    # Valid syntax whose UTC instant falls outside the calendar (year 1 at +14:00) raises
-    # OverflowError: that is a question of range, which the caller answers.
-    return local.astimezone(timezone.utc)
+    try:
+        return local.astimezone(timezone.utc)
+    except OverflowError:  # valid syntax, but the UTC instant falls before year 1 (year 1 at +14:00)
+        raise TimestampOutOfRangeError(f"{text!r} falls outside the calendar once read as UTC") from None
 
 
 def parse_time(text: str) -> datetime:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..domain.clock import Clock, InvalidTimestampError, iso, parse_rfc3339
+from ..domain.clock import Clock, InvalidTimestampError, TimestampOutOfRangeError, iso, parse_rfc3339
 from ..domain.organisations import Organisation
 from ..logs import get
 from ..packs.event_types import EventType
@@ -157,11 +157,11 @@ class Intake:
         if raw.get("time") is not None:
             try:
                 when = parse_rfc3339(raw["time"])
+            except TimestampOutOfRangeError:  # a valid time whose UTC instant falls outside the calendar
+                raise self._out_of_range(str(raw["time"])) from None
             except InvalidTimestampError as exc:
                 raise MalformedEventError(f"attribute 'time': {exc}",
                                           [{"pointer": "/time", "message": str(exc)}]) from None
-            except OverflowError:  # a valid date whose UTC instant falls outside the calendar (year 0)
-                raise self._out_of_range(str(raw["time"])) from None
             if not self.earliest <= when <= self.clock.now() + self.max_ahead:
                 raise self._out_of_range(str(raw["time"]))
         else:

@@ -150,7 +150,7 @@ class Registry:
             if raw.get(key) is not None:
                 try:
                     times[key] = parse_time(str(raw[key]))
-                except (ValueError, OverflowError) as exc:
+                except ValueError as exc:
                     raise WrongValueTypeError(f"{where}/{key}: {exc}",
                                               [{"pointer": f"{where}/{key}", "message": str(exc)}]) from None
         return spec, NewFact(spec.name, value, **times)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError
 
@@ -26,6 +26,21 @@ class Worker:
     batch_size: int = 500
     idle_sleep: float = 0.05
     messenger: object | None = None  # sends queued messages down their channel chains
+    periodic: list[tuple[float, Callable[[], object]]] = field(default_factory=list)  # (seconds, task)
+    _last: dict[int, float] = field(default_factory=dict)
+
+    def housekeeping(self) -> None:
+        """Tasks run every so many seconds of wall time (access-log checkpoints), one failure
+        at a time: a task that fails is logged and tried again at its next turn."""
+        now = time.monotonic()
+        for i, (every, task) in enumerate(self.periodic):
+            if now - self._last.get(i, float("-inf")) < every:
+                continue
+            self._last[i] = now
+            try:
+                task()
+            except Exception as exc:  # noqa: BLE001 - housekeeping never stops the engine
+                log.error("periodic task failed", task=getattr(task, "__qualname__", "?"), error=type(exc).__name__)
 
     def run_once(self) -> int:
         done = 0
@@ -43,6 +58,7 @@ class Worker:
         log.info("worker started")
         failures = 0
         while not should_stop():
+            self.housekeeping()
             try:
                 done = self.run_once()
                 failures = 0

@@ -128,8 +128,12 @@ class AuditLog:
         copies: dict[int, dict[str, Any]] = {}
         if self.copy is not None:
             for rec in self.copy.read():
-                if {"number", "signature"} <= rec.keys() and not self._signed(rec, " (external copy)"):
-                    copies[int(rec["number"])] = rec  # only a copy this platform signed is evidence
+                if not {"number", "signature"} <= rec.keys():
+                    continue
+                bad = self._signed(rec, " (external copy)")
+                problems += bad
+                if not bad:  # only a copy this platform signed is evidence
+                    copies[int(rec["number"])] = rec
             for n, rec in sorted(copies.items()):
                 row = rows.get(n)
                 if row is None:

@@ -75,6 +75,13 @@ class App:
         return RulesEngine(self.pack.root)
 
     @cached_property
+    def sessions(self):
+        """Server-side sessions of the portal (and any other signed-in front end)."""
+        from .adapters.store.sessions import SessionStore
+
+        return SessionStore(self.store.engine, self.store.reader)
+
+    @cached_property
     def services(self):
         from .engine.services import Services
         from .rules.catalogue import load_catalogue
@@ -89,6 +96,19 @@ def sqlite_path(url: str) -> Path | None:
         return None
     name = make_url(url).database
     return Path(name) if name and name != ":memory:" else None
+
+
+def loose_files(settings: Settings) -> list[str]:
+    """The data folder, database and key files that others than the owner may read (they
+    should be 0700 and 0600), each with its mode."""
+    out = []
+    url = settings.database_url or f"sqlite:///{settings.data_dir / 'civic.db'}"
+    db = sqlite_path(url)
+    for path, want in [(settings.data_dir, 0o700), (settings.data_dir / "keys.json", 0o600),
+                       *([(db, 0o600)] if db else []), (settings.resolved_audit_copy(), 0o600)]:
+        if path.exists() and path.stat().st_mode & 0o077:
+            out.append(f"{path} is mode {path.stat().st_mode & 0o777:o}; make it {want:o} (chmod {want:o} {path})")
+    return out
 
 
 def keys_for(settings: Settings) -> Keys:

@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer; unset in demo mode means "
                                     "the demo identity provider")
     oidc_client_id: str = "civic-portal"
-    oidc_client_secret: SecretStr = SecretStr("civic-portal-demo-secret")
+    oidc_client_secret: SecretStr | None = Field(default=None, description="required outside demo mode")
+    portal: bool = Field(default=True, description="serve the citizen portal; false serves the API alone")
     session_secret: SecretStr | None = Field(default=None, description="signs portal session cookies")
     assets_dir: Path = Field(default=DEFAULT_PACK.parents[1] / "node_modules" / "govuk-frontend" / "dist" / "govuk",
                              description="GOV.UK Frontend's built files (npm ci)")

@@ -13,6 +13,14 @@ from .common import main
 from .rules import run_sweep
 
 
+def warn_if_not_private(settings) -> None:
+    """The data folder holds personal data and keys: say so when others can read it."""
+    from ..bootstrap import loose_files
+
+    for line in loose_files(settings):
+        click.echo(f"warning: {line}", err=True)
+
+
 @main.command()
 @click.option("--host", default=None, help="address to listen on (CIVIC_HOST)")
 @click.option("--port", default=None, type=int, help="port (CIVIC_PORT)")
@@ -21,8 +29,12 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from ..api.app import create_app
+    from ..web.auth import check_sign_in
 
     app = common._app()
+    if app.settings.portal:
+        check_sign_in(app.settings)  # before anything listens: say which settings are missing
+    warn_if_not_private(app.settings)
     stop = threading.Event()
     thread = threading.Thread(target=app.worker.run, args=(stop.is_set,), name="engine", daemon=True)
     thread.start()

@@ -20,13 +20,21 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
-from starlette.middleware.sessions import SessionMiddleware
 
 from ..domain.messages import Channel
 from ..engine.errors import Problem
 from ..logs import get
 from ..packs.templates import to_html
-from .auth import DemoIdentityProvider, relying_party
+from .auth import (
+    DemoIdentityProvider,
+    SignInFailed,
+    check_sign_in,
+    client_secret,
+    complete_sign_in,
+    issuer_for,
+    relying_party,
+)
+from .sessions import ServerSessions
 from .i18n import Words
 
 log = get("civic.portal")
@@ -47,8 +55,11 @@ class Portal:
                 {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]),
             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.env.filters["paragraphs"] = to_html
-        self.oauth = relying_party(settings)
+        self.redirect_uri = f"{settings.public_url.rstrip('/')}/auth/callback"
+        self.oauth = relying_party(issuer_for(settings), settings.oidc_client_id, client_secret(settings))
         self.demo = DemoIdentityProvider(settings, self._demo_people) if settings.demo_mode else None
+        if self.demo is not None:
+            self.demo.register(settings.oidc_client_id, client_secret(settings), self.redirect_uri)
 
     # -- plumbing ---------------------------------------------------------------------
     def _demo_people(self) -> list[dict[str, str]]:
@@ -159,13 +170,17 @@ class Portal:
 
         @r.get("/sign-in")
         async def sign_in(request: Request) -> Response:
-            return await self.oauth.idp.authorize_redirect(request, str(request.url_for("signed_in")))
+            return await self.oauth.idp.authorize_redirect(request, self.redirect_uri)
 
         @r.get("/auth/callback", name="signed_in")
         async def callback(request: Request) -> Response:
-            token = await self.oauth.idp.authorize_access_token(request)
-            person = token["userinfo"]["sub"]
-            civic.registry.require(person)
+            try:
+                person = (await complete_sign_in(self.oauth.idp, request))["sub"]
+                if civic.registry.store.person(person) is None:
+                    raise SignInFailed("unknown", 403)
+            except SignInFailed as exc:
+                log.info("sign-in failed", reason=exc.reason)
+                return self.page(request, "sign_in_problem.html", status=exc.status, reason=exc.reason)
             lang = request.session.get("lang")
             request.session.clear()
             request.session.update({"person": person, "csrf": secrets.token_urlsafe(24)})
@@ -447,12 +462,12 @@ class SignInNeeded(Exception):
 def mount(api: FastAPI, civic) -> Portal | None:
     """Add the portal to the API's app: pages, assets, sessions."""
     settings = civic.settings
-    if not (civic.pack.root / "portal").is_dir():
+    if not settings.portal or not (civic.pack.root / "portal").is_dir():
         return None
+    check_sign_in(settings)
     portal = Portal(civic)
-    secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_urlsafe(32)
-    api.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="civic_session", same_site="lax",
-                       https_only=settings.public_url.startswith("https://"), max_age=8 * 3600)
+    api.add_middleware(ServerSessions, store=civic.sessions, clock=civic.clock, cookie="civic_session",
+                       max_age=8 * 3600, https_only=settings.public_url.startswith("https://"))
     assets = Path(settings.assets_dir)
     if assets.is_dir():
         api.mount("/assets", StaticFiles(directory=assets / "assets"), name="assets")

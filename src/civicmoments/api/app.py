@@ -12,7 +12,7 @@ from .auth import organisation
 
 
 def create_app(civic: App) -> FastAPI:
-    api = FastAPI(title="Civic Moments", version=__version__)
+    api = FastAPI(title="Civic Moments", version=__version__, docs_url=None, redoc_url=None)
     api.state.civic = civic
     problems.install(api)
     api.include_router(events.router)
@@ -25,9 +25,11 @@ def create_app(civic: App) -> FastAPI:
     def keys(org: Organisation = Depends(organisation)) -> dict:
         return {"algorithm": "ed25519", "public_key": civic.audit.public_key()}
 
+    from ..web import security
     from ..web.portal import mount
 
     mount(api, civic)
+    security.install(api, https=civic.settings.public_url.startswith("https://"))
 
     @api.get("/healthz", include_in_schema=False)
     def health() -> dict:

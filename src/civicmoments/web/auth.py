@@ -77,6 +77,17 @@ class SignInFailed(Exception):
         self.reason, self.status = reason, status
 
 
+async def start_sign_in(client, request, redirect_uri: str):
+    """The redirect to the provider (state, nonce and PKCE verifier go in the server-side
+    session); ``SignInFailed`` when the provider cannot be reached."""
+    import httpx
+
+    try:
+        return await client.authorize_redirect(request, redirect_uri)
+    except (httpx.HTTPError, ValueError, KeyError):
+        raise SignInFailed("unavailable", 502) from None
+
+
 async def complete_sign_in(client, request) -> dict:
     """Finish the authorisation-code flow at the callback; the ID token's claims, or
     ``SignInFailed`` naming why not (never an unhandled error)."""

@@ -33,6 +33,7 @@ from .auth import (
     complete_sign_in,
     issuer_for,
     relying_party,
+    start_sign_in,
 )
 from .sessions import ServerSessions
 from .i18n import Words
@@ -119,6 +120,7 @@ class Portal:
 
         html = self.env.get_template(template).render(
             t=t, label=label, show=show, source=source, lang=lang, other_lang=other, path=request.url.path, csrf_token=self.csrf(request),
+            cspNonce=getattr(request.state, "csp_nonce", None),
             signed_in=self.person(request) is not None, service_name=self.civic.settings.service_name,
             demo=self.civic.settings.demo_mode, **context)
         return HTMLResponse(html, status_code=status)
@@ -170,7 +172,11 @@ class Portal:
 
         @r.get("/sign-in")
         async def sign_in(request: Request) -> Response:
-            return await self.oauth.idp.authorize_redirect(request, self.redirect_uri)
+            try:
+                return await start_sign_in(self.oauth.idp, request, self.redirect_uri)
+            except SignInFailed as exc:
+                log.warning("identity provider unavailable")
+                return self.page(request, "sign_in_problem.html", status=exc.status, reason=exc.reason)
 
         @r.get("/auth/callback", name="signed_in")
         async def callback(request: Request) -> Response:

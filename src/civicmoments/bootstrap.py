@@ -82,6 +82,16 @@ class App:
         return SessionStore(self.store.engine, self.store.reader)
 
     @cached_property
+    def retention(self):
+        """Deleting and anonymising what is past its retention period (the nightly job)."""
+        from .adapters.store.retention import RetentionStore
+        from .engine.retention import Retention
+
+        return Retention(RetentionStore(self.store.engine, self.store.reader), self.pack.purposes,
+                         self.pack.retention, self.registry.store, self.store, self.registry.cipher, self.audit,
+                         self.clock, lambda t, s, d: self.store.publish(t, s, d, self.clock.now()))
+
+    @cached_property
     def services(self):
         from .engine.services import Services
         from .rules.catalogue import load_catalogue

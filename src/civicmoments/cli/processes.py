@@ -10,6 +10,7 @@ import click
 
 from . import common
 from .common import main
+from .retention import nightly as retention_nightly
 from .rules import run_sweep
 
 
@@ -40,18 +41,19 @@ def serve(host: str | None, port: int | None) -> None:
     thread.start()
 
     def nightly() -> None:
-        """The digital-lifetime sweep, once a day."""
+        """The digital-lifetime sweep and retention, once a day."""
         last = None
         while not stop.is_set():
             today = app.clock.now().date()
             if today != last:
                 try:
                     run_sweep(app, today, show_progress=False)
+                    retention_nightly(app, today)
                     last = today
                 except Exception as exc:  # noqa: BLE001 - keep serving; try again in an hour
                     from ..logs import get
 
-                    get("civic.sweep").error("sweep failed", error=str(exc)[:300])
+                    get("civic.sweep").error("nightly job failed", error=type(exc).__name__)
             stop.wait(3600)
 
     threading.Thread(target=nightly, name="sweep", daemon=True).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ..domain.people import AttributeSpec
 from ..rules.cel import CelCondition, ConditionSyntaxError
 from .event_types import EventType, load_event_types
 from .moments import load_moments
-from .registry import Check, Form, load_attributes, load_checks, load_forms, load_purposes
+from .registry import Check, Form, load_attributes, load_checks, load_forms, load_purposes, load_retention
 from .templates import PackSettings, Template, load_settings, load_templates
 from .yamlmap import PackError, load
 
@@ -36,6 +37,7 @@ class Pack:
     checks: dict[str, Check] = field(default_factory=dict)
     settings: PackSettings = field(default_factory=PackSettings)
     templates: dict[str, Template] = field(default_factory=dict)
+    retention: dict[str, timedelta] = field(default_factory=dict)  # kinds of record no one purpose owns
 
 
 def load_rules(file: Path) -> dict[str, SimpleRule]:
@@ -73,7 +75,8 @@ def load_pack(root: Path) -> Pack:
     _check_notify_steps(moments, templates, purposes)
     return Pack(root, event_types, moments, load_rules(root / "rules" / "simple.yaml"), attributes,
                 purposes, load_forms(root / "registry" / "forms.yaml", attributes),
-                load_checks(root / "registry" / "checks.yaml", attributes), settings, templates)
+                load_checks(root / "registry" / "checks.yaml", attributes), settings, templates,
+                load_retention(root / "registry" / "purposes.yaml"))
 
 
 def _check_notify_steps(moments: dict[str, Moment], templates: dict[str, Template],

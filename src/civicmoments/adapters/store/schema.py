@@ -306,6 +306,7 @@ messages = Table(
     Column("read_at", Time),
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
+    Column("removed_at", Time),  # when retention replaced the text (see the retention block below)
     Index("ix_messages_due", "next_at"),
     Index("ix_messages_person", "person_id", "created_at"),
     Index("ix_messages_journey", "journey_id"),

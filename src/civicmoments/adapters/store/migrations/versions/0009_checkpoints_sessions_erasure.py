@@ -1,4 +1,4 @@
-"""numbered, chained access-log checkpoints; server-side sessions; erasure requests
+"""numbered, chained access-log checkpoints; server-side sessions; erasure requests; messages.removed_at
 
 Checkpoints made before this revision were neither numbered nor chained, and their signatures
 cover a different message, so they cannot be verified under the new rules: they are dropped,
@@ -58,9 +58,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('erasure_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_erasure_requests_person_id'), ['person_id'], unique=False)
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_column('removed_at')
     op.drop_table('erasure_requests')
     op.drop_table('sessions')
     op.drop_table('audit_checkpoints')

@@ -12,7 +12,7 @@ from ..adapters.crypto import KeyConfigurationError
 from ..domain.disclosure import DisclosureRefusedError
 from ..engine.errors import Problem
 from ..packs import PackError
-from ..web.auth import SignInConfigurationError
+from ..settings import SignInConfigurationError
 
 
 def _app(**kwargs: Any):

@@ -23,14 +23,12 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from ..settings import SignInConfigurationError  # noqa: F401 - callers import it from here too
+
 DEMO_PATH = "/demo-idp"
 
 
 DEMO_CLIENT_SECRET = "civic-portal-demo-secret"  # noqa: S105 - the demo provider's one client, demo mode only
-
-
-class SignInConfigurationError(ValueError):
-    """Signing in is not configured: no identity provider, or no client secret, outside demo mode."""
 
 
 def issuer_for(settings) -> str:

@@ -35,8 +35,8 @@ from .auth import (
     relying_party,
     start_sign_in,
 )
-from .sessions import ServerSessions
 from .i18n import Words
+from .sessions import ServerSessions
 
 log = get("civic.portal")
 HERE = Path(__file__).parent

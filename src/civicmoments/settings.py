@@ -11,10 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "packs" / "uk"
 
 
-class SignInConfigurationError(ValueError):
-    """Signing in is not configured: no identity provider, or no client secret, outside demo mode."""
-
-
 class SmsProvider(BaseModel):
     """A GOV.UK Notify-compatible SMS provider."""
 

@@ -10,9 +10,8 @@ from sqlalchemy.exc import OperationalError
 
 from ..adapters.crypto import KeyConfigurationError
 from ..domain.disclosure import DisclosureRefusedError
-from ..engine.errors import Problem
+from ..engine.errors import Problem, SignInConfigurationError
 from ..packs import PackError
-from ..settings import SignInConfigurationError
 
 
 def _app(**kwargs: Any):

@@ -73,7 +73,9 @@ def serve(host: str | None, port: int | None) -> None:
 
                 key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "demo-1"})
                 os.environ["CIVIC_DEMO_IDP_KEY"] = json.dumps(key.as_dict(is_private=True))
-            uvicorn.run("civicmoments.api.asgi:create", factory=True, workers=app.settings.web_processes, **where)
+            # a web process starting on a busy machine is given time to answer before it is replaced
+            uvicorn.run("civicmoments.api.asgi:create", factory=True, workers=app.settings.web_processes,
+                        timeout_worker_healthcheck=60, **where)
         else:
             uvicorn.run(create_app(app), **where)
     finally:

@@ -67,3 +67,7 @@ TooManyChecksError = _problem("too-many-checks", 429, "Too many checks: slow dow
 InvalidTokenError = _problem("invalid-travel-token", 422, "The travel token is not valid")
 InvalidMonthError = _problem("invalid-month", 422, "The month is not valid")
 InvalidBookingError = _problem("invalid-booking", 422, "The interview booking is not valid")
+
+
+class SignInConfigurationError(ValueError):
+    """Signing in is not configured: no identity provider, or no client secret, outside demo mode."""

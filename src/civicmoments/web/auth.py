@@ -23,7 +23,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from ..settings import SignInConfigurationError  # noqa: F401 - callers import it from here too
+from ..engine.errors import SignInConfigurationError  # noqa: F401 - callers import it from here too
 
 DEMO_PATH = "/demo-idp"
 

@@ -155,3 +155,11 @@ def test_a_command_in_another_directory_finds_no_keys_and_makes_none(tmp_path, m
     assert not list(elsewhere.rglob("keys.json"))
     ok = CliRunner().invoke(main, ["audit", "verify"], env={**env, "CIVIC_DATA_DIR": str(data)})
     assert ok.exit_code == 0 and "intact" in ok.output
+
+
+def test_an_anonymous_visit_stores_no_session(portal):
+    url, _ = portal
+    with httpx.Client(base_url=url) as c:
+        start_page = c.get("/")
+        assert start_page.status_code == 200 and "set-cookie" not in start_page.headers
+        assert "set-cookie" in c.get("/sign-in").headers  # signing in starts one, on the server

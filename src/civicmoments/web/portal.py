@@ -119,7 +119,8 @@ class Portal:
             return names.get(org_id, org_id)
 
         html = self.env.get_template(template).render(
-            t=t, label=label, show=show, source=source, lang=lang, other_lang=other, path=request.url.path, csrf_token=self.csrf(request),
+            t=t, label=label, show=show, source=source, lang=lang, other_lang=other, path=request.url.path,
+            csrf_token=_OnUse(lambda: self.csrf(request)),
             cspNonce=getattr(request.state, "csp_nonce", None),
             signed_in=self.person(request) is not None, service_name=self.civic.settings.service_name,
             demo=self.civic.settings.demo_mode, **context)
@@ -459,6 +460,19 @@ class Portal:
 
 class CsrfError(Exception):
     pass
+
+
+class _OnUse:
+    """A value made when a page first prints it: a CSRF token (and so a stored session) only for
+    pages that carry a form, not for every anonymous visit."""
+
+    def __init__(self, make) -> None:
+        self.make, self.value = make, None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            self.value = self.make()
+        return self.value
 
 
 class SignInNeeded(Exception):

@@ -163,3 +163,21 @@ def test_an_anonymous_visit_stores_no_session(portal):
         start_page = c.get("/")
         assert start_page.status_code == 200 and "set-cookie" not in start_page.headers
         assert "set-cookie" in c.get("/sign-in").headers  # signing in starts one, on the server
+
+
+def test_a_person_asks_to_erase_and_the_request_is_recorded_for_a_case(portal):
+    url, tmp = portal
+    with httpx.Client(base_url=url) as c:
+        sign_in(c)
+        assert 'href="/data/erase"' in c.get("/data").text
+        form = c.get("/data/erase")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        empty = c.post("/data/erase", data={"csrf_token": csrf, "details": " "})
+        assert empty.status_code == 400 and "govuk-error-summary" in empty.text
+        sent = c.post("/data/erase", data={"csrf_token": csrf, "details": "My old address, please"})
+        assert sent.status_code == 200 and "Your request has been sent" in sent.text
+    with sqlite3.connect(tmp / "civic.db") as db:
+        rows = db.execute("SELECT person_id, details, status FROM erasure_requests").fetchall()
+        events = db.execute("SELECT subject FROM inbox WHERE type = 'civic.erasure.requested'").fetchall()
+    assert [(r[1], r[2]) for r in rows] == [("My old address, please", "received")]
+    assert events == [(rows[0][0],)]

@@ -25,6 +25,7 @@ from ..domain.messages import Channel
 from ..engine.errors import Problem
 from ..logs import get
 from ..packs.templates import to_html
+from . import erasure
 from .auth import (
     DemoIdentityProvider,
     SignInFailed,
@@ -497,6 +498,7 @@ def mount(api: FastAPI, civic) -> Portal | None:
     if portal.demo is not None:
         api.include_router(portal.demo.router())
     api.include_router(portal.router())
+    api.include_router(erasure.router(portal))
 
     @api.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:

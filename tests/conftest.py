@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,10 +103,11 @@ def clock() -> FakeClock:
 
 def make_app(url: str, clock, pack: Path = UK_PACK, settings: dict | None = None, **kwargs) -> App:
     """An App on a real database with the test keys; ``settings`` adds or overrides settings."""
+    extra = {"data_dir": Path(tempfile.mkdtemp(prefix="civic-data-")), **(settings or {})}  # checkpoint copies
     settings = Settings(database_url=url, pack_dir=pack, effects_url=kwargs.pop("effects_url", None),
                         idle_sleep_seconds=0.01, pseudonym_keys=TEST_KEYS["CIVIC_PSEUDONYM_KEYS"],
                         data_keys=TEST_KEYS["CIVIC_DATA_KEYS"], audit_signing_key=TEST_KEYS["CIVIC_AUDIT_SIGNING_KEY"],
-                        **(settings or {}))
+                        **extra)
     return build(settings, clock=clock, **kwargs)
 
 

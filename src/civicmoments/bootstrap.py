@@ -7,9 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer
+from sqlalchemy.engine import make_url
+
+from .adapters.audit_copy import AppendOnlyCopy
+from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer, private_file
 from .adapters.effects.http import HttpProvider, PartnerRouter
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
@@ -98,6 +102,23 @@ class App:
         return RulesEngine(self.pack.root)
 
     @cached_property
+    def sessions(self):
+        """Server-side sessions of the portal (and any other signed-in front end)."""
+        from .adapters.store.sessions import SessionStore
+
+        return SessionStore(self.store.engine, self.store.reader)
+
+    @cached_property
+    def retention(self):
+        """Deleting and anonymising what is past its retention period (the nightly job)."""
+        from .adapters.store.retention import RetentionStore
+        from .engine.retention import Retention
+
+        return Retention(RetentionStore(self.store.engine, self.store.reader), self.pack.purposes,
+                         self.pack.retention, self.registry.store, self.store, self.registry.cipher, self.audit,
+                         self.clock, lambda t, s, d: self.store.publish(t, s, d, self.clock.now()))
+
+    @cached_property
     def services(self):
         from .engine.services import Services
         from .rules.catalogue import load_catalogue
@@ -106,8 +127,30 @@ class App:
         return Services(self.rules, catalogue, self.registry)
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for other databases or an in-memory one."""
+    if not url.startswith("sqlite"):
+        return None
+    name = make_url(url).database
+    return Path(name) if name and name != ":memory:" else None
+
+
+def loose_files(settings: Settings) -> list[str]:
+    """The data folder, database and key files that others than the owner may read (they
+    should be 0700 and 0600), each with its mode."""
+    out = []
+    url = settings.database_url or f"sqlite:///{settings.data_dir / 'civic.db'}"
+    db = sqlite_path(url)
+    for path, want in [(settings.data_dir, 0o700), (settings.data_dir / "keys.json", 0o600),
+                       *([(db, 0o600)] if db else []), (settings.resolved_audit_copy(), 0o600)]:
+        if path.exists() and path.stat().st_mode & 0o077:
+            out.append(f"{path} is mode {path.stat().st_mode & 0o777:o}; make it {want:o} (chmod {want:o} {path})")
+    return out
+
+
 def keys_for(settings: Settings) -> Keys:
-    """Keys from settings; in the embedded default, a local key file made on first use."""
+    """Keys from settings; in the embedded default, the data folder's key file, made only
+    together with a new database."""
     parts = (settings.pseudonym_keys, settings.data_keys, settings.audit_signing_key)
     if all(parts):
         return Keys.parse(*(p.get_secret_value() for p in parts))
@@ -116,7 +159,8 @@ def keys_for(settings: Settings) -> Keys:
 
         raise KeyConfigurationError("set CIVIC_PSEUDONYM_KEYS, CIVIC_DATA_KEYS and CIVIC_AUDIT_SIGNING_KEY: "
                                     "a shared database needs keys shared by every process")
-    return Keys.local(settings.data_dir)
+    database = sqlite_path(settings.database_url) if settings.database_url else settings.data_dir / "civic.db"
+    return Keys.local(settings.data_dir, database)
 
 
 def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
@@ -197,7 +241,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     clock = clock or clock_for(settings.now)
     pack = load_pack(settings.pack_dir)
     keys = keys_for(settings)  # before touching the database: a missing key is the clearer error
-    writer, reader = make_engines(settings.resolved_database_url())
+    url = settings.resolved_database_url()
+    if (db_file := sqlite_path(url)) is not None and db_file.parent.is_dir():
+        private_file(db_file)  # 0600 from the start; SQLite gives its -wal and -shm files the same mode
+    writer, reader = make_engines(url)
     store = SqlStore(writer, settings.partitions, reader=reader)
     if migrate:
         store.migrate()
@@ -205,7 +252,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     cipher, pseudonyms = FieldCipher(keys.data), Pseudonymiser(keys.pseudonym)
     registry = Registry(people, pack.attributes, cipher, clock)
     signer = Signer(keys.signing)
-    audit = AuditLog(people, signer, clock)
+    audit = AuditLog(people, signer, clock, AppendOnlyCopy(settings.resolved_audit_copy()),
+                     settings.audit_checkpoint_every, settings.audit_checkpoint_minutes)
     gate = PrivacyGate(registry, people, pack.purposes, pseudonyms, audit, clock, pack.checks)
     outbound = Outbound(audit, clock, Fence(lambda p: gate.may_send(p.recipient, p.purpose, p.person)))
 
@@ -228,7 +276,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                                            lambda: holder["app"].services, lambda: consents, cases, outbound)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
-                    messenger)
+                    messenger, periodic=[(60.0, audit.due)])
     card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones
     transit = Transit(TransitStore(writer, reader), gate, consents, audit,
                       lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, card_key), clock,

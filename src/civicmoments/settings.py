@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         default=None, description="HMAC keys for pseudonyms: '2:<base64>,1:<base64>', newest first")
     data_keys: SecretStr | None = Field(default=None, description="AES-256-GCM keys, same form")
     audit_signing_key: SecretStr | None = Field(default=None, description="Ed25519 seed, base64")
+    audit_copy: Path | None = Field(
+        default=None, description="append-only file that receives a copy of every access-log checkpoint; "
+        "unset means data_dir/audit-checkpoints.jsonl. Point it at storage that only allows appends")
+    audit_checkpoint_every: int = Field(default=1000, ge=1, description="checkpoint after this many entries")
+    audit_checkpoint_minutes: float = Field(default=10.0, gt=0, description="and once the oldest entry not "
+                                            "yet covered is this old")
     controller: str = "Civic Moments platform"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -92,7 +98,8 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer; unset in demo mode means "
                                     "the demo identity provider")
     oidc_client_id: str = "civic-portal"
-    oidc_client_secret: SecretStr = SecretStr("civic-portal-demo-secret")
+    oidc_client_secret: SecretStr | None = Field(default=None, description="required outside demo mode")
+    portal: bool = Field(default=True, description="serve the citizen portal; false serves the API alone")
     session_secret: SecretStr | None = Field(default=None, description="signs portal session cookies")
     assets_dir: Path = Field(default=DEFAULT_PACK.parents[1] / "node_modules" / "govuk-frontend" / "dist" / "govuk",
                              description="GOV.UK Frontend's built files (npm ci)")
@@ -102,11 +109,14 @@ class Settings(BaseSettings):
     provider_error_threshold: float = 0.5
     provider_cooldown_seconds: float = 30.0
 
+    def resolved_audit_copy(self) -> Path:
+        return self.audit_copy or self.data_dir / "audit-checkpoints.jsonl"
+
     def resolved_letters_dir(self) -> Path:
         return self.letters_dir or self.data_dir / "letters"
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner only: it holds the database
         return f"sqlite:///{(self.data_dir / 'civic.db').resolve()}"

@@ -38,7 +38,8 @@ def free_port() -> int:
 def civic_env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
     env.update({"CIVIC_DATA_DIR": str(tmp), "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
-                **extra})
+                # the portal needs an identity provider; these servers without the demo one serve the API
+                "CIVIC_PORTAL": "true" if extra.get("CIVIC_DEMO_MODE") == "true" else "false", **extra})
     return env
 
 

@@ -150,7 +150,7 @@ def test_several_web_processes_share_sign_in_and_sessions(tmp_path):
                    capture_output=True)
     proc = subprocess.Popen([*CIVIC, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: _up(url), timeout=60)
+        wait_for(lambda: _up(url), timeout=180)  # two processes each build the app; slow on a busy machine
         for _ in range(6):  # enough sign-ins to land on both processes
             with httpx.Client(base_url=url, follow_redirects=True) as c:
                 page = c.get("/sign-in")

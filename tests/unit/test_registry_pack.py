@@ -28,7 +28,8 @@ def test_an_attribute_declared_twice(tmp_path):
 
 
 def test_a_purpose_with_an_unknown_consent_model(tmp_path):
-    text = "purposes:\n  p:\n    title: T\n    lawful_basis: B\n    model: maybe\n    notice_version: '1'\n"
+    text = ("purposes:\n  p:\n    title: T\n    lawful_basis: B\n    model: maybe\n    notice_version: '1'\n"
+            "    retention: P90D\n")
     with pytest.raises(PackError, match="f.yaml:5: model is one of: opt-in"):
         load_purposes(write(tmp_path, text))
 

@@ -39,6 +39,21 @@ def parse_keyring(text: str, name: str) -> dict[int, bytes]:
     return ring
 
 
+def private_dir(directory: Path) -> Path:
+    """Make a folder only its owner can open (0700), with its parents."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
+def private_file(path: Path) -> Path:
+    """Create an empty file only its owner can read (0600), unless it exists."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    return path
+
+
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
@@ -50,11 +65,18 @@ class Keys:
     signing: bytes
 
     @classmethod
-    def local(cls, directory: Path) -> Keys:
-        """Development keys kept in the data folder (mode 0600), made on first use."""
+    def local(cls, directory: Path, database: Path | None = None) -> Keys:
+        """Development keys kept in the data folder (``keys.json``, mode 0600). They are made only
+        for a new database: for one that exists already (``database``) without them, new keys
+        would leave its data unreadable and its log unverifiable, so this stops instead."""
         path = directory / "keys.json"
         if not path.exists():
-            directory.mkdir(parents=True, exist_ok=True)
+            if database is not None and database.exists() and database.stat().st_size > 0:
+                raise KeyConfigurationError(
+                    f"the database {database} exists but its keys are not at {path.resolve()}: set CIVIC_DATA_DIR "
+                    "to the folder holding its keys.json, or set CIVIC_PSEUDONYM_KEYS, CIVIC_DATA_KEYS and "
+                    "CIVIC_AUDIT_SIGNING_KEY. No new keys were made")
+            private_dir(directory)
             doc = {k: f"1:{_b64(secrets.token_bytes(32))}" for k in ("pseudonym", "data")}
             doc["signing"] = _b64(secrets.token_bytes(32))
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -15,7 +15,8 @@ from .metrics import Health, prometheus_text
 
 
 def create_app(civic: App) -> FastAPI:
-    api = FastAPI(title="Civic Moments", version=__version__, dependencies=[Depends(problems.bounded_json)])
+    api = FastAPI(title="Civic Moments", version=__version__, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(problems.bounded_json)])
     api.state.civic = civic
     problems.install(api)
     api.include_router(events.router)
@@ -29,9 +30,11 @@ def create_app(civic: App) -> FastAPI:
     def keys(org: Organisation = Depends(organisation)) -> dict:
         return {"algorithm": "ed25519", "public_key": civic.audit.public_key()}
 
+    from ..web import security
     from ..web.portal import mount
 
     mount(api, civic)
+    security.install(api, https=civic.settings.public_url.startswith("https://"))
 
     settings = civic.settings
     # Outermost, so nothing (sessions, authentication, parsing) runs for a body over the limit.

@@ -15,6 +15,7 @@ from . import (  # noqa: F401
                orgs,
                people,
                processes,
+               retention,
                rules,
 )
 from .common import main

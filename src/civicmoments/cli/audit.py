@@ -17,16 +17,18 @@ def audit() -> None:
 
 @audit.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Sign the head of the access log (Ed25519)."""
+    """Sign the head of the access log now (Ed25519); `civic serve` also does this by itself."""
     done = common._app().audit.checkpoint()
     click.echo("the log is empty" if done is None else f"signed checkpoint at entry {done[0]}: {done[1]}")
 
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain and the last signed checkpoint; say what is wrong and where."""
+    """Check the hash chain, the checkpoints and their external copy; say what is wrong and where."""
     report = common._app().audit.verify()
     where = f", last checkpoint at entry {report.checkpoint}" if report.checkpoint else ", no checkpoint yet"
+    if report.copy:
+        where += f" (compared with {report.copy})"
     if report.intact:
         click.echo(f"intact: {report.entries} entries{where}")
         return

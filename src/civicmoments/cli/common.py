@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from ..adapters.crypto import KeyConfigurationError
 from ..domain.cases import CaseRuleError
 from ..domain.disclosure import DisclosureRefusedError
-from ..engine.errors import Problem
+from ..engine.errors import Problem, SignInConfigurationError
 from ..packs import PackError
 
 
@@ -41,7 +41,7 @@ class CivicGroup(click.Group):
             raise click.ClickException(f"{exc.title}: {exc.detail}") from None
         except PackError as exc:
             raise click.ClickException(str(exc)) from None
-        except (DisclosureRefusedError, KeyConfigurationError) as exc:
+        except (DisclosureRefusedError, KeyConfigurationError, SignInConfigurationError) as exc:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

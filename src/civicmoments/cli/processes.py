@@ -10,7 +10,16 @@ import click
 
 from . import common
 from .common import main
+from .retention import nightly as retention_nightly
 from .rules import run_sweep
+
+
+def warn_if_not_private(settings) -> None:
+    """The data folder holds personal data and keys: say so when others can read it."""
+    from ..bootstrap import loose_files
+
+    for line in loose_files(settings):
+        click.echo(f"warning: {line}", err=True)
 
 
 @main.command()
@@ -21,25 +30,30 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from ..api.app import create_app
+    from ..web.auth import check_sign_in
 
     app = common._app()
+    if app.settings.portal:
+        check_sign_in(app.settings)  # before anything listens: say which settings are missing
+    warn_if_not_private(app.settings)
     stop = threading.Event()
     supervisor = app.start_engine()
     supervisor.start()
 
     def nightly() -> None:
-        """The digital-lifetime sweep, once a day."""
+        """The digital-lifetime sweep and retention, once a day."""
         last = None
         while not stop.is_set():
             today = app.clock.now().date()
             if today != last:
                 try:
                     run_sweep(app, today, show_progress=False)
+                    retention_nightly(app, today)
                     last = today
                 except Exception as exc:  # noqa: BLE001 - keep serving; try again in an hour
                     from ..logs import get
 
-                    get("civic.sweep").error("sweep failed", error=str(exc)[:300])
+                    get("civic.sweep").error("nightly job failed", error=type(exc).__name__)
             stop.wait(3600)
 
     threading.Thread(target=nightly, name="sweep", daemon=True).start()
@@ -59,7 +73,9 @@ def serve(host: str | None, port: int | None) -> None:
 
                 key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "demo-1"})
                 os.environ["CIVIC_DEMO_IDP_KEY"] = json.dumps(key.as_dict(is_private=True))
-            uvicorn.run("civicmoments.api.asgi:create", factory=True, workers=app.settings.web_processes, **where)
+            # a web process starting on a busy machine is given time to answer before it is replaced
+            uvicorn.run("civicmoments.api.asgi:create", factory=True, workers=app.settings.web_processes,
+                        timeout_worker_healthcheck=60, **where)
         else:
             uvicorn.run(create_app(app), **where)
     finally:

@@ -1,19 +1,22 @@
-"""The access log's hash chain: each entry holds the hash of the one before it.
+"""The access log's hash chain: each entry holds the hash of the one before it, and signed,
+numbered checkpoints chain the heads of the log one after another.
 
-``verify`` walks the chain and compares its head with the last signed checkpoint, and says
-in plain words what it found and where: an edited entry, a deleted one, a reordering, or a
-log cut short.
+``verify`` walks the chain and compares it with every checkpoint, and says in plain words what
+it found and where: an edited entry, a deleted one, a reordering, a log cut short, a column a
+reader uses that no longer matches the hashed content, a checkpoint missing from the chain of
+checkpoints, or a chain rewritten after a checkpoint.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
+_NO_COLUMN = object()
 
 
 def canonical(body: dict[str, Any]) -> bytes:
@@ -26,16 +29,33 @@ def link(prev: str, body: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Entry:
+    """One entry. ``person`` is the stored ``person_id`` column the person's own view reads; it
+    must equal ``body["person"]``, which the hash covers."""
+
     seq: int
     prev: str
     hash: str
     body: dict[str, Any]
+    person: Any = _NO_COLUMN
 
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """A signed statement that entry ``seq`` had hash ``head``. Checkpoints are numbered from 1,
+    and each names the digest of the one before (``prev``), so none can be removed unseen."""
+
     seq: int
     head: str
+    number: int = 1
+    prev: str = GENESIS
+    at: str = ""
+
+    def message(self) -> bytes:
+        """The exact bytes signed (Ed25519)."""
+        return f"civicmoments-access-log-checkpoint:2:{self.number}:{self.seq}:{self.head}:{self.prev}:{self.at}".encode()
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.message()).hexdigest()
 
 
 def chain(prev: str, first_seq: int, bodies: Iterable[dict[str, Any]]) -> list[Entry]:
@@ -47,11 +67,37 @@ def chain(prev: str, first_seq: int, bodies: Iterable[dict[str, Any]]) -> list[E
     return out
 
 
-def verify(entries: Iterable[Entry], checkpoint: Checkpoint | None) -> list[str]:
+def next_checkpoint(last: Checkpoint | None, seq: int, head: str, at: str) -> Checkpoint:
+    return Checkpoint(seq, head, (last.number + 1) if last else 1, last.digest() if last else GENESIS, at)
+
+
+def verify_checkpoints(checkpoints: Sequence[Checkpoint]) -> list[str]:
+    """The checkpoints must be numbered 1, 2, 3 … with each naming the one before it."""
+    problems: list[str] = []
+    prev: Checkpoint | None = None
+    for cp in sorted(checkpoints, key=lambda c: c.number):
+        expected = prev.number + 1 if prev else 1
+        if cp.number > expected:
+            gap = f"{expected}" if cp.number == expected + 1 else f"{expected} to {cp.number - 1}"
+            problems.append(f"checkpoint {gap} is missing: deleted")
+        elif prev is not None and cp.prev != prev.digest():
+            problems.append(f"checkpoint {cp.number} does not follow checkpoint {prev.number}: "
+                            "the checkpoints were rewritten")
+        if prev is not None and cp.seq < prev.seq:
+            problems.append(f"checkpoint {cp.number} is at entry {cp.seq}, before checkpoint {prev.number}'s "
+                            f"entry {prev.seq}")
+        prev = cp
+    return problems
+
+
+def verify(entries: Iterable[Entry], checkpoints: Sequence[Checkpoint] | Checkpoint | None) -> list[str]:
     """Every problem found, in order; an empty list means the log is intact."""
+    if isinstance(checkpoints, Checkpoint):
+        checkpoints = [checkpoints]
+    heads = {cp.seq: cp for cp in checkpoints or ()}
+    newest = max(heads.values(), key=lambda c: c.seq) if heads else None
     problems: list[str] = []
     prev_hash, expected_seq, last = GENESIS, 1, None
-    seen_at_checkpoint: str | None = None
     for e in entries:
         if e.seq != expected_seq:
             if e.seq > expected_seq:
@@ -64,15 +110,16 @@ def verify(entries: Iterable[Entry], checkpoint: Checkpoint | None) -> list[str]
         if e.prev != prev_hash:
             problems.append(f"entry {e.seq} does not follow the entry before it: "
                             "something was removed, inserted or reordered")
-        if checkpoint is not None and e.seq == checkpoint.seq:
-            seen_at_checkpoint = e.hash
-        prev_hash, expected_seq, last = e.hash, e.seq + 1, e
-    if checkpoint is not None:
-        if last is None or last.seq < checkpoint.seq:
-            end = last.seq if last else 0
-            problems.append(f"the log ends at entry {end}, but a checkpoint was signed at entry "
-                            f"{checkpoint.seq}: it was cut short")
-        elif seen_at_checkpoint != checkpoint.head:
-            problems.append(f"entry {checkpoint.seq} does not match the signed checkpoint: "
+        if e.person is not _NO_COLUMN and e.person != e.body.get("person"):
+            problems.append(f"entry {e.seq}'s person_id column does not match its hashed content: "
+                            "it was re-pointed to another person")
+        cp = heads.get(e.seq)
+        if cp is not None and e.hash != cp.head:
+            problems.append(f"entry {e.seq} does not match the signed checkpoint {cp.number}: "
                             "the chain was rewritten")
+        prev_hash, expected_seq, last = e.hash, e.seq + 1, e
+    if newest is not None and (last is None or last.seq < newest.seq):
+        end = last.seq if last else 0
+        problems.append(f"the log ends at entry {end}, but checkpoint {newest.number} was signed at entry "
+                        f"{newest.seq}: it was cut short")
     return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .clock import iso
@@ -41,6 +41,7 @@ class Purpose:
     model: ConsentModel
     notice_version: str
     notice: str = ""
+    retention: timedelta | None = None  # how long what is kept for this purpose is kept (messages, shares)
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,7 @@ ValueTooLongError = _problem("value-too-long", 422, "A value is longer than the 
 UnstorableTextError = _problem("unstorable-text", 422, "Text holds a character that cannot be stored")
 EventTimeOutOfRangeError = _problem("event-time-out-of-range", 422, "The event's time is outside the accepted window")
 UnstorableEventError = _problem("unstorable-event", 422, "The database could not store this event")
+
+
+class SignInConfigurationError(ValueError):
+    """Signing in is not configured: no identity provider, or no client secret, outside demo mode."""

@@ -28,6 +28,21 @@ class Worker:
     messenger: object | None = None  # sends queued messages down their channel chains
     one_at_a_time: int = 0  # after a failed batch: events left to dispatch singly, to isolate the bad one
     last_beat: float = field(default=0.0)  # time.monotonic() at the end of the last round
+    periodic: list[tuple[float, Callable[[], object]]] = field(default_factory=list)  # (seconds, task)
+    _last: dict[int, float] = field(default_factory=dict)
+
+    def housekeeping(self) -> None:
+        """Tasks run every so many seconds of wall time (access-log checkpoints), one failure
+        at a time: a task that fails is logged and tried again at its next turn."""
+        now = time.monotonic()
+        for i, (every, task) in enumerate(self.periodic):
+            if now - self._last.get(i, float("-inf")) < every:
+                continue
+            self._last[i] = now
+            try:
+                task()
+            except Exception as exc:  # noqa: BLE001 - housekeeping never stops the engine
+                log.error("periodic task failed", task=getattr(task, "__qualname__", "?"), error=type(exc).__name__)
 
     def run_once(self) -> int:
         done = 0
@@ -54,6 +69,7 @@ class Worker:
         log.info("worker started")
         failures = 0
         while not should_stop():
+            self.housekeeping()
             try:
                 done = self.run_once()
                 failures = 0

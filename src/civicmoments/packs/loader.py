@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from ..domain.cases import Queue
@@ -15,7 +16,16 @@ from ..rules.cel import CelCondition, ConditionSyntaxError
 from .cases import load_policy, load_queues
 from .event_types import EventType, load_event_types
 from .moments import load_moments
-from .registry import Check, Form, load_assurance, load_attributes, load_checks, load_forms, load_purposes
+from .registry import (
+    Check,
+    Form,
+    load_assurance,
+    load_attributes,
+    load_checks,
+    load_forms,
+    load_purposes,
+    load_retention,
+)
 from .templates import PackSettings, Template, load_settings, load_templates
 from .yamlmap import PackError, load
 
@@ -60,6 +70,7 @@ class Pack:
     queues: dict[str, Queue] = field(default_factory=dict)
     policy: Policy = field(default_factory=lambda: Policy({}, {}, {}))
     assurance: list[Assurance] = field(default_factory=list)
+    retention: dict[str, timedelta] = field(default_factory=dict)  # kinds of record no one purpose owns
 
 
 def load_rules(file: Path) -> dict[str, SimpleRule]:
@@ -123,7 +134,8 @@ def load_pack(root: Path) -> Pack:
     return Pack(root, event_types, moments, load_rules(root / "rules" / "simple.yaml"), attributes,
                 purposes, load_forms(root / "registry" / "forms.yaml", attributes),
                 load_checks(root / "registry" / "checks.yaml", attributes), settings, templates, queues,
-                load_policy(root / "staff" / "roles.yaml", queues), load_assurance(root / "registry" / "assurance.yaml"))
+                load_policy(root / "staff" / "roles.yaml", queues), load_assurance(root / "registry" / "assurance.yaml"),
+                load_retention(root / "registry" / "purposes.yaml"))
 
 
 def _check_notify_steps(moments: dict[str, Moment], templates: dict[str, Template],

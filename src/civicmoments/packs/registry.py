@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from ..domain import identifiers as identifier_schemes
+from ..domain.clock import parse_duration
 from ..domain.consent import ConsentModel, Purpose
 from ..domain.people import Assurance, AttributeSpec, Basis, Tier
 from ..rules.cel import CelCondition, ConditionSyntaxError
@@ -74,16 +76,35 @@ def load_purposes(file: Path) -> dict[str, Purpose]:
         path = ("purposes", pid)
         if not isinstance(spec, dict):
             raise doc.error(path, f"purpose {pid!r} must be a mapping")
-        for key in ("title", "lawful_basis", "model", "notice_version"):
+        for key in ("title", "lawful_basis", "model", "notice_version", "retention"):
             if not spec.get(key):
                 raise doc.error(path, f"purpose {pid!r} needs '{key}'")
+        try:
+            retention = parse_duration(str(spec["retention"]))
+        except ValueError:
+            raise doc.error(path + ("retention",), "retention is an ISO 8601 duration such as P2Y or P90D") from None
         try:
             model = ConsentModel(spec["model"])
         except ValueError:
             raise doc.error(path + ("model",), "model is one of: "
                             + ", ".join(m.value for m in ConsentModel)) from None
         out[pid] = Purpose(pid, spec["title"], spec["lawful_basis"], model, str(spec["notice_version"]),
-                           spec.get("notice", ""))
+                           spec.get("notice", ""), retention)
+    return out
+
+
+def load_retention(file: Path) -> dict[str, timedelta]:
+    """The ``retention`` section: how long kinds of record are kept that no one purpose owns
+    (``superseded_facts``: a fact a newer one has replaced)."""
+    if (found := _section(file, "retention")) is None:
+        return {}
+    doc, raw = found
+    out = {}
+    for kind, text in raw.items():
+        try:
+            out[kind] = parse_duration(str(text))
+        except ValueError:
+            raise doc.error(("retention", kind), "an ISO 8601 duration such as P6Y") from None
     return out
 
 

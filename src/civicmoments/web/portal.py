@@ -20,14 +20,24 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
-from starlette.middleware.sessions import SessionMiddleware
 
 from ..domain.messages import Channel
 from ..engine.errors import Problem
 from ..logs import get
 from ..packs.templates import to_html
-from .auth import DemoIdentityProvider, relying_party
+from . import erasure
+from .auth import (
+    DemoIdentityProvider,
+    SignInFailed,
+    check_sign_in,
+    client_secret,
+    complete_sign_in,
+    issuer_for,
+    relying_party,
+    start_sign_in,
+)
 from .i18n import Words
+from .sessions import ServerSessions
 from .why import check_words, plain
 
 log = get("civic.portal")
@@ -52,8 +62,11 @@ class Portal:
                 {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]),
             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.env.filters["paragraphs"] = to_html
-        self.oauth = relying_party(settings)
+        self.redirect_uri = f"{settings.public_url.rstrip('/')}/auth/callback"
+        self.oauth = relying_party(issuer_for(settings), settings.oidc_client_id, client_secret(settings))
         self.demo = DemoIdentityProvider(settings, self._demo_people) if settings.demo_mode else None
+        if self.demo is not None:
+            self.demo.register(settings.oidc_client_id, client_secret(settings), self.redirect_uri)
 
     # -- plumbing ---------------------------------------------------------------------
     def _demo_people(self) -> list[dict[str, str]]:
@@ -114,7 +127,9 @@ class Portal:
             return names.get(org_id, org_id)
 
         html = self.env.get_template(template).render(
-            t=t, label=label, show=show, source=source, lang=lang, other_lang=other, path=request.url.path, csrf_token=self.csrf(request),
+            t=t, label=label, show=show, source=source, lang=lang, other_lang=other, path=request.url.path,
+            csrf_token=_OnUse(lambda: self.csrf(request)),
+            cspNonce=getattr(request.state, "csp_nonce", None),
             signed_in=self.person(request) is not None, service_name=self.civic.settings.service_name,
             demo=self.civic.settings.demo_mode, **context)
         return HTMLResponse(html, status_code=status)
@@ -181,13 +196,21 @@ class Portal:
 
         @r.get("/sign-in")
         async def sign_in(request: Request) -> Response:
-            return await self.oauth.idp.authorize_redirect(request, str(request.url_for("signed_in")))
+            try:
+                return await start_sign_in(self.oauth.idp, request, self.redirect_uri)
+            except SignInFailed as exc:
+                log.warning("identity provider unavailable")
+                return self.page(request, "sign_in_problem.html", status=exc.status, reason=exc.reason)
 
         @r.get("/auth/callback", name="signed_in")
         async def callback(request: Request) -> Response:
-            token = await self.oauth.idp.authorize_access_token(request)
-            person = token["userinfo"]["sub"]
-            civic.registry.require(person)
+            try:
+                person = (await complete_sign_in(self.oauth.idp, request))["sub"]
+                if civic.registry.store.person(person) is None:
+                    raise SignInFailed("unknown", 403)
+            except SignInFailed as exc:
+                log.info("sign-in failed", reason=exc.reason)
+                return self.page(request, "sign_in_problem.html", status=exc.status, reason=exc.reason)
             lang = request.session.get("lang")
             request.session.clear()
             request.session.update({"person": person, "csrf": secrets.token_urlsafe(24)})
@@ -509,6 +532,19 @@ class CsrfError(Exception):
     pass
 
 
+class _OnUse:
+    """A value made when a page first prints it: a CSRF token (and so a stored session) only for
+    pages that carry a form, not for every anonymous visit."""
+
+    def __init__(self, make) -> None:
+        self.make, self.value = make, None
+
+    def __str__(self) -> str:
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
 class SignInNeeded(Exception):
     pass
 
@@ -516,12 +552,12 @@ class SignInNeeded(Exception):
 def mount(api: FastAPI, civic) -> Portal | None:
     """Add the portal to the API's app: pages, assets, sessions."""
     settings = civic.settings
-    if not (civic.pack.root / "portal").is_dir():
+    if not settings.portal or not (civic.pack.root / "portal").is_dir():
         return None
+    check_sign_in(settings)
     portal = Portal(civic)
-    secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_urlsafe(32)
-    api.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="civic_session", same_site="lax",
-                       https_only=settings.public_url.startswith("https://"), max_age=8 * 3600)
+    api.add_middleware(ServerSessions, store=civic.sessions, clock=civic.clock, cookie="civic_session",
+                       max_age=8 * 3600, https_only=settings.public_url.startswith("https://"))
     assets = Path(settings.assets_dir)
     if assets.is_dir():
         api.mount("/assets", StaticFiles(directory=assets / "assets"), name="assets")
@@ -531,6 +567,7 @@ def mount(api: FastAPI, civic) -> Portal | None:
     if portal.demo is not None:
         api.include_router(portal.demo.router())
     api.include_router(portal.router())
+    api.include_router(erasure.router(portal))
 
     @api.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import Engine
 
-from ...domain.audit import GENESIS, Checkpoint, Entry
+from ...domain.audit import GENESIS, Entry
 from ...domain.consent import Agreement, ConsentRecord, ConsentState, Mode
 from ...domain.people import Basis, Fact, Tier
 from .bulk import Bulk
@@ -343,8 +343,7 @@ class RegistryStore:
     def append_log(self, bodies: Sequence[dict[str, Any]], chain) -> list[Entry]:
         """Append entries after the current head, in one transaction (serialised per database)."""
         with self.engine.begin() as conn:
-            if self.pg:
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(271828)")
+            self._lock_log(conn)
             last = conn.execute(select(access_log.c.seq, access_log.c.hash)
                                 .order_by(access_log.c.seq.desc()).limit(1)).first()
             prev, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
@@ -353,6 +352,12 @@ class RegistryStore:
                 {"seq": e.seq, "prev": e.prev, "hash": e.hash, "body": e.body, "person_id": e.body.get("person")}
                 for e in entries])
         return entries
+
+    def _lock_log(self, conn) -> None:
+        # One writer of the log at a time: an advisory lock on PostgreSQL; on SQLite the write
+        # transaction (BEGIN IMMEDIATE) is already the only one.
+        if self.pg:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(271828)")
 
     def log_entries(self, after: int = 0, batch: int = 10_000):
         """Every entry in order, read in batches so memory stays bounded."""
@@ -363,24 +368,41 @@ class RegistryStore:
             if not rows:
                 return
             for r in rows:
-                yield Entry(r.seq, r.prev, r.hash, r.body)
+                yield Entry(r.seq, r.prev, r.hash, r.body, r.person_id)
             after = rows[-1].seq
 
     def log_for(self, person_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The person's entries, newest first. The column finds them; the hashed body must agree."""
         with self.reader.connect() as conn:
             rows = conn.execute(select(access_log.c.seq, access_log.c.body)
                                 .where(access_log.c.person_id == person_id)
                                 .order_by(access_log.c.seq.desc()).limit(limit))
-            return [{"seq": r.seq, **r.body} for r in rows]
+            return [{"seq": r.seq, **r.body} for r in rows if r.body.get("person") == person_id]
 
-    def add_checkpoint(self, row: dict[str, Any]) -> None:
+    def take_checkpoint(self, make) -> dict[str, Any] | None:
+        """In one transaction holding the log's lock: ``make(last_row, seq, head)`` returns the
+        next checkpoint row (or None for nothing to do), which is stored before the commit."""
         with self.engine.begin() as conn:
-            self.bulk.insert(conn, audit_checkpoints, [row], ignore_conflicts=True)
+            self._lock_log(conn)
+            last = conn.execute(select(audit_checkpoints)
+                                .order_by(audit_checkpoints.c.number.desc()).limit(1)).first()
+            head = conn.execute(select(access_log.c.seq, access_log.c.hash)
+                                .order_by(access_log.c.seq.desc()).limit(1)).first()
+            row = make(dict(last._mapping) if last else None, *((head.seq, head.hash) if head else (0, GENESIS)))
+            if row is not None:
+                self.bulk.insert(conn, audit_checkpoints, [row])
+        return row
 
-    def last_checkpoint(self) -> tuple[Checkpoint, dict[str, Any]] | None:
+    def checkpoint_rows(self) -> list[dict[str, Any]]:
         with self.reader.connect() as conn:
-            row = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.seq.desc()).limit(1)).first()
-        return (Checkpoint(row.seq, row.head), dict(row._mapping)) if row else None
+            return [dict(r._mapping) for r in conn.execute(select(audit_checkpoints)
+                                                           .order_by(audit_checkpoints.c.number))]
+
+    def last_checkpoint(self) -> dict[str, Any] | None:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(audit_checkpoints)
+                               .order_by(audit_checkpoints.c.number.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
 
     def log_head(self) -> tuple[int, str]:
         with self.reader.connect() as conn:

@@ -267,16 +267,6 @@ access_log = Table(
     Index("ix_access_log_person", "person_id", "seq"),
 )
 
-audit_checkpoints = Table(
-    "audit_checkpoints",
-    metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("head", String(64), nullable=False),
-    Column("signature", Text, nullable=False),
-    Column("public_key", Text, nullable=False),
-    Column("at", Time, nullable=False),
-)
-
 match_keys = Table(
     "match_keys",
     metadata,
@@ -316,6 +306,7 @@ messages = Table(
     Column("read_at", Time),
     Column("created_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
+    Column("removed_at", Time),  # when retention replaced the text (see the retention block below)
     Index("ix_messages_due", "next_at"),
     Index("ix_messages_person", "person_id", "created_at"),
     Index("ix_messages_journey", "journey_id"),
@@ -441,4 +432,41 @@ engine_heartbeats = Table(
     Column("running", Boolean, nullable=False),  # the engine thread is alive and looping
     Column("restarts", Integer, nullable=False),
     Column("last_error", Text),  # the class of the exception that last stopped the engine thread
+)
+
+
+# -- access-log checkpoints, sessions, retention ------------------------------------------
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("number", BigInteger, primary_key=True, autoincrement=False),  # 1, 2, 3 ...
+    Column("seq", BigInteger, nullable=False),  # the entry whose hash is the head
+    Column("head", String(64), nullable=False),
+    Column("prev", String(64), nullable=False),  # digest of the checkpoint before
+    Column("at", String(40), nullable=False),  # ISO 8601 UTC, as signed
+    Column("signature", Text, nullable=False),
+    Column("public_key", Text, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie's token; the token is not kept
+    Column("data", Json, nullable=False),
+    Column("person_id", String(36), index=True),
+    Column("created_at", Time, nullable=False),
+    Column("seen_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+)
+
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("requested_at", Time, nullable=False),
+    Column("details", Text, nullable=False),  # what the person asked, in their words
+    Column("status", String(20), nullable=False),  # received, case-opened, done
+    Column("case_id", String(36)),
 )

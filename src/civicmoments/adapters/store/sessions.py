@@ -1,0 +1,45 @@
+"""Server-side sessions: the browser holds only a random token; the database holds the
+session under the token's SHA-256, so ending a session here ends it for every copy of the
+cookie."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Engine
+
+from .schema import sessions
+
+
+class SessionStore:
+    def __init__(self, engine: Engine, reader: Engine) -> None:
+        self.engine, self.reader = engine, reader
+
+    def load(self, session_id: str, now: datetime) -> dict[str, Any] | None:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(sessions.c.data).where(sessions.c.id == session_id,
+                                                             sessions.c.expires_at > now)).first()
+        return dict(row.data) if row else None
+
+    def save(self, session_id: str, data: dict[str, Any], now: datetime, expires_at: datetime) -> None:
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(sessions).where(sessions.c.id == session_id).values(
+                data=data, person_id=data.get("person"), seen_at=now)).rowcount
+            if not changed:
+                conn.execute(sessions.insert().values(id=session_id, data=data, person_id=data.get("person"),
+                                                      created_at=now, seen_at=now, expires_at=expires_at))
+
+    def end(self, session_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(sessions).where(sessions.c.id == session_id))
+
+    def end_for_person(self, person_id: str) -> int:
+        """End every session of a person (signing out everywhere)."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(sessions).where(sessions.c.person_id == person_id)).rowcount
+
+    def purge(self, now: datetime) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount

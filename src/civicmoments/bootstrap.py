@@ -22,6 +22,7 @@ from .domain.messages import Channel
 from .domain.moments import StepKind
 from .engine.agreements import Agreements
 from .engine.audit import AuditLog
+from .engine.authority import Authority
 from .engine.cases import Cases, OpenCaseProvider
 from .engine.consents import CONSENT_WITHDRAWN, Consents
 from .engine.dispatcher import Dispatcher
@@ -33,6 +34,7 @@ from .engine.interviews import Interviews
 from .engine.messages import Messenger
 from .engine.officers import Officers
 from .engine.organisations import Organisations
+from .engine.outcomes import ConfirmOutcomes
 from .engine.ports import EffectProvider
 from .engine.providers import ProviderPool
 from .engine.questions import QuestionPlanner
@@ -41,6 +43,7 @@ from .engine.steps import DecideProvider, RegistryStepsProvider
 from .engine.transit import Transit
 from .engine.worker import Worker
 from .packs import Pack, load_pack
+from .packs.authority import load_authority
 from .settings import Settings
 
 
@@ -145,7 +148,8 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
         providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules), registry, clock)
         steps = RegistryStepsProvider(registry, recorder, clock, consents)
-        providers[StepKind.GRANT.value] = providers[StepKind.RECORD.value] = steps
+        providers[StepKind.GRANT.value] = steps
+        providers[StepKind.RECORD.value] = ConfirmOutcomes(steps, store, clock)
         if pack.templates:
             providers[StepKind.NOTIFY.value] = messenger
         if cases is not None and pack.queues:
@@ -206,6 +210,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
               audit, gate, None, messenger, transit, Interviews(store, publish, clock, settings.public_url),
               cases, Officers(case_store, pack.policy, clock))
     holder["app"] = app
+    app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
+                                                    set(pack.attributes)), people, app.resolver, cases)
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app
 

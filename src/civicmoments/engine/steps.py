@@ -71,6 +71,13 @@ class RegistryStepsProvider:
         copied = {attr: data[key] for attr, key in (spec.get("from_event") or {}).items() if data.get(key) is not None}
         return {**copied, **(spec.get("record") or {})}
 
+    @staticmethod
+    def valid_from(spec: dict[str, Any], event: dict[str, Any]) -> str | None:
+        """The day recorded facts hold from: the trigger's date field named by ``valid_from``
+        (a new job's ``start_date``), else when they are recorded."""
+        day = ((event or {}).get("data") or {}).get(spec["valid_from"]) if spec.get("valid_from") else None
+        return f"{day}T00:00:00Z" if isinstance(day, str) and len(day) == 10 else None
+
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
         self.recorder.perform(effects)  # every grant and record is also kept, once per key
         known = self.registry.store.existing(sorted({e.person for e in effects}))
@@ -78,8 +85,9 @@ class RegistryStepsProvider:
         for e in effects:  # facts first, so that the career profile includes them
             facts = self.facts(e.payload.get("spec", {}), e.payload.get("event"))
             if facts and e.person in known:
-                writes.append((e.person, [{"attribute": k, "value": v, "basis": "derived", "tier": "gold"}
-                                          for k, v in facts.items()]))
+                since = self.valid_from(e.payload.get("spec", {}), e.payload.get("event"))
+                writes.append((e.person, [{"attribute": k, "value": v, "basis": "derived", "tier": "gold",
+                                           "valid_from": since} for k, v in facts.items()]))
         if writes:
             self.registry.record_many(PLATFORM, writes)
         careers = [e.person for e in effects if e.payload.get("spec", {}).get("profile") == "career"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -64,7 +65,7 @@ def events_send(file: Path, org_name: str, type_name: str | None, source: str | 
                            hidden=len(raws) < 1000) as bar:
         for start in range(0, len(raws), 1000):
             part = app.intake.submit(org, raws[start : start + 1000])
-            receipts.extend(r.__class__(r.index + start, r.id, r.source, r.status, r.problem) for r in part)
+            receipts.extend(dataclasses.replace(r, index=r.index + start) for r in part)
             bar.update(len(part))
     if as_json:
         _out([r.as_dict() for r in receipts])

@@ -501,7 +501,8 @@ class SqlStore:
                 return None
             if found.state["outcome"].get("confirmed"):
                 return found.id
-            state = {**found.state, "outcome": {**found.state["outcome"], "confirmed": {**detail, "at": now.isoformat()}}}
+            outcome = {**found.state["outcome"], "confirmed": {**detail, "at": now.isoformat()}}
+            state = {**found.state, "outcome": outcome}
             conn.execute(update(journeys).where(journeys.c.id == found.id, journeys.c.version == found.version)
                          .values(state=state, version=found.version + 1, updated_at=now))
             conn.execute(insert(timeline).values(journey_id=found.id, at=now, kind="outcome-confirmed", step=None,

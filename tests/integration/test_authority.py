@@ -7,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicmoments.api.app import create_app
+from civicmoments.engine.authority import Authority
+from civicmoments.packs.authority import AuthorityRule, AuthorityRules, Relationship
 
 from ..conftest import make_app
 from ..people import known
@@ -100,3 +102,16 @@ def test_a_csv_row_for_someone_elses_employee_is_refused_alone_with_its_row(worl
     app.worker.drain()
     assert [j.moment for j in app.store.journeys_for(abe)] == ["job-loss"]
     assert app.store.journeys_for(other) == []
+
+
+def test_where_the_pack_says_so_an_unrelated_report_waits_for_verification_instead(world):
+    client, app, tokens, abe = world
+    rule = AuthorityRule(STARTED, Relationship("employer", "the person's employer", "employer"), "verification")
+    app.intake.authority = Authority(AuthorityRules({STARTED: rule}), app.registry.store, app.resolver, app.cases)
+    r = client.post("/v1/events", json=started(abe, "r2", "https://rogue.example/hr"),
+                    headers={**tokens["Rogue Ltd"], **CE})
+    assert r.status_code == 202 and r.json()["status"] == "held"
+    (case,) = app.cases.list(queue="verification", person=abe)
+    assert case.data["rule"] == "no-relationship" and case.data["event"]["id"] == "r2"
+    app.worker.drain()
+    assert app.store.journeys_for(abe) == []

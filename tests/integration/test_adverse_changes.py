@@ -103,13 +103,22 @@ def test_an_overturned_review_stops_nothing_and_tells_the_person(world):
     assert j.steps["stop-benefit"].status.value == "skipped"
 
 
-def test_someone_without_a_benefit_is_simply_recorded_in_work(world):
+def test_someone_without_a_benefit_is_simply_recorded_in_work_and_their_outcome_counts(world):
     client, app, tokens, _ = world
-    cy = known(app, employer=NORTHFIELD, employment_status="unemployed")
+    cy = known(app, employer=NORTHFIELD, class1_earnings_last_year_pence=0, class1_earnings_year_before_pence=0)
+    r = client.post("/v1/events", headers={**tokens[NORTHFIELD], "Content-Type": "application/cloudevents+json"},
+                    json={"specversion": "1.0", "type": ENDED, "source": "https://northfield.example/hr", "id": "N-2",
+                          "subject": cy, "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 30}})
+    assert r.status_code == 202, r.text
+    app.worker.drain()
     new_job(client, tokens, cy, "S-2")
     app.worker.drain()
-    assert app.cases.list(person=cy) == [] and "benefit-stop-notice" not in messages(app, cy)
+    assert {c.journey for c in app.cases.list(person=cy)} == {loss.id for loss in app.store.journeys_for(cy)
+                                                               if loss.moment == "job-loss"}  # none from the new job
+    assert "benefit-stop-notice" not in messages(app, cy)
     assert app.registry.profile(cy)["employment_status"].value == "employed"
+    (loss,) = [j for j in app.store.journeys_for(cy) if j.moment == "job-loss"]
+    assert app.store.journey(loss.id)["journey"].outcome["confirmed"]["step"] == "employed"
 
 
 def test_the_job_loss_outcome_counts_only_once_the_change_is_confirmed(world):

@@ -61,7 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         out = srv.civic("orgs", "add", name, "--source", source, *scopes, "--json")
         srv.tokens[name] = json.loads(out.stdout)["token"]
     proc = subprocess.Popen([*CIVIC, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded machine can take half a minute to start it
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{srv.url}/healthz").status_code == 200:

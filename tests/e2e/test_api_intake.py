@@ -17,11 +17,11 @@ SOURCE = "https://northfield.example/hr"
 DATA = {"reason": "redundancy", "last_day": "2026-11-20", "age": 30, "class1_contribution_years": 2}
 
 
-def employee(server) -> str:
-    """A person in the registry whose employer is Northfield, so Northfield may report their job ending."""
+def employee(server, employer: str = "Northfield") -> str:
+    """A person in the registry whose employer is ``employer``, so it may report their job ending."""
     h = {"Authorization": f"Bearer {server.tokens['Console']}"}
     pid = httpx.post(f"{server.url}/v1/people", json={}, headers=h).json()["id"]
-    r = httpx.post(f"{server.url}/v1/people/{pid}/facts", json=[{"attribute": "employer", "value": "Northfield"}],
+    r = httpx.post(f"{server.url}/v1/people/{pid}/facts", json=[{"attribute": "employer", "value": employer}],
                    headers=h)
     assert r.status_code == 201, r.text
     return pid
@@ -185,7 +185,8 @@ def test_a_revoked_token(server):
     out = server.civic("orgs", "add", "Gone Ltd", "--source", "https://gone.example/*", "--scope", "uk.*",
                        "--json")
     token = json.loads(out.stdout)["token"]
-    message = ce_http.to_structured_event(cloud_event(server, source="https://gone.example/hr"))
+    message = ce_http.to_structured_event(cloud_event(server, source="https://gone.example/hr",
+                                                      subject=employee(server, "Gone Ltd")))
     assert httpx.post(f"{server.url}/v1/events", content=message.body,
                       headers={**message.headers, "Authorization": f"Bearer {token}"}).status_code == 202
     server.civic("orgs", "revoke", "Gone Ltd")

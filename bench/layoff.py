@@ -68,7 +68,7 @@ def seed(app, n: int) -> list[str]:
         for pid in chunk:
             values = {"given_name": rng.choice(["Abe", "Ana", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus"]),
                       "family_name": "Smith", "date_of_birth": f"19{rng.randint(60, 99)}-0{rng.randint(1, 9)}-15",
-                      "employment_status": "unemployed", "occupation": rng.choice(economy),
+                      "employment_status": "unemployed", "occupation": rng.choice(economy), "employer": "Northfield",
                       "home_area": rng.choice(TOWNS), "postcode": "LS1 4AP",
                       "class1_earnings_last_year_pence": rng.randint(1_500_000, 4_000_000),
                       "class1_earnings_year_before_pence": rng.randint(1_500_000, 4_000_000)}

@@ -61,7 +61,7 @@ def seed(app, n: int, users: int) -> list[str]:
         for pid in chunk:
             values = {"given_name": rng.choice(["Abe", "Ana", "Ben", "Cara"]), "family_name": "Smith",
                       "date_of_birth": f"19{rng.randint(60, 99)}-05-1{rng.randint(0, 9)}", "home_area": "Leeds",
-                      "occupation": "welder", "employment_status": "employed",
+                      "occupation": "welder", "employment_status": "employed", "employer": "Northfield",
                       "class1_earnings_last_year_pence": 3_000_000, "class1_earnings_year_before_pence": 2_900_000}
             rows += [{"person_id": pid, "attribute": k, "value": v, "source": "bench", "basis": "register",
                       "tier": "gold", "observed_at": older, "valid_from": older, "recorded_at": now}

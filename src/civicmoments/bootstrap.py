@@ -29,6 +29,7 @@ from .domain.messages import Channel
 from .domain.moments import StepKind
 from .engine.agreements import Agreements
 from .engine.audit import AuditLog
+from .engine.authority import Authority
 from .engine.cases import Cases, OpenCaseProvider
 from .engine.consents import CONSENT_REFUSED, CONSENT_WITHDRAWN, Consents
 from .engine.dispatcher import Dispatcher
@@ -42,6 +43,7 @@ from .engine.messages import Messenger
 from .engine.officers import Officers
 from .engine.organisations import Organisations
 from .engine.outbound import Fence, Outbound
+from .engine.outcomes import ConfirmOutcomes
 from .engine.ports import EffectProvider
 from .engine.providers import ProviderPool
 from .engine.questions import QuestionPlanner
@@ -51,6 +53,7 @@ from .engine.supervisor import EngineSupervisor
 from .engine.transit import Transit
 from .engine.worker import Worker
 from .packs import Pack, load_pack
+from .packs.authority import load_authority
 from .settings import Settings
 
 
@@ -221,7 +224,8 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
         providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules, clock), registry, clock)
         steps = RegistryStepsProvider(registry, recorder, clock, consents, pack.assurance, store.organisations)
-        providers[StepKind.GRANT.value] = providers[StepKind.RECORD.value] = steps
+        providers[StepKind.GRANT.value] = steps
+        providers[StepKind.RECORD.value] = ConfirmOutcomes(steps, store, clock)
         if pack.templates:
             providers[StepKind.NOTIFY.value] = messenger
         if cases is not None and pack.queues:
@@ -290,6 +294,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
     holder["app"] = app
+    app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
+                                                    set(pack.attributes)), people, app.resolver, cases)
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app
 

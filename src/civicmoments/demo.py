@@ -167,6 +167,8 @@ class Demo:
                            ["active-jobseeker"])
         economy, abe_job = _local_market()
         abe, colleagues = seed_town(app, 5000, abe_job, economy)
+        app.officers.add("Dara Okafor", "demo-decision-maker", "employment-department", ["decision-maker"])
+        tokens["Dara"] = app.officers.token("Dara Okafor")
         env["CIVIC_NOW"] = iso(app.clock.now())  # the platform carries on from the demo's own clock
         env["CIVIC_DEMO_FEATURED"] = json.dumps([abe])  # the demo sign-in lists the story's Abe first
         app.store.close()
@@ -255,8 +257,20 @@ class Demo:
                    json={"specversion": "1.0", "type": JOB_STARTED, "source": EMPLOYER, "id": f"S-{abe}",
                          "subject": abe, "data": {"start_date": "2026-12-01"}})
         done = self.wait("re-employment", lambda: (journey(abe) or {}).get("status") == "completed" and journey(abe))
+        self.wait("the notice of the change", lambda: messages(abe).get("benefit-stop-notice"))
+        case = self.wait("the review", lambda: next(iter(httpx.get(
+            f"{url}/v1/cases", params={"person": abe, "queue": "decision-review", "status": "open"},
+            headers=h("Dara")).json()["items"]), None))
+        held = httpx.post(f"{metro}/v1/taps", json={"card": "METRO-ABE-0001"}).json()
+        self.stamp("new job reported", f"journey {done['status']}; stopping the benefit goes against Abe, so it "
+                                       f"waits for a decision maker (case {case['id'][:8]}); Abe is told; "
+                                       f"at the gate: {'waived' if held['waived'] else 'fare charged'}")
+        httpx.post(f"{url}/v1/cases/{case['id']}/resolve", headers=h("Dara"),
+                   json={"outcome": "upheld", "reason": "Payroll confirms the new job", "version": case["version"]})
         self.wait("the benefit to stop", lambda: (journey(abe, "back-in-work") or {}).get("status") == "completed")
-        self.stamp("re-employed", f"journey {done['status']}; the benefit stopped")
+        self.wait("the decision", lambda: messages(abe).get("benefit-stop-decision"))
+        self.stamp("change confirmed", "a decision maker upheld it: the benefit stopped from the start date, "
+                                       "Abe was told, and his return to work counts as the moment's outcome")
         again = httpx.post(f"{metro}/v1/taps", json={"card": "METRO-ABE-0001"}).json()
         say(f"               at the gate again: {'waived' if again['waived'] else 'fare charged'}")
 

@@ -76,7 +76,7 @@ def portal(tmp_path_factory):
     hmrc = {"Authorization": f"Bearer {tokens['HMRC']}"}
     abe = httpx.post(f"{url}/v1/people", json={}, headers=hmrc).json()["id"]
     facts = {"given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1981-03-14", "home_area": "Leeds",
-             "postcode": "LS1 4AP", "occupation": "welder", "skills": "arc welding",
+             "postcode": "LS1 4AP", "occupation": "welder", "skills": "arc welding", "employer": "Northfield",
              "class1_earnings_last_year_pence": 3_100_000, "class1_earnings_year_before_pence": 2_950_000}
     httpx.post(f"{url}/v1/people/{abe}/facts", headers=hmrc,
                json=[{"attribute": k, "value": v} for k, v in facts.items()]).raise_for_status()

@@ -53,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         ("Northfield", "https://northfield.example/*", "uk.gov.dwp.employment.*"),
         ("Portal", "civic://portal", "civic.*"),
         ("Console", "civic://console", "journeys:read people:read people:write people:answer consents:read "
-                                       "consents:write people:export"),
+                                       "consents:write people:export facts:employment"),
         ("HMRC", "https://hmrc.example/*", "facts:identity facts:address facts:finance"),
         ("JobMatch", "https://jobmatch.example/*", "jobmatch.*"),
         ("Metro", "https://metro.example/*", "metro.*"),

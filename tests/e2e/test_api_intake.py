@@ -17,8 +17,18 @@ SOURCE = "https://northfield.example/hr"
 DATA = {"reason": "redundancy", "last_day": "2026-11-20", "age": 30, "class1_contribution_years": 2}
 
 
-def cloud_event(**attrs) -> CloudEvent:
-    base = {"type": JOB_ENDED, "source": SOURCE, "id": str(uuid.uuid4()), "subject": f"p-{uuid.uuid4()}"}
+def employee(server, employer: str = "Northfield") -> str:
+    """A person in the registry whose employer is ``employer``, so it may report their job ending."""
+    h = {"Authorization": f"Bearer {server.tokens['Console']}"}
+    pid = httpx.post(f"{server.url}/v1/people", json={}, headers=h).json()["id"]
+    r = httpx.post(f"{server.url}/v1/people/{pid}/facts", json=[{"attribute": "employer", "value": employer}],
+                   headers=h)
+    assert r.status_code == 201, r.text
+    return pid
+
+
+def cloud_event(server, **attrs) -> CloudEvent:
+    base = {"type": JOB_ENDED, "source": SOURCE, "id": str(uuid.uuid4()), "subject": employee(server)}
     data = attrs.pop("data", DATA)
     return CloudEvent(attributes={**base, **attrs}, data=data)
 
@@ -36,7 +46,7 @@ def journey_of(server, person: str) -> dict:
 
 @pytest.mark.parametrize("mode", ["structured", "binary"])
 def test_an_event_in_either_mode_is_accepted_and_starts_a_journey(server, mode):
-    event = cloud_event()
+    event = cloud_event(server)
     convert = ce_http.to_structured_event if mode == "structured" else ce_http.to_binary_event
     resp = post(server, convert(event))
     assert resp.status_code == 202, resp.text
@@ -55,8 +65,8 @@ def test_an_event_in_either_mode_is_accepted_and_starts_a_journey(server, mode):
 
 
 def test_a_batch_reports_each_event(server):
-    good = json.loads(ce_http.to_structured_event(cloud_event()).body)
-    bad = {**json.loads(ce_http.to_structured_event(cloud_event()).body), "type": "uk.gov.nope"}
+    good = json.loads(ce_http.to_structured_event(cloud_event(server)).body)
+    bad = {**json.loads(ce_http.to_structured_event(cloud_event(server)).body), "type": "uk.gov.nope"}
     resp = httpx.post(f"{server.url}/v1/events", content=json.dumps([good, bad]), headers={
         "Authorization": f"Bearer {server.tokens['Northfield']}",
         "Content-Type": "application/cloudevents-batch+json"})
@@ -67,14 +77,14 @@ def test_a_batch_reports_each_event(server):
 
 
 def test_resending_the_same_event_is_harmless(server):
-    message = ce_http.to_structured_event(cloud_event())
+    message = ce_http.to_structured_event(cloud_event(server))
     assert post(server, message).status_code == 202
     again = post(server, message)
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
 
 
 def test_csv_from_an_employer(server):
-    person = f"p-{uuid.uuid4()}"
+    person = employee(server)
     csv = ("notice_ref,person_id,reason,last_day,age,ni_years,occupation\n"
            f"N-{uuid.uuid4()},{person},redundancy,2026-11-20,45,2,fitter\n")
     resp = httpx.post(f"{server.url}/v1/events?type={JOB_ENDED}&source={SOURCE}", content=csv, headers={
@@ -113,37 +123,37 @@ def test_missing_required_attributes(server):
 
 
 def test_an_unknown_event_type(server):
-    message = ce_http.to_structured_event(cloud_event(type="uk.gov.dwp.employment.job-lost"))
+    message = ce_http.to_structured_event(cloud_event(server, type="uk.gov.dwp.employment.job-lost"))
     body = problem(post(server, message), 422, "unknown-event-type")
     assert "'uk.gov.dwp.employment.job-lost'" in body["detail"]
 
 
 def test_a_data_schema_violation_lists_json_pointers(server):
-    message = ce_http.to_structured_event(cloud_event(data={"reason": "laid off", "age": "forty"}))
+    message = ce_http.to_structured_event(cloud_event(server, data={"reason": "laid off", "age": "forty"}))
     body = problem(post(server, message), 422, "schema-violation")
     pointers = {e["pointer"] for e in body["errors"]}
     assert pointers == {"/data", "/data/reason", "/data/age"}
 
 
 def test_a_payload_over_the_limit(server):
-    big = cloud_event(data={**DATA, "occupation": "x" * 30_000})
+    big = cloud_event(server, data={**DATA, "occupation": "x" * 30_000})
     body = problem(post(server, ce_http.to_structured_event(big)), 413, "payload-too-large")
     assert "20000" in body["detail"]
 
 
 def test_a_source_that_is_not_the_senders_own(server):
-    message = ce_http.to_structured_event(cloud_event(source="https://rival.example/hr"))
+    message = ce_http.to_structured_event(cloud_event(server, source="https://rival.example/hr"))
     body = problem(post(server, message), 403, "source-not-owned")
     assert "rival.example" in body["detail"]
 
 
 def test_an_event_type_outside_the_senders_scope(server):
-    message = ce_http.to_structured_event(cloud_event(source="civic://portal"))
+    message = ce_http.to_structured_event(cloud_event(server, source="civic://portal"))
     problem(post(server, message, token="Portal"), 403, "event-type-not-in-scope")
 
 
 def test_a_duplicate_id_with_different_content(server):
-    event = cloud_event()
+    event = cloud_event(server)
     assert post(server, ce_http.to_structured_event(event)).status_code == 202
     changed = CloudEvent(attributes={"type": JOB_ENDED, "source": SOURCE, "id": event.get_id(),
                                      "subject": event.get_subject()}, data={**DATA, "age": 31})
@@ -175,7 +185,8 @@ def test_a_revoked_token(server):
     out = server.civic("orgs", "add", "Gone Ltd", "--source", "https://gone.example/*", "--scope", "uk.*",
                        "--json")
     token = json.loads(out.stdout)["token"]
-    message = ce_http.to_structured_event(cloud_event(source="https://gone.example/hr"))
+    message = ce_http.to_structured_event(cloud_event(server, source="https://gone.example/hr",
+                                                      subject=employee(server, "Gone Ltd")))
     assert httpx.post(f"{server.url}/v1/events", content=message.body,
                       headers={**message.headers, "Authorization": f"Bearer {token}"}).status_code == 202
     server.civic("orgs", "revoke", "Gone Ltd")
@@ -199,7 +210,7 @@ def test_reading_a_journey_needs_the_scope(server):
 
 def test_nothing_accepted_is_lost_after_bad_input(server):
     """After all the bad requests above, the server still takes and processes events."""
-    event = cloud_event()
+    event = cloud_event(server)
     assert post(server, ce_http.to_structured_event(event)).status_code == 202
     assert wait_for(lambda: journey_of(server, event.get_subject()))
     assert httpx.get(f"{server.url}/openapi.json").json()["paths"]["/v1/events"]

@@ -26,7 +26,20 @@ def civic(tmp_path):
 
     run("orgs", "add", "Northfield", "--source", "https://northfield.example/*", "--scope",
         "uk.gov.dwp.employment.*")
+    employ(tmp_path, "ana", "p2", "p3", "p4", "zed", "bo", "cy")
     return run
+
+
+def employ(data_dir, *people: str) -> None:
+    """Northfield's staff: people the registry knows, whose employer is Northfield."""
+    from civicmoments.bootstrap import build
+    from civicmoments.engine.steps import PLATFORM
+    from civicmoments.settings import Settings
+
+    app = build(Settings(data_dir=data_dir))
+    app.registry.store.add_people([{"id": p, "created_at": app.clock.now(), "merged_into": None} for p in people], [])
+    app.registry.record_many(PLATFORM, [(p, [{"attribute": "employer", "value": "Northfield"}]) for p in people])
+    app.store.close()
 
 
 def event(n: int, person: str, **data) -> dict:

@@ -92,6 +92,10 @@ def world(tmp_path_factory):
     subprocess.run([*CIVIC, "agreements", "put", "metro-fares", "--recipient", "Metro", "--purpose",
                     "fare-concession", "--check", "active-jobseeker", "--mode", "identified"], env=env, check=True,
                    capture_output=True)
+    subprocess.run([*CIVIC, "officers", "add", "Dara", "--subject", "sub-dara", "--organisation",
+                    "employment-department", "--role", "decision-maker"], env=env, check=True, capture_output=True)
+    tokens["Dara"] = subprocess.run([*CIVIC, "officers", "token", "Dara"], env=env, check=True, capture_output=True,
+                                    text=True).stdout.strip()
     partner_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
     procs = [spawn([*CIVIC, "serve"], env),
              spawn([sys.executable, "-m", "partners.jobmatch", "--port", str(jm_port), "--platform", url,
@@ -123,6 +127,7 @@ def person(world, given: str, occupation: str, skills: str) -> str:
     facts = {"given_name": given, "family_name": "Ashworth", "date_of_birth": "1984-05-02", "home_area": "Leeds",
              "postcode": "LS1 4AP", "address_line_1": "12 Park Row", "town": "Leeds",
              "employment_status": "unemployed", "occupation": occupation, "skills": skills,
+             "employer": "Northfield",  # its own staff: Northfield may report their job ending
              "class1_earnings_last_year_pence": 3_100_000, "class1_earnings_year_before_pence": 2_950_000}
     r = httpx.post(f"{url}/v1/people/{pid}/facts", headers=auth(world, "HMRC"),
                    json=[{"attribute": k, "value": v} for k, v in facts.items()])
@@ -222,14 +227,25 @@ def test_abe_from_redundancy_to_a_new_job(world):
     wait_for(lambda: journey(world, abe)["status"] == "completed", timeout=60)
     outcome = journey(world, abe)["outcome"]
     assert outcome["type"] == JOB_STARTED and outcome["duration_s"] > 0  # time to outcome, the measure
-    wait_for(lambda: (journey(world, abe, "back-in-work") or {}).get("status") == "completed")
+    notice = wait_for(lambda: messages(world, abe).get("benefit-stop-notice"), timeout=60)
+    assert "1 December 2026" in notice["content"]["long"] and "/decisions" in notice["content"]["long"]
+    cases = wait_for(lambda: httpx.get(f"{url}/v1/cases", params={"person": abe, "queue": "decision-review"},
+                                       headers=auth(world, "Dara")).json()["items"], timeout=60)
+    held = httpx.post(f"{world['transit']}/v1/taps", json={"card": card}).json()
+    assert held["waived"] is True  # nothing stops while the change waits for a decision maker
+    r = httpx.post(f"{url}/v1/cases/{cases[0]['id']}/resolve", headers=auth(world, "Dara"),
+                   json={"outcome": "upheld", "reason": "payroll confirms it", "version": cases[0]["version"]})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: (journey(world, abe, "back-in-work") or {}).get("status") == "completed", timeout=60)
+    assert "has stopped" in wait_for(lambda: messages(world, abe).get("benefit-stop-decision"))["content"]["subject"]
+    assert journey(world, abe)["outcome"]["confirmed"]["outcome"] == "upheld"
     after = httpx.post(f"{world['transit']}/v1/taps", json={"card": card}).json()
     assert after["waived"] is False and after["charged_pence"] == 280
 
     month = tap_month = httpx.get(f"{world['transit']}/v1/taps").json()[0]["at"][:7]
     statement = httpx.get(f"{url}/v1/chargeback/statements", params={"month": month},
                           headers=auth(world, "Metro")).json()
-    assert (statement["fares"], statement["total_pence"]) == (1, 280) and tap_month == month
+    assert (statement["fares"], statement["total_pence"]) == (2, 560) and tap_month == month
 
     log = httpx.get(f"{url}/v1/people/{abe}/access-log", headers=auth(world, "Portal")).json()
     to_jobmatch = [e for e in log if e["organisation"] == "JobMatch" and e["outcome"] == "disclosed"]
@@ -246,7 +262,7 @@ def test_abe_from_redundancy_to_a_new_job(world):
         raw = wire[entry["body_sha256"]].decode()
         for secret in (abe, "1984-05-02", "Ashworth", "3100000", "92.05", "LS1 4AP", found["id"]):
             assert secret not in raw
-    assert sum(1 for e in log if e["organisation"] == "Metro" and e.get("check") == "active-jobseeker") == 2
+    assert sum(1 for e in log if e["organisation"] == "Metro" and e.get("check") == "active-jobseeker") == 3
 
 
 def test_without_consent_nothing_reaches_jobmatch_and_the_notice_still_comes(world):

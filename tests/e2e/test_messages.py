@@ -33,7 +33,7 @@ def civic(tmp_path_factory, sms_api):
     for name, source, scopes in [
         ("Northfield", "https://northfield.example/*", ["uk.gov.dwp.employment.*"]),
         ("Registrar", "https://registrar.example/*", ["people:write", "facts:identity", "facts:contact",
-                                                       "facts:address"]),
+                                                       "facts:address", "facts:employment"]),
         ("Console", "civic://console", ["messages:read", "messages:write"]),
         ("Printer", "https://printer.example/*", ["print"]),
     ]:
@@ -63,7 +63,7 @@ def auth(tokens, name):
 def new_person(url, tokens, facts: dict, prefs: dict) -> str:
     pid = httpx.post(f"{url}/v1/people", json={}, headers=auth(tokens, "Registrar")).json()["id"]
     r = httpx.post(f"{url}/v1/people/{pid}/facts", headers=auth(tokens, "Registrar"),
-                   json=[{"attribute": k, "value": v} for k, v in facts.items()])
+                   json=[{"attribute": k, "value": v} for k, v in {"employer": "Northfield", **facts}.items()])
     assert r.status_code == 201, r.text
     r = httpx.put(f"{url}/v1/people/{pid}/preferences", json=prefs, headers=auth(tokens, "Console"))
     assert r.status_code == 200, r.text

@@ -8,12 +8,15 @@ import pytest
 
 from civicmoments.domain.cases import CaseStatus
 
-from .test_engine_flow import job_ended
+from ..people import known
+from .test_engine_flow import LOW_PAY, job_ended
 
 
 @pytest.fixture
 def setup(app):
     employer, _ = app.organisations.add("Employer", ["https://e.example/hr"], ["uk.gov.dwp.*"])
+    known(app, "rae", employer="Employer", **LOW_PAY)  # too little National Insurance: the rules refuse
+    known(app, "dev", employer="Employer")
     dm = app.officers.add("Dara Maker", "sub-dara", "employment-department", ["decision-maker"])
     return employer, dm
 

@@ -9,6 +9,7 @@ import pytest
 from civicmoments.domain.journeys import JourneyStatus
 
 from ..conftest import make_app
+from ..people import known
 from ..recording_provider import RecordingProvider
 
 EMPLOYER = "https://e.example/hr"
@@ -26,9 +27,23 @@ def dispatch_only(app) -> None:
         pass
 
 
+# The employer's staff in these tests; fay paid too little National Insurance for New Style JSA.
+STAFF = ("ana", "ben", "cara", "dev", "eve", "joy")
+LOW_PAY = {"class1_earnings_last_year_pence": 0, "class1_earnings_year_before_pence": 0}
+
+
+def employer_of(app, *people, **facts):
+    """The organisation "Employer", which employs these people (so it may report their jobs)."""
+    employer, _ = app.organisations.add("Employer", [EMPLOYER], ["uk.gov.dwp.*"])
+    for person in people:
+        known(app, person, employer="Employer", **facts)
+    return employer
+
+
 @pytest.fixture
 def orgs(app):
-    employer, _ = app.organisations.add("Employer", [EMPLOYER], ["uk.gov.dwp.*"])
+    employer = employer_of(app, *STAFF)
+    known(app, "fay", employer="Employer", **LOW_PAY)
     portal, _ = app.organisations.add("Portal", ["civic://portal"], ["civic.*"])
     return employer, portal
 
@@ -147,7 +162,7 @@ def test_http_effects_are_retried_with_backoff_then_succeed(sqlite_url, clock):
     with RecordingProvider() as provider:
         provider.fail_plan = {":notice": [503, 503]}
         app = make_app(sqlite_url, clock, effects_url=provider.url)
-        employer, _ = app.organisations.add("Employer", [EMPLOYER], ["uk.gov.dwp.*"])
+        employer = employer_of(app, "gus")
         app.intake.submit(employer, [job_ended("gus", "n7")])
         app.worker.drain()
         (j,) = app.store.journeys_for("gus")
@@ -166,7 +181,7 @@ def test_a_permanent_http_failure_dead_letters_and_fails_the_journey(sqlite_url,
     with RecordingProvider() as provider:
         provider.fail_plan = {":assess": [400]}
         app = make_app(sqlite_url, clock, effects_url=provider.url)
-        employer, _ = app.organisations.add("Employer", [EMPLOYER], ["uk.gov.dwp.*"])
+        employer = employer_of(app, "hal")
         app.intake.submit(employer, [job_ended("hal", "n8")])
         app.worker.drain()
         dead = {d["key"].rsplit(":", 1)[1]: d for d in app.store.dead_letters()}
@@ -180,7 +195,7 @@ def test_a_permanent_http_failure_dead_letters_and_fails_the_journey(sqlite_url,
 
 def test_an_unreachable_provider_is_retried_not_dropped(sqlite_url, clock):
     app = make_app(sqlite_url, clock, effects_url="http://127.0.0.1:9/effects")
-    employer, _ = app.organisations.add("Employer", [EMPLOYER], ["uk.gov.dwp.*"])
+    employer = employer_of(app, "ivy")
     app.intake.submit(employer, [job_ended("ivy", "n9")])
     app.worker.drain()
     pending = app.store.claim_effects(clock.now() + timedelta(seconds=3), 10, 30)

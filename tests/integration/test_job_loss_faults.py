@@ -15,7 +15,7 @@ def abe(app, **overrides) -> str:
     pid = app.registry.add_person()
     facts = {"given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1981-03-14", "home_area": "Leeds",
              "occupation": "welder", "class1_earnings_last_year_pence": 3_100_000,
-             "class1_earnings_year_before_pence": 2_950_000, **overrides}
+             "class1_earnings_year_before_pence": 2_950_000, "employer": "Northfield", **overrides}
     app.registry.record(hmrc, pid, [{"attribute": k, "value": v} for k, v in facts.items() if v is not None])
     return pid
 

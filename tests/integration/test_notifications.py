@@ -17,6 +17,7 @@ from civicmoments.adapters.store.schema import inbox
 from civicmoments.domain.clock import FakeClock
 from civicmoments.domain.messages import Channel, Status
 from civicmoments.engine.ports import Effect
+from civicmoments.engine.steps import PLATFORM
 
 from ..channels import NotifyLike, SmtpServer, api_key
 from ..conftest import make_app
@@ -328,6 +329,7 @@ def test_cancelling_a_journey_cancels_its_pending_messages(db_url, tmp_path):
     app = messaging(db_url, tmp_path)
     employer, _ = app.organisations.add("Employer", ["https://e.example/hr"], ["uk.gov.dwp.*"])
     pid = person(app)
+    app.registry.record_many(PLATFORM, [(pid, [{"attribute": "employer", "value": "Employer"}])])  # its own staff
     app.intake.submit(employer, [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended",
                                   "source": "https://e.example/hr", "id": "n1", "subject": pid,
                                   "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 30,

@@ -28,6 +28,7 @@ def world(app):
         {"attribute": "given_name", "value": "Ana"}, {"attribute": "family_name", "value": "Costa"},
         {"attribute": "date_of_birth", "value": "1991-04-12"}, {"attribute": "postcode", "value": "LS1 4AP"},
         {"attribute": "bank_account", "value": "20-00-00 12345678"}])
+    app.registry.record(employer, person, [{"attribute": "employer", "value": "Employer", "tier": "silver"}])
     app.registry.record(employer, person, [{"attribute": "occupation", "value": "fitter", "tier": "silver",
                                             "basis": "verified"}])
     return {"hmrc": hmrc, "employer": employer, "partner": partner, "transit": transit, "person": person}

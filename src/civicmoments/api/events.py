@@ -133,4 +133,4 @@ async def send_events(request: Request, org: Organisation = Depends(organisation
     (receipt,) = civic.intake.submit(org, [event])
     if receipt.problem is not None:
         return problem_response(receipt.problem)
-    return JSONResponse(receipt.as_dict(), status_code=202 if receipt.status == "accepted" else 200)
+    return JSONResponse(receipt.as_dict(), status_code=202 if receipt.status in ("accepted", "held") else 200)

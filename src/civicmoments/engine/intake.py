@@ -44,10 +44,10 @@ class Receipt:
     index: int
     id: str | None
     source: str | None
-    status: str  # accepted | duplicate | rejected
+    status: str  # accepted | duplicate | rejected | held (kept in a verification case)
     problem: Problem | None = None
     line: int | None = None  # where a CSV row starts in its file
-
+    case: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "id": self.id, "source": self.source,
@@ -56,6 +56,8 @@ class Receipt:
             out["line"] = self.line
         if self.problem is not None:
             out["problem"] = self.problem.as_dict()
+        if self.case is not None:
+            out["case"] = self.case
         return out
 
 
@@ -98,10 +100,11 @@ def event_data(raw: dict[str, Any]) -> Any:
 
 class Intake:
     def __init__(self, store, event_types: dict[str, EventType], clock: Clock,
-                 earliest: datetime = EARLIEST, max_ahead: timedelta = MAX_AHEAD) -> None:
+                 earliest: datetime = EARLIEST, max_ahead: timedelta = MAX_AHEAD, authority=None) -> None:
         """``earliest`` and ``max_ahead`` bound event times: from ``earliest`` to ``max_ahead`` after now."""
         self.store, self.event_types, self.clock = store, event_types, clock
         self.earliest, self.max_ahead = earliest, max_ahead
+        self.authority = authority  # engine/authority.Authority: may this sender report this person's event?
 
     def _out_of_range(self, text: str) -> Problem:
         latest = self.clock.now() + self.max_ahead
@@ -209,6 +212,8 @@ class Intake:
                 ident = raw.get("id") if isinstance(raw, dict) else None
                 src = raw.get("source") if isinstance(raw, dict) else None
                 receipts.append(Receipt(i, ident, src, "rejected", problem))
+        if valid and self.authority is not None:
+            valid = self._screen(org, valid, receipts)
         if valid:
             outcomes = self._accept([row for _, row in valid])
             for (i, row), outcome in zip(valid, outcomes, strict=True):
@@ -223,3 +228,16 @@ class Intake:
                     outcome = "rejected"
                 receipts[i] = Receipt(i, row["event_id"], row["source"], outcome, problem)
         return [r for r in receipts if r is not None]
+
+    def _screen(self, org: Organisation, valid: list[tuple[int, dict[str, Any]]],
+                receipts: list[Receipt | None]) -> list[tuple[int, dict[str, Any]]]:
+        """Keep the events the sender has authority for; refused and held ones get their receipt."""
+        kept = []
+        for (i, row), verdict in zip(valid, self.authority.screen(org, [r for _, r in valid]), strict=True):
+            if isinstance(verdict, Problem):
+                receipts[i] = Receipt(i, row["event_id"], row["source"], "rejected", verdict)
+            elif isinstance(verdict, dict):
+                kept.append((i, verdict))
+            else:
+                receipts[i] = Receipt(i, row["event_id"], row["source"], "held", case=verdict.case)
+        return kept

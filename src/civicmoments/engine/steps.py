@@ -86,6 +86,13 @@ class RegistryStepsProvider:
         copied = {attr: data[key] for attr, key in (spec.get("from_event") or {}).items() if data.get(key) is not None}
         return {**copied, **(spec.get("record") or {})}
 
+    @staticmethod
+    def valid_from(spec: dict[str, Any], event: dict[str, Any]) -> str | None:
+        """The day recorded facts hold from: the trigger's date field named by ``valid_from``
+        (a new job's ``start_date``), else when they are recorded."""
+        day = ((event or {}).get("data") or {}).get(spec["valid_from"]) if spec.get("valid_from") else None
+        return f"{day}T00:00:00Z" if isinstance(day, str) and len(day) == 10 else None
+
     def reporter(self, event: dict[str, Any] | None) -> Organisation:
         """The organisation that sent the trigger event (it owns the event's source); else the platform."""
         source = (event or {}).get("source")
@@ -97,7 +104,8 @@ class RegistryStepsProvider:
 
     def _writes(self, e: Effect) -> tuple[Organisation, list[dict[str, Any]]] | None:
         spec, event = e.payload.get("spec", {}), e.payload.get("event")
-        own = [{"attribute": k, "value": v, "basis": "derived", "tier": "gold"}
+        since = self.valid_from(spec, event)
+        own = [{"attribute": k, "value": v, "basis": "derived", "tier": "gold", "valid_from": since}
                for k, v in ((spec.get("record") or {}) if e.kind == "grant" else (spec.get("decided") or {})).items()]
         if e.kind == "grant":
             return (PLATFORM, own) if own else None
@@ -108,7 +116,7 @@ class RegistryStepsProvider:
         rule = assured(self.assurance, Basis.REPORTED, sender.name, (event or {}).get("type"))
         tier = rule.tier if rule else (Tier.GOLD if sender is PLATFORM else Tier.SILVER)
         basis = Basis.REPORTED if sender is not PLATFORM else Basis.DERIVED
-        return sender, [{"attribute": k, "value": v, "basis": basis.value, "tier": tier.value}
+        return sender, [{"attribute": k, "value": v, "basis": basis.value, "tier": tier.value, "valid_from": since}
                         for k, v in reported.items()] + own
 
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:

@@ -566,6 +566,27 @@ class SqlStore:
             }], now)
         return True
 
+    def confirm_outcome(self, person: str, moment: str, detail: dict[str, Any], now: datetime) -> str | None:
+        """Mark the person's newest completed journey of ``moment`` as having a confirmed outcome
+        (``state.outcome.confirmed``), with a timeline line; returns its id, or None if there is none
+        with an outcome. Idempotent: a confirmed outcome stays as first confirmed."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(journeys).where(
+                journeys.c.person == person, journeys.c.moment == moment,
+                journeys.c.status == "completed").order_by(journeys.c.started_at.desc())).all()
+            found = next((r for r in rows if (r.state or {}).get("outcome")), None)
+            if found is None:
+                return None
+            if found.state["outcome"].get("confirmed"):
+                return found.id
+            outcome = {**found.state["outcome"], "confirmed": {**detail, "at": now.isoformat()}}
+            state = {**found.state, "outcome": outcome}
+            conn.execute(update(journeys).where(journeys.c.id == found.id, journeys.c.version == found.version)
+                         .values(state=state, version=found.version + 1, updated_at=now))
+            conn.execute(insert(timeline).values(journey_id=found.id, at=now, kind="outcome-confirmed", step=None,
+                                                 detail=detail))
+            return found.id
+
     # -- queries -------------------------------------------------------------------
     def journey(self, journey_id: str) -> dict[str, Any] | None:
         with self.reader.connect() as conn:

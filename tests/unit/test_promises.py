@@ -41,6 +41,9 @@ PROMISES = {  # the promise, and what keeps it
     # an undecided claim: the answers still do not decide it, or nobody answered in time
     r"a work coach will look at your claim": lambda pack: all(
         step("job-loss", sid, "open-case", queue="work-coach")(pack) for sid in ("coach-decision", "follow-up")),
+    r"someone will check what the law lets us delete": lambda pack: (
+        step("erasure-request", "check", "open-case", queue="erasure")(pack)
+        and step("erasure-request", "answer", "notify", template="erasure-decision")(pack)),
     r"a work coach will find them": step("job-loss", "coach-decision", "open-case", queue="work-coach"),
     r"we will work out (whether|what) you can get": step("job-loss", "assess", "decide"),
     r"we will help you by phone or in person": channel(Channel.ASSISTED),

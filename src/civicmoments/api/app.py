@@ -27,7 +27,11 @@ def create_app(civic: App) -> FastAPI:
 
     from ..web.portal import mount
 
-    mount(api, civic)
+    portal = mount(api, civic)
+    if portal is not None and hasattr(civic, "officers"):
+        from ..web.staff import mount as mount_staff
+
+        mount_staff(api, civic, portal)
 
     @api.get("/healthz", include_in_schema=False)
     def health() -> dict:

@@ -23,12 +23,15 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 DEMO_PATH = "/demo-idp"
 
 
-def relying_party(settings) -> OAuth:
-    issuer = settings.oidc_issuer or f"{settings.public_url.rstrip('/')}{DEMO_PATH}"
+def relying_party(settings, *, issuer: str | None = None, client_id: str | None = None,
+                  client_secret: str | None = None) -> OAuth:
+    """An OpenID Connect client registered as `idp`: the portal's by default; the staff console
+    passes its own issuer and client (an unset issuer means the portal's, then the demo provider)."""
+    issuer = issuer or settings.oidc_issuer or f"{settings.public_url.rstrip('/')}{DEMO_PATH}"
     oauth = OAuth()
     oauth.register("idp", server_metadata_url=f"{issuer}/.well-known/openid-configuration",
-                   client_id=settings.oidc_client_id,
-                   client_secret=settings.oidc_client_secret.get_secret_value(),
+                   client_id=client_id or settings.oidc_client_id,
+                   client_secret=client_secret or settings.oidc_client_secret.get_secret_value(),
                    client_kwargs={"scope": "openid", "code_challenge_method": "S256"})
     return oauth
 
@@ -49,6 +52,11 @@ class DemoIdentityProvider:
         secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_urlsafe(32)
         self.codes = URLSafeTimedSerializer(secret, salt="demo-idp-code")
         self.redeemed: set[str] = set()  # in this process; a code also expires after 2 minutes
+        self.clients = {settings.oidc_client_id: people}  # client id -> who it lists (people, or officers)
+
+    def add_client(self, client_id: str, accounts) -> None:
+        """Let another relying party (the staff console) sign in through this provider, listing `accounts()`."""
+        self.clients[client_id] = accounts
 
     def router(self) -> APIRouter:
         r = APIRouter(prefix=DEMO_PATH, include_in_schema=False)
@@ -69,21 +77,22 @@ class DemoIdentityProvider:
         @r.get("/authorize", response_class=HTMLResponse)
         def authorize(request: Request) -> HTMLResponse:
             q = request.query_params
-            if q.get("client_id") != self.settings.oidc_client_id or not q.get("redirect_uri"):
+            if q.get("client_id") not in self.clients or not q.get("redirect_uri"):
                 raise HTTPException(400, "unknown client or no redirect_uri")
             buttons = "".join(
                 f'<li><form method="post" action="{DEMO_PATH}/authorize">'
                 + "".join(f'<input type="hidden" name="{k}" value="{_esc(q.get(k, ""))}">'
-                          for k in ("redirect_uri", "state", "nonce", "code_challenge"))
+                          for k in ("redirect_uri", "state", "nonce", "code_challenge", "client_id"))
                 + f'<input type="hidden" name="sub" value="{_esc(p["id"])}">'
                 + f'<button class="govuk-button govuk-button--secondary" data-module="govuk-button">'
-                  f'{_esc(p["name"])}</button></form></li>' for p in self.people())
+                  f'{_esc(p["name"])}</button></form></li>' for p in self.clients[q["client_id"]]())
             return HTMLResponse(DEMO_PAGE.format(buttons=buttons))
 
         @r.post("/authorize")
         def choose(redirect_uri: str = Form(...), sub: str = Form(...), state: str = Form(""), nonce: str = Form(""),
-                   code_challenge: str = Form("")) -> RedirectResponse:
-            code = self.codes.dumps({"sub": sub, "nonce": nonce, "redirect_uri": redirect_uri})
+                   code_challenge: str = Form(""), client_id: str = Form("")) -> RedirectResponse:
+            code = self.codes.dumps({"sub": sub, "nonce": nonce, "redirect_uri": redirect_uri,
+                                     "client_id": client_id or self.settings.oidc_client_id})
             return RedirectResponse(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}", status_code=303)
 
         @r.post("/token")
@@ -98,7 +107,7 @@ class DemoIdentityProvider:
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
             self.redeemed.add(code)
             now = int(time.time())
-            claims = {"iss": self.issuer, "sub": grant["sub"], "aud": self.settings.oidc_client_id, "iat": now,
+            claims = {"iss": self.issuer, "sub": grant["sub"], "aud": grant["client_id"], "iat": now,
                       "exp": now + 300, "nonce": grant["nonce"]}
             id_token = jwt.encode({"alg": "RS256", "kid": "demo-1"}, claims, self.key).decode()
             return JSONResponse({"access_token": secrets.token_urlsafe(24), "token_type": "Bearer",

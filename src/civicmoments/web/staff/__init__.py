@@ -1,0 +1,116 @@
+"""The staff console: officers sign in as themselves and work cases, at `/staff`.
+
+Server-rendered pages on GOV.UK Frontend with the MOJ Design System's components (header,
+sub-navigation, identity bar, sortable table, badges, timeline), one module per page group.
+Every page works without JavaScript; every form carries the session's CSRF token, as the
+portal's do. Who may do what is the case core's policy: the pages ask it, never decide.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ...logs import get
+from ..auth import relying_party
+from ..portal import CsrfError
+
+log = get("civic.staff")
+NAV = (("/staff/queues", "Queues"), ("/staff/caseload", "My caseload"), ("/staff/people", "People"))
+
+
+class SignInNeeded(Exception):
+    """No officer in the session: the page sends them to sign in."""
+
+
+class StaffCsrfError(Exception):
+    """A staff form without the session's CSRF token."""
+
+
+class Console:
+    """What every staff page shares: the officer in the session, CSRF, and the layout."""
+
+    def __init__(self, civic, portal) -> None:
+        self.civic, self.portal = civic, portal
+        s = civic.settings
+        self.env = portal.env  # the same Jinja loaders: templates/staff/*, GOV.UK Frontend macros
+        self.oauth = relying_party(s, issuer=s.staff_oidc_issuer, client_id=s.staff_oidc_client_id,
+                                   client_secret=s.staff_oidc_client_secret.get_secret_value())
+        if portal.demo is not None:
+            portal.demo.add_client(s.staff_oidc_client_id, self.demo_officers)
+
+    # -- officers ------------------------------------------------------------------------
+    @property
+    def officers(self):
+        """The case core's officer directory."""
+        return self.civic.officers
+
+    def demo_officers(self) -> list[dict[str, str]]:
+        """The accounts the demo provider lists for the staff client: every officer, by name and role."""
+        return [{"id": o.subject, "name": f"{o.name} ({self.role_names(o)}, {self.organisation_name(o)})"}
+                for o in self.officers.all()]
+
+    def role_names(self, officer) -> str:
+        return ", ".join(r.replace("-", " ").capitalize() for r in officer.roles)
+
+    def organisation_name(self, officer) -> str:
+        names = {o["id"]: o["name"] for o in self.civic.store.organisations()}
+        return names.get(officer.organisation, officer.organisation)
+
+    def officer(self, request: Request):
+        """The signed-in officer, or None."""
+        officer_id = request.session.get("officer")
+        return self.officers.get(officer_id) if officer_id else None
+
+    def signed_in(self, request: Request):
+        officer = self.officer(request)
+        if officer is None:
+            raise SignInNeeded()
+        return officer
+
+    # -- forms and pages -------------------------------------------------------------------
+    async def form(self, request: Request) -> dict[str, str]:
+        """The posted fields, once the CSRF token matches the session's (the portal's check)."""
+        try:
+            return await self.portal.form(request)
+        except CsrfError as exc:
+            raise StaffCsrfError() from exc
+
+    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        officer = self.officer(request)
+        shown = None
+        if officer is not None:
+            shown = {"id": officer.id, "name": officer.name, "role_names": self.role_names(officer),
+                     "organisation_name": self.organisation_name(officer), "roles": list(officer.roles)}
+        html = self.env.get_template(f"staff/{template}").render(
+            officer=shown, nav=NAV, path=request.url.path, csrf_token=self.portal.csrf(request),
+            service_name=self.civic.settings.service_name, demo=self.civic.settings.demo_mode, **context)
+        return HTMLResponse(html, status_code=status)
+
+
+def mount(api: FastAPI, civic, portal) -> Console:
+    """Add the staff console to the app (after the portal, whose sessions and assets it shares)."""
+    from . import signin
+
+    console = Console(civic, portal)
+    moj = Path(civic.settings.moj_assets_dir)
+    if moj.is_dir():
+        api.mount("/staff/moj", StaticFiles(directory=moj), name="moj")
+    else:
+        log.warning("MOJ Frontend is not installed: run npm ci", looked_in=str(moj))
+    api.include_router(signin.router(console))
+
+    @api.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
+        return RedirectResponse("/staff", status_code=303)
+
+    @api.exception_handler(StaffCsrfError)
+    async def _csrf(request: Request, exc: StaffCsrfError) -> Response:
+        return console.page(request, "error.html", status=400, title="The form expired",
+                            message="The form expired. Go back, reload the page and try again.")
+
+    return console

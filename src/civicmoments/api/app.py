@@ -28,7 +28,7 @@ def create_app(civic: App) -> FastAPI:
     from ..web.portal import mount
 
     portal = mount(api, civic)
-    if portal is not None and hasattr(civic, "officers"):
+    if portal is not None:
         from ..web.staff import mount as mount_staff
 
         mount_staff(api, civic, portal)

@@ -422,7 +422,12 @@ class Portal:
         for e in self.civic.registry.store.log_for(person):
             who = names.get(e["recipient"], e["recipient"])
             why = w.get(lang, f"purpose.{e['purpose']}", e["purpose"].replace("-", " "))
-            if e["outcome"] == "answered":
+            if e.get("channel") == "staff":  # an officer read it, for a case
+                what = ", ".join(w.get(lang, f"attr.{a}", a.replace("_", " ")) for a in e.get("attributes", [])) \
+                    or w(lang, "access_nothing")
+                text = w(lang, "access_viewed", who=e.get("role", ""), org=who.replace("-", " "), what=what, why=why)
+                text = text[:1].upper() + text[1:]
+            elif e["outcome"] == "answered":
                 what = w.get(lang, f"check.{e.get('check', '')}", e.get("check", ""))
                 text = w(lang, "access_answered", who=who, what=what, why=why)
             elif e["outcome"] == "refused":

@@ -15,11 +15,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from ...domain.clock import iso
 from ...logs import get
 from ..auth import relying_party
 from ..portal import CsrfError
 
 log = get("civic.staff")
+# The officers `make demo` and the staff tests sign in as: (name, OpenID subject, organisation, roles).
+DEMO_OFFICERS = (
+    ("Wanda Coach", "demo-work-coach", "employment-department", ("work-coach",)),
+    ("Dev Decider", "demo-decision-maker", "employment-department", ("decision-maker",)),
+    ("Dana Second", "demo-decision-maker-2", "employment-department", ("decision-maker",)),
+    ("Tomos Lead", "demo-team-leader", "employment-department", ("team-leader",)),
+    ("Audrey Check", "demo-auditor", "employment-department", ("auditor",)),
+    ("Pat Metro", "demo-agency-partner", "metro-transit", ("agency-partner",)),
+)
 NAV = (("/staff/queues", "Queues"), ("/staff/caseload", "My caseload"), ("/staff/people", "People"))
 
 
@@ -52,25 +62,50 @@ class Console:
     def demo_officers(self) -> list[dict[str, str]]:
         """The accounts the demo provider lists for the staff client: every officer, by name and role."""
         return [{"id": o.subject, "name": f"{o.name} ({self.role_names(o)}, {self.organisation_name(o)})"}
-                for o in self.officers.all()]
+                for o in self.officers.list()]
 
     def role_names(self, officer) -> str:
         return ", ".join(r.replace("-", " ").capitalize() for r in officer.roles)
 
-    def organisation_name(self, officer) -> str:
-        names = {o["id"]: o["name"] for o in self.civic.store.organisations()}
-        return names.get(officer.organisation, officer.organisation)
+    @staticmethod
+    def organisation_name(officer_or_queue) -> str:
+        """An organisation as people read it: `employment-department` is "Employment department"."""
+        return officer_or_queue.organisation.replace("-", " ").capitalize()
 
     def officer(self, request: Request):
-        """The signed-in officer, or None."""
+        """The signed-in officer, or None (also when the officer has since been removed)."""
         officer_id = request.session.get("officer")
-        return self.officers.get(officer_id) if officer_id else None
+        return self.officers.store.officer(id=officer_id) if officer_id else None
+
+    def officer_name(self, officer_id: str | None) -> str:
+        if officer_id is None:
+            return self.civic.settings.service_name
+        found = self.officers.store.officer(id=officer_id)
+        return found.name if found else officer_id
 
     def signed_in(self, request: Request):
         officer = self.officer(request)
         if officer is None:
             raise SignInNeeded()
         return officer
+
+    def read_person(self, officer, person: str, queue: str, attributes=None, shown_elsewhere=()) -> dict:
+        """A staff read of a person's data: the policy must let the officer `view-person` on the queue
+        the read is for; the read is logged as that officer, their role and the queue's purpose, so the
+        person sees it in "Who saw my data". Returns the profile's facts (sensitive values masked),
+        limited to `attributes` when given; `shown_elsewhere` names other attributes the page shows
+        (a decision's inputs), which are logged too. Raises NotPermittedError (403)."""
+        cases = self.civic.cases
+        cases.permit(officer, "view-person", queue)
+        profile = self.civic.registry.profile(person)
+        facts = profile if attributes is None else {a: profile[a] for a in attributes if a in profile}
+        role = cases.policy.role_for(officer, "view-person", queue)
+        self.civic.audit.append([{
+            "at": iso(self.civic.clock.now()), "recipient": officer.organisation, "purpose": cases.queue(queue).purpose,
+            "person": person, "channel": "staff", "outcome": "disclosed",
+            "attributes": sorted(set(facts) | set(shown_elsewhere)), "officer": officer.id,
+            "role": role.title if role else "an officer", "queue": queue}])
+        return facts
 
     # -- forms and pages -------------------------------------------------------------------
     async def form(self, request: Request) -> dict[str, str]:
@@ -80,6 +115,12 @@ class Console:
         except CsrfError as exc:
             raise StaffCsrfError() from exc
 
+    def refused(self, request: Request, exc) -> HTMLResponse:
+        """A refusal by the case core (403 outside the officer's queues, 404, 409, 422) as a page."""
+        titles = {403: "You cannot do this", 404: "Not found", 409: "The case has changed", 422: "Check what you sent"}
+        return self.page(request, "error.html", status=exc.status, title=titles.get(exc.status, exc.title),
+                         message=exc.detail)
+
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         officer = self.officer(request)
         shown = None
@@ -88,13 +129,14 @@ class Console:
                      "organisation_name": self.organisation_name(officer), "roles": list(officer.roles)}
         html = self.env.get_template(f"staff/{template}").render(
             officer=shown, nav=NAV, path=request.url.path, csrf_token=self.portal.csrf(request),
-            service_name=self.civic.settings.service_name, demo=self.civic.settings.demo_mode, **context)
+            service_name=self.civic.settings.service_name, demo=self.civic.settings.demo_mode,
+            queue_titles={q.id: q.title for q in self.civic.cases.queues.values()}, **context)
         return HTMLResponse(html, status_code=status)
 
 
 def mount(api: FastAPI, civic, portal) -> Console:
     """Add the staff console to the app (after the portal, whose sessions and assets it shares)."""
-    from . import signin
+    from . import cases, queues, signin
 
     console = Console(civic, portal)
     moj = Path(civic.settings.moj_assets_dir)
@@ -102,7 +144,8 @@ def mount(api: FastAPI, civic, portal) -> Console:
         api.mount("/staff/moj", StaticFiles(directory=moj), name="moj")
     else:
         log.warning("MOJ Frontend is not installed: run npm ci", looked_in=str(moj))
-    api.include_router(signin.router(console))
+    for pages in (signin, queues, cases):
+        api.include_router(pages.router(console))
 
     @api.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:

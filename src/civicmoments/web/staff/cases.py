@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ...engine.errors import Problem
+from ...domain.cases import CaseRuleError
 from . import Console
 
 DECISION_QUEUES = ("decision-review", "mandatory-reconsideration", "appeal")
@@ -31,7 +31,10 @@ def router(console: Console) -> APIRouter:
 
     def show(request: Request, officer, case_id: str, status: int = 200, errors: list | None = None,
              values: dict | None = None) -> Response:
-        case = civic.cases.get(case_id, officer=officer)
+        try:
+            case = civic.cases.get(case_id, officer=officer)
+        except CaseRuleError as exc:
+            return console.refused(request, exc)
         return console.page(request, "case.html", status=status, title=f"Case {case.id[-8:]}", case=case,
                             errors=errors or [], values=values or {}, **_context(console, officer, case))
 
@@ -59,7 +62,7 @@ def router(console: Console) -> APIRouter:
                 civic.cases.resolve(case_id, officer, data["outcome"], data["reason"].strip(), version)
             elif action == "refer":
                 civic.cases.refer(case_id, officer, data["to_queue"], data.get("note", "").strip(), version)
-        except Problem as exc:  # the core's refusals: 403, 404, 409, 422, each with words for people
+        except CaseRuleError as exc:  # the core's refusals: 403, 404, 409, 422, each with words for people
             return show(request, officer, case_id, status=exc.status, values=data,
                         errors=[{"text": _refusal(exc), "href": f"#{action}"}])
         return RedirectResponse(f"/staff/cases/{case_id}?done={action}", status_code=303)
@@ -89,7 +92,7 @@ def _check(action: str, data: dict[str, str]) -> list[dict[str, str]]:
     return errors
 
 
-def _refusal(exc: Problem) -> str:
+def _refusal(exc: CaseRuleError) -> str:
     if exc.status == 409 and "version" in exc.slug:
         return ("Someone else changed this case since you opened it. It is shown below as it is now: "
                 "check it, then try again.")
@@ -101,15 +104,56 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
     queue = civic.cases.queues.get(case.queue)
     outcomes = [(o, OUTCOME_WORDS.get(o, o.replace("-", " ").capitalize())) for o in (queue.outcomes if queue else [])]
     decision = None
-    if case.queue in DECISION_QUEUES and case.journey:
-        found = civic.store.journey(case.journey)
-        if found is not None:
-            steps = found["journey"].steps
-            for sid in ("reassess", "assess"):
-                if sid in steps and isinstance(steps[sid].result, dict) and steps[sid].result.get("outputs"):
-                    decision = steps[sid].result
-                    break
+    if case.queue in DECISION_QUEUES:
+        decision = _decision(civic, case)
     names = {o["id"]: o["name"] for o in civic.store.organisations()}
-    refer_to = [q for q in civic.cases.queues.values() if q.id != case.queue]
-    return {"queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "refer_to": refer_to,
-            "person_name": console.person_name(officer, case.person)}
+    person_name = None
+    if civic.cases.policy.allows(officer, "view-person", case.queue):
+        shown = [i.get("attribute") for i in (decision or {}).get("inputs", []) if i.get("attribute")]
+        facts = console.read_person(officer, case.person, case.queue, ("given_name", "family_name"), shown)
+        person_name = " ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or None
+    timeline = [{"title": ENTRY_WORDS.get(e.action, e.action.replace("-", " ").capitalize()),
+                 "by": console.officer_name(e.actor), "at": e.at.isoformat(), "text": _entry_text(civic, e)}
+                for e in reversed(case.timeline)]
+    return {"queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
+            "refer_to": [q for q in civic.cases.queues.values() if q.id != case.queue], "timeline": timeline,
+            "assignee_name": console.officer_name(case.assignee) if case.assignee else None,
+            "case_status": case.status.value, "may_act": civic.cases.policy.allows(officer, "act", case.queue),
+            "may_resolve": civic.cases.policy.allows(officer, "resolve", case.queue)}
+
+
+ENTRY_WORDS = {"opened": "Case opened", "assigned": "Assigned", "note": "Note", "waiting": "Waiting",
+               "resolved": "Resolved", "referred": "Referred", "task-added": "Task added"}
+
+
+def _entry_text(civic, e) -> str:
+    d = e.detail
+    if e.action == "note":
+        return d.get("text", "")
+    if e.action == "resolved":
+        return f"{OUTCOME_WORDS.get(d.get('outcome'), d.get('outcome'))}: {d.get('reason', '')}"
+    if e.action == "referred":
+        to = civic.cases.queues.get(d.get("to"))
+        return f"To {to.title if to else d.get('to')}. {d.get('note', '')}".strip()
+    if e.action == "assigned":
+        found = civic.officers.store.officer(id=d.get("assignee"))
+        return f"To {found.name if found else d.get('assignee')}"
+    if e.action == "opened":
+        return f"Priority {d.get('priority', 'normal')}"
+    if e.action == "waiting":
+        return f"On the {d.get('on')}"
+    return d.get("text", "")
+
+
+def _decision(civic, case) -> dict[str, Any] | None:
+    """The decision under review: the latest decide step's result on the case's journey."""
+    if not case.journey:
+        return case.data.get("decision")
+    found = civic.store.journey(case.journey)
+    if found is None:
+        return None
+    steps = found["journey"].steps
+    for sid in ("reassess", "assess"):
+        if sid in steps and isinstance(steps[sid].result, dict) and steps[sid].result.get("outputs"):
+            return steps[sid].result
+    return None

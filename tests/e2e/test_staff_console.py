@@ -75,7 +75,7 @@ def test_a_decision_maker_sees_the_decision_with_its_inputs_and_the_law(console,
     page = dm.get(f"/staff/cases/{case_id}")
     assert page.status_code == 200
     assert "Bea Refused" in page.text
-    assert "class1 earnings year before pence" in page.text and "gold" in page.text
+    assert "Class1 earnings year before" in page.text and "£1,000.00" in page.text and ">gold<" in page.text
     assert "Jobseekers Act 1995" in page.text
     log = httpx.get(f"{console.url}/v1/people/{pid}/access-log", headers={
         "Authorization": f"Bearer {console.tokens['HMRC']}"})

@@ -1,0 +1,93 @@
+"""The staff console in real Chromium, with axe-core on every screen and screenshots in
+tests/artifacts/screenshots/staff/.
+
+The whole loop: a person is refused by the rules; a decision maker signs in as themselves,
+finds the case in their queue, reads the decision with its inputs and the law, and overturns
+it; the journey awards the benefit; the person sees the award in the portal and in a message,
+and the decision maker's view in "Who saw my data".
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from ..e2e.staff import start
+from .test_portal import SHOTS, browser, check  # noqa: F401 - the portal's Chromium and axe-core check
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    (SHOTS / "staff").mkdir(parents=True, exist_ok=True)
+    c = start(tmp_path_factory.mktemp("staff-browser"))
+    yield c
+    c.stop()
+
+
+def until(page, url: str, selector: str, timeout: float = 60) -> None:
+    """Reload `url` until `selector` is on the page: the engine works in the background."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        if page.locator(selector).count():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector} never appeared on {url}")
+        time.sleep(0.5)
+
+
+def sign_in_officer(page, url: str, name: str) -> None:
+    page.goto(f"{url}/staff")
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("button", has_text=name).click()
+    page.wait_for_url(f"{url}/staff/queues")
+
+
+def test_the_whole_loop_a_refusal_is_overturned_and_the_person_sees_it(console, browser):  # noqa: F811
+    url = console.url
+    pid = console.person("Bea Refused", class1_earnings_year_before_pence=100_000)
+    console.redundancy(pid)
+
+    officer = browser.new_context().new_page()
+    officer.goto(f"{url}/staff")
+    check(officer, "staff/start")
+    sign_in_officer(officer, url, "Dev Decider")
+    assert "Dev Decider" in officer.inner_text("#officer-identity")
+    assert "Decision maker" in officer.inner_text("#officer-identity")
+    check(officer, "staff/queues")
+
+    until(officer, f"{url}/staff/queues/decision-review", "#cases a")
+    check(officer, "staff/queue-decision-review")
+    officer.locator("#cases a").first.click()
+    assert officer.inner_text("#person-name") == "Bea Refused"
+    assert "Jobseekers Act 1995" in officer.inner_text("#explanation")
+    inputs = officer.inner_text("#decision-inputs")
+    assert "Class1 earnings year before\t£1,000.00\tHMRC\tGOLD" in inputs
+    check(officer, "staff/case-decision-review")
+
+    officer.get_by_role("button", name="Assign to me").click()
+    assert officer.inner_text("#case-assignee") == "Dev Decider"
+    officer.get_by_label("Overturn the decision").check()
+    officer.get_by_label("Reason (the person is told this)").fill(
+        "The contribution record for the year before is incomplete; HMRC's corrected record meets the condition.")
+    officer.get_by_role("button", name="Record the outcome").click()
+    assert officer.inner_text("#case-status").lower() == "resolved"
+    assert "Overturn the decision" in officer.inner_text("#timeline")
+    check(officer, "staff/case-resolved")
+
+    person = browser.new_context().new_page()
+    person.goto(f"{url}/sign-in")
+    person.locator("button", has_text="Bea Refused").click()
+    person.wait_for_url(f"{url}/")
+    until(person, f"{url}/plan", "text=awarded. A decision maker looked at our decision again")
+    until(person, f"{url}/inbox", "text=You can get New Style Jobseeker's Allowance")
+    person.get_by_text("You can get New Style Jobseeker's Allowance").first.click()
+    assert "HMRC's corrected record meets the condition" in person.inner_text("main")
+    person.goto(f"{url}/access")
+    log = person.inner_text("#access-log")
+    assert re.search(r"A decision maker at the employment department viewed your .*given name", log), log
+    check(person, "staff/portal-access-after-review")

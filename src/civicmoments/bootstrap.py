@@ -11,6 +11,7 @@ from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer
 from .adapters.effects.http import HttpProvider, PartnerRouter
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
+from .adapters.store.cases import CaseStore
 from .adapters.store.engine import make_engines
 from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
@@ -21,6 +22,7 @@ from .domain.messages import Channel
 from .domain.moments import StepKind
 from .engine.agreements import Agreements
 from .engine.audit import AuditLog
+from .engine.cases import Cases, OpenCaseProvider
 from .engine.consents import CONSENT_WITHDRAWN, Consents
 from .engine.dispatcher import Dispatcher
 from .engine.effects import EffectRunner
@@ -29,6 +31,7 @@ from .engine.identity import Resolver
 from .engine.intake import Intake
 from .engine.interviews import Interviews
 from .engine.messages import Messenger
+from .engine.officers import Officers
 from .engine.organisations import Organisations
 from .engine.ports import EffectProvider
 from .engine.providers import ProviderPool
@@ -62,6 +65,8 @@ class App:
     messenger: Messenger
     transit: Transit
     interviews: Interviews
+    cases: Cases
+    officers: Officers
 
     @cached_property
     def rules(self):
@@ -129,7 +134,7 @@ def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
 
 def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock, gate: PrivacyGate,
                   messenger: Messenger, signer: Signer, registry: Registry, services: Callable[[], Any],
-                  consents: Callable[[], Any] | None = None) -> dict[str, EffectProvider]:
+                  consents: Callable[[], Any] | None = None, cases: Cases | None = None) -> dict[str, EffectProvider]:
     providers: dict[str, EffectProvider]
     if settings.effects_url:
         token = settings.effects_token.get_secret_value() if settings.effects_token else None
@@ -143,6 +148,8 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
         providers[StepKind.GRANT.value] = providers[StepKind.RECORD.value] = steps
         if pack.templates:
             providers[StepKind.NOTIFY.value] = messenger
+        if cases is not None and pack.queues:
+            providers[StepKind.OPEN_CASE.value] = OpenCaseProvider(cases)
     if settings.partner_urls:
         partners = {name: HttpProvider(url, signer=signer) for name, url in settings.partner_urls.items()}
         providers[StepKind.SHARE.value] = PartnerRouter(partners, providers[StepKind.SHARE.value])
@@ -179,10 +186,12 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
             messenger.cancel_for_purpose(subject, data["purpose"])
 
     consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish)
+    case_store = CaseStore(writer, reader, store._engine_events)
+    cases = Cases(case_store, pack.queues, pack.policy, clock)
     dispatcher = Dispatcher(pack.moments, clock)
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
-                                           lambda: holder["app"].services, lambda: consents)
+                                           lambda: holder["app"].services, lambda: consents, cases)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger)
@@ -194,7 +203,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
               Organisations(store, clock), dispatcher, effects, worker, registry,
               Resolver(registry, people, clock, publish), consents,
               Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
-              audit, gate, None, messenger, transit, Interviews(store, publish, clock, settings.public_url))
+              audit, gate, None, messenger, transit, Interviews(store, publish, clock, settings.public_url),
+              cases, Officers(case_store, pack.policy, clock))
     holder["app"] = app
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app

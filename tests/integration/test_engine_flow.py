@@ -42,7 +42,8 @@ def test_a_redundancy_runs_the_moment_and_performs_each_effect_once(app, orgs):
                                                    "jsa_new_style_weekly_rate": 92.05}
     kinds = sorted((d["kind"], d["step"]) for d in app.store.deliveries())
     # An employer's report alone is not all gold: no zero-touch award. No JobMatch: a coach matches.
-    assert kinds == [("ask", "survey"), ("open-case", "coach-match"), ("record", "profile")]
+    assert kinds == [("ask", "survey"), ("record", "profile")]
+    assert [(c.queue, c.step) for c in app.cases.list(person="ana")] == [("job-matching", "coach-match")]
     assert [m["template"] for m in app.messenger.of_person("ana")] == ["notice-of-assistance"]
     app.intake.submit(portal, [{"specversion": "1.0", "type": "civic.person.answered",
                                 "source": "civic://portal", "id": "a1", "subject": "ana",
@@ -105,7 +106,7 @@ def test_a_passed_deadline_opens_a_case_for_a_work_coach(app, orgs, clock):
     app.worker.drain()
     (j,) = app.store.journeys_for("dev")
     assert j.steps["survey"].status.value == "timed-out"
-    assert ("open-case", "follow-up") in {(d["kind"], d["step"]) for d in app.store.deliveries()}
+    assert "follow-up" in {c.step for c in app.cases.list(person="dev", queue="work-coach")}
 
 
 def test_the_objective_deadline_expires_the_journey(app, orgs, clock):
@@ -138,7 +139,8 @@ def test_an_event_breaking_a_condition_is_quarantined_then_replayed(app, orgs, t
     assert app.store.quarantined() == []
     (j,) = app.store.journeys_for("fay")
     assert j.steps["assess"].result["outputs"]["jsa_new_style_eligible"] is False
-    assert j.steps["review"].status.value == "done"  # refusal goes to a person
+    assert j.steps["review"].status.value == "waiting"  # refusal goes to a person, who decides
+    assert "decision-review" in {c.queue for c in app.cases.list(person=j.person)}
 
 
 def test_http_effects_are_retried_with_backoff_then_succeed(sqlite_url, clock):

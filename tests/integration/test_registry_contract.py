@@ -158,7 +158,7 @@ def test_withdrawal_blocks_a_share_already_queued_and_the_department_matches_ins
     app.worker.drain()
     (j,) = app.store.journeys_for(person)
     assert j.status is JourneyStatus.ACTIVE and j.steps["match"].status.value == "failed"
-    assert ("open-case", "coach-match") in {(d["kind"], d["step"]) for d in app.store.deliveries()}
+    assert "coach-match" in {c.step for c in app.cases.list(person=person, queue="job-matching")}
 
 
 def test_identity_resolution(app, world):

@@ -79,9 +79,74 @@ def test_a_decision_result_releases_the_steps_that_depend_on_it():
 
 
 def test_an_ineligible_decision_opens_a_case_instead_of_refusing():
-    steps = decided(eligible=False).journey.steps
+    out = decided(eligible=False)
+    steps = out.journey.steps
     assert steps["grant"].status is StepStatus.SKIPPED
-    assert steps["refuse-review"].status is StepStatus.DONE
+    assert steps["refuse-review"].status is StepStatus.WAITING  # until the case exists
+    assert "refuse-review" in {e.step for e in out.effects}
+    done = advance(FLOW, out.journey, event(EFFECT_COMPLETED, {
+        "journey": "j1", "step": "refuse-review", "key": steps["refuse-review"].effect,
+        "result": {"case": "c1"}}), NOW)
+    assert done.journey.steps["refuse-review"].status is StepStatus.DONE
+    assert done.journey.steps["refuse-review"].result == {"case": "c1"}
+
+
+REVIEWED = moment("""
+    moment: reviewed
+    trigger: {event: t.start}
+    steps:
+      - id: review
+        open-case: {queue: decision-review, reason: "a refusal", priority: high, wait: true}
+      - id: other
+        open-case: {queue: work-coach, wait: true}
+      - id: award
+        after: [review]
+        when: steps.review.status == "done" && steps.review.result.outcome == "overturned"
+        grant: benefit
+""")
+
+
+def _opened():
+    out = start(REVIEWED, "j1", event("t.start", {}), NOW)
+    j = out.journey
+    for step, case in (("review", "c1"), ("other", "c2")):
+        j = advance(REVIEWED, j, event(EFFECT_COMPLETED, {"journey": "j1", "step": step,
+                                                          "key": j.steps[step].effect,
+                                                          "result": {"case": case}}), NOW).journey
+    return j
+
+
+def resolved(step: str, outcome: str, journey: str = "j1") -> dict:
+    return {"case": "c1", "queue": "decision-review", "outcome": outcome, "reason": "checked",
+            "officer": "o1", "journey": journey, "step": step}
+
+
+def test_a_waiting_case_step_keeps_waiting_once_the_case_exists():
+    j = _opened()
+    assert j.steps["review"].status is StepStatus.WAITING
+    assert j.steps["review"].result == {"case": "c1"}
+
+
+def test_the_case_outcome_finishes_only_its_own_step_and_the_moment_acts_on_it():
+    out = advance(REVIEWED, _opened(), event("civic.case.resolved", resolved("review", "overturned")), NOW)
+    steps = out.journey.steps
+    assert steps["review"].status is StepStatus.DONE
+    assert steps["review"].result["outcome"] == "overturned"
+    assert steps["other"].status is StepStatus.WAITING  # another case's step is not touched
+    assert steps["award"].status is StepStatus.DONE
+    assert [e.step for e in out.effects] == ["award"]
+
+
+def test_an_upheld_review_awards_nothing():
+    out = advance(REVIEWED, _opened(), event("civic.case.resolved", resolved("review", "upheld")), NOW)
+    assert out.journey.steps["award"].status is StepStatus.SKIPPED
+    assert out.effects == []
+
+
+def test_an_outcome_for_another_journey_is_ignored():
+    out = advance(REVIEWED, _opened(), event("civic.case.resolved", resolved("review", "overturned", "j2")), NOW)
+    assert out.journey.steps["review"].status is StepStatus.WAITING
+    assert not out.changed
 
 
 def test_a_result_with_the_wrong_key_is_ignored():

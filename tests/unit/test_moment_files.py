@@ -100,3 +100,22 @@ def test_civic_moments_check_reports_file_and_line(tmp_path):
                                        "--events", str(UK_PACK / "events")])
     assert result.exit_code == 1
     assert f"{moments / 'm.yaml'}:7" in result.output
+
+
+def test_an_open_case_step_names_a_declared_queue_and_waits_only_when_asked(tmp_path):
+    from civicmoments.packs.moments import load_moment
+
+    f = tmp_path / "m.yaml"
+    f.write_text("moment: m\ntrigger: {event: t.a}\nsteps:\n  - id: r\n"
+                 "    open-case: {queue: nowhere, wait: true}\n")
+    with pytest.raises(PackError, match=r"m.yaml:5: queue 'nowhere' is not declared"):
+        load_moment(f, known_queues={"decision-review"})
+    f.write_text("moment: m\ntrigger: {event: t.a}\nsteps:\n  - id: r\n"
+                 "    open-case: {queue: decision-review, wait: sometimes}\n")
+    with pytest.raises(PackError, match=r"m.yaml:5: 'wait' is true or false"):
+        load_moment(f, known_queues={"decision-review"})
+    f.write_text("moment: m\ntrigger: {event: t.a}\nsteps:\n  - id: r\n    open-case: decision-review\n"
+                 "  - id: w\n    open-case: {queue: decision-review, priority: high, wait: true}\n")
+    m = load_moment(f, known_queues={"decision-review"})
+    assert m.step("r").reply is None and m.step("w").reply == "civic.case.resolved"
+    assert m.step("w").spec == {"queue": "decision-review", "priority": "high"}

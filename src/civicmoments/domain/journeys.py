@@ -285,6 +285,9 @@ class _Run:
                     return
             for step in m.steps:
                 run = j.steps[step.id]
+                if step.kind is StepKind.OPEN_CASE and (event.data.get("journey"), event.data.get("step")) \
+                        != (j.id, step.id):
+                    continue  # a case's outcome returns only to the step that opened the case
                 if run.status is StepStatus.WAITING and step.reply == event.type:
                     self.finish(step, StepStatus.DONE, result=event.data, reply=event.id,
                                 fields=sorted(event.data))
@@ -316,6 +319,10 @@ class _Run:
             return
         step, run = self.moment.step(step_id), self.journey.steps[step_id]
         if run.status is StepStatus.WAITING and run.effect == key and step.kind in RESULT_KINDS:
+            if step.kind is StepKind.OPEN_CASE and step.reply is not None:
+                run.result = result  # the case exists; the step goes on waiting for its outcome
+                self.log("case-opened", step.id, **(result if isinstance(result, dict) else {}))
+                return
             self.finish(step, StepStatus.DONE, result=result)
 
     def on_dead_letter(self, step_id: str | None, reason: str) -> None:

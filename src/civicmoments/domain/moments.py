@@ -28,7 +28,8 @@ class StepKind(str, enum.Enum):
 # Kinds that hand work to an effect worker through the outbox.
 EFFECT_KINDS = frozenset(StepKind) - {StepKind.WAIT}
 # Kinds whose effect returns a result the journey waits for.
-RESULT_KINDS = frozenset({StepKind.DECIDE, StepKind.SHARE, StepKind.RECORD})  # the journey waits for these
+# An open-case step's result is the case id; with ``wait: true`` it then waits for the outcome.
+RESULT_KINDS = frozenset({StepKind.DECIDE, StepKind.SHARE, StepKind.RECORD, StepKind.OPEN_CASE})
 DEFAULT_ASK_REPLY = "civic.person.answered"
 
 

@@ -67,3 +67,5 @@ TooManyChecksError = _problem("too-many-checks", 429, "Too many checks: slow dow
 InvalidTokenError = _problem("invalid-travel-token", 422, "The travel token is not valid")
 InvalidMonthError = _problem("invalid-month", 422, "The month is not valid")
 InvalidBookingError = _problem("invalid-booking", 422, "The interview booking is not valid")
+OfficerExistsError = _problem("officer-exists", 409, "An officer with this name or subject exists")
+UnknownRoleError = _problem("unknown-role", 422, "The role is not declared")

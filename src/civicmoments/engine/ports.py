@@ -12,6 +12,10 @@ from ..domain.events import LifeEvent
 from ..domain.journeys import Journey, PerformEffect, StartTimer, TimelineEntry
 
 
+class StaleCaseError(Exception):
+    """A case changed since it was read (its version moved on)."""
+
+
 class StaleJourneyError(RuntimeError):
     """A journey changed under a batch: the batch is rolled back and tried again."""
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..domain.cases import Queue
 from ..domain.consent import Purpose
 from ..domain.events import ENGINE_EVENT_TYPES
 from ..domain.moments import Moment, StepKind
 from ..domain.people import AttributeSpec
+from ..domain.staff import Policy
 from ..rules.cel import CelCondition, ConditionSyntaxError
+from .cases import load_policy, load_queues
 from .event_types import EventType, load_event_types
 from .moments import load_moments
 from .registry import Check, Form, load_attributes, load_checks, load_forms, load_purposes
@@ -36,6 +39,8 @@ class Pack:
     checks: dict[str, Check] = field(default_factory=dict)
     settings: PackSettings = field(default_factory=PackSettings)
     templates: dict[str, Template] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
+    policy: Policy = field(default_factory=lambda: Policy({}, {}, {}))
 
 
 def load_rules(file: Path) -> dict[str, SimpleRule]:
@@ -65,15 +70,17 @@ def load_pack(root: Path) -> Pack:
         raise PackError(root, None, "no such pack folder")
     event_types = load_event_types(root / "events")
     known = set(event_types) | ENGINE_EVENT_TYPES
-    moments = load_moments(root / "moments", known)
+    purposes = load_purposes(root / "registry" / "purposes.yaml")
+    queues = load_queues(root / "cases" / "queues.yaml", set(purposes))
+    moments = load_moments(root / "moments", known, set(queues) if queues else None)
     attributes = load_attributes(root / "registry" / "domains.yaml")
     settings = load_settings(root / "pack.yaml")
     templates = load_templates(root / "templates", settings)
-    purposes = load_purposes(root / "registry" / "purposes.yaml")
     _check_notify_steps(moments, templates, purposes)
     return Pack(root, event_types, moments, load_rules(root / "rules" / "simple.yaml"), attributes,
                 purposes, load_forms(root / "registry" / "forms.yaml", attributes),
-                load_checks(root / "registry" / "checks.yaml", attributes), settings, templates)
+                load_checks(root / "registry" / "checks.yaml", attributes), settings, templates, queues,
+                load_policy(root / "staff" / "roles.yaml", queues))
 
 
 def _check_notify_steps(moments: dict[str, Moment], templates: dict[str, Template],

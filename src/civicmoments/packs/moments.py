@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ..domain.cases import CASE_RESOLVED, PRIORITIES
 from ..domain.clock import InvalidDurationError, parse_duration
 from ..domain.moments import (
     DEFAULT_ASK_REPLY,
@@ -30,8 +31,8 @@ _KINDS = {k.value: k for k in StepKind}
 
 
 class _Reader:
-    def __init__(self, doc: Located, known_types: set[str] | None) -> None:
-        self.doc, self.known_types = doc, known_types
+    def __init__(self, doc: Located, known_types: set[str] | None, known_queues: set[str] | None = None) -> None:
+        self.doc, self.known_types, self.known_queues = doc, known_types, known_queues
 
     def fail(self, path: tuple, message: str) -> PackError:
         return self.doc.error(path, message)
@@ -81,9 +82,9 @@ class _Reader:
             raise self.fail(path, f"{value!r} is not one of: {options}") from None
 
 
-def load_moment(file: Path, known_types: set[str] | None = None) -> Moment:
+def load_moment(file: Path, known_types: set[str] | None = None, known_queues: set[str] | None = None) -> Moment:
     doc = load(file)
-    r = _Reader(doc, known_types)
+    r = _Reader(doc, known_types, known_queues)
     d = r.mapping(doc.data, (), _TOP, "a moment")
     moment_id = r.string(d.get("moment"), ("moment",), "'moment' (its id)")
     if not _ID.match(moment_id):
@@ -200,9 +201,9 @@ def _kind_spec(r: _Reader, kind: StepKind, spec: Any, path: tuple, opts: dict) -
         if "on_timeout" in spec:
             opts.setdefault("on_timeout", spec["on_timeout"])
         return dict(spec)
-    if isinstance(spec, str) and kind in (
-        StepKind.NOTIFY, StepKind.OFFER, StepKind.GRANT, StepKind.OPEN_CASE
-    ):
+    if kind is StepKind.OPEN_CASE:
+        return _open_case(r, spec, path, opts)
+    if isinstance(spec, str) and kind in (StepKind.NOTIFY, StepKind.OFFER, StepKind.GRANT):
         key = {"notify": "template", "offer": "service", "grant": "service", "open-case": "queue"}
         return {key[kind.value]: spec}
     if not isinstance(spec, dict):
@@ -237,6 +238,34 @@ def _kind_spec(r: _Reader, kind: StepKind, spec: Any, path: tuple, opts: dict) -
     return spec
 
 
+def _open_case(r: _Reader, spec: Any, path: tuple, opts: dict) -> dict[str, Any]:
+    """``open-case: QUEUE`` or ``{queue, reason, priority, wait}``; ``wait: true`` waits for the outcome."""
+    if isinstance(spec, str):
+        spec = {"queue": spec}
+        qpath = path
+    else:
+        spec = dict(r.mapping(spec, path, {"queue", "reason", "priority", "wait", "deadline", "on_timeout"},
+                              "'open-case'"))
+        qpath = path + ("queue",)
+    queue = r.string(spec.get("queue"), qpath, "'open-case' queue")
+    if r.known_queues is not None and queue not in r.known_queues:
+        raise r.fail(qpath, f"queue {queue!r} is not declared in cases/queues.yaml "
+                            f"({', '.join(sorted(r.known_queues))})")
+    if "reason" in spec:
+        r.string(spec["reason"], path + ("reason",), "'reason'")
+    if spec.get("priority", "normal") not in PRIORITIES:
+        raise r.fail(path + ("priority",), f"'priority' is one of {', '.join(PRIORITIES)}")
+    wait = spec.pop("wait", False)
+    if not isinstance(wait, bool):
+        raise r.fail(path + ("wait",), "'wait' is true or false")
+    for lifted in ("deadline", "on_timeout"):
+        if lifted in spec:
+            opts.setdefault(lifted, spec.pop(lifted))
+    if wait:
+        opts.setdefault("reply", CASE_RESOLVED)
+    return spec
+
+
 def _check_graph(r: _Reader, steps: list[Step]) -> None:
     index = {}
     for i, step in enumerate(steps):
@@ -264,12 +293,13 @@ def _check_graph(r: _Reader, steps: list[Step]) -> None:
         visit(step.id, [])
 
 
-def load_moments(directory: Path, known_types: set[str] | None = None) -> dict[str, Moment]:
+def load_moments(directory: Path, known_types: set[str] | None = None,
+                 known_queues: set[str] | None = None) -> dict[str, Moment]:
     """Load every ``*.yaml`` moment in a directory; errors name file and line."""
     moments: dict[str, Moment] = {}
     files = sorted(directory.glob("*.yaml"))
     for file in files:
-        m = load_moment(file, known_types)
+        m = load_moment(file, known_types, known_queues)
         if m.id in moments:
             raise PackError(file, None, f"moment {m.id!r} is also declared in {moments[m.id].source_file}")
         moments[m.id] = m

@@ -363,3 +363,66 @@ chargebacks = Table(
     Column("month", String(7), nullable=False),  # YYYY-MM, for statements
     Index("ix_chargebacks_month", "org_id", "month"),
 )
+
+# -- cases and officers (migration 0006) ---------------------------------------------------------
+officers = Table(
+    "officers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("subject", String(255), nullable=False, unique=True),  # the OpenID Connect subject
+    Column("name", String(200), nullable=False, unique=True),
+    Column("organisation", String(100), nullable=False),
+    Column("roles", Json, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("revoked_at", Time),
+)
+
+officer_tokens = Table(
+    "officer_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("officer_id", String(36), ForeignKey("officers.id"), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time),
+    Column("revoked_at", Time),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key", String(200), unique=True),  # the opening effect's idempotency key
+    Column("queue", String(100), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("journey_id", String(36)),
+    Column("step_id", String(100)),
+    Column("reason", Text, nullable=False),
+    Column("priority", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("assignee", String(36)),
+    Column("outcome", String(50)),
+    Column("outcome_reason", Text),
+    Column("resolved_by", String(36)),
+    Column("resolved_at", Time),
+    Column("opened_by", String(36)),
+    Column("opened_at", Time, nullable=False),
+    Column("due_at", Time, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("data", Json, nullable=False),
+    Column("tasks", Json, nullable=False),
+    Index("ix_cases_queue_due", "queue", "status", "due_at"),
+    Index("ix_cases_assignee", "assignee", "status"),
+)
+
+case_timeline = Table(
+    "case_timeline",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("at", Time, nullable=False),
+    Column("actor", String(36)),
+    Column("action", String(30), nullable=False),
+    Column("detail", Json, nullable=False),
+)

@@ -91,3 +91,60 @@ def test_the_whole_loop_a_refusal_is_overturned_and_the_person_sees_it(console, 
     log = person.inner_text("#access-log")
     assert re.search(r"A decision maker at the employment department viewed your .*given name", log), log
     check(person, "staff/portal-access-after-review")
+
+
+def test_a_reconsideration_in_two_clicks_is_decided_by_a_different_officer(console, browser):  # noqa: F811
+    url = console.url
+    pid = console.person("Cal Upheld", class1_earnings_year_before_pence=100_000)
+    console.redundancy(pid)
+
+    first = browser.new_context().new_page()
+    sign_in_officer(first, url, "Dev Decider")
+    until(first, f"{url}/staff/queues/decision-review", "#cases a")
+    first.locator("#cases a").first.click()
+    first.get_by_label("Uphold the decision").check()
+    first.get_by_label("Reason (the person is told this)").fill("HMRC's record shows too few contributions.")
+    first.get_by_role("button", name="Record the outcome").click()
+    assert first.inner_text("#case-status").lower() == "resolved"
+
+    person = browser.new_context().new_page()
+    person.goto(f"{url}/sign-in")
+    person.locator("button", has_text="Cal Upheld").click()
+    person.wait_for_url(f"{url}/")
+    until(person, f"{url}/decisions", "text=Ask for it to be looked at again")
+    assert "too few contributions" in person.inner_text("#review")
+    check(person, "staff/portal-decisions")
+    person.get_by_role("button", name="Ask for it to be looked at again").click()  # click 1
+    check(person, "staff/portal-reconsider")
+    person.get_by_role("button", name="Send my request").click()  # click 2
+    assert "A different decision maker will look at the decision again" in person.inner_text("main")
+
+    until(first, f"{url}/staff/queues/mandatory-reconsideration", "#cases a")
+    first.locator("#cases a").first.click()
+    assert "You made the first review" in first.inner_text("#first-review")
+    first.get_by_label("Uphold the decision").check()
+    first.get_by_label("Reason (the person is told this)").fill("I agree with myself.")
+    first.get_by_role("button", name="Record the outcome").click()
+    assert "different" in first.inner_text(".govuk-error-summary").lower()  # refused: not the first reviewer
+
+    second = browser.new_context().new_page()
+    sign_in_officer(second, url, "Dana Second")
+    until(second, f"{url}/staff/queues/mandatory-reconsideration", "#cases a")
+    second.locator("#cases a").first.click()
+    assert "Jobseekers Act 1995" in second.inner_text("#explanation")
+    check(second, "staff/case-reconsideration")
+    second.get_by_label("Uphold the decision").check()
+    second.get_by_label("Reason (the person is told this)").fill(
+        "Checked again with HMRC: the contribution condition for the year before is not met.")
+    second.get_by_role("button", name="Record the outcome").click()
+    assert second.inner_text("#case-status").lower() == "resolved"
+
+    until(person, f"{url}/decisions", "#appeal")
+    assert "contribution condition for the year before is not met" in person.inner_text("#reconsideration")
+    assert "First-tier Tribunal" in person.inner_text("#appeal")
+    check(person, "staff/portal-decisions-after-reconsideration")
+    until(person, f"{url}/inbox", "text=Your mandatory reconsideration about")
+    person.get_by_text("Your mandatory reconsideration about").first.click()
+    notice = person.inner_text("main")
+    assert "contribution condition for the year before is not met" in notice
+    assert re.search(r"appeal must arrive by \w+ \d+ \w+ \d{4}|must arrive by \d+ \w+ \d{4}", notice), notice

@@ -29,8 +29,10 @@ def create_app(civic: App) -> FastAPI:
 
     portal = mount(api, civic)
     if portal is not None:
+        from ..web import decisions
         from ..web.staff import mount as mount_staff
 
+        api.include_router(decisions.router(portal))
         mount_staff(api, civic, portal)
 
     @api.get("/healthz", include_in_schema=False)

@@ -93,6 +93,21 @@ def _date(locale: str):
     return fmt
 
 
+def months_after(value: Any, months: int) -> date:
+    """The same day `months` calendar months later, or the month's last day when it has no such
+    day (31 January + 1 month = 28 or 29 February): how "within one month" deadlines run, such as
+    an appeal to the First-tier Tribunal after a mandatory reconsideration notice (Tribunal
+    Procedure (First-tier Tribunal) (Social Entitlement Chamber) Rules 2008, r.22(2)(d))."""
+    import calendar
+
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(day, datetime):
+        day = day.date()
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                                         trim_blocks=True, lstrip_blocks=True)
@@ -100,6 +115,7 @@ def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvir
     env.filters["pounds"] = _pounds(locale, settings.currency)
     env.filters["date"] = _date(locale)
     env.filters["datetime"] = _datetime(locale, settings.timezone)
+    env.filters["months_after"] = months_after
     return env
 
 

@@ -96,6 +96,8 @@ def _refusal(exc: CaseRuleError) -> str:
     if exc.status == 409 and "version" in exc.slug:
         return ("Someone else changed this case since you opened it. It is shown below as it is now: "
                 "check it, then try again.")
+    if exc.slug == "reviewer-must-differ":
+        return "You made the first review of this decision, so a different decision maker must decide it."
     return exc.detail
 
 
@@ -115,7 +117,12 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
     timeline = [{"title": ENTRY_WORDS.get(e.action, e.action.replace("-", " ").capitalize()),
                  "by": console.officer_name(e.actor), "at": e.at.isoformat(), "text": _entry_text(civic, e)}
                 for e in reversed(case.timeline)]
-    return {"queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
+    first = _first_review(civic, case)
+    first_review = None
+    if first is not None:
+        first_review = {"by": console.officer_name(first.resolved_by), "outcome": first.outcome,
+                        "reason": first.outcome_reason, "same": first.resolved_by == officer.id}
+    return {"first_review": first_review, "queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
             "refer_to": [q for q in civic.cases.queues.values() if q.id != case.queue], "timeline": timeline,
             "assignee_name": console.officer_name(case.assignee) if case.assignee else None,
             "case_status": case.status.value, "may_act": civic.cases.policy.allows(officer, "act", case.queue),
@@ -145,11 +152,25 @@ def _entry_text(civic, e) -> str:
     return d.get("text", "")
 
 
+def _first_review(civic, case):
+    """For a reconsideration or an appeal: the earlier review it looks at again, or None."""
+    first = case.data.get("first_review")
+    if not first:
+        return None
+    try:
+        return civic.cases.get(first)
+    except CaseRuleError:
+        return None
+
+
 def _decision(civic, case) -> dict[str, Any] | None:
-    """The decision under review: the latest decide step's result on the case's journey."""
-    if not case.journey:
+    """The decision under review: the latest decide step's result on the journey of the case, or of
+    the first review when this case looks at a decision again."""
+    first = _first_review(civic, case)
+    journey = first.journey if first is not None and first.journey else case.journey
+    if not journey:
         return case.data.get("decision")
-    found = civic.store.journey(case.journey)
+    found = civic.store.journey(journey)
     if found is None:
         return None
     steps = found["journey"].steps

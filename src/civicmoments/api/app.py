@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI
 from .. import __version__
 from ..bootstrap import App
 from ..domain.organisations import Organisation
-from . import events, journeys, messages, people, problems, transit
+from . import cases, events, journeys, messages, people, problems, transit
 from .auth import organisation
 
 
@@ -20,6 +20,7 @@ def create_app(civic: App) -> FastAPI:
     api.include_router(people.router)
     api.include_router(messages.router)
     api.include_router(transit.router)
+    api.include_router(cases.router)
 
     @api.get("/v1/keys", summary="The platform's public signing key (partner requests, access-log checkpoints)")
     def keys(org: Organisation = Depends(organisation)) -> dict:

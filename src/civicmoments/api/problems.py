@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from ..domain.cases import CaseRuleError
 from ..engine.errors import Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -19,6 +20,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc)
+
+    @app.exception_handler(CaseRuleError)
+    async def _case_rule(_: Request, exc: CaseRuleError) -> JSONResponse:
+        return JSONResponse(exc.as_dict(), status_code=exc.status, media_type=PROBLEM_JSON)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from . import (  # noqa: F401
                agreements,
                audit,
+               cases,
                consents,
                events,
                journeys,
                messages,
                moments,
+               officers,
                orgs,
                people,
                processes,

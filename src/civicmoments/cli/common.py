@@ -9,6 +9,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from ..adapters.crypto import KeyConfigurationError
+from ..domain.cases import CaseRuleError
 from ..domain.disclosure import DisclosureRefusedError
 from ..engine.errors import Problem
 from ..packs import PackError
@@ -35,6 +36,8 @@ class CivicGroup(click.Group):
         try:
             return super().invoke(ctx)
         except Problem as exc:
+            raise click.ClickException(f"{exc.title}: {exc.detail}") from None
+        except CaseRuleError as exc:
             raise click.ClickException(f"{exc.title}: {exc.detail}") from None
         except PackError as exc:
             raise click.ClickException(str(exc)) from None

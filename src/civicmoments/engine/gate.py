@@ -126,6 +126,27 @@ class PrivacyGate:
         self.audit.append(bodies)
         return answers
 
+    def staff_view(self, officer, role: str, person: str, purpose: str,
+                   attributes: Sequence[str] | None = None) -> dict[str, Any]:
+        """An officer's view of a person's profile, for a purpose, logged as that officer.
+
+        The officer's right to look comes from the staff policy (their role on the case's queue),
+        which the caller has checked; here the purpose must be declared, sensitive values stay
+        masked, and the access log gets one entry naming the officer, their role and organisation,
+        so the person reads "a work coach at the employment department viewed your profile".
+        Returns ``{attribute: Fact}``. Raises UnknownPurposeError.
+        """
+        from .errors import UnknownPurposeError
+
+        if purpose not in self.purposes:
+            raise UnknownPurposeError(f"purpose {purpose!r} is not declared")
+        self.registry.require(person)
+        profile = self.registry.profiles([person], only=attributes).get(person, {})
+        self.audit.append([{"at": iso(self.clock.now()), "recipient": officer.organisation, "purpose": purpose,
+                            "person": person, "channel": "staff", "outcome": "viewed", "officer": officer.id,
+                            "role": role, "attributes": sorted(profile)}])
+        return profile
+
     def reidentify(self, recipient: str, purpose: str, pseudonym: str) -> str | None:
         """Only the platform turns a pseudonym back into a person, when a reply comes back."""
         return self.store.reidentify(pseudonym, recipient, purpose)

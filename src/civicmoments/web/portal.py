@@ -364,9 +364,7 @@ class Portal:
         jobs = [{**job, "wage": self.money(request, job["wage_pence"] / 100),
                  "slot_times": [(s, self.when(request, s)) for s in job.get("slots", [])]}
                 for job in latest.get("jobs", [])]
-        review = j.steps.get("review-award")  # a decision maker overturned a refusal: the benefit is awarded
-        return {"journey": j, "amount": amount, "awarded_on_review": bool(review and review.status.value == "done"),
-                "jobs": jobs, "paths": latest.get("paths", []),
+        return {"journey": j, "amount": amount, "jobs": jobs, "paths": latest.get("paths", []),
                 "income": latest.get("income", []), "booked": booked if booked and booked.get("starts") else None}
 
     def _survey(self, person: str) -> dict[str, Any]:
@@ -424,11 +422,10 @@ class Portal:
         for e in self.civic.registry.store.log_for(person):
             who = names.get(e["recipient"], e["recipient"])
             why = w.get(lang, f"purpose.{e['purpose']}", e["purpose"].replace("-", " "))
-            if e.get("channel") == "staff":  # an officer read it, for a case
-                what = ", ".join(w.get(lang, f"attr.{a}", a.replace("_", " ")) for a in e.get("attributes", [])) \
-                    or w(lang, "access_nothing")
-                text = w(lang, "access_viewed", who=e.get("role", ""), org=who.replace("-", " "), what=what, why=why)
-                text = text[:1].upper() + text[1:]
+            if e["outcome"] == "viewed":  # an officer looked, through the gate, as themselves
+                who = w(lang, "access_officer", role=w.get(lang, f"staff_role.{e.get('role', '')}", e.get("role", "")),
+                        org=w.get(lang, f"staff_org.{e['recipient']}", e["recipient"].replace("-", " ")))
+                text = w(lang, "access_viewed", who=who, why=why)
             elif e["outcome"] == "answered":
                 what = w.get(lang, f"check.{e.get('check', '')}", e.get("check", ""))
                 text = w(lang, "access_answered", who=who, what=what, why=why)

@@ -15,7 +15,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ...domain.clock import iso
 from ...logs import get
 from ..auth import relying_party
 from ..portal import CsrfError
@@ -89,23 +88,15 @@ class Console:
             raise SignInNeeded()
         return officer
 
-    def read_person(self, officer, person: str, queue: str, attributes=None, shown_elsewhere=()) -> dict:
-        """A staff read of a person's data: the policy must let the officer `view-person` on the queue
-        the read is for; the read is logged as that officer, their role and the queue's purpose, so the
-        person sees it in "Who saw my data". Returns the profile's facts (sensitive values masked),
-        limited to `attributes` when given; `shown_elsewhere` names other attributes the page shows
-        (a decision's inputs), which are logged too. Raises NotPermittedError (403)."""
+    def read_person(self, officer, person: str, queue: str, attributes=None) -> dict:
+        """A staff read of a person's data: the policy must let the officer `view-person` on the
+        queue the read is for; the privacy gate logs it as that officer, their role and the queue's
+        purpose, so the person sees it in "Who saw my data". Returns {attribute: Fact}, sensitive
+        values masked. Raises NotPermittedError (403)."""
         cases = self.civic.cases
         cases.permit(officer, "view-person", queue)
-        profile = self.civic.registry.profile(person)
-        facts = profile if attributes is None else {a: profile[a] for a in attributes if a in profile}
         role = cases.policy.role_for(officer, "view-person", queue)
-        self.civic.audit.append([{
-            "at": iso(self.civic.clock.now()), "recipient": officer.organisation, "purpose": cases.queue(queue).purpose,
-            "person": person, "channel": "staff", "outcome": "disclosed",
-            "attributes": sorted(set(facts) | set(shown_elsewhere)), "officer": officer.id,
-            "role": role.title if role else "an officer", "queue": queue}])
-        return facts
+        return self.civic.gate.staff_view(officer, role.id, person, cases.queue(queue).purpose, attributes)
 
     # -- forms and pages -------------------------------------------------------------------
     async def form(self, request: Request) -> dict[str, str]:

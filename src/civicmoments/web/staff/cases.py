@@ -112,7 +112,7 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
     person_name = None
     if civic.cases.policy.allows(officer, "view-person", case.queue):
         shown = [i.get("attribute") for i in (decision or {}).get("inputs", []) if i.get("attribute")]
-        facts = console.read_person(officer, case.person, case.queue, ("given_name", "family_name"), shown)
+        facts = console.read_person(officer, case.person, case.queue, ("given_name", "family_name", *shown))
         person_name = " ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or None
     timeline = [{"title": ENTRY_WORDS.get(e.action, e.action.replace("-", " ").capitalize()),
                  "by": console.officer_name(e.actor), "at": e.at.isoformat(), "text": _entry_text(civic, e)}

@@ -29,6 +29,8 @@ class Console:
     url: str
     env: dict[str, str]
     tokens: dict[str, str]
+    officer_tokens: dict[str, str] = field(default_factory=dict)  # OpenID subject -> API bearer token
+    seeded: dict = field(default_factory=dict)  # what `seed` returned
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -58,18 +60,22 @@ class Console:
             "Content-Type": "application/cloudevents+json"}).raise_for_status()
 
 
-def start(tmp: Path, **extra: str) -> Console:
-    """Seed organisations and the demo officers, then serve the platform in demo mode."""
+def start(tmp: Path, seed=None, **extra: str) -> Console:
+    """Seed organisations and the demo officers (and whatever `seed(app)` adds), then serve the
+    platform in demo mode."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = civic_env(tmp, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url, CIVIC_DEMO_MODE="true",
                     CIVIC_SESSION_SECRET="staff-test-secret", **extra)
     app = build(Settings(data_dir=tmp, demo_mode=True))
     tokens = {name: app.organisations.add(name, [source], scopes)[1] for name, source, scopes in ORGS}
+    officer_tokens = {}
     for name, subject, organisation, roles in DEMO_OFFICERS:
         app.officers.add(name, subject, organisation, list(roles))
+        officer_tokens[subject] = app.officers.token(name)
+    seeded = seed(app) if seed else {}
     app.store.close()
-    console = Console(url, env, tokens)
+    console = Console(url, env, tokens, officer_tokens, seeded)
     log = (tmp / "serve.log").open("wb")  # kept beside the data, for when a test fails
     console.procs.append(subprocess.Popen([*CIVIC, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
     wait_for(lambda: _up(url), timeout=60)

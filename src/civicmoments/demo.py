@@ -30,6 +30,7 @@ from .bootstrap import build
 from .domain.clock import iso
 from .domain.ids import uuid7
 from .settings import Settings
+from .web.staff import DEMO_OFFICERS
 
 ROOT = Path(__file__).resolve().parents[2]
 EMPLOYER = "https://northfield.example/hr"
@@ -165,6 +166,9 @@ class Demo:
                            ["active-jobseeker"])
         economy, abe_job = _local_market()
         abe, colleagues = seed_town(app, 5000, abe_job, economy)
+        for name, subject, organisation, roles in DEMO_OFFICERS:  # the staff console's demo sign-in lists them
+            app.officers.add(name, subject, organisation, list(roles))
+        app.cases.open("work-coach", abe, "Welcome call: agree Abe's claimant commitment", key=f"demo-welcome:{abe}")
         env["CIVIC_NOW"] = iso(app.clock.now())  # the platform carries on from the demo's own clock
         app.store.close()
         say(f"town: 5,000 people around Leeds, gold facts from the registers; Abe is a {abe_job}; "
@@ -183,7 +187,9 @@ class Demo:
             self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
             if self.serve:
                 say(click.style(f"\nThe portal is running at {url}: sign in as Abe (demo sign-in). "
-                                f"API docs at {url}/docs. Ctrl-C stops everything.", bold=True))
+                                f"API docs at {url}/docs.", bold=True))
+                say(click.style(f"The staff console is at {url}/staff: sign in as Wanda Coach (work coach) and open "
+                                "'A work coach calls' to see Abe's case. Ctrl-C stops everything.", bold=True))
                 while all(p.poll() is None for p in self.procs):
                     time.sleep(0.5)
         except KeyboardInterrupt:

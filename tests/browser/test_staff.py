@@ -23,9 +23,17 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     (SHOTS / "staff").mkdir(parents=True, exist_ok=True)
-    c = start(tmp_path_factory.mktemp("staff-browser"))
+    c = start(tmp_path_factory.mktemp("staff-browser"), seed=_seed)
     yield c
     c.stop()
+
+
+def _seed(app) -> dict:
+    """Ola, who is not online: a work coach is to call her."""
+    ola = app.registry.add_person()
+    app.registry.record(None, ola, [{"attribute": "given_name", "value": "Ola"},
+                                    {"attribute": "family_name", "value": "Phone"}])
+    return {"ola": ola, "ola_case": app.cases.open("work-coach", ola, "Not online: call to agree a plan").id}
 
 
 def until(page, url: str, selector: str, timeout: float = 60) -> None:
@@ -148,3 +156,47 @@ def test_a_reconsideration_in_two_clicks_is_decided_by_a_different_officer(conso
     notice = person.inner_text("main")
     assert "contribution condition for the year before is not met" in notice
     assert re.search(r"appeal must arrive by \w+ \d+ \w+ \d{4}|must arrive by \d+ \w+ \d{4}", notice), notice
+
+
+def test_a_work_coachs_day_caseload_single_view_a_phone_contact_with_consent_and_a_job(console, browser):  # noqa: F811
+    url, ola = console.url, console.seeded["ola"]
+    coach = browser.new_context().new_page()
+    sign_in_officer(coach, url, "Wanda Coach")
+    coach.goto(f"{url}/staff/cases/{console.seeded['ola_case']}")
+    coach.get_by_role("button", name="Assign to me").click()
+    coach.get_by_role("link", name="My caseload").click()
+    assert "Not online: call to agree a plan" in coach.inner_text("#cases")
+    check(coach, "staff/caseload")
+    coach.locator("#cases a").first.click()
+    coach.get_by_role("link", name="Single view").click()
+    assert coach.inner_text("#person-name") == "Ola Phone"
+    assert "Given name" in coach.inner_text("#facts-table")
+    check(coach, "staff/single-view")
+
+    coach.get_by_label("Phone call").check()
+    coach.get_by_label("What you talked about").fill("Agreed to look for warehouse work within 5 miles.")
+    coach.get_by_label("Consent the person gave you").select_option("employment-support")
+    coach.get_by_role("button", name="Record the contact").click()
+    consents = coach.inner_text("#consents-list")
+    assert "given, assisted" in consents, consents
+
+    coach.get_by_label("Job title").fill("Warehouse operative")
+    coach.get_by_label("Employer").fill("Aire Logistics")
+    coach.get_by_label("Details for the person").fill("Days only, 4 miles away, starts in December.")
+    coach.get_by_role("button", name="Send the job").click()
+    assert "job from work coach" in coach.inner_text("#messages-table")
+    coach.goto(f"{url}/staff/cases/{console.seeded['ola_case']}")
+    timeline = coach.inner_text("#timeline")
+    assert "Phone call: Agreed to look for warehouse work" in timeline
+    assert "Consent given by the person, phone call" in timeline
+    assert "Sent a job: Warehouse operative at Aire Logistics" in timeline
+
+    person = browser.new_context().new_page()
+    person.goto(f"{url}/sign-in")
+    person.locator("button", has_text="Ola Phone").click()
+    person.wait_for_url(f"{url}/")
+    until(person, f"{url}/inbox", "text=A job for you: Warehouse operative at Aire Logistics")
+    person.goto(f"{url}/access")
+    assert re.search(r"A work coach at (the )?employment department viewed your profile", person.inner_text("#access-log"))
+    person.goto(f"{url}/consents")
+    check(person, "staff/portal-consents-after-phone")

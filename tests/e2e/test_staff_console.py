@@ -119,3 +119,20 @@ def test_an_officer_outside_the_queue_gets_a_403_page(console, refused):
     assert wc.get("/staff/queues/decision-review").status_code == 403
     assert wc.get("/staff/queues/no-such-queue").status_code == 404
     assert wc.get("/staff/cases/no-such-case").status_code == 404
+
+
+def test_a_person_is_seen_only_through_a_case_and_an_unknown_one_is_a_page(console, refused):
+    pid, _ = refused
+    auditor = sign_in(console.url, "demo-auditor")
+    assert auditor.get(f"/staff/people/{pid}").status_code == 403  # an auditor sees cases, never the person
+    dm = sign_in(console.url, "demo-decision-maker")
+    seen = dm.get(f"/staff/people/{pid}")
+    assert seen.status_code == 200 and "Bea Refused" in seen.text and "Access log" in seen.text
+    missing = dm.get("/staff/people/no-such-person")
+    assert missing.status_code in (403, 404) and "text/html" in missing.headers["content-type"]
+    bad = dm.post(f"/staff/people/{pid}/contact", data={"csrf_token": csrf(seen.text), "way": "phone", "notes": "",
+                                                        "consent_purpose": "no-such-purpose"})
+    assert bad.status_code == 422 and "Enter what you talked about" in bad.text
+    odd = dm.post(f"/staff/people/{pid}/contact", data={"csrf_token": csrf(seen.text), "way": "phone",
+                                                        "notes": "Called", "consent_purpose": "no-such-purpose"})
+    assert odd.status_code == 422 and "Select a purpose" in odd.text

@@ -29,7 +29,7 @@ DEMO_OFFICERS = (
     ("Audrey Check", "demo-auditor", "employment-department", ("auditor",)),
     ("Pat Metro", "demo-agency-partner", "metro-transit", ("agency-partner",)),
 )
-NAV = (("/staff/queues", "Queues"), ("/staff/caseload", "My caseload"), ("/staff/people", "People"))
+NAV = (("/staff/queues", "Queues"), ("/staff/caseload", "My caseload"))
 
 
 class SignInNeeded(Exception):
@@ -127,7 +127,7 @@ class Console:
 
 def mount(api: FastAPI, civic, portal) -> Console:
     """Add the staff console to the app (after the portal, whose sessions and assets it shares)."""
-    from . import cases, queues, signin
+    from . import cases, people, queues, signin
 
     console = Console(civic, portal)
     moj = Path(civic.settings.moj_assets_dir)
@@ -135,7 +135,7 @@ def mount(api: FastAPI, civic, portal) -> Console:
         api.mount("/staff/moj", StaticFiles(directory=moj), name="moj")
     else:
         log.warning("MOJ Frontend is not installed: run npm ci", looked_in=str(moj))
-    for pages in (signin, queues, cases):
+    for pages in (signin, queues, cases, people):
         api.include_router(pages.router(console))
 
     @api.exception_handler(SignInNeeded)

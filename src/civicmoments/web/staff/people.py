@@ -9,7 +9,6 @@ person's access log as that officer, for that queue's purpose.
 
 from __future__ import annotations
 
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from ...domain.cases import CaseRuleError
 from . import Console
 
-PAGE = 200  # cases on one page: the soonest due
+PAGE = 50  # cases on one page: the soonest due (filters narrow it)
 ACTIVE = ("open", "assigned", "waiting-on-person", "waiting-on-agency")
 STATUSES = ("open", "assigned", "waiting-on-person", "waiting-on-agency", "resolved")
 STATUS_BADGE = {"open": "moj-badge--blue", "assigned": "moj-badge--purple", "waiting-on-person": "moj-badge--grey",
@@ -52,7 +52,7 @@ def router(console: Console) -> APIRouter:
         shown = []
         for qid in cases.policy.visible_queues(officer):
             q = cases.queue(qid)
-            active = cases.list(queue=qid, status=ACTIVE, officer=officer, limit=PAGE)
+            active = cases.list(queue=qid, status=ACTIVE, officer=officer, limit=PAGE)  # counted up to PAGE
             shown.append({"queue": q, "organisation": console.organisation_name(q),
                           "service_level": f"{q.service_level.days} days",
                           "open": len(active) if len(active) < PAGE else f"{PAGE}+",

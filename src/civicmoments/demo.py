@@ -30,6 +30,7 @@ from .bootstrap import build
 from .domain.clock import iso
 from .domain.ids import uuid7
 from .settings import Settings
+from .web.staff import DEMO_OFFICERS
 
 ROOT = Path(__file__).resolve().parents[2]
 EMPLOYER = "https://northfield.example/hr"
@@ -167,8 +168,10 @@ class Demo:
                            ["active-jobseeker"])
         economy, abe_job = _local_market()
         abe, colleagues = seed_town(app, 5000, abe_job, economy)
-        app.officers.add("Dara Okafor", "demo-decision-maker", "employment-department", ["decision-maker"])
-        tokens["Dara"] = app.officers.token("Dara Okafor")
+        for name, subject, organisation, roles in DEMO_OFFICERS:  # the staff console's demo sign-in lists them
+            app.officers.add(name, subject, organisation, list(roles))
+        tokens["Dara"] = app.officers.token("Dev Decider")  # the decision maker the story's review goes to
+        app.cases.open("work-coach", abe, "Welcome call: agree Abe's claimant commitment", key=f"demo-welcome:{abe}")
         env["CIVIC_NOW"] = iso(app.clock.now())  # the platform carries on from the demo's own clock
         env["CIVIC_DEMO_FEATURED"] = json.dumps([abe])  # the demo sign-in lists the story's Abe first
         app.store.close()
@@ -188,7 +191,9 @@ class Demo:
             self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
             if self.serve:
                 say(click.style(f"\nThe portal is running at {url}: sign in and choose 'Abe Ashworth' (listed first). "
-                                f"API docs at {url}/docs. Ctrl-C stops everything.", bold=True))
+                                f"API docs at {url}/docs.", bold=True))
+                say(click.style(f"The staff console is at {url}/staff: sign in as Wanda Coach (work coach) and open "
+                                "'A work coach calls' to see Abe's case. Ctrl-C stops everything.", bold=True))
                 while all(p.poll() is None for p in self.procs):
                     time.sleep(0.5)
         except KeyboardInterrupt:

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = Field(default=None, description="required outside demo mode")
     portal: bool = Field(default=True, description="serve the citizen portal; false serves the API alone")
     session_secret: SecretStr | None = Field(default=None, description="signs portal session cookies")
+    staff_oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer for staff; unset means "
+                                          "CIVIC_OIDC_ISSUER (in demo mode, the demo identity provider)")
+    staff_oidc_client_id: str = "civic-staff"
+    staff_oidc_client_secret: SecretStr | None = Field(
+        default=None, description="the staff console's client secret; no default outside demo mode")
+    moj_assets_dir: Path = Field(default=DEFAULT_PACK.parents[1] / "node_modules" / "@ministryofjustice" / "frontend"
+                                 / "moj", description="MOJ Frontend's built files (npm ci), for the staff console")
     assets_dir: Path = Field(default=DEFAULT_PACK.parents[1] / "node_modules" / "govuk-frontend" / "dist" / "govuk",
                              description="GOV.UK Frontend's built files (npm ci)")
     partner_urls: dict[str, str] = Field(

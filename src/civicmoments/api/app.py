@@ -33,7 +33,19 @@ def create_app(civic: App) -> FastAPI:
     from ..web import security
     from ..web.portal import mount
 
-    mount(api, civic)
+    portal = mount(api, civic)
+    if portal is not None:
+        from ..web import decisions
+        from ..web.staff import mount as mount_staff
+
+        api.include_router(decisions.router(portal))
+        if civic.settings.demo_mode or civic.settings.staff_oidc_client_secret is not None:
+            mount_staff(api, civic, portal)
+        else:  # no client for staff at the identity provider: the console stays off, and says why
+            from ..logs import get
+
+            get("civic.staff").warning("staff console off: set CIVIC_STAFF_OIDC_CLIENT_SECRET (and "
+                                       "CIVIC_STAFF_OIDC_ISSUER if staff sign in elsewhere) to serve /staff")
     security.install(api, https=civic.settings.public_url.startswith("https://"))
 
     settings = civic.settings

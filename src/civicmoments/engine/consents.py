@@ -9,7 +9,7 @@ from ..domain.consent import ConsentModel, ConsentRecord, ConsentState, ConsentS
 from ..domain.ids import uuid7
 from .errors import ConsentNeverGivenError, NoChoiceError, NotObjectedError, UnknownPurposeError
 
-CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api", "employer")
+CHANNELS = ("portal", "app", "letter", "phone", "in-person", "api", "employer", "assisted")  # assisted: given to an officer
 CONSENT_WITHDRAWN = f"civic.consent.{ConsentState.WITHDRAWN.value}"
 CONSENT_REFUSED = f"civic.consent.{ConsentState.REFUSED.value}"
 

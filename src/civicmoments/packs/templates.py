@@ -104,6 +104,21 @@ def _days_after(value: Any, days: int) -> date:
     return value + timedelta(days=int(days))
 
 
+def months_after(value: Any, months: int) -> date:
+    """The same day `months` calendar months later, or the month's last day when it has no such
+    day (31 January + 1 month = 28 or 29 February): how "within one month" deadlines run, such as
+    an appeal to the First-tier Tribunal after a mandatory reconsideration notice (Tribunal
+    Procedure (First-tier Tribunal) (Social Entitlement Chamber) Rules 2008, r.22(2)(d))."""
+    import calendar
+
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(day, datetime):
+        day = day.date()
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                                         trim_blocks=True, lstrip_blocks=True)
@@ -112,6 +127,7 @@ def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvir
     env.filters["date"] = _date(locale)
     env.filters["datetime"] = _datetime(locale, settings.timezone)
     env.filters["days_after"] = _days_after
+    env.filters["months_after"] = months_after
     return env
 
 

@@ -28,7 +28,8 @@ from ..engine.errors import SignInConfigurationError  # noqa: F401 - callers imp
 DEMO_PATH = "/demo-idp"
 
 
-DEMO_CLIENT_SECRET = "civic-portal-demo-secret"  # noqa: S105 - the demo provider's one client, demo mode only
+DEMO_CLIENT_SECRET = "civic-portal-demo-secret"  # noqa: S105 - the demo provider's portal client, demo mode only
+DEMO_STAFF_CLIENT_SECRET = "civic-staff-demo-secret"  # noqa: S105 - its staff console client, demo mode only
 
 
 def issuer_for(settings) -> str:
@@ -42,6 +43,20 @@ def client_secret(settings) -> str:
     if settings.demo_mode and not settings.oidc_issuer:
         return DEMO_CLIENT_SECRET
     raise SignInConfigurationError("set CIVIC_OIDC_CLIENT_SECRET: outside demo mode there is no default")
+
+
+def staff_issuer_for(settings) -> str:
+    """The staff console's identity provider: its own, else the portal's, else the demo provider."""
+    return settings.staff_oidc_issuer or issuer_for(settings)
+
+
+def staff_client_secret(settings) -> str:
+    """The staff console's client secret; the demo value only in demo mode with the demo provider."""
+    if settings.staff_oidc_client_secret is not None:
+        return settings.staff_oidc_client_secret.get_secret_value()
+    if settings.demo_mode and not settings.staff_oidc_issuer and not settings.oidc_issuer:
+        return DEMO_STAFF_CLIENT_SECRET
+    raise SignInConfigurationError("set CIVIC_STAFF_OIDC_CLIENT_SECRET: outside demo mode there is no default")
 
 
 def check_sign_in(settings) -> None:
@@ -132,9 +147,13 @@ class DemoIdentityProvider:
         self.codes = URLSafeTimedSerializer(secret, salt="demo-idp-code")
         self.redeemed: set[str] = set()  # in this process; a code also expires after 2 minutes
         self.clients: dict[str, tuple[str, str]] = {}  # client id: (secret, redirect_uri)
+        self.accounts: dict[str, object] = {}  # client id: who it lists (people, or officers for the console)
 
-    def register(self, client_id: str, secret: str, redirect_uri: str) -> None:
+    def register(self, client_id: str, secret: str, redirect_uri: str, accounts=None) -> None:
+        """A relying party that may sign in here; ``accounts()`` lists whom its sign-in page offers
+        (``[{"id", "name"}]``; the portal's people by default)."""
         self.clients[client_id] = (secret, redirect_uri)
+        self.accounts[client_id] = accounts or self.people
 
     def _client(self, q) -> tuple[str, str]:
         client = self.clients.get(q.get("client_id", ""))
@@ -166,13 +185,14 @@ class DemoIdentityProvider:
         def authorize(request: Request) -> HTMLResponse:
             q = request.query_params
             self._client(q)
+            listed = self.accounts[q["client_id"]]
             buttons = "".join(
                 f'<li><form method="post" action="{DEMO_PATH}/authorize">'
                 + "".join(f'<input type="hidden" name="{k}" value="{_esc(q.get(k, ""))}">'
                           for k in ("client_id", "redirect_uri", "state", "nonce", "code_challenge"))
                 + f'<input type="hidden" name="sub" value="{_esc(p["id"])}">'
                 + f'<button class="govuk-button govuk-button--secondary" data-module="govuk-button">'
-                  f'{_esc(p["name"])}</button></form></li>' for p in self.people())
+                  f'{_esc(p["name"])}</button></form></li>' for p in listed())
             return HTMLResponse(DEMO_PAGE.format(buttons=buttons))
 
         @r.post("/authorize")

@@ -424,7 +424,10 @@ class Portal:
         jobs = [{**job, "wage": self.money(request, job["wage_pence"] / 100),
                  "slot_times": [(s, self.when(request, s)) for s in job.get("slots", [])]}
                 for job in latest.get("jobs", [])]
-        return {"journey": j, "amount": amount, "benefit": benefit, "jobs": jobs, "paths": latest.get("paths", []),
+        review = j.steps.get("review-award")  # a decision maker overturned a refusal: the benefit is awarded
+        return {"journey": j, "amount": amount, "benefit": benefit,
+                "awarded_on_review": bool(review and review.status.value == "done"),
+                "jobs": jobs, "paths": latest.get("paths", []),
                 "income": latest.get("income", []), "booked": booked if booked and booked.get("starts") else None}
 
     def benefit(self, request: Request, person: str) -> dict[str, Any]:

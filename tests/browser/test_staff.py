@@ -1,0 +1,202 @@
+"""The staff console in real Chromium, with axe-core on every screen and screenshots in
+tests/artifacts/screenshots/staff/.
+
+The whole loop: a person is refused by the rules; a decision maker signs in as themselves,
+finds the case in their queue, reads the decision with its inputs and the law, and overturns
+it; the journey awards the benefit; the person sees the award in the portal and in a message,
+and the decision maker's view in "Who saw my data".
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from ..e2e.staff import start
+from .test_portal import SHOTS, browser, check  # noqa: F401 - the portal's Chromium and axe-core check
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    (SHOTS / "staff").mkdir(parents=True, exist_ok=True)
+    c = start(tmp_path_factory.mktemp("staff-browser"), seed=_seed)
+    yield c
+    c.stop()
+
+
+def _seed(app) -> dict:
+    """Ola, who is not online: a work coach is to call her."""
+    ola = app.registry.add_person()
+    app.registry.record(None, ola, [{"attribute": "given_name", "value": "Ola"},
+                                    {"attribute": "family_name", "value": "Phone"}])
+    return {"ola": ola, "ola_case": app.cases.open("work-coach", ola, "Not online: call to agree a plan").id}
+
+
+def until(page, url: str, selector: str, timeout: float = 60) -> None:
+    """Reload `url` until `selector` is on the page: the engine works in the background."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        if page.locator(selector).count():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector} never appeared on {url}")
+        time.sleep(0.5)
+
+
+def sign_in_officer(page, url: str, name: str) -> None:
+    page.goto(f"{url}/staff")
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("button", has_text=name).click()
+    page.wait_for_url(f"{url}/staff/queues")
+
+
+def test_the_whole_loop_a_refusal_is_overturned_and_the_person_sees_it(console, browser):  # noqa: F811
+    url = console.url
+    pid = console.person("Bea Refused", class1_earnings_year_before_pence=100_000)
+    console.redundancy(pid)
+
+    officer = browser.new_context().new_page()
+    officer.goto(f"{url}/staff")
+    check(officer, "staff/start")
+    sign_in_officer(officer, url, "Dev Decider")
+    assert "Dev Decider" in officer.inner_text("#officer-identity")
+    assert "Decision maker" in officer.inner_text("#officer-identity")
+    check(officer, "staff/queues")
+
+    until(officer, f"{url}/staff/queues/decision-review", "#cases a")
+    check(officer, "staff/queue-decision-review")
+    officer.locator("#cases a").first.click()
+    assert officer.inner_text("#person-name") == "Bea Refused"
+    assert "Jobseekers Act 1995" in officer.inner_text("#explanation")
+    inputs = officer.inner_text("#decision-inputs")
+    assert "Class1 earnings year before\t£1,000.00\tHMRC\tGOLD" in inputs
+    check(officer, "staff/case-decision-review")
+
+    officer.get_by_role("button", name="Assign to me").click()
+    assert officer.inner_text("#case-assignee") == "Dev Decider"
+    officer.get_by_label("Overturn the decision").check()
+    officer.get_by_label("Reason (the person is told this)").fill(
+        "The contribution record for the year before is incomplete; HMRC's corrected record meets the condition.")
+    officer.get_by_role("button", name="Record the outcome").click()
+    assert officer.inner_text("#case-status").lower() == "resolved"
+    assert "Overturn the decision" in officer.inner_text("#timeline")
+    check(officer, "staff/case-resolved")
+
+    person = browser.new_context().new_page()
+    person.goto(f"{url}/sign-in")
+    person.locator("button", has_text="Bea Refused").click()
+    person.wait_for_url(f"{url}/")
+    until(person, f"{url}/plan", "text=awarded. A decision maker looked at our decision again")
+    until(person, f"{url}/inbox", "text=You can get New Style Jobseeker's Allowance")
+    person.get_by_text("You can get New Style Jobseeker's Allowance").first.click()
+    assert "HMRC's corrected record meets the condition" in person.inner_text("main")
+    person.goto(f"{url}/access")
+    log = person.inner_text("#access-log")
+    assert re.search(r"A decision maker at (the )?employment department viewed your profile", log), log
+    check(person, "staff/portal-access-after-review")
+
+
+def test_a_reconsideration_in_two_clicks_is_decided_by_a_different_officer(console, browser):  # noqa: F811
+    url = console.url
+    pid = console.person("Cal Upheld", class1_earnings_year_before_pence=100_000)
+    console.redundancy(pid)
+
+    first = browser.new_context().new_page()
+    sign_in_officer(first, url, "Dev Decider")
+    until(first, f"{url}/staff/queues/decision-review", "#cases a")
+    first.locator("#cases a").first.click()
+    first.get_by_label("Uphold the decision").check()
+    first.get_by_label("Reason (the person is told this)").fill("HMRC's record shows too few contributions.")
+    first.get_by_role("button", name="Record the outcome").click()
+    assert first.inner_text("#case-status").lower() == "resolved"
+
+    person = browser.new_context().new_page()
+    person.goto(f"{url}/sign-in")
+    person.locator("button", has_text="Cal Upheld").click()
+    person.wait_for_url(f"{url}/")
+    until(person, f"{url}/decisions", "text=Ask for it to be looked at again")
+    assert "too few contributions" in person.inner_text("#review")
+    check(person, "staff/portal-decisions")
+    person.get_by_role("button", name="Ask for it to be looked at again").click()  # click 1
+    check(person, "staff/portal-reconsider")
+    person.get_by_role("button", name="Send my request").click()  # click 2
+    assert "A different decision maker will look at the decision again" in person.inner_text("main")
+
+    until(first, f"{url}/staff/queues/mandatory-reconsideration", "#cases a")
+    first.locator("#cases a").first.click()
+    assert "You made the first review" in first.inner_text("#first-review")
+    first.get_by_label("Uphold the decision").check()
+    first.get_by_label("Reason (the person is told this)").fill("I agree with myself.")
+    first.get_by_role("button", name="Record the outcome").click()
+    assert "different" in first.inner_text(".govuk-error-summary").lower()  # refused: not the first reviewer
+
+    second = browser.new_context().new_page()
+    sign_in_officer(second, url, "Dana Second")
+    until(second, f"{url}/staff/queues/mandatory-reconsideration", "#cases a")
+    second.locator("#cases a").first.click()
+    assert "Jobseekers Act 1995" in second.inner_text("#explanation")
+    check(second, "staff/case-reconsideration")
+    second.get_by_label("Uphold the decision").check()
+    second.get_by_label("Reason (the person is told this)").fill(
+        "Checked again with HMRC: the contribution condition for the year before is not met.")
+    second.get_by_role("button", name="Record the outcome").click()
+    assert second.inner_text("#case-status").lower() == "resolved"
+
+    until(person, f"{url}/decisions", "#appeal")
+    assert "contribution condition for the year before is not met" in person.inner_text("#reconsideration")
+    assert "First-tier Tribunal" in person.inner_text("#appeal")
+    check(person, "staff/portal-decisions-after-reconsideration")
+    until(person, f"{url}/inbox", "text=Your mandatory reconsideration about")
+    person.get_by_text("Your mandatory reconsideration about").first.click()
+    notice = person.inner_text("main")
+    assert "contribution condition for the year before is not met" in notice
+    assert re.search(r"appeal must arrive by \w+ \d+ \w+ \d{4}|must arrive by \d+ \w+ \d{4}", notice), notice
+
+
+def test_a_work_coachs_day_caseload_single_view_a_phone_contact_with_consent_and_a_job(console, browser):  # noqa: F811
+    url = console.url
+    coach = browser.new_context().new_page()
+    sign_in_officer(coach, url, "Wanda Coach")
+    coach.goto(f"{url}/staff/cases/{console.seeded['ola_case']}")
+    coach.get_by_role("button", name="Assign to me").click()
+    coach.get_by_role("link", name="My caseload").click()
+    assert "Not online: call to agree a plan" in coach.inner_text("#cases")
+    check(coach, "staff/caseload")
+    coach.locator("#cases a").first.click()
+    coach.get_by_role("link", name="Single view").click()
+    assert coach.inner_text("#person-name") == "Ola Phone"
+    assert "Given name" in coach.inner_text("#facts-table")
+    check(coach, "staff/single-view")
+
+    coach.get_by_label("Phone call").check()
+    coach.get_by_label("What you talked about").fill("Agreed to look for warehouse work within 5 miles.")
+    coach.get_by_label("Consent the person gave you").select_option("employment-support")
+    coach.get_by_role("button", name="Record the contact").click()
+    consents = coach.inner_text("#consents-list")
+    assert "given, assisted" in consents, consents
+
+    coach.get_by_label("Job title").fill("Warehouse operative")
+    coach.get_by_label("Employer").fill("Aire Logistics")
+    coach.get_by_label("Details for the person").fill("Days only, 4 miles away, starts in December.")
+    coach.get_by_role("button", name="Send the job").click()
+    assert "job from work coach" in coach.inner_text("#messages-table")
+    coach.goto(f"{url}/staff/cases/{console.seeded['ola_case']}")
+    timeline = coach.inner_text("#timeline")
+    assert "Phone call: Agreed to look for warehouse work" in timeline
+    assert "Consent given by the person, phone call" in timeline
+    assert "Sent a job: Warehouse operative at Aire Logistics" in timeline
+
+    person = browser.new_context().new_page()
+    person.goto(f"{url}/sign-in")
+    person.locator("button", has_text="Ola Phone").click()
+    person.wait_for_url(f"{url}/")
+    until(person, f"{url}/inbox", "text=A job for you: Warehouse operative at Aire Logistics")
+    person.goto(f"{url}/access")
+    assert re.search(r"A work coach at (the )?employment department viewed your profile", person.inner_text("#access-log"))
+    person.goto(f"{url}/consents")
+    check(person, "staff/portal-consents-after-phone")

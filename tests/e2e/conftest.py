@@ -35,9 +35,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The day every server under test runs on (CIVIC_NOW), so decisions and dates hold next year too.
+TEST_NOW = "2026-11-30T09:00:00Z"
+
+
 def civic_env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
     env.update({"CIVIC_DATA_DIR": str(tmp), "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
+                "CIVIC_NOW": TEST_NOW,
                 # the portal needs an identity provider; these servers without the demo one serve the API
                 "CIVIC_PORTAL": "true" if extra.get("CIVIC_DEMO_MODE") == "true" else "false", **extra})
     return env

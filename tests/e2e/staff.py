@@ -45,6 +45,7 @@ class Console:
         pid = httpx.post(f"{self.url}/v1/people", json={}, headers=hmrc).json()["id"]
         given, family = name.split(" ", 1)
         base = {"given_name": given, "family_name": family, "date_of_birth": "1981-03-14", "home_area": "Leeds",
+                "employer": "Northfield",  # only a person's employer may report their job ending
                 "postcode": "LS1 4AP", "occupation": "welder", "skills": "arc welding",
                 "class1_earnings_last_year_pence": 3_100_000, "class1_earnings_year_before_pence": 2_950_000}
         httpx.post(f"{self.url}/v1/people/{pid}/facts", headers=hmrc,

@@ -121,6 +121,7 @@ class Console:
                      "organisation_name": self.organisation_name(officer), "roles": list(officer.roles)}
         html = self.env.get_template(f"staff/{template}").render(
             officer=shown, nav=NAV, path=request.url.path, csrf_token=self.portal.csrf(request),
+            cspNonce=getattr(request.state, "csp_nonce", None),  # GOV.UK Frontend's one inline script
             service_name=self.civic.settings.service_name, demo=self.civic.settings.demo_mode,
             queue_titles={q.id: q.title for q in self.civic.cases.queues.values()}, **context)
         return HTMLResponse(html, status_code=status)

@@ -247,7 +247,7 @@ def b64(value) -> str:
 
 
 def test_data_base64_in_structured_mode_is_decoded_and_validated(server):
-    event = structured(data=None, data_base64=b64(DATA))
+    event = structured(data=None, data_base64=b64(DATA), subject=employee(server))
     resp = raw_post(server, json.dumps(event))
     assert resp.status_code == 202, resp.text
     assert wait_for(lambda: journey_of(server, event["subject"]))["moment"] == "job-loss"

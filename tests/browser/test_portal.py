@@ -232,6 +232,7 @@ def test_decision_pages_lead_with_a_plain_sentence_in_english_and_welsh(portal, 
                     "Yswiriant Gwladol yn y ddwy flwyddyn dreth sy'n cyfrif ar gyfer eich hawliad: 2023 i 2024 a "
                     "2024 i 2025.")}
     heading = {"en": "The facts we used", "cy": "Y ffeithiau a ddefnyddiwyd gennym"}
+    asking = {"en": "Ask for the decision to be looked at again", "cy": "Gofyn i ni edrych ar y penderfyniad eto"}
     change = {"en": "You could get it if you are responsible for a child under 16",
               "cy": "Gallech ei gael os ydych yn gyfrifol am blentyn dan 16 oed"}
     for lang in ("en", "cy"):
@@ -247,6 +248,8 @@ def test_decision_pages_lead_with_a_plain_sentence_in_english_and_welsh(portal, 
         check(page, f"why-jsa-{lang}")
         page.goto(portal + "/services/child-benefit")  # Abe has no children: why not, and what would change it
         assert change[lang] in page.inner_text("#why-change")
+        review = page.locator("#why-review")  # a "no" offers to ask for the decision to be looked at again
+        assert review.get_attribute("href") == "/decisions" and review.inner_text() == asking[lang]
         assert not re.search(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", page.inner_text("main"))
         check(page, f"why-not-child-benefit-{lang}")
     page.goto(f"{portal}/language?to=en&next=/")

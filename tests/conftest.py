@@ -103,7 +103,10 @@ def clock() -> FakeClock:
 
 def make_app(url: str, clock, pack: Path = UK_PACK, settings: dict | None = None, **kwargs) -> App:
     """An App on a real database with the test keys; ``settings`` adds or overrides settings."""
-    extra = {"data_dir": Path(tempfile.mkdtemp(prefix="civic-data-")), **(settings or {})}  # checkpoint copies
+    # A data folder of its own (checkpoint copies); the portal only with the demo identity provider,
+    # as outside demo mode it needs a real one.
+    extra = {"data_dir": Path(tempfile.mkdtemp(prefix="civic-data-")),
+             "portal": bool((settings or {}).get("demo_mode")), **(settings or {})}
     settings = Settings(database_url=url, pack_dir=pack, effects_url=kwargs.pop("effects_url", None),
                         idle_sleep_seconds=0.01, pseudonym_keys=TEST_KEYS["CIVIC_PSEUDONYM_KEYS"],
                         data_keys=TEST_KEYS["CIVIC_DATA_KEYS"], audit_signing_key=TEST_KEYS["CIVIC_AUDIT_SIGNING_KEY"],

@@ -15,7 +15,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def world(sqlite_url, clock):
-    app = make_app(sqlite_url, clock)
+    app = make_app(sqlite_url, clock, settings={"oidc_client_secret": "test-client-secret"})  # the words of "Who saw my data"
     person = app.registry.add_person({"nino": "QQ123456C"})
     app.registry.record_many(PLATFORM, [(person, [{"attribute": "employment_status", "value": "unemployed",
                                                    "basis": "derived", "tier": "gold"}])])
@@ -157,9 +157,11 @@ def test_openapi_documents_the_problems_of_every_case_route(world):
 
 def test_overturning_over_http_returns_the_outcome_to_the_journey_which_awards(world):
     client, app, t, *_ = world
-    from ..integration.test_engine_flow import job_ended
+    from ..integration.test_engine_flow import LOW_PAY, job_ended
+    from ..people import known
 
     employer, _ = app.organisations.add("Employer", ["https://e.example/hr"], ["uk.gov.dwp.*"])
+    known(app, "rae", employer="Employer", **LOW_PAY)  # one of its staff, with too little National Insurance
     app.intake.submit(employer, [job_ended("rae", "n-rae", class1_contribution_years=0)])
     app.worker.drain()
     (case,) = client.get("/v1/cases", params={"person": "rae", "queue": "decision-review"},

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from .adapters.audit_copy import AppendOnlyCopy
 from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer, private_file
-from .adapters.effects.http import HttpProvider, PartnerRouter
+from .adapters.effects.http import HttpProvider, PartnerRouter, reservations_url
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
 from .adapters.store.cases import CaseStore
@@ -238,6 +238,14 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
     return providers
 
 
+def interview_transport(settings: Settings, store: SqlStore, clock: Clock, signer: Signer,
+                        partner: str = "JobMatch"):
+    """Where interview reservations go: the partner's reservation endpoint, signed, beside its
+    profile endpoint in ``CIVIC_PARTNER_URLS``; without one, the local recorder stands in."""
+    url = settings.partner_urls.get(partner)
+    return HttpProvider(reservations_url(url), signer=signer) if url else RecordingProvider(store, clock)
+
+
 def build(settings: Settings | None = None, clock: Clock | None = None,
           providers: dict[str, EffectProvider] | None = None, migrate: bool = True,
           channels: dict[Channel, ProviderPool] | None = None) -> App:
@@ -290,7 +298,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
               Organisations(store, clock), dispatcher, effects, worker, registry,
               Resolver(registry, people, clock, publish), consents,
               Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
-              audit, gate, None, messenger, transit, Interviews(store, publish, clock, settings.public_url),
+              audit, gate, None, messenger, transit,
+              Interviews(store, publish, clock, settings.public_url, gate=gate, outbound=outbound,
+                         transport=interview_transport(settings, store, clock, signer)),
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
     holder["app"] = app

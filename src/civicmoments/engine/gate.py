@@ -14,7 +14,7 @@ from typing import Any
 
 from ..domain.clock import Clock, iso
 from ..domain.consent import Mode, Purpose
-from ..domain.disclosure import Authorisation, CheckNotAgreedError, DisclosureRefusedError, authorise, share_body
+from ..domain.disclosure import Authorisation, CheckNotAgreedError, DisclosureRefusedError, authorise, reservation_body, share_body
 from ..packs.registry import Check
 from .outbound import Parcel
 
@@ -74,7 +74,7 @@ class PrivacyGate:
         decided, _ = self._authorise(recipient, purpose, persons, attributes)
         allowed = [p for p, a in decided.items() if isinstance(a, Authorisation)]
         wanted = {a for p in allowed for a in decided[p].attributes}
-        profiles = self.registry.profiles(allowed, reveal=tuple(wanted), only=tuple(wanted)) if allowed else {}
+        profiles = self.registry.profiles(allowed, reveal=tuple(wanted), only=tuple(wanted)) if allowed and wanted else {}
         results: list[Release | Refusal] = []
         remember, bodies = [], []
         for person in persons:
@@ -124,6 +124,26 @@ class PrivacyGate:
                               {"withheld": list(a.withheld), "mode": a.mode.value, "agreement": a.agreement,
                                "agreement_version": a.agreement_version, "basis": a.basis}))
         return out
+
+    def reservation(self, recipient: str, recipient_name: str, purpose: str, person: str, action: str,
+                    job: str, slot: str, key: str) -> Parcel | Refusal:
+        """The body that holds or releases a partner's slot for a person (refusals logged now).
+
+        Same rules as a share (purpose, consent, current agreement), but no attribute leaves:
+        only the subject (the pseudonym under a pseudonymised agreement), the agreement, the
+        partner's job and slot, and an opaque reference (keyed HMAC of ``key``). The outbound
+        boundary logs the hand-over with the hash of these bytes.
+        """
+        (release,) = self.disclose(recipient, purpose, [person], (), "reservation", log_releases=False)
+        if isinstance(release, Refusal):
+            return release
+        a = release.authorisation
+        reference = self.pseudonymiser.pseudonym(recipient, "reply-reference", key)
+        body = reservation_body(release.subject, a.mode is Mode.IDENTIFIED, purpose, a.agreement,
+                                a.agreement_version, action, job, slot, reference)
+        return Parcel(reference, recipient, recipient_name, person, purpose, "reservation", (), body,
+                      {"mode": a.mode.value, "agreement": a.agreement, "agreement_version": a.agreement_version,
+                       "basis": a.basis, "action": action})
 
     def may_send(self, recipient: str, purpose: str, person: str) -> str | None:
         """Re-checked immediately before a body leaves: None, or why it may not (consent, agreement)."""

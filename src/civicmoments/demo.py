@@ -246,8 +246,11 @@ class Demo:
         offered = httpx.get(f"{url}/v1/people/{abe}/interviews/offered", headers=h("Citizen portal")).json()
         booked = httpx.post(f"{url}/v1/people/{abe}/interviews", headers=h("Citizen portal"),
                             json={"job": offered[0]["job"], "slot": offered[0]["slots"][0]}).json()
+        if booked.get("status") != "booked":
+            raise click.ClickException(f"JobMatch did not hold the interview: {booked.get('detail')}")
         self.wait("the invitation", lambda: messages(abe).get("interview-invitation"))
-        self.stamp("interview booked", f"{booked['title']} at {booked['employer']}; invitation {booked['calendar']}")
+        self.stamp("interview booked", f"{booked['title']} at {booked['employer']}, held at JobMatch (reference "
+                                       f"{booked['reference']}); invitation {booked['calendar']}")
         httpx.post(f"{url}/v1/people/{abe}/travel-tokens", json={"token": "METRO-ABE-0001"},
                    headers=h("Citizen portal"))
         tap = httpx.post(f"{metro}/v1/taps", json={"card": "METRO-ABE-0001"}).json()

@@ -148,7 +148,7 @@ class Demo:
         port, jm, metro = free_port(), free_port(), free_port()
         url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
-        env.update({"CIVIC_DATA_DIR": str(self.directory), "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url,
+        env.update({"CIVIC_DATA_DIR": str(self.directory.resolve()), "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url,
                     "CIVIC_DEMO_MODE": "true", "CIVIC_SESSION_SECRET": os.urandom(24).hex(),
                     "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
                     "CIVIC_PARTNER_URLS": json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"})})
@@ -285,7 +285,8 @@ class Demo:
         reads = [e for e in log if e["channel"].startswith("api:")]  # the demo's own portal reads, logged too
         say(f"  ({len(reads)} reads by the Citizen portal, showing Abe his messages and journey, are logged too)")
         for e in (e for e in log if not e["channel"].startswith("api:")):
-            what = e.get("check") or ", ".join(e["attributes"]) or "-"
+            what = e.get("check") or ", ".join(e["attributes"]) or ("interview slot (no attributes)"
+                                                                      if e.get("channel") == "reservation" else "-")
             say(f"  {e['at']}  {e['organisation']:<16} {e['purpose']:<19} {e['outcome']:<9} {what}")
         month = DEMO_NOW.strftime("%Y-%m")
         statement = httpx.get(f"{url}/v1/chargeback/statements", params={"month": month},

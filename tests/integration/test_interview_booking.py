@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicmoments.api.app import create_app
+from civicmoments.engine.errors import InvalidBookingError, SlotTakenError
 
 from ..conftest import make_app
 from ..e2e.conftest import free_port, wait_for
@@ -104,8 +105,6 @@ def test_two_people_cannot_hold_one_slot_and_a_cancel_frees_it(world):
 
     booked = app.interviews.book(p["Abe"], job["id"], first)
     assert booked["status"] == "booked" and len(booked["reference"]) == 8
-    from civicmoments.engine.errors import SlotTakenError
-
     with pytest.raises(SlotTakenError) as taken:
         app.interviews.book(p["Cal"], job["id"], first)
     assert taken.value.status == 409 and taken.value.free_slots == [second]
@@ -131,7 +130,12 @@ def test_two_people_cannot_hold_one_slot_and_a_cancel_frees_it(world):
     steps = next(j for j in app.store.journeys_for(p["Abe"]) if j.moment == "job-loss").steps
     assert steps["interview"].result["reference"] == booked["reference"]
     assert steps["interview-cancelled"].status.value == "done"  # the journey heard it
+    with pytest.raises(InvalidBookingError, match="cancelled the interview"):  # one booking per plan
+        app.interviews.book(p["Abe"], job["id"], second)
     assert app.interviews.book(p["Cal"], job["id"], first)["status"] == "booked"
+    app.worker.drain()
+    with pytest.raises(InvalidBookingError, match="already have an interview booked"):
+        app.interviews.book(p["Cal"], job["id"], second)
     told = httpx.get(f"{world['jobmatch']}/v1/employers/{job['employer']}/reservations").json()
     assert [e["event"] for e in told] == ["reserved", "cancelled", "reserved"]
     assert told[2]["candidate"] != told[0]["candidate"]
@@ -186,6 +190,9 @@ def test_the_portal_confirms_a_booking_offers_the_other_slots_when_taken_and_can
         assert gone.status_code == 200 and "Interview cancelled" in gone.text and reference in gone.text
         app.worker.drain()
         assert "You cancelled your interview" in client.get("/plan").text
+        seen = client.get("/access").text  # "Who saw my data" says what JobMatch was told, and how little
+        assert "JobMatch was asked to hold an interview time for you, knowing you only by a reference" in seen
+        assert "JobMatch was told you cancelled your interview" in seen
     told = httpx.get(f"{world['jobmatch']}/v1/employers/{job['employer']}/reservations").json()
     assert [e["event"] for e in told] == ["reserved", "reserved", "cancelled"]
 

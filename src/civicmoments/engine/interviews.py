@@ -94,6 +94,14 @@ class Interviews:
         if slot not in job.get("slots", []):
             raise InvalidBookingError(f"{slot!r} is not one of the times offered for this job: "
                                       f"{', '.join(job.get('slots', [])) or 'none'}")
+        done = j.steps.get("interview")
+        if done is not None and isinstance(done.result, dict) and done.result.get("starts"):
+            gone = j.steps.get("interview-cancelled")
+            if gone is not None and gone.status.value == "done":
+                raise InvalidBookingError("you cancelled the interview booked through this plan, and the plan "
+                                          "books one interview")
+            raise InvalidBookingError(f"you already have an interview booked ({done.result['title']} at "
+                                      f"{done.result['starts']}); cancel it from your plan if you cannot go")
         held = self._at_partner(person, j.id, "reserve", job_id, slot)
         calendar = f"{self.public_url}/v1/people/{person}/interviews/{j.id}.ics"
         booking = {"job": job["id"], "title": job["title"], "employer": job["employer"], "town": job["town"],

@@ -503,6 +503,9 @@ class Portal:
             elif e["outcome"] == "answered":
                 what = w.get(lang, f"check.{e.get('check', '')}", e.get("check", ""))
                 text = w(lang, "access_answered", who=who, what=what, why=why)
+            elif e.get("channel") == "reservation" and e["outcome"] == "disclosed":
+                text = w(lang, "access_reservation_cancel" if e.get("action") == "cancel" else "access_reservation",
+                         who=who, why=why)
             elif e["outcome"] == "refused":
                 reason = w.get(lang, f"rule.{e.get('rule', '')}", e.get("reason", e.get("rule", "")))
                 text = w(lang, "access_refused", who=who, why=why, reason=reason)

@@ -14,7 +14,14 @@ from typing import Any
 
 from ..domain.clock import Clock, iso
 from ..domain.consent import Mode, Purpose
-from ..domain.disclosure import Authorisation, CheckNotAgreedError, DisclosureRefusedError, authorise, reservation_body, share_body
+from ..domain.disclosure import (
+    Authorisation,
+    CheckNotAgreedError,
+    DisclosureRefusedError,
+    authorise,
+    reservation_body,
+    share_body,
+)
 from ..packs.registry import Check
 from .outbound import Parcel
 

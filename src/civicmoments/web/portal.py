@@ -22,7 +22,6 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
 from ..domain.messages import Channel
-from ..engine.errors import Problem
 from ..logs import get
 from ..packs.templates import to_html
 from . import erasure

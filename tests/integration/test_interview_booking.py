@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicmoments.api.app import create_app
-from civicmoments.engine.errors import InvalidBookingError, SlotTakenError
+from civicmoments.engine.errors import InvalidBookingError, PartnerUnavailableError, SlotTakenError
 
 from ..conftest import make_app
 from ..e2e.conftest import free_port, wait_for
@@ -69,7 +69,7 @@ def world(db_url, clock, tmp_path):
             people[given] = pid
         wait_for(lambda: app.worker.drain() >= 0 and all(app.interviews.offered(p) for p in people.values()),
                  timeout=60)
-        yield {"app": app, "people": people, "jobmatch": jobmatch, "wire": wire}
+        yield {"app": app, "people": people, "jobmatch": jobmatch, "wire": wire, "proc": proc}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -211,3 +211,16 @@ def test_without_consent_a_booking_is_refused_and_nothing_leaves(world):
     assert received(world) == before
     (entry,) = reservations_logged(app, p["Dee"])
     assert (entry["outcome"], entry["rule"]) == ("refused", "consent-not-given")
+
+
+def test_with_the_partner_down_nothing_is_booked_and_the_person_is_told_to_try_later(world):
+    app, p = world["app"], world["people"]
+    job = app.interviews.offered(p["Abe"])[0]
+    world["proc"].terminate()
+    world["proc"].wait(timeout=10)
+    with pytest.raises(PartnerUnavailableError, match="try again later") as down:
+        app.interviews.book(p["Abe"], job["id"], job["slots"][0])
+    assert down.value.status == 503
+    app.worker.drain()
+    steps = next(j for j in app.store.journeys_for(p["Abe"]) if j.moment == "job-loss").steps
+    assert steps["interview"].result is None and steps["interview"].status.value == "waiting"

@@ -267,7 +267,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     audit = AuditLog(people, signer, clock, AppendOnlyCopy(settings.resolved_audit_copy()),
                      settings.audit_checkpoint_every, settings.audit_checkpoint_minutes)
     gate = PrivacyGate(registry, people, pack.purposes, pseudonyms, audit, clock, pack.checks)
-    outbound = Outbound(audit, clock, Fence(lambda p: gate.may_send(p.recipient, p.purpose, p.person)))
+    outbound = Outbound(audit, clock, Fence(lambda p: None if p.log.get("release") else  # gives effect to a withdrawal
+                                            gate.may_send(p.recipient, p.purpose, p.person)))
 
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
                           channels if channels is not None else channels_for(settings), cipher,
@@ -278,6 +279,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         if type_ in (CONSENT_WITHDRAWN, CONSENT_REFUSED):  # nothing waiting goes out without a basis
             messenger.cancel_for_purpose(subject, data["purpose"], type_.rsplit(".", 1)[1])
             outbound.fence.settle(subject, data["purpose"])  # and nothing already in flight is left going
+            if "app" in holder:  # and a slot held for them at the partner is let go
+                holder["app"].interviews.release(subject, data["purpose"])
 
     consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish, settings.public_url)
     case_store = CaseStore(writer, reader, store._engine_events)

@@ -224,3 +224,22 @@ def test_with_the_partner_down_nothing_is_booked_and_the_person_is_told_to_try_l
     app.worker.drain()
     steps = next(j for j in app.store.journeys_for(p["Abe"]) if j.moment == "job-loss").steps
     assert steps["interview"].result is None and steps["interview"].status.value == "waiting"
+
+
+def test_withdrawing_consent_frees_a_held_slot_at_the_partner(world):
+    app, p = world["app"], world["people"]
+    job = app.interviews.offered(p["Abe"])[0]
+    booked = app.interviews.book(p["Abe"], job["id"], job["slots"][0])
+    app.worker.drain()
+    app.consents.withdraw(p["Abe"], "employment-support", channel="portal")
+    told = httpx.get(f"{world['jobmatch']}/v1/employers/{job['employer']}/reservations").json()
+    assert [e["event"] for e in told] == ["reserved", "cancelled"]
+    app.worker.drain()
+    steps = next(j for j in app.store.journeys_for(p["Abe"]) if j.moment == "job-loss").steps
+    assert steps["interview-cancelled"].status.value == "done"
+    assert steps["interview-cancelled"].result["reference"] == booked["reference"]
+    wire = received(world)
+    (entry,) = [e for e in reservations_logged(app, p["Abe"]) if e.get("action") == "cancel"]
+    body = json.loads(wire[entry["body_sha256"]])
+    assert (body["action"], body["subject"]) == ("cancel", told[0]["candidate"])
+    assert app.interviews.book(p["Cal"], job["id"], job["slots"][0])["status"] == "booked"  # free for another

@@ -152,6 +152,28 @@ class PrivacyGate:
                       {"mode": a.mode.value, "agreement": a.agreement, "agreement_version": a.agreement_version,
                        "basis": a.basis, "action": action})
 
+    def release(self, recipient: str, recipient_name: str, purpose: str, person: str, job: str, slot: str,
+                key: str) -> Parcel | None:
+        """The body that frees a slot held for a person whose consent has just ended, or None.
+
+        Giving effect to a withdrawal is not a new disclosure: the partner already holds the
+        pseudonym, the job and the slot, and is told only to let them go. It needs the current
+        agreement and the pseudonym the partner was given; consent is not asked for. The parcel
+        is marked ``release`` so the fence lets it through.
+        """
+        agreement = self.store.current_agreement(recipient, purpose)
+        if agreement is None or not agreement.active:
+            return None
+        identified = agreement.mode is Mode.IDENTIFIED
+        subject = person if identified else self.pseudonymiser.pseudonym(recipient, purpose, person)
+        reference = self.pseudonymiser.pseudonym(recipient, "reply-reference", key)
+        body = reservation_body(subject, identified, purpose, agreement.id, agreement.version, "cancel", job, slot,
+                                reference)
+        return Parcel(reference, recipient, recipient_name, person, purpose, "reservation", (), body,
+                      {"mode": agreement.mode.value, "agreement": agreement.id,
+                       "agreement_version": agreement.version, "basis": "consent ended: the slot is released",
+                       "action": "cancel", "release": True})
+
     def may_send(self, recipient: str, purpose: str, person: str) -> str | None:
         """Re-checked immediately before a body leaves: None, or why it may not (consent, agreement)."""
         decided, _ = self._authorise(recipient, purpose, [person], ())

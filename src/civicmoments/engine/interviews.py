@@ -110,6 +110,33 @@ class Interviews:
         self.publish(BOOKED, person, booking)
         return booking
 
+    def release(self, person: str, purpose: str) -> dict[str, Any] | None:
+        """Consent for the booking's purpose ended: free the slot held at the partner, tell the journey.
+
+        Returns the cancellation, or None when nothing is held (or the partner cannot be told now;
+        the partner's own retention then applies)."""
+        if purpose != self.purpose or self.gate is None or self.transport is None:
+            return None
+        j = next((x for x in self.store.journeys_for(person)
+                  if x.moment == self.moment and x.status.value == "active"), None)
+        run = j.steps.get("interview") if j is not None else None
+        b = run.result if run is not None and isinstance(run.result, dict) else None
+        gone = j.steps.get("interview-cancelled") if j is not None else None
+        org = self.store.organisation(self.partner)
+        if not b or not b.get("starts") or (gone is not None and gone.status.value == "done") or org is None:
+            return None
+        parcel = self.gate.release(org["id"], self.partner, self.purpose, person, b["job"], b["starts"],
+                                   f"interview:{j.id}:{b['job']}:{b['starts']}")
+        if parcel is None:
+            return None
+        (r,) = self.outbound.hand_over([replace(parcel, origin=(j.id, "interview"))], self.transport)
+        if r.verdict.value != "done":
+            return None
+        cancelled = {"job": b["job"], "title": b.get("title", ""), "employer": b.get("employer", ""),
+                     "starts": b["starts"], "reference": short_reference(parcel.reference), "status": "cancelled"}
+        self.publish(CANCELLED, person, cancelled)
+        return cancelled
+
     def cancel(self, person: str, job_id: str, slot: str) -> dict[str, Any]:
         """Release a booked slot at the partner, then tell the journey. Raises BookingNotHeldError."""
         j = self._journey(person)

@@ -2,8 +2,10 @@
 
 It takes pseudonymised profiles from the platform, checks that each request is signed by
 the platform (Ed25519 over the timestamp and the body), answers with ranked jobs and
-paths back to work, and offers interview slots. It never sees a name or an identifier:
-only the pseudonym and the attributes the data-sharing agreement allows.
+paths back to work, and offers interview slots. It holds a slot for the pseudonym the
+platform books it for (``POST /v1/reservations``), one pseudonym per slot, and tells the
+employer (``GET /v1/employers/{employer}/reservations``). It never sees a name or an
+identifier: only the pseudonym and the attributes the data-sharing agreement allows.
 """
 
 from __future__ import annotations
@@ -82,10 +84,12 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
     app = FastAPI(title="JobMatch (reference partner)")
     received: list[dict[str, Any]] = []
     answered: dict[str, dict[str, Any]] = {}
+    offered: dict[str, dict[str, Any]] = {}  # job id -> the job as offered, with its slots
+    held: dict[tuple[str, str], dict[str, Any]] = {}  # (job, slot) -> the reservation
+    employers: list[dict[str, Any]] = []  # what each employer was told, in order
     lock = threading.Lock()
 
-    @app.post("/v1/profiles")
-    async def profile(request: Request) -> JSONResponse:
+    async def signed(request: Request) -> bytes:
         body = await request.body()
         if capture:
             with lock, open(capture, "ab") as f:
@@ -94,7 +98,11 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
                               request.headers.get("x-civic-signature", ""), body)
         if why:
             raise HTTPException(401, f"not signed by the platform: {why}")
-        share = orjson.loads(body)  # {subject, subject_type, purpose, agreement, data, reference}
+        return body
+
+    @app.post("/v1/profiles")
+    async def profile(request: Request) -> JSONResponse:
+        share = orjson.loads(await signed(request))  # {subject, subject_type, purpose, agreement, data, reference}
         key = request.headers.get("idempotency-key") or share["reference"]
         data = share.get("data") or {}
         with lock:
@@ -112,7 +120,61 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
         plan["income"] = INCOME
         with lock:
             answered[key] = plan
+            for job in plan["jobs"]:
+                offered.setdefault(job["id"], job)
         return JSONResponse(plan)
+
+    def free(job: dict[str, Any]) -> list[str]:
+        return [s for s in job["slots"] if (job["id"], s) not in held]
+
+    def problem(status: int, slug: str, detail: str, **more: Any) -> JSONResponse:
+        return JSONResponse({"type": f"https://jobmatch.example/problems/{slug}", "status": status,
+                             "detail": detail, **more}, status_code=status, media_type="application/problem+json")
+
+    @app.post("/v1/reservations")
+    async def reserve(request: Request) -> JSONResponse:
+        """Hold (``action: reserve``) or release (``action: cancel``) one slot of a job for a pseudonym.
+
+        Body: ``{subject, subject_type, purpose, agreement, action, job, slot, reference}``, signed
+        by the platform like a share. Idempotent per (job, slot, subject): the same reservation
+        again is 200 with the same answer. A slot another subject holds is 409 ``slot-taken`` with
+        the job's ``free_slots``; an unknown job or slot is 404; cancelling a slot the subject does
+        not hold is 404 ``not-held``. The employer hears of each reservation and cancellation.
+        """
+        ask = orjson.loads(await signed(request))
+        subject, action = ask.get("subject"), ask.get("action", "reserve")
+        job_id, slot = ask.get("job"), ask.get("slot")
+        if not subject or action not in ("reserve", "cancel"):
+            return problem(422, "invalid-reservation", "a reservation needs a subject and action reserve or cancel")
+        now = datetime.now(timezone.utc).isoformat()
+        with lock:
+            job = offered.get(job_id)
+            if job is None or slot not in job["slots"]:
+                return problem(404, "unknown-slot", f"job {job_id!r} has no slot {slot!r}")
+            holder = held.get((job_id, slot))
+            if action == "cancel":
+                if holder is None or holder["subject"] != subject:
+                    return problem(404, "not-held", "this slot is not held for this subject")
+                del held[(job_id, slot)]
+                employers.append({"employer": job["employer"], "event": "cancelled", "job": job_id,
+                                  "title": job["title"], "slot": slot, "candidate": subject, "at": now})
+                return JSONResponse({"status": "cancelled", "job": job_id, "slot": slot,
+                                     "reference": holder["reference"], "free_slots": free(job)})
+            if holder is not None and holder["subject"] != subject:
+                return problem(409, "slot-taken", f"the {slot} slot of this job is taken", job=job_id,
+                               free_slots=free(job))
+            if holder is None:
+                holder = held[(job_id, slot)] = {"subject": subject, "reference": ask.get("reference"), "at": now}
+                employers.append({"employer": job["employer"], "event": "reserved", "job": job_id,
+                                  "title": job["title"], "slot": slot, "candidate": subject, "at": now})
+            return JSONResponse({"status": "reserved", "job": job_id, "slot": slot,
+                                 "reference": holder["reference"], "employer": job["employer"]})
+
+    @app.get("/v1/employers/{employer}/reservations")
+    def employer_view(employer: str) -> list[dict[str, Any]]:
+        """What the employer was told: each reservation and cancellation, with the candidate's pseudonym."""
+        with lock:
+            return [e for e in employers if e["employer"] == employer]
 
     @app.get("/v1/received")
     def log() -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from .adapters.audit_copy import AppendOnlyCopy
 from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer, private_file
-from .adapters.effects.http import HttpProvider, PartnerRouter
+from .adapters.effects.http import HttpProvider, PartnerRouter, reservations_url
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
 from .adapters.store.cases import CaseStore
@@ -238,6 +238,14 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
     return providers
 
 
+def interview_transport(settings: Settings, store: SqlStore, clock: Clock, signer: Signer,
+                        partner: str = "JobMatch"):
+    """Where interview reservations go: the partner's reservation endpoint, signed, beside its
+    profile endpoint in ``CIVIC_PARTNER_URLS``; without one, the local recorder stands in."""
+    url = settings.partner_urls.get(partner)
+    return HttpProvider(reservations_url(url), signer=signer) if url else RecordingProvider(store, clock)
+
+
 def build(settings: Settings | None = None, clock: Clock | None = None,
           providers: dict[str, EffectProvider] | None = None, migrate: bool = True,
           channels: dict[Channel, ProviderPool] | None = None) -> App:
@@ -259,7 +267,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     audit = AuditLog(people, signer, clock, AppendOnlyCopy(settings.resolved_audit_copy()),
                      settings.audit_checkpoint_every, settings.audit_checkpoint_minutes)
     gate = PrivacyGate(registry, people, pack.purposes, pseudonyms, audit, clock, pack.checks)
-    outbound = Outbound(audit, clock, Fence(lambda p: gate.may_send(p.recipient, p.purpose, p.person)))
+    outbound = Outbound(audit, clock, Fence(lambda p: None if p.log.get("release") else  # gives effect to a withdrawal
+                                            gate.may_send(p.recipient, p.purpose, p.person)))
 
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
                           channels if channels is not None else channels_for(settings), cipher,
@@ -270,6 +279,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         if type_ in (CONSENT_WITHDRAWN, CONSENT_REFUSED):  # nothing waiting goes out without a basis
             messenger.cancel_for_purpose(subject, data["purpose"], type_.rsplit(".", 1)[1])
             outbound.fence.settle(subject, data["purpose"])  # and nothing already in flight is left going
+            if "app" in holder:  # and a slot held for them at the partner is let go
+                holder["app"].interviews.release(subject, data["purpose"])
 
     consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish, settings.public_url)
     case_store = CaseStore(writer, reader, store._engine_events)
@@ -290,7 +301,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
               Organisations(store, clock), dispatcher, effects, worker, registry,
               Resolver(registry, people, clock, publish), consents,
               Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
-              audit, gate, None, messenger, transit, Interviews(store, publish, clock, settings.public_url),
+              audit, gate, None, messenger, transit,
+              Interviews(store, publish, clock, settings.public_url, gate=gate, outbound=outbound,
+                         transport=interview_transport(settings, store, clock, signer)),
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
     holder["app"] = app

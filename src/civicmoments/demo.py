@@ -149,7 +149,7 @@ class Demo:
         port, jm, metro = free_port(), free_port(), free_port()
         url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
-        env.update({"CIVIC_DATA_DIR": str(self.directory), "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url,
+        env.update({"CIVIC_DATA_DIR": str(self.directory.resolve()), "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url,
                     "CIVIC_DEMO_MODE": "true", "CIVIC_SESSION_SECRET": os.urandom(24).hex(),
                     "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
                     "CIVIC_PARTNER_URLS": json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"})})
@@ -251,8 +251,11 @@ class Demo:
         offered = httpx.get(f"{url}/v1/people/{abe}/interviews/offered", headers=h("Citizen portal")).json()
         booked = httpx.post(f"{url}/v1/people/{abe}/interviews", headers=h("Citizen portal"),
                             json={"job": offered[0]["job"], "slot": offered[0]["slots"][0]}).json()
+        if booked.get("status") != "booked":
+            raise click.ClickException(f"JobMatch did not hold the interview: {booked.get('detail')}")
         self.wait("the invitation", lambda: messages(abe).get("interview-invitation"))
-        self.stamp("interview booked", f"{booked['title']} at {booked['employer']}; invitation {booked['calendar']}")
+        self.stamp("interview booked", f"{booked['title']} at {booked['employer']}, held at JobMatch (reference "
+                                       f"{booked['reference']}); invitation {booked['calendar']}")
         httpx.post(f"{url}/v1/people/{abe}/travel-tokens", json={"token": "METRO-ABE-0001"},
                    headers=h("Citizen portal"))
         tap = httpx.post(f"{metro}/v1/taps", json={"card": "METRO-ABE-0001"}).json()
@@ -287,7 +290,8 @@ class Demo:
         reads = [e for e in log if e["channel"].startswith("api:")]  # the demo's own portal reads, logged too
         say(f"  ({len(reads)} reads by the Citizen portal, showing Abe his messages and journey, are logged too)")
         for e in (e for e in log if not e["channel"].startswith("api:")):
-            what = e.get("check") or ", ".join(e["attributes"]) or "-"
+            what = e.get("check") or ", ".join(e["attributes"]) or ("interview slot (no attributes)"
+                                                                      if e.get("channel") == "reservation" else "-")
             say(f"  {e['at']}  {e['organisation']:<16} {e['purpose']:<19} {e['outcome']:<9} {what}")
         month = DEMO_NOW.strftime("%Y-%m")
         statement = httpx.get(f"{url}/v1/chargeback/statements", params={"month": month},

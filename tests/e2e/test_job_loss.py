@@ -213,6 +213,9 @@ def test_abe_from_redundancy_to_a_new_job(world):
     r = httpx.post(f"{url}/v1/people/{abe}/interviews", json={"job": job["job"], "slot": job["slots"][0]},
                    headers=auth(world, "Portal"))
     assert r.status_code == 201, r.text
+    assert r.json()["status"] == "booked" and len(r.json()["reference"]) == 8
+    told = httpx.get(f"{world['jobmatch']}/v1/employers/{job['employer']}/reservations").json()
+    assert [(e["event"], e["job"], e["slot"]) for e in told] == [("reserved", job["job"], job["slots"][0])]
     invitation = wait_for(lambda: messages(world, abe).get("interview-invitation"), timeout=60)
     assert job["title"] in invitation["content"]["subject"]
     ics = httpx.get(r.json()["calendar"])
@@ -252,13 +255,20 @@ def test_abe_from_redundancy_to_a_new_job(world):
     wire = {hashlib.sha256(body).hexdigest(): body for body in received(world)}
     # What JobMatch's server received is exactly what the log says left: matched by the hash of the bytes.
     mine = [json.loads(wire[e["body_sha256"]]) for e in to_jobmatch]
-    assert len(to_jobmatch) == len(mine) == 3  # the first match, the rematch, and the booking
+    assert len(to_jobmatch) == len(mine) == 3  # the first match, the rematch, and the reservation
     (pseudonym,) = {b["subject"] for b in mine}
     assert sum(1 for b in wire.values() if json.loads(b)["subject"] == pseudonym) == 3
+    assert told[0]["candidate"] == pseudonym  # the employer knows the candidate by the pseudonym alone
     agreed = {"occupation", "skills", "home_area", "aspirations", "travel_radius_miles"}
-    for body, entry in zip(mine, to_jobmatch, strict=True):
+    shares = [(b, e) for b, e in zip(mine, to_jobmatch, strict=True) if e["channel"] == "share"]
+    (reservation,) = [b for b, e in zip(mine, to_jobmatch, strict=True) if e["channel"] == "reservation"]
+    assert (reservation["action"], reservation["job"], reservation["slot"]) == ("reserve", job["job"],
+                                                                                job["slots"][0])
+    assert "data" not in reservation  # a reservation carries no attribute of the person
+    for body, entry in shares:
         assert set(body) == {"subject", "subject_type", "purpose", "agreement", "data", "reference"}
         assert set(body["data"]) <= agreed and sorted(body["data"]) == sorted(entry["attributes"])
+    for entry in to_jobmatch:
         raw = wire[entry["body_sha256"]].decode()
         for secret in (abe, "1984-05-02", "Ashworth", "3100000", "92.05", "LS1 4AP", found["id"]):
             assert secret not in raw

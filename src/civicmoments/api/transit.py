@@ -13,6 +13,8 @@ from .deps import civic as _civic
 from .deps import need as _need
 
 router = APIRouter(prefix="/v1")
+PARTNER_DOWN = {503: {"description": "The partner that holds the slots did not answer; nothing was booked",
+                      "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
 
 
 def _text(body: dict, key: str) -> str:
@@ -56,10 +58,20 @@ def offered(person: str, request: Request, org: Organisation = Depends(organisat
              "slots": j.get("slots", [])} for j in _civic(request).interviews.offered(person)]
 
 
-@router.post("/people/{person}/interviews", status_code=201, summary="Book an interview slot from the plan")
+@router.post("/people/{person}/interviews", status_code=201, summary="Book an interview slot from the plan",
+             description="The slot is reserved at the partner first (under the pseudonym, through the privacy "
+                         "gate); a slot someone else holds is 409 `slot-taken` with `free_slots`; without consent "
+                         "403 `consent-not-given` and nothing leaves.", responses=PARTNER_DOWN)
 def book(person: str, request: Request, body: dict = Body(...), org: Organisation = Depends(organisation)) -> dict:
     _need(org, "people:answer")
     return _civic(request).interviews.book(person, _text(body, "job"), _text(body, "slot"))
+
+
+@router.post("/people/{person}/interviews/cancel", summary="Cancel a booked interview: the partner frees the slot",
+             responses=PARTNER_DOWN)
+def cancel(person: str, request: Request, body: dict = Body(...), org: Organisation = Depends(organisation)) -> dict:
+    _need(org, "people:answer")
+    return _civic(request).interviews.cancel(person, _text(body, "job"), _text(body, "slot"))
 
 
 @router.get("/people/{person}/interviews/{booking}.ics", summary="The interview invitation, as iCalendar",

@@ -84,4 +84,22 @@ def share_body(subject: str, identified: bool, purpose: str, agreement: str, agr
     """
     body = {"subject": subject, "subject_type": "identified" if identified else "pseudonym", "purpose": purpose,
             "agreement": {"id": agreement, "version": agreement_version}, "data": data, "reference": reference}
+    return _canonical(body)
+
+
+def reservation_body(subject: str, identified: bool, purpose: str, agreement: str, agreement_version: int,
+                     action: str, job: str, slot: str, reference: str) -> bytes:
+    """The exact bytes a partner receives to hold (``action: reserve``) or release (``cancel``) a slot.
+
+    As ``share_body``, from the agreement alone: the subject (the pseudonym under a pseudonymised
+    agreement), purpose, agreement id and version, and the reference; ``job`` and ``slot`` are
+    the partner's own identifiers for what it offered (a slot is an ISO 8601 UTC time). No
+    attribute of the person is sent.
+    """
+    return _canonical({"subject": subject, "subject_type": "identified" if identified else "pseudonym",
+                       "purpose": purpose, "agreement": {"id": agreement, "version": agreement_version},
+                       "action": action, "job": job, "slot": slot, "reference": reference})
+
+
+def _canonical(body: dict) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

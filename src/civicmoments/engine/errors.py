@@ -75,6 +75,22 @@ TooManyChecksError = _problem("too-many-checks", 429, "Too many checks: slow dow
 InvalidTokenError = _problem("invalid-travel-token", 422, "The travel token is not valid")
 InvalidMonthError = _problem("invalid-month", 422, "The month is not valid")
 InvalidBookingError = _problem("invalid-booking", 422, "The interview booking is not valid")
+BookingNotHeldError = _problem("booking-not-held", 404, "No such interview booking is held")
+BookingConsentError = _problem("consent-not-given", 403, "The booking cannot go to the partner without consent")
+PartnerUnavailableError = _problem("partner-unavailable", 503, "The partner did not answer")
+
+
+class SlotTakenError(Problem):
+    """Someone else holds the slot at the partner; ``free_slots`` are the job's slots still free."""
+
+    slug, status, title = "slot-taken", 409, "The interview slot is taken"
+
+    def __init__(self, detail: str, job: str, free_slots: list[str]) -> None:
+        super().__init__(detail)
+        self.job, self.free_slots = job, free_slots
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "job": self.job, "free_slots": self.free_slots}
 OfficerExistsError = _problem("officer-exists", 409, "An officer with this name or subject exists")
 UnknownRoleError = _problem("unknown-role", 422, "The role is not declared")
 NestingTooDeepError = _problem("nesting-too-deep", 422, "The JSON is nested deeper than the limit")

@@ -14,7 +14,14 @@ from typing import Any
 
 from ..domain.clock import Clock, iso
 from ..domain.consent import Mode, Purpose
-from ..domain.disclosure import Authorisation, CheckNotAgreedError, DisclosureRefusedError, authorise, share_body
+from ..domain.disclosure import (
+    Authorisation,
+    CheckNotAgreedError,
+    DisclosureRefusedError,
+    authorise,
+    reservation_body,
+    share_body,
+)
 from ..packs.registry import Check
 from .outbound import Parcel
 
@@ -74,7 +81,7 @@ class PrivacyGate:
         decided, _ = self._authorise(recipient, purpose, persons, attributes)
         allowed = [p for p, a in decided.items() if isinstance(a, Authorisation)]
         wanted = {a for p in allowed for a in decided[p].attributes}
-        profiles = self.registry.profiles(allowed, reveal=tuple(wanted), only=tuple(wanted)) if allowed else {}
+        profiles = self.registry.profiles(allowed, reveal=tuple(wanted), only=tuple(wanted)) if allowed and wanted else {}
         results: list[Release | Refusal] = []
         remember, bodies = [], []
         for person in persons:
@@ -124,6 +131,48 @@ class PrivacyGate:
                               {"withheld": list(a.withheld), "mode": a.mode.value, "agreement": a.agreement,
                                "agreement_version": a.agreement_version, "basis": a.basis}))
         return out
+
+    def reservation(self, recipient: str, recipient_name: str, purpose: str, person: str, action: str,
+                    job: str, slot: str, key: str) -> Parcel | Refusal:
+        """The body that holds or releases a partner's slot for a person (refusals logged now).
+
+        Same rules as a share (purpose, consent, current agreement), but no attribute leaves:
+        only the subject (the pseudonym under a pseudonymised agreement), the agreement, the
+        partner's job and slot, and an opaque reference (keyed HMAC of ``key``). The outbound
+        boundary logs the hand-over with the hash of these bytes.
+        """
+        (release,) = self.disclose(recipient, purpose, [person], (), "reservation", log_releases=False)
+        if isinstance(release, Refusal):
+            return release
+        a = release.authorisation
+        reference = self.pseudonymiser.pseudonym(recipient, "reply-reference", key)
+        body = reservation_body(release.subject, a.mode is Mode.IDENTIFIED, purpose, a.agreement,
+                                a.agreement_version, action, job, slot, reference)
+        return Parcel(reference, recipient, recipient_name, person, purpose, "reservation", (), body,
+                      {"mode": a.mode.value, "agreement": a.agreement, "agreement_version": a.agreement_version,
+                       "basis": a.basis, "action": action})
+
+    def release(self, recipient: str, recipient_name: str, purpose: str, person: str, job: str, slot: str,
+                key: str) -> Parcel | None:
+        """The body that frees a slot held for a person whose consent has just ended, or None.
+
+        Giving effect to a withdrawal is not a new disclosure: the partner already holds the
+        pseudonym, the job and the slot, and is told only to let them go. It needs the current
+        agreement and the pseudonym the partner was given; consent is not asked for. The parcel
+        is marked ``release`` so the fence lets it through.
+        """
+        agreement = self.store.current_agreement(recipient, purpose)
+        if agreement is None or not agreement.active:
+            return None
+        identified = agreement.mode is Mode.IDENTIFIED
+        subject = person if identified else self.pseudonymiser.pseudonym(recipient, purpose, person)
+        reference = self.pseudonymiser.pseudonym(recipient, "reply-reference", key)
+        body = reservation_body(subject, identified, purpose, agreement.id, agreement.version, "cancel", job, slot,
+                                reference)
+        return Parcel(reference, recipient, recipient_name, person, purpose, "reservation", (), body,
+                      {"mode": agreement.mode.value, "agreement": agreement.id,
+                       "agreement_version": agreement.version, "basis": "consent ended: the slot is released",
+                       "action": "cancel", "release": True})
 
     def may_send(self, recipient: str, purpose: str, person: str) -> str | None:
         """Re-checked immediately before a body leaves: None, or why it may not (consent, agreement)."""

@@ -22,7 +22,6 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
 from ..domain.messages import Channel
-from ..engine.errors import Problem
 from ..logs import get
 from ..packs.templates import to_html
 from . import erasure
@@ -174,9 +173,10 @@ class Portal:
                 raise SignInNeeded()
             return person
 
-        from . import travel
+        from . import interviews, travel
 
         r.include_router(travel.router(self, signed_in))
+        r.include_router(interviews.router(self, signed_in))
 
         @r.get("/", response_class=HTMLResponse)
         def home(request: Request) -> Response:
@@ -249,23 +249,6 @@ class Portal:
         def plan(request: Request) -> Response:
             person = signed_in(request)
             return self.page(request, "plan.html", **self._plan(request, person))
-
-        @r.post("/plan/book", response_class=HTMLResponse)
-        async def book(request: Request) -> Response:
-            person = signed_in(request)
-            data = await self.form(request)
-            job, _, slot = data.get("slot", "").partition("|")
-            if not slot:
-                return self.page(request, "plan.html", status=400, errors=[
-                    {"text": self.words(self.lang(request), "err_required",
-                                        what=self.words(self.lang(request), "plan_slot").lower()), "href": "#slot"}],
-                    **self._plan(request, person))
-            try:
-                civic.interviews.book(person, job, slot)
-            except Problem as exc:  # a slot taken from the page no longer on offer: say so on the page
-                return self.page(request, "plan.html", status=exc.status,
-                                 errors=[{"text": exc.detail, "href": "#slot"}], **self._plan(request, person))
-            return RedirectResponse("/plan?booked=1", status_code=303)
 
         @r.get("/services", response_class=HTMLResponse)
         def services(request: Request) -> Response:
@@ -420,7 +403,9 @@ class Portal:
         benefit = self.benefit(request, person)
         booked = j.steps.get("interview").result if j.steps.get("interview") else None
         if booked and booked.get("starts"):
-            booked = {**booked, "when": self.when(request, booked["starts"])}
+            cancelled = j.steps.get("interview-cancelled")
+            booked = {**booked, "when": self.when(request, booked["starts"]),
+                      "cancelled": bool(cancelled and cancelled.status.value == "done")}
         jobs = [{**job, "wage": self.money(request, job["wage_pence"] / 100),
                  "slot_times": [(s, self.when(request, s)) for s in job.get("slots", [])]}
                 for job in latest.get("jobs", [])]
@@ -520,6 +505,9 @@ class Portal:
             elif e["outcome"] == "answered":
                 what = w.get(lang, f"check.{e.get('check', '')}", e.get("check", ""))
                 text = w(lang, "access_answered", who=who, what=what, why=why)
+            elif e.get("channel") == "reservation" and e["outcome"] == "disclosed":
+                text = w(lang, "access_reservation_cancel" if e.get("action") == "cancel" else "access_reservation",
+                         who=who, why=why)
             elif e["outcome"] == "refused":
                 reason = w.get(lang, f"rule.{e.get('rule', '')}", e.get("reason", e.get("rule", "")))
                 text = w(lang, "access_refused", who=who, why=why, reason=reason)

@@ -23,7 +23,7 @@ import orjson
 
 from ...domain.clock import iso
 from ...engine.outbound import Fence, Parcel, handover_entry, stopped
-from ...engine.ports import Effect, EffectResult
+from ...engine.ports import Effect, EffectResult, Verdict
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
@@ -54,7 +54,11 @@ class HttpProvider:
         error = f"HTTP {resp.status_code} from {self.url}"
         if resp.status_code in RETRYABLE_STATUS:
             return EffectResult.retry(error)
-        return EffectResult.fail(f"{error}: {resp.text[:300]}")
+        try:  # a problem document the caller may act on (a slot taken, with the free ones)
+            problem = resp.json() if resp.headers.get("content-type", "").endswith("json") else None
+        except ValueError:
+            problem = None
+        return EffectResult(Verdict.FAIL, problem, f"{error}: {resp.text[:300]}")
 
     @staticmethod
     def effect_body(e: Effect) -> bytes:
@@ -84,6 +88,11 @@ class HttpProvider:
     def close(self) -> None:
         self.pool.shutdown(wait=False)
         self.client.close()
+
+
+def reservations_url(profiles_url: str) -> str:
+    """A partner's reservation endpoint, beside its profile endpoint (``.../v1/profiles`` -> ``.../v1/reservations``)."""
+    return profiles_url.rsplit("/", 1)[0] + "/reservations"
 
 
 class PartnerRouter:

@@ -16,7 +16,7 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def world(sqlite_url, clock):
     app = make_app(sqlite_url, clock, settings={"oidc_client_secret": "test-client-secret"})  # the words of "Who saw my data"
-    person = app.registry.add_person({"nino": "QQ123456C"})
+    person = app.registry.add_person({"nino": "AB123456C"})
     app.registry.record_many(PLATFORM, [(person, [{"attribute": "employment_status", "value": "unemployed",
                                                    "basis": "derived", "tier": "gold"}])])
     tokens = {}

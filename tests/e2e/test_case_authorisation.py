@@ -43,7 +43,7 @@ def world(tmp_path_factory):
     from civicmoments.domain.clock import FakeClock
 
     app = make_app(f"sqlite:///{tmp_path_factory.mktemp('authz') / 'civic.db'}", FakeClock())
-    person = app.registry.add_person({"nino": "QQ123456C"})
+    person = app.registry.add_person({"nino": "AB123456C"})
     app.registry.record_many(PLATFORM, [(person, [{"attribute": "employment_status", "value": "unemployed",
                                                    "basis": "derived", "tier": "gold"}])])
     headers = {}

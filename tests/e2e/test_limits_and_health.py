@@ -83,7 +83,7 @@ def test_a_web_process_without_the_engine_reads_the_heartbeats(server):
 
 def test_consent_cannot_be_recorded_for_a_legal_obligation_or_notice_only_purpose(server):
     auth = {"Authorization": f"Bearer {server.tokens['Console']}"}
-    person = httpx.post(f"{server.url}/v1/people", json={"identifiers": {"ni_number": "QQ123456C"}},
+    person = httpx.post(f"{server.url}/v1/people", json={"identifiers": {"ni_number": "AB123456C"}},
                         headers=auth).json()["id"]
     for purpose, words in (("fraud-prevention", "legal obligation"), ("benefit-assessment", "with notice")):
         for method in ("PUT", "DELETE"):

@@ -62,7 +62,7 @@ def test_the_employers_own_job_started_is_accepted(world):
 def test_an_unknown_subject_waits_in_a_verification_case_and_starts_no_journey(world):
     client, app, tokens, _ = world
     event = {"specversion": "1.0", "type": ENDED, "source": "https://northfield.example/hr", "id": "n-x",
-             "subject": "someone-nobody-knows", "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 40}}
+             "subject": "someone-nobody-knows", "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 40}}
     r = client.post("/v1/events", json=event, headers={**tokens["Northfield Manufacturing"], **CE})
     assert r.status_code == 202 and r.json()["status"] == "held"
     (case,) = app.cases.list(queue="verification")
@@ -77,21 +77,21 @@ def test_an_unknown_subject_waits_in_a_verification_case_and_starts_no_journey(w
 
 def test_a_subject_given_by_national_insurance_number_is_resolved_to_the_person(world):
     client, app, tokens, _ = world
-    bea = app.registry.add_person({"ni_number": "QQ123456C"})
+    bea = app.registry.add_person({"ni_number": "AB123456C"})
     known(app, bea, employer="Northfield Manufacturing")
-    r = client.post("/v1/events", json=started("QQ123456C", "s2"), headers={**tokens["Northfield Manufacturing"], **CE})
+    r = client.post("/v1/events", json=started("AB123456C", "s2"), headers={**tokens["Northfield Manufacturing"], **CE})
     assert r.status_code == 202 and r.json()["status"] == "accepted"
     app.worker.drain()
     assert [j.moment for j in app.store.journeys_for(bea)] == ["back-in-work"]
-    assert app.store.journeys_for("QQ123456C") == []
+    assert app.store.journeys_for("AB123456C") == []
 
 
 def test_a_csv_row_for_someone_elses_employee_is_refused_alone_with_its_row(world):
     client, app, tokens, abe = world
     other = known(app, employer="Rogue Ltd")
     csv = ("notice_ref,person_id,reason,last_day,age,ni_years,occupation\n"
-           f"NF-1,{abe},redundancy,2026-11-20,45,2,welder\n"
-           f"NF-2,{other},redundancy,2026-11-20,45,2,welder\n")
+           f"NF-1,{abe},redundancy,2026-01-02,45,2,welder\n"
+           f"NF-2,{other},redundancy,2026-01-02,45,2,welder\n")
     r = client.post("/v1/events", params={"type": ENDED, "source": "https://northfield.example/hr"}, content=csv,
                     headers={**tokens["Northfield Manufacturing"], "Content-Type": "text/csv"})
     assert r.status_code == 207

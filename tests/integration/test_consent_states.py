@@ -70,7 +70,7 @@ def test_withdrawing_employment_history_stops_the_employers_history_being_used(a
     employer, _ = app.organisations.add("Northfield", ["https://northfield.example/*"], ["facts:employment"])
     app.registry.record(employer, person, [{"attribute": "employer", "value": "Northfield Manufacturing"}])
     app.consents.give(person, "employment-history", channel="employer")
-    steps = app.effects.providers["record"]
+    steps = app.effects.providers["grant"]  # the registry steps (record wraps them to confirm outcomes)
     assert steps.careers([person])[person]["employment_history"][0]["employer"] == "Northfield Manufacturing"
     app.consents.withdraw(person, "employment-history", channel="portal")
     career = steps.careers([person])[person]

@@ -71,7 +71,7 @@ def test_a_decision_missing_a_fact_asks_for_it_then_awards_after_the_survey(sqli
 
 def test_a_hiring_report_records_the_job_and_the_employees_consent_to_share_their_history(sqlite_url, clock):
     app = make_app(sqlite_url, clock)
-    pid = abe(app)
+    pid = abe(app, employer=None)  # a new starter: no register names an employer yet
     employer, _ = app.organisations.add("Northfield", [EMPLOYER], ["uk.gov.dwp.employment.*"])
     csv = ("starter_ref,person_id,start_date,employer,occupation,consent\n"
            f"H-1,{pid},2026-01-05,Northfield Manufacturing,welder,true\n"

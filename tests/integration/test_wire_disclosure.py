@@ -98,7 +98,7 @@ def cases(draw):
 
 def share_once(app, clock, hmrc, case) -> tuple[str, str, dict, set, set]:
     facts, agreed, requested, journey = case
-    ni = f"QQ{secrets.randbelow(10**6):06d}C"
+    ni = f"AB{secrets.randbelow(10**6):06d}C"
     person = app.registry.add_person({"ni_number": ni})
     app.registry.record(hmrc, person, [{"attribute": a, "value": v} for a, v in facts.items()])
     app.consents.give(person, PURPOSE)

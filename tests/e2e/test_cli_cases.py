@@ -9,6 +9,8 @@ from click.testing import CliRunner
 
 from civicmoments.cli import main
 
+from ..integration.test_engine_flow import LOW_PAY
+from ..people import known
 from .conftest import civic_env
 from .test_cli import event
 
@@ -28,6 +30,9 @@ def civic(tmp_path):
     for name, role in (("Dara", "decision-maker"), ("Sam", "decision-maker"), ("Wendy", "work-coach")):
         run("officers", "add", name, "--subject", f"sub-{name}", "--organisation", "employment-department",
             "--role", role)
+    seeded = drain(tmp_path)  # Rae works for Northfield, with too little National Insurance
+    known(seeded, "rae", employer="Northfield", **LOW_PAY)
+    seeded.store.close()
     f = tmp_path / "e.json"
     f.write_text(json.dumps(event(1, "rae", class1_contribution_years=0)))
     run("events", "send", str(f), "--org", "Northfield")

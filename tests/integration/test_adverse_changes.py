@@ -108,7 +108,7 @@ def test_someone_without_a_benefit_is_simply_recorded_in_work_and_their_outcome_
     cy = known(app, employer=NORTHFIELD, class1_earnings_last_year_pence=0, class1_earnings_year_before_pence=0)
     r = client.post("/v1/events", headers={**tokens[NORTHFIELD], "Content-Type": "application/cloudevents+json"},
                     json={"specversion": "1.0", "type": ENDED, "source": "https://northfield.example/hr", "id": "N-2",
-                          "subject": cy, "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 30}})
+                          "subject": cy, "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 30}})
     assert r.status_code == 202, r.text
     app.worker.drain()
     new_job(client, tokens, cy, "S-2")
@@ -125,7 +125,7 @@ def test_the_job_loss_outcome_counts_only_once_the_change_is_confirmed(world):
     client, app, tokens, abe = world
     r = client.post("/v1/events", headers={**tokens[NORTHFIELD], "Content-Type": "application/cloudevents+json"},
                     json={"specversion": "1.0", "type": ENDED, "source": "https://northfield.example/hr", "id": "N-1",
-                          "subject": abe, "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 30}})
+                          "subject": abe, "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 30}})
     assert r.status_code == 202, r.text
     app.worker.drain()
     new_job(client, tokens, abe)

@@ -16,7 +16,7 @@ from ..conftest import make_app
 
 JOB_ENDED = "uk.gov.dwp.employment.job-ended"
 SOURCE = "https://northfield.example/hr"
-DATA = {"reason": "redundancy", "last_day": "2026-11-20", "age": 30, "class1_contribution_years": 2}
+DATA = {"reason": "redundancy", "last_day": "2026-01-02", "age": 30, "class1_contribution_years": 2}
 BATCH = "application/cloudevents-batch+json"
 STRUCTURED = "application/cloudevents+json"
 PROBLEM = "application/problem+json"
@@ -49,7 +49,7 @@ def nested(depth: int) -> str:
 
 BAD_EVENTS = {  # name: (the bad event as JSON text, the problem type it must get)
     "lone surrogate in data": ('{"specversion":"1.0","type":"%s","source":"%s","id":"bad","subject":"p-bad",'
-                               '"data":{"reason":"redundancy","last_day":"2026-11-20","age":30,'
+                               '"data":{"reason":"redundancy","last_day":"2026-01-02","age":30,'
                                '"occupation":"\\ud800"}}' % (JOB_ENDED, SOURCE), "unstorable-text"),
     "integer of 10^30": (json.dumps(event(0, id="bad", data={**DATA, "age": 10**30})), "number-out-of-range"),
     "NUL in data": (json.dumps(event(0, id="bad", data={**DATA, "occupation": "fit\u0000ter"})), "unstorable-text"),
@@ -116,7 +116,7 @@ def csv_body(*rows: str) -> str:
 
 def test_a_csv_cell_over_the_parsers_limit_is_a_clear_problem(intake):
     app, client, _ = intake
-    body = csv_body("N-1,p-1,redundancy,2026-11-20,45,2,fitter", "N-2,p-2,redundancy,2026-11-20,45,2," + "x" * 131_073)
+    body = csv_body("N-1,p-1,redundancy,2026-01-02,45,2,fitter", "N-2,p-2,redundancy,2026-01-02,45,2," + "x" * 131_073)
     r = client.post(f"/v1/events?type={JOB_ENDED}&source={SOURCE}", content=body,
                     headers={"Content-Type": "text/csv"})
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
@@ -126,8 +126,8 @@ def test_a_csv_cell_over_the_parsers_limit_is_a_clear_problem(intake):
 
 def test_nul_in_a_csv_cell_refuses_that_row_only(intake):
     app, client, _ = intake
-    body = csv_body("N-1,p-1,redundancy,2026-11-20,45,2,fitter", "N-2,p-2,redundancy,2026-11-20,45,2,fit\x00ter",
-                    "N-3,p-3,redundancy,2026-11-20,45,2,driver")
+    body = csv_body("N-1,p-1,redundancy,2026-01-02,45,2,fitter", "N-2,p-2,redundancy,2026-01-02,45,2,fit\x00ter",
+                    "N-3,p-3,redundancy,2026-01-02,45,2,driver")
     r = client.post(f"/v1/events?type={JOB_ENDED}&source={SOURCE}", content=body,
                     headers={"Content-Type": "text/csv"})
     assert r.status_code == 207

@@ -22,7 +22,7 @@ SECRET = "Wilhelmina-Okonkwo-Fitzgerald"  # stands for personal data: it must ap
 
 def event(n: int, subject: str = f"p-{SECRET}", occupation: str = SECRET, **attrs) -> dict:
     return {"specversion": "1.0", "type": JOB_ENDED, "source": SOURCE, "id": f"n-{n}", "subject": subject,
-            "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 30, "occupation": occupation},
+            "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 30, "occupation": occupation},
             **attrs}
 
 

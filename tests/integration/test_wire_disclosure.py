@@ -88,7 +88,7 @@ def cases(draw):
     agreed = draw(st.sets(st.sampled_from(ATTRIBUTES), min_size=1))
     requested = draw(st.lists(st.sampled_from(ATTRIBUTES), min_size=1, unique=True))
     journey = {  # what the journey holds: the trigger, earlier results and personalisation
-        "event": {"last_day": "2026-11-20", "age": draw(st.integers(16, 90)), "reason": draw(token("J"))},
+        "event": {"last_day": "2026-01-02", "age": draw(st.integers(16, 90)), "reason": draw(token("J"))},
         "results": {"assess": {"outputs": {"weekly": draw(st.integers(10**11, 10**12))}, "note": draw(token("J"))},
                     "profile": {"date_of_birth": "1984-05-02", "secret": draw(token())}},
         "personalisation": {"name": draw(token("J"))},

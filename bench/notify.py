@@ -79,8 +79,10 @@ def load_people(app, n: int) -> list[str]:
 def effect(pid: str, n: int) -> Effect:
     return Effect(key=f"bench-{n}:notice", journey=None, person=pid, step="notice", kind="notify",
                   payload={"spec": {"template": "notice-of-assistance"},
-                           "personalisation": {"values": {"eligible": n % 3 != 0, "awarded": True, "weekly_amount": 92.05,
-                                                          "jobs": JOBS}}},
+                           "personalisation": {"values": {"eligible": n % 3 != 0, "awarded": True, "weekly_amount": 95.55,
+                                                          "jobs": JOBS, "undecided": False, "answer_within_days": 14,
+                                                          "universal_credit": n % 5 == 0,
+                                                          "universal_credit_monthly": 424.90}}},
                   max_attempts=5, backoff_seconds=2.0, id=n, attempts=1)
 
 

@@ -52,6 +52,8 @@ def population(start: int, n: int, seed: int = 7) -> tuple[dict[str, np.ndarray]
         "class1_credited_years": rng.choice([0, 0, 0, 1, 2], n),
         "jsa_claim_days": rng.choice([0, 0, 0, 30, 200], n),
         "adjusted_net_income": rng.uniform(0, 90_000, n).round(2),
+        "female": rng.random(n) < 0.5,  # read for State Pension age only by those born before 6 December 1953
+        "savings": np.where(rng.random(n) < 0.3, rng.uniform(0, 40_000, n).round(2), 0.0),  # pounds
     }, households, roles
 
 

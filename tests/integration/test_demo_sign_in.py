@@ -25,8 +25,9 @@ def test_the_demo_sign_in_lists_abe_first(db_url, clock):
     app = make_app(db_url, clock, settings={"demo_mode": True, "demo_featured": [abe], "session_secret": "s" * 32})
     try:
         with TestClient(create_app(app)) as client:
-            page = client.get("/demo-idp/authorize", params={"client_id": "civic-portal",
-                                                               "redirect_uri": "http://testserver/auth/callback"})
+            page = client.get("/demo-idp/authorize", params={  # as the portal's client asks, with PKCE
+                "client_id": "civic-portal", "redirect_uri": f"{app.settings.public_url}/auth/callback",
+                "code_challenge": "x" * 43, "code_challenge_method": "S256"})
             names = re.findall(r'data-module="govuk-button">([^<]+)</button>', page.text)
             subs = re.findall(r'name="sub" value="([^"]+)"', page.text)
         assert names[0] == "Abe Ashworth" and subs[0] == abe

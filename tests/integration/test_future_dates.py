@@ -26,7 +26,7 @@ def world(db_url):
     person = app.registry.add_person()
     app.registry.record(hmrc, person, [{"attribute": k, "value": v} for k, v in {
         "given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1984-05-02", "home_area": "Leeds",
-        "employment_status": "employed", "class1_earnings_last_year_pence": 3_100_000,
+        "employment_status": "employed", "employer": "Northfield", "class1_earnings_last_year_pence": 3_100_000,
         "class1_earnings_year_before_pence": 2_950_000}.items()])
     yield app, clock, employer, person
     app.store.close()

@@ -13,6 +13,7 @@ from civicmoments.adapters.store.schema import inbox
 from civicmoments.api.app import create_app
 
 from ..conftest import make_app
+from ..people import known
 
 JOB_ENDED = "uk.gov.dwp.employment.job-ended"
 SOURCE = "https://northfield.example/hr"
@@ -26,6 +27,8 @@ PROBLEM = "application/problem+json"
 def intake(db_url, clock):
     app = make_app(db_url, clock)
     _, token = app.organisations.add("Northfield", ["https://northfield.example/*"], ["uk.gov.dwp.employment.*"])
+    for n in range(4):  # the good events' people work for Northfield
+        known(app, f"p-{n}", employer="Northfield")
     _, portal = app.organisations.add("Portal", ["civic://portal"], ["civic.*"])
     client = TestClient(create_app(app))
     client.headers["Authorization"] = f"Bearer {token}"
@@ -114,14 +117,16 @@ def csv_body(*rows: str) -> str:
     return "notice_ref,person_id,reason,last_day,age,ni_years,occupation\n" + "".join(r + "\n" for r in rows)
 
 
-def test_a_csv_cell_over_the_parsers_limit_is_a_clear_problem(intake):
+def test_a_csv_cell_over_the_parsers_limit_refuses_that_row_only_with_the_limit(intake):
     app, client, _ = intake
     body = csv_body("N-1,p-1,redundancy,2026-01-02,45,2,fitter", "N-2,p-2,redundancy,2026-01-02,45,2," + "x" * 131_073)
     r = client.post(f"/v1/events?type={JOB_ENDED}&source={SOURCE}", content=body,
                     headers={"Content-Type": "text/csv"})
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
-    assert r.json()["type"].endswith("/csv-mapping") and "131072" in r.json()["detail"]
-    assert stored(app) == set()
+    assert r.status_code == 207
+    good, bad = r.json()["results"]
+    assert (good["status"], bad["status"], bad["line"]) == ("accepted", "rejected", 3)
+    assert bad["problem"]["type"].endswith("/malformed-csv-row") and "131072" in bad["problem"]["detail"]
+    assert stored(app) == {"N-1"}
 
 
 def test_nul_in_a_csv_cell_refuses_that_row_only(intake):

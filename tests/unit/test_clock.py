@@ -36,3 +36,10 @@ def test_the_setting_takes_an_rfc3339_time_from_the_environment(monkeypatch):
 def test_a_start_without_a_time_zone_is_refused_with_the_fix():
     with pytest.raises(ValueError, match="no time zone"):
         OffsetClock.starting_at(datetime(2026, 11, 30, 9, 0))
+
+
+def test_identifiers_made_in_one_millisecond_keep_their_order():
+    from civicmoments.domain.ids import uuid7
+
+    made = [uuid7() for _ in range(5000)]  # many share a millisecond
+    assert made == sorted(made) and len(set(made)) == len(made)

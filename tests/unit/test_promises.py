@@ -41,6 +41,9 @@ PROMISES = {  # the promise, and what keeps it
     # an undecided claim: the answers still do not decide it, or nobody answered in time
     r"a work coach will look at your claim": lambda pack: all(
         step("job-loss", sid, "open-case", queue="work-coach")(pack) for sid in ("coach-decision", "follow-up")),
+    r"we will tell you the outcome and (the reason|why)": lambda pack: (  # a reconsideration, asked from the portal
+        step("reconsideration", "reconsider", "open-case", queue="mandatory-reconsideration")(pack)
+        and step("reconsideration", "notice", "notify", template="reconsideration-outcome")(pack)),
     r"someone will check what the law lets us delete": lambda pack: (
         step("erasure-request", "check", "open-case", queue="erasure")(pack)
         and step("erasure-request", "answer", "notify", template="erasure-decision")(pack)),

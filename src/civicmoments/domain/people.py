@@ -192,8 +192,10 @@ class Fact:
     valid_from: datetime
     id: str = ""
 
-    def rank(self) -> tuple[int, datetime, datetime, str]:
-        return (TIER_RANK[self.tier], self.observed_at, self.valid_from, self.id)
+    def rank(self) -> tuple[int, datetime, datetime, int, str]:
+        """Higher is better: tier, then newest; facts observed at the same instant by the order
+        they were recorded (``id`` is the store's sequence number, so compared as a number)."""
+        return (TIER_RANK[self.tier], self.observed_at, self.valid_from, len(self.id), self.id)
 
 
 def profile(facts: Iterable[Fact]) -> dict[str, Fact]:

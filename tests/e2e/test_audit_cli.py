@@ -12,13 +12,14 @@ from civicmoments.bootstrap import build
 from civicmoments.cli import main
 from civicmoments.settings import Settings
 
-from .conftest import civic_env
+from .conftest import TEST_NOW, civic_env
 
 
 @pytest.fixture
 def logged(tmp_path):
     """Six disclosures logged, and a checkpoint signed after the fifth."""
-    app = build(Settings(data_dir=tmp_path))
+    # the same day as `civic audit verify` runs on (CIVIC_NOW), so the newest checkpoint is recent
+    app = build(Settings(data_dir=tmp_path, now=TEST_NOW))
     hmrc, _ = app.organisations.add("HMRC", ["h"], ["facts:*"])
     app.organisations.add("JobMatch", ["j"], [])
     person = app.registry.add_person()

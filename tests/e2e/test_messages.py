@@ -102,7 +102,7 @@ def test_a_text_goes_out_and_its_receipt_delivers_it(civic, sms_api):
     assert ok.status_code == 200 and ok.json()["status"] == "delivered"
     assert messages(url, tokens, pid)[0]["status"] == "delivered"
     out = subprocess.run([*CIVIC, "messages", "show", pid], env=env, capture_output=True, text=True, check=True)
-    assert f"{m['id']}  notice-of-assistance v2 (en)  delivered on sms" in out.stdout
+    assert f"{m['id']}  notice-of-assistance v3 (en)  delivered on sms" in out.stdout
     assert "accepted by notify" in out.stdout and "receipt from provider: delivered" in out.stdout
 
 

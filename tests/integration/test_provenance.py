@@ -9,7 +9,8 @@ import pytest
 from civicmoments.domain.people import Basis, Tier, assured
 
 EMPLOYER = "https://northfield.example/hr"
-FACTS = {"given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1984-05-02", "home_area": "Leeds",
+# HMRC's register names the employer, so Northfield may report the job ending (only an employer may).
+FACTS = {"employer": "Northfield", "given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1984-05-02", "home_area": "Leeds",
          "class1_earnings_last_year_pence": 3_100_000, "class1_earnings_year_before_pence": 2_950_000}
 
 

@@ -18,7 +18,8 @@ def test_reads_of_questions_messages_and_journeys_are_logged_and_exports_need_a_
     person = app.registry.add_person()
     app.registry.record(hmrc, person, [{"attribute": k, "value": v} for k, v in {
         "given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1984-05-02",
-        "bank_account": "20-00-00 12345678", "home_area": "Leeds"}.items()])
+        "bank_account": "20-00-00 12345678", "home_area": "Leeds",
+        "employer": "Northfield"}.items()])  # only the person's employer may report the job ending
     app.intake.submit(employer, [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended",
                                   "source": "https://northfield.example/hr", "id": "n1", "subject": person,
                                   "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 42}}])

@@ -12,6 +12,7 @@ from civicmoments.adapters.store.schema import metadata
 from civicmoments.domain.events import EFFECT_DEAD_LETTERED, TIMER_FIRED
 from civicmoments.domain.journeys import JourneyStatus
 from civicmoments.engine.ports import BatchFailedError, BatchResult, EffectResult, Settlement, StaleJourneyError
+from tests.people import known
 
 ROW = {"type": "uk.gov.dwp.employment.job-started", "subject": "p1", "data": {"start_date": "2026-01-05"},
        "org_id": None}
@@ -83,6 +84,7 @@ def test_a_failing_handler_rolls_back_the_whole_batch_then_isolates_the_event_at
 
 def _run_back_to_work(app, clock, person="p1", n=1):
     org, _ = app.organisations.add(f"Employer {person}", ["https://e.example/*"], ["uk.gov.*"])
+    known(app, person, employer=f"Employer {person}")  # only the person's employer may report it
     app.intake.submit(org, [{
         "specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": "https://e.example/hr",
         "id": f"n-{person}-{n}", "subject": person,
@@ -183,11 +185,14 @@ def test_quarantined_events_keep_the_reason_and_can_be_replayed(app, clock):
 
 def test_ending_a_journey_cancels_its_pending_effects_and_timers(app, clock):
     journey = _run_back_to_work(app, clock)
+    before = app.store.counts()["timers"]
+    # the survey's, the interview's and the objective's timers (a known person's journey has all three)
+    assert set(before) == {"pending"} and before["pending"] >= 2
     assert app.store.request_cancel(journey.id, "moved abroad", clock.now())
     assert not app.store.request_cancel("no-such-journey", "x", clock.now())
     # Dispatch only (no effects run), so effects queued earlier are still pending if any.
     app.worker.drain()
     found = app.store.journey(journey.id)
     assert found["journey"].status is JourneyStatus.CANCELLED
-    assert app.store.counts()["timers"] == {"cancelled": 2}
+    assert app.store.counts()["timers"] == {"cancelled": before["pending"]}
     assert TIMER_FIRED not in {e["type"] for e in _pending_events(app)}

@@ -16,7 +16,9 @@ def undecided(app):
     pid = app.registry.add_person()
     app.registry.record(gro, pid, [{"attribute": "date_of_birth", "value": "1984-05-02"},
                                    {"attribute": "given_name", "value": "Dee"},
-                                   {"attribute": "family_name", "value": "Okafor"}])
+                                   {"attribute": "family_name", "value": "Okafor"},
+                                   # only the person's employer may report the job ending
+                                   {"attribute": "employer", "value": "Employer"}])
     app.intake.submit(employer, [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended",
                                   "source": EMPLOYER, "id": f"n-{pid}", "subject": pid,
                                   "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 41}}])
@@ -57,7 +59,10 @@ def test_what_the_person_cannot_answer_opens_a_case_for_a_work_coach(app, undeci
     j = journey(app, undecided)
     assert j.steps["reassess"].result["status"] == "unknown"
     assert j.steps["coach-decision"].status.value == "done"
-    assert ("open-case", "coach-decision") in {(d["kind"], d["step"]) for d in app.store.deliveries()}
+    # the open-case step opens a real case in the work coaches' queue
+    (case,) = [c for c in app.cases.list(person=undecided) if c.step == "coach-decision"]
+    assert (case.queue, case.journey) == ("work-coach", j.id)
+    assert j.steps["coach-decision"].result["case"] == case.id
     assert j.steps["late-award"].status.value != "done"
 
 
@@ -68,4 +73,4 @@ def test_answers_that_decide_it_lead_to_an_award_and_no_case(app, undecided):
     j = journey(app, undecided)
     assert j.steps["reassess"].result["status"] == "decided"
     assert j.steps["late-award"].status.value == "done"
-    assert ("open-case", "coach-decision") not in {(d["kind"], d["step"]) for d in app.store.deliveries()}
+    assert "coach-decision" not in {c.step for c in app.cases.list(person=undecided)}

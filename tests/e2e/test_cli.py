@@ -14,8 +14,9 @@ from .conftest import civic_env
 JOB_ENDED = "uk.gov.dwp.employment.job-ended"
 
 
-@pytest.fixture
-def civic(tmp_path):
+def cli(tmp_path):
+    """`civic` run in-process on the data folder ``tmp_path``, with Northfield as an organisation;
+    ``run(*args, code=0)`` checks the exit code and returns what was printed."""
     env = civic_env(tmp_path)
     runner = CliRunner()
 
@@ -26,6 +27,12 @@ def civic(tmp_path):
 
     run("orgs", "add", "Northfield", "--source", "https://northfield.example/*", "--scope",
         "uk.gov.dwp.employment.*")
+    return run
+
+
+@pytest.fixture
+def civic(tmp_path):
+    run = cli(tmp_path)
     employ(tmp_path, "ana", "p2", "p3", "p4", "zed", "bo", "cy")
     return run
 

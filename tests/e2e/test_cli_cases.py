@@ -5,28 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from civicmoments.cli import main
 
 from ..integration.test_engine_flow import LOW_PAY
 from ..people import known
-from .conftest import civic_env
-from .test_cli import event
+from .test_cli import cli, event
 
 
 @pytest.fixture
 def civic(tmp_path):
-    env = civic_env(tmp_path)
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(main, list(args), env=env, catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    run("orgs", "add", "Northfield", "--source", "https://northfield.example/*", "--scope",
-        "uk.gov.dwp.employment.*")
+    run = cli(tmp_path)
     for name, role in (("Dara", "decision-maker"), ("Sam", "decision-maker"), ("Wendy", "work-coach")):
         run("officers", "add", name, "--subject", f"sub-{name}", "--organisation", "employment-department",
             "--role", role)

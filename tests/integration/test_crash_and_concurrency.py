@@ -28,6 +28,22 @@ def worker_env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def finish(app, env, journeys_done: int) -> None:
+    """A last worker runs until ``journeys_done`` journeys are completed and no effect is left."""
+    proc = start_worker(env)
+    try:
+        deadline = time.monotonic() + 240
+        completed = journeys.c.status == "completed"
+        unfinished = select(func.count()).where(outbox.c.status != "done")
+        while count(app, select(func.count()).where(completed)) < journeys_done or count(app, unfinished):
+            assert time.monotonic() < deadline, app.store.counts()
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -64,18 +80,7 @@ def test_killing_the_worker_loses_nothing_and_repeats_no_effect(db_url):
             proc.wait()
             kills += 1
             assert sum(provider.performed.values()) < 3000, "the work ended before the fifth kill"
-        proc = start_worker(env)
-        try:
-            deadline = time.monotonic() + 240
-            completed = journeys.c.status == "completed"
-            unfinished = select(func.count()).where(outbox.c.status != "done")
-            while count(app, select(func.count()).where(completed)) < 1000 or count(app, unfinished):
-                assert time.monotonic() < deadline, app.store.counts()
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-                time.sleep(0.1)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+        finish(app, env, 1000)
         with app.store.engine.connect() as conn:
             ids = conn.execute(select(journeys.c.id)).scalars().all()
             statuses = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
@@ -145,18 +150,7 @@ def test_killing_the_worker_mid_batch_with_poison_events_in_the_batch_loses_noth
                 time.sleep(0.005)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-        proc = start_worker(env)
-        try:
-            deadline = time.monotonic() + 240
-            completed = journeys.c.status == "completed"
-            unfinished = select(func.count()).where(outbox.c.status != "done")
-            while count(app, select(func.count()).where(completed)) < 298 or count(app, unfinished):
-                assert time.monotonic() < deadline, app.store.counts()
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-                time.sleep(0.1)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+        finish(app, env, 298)
         quarantined = app.store.quarantined()
         with app.store.engine.connect() as conn:
             ids = conn.execute(select(journeys.c.id)).scalars().all()

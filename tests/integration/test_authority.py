@@ -36,7 +36,13 @@ def started(subject: str, ident: str, source: str = "https://northfield.example/
 
 
 def test_an_unrelated_organisations_job_started_is_refused_and_changes_nothing(world, capsys):
+    import structlog
+
+    from civicmoments.engine import authority
+
     client, app, tokens, abe = world
+    structlog.reset_defaults()  # log to this test's captured output, whatever earlier tests configured
+    authority.log.__dict__.pop("bind", None)
     r = client.post("/v1/events", json=started(abe, "r1", "https://rogue.example/hr"),
                     headers={**tokens["Rogue Ltd"], **CE})
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"

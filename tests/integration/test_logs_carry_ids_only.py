@@ -49,6 +49,7 @@ def test_a_database_error_at_intake_logs_no_value_of_the_event(pg_url, clock, mo
     caplog.set_level(logging.INFO)
     try:
         app = make_app(pg_url, clock)
+        app.intake.authority = None  # and who may report whom: these values must reach the inbox's write
         _, token = app.organisations.add("Northfield", ["https://northfield.example/*"],
                                          ["uk.gov.dwp.employment.*"])
         client = TestClient(create_app(app), raise_server_exceptions=False)
@@ -69,3 +70,4 @@ def test_a_database_error_at_intake_logs_no_value_of_the_event(pg_url, clock, mo
     assert "SQL parameters hidden" in logged  # ...SQLAlchemy's statement logging ran...
     assert SECRET not in logged  # ...and nothing of the event's subject or data is in any of it
     app.store.close()
+    structlog.reset_defaults()  # the next tests log to their own captured output, not this test's closed one

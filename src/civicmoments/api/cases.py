@@ -2,7 +2,9 @@
 
 Every route acts as the current officer (``staff_auth.current_officer``) and goes through the
 case service, whose staff policy scopes each officer to their queues and organisation.
-Errors are RFC 9457 problems with a stable ``type``.
+Errors are RFC 9457 problems with a stable ``type``. A POST made with the console's session
+cookie needs the session's CSRF token in ``X-CSRF-Token`` (403 ``csrf-token-missing`` without it);
+a POST with an officer's bearer token does not.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class ProblemDetails(BaseModel):
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     what = {401: "No officer credential, or not a valid one", 403: "Outside your queues or organisation, "
-            "or you made the first review of this decision", 404: "No such case", 409: "The case changed since "
+            "or you made the first review of this decision, or (with the console's session cookie) a change "
+            "without the session's CSRF token in X-CSRF-Token", 404: "No such case", 409: "The case changed since "
             "you looked (the current state is in 'current') or was already resolved (by whom and when)",
             422: "Not a valid request: an outcome the queue does not allow, a note over the limit, an unknown queue"}
     return {c: {"model": ProblemDetails, "description": what[c], "content": {PROBLEM: {}}} for c in codes}

@@ -212,6 +212,14 @@ class Cases:
         return self._apply(case, changed, entry)
 
 
+def _request(event: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the person asked, when a person's own request opened the case (a correction names the
+    attribute and what is wrong with it), kept on the case for the officer: ``{"request": data}``."""
+    if not event or not str(event.get("type", "")).startswith("civic.person."):
+        return {}
+    return {"request": dict(event.get("data") or {})}
+
+
 class OpenCaseProvider:
     """The ``open-case`` effect: a real case per idempotency key; the result is ``{"case": ID}``."""
 
@@ -227,7 +235,8 @@ class OpenCaseProvider:
                 continue
             requests.append((e, {"queue": spec["queue"], "person": e.person, "reason": spec.get("reason", ""),
                                  "journey": e.journey, "step": e.step, "priority": spec.get("priority", "normal"),
-                                 "key": e.key, "data": {"moment": e.payload.get("moment")}}))
+                                 "key": e.key, "data": {"moment": e.payload.get("moment"),
+                                                      **_request(e.payload.get("event"))}}))
             results.append(None)
         opened = iter(self.cases.open_many([r for _, r in requests])) if requests else iter(())
         return [r if r is not None else EffectResult.done({"case": next(opened).id}) for r in results]

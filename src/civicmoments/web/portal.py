@@ -346,7 +346,7 @@ class Portal:
                      "href": "#details"}])
             civic.store.publish("civic.person.correction-requested", person,
                                 {"attribute": attribute, "details": data["details"].strip()[:2000]}, civic.clock.now())
-            return self.page(request, "done.html", message=self.words(self.lang(request), "correct_sent"))
+            return self.page(request, "done.html", message=self.words(self.lang(request), "correct_sent_case"))
 
         @r.get("/access", response_class=HTMLResponse)
         def access(request: Request) -> Response:

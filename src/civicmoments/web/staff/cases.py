@@ -16,6 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...domain.cases import CaseRuleError
+from ...domain.organisations import Organisation
+from ...engine.errors import Problem
 from . import Console
 
 DECISION_QUEUES = ("decision-review", "mandatory-reconsideration", "appeal")
@@ -58,6 +60,8 @@ def router(console: Console) -> APIRouter:
                 civic.cases.assign(case_id, officer, version)
             elif action == "note":
                 civic.cases.note(case_id, officer, data["text"].strip(), version)
+            elif action == "resolve" and data["outcome"] == "accepted" and _is_correction(civic, case_id, officer):
+                correct(civic, officer, case_id, data, version)
             elif action == "resolve":
                 civic.cases.resolve(case_id, officer, data["outcome"], data["reason"].strip(), version)
             elif action == "refer":
@@ -65,6 +69,9 @@ def router(console: Console) -> APIRouter:
         except CaseRuleError as exc:  # the core's refusals: 403, 404, 409, 422, each with words for people
             return show(request, officer, case_id, status=exc.status, values=data,
                         errors=[{"text": _refusal(exc), "href": f"#{action}"}])
+        except Problem as exc:  # the corrected value does not fit its attribute
+            return show(request, officer, case_id, status=exc.status, values=data,
+                        errors=[{"text": f"The right value is not valid: {exc.detail}", "href": "#corrected-value"}])
         return RedirectResponse(f"/staff/cases/{case_id}?done={action}", status_code=303)
 
     for name in ("assign", "note", "resolve", "refer"):
@@ -77,6 +84,44 @@ def router(console: Console) -> APIRouter:
     return r
 
 
+def _is_correction(civic, case_id: str, officer) -> bool:
+    return civic.cases.get(case_id, officer=officer).queue == "correction"
+
+
+def correct(civic, officer, case_id: str, data: dict[str, str], version: int) -> None:
+    """Accept a correction: the right value becomes a verified (silver) fact whose source is the
+    officer's organisation, then the case resolves with what the officer checked as its reason, so
+    the timeline names the officer and the person is told. Raises CaseRuleError, Problem (422)."""
+    case = civic.cases.get(case_id, officer=officer)
+    civic.cases.permit(officer, "resolve", case.queue, case.id)
+    attribute = (case.data.get("request") or {}).get("attribute", "")
+    if version != case.version:  # check before the fact is written: a stale form changes nothing
+        civic.cases.resolve(case_id, officer, "accepted", data["reason"].strip(), version)
+    source = Organisation(officer.organisation, officer.organisation, (), ("facts:*",))
+    basis = data["basis"].strip()[:500]
+    civic.registry.record(source, case.person, [{"attribute": attribute, "value": _typed(civic, attribute,
+                                                 data["value"].strip()), "basis": "verified", "tier": "silver"}])
+    civic.cases.note(case_id, officer, f"Recorded {attribute.replace('_', ' ')} as a verified fact. "
+                     f"Checked: {basis}", version)
+    civic.cases.resolve(case_id, officer, "accepted", f"{data['reason'].strip()} (checked: {basis})", version + 1)
+
+
+def _typed(civic, attribute: str, value: str):
+    """A form's text as the attribute's type: whole numbers for integer attributes, else the text."""
+    spec = civic.registry.spec(attribute)
+    kind = getattr(spec, "type", "string")
+    if kind in ("integer", "int") and value.lstrip("-").isdigit():
+        return int(value)
+    if kind == "number":
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if kind in ("boolean", "bool"):
+        return value.lower() in ("yes", "true")
+    return value
+
+
 def _check(action: str, data: dict[str, str]) -> list[dict[str, str]]:
     """Missing fields, said the GOV.UK way, each linked to its field."""
     errors = []
@@ -87,6 +132,11 @@ def _check(action: str, data: dict[str, str]) -> list[dict[str, str]]:
             errors.append({"text": "Select an outcome", "href": "#outcome"})
         if not data.get("reason", "").strip():
             errors.append({"text": "Enter the reason for the outcome", "href": "#reason"})
+    if action == "resolve" and data.get("outcome") == "accepted" and "value" in data:  # a correction
+        if not data.get("value", "").strip():
+            errors.append({"text": "Enter the right value", "href": "#corrected-value"})
+        if not data.get("basis", "").strip():
+            errors.append({"text": "Enter what you checked", "href": "#basis"})
     if action == "refer" and not data.get("to_queue"):
         errors.append({"text": "Select the queue to refer the case to", "href": "#to_queue"})
     return errors

@@ -1,0 +1,153 @@
+"""Case work in the staff console over HTTP (the application in process, signed in with server-side
+sessions as the console's own sign-in leaves them): corrections the person asks for in the portal,
+checked and resolved by an officer; and the cases API refusing a console session's change without
+the session's CSRF token."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from civicmoments.api.app import create_app
+from civicmoments.web.staff import DEMO_OFFICERS
+
+from ..conftest import make_app
+from ..people import known
+
+
+@pytest.fixture
+def world(sqlite_url, clock):
+    app = make_app(sqlite_url, clock, settings={"demo_mode": True, "session_secret": "s" * 40})
+    officers = {subject: app.officers.add(name, subject, org, list(roles))
+                for name, subject, org, roles in DEMO_OFFICERS}
+    person = known(app, given_name="Cara", family_name="Smyth", employer="Northfield")
+    api = create_app(app)
+    yield {"app": app, "api": api, "officers": officers, "person": person}
+    app.store.close()
+
+
+def session(world, **data) -> TestClient:
+    """A client whose server-side session holds ``data`` (a person, or an officer) and a CSRF token."""
+    app, client = world["app"], TestClient(world["api"])
+    token, now = secrets.token_urlsafe(32), app.clock.now()
+    app.sessions.save(hashlib.sha256(token.encode()).hexdigest(), {**data, "csrf": secrets.token_urlsafe(24)},
+                      now, now + timedelta(hours=1))
+    client.cookies.set("civic_session", token)
+    return client
+
+
+def officer(world, subject: str) -> TestClient:
+    return session(world, officer=world["officers"][subject].id)
+
+
+def csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def version(page: str) -> str:
+    return re.search(r'name="version" value="(\d+)"', page).group(1)
+
+
+def ask_correction(world, attribute: str, details: str) -> str:
+    """The person says a fact is wrong, from the portal; returns the correction case it opens."""
+    app, person = world["app"], world["person"]
+    portal = session(world, person=person)
+    form = portal.get(f"/data/correct/{attribute}")
+    sent = portal.post(f"/data/correct/{attribute}", data={"csrf_token": csrf(form.text), "details": details})
+    assert sent.status_code == 200 and "An officer will check it" in sent.text
+    app.worker.drain()
+    (case,) = app.cases.list(queue="correction", person=person)
+    assert case.journey is not None and case.data["request"] == {"attribute": attribute, "details": details}
+    return case.id
+
+
+def messages(world, template: str) -> list[dict]:
+    return [m for m in world["app"].messenger.of_person(world["person"], reveal=True) if m["template"] == template]
+
+
+def test_a_correction_accepted_by_an_officer_is_a_verified_fact_from_them_and_the_person_is_told(world):
+    app, person = world["app"], world["person"]
+    case_id = ask_correction(world, "family_name", "My surname is Smith, not Smyth")
+    wc = officer(world, "demo-work-coach")
+    page = wc.get(f"/staff/cases/{case_id}")
+    assert page.status_code == 200 and "My surname is Smith, not Smyth" in page.text
+    assert 'id="corrected-value"' in page.text and 'id="basis"' in page.text
+
+    done = wc.post(f"/staff/cases/{case_id}/resolve", data={
+        "csrf_token": csrf(page.text), "version": version(page.text), "outcome": "accepted", "value": "Smith",
+        "basis": "Passport seen at the Leeds office", "reason": "Your passport shows Smith"},
+        follow_redirects=False)
+    assert done.status_code == 303, done.text[:400]
+    fact = app.registry.profile(person)["family_name"]
+    assert (fact.value, fact.basis.value, fact.tier.value, fact.source) == ("Smith", "verified", "silver",
+                                                                            "employment-department")
+    case = app.cases.get(case_id)
+    assert case.status.value == "resolved" and case.outcome == "accepted"
+    assert case.resolved_by == world["officers"]["demo-work-coach"].id
+    assert "Passport seen at the Leeds office" in case.outcome_reason
+    assert any("verified fact" in n["text"] for n in case.notes)
+    app.worker.drain()
+    (told,) = messages(world, "correction-outcome")
+    assert "corrected your record" in told["content"]["long"] and "Your passport shows Smith" in told["content"]["long"]
+
+
+def test_a_correction_rejected_sends_the_person_the_reason_and_leaves_the_fact(world):
+    app, person = world["app"], world["person"]
+    case_id = ask_correction(world, "family_name", "It should be Smithe")
+    dm = officer(world, "demo-decision-maker")
+    page = dm.get(f"/staff/cases/{case_id}")
+    done = dm.post(f"/staff/cases/{case_id}/resolve", data={
+        "csrf_token": csrf(page.text), "version": version(page.text), "outcome": "rejected", "value": "",
+        "basis": "", "reason": "HM Passport Office holds Smyth"}, follow_redirects=False)
+    assert done.status_code == 303
+    assert app.registry.profile(person)["family_name"].value == "Smyth"
+    app.worker.drain()
+    (told,) = messages(world, "correction-outcome")
+    assert "did not change your record" in told["content"]["long"]
+    assert "HM Passport Office holds Smyth" in told["content"]["long"]
+
+
+def test_accepting_a_correction_without_the_value_or_what_was_checked_is_an_error_summary(world):
+    app = world["app"]
+    case_id = ask_correction(world, "family_name", "Smith")
+    wc = officer(world, "demo-work-coach")
+    page = wc.get(f"/staff/cases/{case_id}")
+    refused = wc.post(f"/staff/cases/{case_id}/resolve", data={
+        "csrf_token": csrf(page.text), "version": version(page.text), "outcome": "accepted", "value": " ",
+        "basis": "", "reason": "Fine"})
+    assert refused.status_code == 422
+    assert "govuk-error-summary" in refused.text and "Enter the right value" in refused.text
+    assert "Enter what you checked" in refused.text
+    assert app.cases.get(case_id).status.value == "open"
+    assert app.registry.profile(world["person"])["family_name"].value == "Smyth"
+
+
+def test_a_console_session_needs_the_csrf_token_to_change_a_case_through_the_api_and_a_bearer_token_does_not(world):
+    app = world["app"]
+    case = app.cases.open("decision-review", world["person"], "A refusal to check")
+    dm = officer(world, "demo-decision-maker")
+    token = csrf(dm.get("/staff/queues").text)
+
+    refused = dm.post(f"/v1/cases/{case.id}/notes", json={"text": "Looked", "version": case.version})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["type"].endswith("/csrf-token-missing")
+    wrong = dm.post(f"/v1/cases/{case.id}/notes", json={"text": "Looked", "version": case.version},
+                    headers={"X-CSRF-Token": "not-the-token"})
+    assert wrong.status_code == 403
+    assert app.cases.get(case.id).version == case.version  # nothing changed
+
+    assert dm.get(f"/v1/cases/{case.id}").status_code == 200  # a read needs no token
+    ok = dm.post(f"/v1/cases/{case.id}/notes", json={"text": "Looked", "version": case.version},
+                 headers={"X-CSRF-Token": token})
+    assert ok.status_code == 200 and ok.json()["version"] == case.version + 1
+
+    bearer = TestClient(world["api"]).post(
+        f"/v1/cases/{case.id}/notes", json={"text": "Again", "version": case.version + 1},
+        headers={"Authorization": f"Bearer {app.officers.token('Dev Decider')}"})
+    assert bearer.status_code == 200 and bearer.json()["version"] == case.version + 2

@@ -43,6 +43,7 @@ MATRIX: dict[tuple[str, str, str], tuple[bool, ...]] = {
     ("POST", "/staff/cases/{case_id}/resolve", "review"): (N,    Y,     Y,     N,     N),
     ("POST", "/staff/cases/{case_id}/resolve", "coach"):  (Y,    N,     Y,     N,     N),
     ("POST", "/staff/cases/{case_id}/refer", "coach"):    (Y,    N,     Y,     N,     N),
+    ("POST", "/staff/cases/{case_id}/appeal", "review"):  (N,    Y,     Y,     N,     N),
     # a person is seen through one of the officer's cases (the transit officer through the fare dispute)
     ("GET", "/staff/people/{person}", "person"):          (Y,    Y,     Y,     N,     Y),
     ("POST", "/staff/people/{person}/contact", "person"): (Y,    Y,     Y,     N,     Y),

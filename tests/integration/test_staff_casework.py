@@ -151,3 +151,83 @@ def test_a_console_session_needs_the_csrf_token_to_change_a_case_through_the_api
         f"/v1/cases/{case.id}/notes", json={"text": "Again", "version": case.version + 1},
         headers={"Authorization": f"Bearer {app.officers.token('Dev Decider')}"})
     assert bearer.status_code == 200 and bearer.json()["version"] == case.version + 2
+
+
+def test_an_upheld_review_gives_the_right_to_reconsideration_then_of_appeal_and_a_recorded_appeal_returns_to_its_journey(world):
+    from civicmoments.web.decisions import request_reconsideration
+
+    from .test_engine_flow import LOW_PAY, job_ended
+
+    app = world["app"]
+    employer, _ = app.organisations.add("Employer", ["https://e.example/hr"], ["uk.gov.dwp.*"])
+    known(app, "rae", employer="Employer", given_name="Rae", family_name="Jones", **LOW_PAY)
+    app.intake.submit(employer, [job_ended("rae", "n-rae", class1_contribution_years=0)])
+    app.worker.drain()
+    (review,) = app.cases.list(queue="decision-review", person="rae")
+
+    def resolve(subject, case_id, outcome, reason):
+        client = officer(world, subject)
+        page = client.get(f"/staff/cases/{case_id}")
+        done = client.post(f"/staff/cases/{case_id}/resolve", data={
+            "csrf_token": csrf(page.text), "version": version(page.text), "outcome": outcome, "reason": reason},
+            follow_redirects=False)
+        assert done.status_code == 303, done.text[:500]
+        app.worker.drain()
+
+    def told(template):
+        (m,) = [m for m in app.messenger.of_person("rae", reveal=True) if m["template"] == template]
+        return m["content"]["long"]
+
+    resolve("demo-decision-maker", review.id, "upheld", "No contributions were paid in either tax year")
+    notice = told("review-outcome")  # the clock says 5 January 2026: one month on is 5 February 2026
+    assert "mandatory reconsideration" in notice and "5 February 2026" in notice
+    assert "No contributions were paid" in notice
+
+    request_reconsideration(app, "rae", review.id, "I paid stamps", "portal")
+    app.worker.drain()
+    (mr,) = app.cases.list(queue="mandatory-reconsideration", person="rae")
+    resolve("demo-decision-maker-2", mr.id, "upheld", "HMRC's record shows no contributions")
+    notice = told("reconsideration-outcome")
+    assert "appeal to an independent tribunal" in notice and "5 February 2026" in notice
+
+    dm = officer(world, "demo-decision-maker")
+    page = dm.get(f"/staff/cases/{mr.id}")
+    assert 'id="appeal"' in page.text
+    bad = dm.post(f"/staff/cases/{mr.id}/appeal", data={"csrf_token": csrf(page.text), "received_on": "soon"})
+    assert bad.status_code == 422 and "Select how the appeal reached us" in bad.text
+    assert "Enter the date the tribunal received the appeal" in bad.text
+    recorded = dm.post(f"/staff/cases/{mr.id}/appeal", data={
+        "csrf_token": csrf(page.text), "channel": "post", "received_on": "2026-01-20", "reference": "SC242/26/01234"},
+        follow_redirects=False)
+    assert recorded.status_code == 303
+    assert any("Appeal to the tribunal recorded" in n["text"] and "SC242/26/01234" in n["text"]
+               for n in app.cases.get(mr.id).notes)
+    again = dm.post(f"/staff/cases/{mr.id}/appeal", data={
+        "csrf_token": csrf(page.text), "channel": "post", "received_on": "2026-01-20"})
+    assert again.status_code == 409
+    app.worker.drain()
+    (appeal,) = app.cases.list(queue="appeal", person="rae")
+    (journey,) = [j for j in app.store.journeys_for("rae") if j.moment == "appeal"]
+    assert appeal.journey == journey.id and journey.steps["tribunal"].status.value == "waiting"
+
+    resolve("demo-decision-maker", appeal.id, "overturned", "The tribunal found two qualifying years")
+    (journey,) = [j for j in app.store.journeys_for("rae") if j.moment == "appeal"]
+    assert journey.steps["tribunal"].result["outcome"] == "overturned"
+    assert journey.steps["award"].status.value == "done"
+    assert "allowed your appeal" in told("appeal-outcome")
+
+
+def test_an_appeal_is_not_recorded_against_a_case_that_is_not_a_kept_reconsideration(world):
+    app = world["app"]
+    case = app.cases.open("decision-review", world["person"], "A refusal")
+    dm = officer(world, "demo-decision-maker")
+    page = dm.get(f"/staff/cases/{case.id}")
+    assert 'id="appeal"' not in page.text
+    refused = dm.post(f"/staff/cases/{case.id}/appeal", data={
+        "csrf_token": csrf(page.text), "channel": "post", "received_on": "2026-01-20"})
+    assert refused.status_code == 422 and "kept the decision" in refused.text
+    coach = officer(world, "demo-work-coach")
+    assert coach.post(f"/staff/cases/{case.id}/appeal", data={
+        "csrf_token": csrf(coach.get("/staff/queues").text), "channel": "post",
+        "received_on": "2026-01-20"}).status_code == 403
+    assert not [j for j in app.store.journeys_for(world["person"]) if j.moment == "appeal"]

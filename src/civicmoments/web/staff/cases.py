@@ -10,6 +10,7 @@ explanation.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,9 +19,12 @@ from fastapi.responses import RedirectResponse, Response
 from ...domain.cases import CaseRuleError
 from ...domain.organisations import Organisation
 from ...engine.errors import Problem
+from ..decisions import SERVICE
 from . import Console
 
 DECISION_QUEUES = ("decision-review", "mandatory-reconsideration", "appeal")
+APPEAL_NOTE = "Appeal to the tribunal recorded"
+APPEAL_CHANNELS = {"post": "By post", "phone": "By phone", "online": "Online", "assisted": "With an officer's help"}
 OUTCOME_WORDS = {"upheld": "Uphold the decision", "overturned": "Overturn the decision",
                  "evidence-requested": "Ask the person for evidence", "withdrawn": "Withdrawn",
                  "contacted": "Contacted", "done": "Done", "unreachable": "Could not reach them",
@@ -73,6 +77,46 @@ def router(console: Console) -> APIRouter:
             return show(request, officer, case_id, status=exc.status, values=data,
                         errors=[{"text": f"The right value is not valid: {exc.detail}", "href": "#corrected-value"}])
         return RedirectResponse(f"/staff/cases/{case_id}?done={action}", status_code=303)
+
+    @r.post("/{case_id}/appeal")
+    async def record_appeal(request: Request, case_id: str) -> Response:
+        """Record that the person appealed to the tribunal against a reconsideration that kept the
+        decision: publishes ``civic.person.appeal-lodged``, whose journey opens an `appeal` case; the
+        tribunal's decision, recorded there, returns to that journey."""
+        officer = console.signed_in(request)
+        data = await console.form(request)
+        try:
+            civic.cases.permit(officer, "act", "appeal", case_id)
+            case = civic.cases.get(case_id, officer=officer)
+        except CaseRuleError as exc:
+            return console.refused(request, exc)
+        errors = []
+        if case.queue != "mandatory-reconsideration" or case.outcome != "upheld":
+            errors.append({"text": "An appeal is recorded against a mandatory reconsideration that kept the "
+                                   "decision", "href": "#appeal"})
+        if data.get("channel") not in APPEAL_CHANNELS:
+            errors.append({"text": "Select how the appeal reached us", "href": "#appeal-channel"})
+        received = data.get("received_on", "").strip()
+        try:
+            date.fromisoformat(received)
+        except ValueError:
+            errors.append({"text": "Enter the date the tribunal received the appeal, like 2026-12-01",
+                           "href": "#appeal-received"})
+        if errors:
+            return show(request, officer, case_id, status=422, errors=errors, values=data)
+        if any(n["text"].startswith(APPEAL_NOTE) for n in case.notes):  # the note's version check stops a race
+            return show(request, officer, case_id, status=409, values=data, errors=[
+                {"text": "An appeal is already recorded for this person", "href": "#appeal"}])
+        service = civic.services.service(SERVICE)
+        event = {"service": SERVICE, "service_name": service.name, "reconsideration_case": case.id,
+                 "received_on": received, "recorded_by": officer.id, "channel": data["channel"]}
+        if data.get("reference", "").strip():
+            event["tribunal_reference"] = data["reference"].strip()[:40]
+        civic.cases.note(case.id, officer, f"{APPEAL_NOTE} ({APPEAL_CHANNELS[data['channel']]}, "
+                         f"received {received}){': ' + event['tribunal_reference'] if 'tribunal_reference' in event else ''}",
+                         case.version)
+        civic.store.publish("civic.person.appeal-lodged", case.person, event, civic.clock.now())
+        return RedirectResponse(f"/staff/cases/{case_id}?done=appeal", status_code=303)
 
     for name in ("assign", "note", "resolve", "refer"):
         def bind(action: str = name):
@@ -176,7 +220,9 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
             "refer_to": [q for q in civic.cases.queues.values() if q.id != case.queue], "timeline": timeline,
             "assignee_name": console.officer_name(case.assignee) if case.assignee else None,
             "case_status": case.status.value, "may_act": civic.cases.policy.allows(officer, "act", case.queue),
-            "may_resolve": civic.cases.policy.allows(officer, "resolve", case.queue)}
+            "may_resolve": civic.cases.policy.allows(officer, "resolve", case.queue),
+            "may_record_appeal": case.queue == "mandatory-reconsideration" and case.outcome == "upheld"
+            and civic.cases.policy.allows(officer, "act", "appeal"), "appeal_channels": APPEAL_CHANNELS}
 
 
 ENTRY_WORDS = {"opened": "Case opened", "assigned": "Assigned", "note": "Note", "waiting": "Waiting",

@@ -112,6 +112,15 @@ class App:
         return SessionStore(self.store.engine, self.store.reader)
 
     @cached_property
+    def evidence(self):
+        """Documents people attach to their cases, sealed at rest (engine/evidence.py)."""
+        from .adapters.store.evidence import EvidenceStore
+        from .engine.evidence import Evidence
+
+        return Evidence(EvidenceStore(self.store.engine, self.store.reader), self.cases, self.registry.cipher,
+                        self.gate, self.clock, self.settings.max_evidence_bytes)
+
+    @cached_property
     def retention(self):
         """Deleting and anonymising what is past its retention period (the nightly job)."""
         from .adapters.store.retention import RetentionStore

@@ -22,7 +22,8 @@ from ..people import known
 
 @pytest.fixture
 def world(sqlite_url, clock):
-    app = make_app(sqlite_url, clock, settings={"demo_mode": True, "session_secret": "s" * 40})
+    app = make_app(sqlite_url, clock, settings={"demo_mode": True, "session_secret": "s" * 40,
+                                                      "max_evidence_bytes": 200_000})
     officers = {subject: app.officers.add(name, subject, org, list(roles))
                 for name, subject, org, roles in DEMO_OFFICERS}
     person = known(app, given_name="Cara", family_name="Smyth", employer="Northfield")
@@ -231,3 +232,66 @@ def test_an_appeal_is_not_recorded_against_a_case_that_is_not_a_kept_reconsidera
         "csrf_token": csrf(coach.get("/staff/queues").text), "channel": "post",
         "received_on": "2026-01-20"}).status_code == 403
     assert not [j for j in app.store.journeys_for(world["person"]) if j.moment == "appeal"]
+
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+
+
+def test_a_person_attaches_a_document_checked_by_its_bytes_sealed_at_rest_and_the_officer_opens_it(world):
+    from sqlalchemy import select
+
+    from civicmoments.adapters.store.schema import case_evidence
+
+    app, person = world["app"], world["person"]
+    case = app.cases.open("correction", person, "Their name is wrong")
+    other = app.cases.open("correction", known(app), "Someone else's")
+    portal = session(world, person=person)
+    listing = portal.get("/evidence")
+    assert listing.status_code == 200 and f'href="/evidence/{case.id}"' in listing.text
+    assert other.id not in listing.text
+    page = portal.get(f"/evidence/{case.id}")
+    assert 'class="govuk-file-upload' in page.text and 'enctype="multipart/form-data"' in page.text
+    token = csrf(page.text)
+
+    def send(name, data, case_id=case.id):
+        files = {"document": (name, data, "application/pdf")} if name else {"document": ("", b"", "application/pdf")}
+        return portal.post(f"/evidence/{case_id}", data={"csrf_token": token}, files=files, follow_redirects=False)
+
+    for name, data, status, words in (
+            (None, b"", 400, "Select a file"),
+            ("payslip.pdf", b"MZ\x90\x00 this is a program, not a payslip", 400, "must be a PDF, JPG or PNG"),
+            ("empty.pdf", b"", 400, "The selected file is empty"),
+            ("huge.pdf", PDF + b"0" * 200_000, 413, "must be smaller than 0.2MB")):
+        refused = send(name, data)
+        assert refused.status_code == status, (name, refused.status_code)
+        assert "govuk-error-summary" in refused.text and words in refused.text and 'href="#document"' in refused.text
+    assert portal.post(f"/evidence/{case.id}", data={"csrf_token": "wrong"},
+                       files={"document": ("a.pdf", PDF, "application/pdf")}).status_code == 400
+    assert send("a.pdf", PDF, other.id).status_code == 303  # not their case: back to the list, nothing kept
+    assert app.evidence.listed(other.id) == []
+
+    assert send("payslip.pdf", PDF).status_code == 200
+    assert send("scan.pdf", PNG).status_code == 200  # named .pdf, but its bytes say PNG: kept as a PNG
+    kept = app.evidence.listed(case.id)
+    assert [(e["filename"], e["media_type"], e["size"]) for e in kept] == [
+        ("payslip.pdf", "application/pdf", len(PDF)), ("scan.pdf", "image/png", len(PNG))]
+    with app.store.engine.connect() as conn:
+        sealed = [r.content for r in conn.execute(select(case_evidence.c.content))]
+    assert len(sealed) == 2 and all(b"%PDF" not in c and b"PNG" not in c for c in sealed)
+    assert [e.action for e in app.cases.get(case.id).timeline].count("evidence-added") == 2
+
+    wc = officer(world, "demo-work-coach")
+    case_page = wc.get(f"/staff/cases/{case.id}")
+    assert 'id="evidence"' in case_page.text and "payslip.pdf" in case_page.text
+    assert "Document attached" in case_page.text
+    got = wc.get(f"/staff/cases/{case.id}/evidence/{kept[0]['id']}")
+    assert got.status_code == 200 and got.content == PDF
+    assert got.headers["content-type"] == "application/pdf" and "attachment" in got.headers["content-disposition"]
+    assert wc.get(f"/staff/cases/{other.id}/evidence/{kept[0]['id']}").status_code == 404
+    (seen,) = [e for e in app.registry.store.log_for(person) if e.get("document") == kept[0]["id"]]
+    assert (seen["officer"], seen["role"], seen["outcome"]) == (world["officers"]["demo-work-coach"].id,
+                                                                "work-coach", "viewed")
+    assert "work coach" in portal.get("/access").text
+    auditor = officer(world, "demo-auditor")
+    assert auditor.get(f"/staff/cases/{case.id}/evidence/{kept[0]['id']}").status_code == 403

@@ -192,6 +192,20 @@ class Cases:
         changed, entry = lifecycle.wait_on(case, self._id(officer), on, version, self.clock.now())
         return self._apply(case, changed, entry)
 
+    def log(self, case_id: str, actor: Officer | None, action: str, detail: dict[str, Any]) -> Case:
+        """Put something that happened on the case's timeline (a document attached, a referral
+        answered) whatever version the case is at: it changes nothing an officer decides on, so it
+        retries a concurrent change rather than refusing it."""
+        for _ in range(5):
+            case = self._load(case_id)
+            changed, entry = lifecycle.record(case, self._id(actor), action, detail, self.clock.now())
+            try:
+                self.store.save(changed, case.version, [entry], (), self.clock.now())
+                return changed
+            except StaleCaseError:
+                continue
+        raise CaseVersionConflictError(f"case {case_id} kept changing; try again")
+
     def resolve(self, case_id: str, officer: Officer | None, outcome: str, reason: str, version: int) -> Case:
         """Resolve with an outcome the queue allows; publishes ``civic.case.resolved`` in the same
         transaction, so the journey that opened the case hears the outcome exactly once."""

@@ -234,6 +234,14 @@ class PrivacyGate:
                             "role": role, "attributes": sorted(profile)}])
         return profile
 
+    def staff_document(self, officer, role: str, person: str, purpose: str, document: str, filename: str) -> None:
+        """An officer opened a document the person attached to a case: one access-log entry naming
+        the officer, their role and organisation, and the document (its id and name)."""
+        self.audit.append([{"at": iso(self.clock.now()), "recipient": officer.organisation, "purpose": purpose,
+                            "person": person, "channel": "staff", "outcome": "viewed", "officer": officer.id,
+                            "role": role, "attributes": ["evidence"], "document": document,
+                            "filename": filename}])
+
     def read(self, recipient: str, person: str, channel: str, attributes: Sequence[str], purpose: str,
              **more: Any) -> None:
         """An organisation (or a member of staff) read the person's data directly: one access-log entry.

@@ -24,7 +24,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 from ..domain.messages import Channel
 from ..logs import get
 from ..packs.templates import to_html
-from . import erasure
+from . import erasure, evidence
 from .auth import (
     DemoIdentityProvider,
     SignInFailed,
@@ -559,6 +559,7 @@ def mount(api: FastAPI, civic) -> Portal | None:
         api.include_router(portal.demo.router())
     api.include_router(portal.router())
     api.include_router(erasure.router(portal))
+    api.include_router(evidence.router(portal))
 
     @api.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -416,6 +417,23 @@ case_timeline = Table(
     Column("actor", String(36)),
     Column("action", String(30), nullable=False),
     Column("detail", Json, nullable=False),
+)
+
+
+case_evidence = Table(  # documents a person attached to a case, sealed (AES-256-GCM) at rest
+    "case_evidence",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("filename", String(200), nullable=False),
+    Column("media_type", String(50), nullable=False),  # from the file's first bytes, not its name
+    Column("size", Integer, nullable=False),  # bytes, before sealing
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("uploaded_at", Time, nullable=False),
+    Column("uploaded_by", String(36)),  # an officer who attached it for the person, else None
+    Column("channel", String(20), nullable=False),  # portal, or assisted
 )
 
 

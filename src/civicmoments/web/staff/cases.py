@@ -10,6 +10,7 @@ explanation.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from ...domain.cases import CaseRuleError
 from ...domain.organisations import Organisation
 from ...engine.errors import Problem
+from ...engine.evidence import ACCEPTED
 from ..decisions import SERVICE
 from . import Console
 
@@ -77,6 +79,19 @@ def router(console: Console) -> APIRouter:
             return show(request, officer, case_id, status=exc.status, values=data,
                         errors=[{"text": f"The right value is not valid: {exc.detail}", "href": "#corrected-value"}])
         return RedirectResponse(f"/staff/cases/{case_id}?done={action}", status_code=303)
+
+    @r.get("/{case_id}/evidence/{evidence_id}")
+    def evidence(request: Request, case_id: str, evidence_id: str) -> Response:
+        """A document the person attached, as it was sent; the reading is in their access log."""
+        officer = console.signed_in(request)
+        try:
+            row, data = civic.evidence.read(officer, case_id, evidence_id)
+        except CaseRuleError as exc:
+            return console.refused(request, exc)
+        name = re.sub(r"[^A-Za-z0-9._ -]", "_", row["filename"]) or "document"
+        return Response(data, media_type=row["media_type"], headers={
+            "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store"})
 
     @r.post("/{case_id}/appeal")
     async def record_appeal(request: Request, case_id: str) -> Response:
@@ -216,7 +231,11 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
     if first is not None:
         first_review = {"by": console.officer_name(first.resolved_by), "outcome": first.outcome,
                         "reason": first.outcome_reason, "same": first.resolved_by == officer.id}
-    return {"first_review": first_review, "queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
+    evidence = []
+    if civic.cases.policy.allows(officer, "view-person", case.queue):
+        evidence = [{**e, "kind": ACCEPTED.get(e["media_type"], e["media_type"]), "kb": max(1, round(e["size"] / 1000))}
+                    for e in civic.evidence.listed(case.id)]
+    return {"evidence": evidence, "first_review": first_review, "queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
             "refer_to": [q for q in civic.cases.queues.values() if q.id != case.queue], "timeline": timeline,
             "assignee_name": console.officer_name(case.assignee) if case.assignee else None,
             "case_status": case.status.value, "may_act": civic.cases.policy.allows(officer, "act", case.queue),
@@ -225,7 +244,7 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
             and civic.cases.policy.allows(officer, "act", "appeal"), "appeal_channels": APPEAL_CHANNELS}
 
 
-ENTRY_WORDS = {"opened": "Case opened", "assigned": "Assigned", "note": "Note", "waiting": "Waiting",
+ENTRY_WORDS = {"evidence-added": "Document attached", "opened": "Case opened", "assigned": "Assigned", "note": "Note", "waiting": "Waiting",
                "resolved": "Resolved", "referred": "Referred", "task-added": "Task added"}
 
 
@@ -235,6 +254,8 @@ def _entry_text(civic, e) -> str:
         return d.get("text", "")
     if e.action == "resolved":
         return f"{OUTCOME_WORDS.get(d.get('outcome'), d.get('outcome'))}: {d.get('reason', '')}"
+    if e.action == "evidence-added":
+        return f"{d.get('filename', '')} ({ACCEPTED.get(d.get('media_type'), '')})"
     if e.action == "referred":
         to = civic.cases.queues.get(d.get("to"))
         return f"To {to.title if to else d.get('to')}. {d.get('note', '')}".strip()

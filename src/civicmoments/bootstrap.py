@@ -41,7 +41,7 @@ from .engine.intake import Intake
 from .engine.interviews import Interviews
 from .engine.messages import Messenger
 from .engine.officers import Officers
-from .engine.organisations import Organisations
+from .engine.organisations import Organisations, organisation_id
 from .engine.outbound import Fence, Outbound
 from .engine.outcomes import ConfirmOutcomes
 from .engine.ports import EffectProvider
@@ -294,6 +294,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish, settings.public_url)
     case_store = CaseStore(writer, reader, store._engine_events)
     cases = Cases(case_store, pack.queues, pack.policy, clock)
+    cases.gate = gate
+    cases.organisation_id = lambda slug: organisation_id(store.organisations(), slug)
     dispatcher = Dispatcher(pack.moments, clock)
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,

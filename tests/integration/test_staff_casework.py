@@ -295,3 +295,62 @@ def test_a_person_attaches_a_document_checked_by_its_bytes_sealed_at_rest_and_th
     assert "work coach" in portal.get("/access").text
     auditor = officer(world, "demo-auditor")
     assert auditor.get(f"/staff/cases/{case.id}/evidence/{kept[0]['id']}").status_code == 403
+
+
+def test_a_case_referred_to_the_transit_authority_shows_its_officer_only_what_the_agreement_allows(world):
+    app, person = world["app"], world["person"]
+    app.organisations.add("Metro Transit", ["https://metro.example/*"], ["metro.*"])
+    agreed = ["given_name", "family_name", "postcode"]
+    app.agreements.put("metro-fare-disputes", "Metro Transit", "fare-concession", agreed, "identified", 30)
+    app.registry.record(None, person, [{"attribute": "postcode", "value": "LS1 4AP"}])
+    case = app.cases.open("work-coach", person, "Disputes a bus fare")
+
+    wc = officer(world, "demo-work-coach")
+    page = wc.get(f"/staff/cases/{case.id}")
+    referred = wc.post(f"/staff/cases/{case.id}/refer", data={
+        "csrf_token": csrf(page.text), "version": version(page.text), "to_queue": "fare-dispute",
+        "note": "Charged full fare on the 6th while holding a concession"}, follow_redirects=False)
+    assert referred.status_code == 303
+    (logged,) = [e for e in app.registry.store.log_for(person) if e["outcome"] == "referred"]
+    metro = next(o["id"] for o in app.store.organisations() if o["name"] == "Metro Transit")
+    assert (logged["recipient"], logged["case"], logged["purpose"]) == (metro, case.id, "fare-concession")
+
+    pat = officer(world, "demo-agency-partner")
+    view = pat.get(f"/staff/people/{person}")
+    assert view.status_code == 200 and 'id="agreement-only"' in view.text
+    assert "Cara" in view.text and "Smyth" in view.text and "LS1 4AP" in view.text
+    for hidden in ("Northfield", "Date of birth", 'id="journeys"', 'id="messages"', 'id="access"', 'id="send-job"'):
+        assert hidden not in view.text, hidden
+    seen = [e for e in app.registry.store.log_for(person) if e.get("channel") == "staff-referral"]
+    assert seen and all(e["recipient"] == metro and e["agreement"] == "metro-fare-disputes" and
+                        e["officer"] == world["officers"]["demo-agency-partner"].id and set(e["attributes"]) <= set(agreed)
+                        for e in seen)
+    api = TestClient(world["api"]).get(f"/v1/cases/{case.id}/person", headers={
+        "Authorization": f"Bearer {app.officers.token('Pat Metro')}"})
+    assert api.status_code == 200 and set(api.json()["facts"]) == set(agreed)
+
+    case_page = pat.get(f"/staff/cases/{case.id}")
+    assert "Cara Smyth" in case_page.text and "Charged full fare" in case_page.text
+    answered = pat.post(f"/staff/cases/{case.id}/resolve", data={
+        "csrf_token": csrf(case_page.text), "version": version(case_page.text), "outcome": "accepted",
+        "reason": "The concession was valid: the fare is refunded"}, follow_redirects=False)
+    assert answered.status_code == 303
+    timeline = app.cases.get(case.id).timeline
+    assert [e.action for e in timeline] == ["opened", "referred", "resolved"]
+    assert timeline[-1].actor == world["officers"]["demo-agency-partner"].id
+    back = wc.get(f"/v1/cases/{case.id}")  # the referring work coach no longer sees the case: it left their queue
+    assert back.status_code == 403
+    words = session(world, person=person).get("/access").text
+    assert "Your case was passed to Metro Transit" in words
+
+
+def test_without_an_agreement_the_partner_officer_sees_nothing_and_the_refusal_is_logged(world):
+    app, person = world["app"], world["person"]
+    app.organisations.add("Metro Transit", ["https://metro.example/*"], ["metro.*"])
+    case = app.cases.open("fare-dispute", person, "A disputed fare")
+    pat = officer(world, "demo-agency-partner")
+    view = pat.get(f"/staff/people/{person}")
+    assert view.status_code == 403 and "privacy gate refused" in view.text and "Cara" not in view.text
+    assert "Cara" not in pat.get(f"/staff/cases/{case.id}").text
+    refused = [e for e in app.registry.store.log_for(person) if e.get("channel") == "staff-referral"]
+    assert refused and all(e["outcome"] == "refused" for e in refused)

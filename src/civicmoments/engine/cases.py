@@ -13,7 +13,7 @@ NoteTooLongError, InvalidCaseRequestError and UnknownQueueError (422), SameRevie
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 class Cases:
     def __init__(self, store, queues: Mapping[str, Queue], policy: Policy, clock: Clock) -> None:
         self.store, self.queues, self.policy, self.clock = store, dict(queues), policy, clock
+        self.gate = None  # the privacy gate, set by bootstrap: a referral to another organisation is logged
+        self.organisation_id: Callable[[str], str] = lambda slug: slug  # a queue's organisation, registered
 
     # -- helpers -------------------------------------------------------------------
     def queue(self, queue_id: str) -> Queue:
@@ -221,9 +223,13 @@ class Cases:
         """Refer the case to another queue, perhaps another organisation's (a council, a transit authority)."""
         case = self._load(case_id)
         self.permit(officer, "act", case.queue, case.id)
-        changed, entry = lifecycle.refer(case, self.queue(to_queue), self._id(officer), note, version,
-                                         self.clock.now())
-        return self._apply(case, changed, entry)
+        to = self.queue(to_queue)
+        changed, entry = lifecycle.refer(case, to, self._id(officer), note, version, self.clock.now())
+        changed = self._apply(case, changed, entry)
+        if self.gate is not None and to.organisation != case.organisation:  # in the person's access log
+            self.gate.referral(officer, case.person, case.id, case.organisation, self.organisation_id(to.organisation),
+                               to.purpose)
+        return changed
 
 
 def _request(event: Mapping[str, Any] | None) -> dict[str, Any]:

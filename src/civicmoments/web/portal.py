@@ -502,6 +502,8 @@ class Portal:
                 who = w(lang, "access_officer", role=w.get(lang, f"staff_role.{e.get('role', '')}", e.get("role", "")),
                         org=w.get(lang, f"staff_org.{e['recipient']}", e["recipient"].replace("-", " ")))
                 text = w(lang, "access_viewed", who=who, why=why)
+            elif e["outcome"] == "referred":  # a case about them went to another organisation's queue
+                text = w(lang, "access_referred", who=who, why=why)
             elif e["outcome"] == "answered":
                 what = w.get(lang, f"check.{e.get('check', '')}", e.get("check", ""))
                 text = w(lang, "access_answered", who=who, what=what, why=why)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...domain.cases import CaseRuleError
+from ...domain.disclosure import DisclosureRefusedError
 from ...domain.organisations import Organisation
 from ...engine.errors import Problem
 from ...engine.evidence import ACCEPTED
@@ -221,7 +222,10 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
     person_name = None
     if civic.cases.policy.allows(officer, "view-person", case.queue):
         shown = [i.get("attribute") for i in (decision or {}).get("inputs", []) if i.get("attribute")]
-        facts = console.read_person(officer, case.person, case.queue, ("given_name", "family_name", *shown))
+        try:
+            facts = console.read_person(officer, case.person, case.queue, ("given_name", "family_name", *shown))
+        except DisclosureRefusedError:  # a partner agency without an agreement (or consent) sees no name
+            facts = {}
         person_name = " ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or None
     timeline = [{"title": ENTRY_WORDS.get(e.action, e.action.replace("-", " ").capitalize()),
                  "by": console.officer_name(e.actor), "at": e.at.isoformat(), "text": _entry_text(civic, e)}

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...domain.cases import CaseRuleError
+from ...domain.disclosure import DisclosureRefusedError
 from ...domain.ids import uuid7
 from ...engine.errors import Problem
 from ...engine.ports import Effect
@@ -38,21 +39,28 @@ def router(console: Console) -> APIRouter:
         if case is None:
             return console.page(request, "error.html", status=403, title="You cannot see this person",
                                 message="You can see a person only through one of your cases.")
-        facts = console.read_person(officer, person, case.queue)
-        journeys = []
-        for j in civic.store.journeys_for(person):
-            found = civic.store.journey(j.id) or {"timeline": []}
-            journeys.append({"journey": j, "timeline": found["timeline"][-15:]})
+        try:
+            facts = console.read_person(officer, person, case.queue)
+        except DisclosureRefusedError as exc:
+            return console.page(request, "error.html", status=403, title="You cannot see this person's data",
+                                message=f"The privacy gate refused: {exc}. Your organisation sees a person only "
+                                        "under an agreement, and with their consent where the purpose needs it.")
+        full = console.sees_all(officer, case.queue)
+        journeys, consents, messages, access = [], {}, [], []
+        if full:  # a partner agency's officer sees the agreed facts and their own cases, nothing more
+            for j in civic.store.journeys_for(person):
+                found = civic.store.journey(j.id) or {"timeline": []}
+                journeys.append({"journey": j, "timeline": found["timeline"][-15:]})
+            for rec in civic.registry.store.consents_of(person):
+                consents[rec.purpose] = rec  # the newest counts
+            messages, access = civic.messenger.of_person(person), civic.registry.store.log_for(person, limit=30)
         names = {o["id"]: o["name"] for o in civic.store.organisations()}
-        consents = {}
-        for rec in civic.registry.store.consents_of(person):
-            consents[rec.purpose] = rec  # the newest counts
         return console.page(
             request, "person.html", status=status, title="Single view", person=person, case=case, facts=facts,
-            names=names, journeys=journeys, messages=civic.messenger.of_person(person),
+            names=names, journeys=journeys, messages=messages, full=full,
             consents=consents, purposes=civic.pack.purposes,
             cases=civic.cases.list(person=person, officer=officer, limit=50),
-            access=civic.registry.store.log_for(person, limit=30), ways=CONTACT_WAYS,
+            access=access, ways=CONTACT_WAYS,
             errors=errors or [], values=values or {},
             name=" ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or person)
 

@@ -121,6 +121,14 @@ class App:
                         self.gate, self.clock, self.settings.max_evidence_bytes)
 
     @cached_property
+    def support(self):
+        """A work coach's records with a person: claimant commitment, adjustments, appointee."""
+        from .adapters.store.support import SupportStore
+        from .engine.support import Support
+
+        return Support(SupportStore(self.store.engine, self.store.reader), self.clock)
+
+    @cached_property
     def retention(self):
         """Deleting and anonymising what is past its retention period (the nightly job)."""
         from .adapters.store.retention import RetentionStore
@@ -296,6 +304,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     cases = Cases(case_store, pack.queues, pack.policy, clock)
     cases.gate = gate
     cases.organisation_id = lambda slug: organisation_id(store.organisations(), slug)
+    _assisted_cases(messenger, cases)
     dispatcher = Dispatcher(pack.moments, clock)
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
@@ -322,6 +331,29 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                                                     set(pack.attributes)), people, app.resolver, cases)
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app
+
+
+def _assisted_cases(messenger: Messenger, cases: Cases) -> None:
+    """The assisted channel's staff tasks become `assisted-contact` cases; resolving one as
+    contacted or done delivers its message, with the officer's reason as how they reached them."""
+    from .adapters.channels.local import AssistedContact
+    from .engine.errors import Problem
+
+    pool = messenger.channels.get(Channel.ASSISTED)
+    for member in (pool.members if pool is not None else []):
+        if isinstance(member.provider, AssistedContact):
+            member.provider.cases = cases
+
+    def delivered(case, officer) -> None:
+        message = case.data.get("message")
+        if case.queue != AssistedContact.QUEUE or not message or case.outcome not in ("contacted", "done"):
+            return
+        try:
+            messenger.contacted(message, f"{officer.name if officer else 'staff'}: {case.outcome_reason}")
+        except Problem:  # the message was settled another way meanwhile: the case keeps what was done
+            pass
+
+    cases.on_resolved.append(delivered)
 
 
 def _service_needs(app: App, service_id: str) -> tuple[str, tuple[str, ...]] | None:

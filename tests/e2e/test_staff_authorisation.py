@@ -50,6 +50,14 @@ MATRIX: dict[tuple[str, str, str], tuple[bool, ...]] = {
     ("GET", "/staff/people/{person}", "person"):          (Y,    Y,     Y,     N,     Y),
     ("POST", "/staff/people/{person}/contact", "person"): (Y,    Y,     Y,     N,     Y),
     ("POST", "/staff/people/{person}/job", "person"):     (Y,    Y,     Y,     N,     Y),
+    # acting for the person (assisted service): those who act on a queue that sees the whole person
+    ("POST", "/staff/people/{person}/commitment", "person"):       (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/adjustments", "person"):      (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/appointee", "person"):        (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/contact-details", "person"):  (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/interview", "person"):        (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/interview/cancel", "person"): (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/survey", "person"):           (Y, Y, Y, N, N),
     ("GET", "/v1/cases", "-"):                            (Y,    Y,     Y,     Y,     Y),
     ("GET", "/v1/cases/{case_id}", "review"):             (N,    Y,     Y,     Y,     N),
     ("GET", "/v1/cases/{case_id}", "fare"):               (N,    N,     N,     Y,     Y),
@@ -70,6 +78,8 @@ BODIES = {"assign": {}, "note": {"text": "Checked"}, "notes": {"text": "Checked"
 def _seed(app) -> dict:
     person = app.registry.add_person()
     app.registry.record(None, person, [{"attribute": "given_name", "value": "Mo"}])
+    # the transit officer sees the person only under an agreement for the fare dispute's purpose
+    app.agreements.put("metro-fare-disputes", "Metro Transit", "fare-concession", ["given_name"], "identified", 30)
     review = app.cases.open("decision-review", person, "A refusal to check").id
     evidence = app.evidence.attach(person, review, "payslip.pdf", b"%PDF-1.4\n%payslip\n")["id"]
     return {"person": person, "review": review, "evidence": evidence,

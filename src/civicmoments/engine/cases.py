@@ -58,6 +58,7 @@ class Cases:
         self.store, self.queues, self.policy, self.clock = store, dict(queues), policy, clock
         self.gate = None  # the privacy gate, set by bootstrap: a referral to another organisation is logged
         self.organisation_id: Callable[[str], str] = lambda slug: slug  # a queue's organisation, registered
+        self.on_resolved: list[Callable[[Case, Officer | None], None]] = []
 
     # -- helpers -------------------------------------------------------------------
     def queue(self, queue_id: str) -> Queue:
@@ -217,7 +218,10 @@ class Cases:
                                            version, self.clock.now())
         event = {"event_id": f"{CASE_RESOLVED}:{case.id}", "type": CASE_RESOLVED, "subject": case.person,
                  "time": self.clock.now(), "data": resolved_event(changed)}
-        return self._apply(case, changed, entry, [event])
+        done = self._apply(case, changed, entry, [event])
+        for listener in self.on_resolved:  # e.g. an assisted-contact case delivers its message
+            listener(done, officer)
+        return done
 
     def refer(self, case_id: str, officer: Officer | None, to_queue: str, note: str, version: int) -> Case:
         """Refer the case to another queue, perhaps another organisation's (a council, a transit authority)."""

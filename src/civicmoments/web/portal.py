@@ -24,7 +24,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 from ..domain.messages import Channel
 from ..logs import get
 from ..packs.templates import to_html
-from . import erasure, evidence
+from . import commitment, erasure, evidence
 from .auth import (
     DemoIdentityProvider,
     SignInFailed,
@@ -562,6 +562,7 @@ def mount(api: FastAPI, civic) -> Portal | None:
     api.include_router(portal.router())
     api.include_router(erasure.router(portal))
     api.include_router(evidence.router(portal))
+    api.include_router(commitment.router(portal))
 
     @api.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:

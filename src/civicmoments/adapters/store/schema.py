@@ -437,6 +437,19 @@ case_evidence = Table(  # documents a person attached to a case, sealed (AES-256
 )
 
 
+support_records = Table(  # what a work coach records with a person: claimant commitment, adjustments, appointee
+    "support_records",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),  # commitment, adjustments, appointee; the newest of a kind counts
+    Column("data", Json, nullable=False),
+    Column("recorded_by", String(36), nullable=False),  # the officer
+    Column("recorded_at", Time, nullable=False),
+    Column("channel", String(20), nullable=False),  # how the person asked: phone, visit, office, video
+)
+
+
 # -- engine liveness (hardened intake) ----------------------------------------------
 
 engine_heartbeats = Table(

@@ -145,7 +145,7 @@ class Console:
 
 def mount(api: FastAPI, civic, portal) -> Console:
     """Add the staff console to the app (after the portal, whose sessions and assets it shares)."""
-    from . import cases, people, queues, signin
+    from . import assisted, cases, people, queues, signin
 
     console = Console(civic, portal)
     moj = Path(civic.settings.moj_assets_dir)
@@ -153,7 +153,7 @@ def mount(api: FastAPI, civic, portal) -> Console:
         api.mount("/staff/moj", StaticFiles(directory=moj), name="moj")
     else:
         log.warning("MOJ Frontend is not installed: run npm ci", looked_in=str(moj))
-    for pages in (signin, queues, cases, people):
+    for pages in (signin, queues, cases, people, assisted):
         api.include_router(pages.router(console))
 
     @api.exception_handler(SignInNeeded)

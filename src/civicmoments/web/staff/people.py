@@ -18,6 +18,7 @@ from ...domain.ids import uuid7
 from ...engine.errors import Problem
 from ...engine.ports import Effect
 from . import Console
+from .assisted import assisted_context
 
 CONTACT_WAYS = {"phone": "Phone call", "visit": "Visit", "office": "At the office", "video": "Video call"}
 JOB_TEMPLATE = "job-from-work-coach"
@@ -60,9 +61,11 @@ def router(console: Console) -> APIRouter:
             names=names, journeys=journeys, messages=messages, full=full,
             consents=consents, purposes=civic.pack.purposes,
             cases=civic.cases.list(person=person, officer=officer, limit=50),
-            access=access, ways=CONTACT_WAYS,
+            access=access, ways=CONTACT_WAYS, **(assisted_context(console, person) if full else {}),
             errors=errors or [], values=values or {},
             name=" ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or person)
+
+    console.person_page, console.person_case = show, through_case  # for the assisted-service pages
 
     @r.get("/{person}")
     def single_view(request: Request, person: str) -> Response:

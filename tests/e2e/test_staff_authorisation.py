@@ -58,6 +58,7 @@ MATRIX: dict[tuple[str, str, str], tuple[bool, ...]] = {
     ("POST", "/staff/people/{person}/interview", "person"):        (Y, Y, Y, N, N),
     ("POST", "/staff/people/{person}/interview/cancel", "person"): (Y, Y, Y, N, N),
     ("POST", "/staff/people/{person}/survey", "person"):           (Y, Y, Y, N, N),
+    ("GET", "/staff/people/{person}/survey", "person"):            (Y, Y, Y, N, N),
     ("GET", "/v1/cases", "-"):                            (Y,    Y,     Y,     Y,     Y),
     ("GET", "/v1/cases/{case_id}", "review"):             (N,    Y,     Y,     Y,     N),
     ("GET", "/v1/cases/{case_id}", "fare"):               (N,    N,     N,     Y,     Y),

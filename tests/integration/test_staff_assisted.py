@@ -48,6 +48,10 @@ def test_a_coach_answers_the_survey_and_books_an_interview_for_a_person_who_is_n
     assert j.steps["interview"].result["starts"] == choice.split("|", 1)[1]
     assert 'id="interview-booked"' in wc.get(f"/staff/people/{dee}").text
 
+    form = wc.get(f"/staff/people/{dee}/survey")
+    assert form.status_code == 200 and 'id="survey-aspirations"' in form.text and 'id="how-survey"' in form.text
+    missing = wc.post(f"/staff/people/{dee}/survey", data={"csrf_token": token, "how": "phone"})
+    assert missing.status_code == 422 and "govuk-error-summary" in missing.text and "#survey-aspirations" in missing.text
     answered = wc.post(f"/staff/people/{dee}/survey", data={
         "csrf_token": token, "how": "phone", "aspirations": "Work in a library", "travel_radius_miles": "20",
         "sort_code": "20-00-00", "account_number": "55779911", "last_day_of_work-day": "2",

@@ -405,6 +405,7 @@ cases = Table(
     Column("data", Json, nullable=False),
     Column("tasks", Json, nullable=False),
     Index("ix_cases_queue_due", "queue", "status", "due_at"),
+    Index("ix_cases_queue_due_id", "queue", "due_at", "id"),  # a queue page: the soonest due, in order
     Index("ix_cases_assignee", "assignee", "status"),
 )
 

@@ -27,7 +27,8 @@ CONTACT_FIELDS = {"phone": "phone number", "email": "email address"}
 
 def assisted_context(console: Console, person: str) -> dict[str, Any]:
     """What the single view shows for assisted service: the records in force, the interviews the
-    person's plan offers (and the booking), and the survey's open questions."""
+    person's plan offers (and the booking). The survey has its own page (``/survey``): working out
+    what it asks decides the person's services, too much for every view of the person."""
     civic = console.civic
     support = civic.support.current(person)
     try:
@@ -42,11 +43,7 @@ def assisted_context(console: Console, person: str) -> dict[str, Any]:
             gone = j.steps.get("interview-cancelled")
             if not (gone is not None and gone.status.value == "done"):
                 booking = step.result
-    try:
-        survey = console.portal._survey(person)["ask"]
-    except Exception:  # noqa: BLE001 - a person with nothing to decide yet has no survey
-        survey = []
-    return {"support": support, "offered": offered, "booking": booking, "survey": survey, "how": HOW}
+    return {"support": support, "offered": offered, "booking": booking, "how": HOW}
 
 
 def router(console: Console) -> APIRouter:
@@ -158,6 +155,21 @@ def router(console: Console) -> APIRouter:
         return noted(officer, case, f"Cancelled the interview for the person: {done['title']}, {done['starts']}, "
                      f"as they asked {HOW[data['how']]}.", person, "interview-cancelled")
 
+    def survey_page(request, officer, person, errors, values, status=200):
+        return console.page(request, "survey.html", status=status, title="Answer the survey for the person",
+                            person=person, survey=console.portal._survey(person)["ask"], how=HOW,
+                            errors=errors, values=values)
+
+    @r.get("/{person}/survey")
+    def survey_form(request: Request, person: str) -> Response:
+        officer = console.signed_in(request)
+        case = console.person_case(officer, person)
+        if case is None or not civic.cases.policy.allows(officer, "act", case.queue) \
+                or not console.sees_all(officer, case.queue):
+            return console.page(request, "error.html", status=403, title="You cannot act for this person",
+                                message="You can act for a person only through one of your cases.")
+        return survey_page(request, officer, person, [], {})
+
     def survey(request, officer, data, case, person, errors):
         plan = console.portal._survey(person)
         asked = [q["attribute"] for q in plan["ask"]]
@@ -166,7 +178,7 @@ def router(console: Console) -> APIRouter:
         if not errors and not answers:
             errors.append({"text": "Enter at least one answer", "href": "#survey"})
         if errors:
-            return page(request, officer, person, errors, data)
+            return survey_page(request, officer, person, errors, data, status=422)
         civic.questions.answer(person, answers, assisted={"officer": officer.id, "how": data["how"]})
         return noted(officer, case, f"Answered the survey for the person ({', '.join(sorted(answers))}), "
                      f"as they asked {HOW[data['how']]}: done for them.", person, "survey")

@@ -37,6 +37,8 @@ def upgrade() -> None:
     with op.batch_alter_table('case_evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_evidence_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_evidence_person_id'), ['person_id'], unique=False)
+    with op.batch_alter_table('cases', schema=None) as batch_op:  # a queue page reads the soonest due in order
+        batch_op.create_index('ix_cases_queue_due_id', ['queue', 'due_at', 'id'], unique=False)
     op.create_table('support_records',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('person_id', sa.String(length=36), nullable=False),
@@ -52,6 +54,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_queue_due_id')
     with op.batch_alter_table('support_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_support_records_person_id'))
     op.drop_table('support_records')

@@ -76,7 +76,13 @@ class Console:
     def officer(self, request: Request):
         """The signed-in officer, or None (also when the officer has since been removed)."""
         officer_id = request.session.get("officer")
-        return self.officers.store.officer(id=officer_id) if officer_id else None
+        if not officer_id:
+            return None
+        cached = getattr(request.state, "officer", None)  # read once a request: the check and the page
+        if cached is not None and cached.id == officer_id:
+            return cached
+        request.state.officer = self.officers.store.officer(id=officer_id)
+        return request.state.officer
 
     def officer_name(self, officer_id: str | None) -> str:
         if officer_id is None:

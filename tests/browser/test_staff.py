@@ -221,7 +221,7 @@ def test_a_correction_with_a_document_an_assisted_commitment_and_a_partner_agenc
     person.wait_for_url(f"{url}/")
     person.goto(f"{url}/data/correct/family_name")
     person.fill("#details", "My surname is Fone, not Phone")
-    person.locator("form button").click()
+    person.get_by_role("button", name="Continue").click()
     assert "An officer will check it" in person.inner_text("main")
 
     coach = browser.new_context().new_page()
@@ -232,12 +232,12 @@ def test_a_correction_with_a_document_an_assisted_commitment_and_a_partner_agenc
     person.goto(f"{url}/evidence")
     person.locator(f'a[href="/evidence/{correction.rsplit("/", 1)[1]}"]').click()
     check(person, "staff/portal-evidence")
-    person.locator("form button").click()  # no file chosen
+    person.get_by_role("button", name="Send the document").click()  # no file chosen
     assert "Select a file" in person.inner_text(".govuk-error-summary")
     check(person, "staff/portal-evidence-error")
     person.set_input_files("#document", files=[{"name": "deed-poll.pdf", "mimeType": "application/pdf",
                                                 "buffer": b"%PDF-1.7\n%deed poll\n%%EOF\n"}])
-    person.locator("form button").click()
+    person.get_by_role("button", name="Send the document").click()
     assert "We have your document" in person.inner_text("main")
 
     coach.goto(f"{url}{correction}")
@@ -258,7 +258,7 @@ def test_a_correction_with_a_document_an_assisted_commitment_and_a_partner_agenc
     coach.check("#how-commitment-phone")
     coach.get_by_role("button", name="Record the commitment").click()
     assert "Apply for two warehouse jobs" in coach.inner_text("#commitment-current")
-    coach.get_by_role("button", name="Record the contact details").click()  # nothing given: said at the top
+    coach.get_by_role("button", name="Save contact details").click()  # nothing given: said at the top
     assert "Enter a phone number or an email address" in coach.inner_text(".govuk-error-summary")
     check(coach, "staff/single-view-assisted-errors")
     coach.goto(f"{url}/staff/people/{console.seeded['ola']}/survey")
@@ -269,9 +269,10 @@ def test_a_correction_with_a_document_an_assisted_commitment_and_a_partner_agenc
     check(person, "staff/portal-commitment")
 
     coach.goto(f"{url}/staff/cases/{console.seeded['pia_case']}")
+    coach.locator("#refer-details summary").click()
     coach.select_option("#to_queue", "fare-dispute")
     coach.fill("#refer-note", "Charged a full fare on the 6th")
-    coach.get_by_role("button", name="Refer").click()
+    coach.get_by_role("button", name="Refer", exact=True).click()
     partner = browser.new_context().new_page()
     sign_in_officer(partner, url, "Pat Metro")
     partner.goto(f"{url}/staff/people/{console.seeded['pia']}")

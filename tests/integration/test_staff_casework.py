@@ -354,3 +354,21 @@ def test_without_an_agreement_the_partner_officer_sees_nothing_and_the_refusal_i
     assert "Cara" not in pat.get(f"/staff/cases/{case.id}").text
     refused = [e for e in app.registry.store.log_for(person) if e.get("channel") == "staff-referral"]
     assert refused and all(e["outcome"] == "refused" for e in refused)
+
+
+def test_documents_and_support_records_keep_on_sqlite_and_postgresql(db_url, clock):
+    app = make_app(db_url, clock)
+    try:
+        person = known(app, given_name="Dot")
+        case = app.cases.open("correction", person, "A wrong name")
+        coach = app.officers.add("Wanda Coach", "sub-wanda", "employment-department", ["work-coach"])
+        kept = app.evidence.attach(person, case.id, "letter.png", PNG)
+        row, data = app.evidence.read(coach, case.id, kept["id"])
+        assert data == PNG and (row["media_type"], row["size"], row["channel"]) == ("image/png", len(PNG), "portal")
+        app.support.record(coach, person, "commitment", {"actions": "Apply", "hours": "16", "agreed": True}, "phone")
+        app.support.record(coach, person, "commitment", {"actions": "Apply twice", "hours": "20"}, "visit")
+        current = app.support.current(person)["commitment"]
+        assert current["data"] == {"actions": "Apply twice", "hours": 20, "agreed": False}
+        assert (current["channel"], current["recorded_by"]) == ("visit", coach.id)
+    finally:
+        app.store.close()

@@ -6,7 +6,7 @@ Set-up (not timed): people in the registry (bench/portal.py's seed), 200 officer
 roles, and 100,000 open cases spread over every declared queue, in batches through
 `app.cases.open_many`. Timed in this process: a 10,000-person layoff opening its 10,000
 `job-matching` cases in one call. Then `civic serve` on SQLite as its own process; 20 officers
-sign in through the demo OpenID provider; an open loop at --rate requests a second (sent on a
+sign in through the demo OpenID provider (`--web-processes` serving, 2 by default); an open loop at --rate requests a second (sent on a
 fixed schedule whatever the answers' speed) over their queue pages (the 200 soonest due, with
 badges) and single views of people on their cases (each view read through the privacy gate and
 logged). Writes p50/p99 per page kind and the layoff's seconds.
@@ -94,6 +94,7 @@ def main() -> None:
     ap.add_argument("--layoff", type=int, default=10_000)
     ap.add_argument("--rate", type=float, default=50)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--web-processes", type=int, default=2, help="processes serving pages (CIVIC_WEB_PROCESSES)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,11 +121,14 @@ def main() -> None:
         app.store.close()
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}, **KEYS,
                "CIVIC_DATA_DIR": tmp, "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url, "CIVIC_DEMO_MODE": "true",
-               "CIVIC_SESSION_SECRET": "bench", "CIVIC_LOG_LEVEL": "ERROR"}
-        server = subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "serve"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+               "CIVIC_SESSION_SECRET": "bench", "CIVIC_LOG_LEVEL": "ERROR",
+               "CIVIC_WEB_PROCESSES": str(args.web_processes)}
+        server_log = Path(tmp) / "serve.log"
+        with server_log.open("wb") as err:  # a file, never a pipe that fills and blocks the server
+            server = subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "serve"], env=env, cwd=ROOT,
+                                      stdout=subprocess.DEVNULL, stderr=err)
         try:
-            wait_until_up(url, server, "civic serve")
+            wait_until_up(url, server, "civic serve", server_log)
             cookies = {s: sign_in(url, s) for s in coaches + makers}
             plan = []
             for i in range(int(args.rate * args.seconds)):
@@ -144,6 +148,7 @@ def main() -> None:
 
             emit({"benchmark": "cases", "db": "sqlite", "cases": args.cases, "queues": len(app.cases.queues),
                   "officers": len(subjects), "people": args.people, "offered_per_s": args.rate,
+                  "web_processes": args.web_processes,
                   **{f"{k}_p50_ms": pct(v, 0.5) for k, v in found.items()},
                   **{f"{k}_p99_ms": pct(v, 0.99) for k, v in found.items()},
                   "requests": sum(len(v) for v in found.values()), "layoff_cases": args.layoff,

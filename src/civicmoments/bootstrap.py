@@ -41,7 +41,7 @@ from .engine.intake import Intake
 from .engine.interviews import Interviews
 from .engine.messages import Messenger
 from .engine.officers import Officers
-from .engine.organisations import Organisations
+from .engine.organisations import Organisations, organisation_id
 from .engine.outbound import Fence, Outbound
 from .engine.outcomes import ConfirmOutcomes
 from .engine.ports import EffectProvider
@@ -110,6 +110,23 @@ class App:
         from .adapters.store.sessions import SessionStore
 
         return SessionStore(self.store.engine, self.store.reader)
+
+    @cached_property
+    def evidence(self):
+        """Documents people attach to their cases, sealed at rest (engine/evidence.py)."""
+        from .adapters.store.evidence import EvidenceStore
+        from .engine.evidence import Evidence
+
+        return Evidence(EvidenceStore(self.store.engine, self.store.reader), self.cases, self.registry.cipher,
+                        self.gate, self.clock, self.settings.max_evidence_bytes)
+
+    @cached_property
+    def support(self):
+        """A work coach's records with a person: claimant commitment, adjustments, appointee."""
+        from .adapters.store.support import SupportStore
+        from .engine.support import Support
+
+        return Support(SupportStore(self.store.engine, self.store.reader), self.clock)
 
     @cached_property
     def retention(self):
@@ -285,6 +302,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish, settings.public_url)
     case_store = CaseStore(writer, reader, store._engine_events)
     cases = Cases(case_store, pack.queues, pack.policy, clock)
+    cases.gate = gate
+    cases.organisation_id = lambda slug: organisation_id(store.organisations(), slug)
+    _assisted_cases(messenger, cases)
     dispatcher = Dispatcher(pack.moments, clock)
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
@@ -311,6 +331,29 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                                                     set(pack.attributes)), people, app.resolver, cases)
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app
+
+
+def _assisted_cases(messenger: Messenger, cases: Cases) -> None:
+    """The assisted channel's staff tasks become `assisted-contact` cases; resolving one as
+    contacted or done delivers its message, with the officer's reason as how they reached them."""
+    from .adapters.channels.local import AssistedContact
+    from .engine.errors import Problem
+
+    pool = messenger.channels.get(Channel.ASSISTED)
+    for member in (pool.members if pool is not None else []):
+        if isinstance(member.provider, AssistedContact):
+            member.provider.cases = cases
+
+    def delivered(case, officer) -> None:
+        message = case.data.get("message")
+        if case.queue != AssistedContact.QUEUE or not message or case.outcome not in ("contacted", "done"):
+            return
+        try:
+            messenger.contacted(message, f"{officer.name if officer else 'staff'}: {case.outcome_reason}")
+        except Problem:  # the message was settled another way meanwhile: the case keeps what was done
+            pass
+
+    cases.on_resolved.append(delivered)
 
 
 def _service_needs(app: App, service_id: str) -> tuple[str, tuple[str, ...]] | None:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         "wall clock. Tests and the demo set it, so they decide on a given day; production leaves it unset")
     pack_dir: Path = DEFAULT_PACK
     max_payload_bytes: int = Field(default=1_000_000, description="largest request body for /v1/events; more gets 413")
+    max_evidence_bytes: int = Field(default=5_000_000, gt=0, description="largest document a person may attach "
+                                    "to a case (PDF, JPEG or PNG); the body limit for an upload is twice this")
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="largest request body for every other route, "
                                 "refused before it is read and before authentication")
     event_time_earliest: datetime = Field(default=datetime(1900, 1, 1, tzinfo=timezone.utc), description=

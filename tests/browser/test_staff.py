@@ -29,11 +29,19 @@ def console(tmp_path_factory):
 
 
 def _seed(app) -> dict:
-    """Ola, who is not online: a work coach is to call her."""
+    """Ola, who is not online: a work coach is to call her. Metro Transit may see a person's name
+    for a fare dispute; Pia disputes a fare."""
     ola = app.registry.add_person()
     app.registry.record(None, ola, [{"attribute": "given_name", "value": "Ola"},
                                     {"attribute": "family_name", "value": "Phone"}])
-    return {"ola": ola, "ola_case": app.cases.open("work-coach", ola, "Not online: call to agree a plan").id}
+    pia = app.registry.add_person()
+    app.registry.record(None, pia, [{"attribute": "given_name", "value": "Pia"},
+                                    {"attribute": "family_name", "value": "Fares"},
+                                    {"attribute": "date_of_birth", "value": "1990-02-03"}])
+    app.agreements.put("metro-fare-disputes", "Metro Transit", "fare-concession", ["given_name", "family_name"],
+                       "identified", 30)
+    return {"ola": ola, "ola_case": app.cases.open("work-coach", ola, "Not online: call to agree a plan").id,
+            "pia": pia, "pia_case": app.cases.open("work-coach", pia, "Says she was charged a full fare").id}
 
 
 def until(page, url: str, selector: str, timeout: float = 60) -> None:
@@ -146,6 +154,9 @@ def test_a_reconsideration_in_two_clicks_is_decided_by_a_different_officer(conso
         "Checked again with HMRC: the contribution condition for the year before is not met.")
     second.get_by_role("button", name="Record the outcome").click()
     assert second.inner_text("#case-status").lower() == "resolved"
+    second.get_by_role("button", name="Record the appeal").click()  # nothing filled in: said at the top
+    assert "Select how the appeal reached us" in second.inner_text(".govuk-error-summary")
+    check(second, "staff/case-appeal-errors")
 
     until(person, f"{url}/decisions", "#appeal")
     assert "contribution condition for the year before is not met" in person.inner_text("#reconsideration")
@@ -200,3 +211,71 @@ def test_a_work_coachs_day_caseload_single_view_a_phone_contact_with_consent_and
     assert re.search(r"A work coach at (the )?employment department viewed your profile", person.inner_text("#access-log"))
     person.goto(f"{url}/consents")
     check(person, "staff/portal-consents-after-phone")
+
+
+def test_a_correction_with_a_document_an_assisted_commitment_and_a_partner_agencys_view(console, browser):  # noqa: F811
+    url = console.url
+    person = browser.new_context().new_page()
+    person.goto(f"{url}/sign-in")
+    person.locator("button", has_text="Ola Phone").click()
+    person.wait_for_url(f"{url}/")
+    person.goto(f"{url}/data/correct/family_name")
+    person.fill("#details", "My surname is Fone, not Phone")
+    person.get_by_role("button", name="Continue").click()
+    assert "An officer will check it" in person.inner_text("main")
+
+    coach = browser.new_context().new_page()
+    sign_in_officer(coach, url, "Wanda Coach")
+    until(coach, f"{url}/staff/queues/correction", "#cases a")
+    correction = coach.locator("#cases a").first.get_attribute("href")
+
+    person.goto(f"{url}/evidence")
+    person.locator(f'a[href="/evidence/{correction.rsplit("/", 1)[1]}"]').click()
+    check(person, "staff/portal-evidence")
+    person.get_by_role("button", name="Send the document").click()  # no file chosen
+    assert "Select a file" in person.inner_text(".govuk-error-summary")
+    check(person, "staff/portal-evidence-error")
+    person.set_input_files("#document", files=[{"name": "deed-poll.pdf", "mimeType": "application/pdf",
+                                                "buffer": b"%PDF-1.7\n%deed poll\n%%EOF\n"}])
+    person.get_by_role("button", name="Send the document").click()
+    assert "We have your document" in person.inner_text("main")
+
+    coach.goto(f"{url}{correction}")
+    assert "My surname is Fone" in coach.inner_text("#correction-request")
+    assert "deed-poll.pdf" in coach.inner_text("#evidence")
+    check(coach, "staff/case-correction")
+    coach.get_by_label("Accept the correction").check()
+    coach.get_by_label("The right value (if you accept)").fill("Fone")
+    coach.get_by_label("What you checked (if you accept)").fill("Deed poll sent with the request")
+    coach.get_by_label("Reason (the person is told this)").fill("Your deed poll shows Fone")
+    coach.get_by_role("button", name="Record the outcome").click()
+    assert coach.inner_text("#case-status").lower() == "resolved"
+
+    coach.goto(f"{url}/staff/people/{console.seeded['ola']}")
+    coach.fill("#commitment-actions", "Apply for two warehouse jobs a week; visit the job centre on Mondays")
+    coach.fill("#commitment-hours", "30")
+    coach.check("#commitment-agreed")
+    coach.check("#how-commitment-phone")
+    coach.get_by_role("button", name="Record the commitment").click()
+    assert "Apply for two warehouse jobs" in coach.inner_text("#commitment-current")
+    coach.get_by_role("button", name="Save contact details").click()  # nothing given: said at the top
+    assert "Enter a phone number or an email address" in coach.inner_text(".govuk-error-summary")
+    check(coach, "staff/single-view-assisted-errors")
+    coach.goto(f"{url}/staff/people/{console.seeded['ola']}/survey")
+    check(coach, "staff/survey")
+
+    until(person, f"{url}/commitment", "#commitment")
+    assert "Apply for two warehouse jobs" in person.inner_text("#commitment")
+    check(person, "staff/portal-commitment")
+
+    coach.goto(f"{url}/staff/cases/{console.seeded['pia_case']}")
+    coach.locator("#refer-details summary").click()
+    coach.select_option("#to_queue", "fare-dispute")
+    coach.fill("#refer-note", "Charged a full fare on the 6th")
+    coach.get_by_role("button", name="Refer", exact=True).click()
+    partner = browser.new_context().new_page()
+    sign_in_officer(partner, url, "Pat Metro")
+    partner.goto(f"{url}/staff/people/{console.seeded['pia']}")
+    assert "Pia" in partner.inner_text("#facts-table") and "1990" not in partner.inner_text("main")
+    assert partner.locator("#agreement-only").count() == 1 and partner.locator("#journeys").count() == 0
+    check(partner, "staff/single-view-partner")

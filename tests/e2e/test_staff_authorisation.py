@@ -43,10 +43,22 @@ MATRIX: dict[tuple[str, str, str], tuple[bool, ...]] = {
     ("POST", "/staff/cases/{case_id}/resolve", "review"): (N,    Y,     Y,     N,     N),
     ("POST", "/staff/cases/{case_id}/resolve", "coach"):  (Y,    N,     Y,     N,     N),
     ("POST", "/staff/cases/{case_id}/refer", "coach"):    (Y,    N,     Y,     N,     N),
+    ("POST", "/staff/cases/{case_id}/appeal", "review"):  (N,    Y,     Y,     N,     N),
+    # a document the person sent is read like their data: by those who may view the person on the queue
+    ("GET", "/staff/cases/{case_id}/evidence/{evidence_id}", "review"): (N, Y,  Y,     N,     N),
     # a person is seen through one of the officer's cases (the transit officer through the fare dispute)
     ("GET", "/staff/people/{person}", "person"):          (Y,    Y,     Y,     N,     Y),
     ("POST", "/staff/people/{person}/contact", "person"): (Y,    Y,     Y,     N,     Y),
     ("POST", "/staff/people/{person}/job", "person"):     (Y,    Y,     Y,     N,     Y),
+    # acting for the person (assisted service): those who act on a queue that sees the whole person
+    ("POST", "/staff/people/{person}/commitment", "person"):       (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/adjustments", "person"):      (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/appointee", "person"):        (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/contact-details", "person"):  (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/interview", "person"):        (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/interview/cancel", "person"): (Y, Y, Y, N, N),
+    ("POST", "/staff/people/{person}/survey", "person"):           (Y, Y, Y, N, N),
+    ("GET", "/staff/people/{person}/survey", "person"):            (Y, Y, Y, N, N),
     ("GET", "/v1/cases", "-"):                            (Y,    Y,     Y,     Y,     Y),
     ("GET", "/v1/cases/{case_id}", "review"):             (N,    Y,     Y,     Y,     N),
     ("GET", "/v1/cases/{case_id}", "fare"):               (N,    N,     N,     Y,     Y),
@@ -67,7 +79,11 @@ BODIES = {"assign": {}, "note": {"text": "Checked"}, "notes": {"text": "Checked"
 def _seed(app) -> dict:
     person = app.registry.add_person()
     app.registry.record(None, person, [{"attribute": "given_name", "value": "Mo"}])
-    return {"person": person, "review": app.cases.open("decision-review", person, "A refusal to check").id,
+    # the transit officer sees the person only under an agreement for the fare dispute's purpose
+    app.agreements.put("metro-fare-disputes", "Metro Transit", "fare-concession", ["given_name"], "identified", 30)
+    review = app.cases.open("decision-review", person, "A refusal to check").id
+    evidence = app.evidence.attach(person, review, "payslip.pdf", b"%PDF-1.4\n%payslip\n")["id"]
+    return {"person": person, "review": review, "evidence": evidence,
             "coach": app.cases.open("work-coach", person, "Call them").id,
             "fare": app.cases.open("fare-dispute", person, "A disputed fare").id}
 
@@ -86,7 +102,8 @@ def clients(console):
 
 def _call(console, clients, role: str, method: str, route: str, target: str) -> int:
     case = console.seeded.get(target, "")
-    path = route.replace("{queue}", target).replace("{case_id}", case).replace("{person}", console.seeded["person"])
+    path = (route.replace("{queue}", target).replace("{case_id}", case).replace("{person}", console.seeded["person"])
+            .replace("{evidence_id}", console.seeded["evidence"]))
     action = route.rsplit("/", 1)[-1]
     if path.startswith("/v1/"):
         headers = {"Authorization": f"Bearer {console.officer_tokens[SUBJECT[role]]}"}
@@ -118,7 +135,7 @@ def test_every_role_gets_what_the_table_says(console, clients, key):
 def test_nobody_signed_in_is_sent_to_sign_in_and_no_token_is_401(console):
     for method, route, target in MATRIX:
         path = (route.replace("{queue}", target).replace("{case_id}", console.seeded.get(target, ""))
-                .replace("{person}", console.seeded["person"]))
+                .replace("{person}", console.seeded["person"]).replace("{evidence_id}", console.seeded["evidence"]))
         r = httpx.request(method, f"{console.url}{path}", json={} if method == "POST" else None)
         if path.startswith("/v1/"):
             assert r.status_code == 401, (method, path, r.status_code)

@@ -133,6 +133,21 @@ class FieldCipher:
             raise KeyConfigurationError("a sensitive value cannot be decrypted with the configured keys") from None
 
 
+    def seal(self, data: bytes, context: str) -> bytes:
+        """Bytes (a document) sealed with AES-256-GCM: key version (2 bytes), nonce, ciphertext."""
+        nonce = secrets.token_bytes(12)
+        return self.version.to_bytes(2, "big") + nonce + AESGCM(self.ring[self.version]).encrypt(
+            nonce, data, context.encode())
+
+    def open(self, sealed: bytes, context: str) -> bytes:
+        """The bytes ``seal`` sealed. Raises KeyConfigurationError when no key opens them."""
+        try:
+            key = self.ring[int.from_bytes(sealed[:2], "big")]
+            return AESGCM(key).decrypt(sealed[2:14], sealed[14:], context.encode())
+        except (KeyError, InvalidTag):
+            raise KeyConfigurationError("a sealed document cannot be opened with the configured keys") from None
+
+
 class Signer:
     def __init__(self, seed: bytes) -> None:
         self.private = Ed25519PrivateKey.from_private_bytes(seed)

@@ -51,6 +51,7 @@ def create_app(civic: App) -> FastAPI:
     settings = civic.settings
     # Outermost, so nothing (sessions, authentication, parsing) runs for a body over the limit.
     api.add_middleware(BodyLimit, limit_for=lambda path: settings.max_payload_bytes if path == "/v1/events"
+                       else 2 * settings.max_evidence_bytes if path.startswith("/evidence/")
                        else settings.max_body_bytes)
 
     @api.get("/healthz", summary="Whether the engine runs, and how far behind it is",

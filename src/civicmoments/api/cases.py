@@ -2,7 +2,9 @@
 
 Every route acts as the current officer (``staff_auth.current_officer``) and goes through the
 case service, whose staff policy scopes each officer to their queues and organisation.
-Errors are RFC 9457 problems with a stable ``type``.
+Errors are RFC 9457 problems with a stable ``type``. A POST made with the console's session
+cookie needs the session's CSRF token in ``X-CSRF-Token`` (403 ``csrf-token-missing`` without it);
+a POST with an officer's bearer token does not.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from ..domain.cases import NotPermittedError
 from ..domain.clock import iso
+from ..domain.disclosure import DisclosureRefusedError
 from ..domain.staff import Officer
+from ..engine.organisations import organisation_id
 from .deps import civic as _civic
 from .staff_auth import current_officer
 
@@ -31,7 +36,8 @@ class ProblemDetails(BaseModel):
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     what = {401: "No officer credential, or not a valid one", 403: "Outside your queues or organisation, "
-            "or you made the first review of this decision", 404: "No such case", 409: "The case changed since "
+            "or you made the first review of this decision, or (with the console's session cookie) a change "
+            "without the session's CSRF token in X-CSRF-Token", 404: "No such case", 409: "The case changed since "
             "you looked (the current state is in 'current') or was already resolved (by whom and when)",
             422: "Not a valid request: an outcome the queue does not allow, a note over the limit, an unknown queue"}
     return {c: {"model": ProblemDetails, "description": what[c], "content": {PROBLEM: {}}} for c in codes}
@@ -103,14 +109,22 @@ def refer_case(case_id: str, request: Request, body: Refer = Body(...),
 
 
 @router.get("/{case_id}/person", summary="The case's person: profile facts with source and tier, through the "
-            "privacy gate and into their access log as you", responses=_problems(401, 403, 404))
+            "privacy gate and into their access log as you (a partner agency's officer: only what its agreement "
+            "allows)", responses=_problems(401, 403, 404))
 def person_view(case_id: str, request: Request, me: Officer = Depends(current_officer)) -> dict:
     civic = _civic(request)
     case = civic.cases.get(case_id, me)
     civic.cases.permit(me, "view-person", case.queue, case.id)
     queue = civic.cases.queue(case.queue)
     role = civic.pack.policy.role_for(me, "view-person", case.queue)
-    facts = civic.gate.staff_view(me, role.id, case.person, queue.purpose)
+    if role.sees == "agreement":  # a partner agency's officer: only what its agreement discloses
+        try:
+            recipient = organisation_id(civic.store.organisations(), me.organisation)
+            facts = civic.gate.partner_view(me, role.id, recipient, case.person, queue.purpose)
+        except DisclosureRefusedError as exc:
+            raise NotPermittedError(f"the privacy gate refused: {exc}", rule=getattr(exc, "slug", "")) from None
+    else:
+        facts = civic.gate.staff_view(me, role.id, case.person, queue.purpose)
     return {"person": case.person, "purpose": queue.purpose,
             "facts": {a: {"value": f.value, "source": f.source, "basis": f.basis.value, "tier": f.tier.value,
                           "observed_at": iso(f.observed_at)} for a, f in sorted(facts.items())}}

@@ -239,6 +239,11 @@ def refer(case: Case, to: Queue, officer: str | None, text: str, version: int, n
                  due_at=now + to.service_level)
 
 
+def record(case: Case, actor: str | None, action: str, detail: dict[str, Any], now: datetime) -> tuple[Case, Entry]:
+    """A line on the timeline that changes nothing else (allowed on a resolved case too)."""
+    return _step(case, now, actor, action, dict(detail))
+
+
 def add_task(case: Case, officer: str | None, text: str, version: int, now: datetime) -> tuple[Case, Entry]:
     _check(case, version)
     text = _text(text, "the task")

@@ -35,6 +35,7 @@ class Role:
     actions: frozenset[str]
     queues: frozenset[str]  # "*" for every queue
     organisations: frozenset[str]  # "own", "*", or organisation names
+    sees: str = "all"  # a person's data: "all" for its purpose, or "agreement": only what the gate discloses
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ NoteTooLongError, InvalidCaseRequestError and UnknownQueueError (422), SameRevie
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 class Cases:
     def __init__(self, store, queues: Mapping[str, Queue], policy: Policy, clock: Clock) -> None:
         self.store, self.queues, self.policy, self.clock = store, dict(queues), policy, clock
+        self.gate = None  # the privacy gate, set by bootstrap: a referral to another organisation is logged
+        self.organisation_id: Callable[[str], str] = lambda slug: slug  # a queue's organisation, registered
+        self.on_resolved: list[Callable[[Case, Officer | None], None]] = []
 
     # -- helpers -------------------------------------------------------------------
     def queue(self, queue_id: str) -> Queue:
@@ -192,6 +195,20 @@ class Cases:
         changed, entry = lifecycle.wait_on(case, self._id(officer), on, version, self.clock.now())
         return self._apply(case, changed, entry)
 
+    def log(self, case_id: str, actor: Officer | None, action: str, detail: dict[str, Any]) -> Case:
+        """Put something that happened on the case's timeline (a document attached, a referral
+        answered) whatever version the case is at: it changes nothing an officer decides on, so it
+        retries a concurrent change rather than refusing it."""
+        for _ in range(5):
+            case = self._load(case_id)
+            changed, entry = lifecycle.record(case, self._id(actor), action, detail, self.clock.now())
+            try:
+                self.store.save(changed, case.version, [entry], (), self.clock.now())
+                return changed
+            except StaleCaseError:
+                continue
+        raise CaseVersionConflictError(f"case {case_id} kept changing; try again")
+
     def resolve(self, case_id: str, officer: Officer | None, outcome: str, reason: str, version: int) -> Case:
         """Resolve with an outcome the queue allows; publishes ``civic.case.resolved`` in the same
         transaction, so the journey that opened the case hears the outcome exactly once."""
@@ -201,15 +218,30 @@ class Cases:
                                            version, self.clock.now())
         event = {"event_id": f"{CASE_RESOLVED}:{case.id}", "type": CASE_RESOLVED, "subject": case.person,
                  "time": self.clock.now(), "data": resolved_event(changed)}
-        return self._apply(case, changed, entry, [event])
+        done = self._apply(case, changed, entry, [event])
+        for listener in self.on_resolved:  # e.g. an assisted-contact case delivers its message
+            listener(done, officer)
+        return done
 
     def refer(self, case_id: str, officer: Officer | None, to_queue: str, note: str, version: int) -> Case:
         """Refer the case to another queue, perhaps another organisation's (a council, a transit authority)."""
         case = self._load(case_id)
         self.permit(officer, "act", case.queue, case.id)
-        changed, entry = lifecycle.refer(case, self.queue(to_queue), self._id(officer), note, version,
-                                         self.clock.now())
-        return self._apply(case, changed, entry)
+        to = self.queue(to_queue)
+        changed, entry = lifecycle.refer(case, to, self._id(officer), note, version, self.clock.now())
+        changed = self._apply(case, changed, entry)
+        if self.gate is not None and to.organisation != case.organisation:  # in the person's access log
+            self.gate.referral(officer, case.person, case.id, case.organisation, self.organisation_id(to.organisation),
+                               to.purpose)
+        return changed
+
+
+def _request(event: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the person asked, when a person's own request opened the case (a correction names the
+    attribute and what is wrong with it), kept on the case for the officer: ``{"request": data}``."""
+    if not event or not str(event.get("type", "")).startswith("civic.person."):
+        return {}
+    return {"request": dict(event.get("data") or {})}
 
 
 class OpenCaseProvider:
@@ -227,7 +259,8 @@ class OpenCaseProvider:
                 continue
             requests.append((e, {"queue": spec["queue"], "person": e.person, "reason": spec.get("reason", ""),
                                  "journey": e.journey, "step": e.step, "priority": spec.get("priority", "normal"),
-                                 "key": e.key, "data": {"moment": e.payload.get("moment")}}))
+                                 "key": e.key, "data": {"moment": e.payload.get("moment"),
+                                                      **_request(e.payload.get("event"))}}))
             results.append(None)
         opened = iter(self.cases.open_many([r for _, r in requests])) if requests else iter(())
         return [r if r is not None else EffectResult.done({"case": next(opened).id}) for r in results]

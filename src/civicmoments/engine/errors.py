@@ -91,6 +91,7 @@ class SlotTakenError(Problem):
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "job": self.job, "free_slots": self.free_slots}
+CsrfTokenMissingError = _problem("csrf-token-missing", 403, "A request from the console needs its CSRF token")
 OfficerExistsError = _problem("officer-exists", 409, "An officer with this name or subject exists")
 UnknownRoleError = _problem("unknown-role", 422, "The role is not declared")
 NestingTooDeepError = _problem("nesting-too-deep", 422, "The JSON is nested deeper than the limit")

@@ -234,6 +234,47 @@ class PrivacyGate:
                             "role": role, "attributes": sorted(profile)}])
         return profile
 
+    def partner_view(self, officer, role: str, recipient: str, person: str, purpose: str,
+                     attributes: Sequence[str] | None = None) -> dict[str, Any]:
+        """What an officer of a partner agency (a case referred to their queue) may see of a person:
+        only what the current agreement between the platform and the officer's organisation for
+        ``purpose`` allows (``recipient``: that organisation's id), with the person's consent where
+        the purpose needs it, decided by the
+        same rules as any disclosure. One access-log entry (disclosed, or refused with the rule)
+        naming the officer and their role. Returns ``{attribute: Fact}`` for the agreed attributes
+        only. Raises DisclosureRefusedError (no agreement, no consent, purpose not declared)."""
+        wanted = list(attributes) if attributes is not None else sorted(self.registry.attributes)
+        decided, _ = self._authorise(recipient, purpose, [person], wanted)
+        outcome = decided[person]
+        body = {**self._body(recipient, purpose, person, "staff-referral", outcome),
+                "officer": officer.id, "role": role}
+        if not isinstance(outcome, Authorisation):
+            self.audit.append([body])
+            raise outcome
+        allowed = tuple(outcome.attributes)
+        profile = self.registry.profiles([person], only=allowed).get(person, {}) if allowed else {}
+        body["attributes"] = sorted(profile)
+        self.audit.append([body])
+        return profile
+
+    def referral(self, officer, person: str, case: str, from_organisation: str, to_organisation: str,
+                 purpose: str) -> None:
+        """A case about the person was referred to another organisation's queue: one access-log
+        entry, so the person sees who was asked to help and why (what that organisation may then see
+        is decided, and logged, when its officers look: ``partner_view``)."""
+        self.audit.append([{"at": iso(self.clock.now()), "recipient": to_organisation, "purpose": purpose,
+                            "person": person, "channel": "referral", "outcome": "referred", "case": case,
+                            "from": from_organisation, "officer": getattr(officer, "id", None),
+                            "attributes": []}])
+
+    def staff_document(self, officer, role: str, person: str, purpose: str, document: str, filename: str) -> None:
+        """An officer opened a document the person attached to a case: one access-log entry naming
+        the officer, their role and organisation, and the document (its id and name)."""
+        self.audit.append([{"at": iso(self.clock.now()), "recipient": officer.organisation, "purpose": purpose,
+                            "person": person, "channel": "staff", "outcome": "viewed", "officer": officer.id,
+                            "role": role, "attributes": ["evidence"], "document": document,
+                            "filename": filename}])
+
     def read(self, recipient: str, person: str, channel: str, attributes: Sequence[str], purpose: str,
              **more: Any) -> None:
         """An organisation (or a member of staff) read the person's data directly: one access-log entry.

@@ -38,6 +38,15 @@ def _new_key(org_id: str, now: datetime, expires_in: timedelta | None) -> tuple[
     return row, f"{TOKEN_PREFIX}_{key_id}_{secret}"
 
 
+def organisation_id(organisations: list[dict], slug: str) -> str:
+    """The id of the registered organisation a staff queue or officer names by slug ("metro-transit"
+    for "Metro Transit"); the slug itself when none is registered under that name."""
+    for org in organisations:
+        if org["name"].lower().replace(" ", "-") == slug and not org.get("revoked_at"):
+            return org["id"]
+    return slug
+
+
 class Organisations:
     def __init__(self, store, clock) -> None:
         self.store, self.clock = store, clock

@@ -61,14 +61,16 @@ class QuestionPlanner:
         found = self.service_needs(form) if self.service_needs else None
         return found[0] if found else None
 
-    def answer(self, person: str, answers: Mapping[str, Any], cannot_answer: Sequence[str] = ()) -> int:
+    def answer(self, person: str, answers: Mapping[str, Any], cannot_answer: Sequence[str] = (),
+               assisted: Mapping[str, str] | None = None) -> int:
         """The person's answers become bronze, declared facts; registers outrank them later.
 
         ``cannot_answer`` names what the person was asked and could not give (their Class 1
         earnings, say): the journey hears it, so a person can find it instead. An answer that
         agrees with what an organisation reported (a silver fact, basis ``reported``) is the
         person's **confirmation** of it: the journey hears which attributes were confirmed
-        (``confirmed``), so an award waiting on it can go ahead.
+        (``confirmed``), so an award waiting on it can go ahead. ``assisted`` (``{"officer": id,
+        "how": "phone"}``) marks answers an officer gave for a person who is not online, as they asked.
         """
         if not isinstance(answers, Mapping) or not (answers or cannot_answer):
             raise UnknownAttributeError("answers map attribute names to values")
@@ -84,6 +86,8 @@ class QuestionPlanner:
             data: dict[str, Any] = {"answers": {k: True for k in answers}, "confirmed": confirmed}
             if cannot_answer:
                 data["cannot_answer"] = sorted(cannot_answer)
+            if assisted:
+                data["assisted"] = dict(assisted)
             self.publish(ANSWERED, person, data)
         return recorded
 

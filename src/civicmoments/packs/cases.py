@@ -13,7 +13,7 @@ from .yamlmap import Located, PackError, load
 
 _ID = re.compile(r"^[a-z][a-z0-9-]*$")
 _QUEUE_KEYS = {"title", "organisation", "service_level", "roles", "outcomes", "purpose"}
-_ROLE_KEYS = {"title", "actions", "queues", "organisations"}
+_ROLE_KEYS = {"title", "actions", "queues", "organisations", "sees"}
 
 
 def _strings(doc: Located, value: Any, path: tuple, what: str, star: bool = False) -> list[str]:
@@ -83,7 +83,11 @@ def load_policy(file: Path, queues: dict[str, Queue]) -> Policy:
                     raise doc.error(path + ("queues",), f"queue {q!r} is not declared in cases/queues.yaml")
             orgs = _strings(doc, spec.get("organisations", ["own"]), path + ("organisations",), "'organisations'",
                             star=True)
-            roles[rid] = Role(rid, str(spec.get("title") or rid), frozenset(actions), frozenset(qs), frozenset(orgs))
+            sees = spec.get("sees", "all")
+            if sees not in ("all", "agreement"):
+                raise doc.error(path + ("sees",), "'sees' is 'all' or 'agreement'")
+            roles[rid] = Role(rid, str(spec.get("title") or rid), frozenset(actions), frozenset(qs), frozenset(orgs),
+                              sees)
     for q in queues.values():
         for r in q.roles:
             if r not in roles:

@@ -24,7 +24,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 from ..domain.messages import Channel
 from ..logs import get
 from ..packs.templates import to_html
-from . import erasure
+from . import commitment, erasure, evidence
 from .auth import (
     DemoIdentityProvider,
     SignInFailed,
@@ -346,7 +346,7 @@ class Portal:
                      "href": "#details"}])
             civic.store.publish("civic.person.correction-requested", person,
                                 {"attribute": attribute, "details": data["details"].strip()[:2000]}, civic.clock.now())
-            return self.page(request, "done.html", message=self.words(self.lang(request), "correct_sent"))
+            return self.page(request, "done.html", message=self.words(self.lang(request), "correct_sent_case"))
 
         @r.get("/access", response_class=HTMLResponse)
         def access(request: Request) -> Response:
@@ -502,6 +502,8 @@ class Portal:
                 who = w(lang, "access_officer", role=w.get(lang, f"staff_role.{e.get('role', '')}", e.get("role", "")),
                         org=w.get(lang, f"staff_org.{e['recipient']}", e["recipient"].replace("-", " ")))
                 text = w(lang, "access_viewed", who=who, why=why)
+            elif e["outcome"] == "referred":  # a case about them went to another organisation's queue
+                text = w(lang, "access_referred", who=who, why=why)
             elif e["outcome"] == "answered":
                 what = w.get(lang, f"check.{e.get('check', '')}", e.get("check", ""))
                 text = w(lang, "access_answered", who=who, what=what, why=why)
@@ -559,6 +561,8 @@ def mount(api: FastAPI, civic) -> Portal | None:
         api.include_router(portal.demo.router())
     api.include_router(portal.router())
     api.include_router(erasure.router(portal))
+    api.include_router(evidence.router(portal))
+    api.include_router(commitment.router(portal))
 
     @api.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:

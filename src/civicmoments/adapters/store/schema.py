@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -404,6 +405,7 @@ cases = Table(
     Column("data", Json, nullable=False),
     Column("tasks", Json, nullable=False),
     Index("ix_cases_queue_due", "queue", "status", "due_at"),
+    Index("ix_cases_queue_due_id", "queue", "due_at", "id"),  # a queue page: the soonest due, in order
     Index("ix_cases_assignee", "assignee", "status"),
 )
 
@@ -416,6 +418,36 @@ case_timeline = Table(
     Column("actor", String(36)),
     Column("action", String(30), nullable=False),
     Column("detail", Json, nullable=False),
+)
+
+
+case_evidence = Table(  # documents a person attached to a case, sealed (AES-256-GCM) at rest
+    "case_evidence",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("filename", String(200), nullable=False),
+    Column("media_type", String(50), nullable=False),  # from the file's first bytes, not its name
+    Column("size", Integer, nullable=False),  # bytes, before sealing
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("uploaded_at", Time, nullable=False),
+    Column("uploaded_by", String(36)),  # an officer who attached it for the person, else None
+    Column("channel", String(20), nullable=False),  # portal, or assisted
+)
+
+
+support_records = Table(  # what a work coach records with a person: claimant commitment, adjustments, appointee
+    "support_records",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),  # commitment, adjustments, appointee; the newest of a kind counts
+    Column("data", Json, nullable=False),
+    Column("recorded_by", String(36), nullable=False),  # the officer
+    Column("recorded_at", Time, nullable=False),
+    Column("channel", String(20), nullable=False),  # how the person asked: phone, visit, office, video
 )
 
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from ...engine.organisations import organisation_id
 from ...logs import get
 from ..auth import relying_party, staff_client_secret, staff_issuer_for
 from ..portal import CsrfError
@@ -75,7 +76,13 @@ class Console:
     def officer(self, request: Request):
         """The signed-in officer, or None (also when the officer has since been removed)."""
         officer_id = request.session.get("officer")
-        return self.officers.store.officer(id=officer_id) if officer_id else None
+        if not officer_id:
+            return None
+        cached = getattr(request.state, "officer", None)  # read once a request: the check and the page
+        if cached is not None and cached.id == officer_id:
+            return cached
+        request.state.officer = self.officers.store.officer(id=officer_id)
+        return request.state.officer
 
     def officer_name(self, officer_id: str | None) -> str:
         if officer_id is None:
@@ -93,11 +100,26 @@ class Console:
         """A staff read of a person's data: the policy must let the officer `view-person` on the
         queue the read is for; the privacy gate logs it as that officer, their role and the queue's
         purpose, so the person sees it in "Who saw my data". Returns {attribute: Fact}, sensitive
-        values masked. Raises NotPermittedError (403)."""
+        values masked. An officer whose role ``sees: agreement`` (a partner agency's) gets only what
+        the gate discloses to their organisation under its agreement for that purpose. Raises
+        NotPermittedError (403), DisclosureRefusedError (no agreement or no consent)."""
         cases = self.civic.cases
         cases.permit(officer, "view-person", queue)
         role = cases.policy.role_for(officer, "view-person", queue)
+        if role.sees == "agreement":  # a partner agency's officer: only what its agreement discloses
+            return self.civic.gate.partner_view(officer, role.id, self.organisation_id(officer.organisation), person,
+                                                cases.queue(queue).purpose, attributes)
         return self.civic.gate.staff_view(officer, role.id, person, cases.queue(queue).purpose, attributes)
+
+    def organisation_id(self, slug: str) -> str:
+        """The registered organisation an officer's organisation slug names (its agreements are its)."""
+        return organisation_id(self.civic.store.organisations(), slug)
+
+    def sees_all(self, officer, queue: str) -> bool:
+        """Whether the officer's role on this queue sees the whole single view (journeys, messages,
+        consents, access log), or only what an agreement discloses."""
+        role = self.civic.cases.policy.role_for(officer, "view-person", queue)
+        return role is not None and role.sees == "all"
 
     # -- forms and pages -------------------------------------------------------------------
     async def form(self, request: Request) -> dict[str, str]:
@@ -129,7 +151,7 @@ class Console:
 
 def mount(api: FastAPI, civic, portal) -> Console:
     """Add the staff console to the app (after the portal, whose sessions and assets it shares)."""
-    from . import cases, people, queues, signin
+    from . import assisted, cases, people, queues, signin
 
     console = Console(civic, portal)
     moj = Path(civic.settings.moj_assets_dir)
@@ -137,7 +159,7 @@ def mount(api: FastAPI, civic, portal) -> Console:
         api.mount("/staff/moj", StaticFiles(directory=moj), name="moj")
     else:
         log.warning("MOJ Frontend is not installed: run npm ci", looked_in=str(moj))
-    for pages in (signin, queues, cases, people):
+    for pages in (signin, queues, cases, people, assisted):
         api.include_router(pages.router(console))
 
     @api.exception_handler(SignInNeeded)

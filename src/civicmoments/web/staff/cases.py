@@ -10,15 +10,24 @@ explanation.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...domain.cases import CaseRuleError
+from ...domain.disclosure import DisclosureRefusedError
+from ...domain.organisations import Organisation
+from ...engine.errors import Problem
+from ...engine.evidence import ACCEPTED
+from ..decisions import SERVICE
 from . import Console
 
 DECISION_QUEUES = ("decision-review", "mandatory-reconsideration", "appeal")
+APPEAL_NOTE = "Appeal to the tribunal recorded"
+APPEAL_CHANNELS = {"post": "By post", "phone": "By phone", "online": "Online", "assisted": "With an officer's help"}
 OUTCOME_WORDS = {"upheld": "Uphold the decision", "overturned": "Overturn the decision",
                  "evidence-requested": "Ask the person for evidence", "withdrawn": "Withdrawn",
                  "contacted": "Contacted", "done": "Done", "unreachable": "Could not reach them",
@@ -58,6 +67,8 @@ def router(console: Console) -> APIRouter:
                 civic.cases.assign(case_id, officer, version)
             elif action == "note":
                 civic.cases.note(case_id, officer, data["text"].strip(), version)
+            elif action == "resolve" and data["outcome"] == "accepted" and _is_correction(civic, case_id, officer):
+                correct(civic, officer, case_id, data, version)
             elif action == "resolve":
                 civic.cases.resolve(case_id, officer, data["outcome"], data["reason"].strip(), version)
             elif action == "refer":
@@ -65,7 +76,63 @@ def router(console: Console) -> APIRouter:
         except CaseRuleError as exc:  # the core's refusals: 403, 404, 409, 422, each with words for people
             return show(request, officer, case_id, status=exc.status, values=data,
                         errors=[{"text": _refusal(exc), "href": f"#{action}"}])
+        except Problem as exc:  # the corrected value does not fit its attribute
+            return show(request, officer, case_id, status=exc.status, values=data,
+                        errors=[{"text": f"The right value is not valid: {exc.detail}", "href": "#corrected-value"}])
         return RedirectResponse(f"/staff/cases/{case_id}?done={action}", status_code=303)
+
+    @r.get("/{case_id}/evidence/{evidence_id}")
+    def evidence(request: Request, case_id: str, evidence_id: str) -> Response:
+        """A document the person attached, as it was sent; the reading is in their access log."""
+        officer = console.signed_in(request)
+        try:
+            row, data = civic.evidence.read(officer, case_id, evidence_id)
+        except CaseRuleError as exc:
+            return console.refused(request, exc)
+        name = re.sub(r"[^A-Za-z0-9._ -]", "_", row["filename"]) or "document"
+        return Response(data, media_type=row["media_type"], headers={
+            "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store"})
+
+    @r.post("/{case_id}/appeal")
+    async def record_appeal(request: Request, case_id: str) -> Response:
+        """Record that the person appealed to the tribunal against a reconsideration that kept the
+        decision: publishes ``civic.person.appeal-lodged``, whose journey opens an `appeal` case; the
+        tribunal's decision, recorded there, returns to that journey."""
+        officer = console.signed_in(request)
+        data = await console.form(request)
+        try:
+            civic.cases.permit(officer, "act", "appeal", case_id)
+            case = civic.cases.get(case_id, officer=officer)
+        except CaseRuleError as exc:
+            return console.refused(request, exc)
+        errors = []
+        if case.queue != "mandatory-reconsideration" or case.outcome != "upheld":
+            errors.append({"text": "An appeal is recorded against a mandatory reconsideration that kept the "
+                                   "decision", "href": "#appeal"})
+        if data.get("channel") not in APPEAL_CHANNELS:
+            errors.append({"text": "Select how the appeal reached us", "href": "#appeal-channel"})
+        received = data.get("received_on", "").strip()
+        try:
+            date.fromisoformat(received)
+        except ValueError:
+            errors.append({"text": "Enter the date the tribunal received the appeal, like 2026-12-01",
+                           "href": "#appeal-received"})
+        if errors:
+            return show(request, officer, case_id, status=422, errors=errors, values=data)
+        if any(n["text"].startswith(APPEAL_NOTE) for n in case.notes):  # the note's version check stops a race
+            return show(request, officer, case_id, status=409, values=data, errors=[
+                {"text": "An appeal is already recorded for this person", "href": "#appeal"}])
+        service = civic.services.service(SERVICE)
+        event = {"service": SERVICE, "service_name": service.name, "reconsideration_case": case.id,
+                 "received_on": received, "recorded_by": officer.id, "channel": data["channel"]}
+        if data.get("reference", "").strip():
+            event["tribunal_reference"] = data["reference"].strip()[:40]
+        civic.cases.note(case.id, officer, f"{APPEAL_NOTE} ({APPEAL_CHANNELS[data['channel']]}, "
+                         f"received {received}){': ' + event['tribunal_reference'] if 'tribunal_reference' in event else ''}",
+                         case.version)
+        civic.store.publish("civic.person.appeal-lodged", case.person, event, civic.clock.now())
+        return RedirectResponse(f"/staff/cases/{case_id}?done=appeal", status_code=303)
 
     for name in ("assign", "note", "resolve", "refer"):
         def bind(action: str = name):
@@ -75,6 +142,44 @@ def router(console: Console) -> APIRouter:
             return handler
         r.post(f"/{{case_id}}/{name}")(bind())
     return r
+
+
+def _is_correction(civic, case_id: str, officer) -> bool:
+    return civic.cases.get(case_id, officer=officer).queue == "correction"
+
+
+def correct(civic, officer, case_id: str, data: dict[str, str], version: int) -> None:
+    """Accept a correction: the right value becomes a verified (silver) fact whose source is the
+    officer's organisation, then the case resolves with what the officer checked as its reason, so
+    the timeline names the officer and the person is told. Raises CaseRuleError, Problem (422)."""
+    case = civic.cases.get(case_id, officer=officer)
+    civic.cases.permit(officer, "resolve", case.queue, case.id)
+    attribute = (case.data.get("request") or {}).get("attribute", "")
+    if version != case.version:  # check before the fact is written: a stale form changes nothing
+        civic.cases.resolve(case_id, officer, "accepted", data["reason"].strip(), version)
+    source = Organisation(officer.organisation, officer.organisation, (), ("facts:*",))
+    basis = data["basis"].strip()[:500]
+    civic.registry.record(source, case.person, [{"attribute": attribute, "value": _typed(civic, attribute,
+                                                 data["value"].strip()), "basis": "verified", "tier": "silver"}])
+    civic.cases.note(case_id, officer, f"Recorded {attribute.replace('_', ' ')} as a verified fact. "
+                     f"Checked: {basis}", version)
+    civic.cases.resolve(case_id, officer, "accepted", f"{data['reason'].strip()} (checked: {basis})", version + 1)
+
+
+def _typed(civic, attribute: str, value: str):
+    """A form's text as the attribute's type: whole numbers for integer attributes, else the text."""
+    spec = civic.registry.spec(attribute)
+    kind = getattr(spec, "type", "string")
+    if kind in ("integer", "int") and value.lstrip("-").isdigit():
+        return int(value)
+    if kind == "number":
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if kind in ("boolean", "bool"):
+        return value.lower() in ("yes", "true")
+    return value
 
 
 def _check(action: str, data: dict[str, str]) -> list[dict[str, str]]:
@@ -87,6 +192,11 @@ def _check(action: str, data: dict[str, str]) -> list[dict[str, str]]:
             errors.append({"text": "Select an outcome", "href": "#outcome"})
         if not data.get("reason", "").strip():
             errors.append({"text": "Enter the reason for the outcome", "href": "#reason"})
+    if action == "resolve" and data.get("outcome") == "accepted" and "value" in data:  # a correction
+        if not data.get("value", "").strip():
+            errors.append({"text": "Enter the right value", "href": "#corrected-value"})
+        if not data.get("basis", "").strip():
+            errors.append({"text": "Enter what you checked", "href": "#basis"})
     if action == "refer" and not data.get("to_queue"):
         errors.append({"text": "Select the queue to refer the case to", "href": "#to_queue"})
     return errors
@@ -112,7 +222,10 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
     person_name = None
     if civic.cases.policy.allows(officer, "view-person", case.queue):
         shown = [i.get("attribute") for i in (decision or {}).get("inputs", []) if i.get("attribute")]
-        facts = console.read_person(officer, case.person, case.queue, ("given_name", "family_name", *shown))
+        try:
+            facts = console.read_person(officer, case.person, case.queue, ("given_name", "family_name", *shown))
+        except DisclosureRefusedError:  # a partner agency without an agreement (or consent) sees no name
+            facts = {}
         person_name = " ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or None
     timeline = [{"title": ENTRY_WORDS.get(e.action, e.action.replace("-", " ").capitalize()),
                  "by": console.officer_name(e.actor), "at": e.at.isoformat(), "text": _entry_text(civic, e)}
@@ -122,14 +235,20 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
     if first is not None:
         first_review = {"by": console.officer_name(first.resolved_by), "outcome": first.outcome,
                         "reason": first.outcome_reason, "same": first.resolved_by == officer.id}
-    return {"first_review": first_review, "queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
+    evidence = []
+    if civic.cases.policy.allows(officer, "view-person", case.queue):
+        evidence = [{**e, "kind": ACCEPTED.get(e["media_type"], e["media_type"]), "kb": max(1, round(e["size"] / 1000))}
+                    for e in civic.evidence.listed(case.id)]
+    return {"evidence": evidence, "first_review": first_review, "queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
             "refer_to": [q for q in civic.cases.queues.values() if q.id != case.queue], "timeline": timeline,
             "assignee_name": console.officer_name(case.assignee) if case.assignee else None,
             "case_status": case.status.value, "may_act": civic.cases.policy.allows(officer, "act", case.queue),
-            "may_resolve": civic.cases.policy.allows(officer, "resolve", case.queue)}
+            "may_resolve": civic.cases.policy.allows(officer, "resolve", case.queue),
+            "may_record_appeal": case.queue == "mandatory-reconsideration" and case.outcome == "upheld"
+            and civic.cases.policy.allows(officer, "act", "appeal"), "appeal_channels": APPEAL_CHANNELS}
 
 
-ENTRY_WORDS = {"opened": "Case opened", "assigned": "Assigned", "note": "Note", "waiting": "Waiting",
+ENTRY_WORDS = {"evidence-added": "Document attached", "opened": "Case opened", "assigned": "Assigned", "note": "Note", "waiting": "Waiting",
                "resolved": "Resolved", "referred": "Referred", "task-added": "Task added"}
 
 
@@ -139,6 +258,8 @@ def _entry_text(civic, e) -> str:
         return d.get("text", "")
     if e.action == "resolved":
         return f"{OUTCOME_WORDS.get(d.get('outcome'), d.get('outcome'))}: {d.get('reason', '')}"
+    if e.action == "evidence-added":
+        return f"{d.get('filename', '')} ({ACCEPTED.get(d.get('media_type'), '')})"
     if e.action == "referred":
         to = civic.cases.queues.get(d.get("to"))
         return f"To {to.title if to else d.get('to')}. {d.get('note', '')}".strip()

@@ -13,10 +13,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...domain.cases import CaseRuleError
+from ...domain.disclosure import DisclosureRefusedError
 from ...domain.ids import uuid7
 from ...engine.errors import Problem
 from ...engine.ports import Effect
 from . import Console
+from .assisted import assisted_context
 
 CONTACT_WAYS = {"phone": "Phone call", "visit": "Visit", "office": "At the office", "video": "Video call"}
 JOB_TEMPLATE = "job-from-work-coach"
@@ -26,35 +28,45 @@ def router(console: Console) -> APIRouter:
     r = APIRouter(prefix="/staff/people", include_in_schema=False)
     civic = console.civic
 
-    def through_case(officer, person: str):
+    def through_case(officer, person: str, found=None):
         """The officer's active case for this person whose queue lets them view the person, or None."""
-        found = civic.cases.list(person=person, officer=officer, limit=50)
+        found = civic.cases.list(person=person, officer=officer, limit=50) if found is None else found
         usable = [c for c in found if civic.cases.policy.allows(officer, "view-person", c.queue)]
         active = [c for c in usable if c.status.value != "resolved"]
         return (active or usable or [None])[0]
 
     def show(request: Request, officer, person: str, status: int = 200, errors=None, values=None) -> Response:
-        case = through_case(officer, person)
+        theirs = civic.cases.list(person=person, officer=officer, limit=50)  # read once: the view and its list
+        case = through_case(officer, person, theirs)
         if case is None:
             return console.page(request, "error.html", status=403, title="You cannot see this person",
                                 message="You can see a person only through one of your cases.")
-        facts = console.read_person(officer, person, case.queue)
-        journeys = []
-        for j in civic.store.journeys_for(person):
-            found = civic.store.journey(j.id) or {"timeline": []}
-            journeys.append({"journey": j, "timeline": found["timeline"][-15:]})
+        try:
+            facts = console.read_person(officer, person, case.queue)
+        except DisclosureRefusedError as exc:
+            return console.page(request, "error.html", status=403, title="You cannot see this person's data",
+                                message=f"The privacy gate refused: {exc}. Your organisation sees a person only "
+                                        "under an agreement, and with their consent where the purpose needs it.")
+        full = console.sees_all(officer, case.queue)
+        journeys, consents, messages, access = [], {}, [], []
+        if full:  # a partner agency's officer sees the agreed facts and their own cases, nothing more
+            for j in civic.store.journeys_for(person):
+                found = civic.store.journey(j.id) or {"timeline": []}
+                journeys.append({"journey": j, "timeline": found["timeline"][-15:]})
+            for rec in civic.registry.store.consents_of(person):
+                consents[rec.purpose] = rec  # the newest counts
+            messages, access = civic.messenger.of_person(person), civic.registry.store.log_for(person, limit=30)
         names = {o["id"]: o["name"] for o in civic.store.organisations()}
-        consents = {}
-        for rec in civic.registry.store.consents_of(person):
-            consents[rec.purpose] = rec  # the newest counts
         return console.page(
             request, "person.html", status=status, title="Single view", person=person, case=case, facts=facts,
-            names=names, journeys=journeys, messages=civic.messenger.of_person(person),
+            names=names, journeys=journeys, messages=messages, full=full,
             consents=consents, purposes=civic.pack.purposes,
-            cases=civic.cases.list(person=person, officer=officer, limit=50),
-            access=civic.registry.store.log_for(person, limit=30), ways=CONTACT_WAYS,
+            cases=theirs,
+            access=access, ways=CONTACT_WAYS, **(assisted_context(console, person) if full else {}),
             errors=errors or [], values=values or {},
             name=" ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or person)
+
+    console.person_page, console.person_case = show, through_case  # for the assisted-service pages
 
     @r.get("/{person}")
     def single_view(request: Request, person: str) -> Response:

@@ -105,6 +105,14 @@ class App:
         return RulesEngine(self.pack.root)
 
     @cached_property
+    def insights(self):
+        """Impact and insights: each moment's measures, per version, period and group."""
+        from .adapters.store.insights import InsightStore
+        from .engine.insights import Insights
+
+        return Insights(InsightStore(self.store.engine, self.store.reader), self.pack, self.registry, self.clock)
+
+    @cached_property
     def sessions(self):
         """Server-side sessions of the portal (and any other signed-in front end)."""
         from .adapters.store.sessions import SessionStore

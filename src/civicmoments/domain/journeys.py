@@ -75,6 +75,8 @@ class Journey:
     objective_timer: str | None = None
     awaiting_objective: bool = False
     outcome: dict[str, Any] | None = None
+    moment_version: str | None = None  # the moment file's declared version, when the journey started
+    moment_digest: str | None = None  # and the SHA-256 of its bytes
 
     def state(self) -> dict[str, Any]:
         return {
@@ -184,6 +186,8 @@ def start(moment: Moment, journey_id: str, event: LifeEvent, now: datetime) -> O
         updated_at=now,
         trigger=trigger,
         steps={s.id: StepRun() for s in moment.steps},
+        moment_version=moment.version,
+        moment_digest=moment.digest,
     )
     run = _Run(moment, journey, now)
     detail: dict[str, Any] = {"event": event.id, "type": event.type}
@@ -379,6 +383,8 @@ class _Run:
         run.started_at = self.now_iso
         run.status = StepStatus.WAITING if step.waits else StepStatus.DONE
         detail: dict[str, Any] = {"kind": step.kind.value}
+        if step.kind is StepKind.ASK:  # what the person is asked, for the once-only measures
+            detail["questions"] = len(step.spec.get("person") or ())
         if step.kind in EFFECT_KINDS:
             run.effect = f"{j.id}:{step.id}"
             payload = {"moment": j.moment, "spec": dict(step.spec), "results": j.results()}

@@ -309,6 +309,12 @@ class SqlStore:
 
     @staticmethod
     def _journey(r: Any) -> Journey:
+        j = SqlStore._journey_state(r)
+        j.moment_version, j.moment_digest = r.moment_version, r.moment_digest
+        return j
+
+    @staticmethod
+    def _journey_state(r: Any) -> Journey:
         return Journey.from_state(
             id=r.id,
             moment=r.moment,
@@ -332,6 +338,8 @@ class SqlStore:
                     "started_at": j.started_at,
                     "updated_at": j.updated_at,
                     "state": j.state(),
+                    "moment_version": j.moment_version,
+                    "moment_digest": j.moment_digest,
                 }
                 for j in b.new_journeys
             ]

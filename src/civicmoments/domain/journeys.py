@@ -87,6 +87,8 @@ class Journey:
             "objective_timer": self.objective_timer,
             "awaiting_objective": self.awaiting_objective,
             "outcome": self.outcome,
+            "moment_version": self.moment_version,
+            "moment_digest": self.moment_digest,
         }
 
     @classmethod
@@ -119,6 +121,8 @@ class Journey:
             objective_timer=state.get("objective_timer"),
             awaiting_objective=state.get("awaiting_objective", False),
             outcome=state.get("outcome"),
+            moment_version=state.get("moment_version"),
+            moment_digest=state.get("moment_digest"),
         )
 
     def results(self) -> dict[str, Any]:

@@ -309,12 +309,6 @@ class SqlStore:
 
     @staticmethod
     def _journey(r: Any) -> Journey:
-        j = SqlStore._journey_state(r)
-        j.moment_version, j.moment_digest = r.moment_version, r.moment_digest
-        return j
-
-    @staticmethod
-    def _journey_state(r: Any) -> Journey:
         return Journey.from_state(
             id=r.id,
             moment=r.moment,

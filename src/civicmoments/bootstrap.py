@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from .adapters.audit_copy import AppendOnlyCopy
+from .adapters.telemetry import PrometheusTelemetry
 from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer, private_file
 from .adapters.effects.http import HttpProvider, PartnerRouter, reservations_url
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
@@ -294,10 +295,13 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     case_store = CaseStore(writer, reader, store._engine_events)
     cases = Cases(case_store, pack.queues, pack.policy, clock)
     dispatcher = Dispatcher(pack.moments, clock)
+    telemetry = PrometheusTelemetry()
+    dispatcher.telemetry = telemetry
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
                                            lambda: holder["app"].services, lambda: consents, cases, outbound)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
+    effects.telemetry = telemetry
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger, periodic=[(60.0, audit.due)])
     card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones
@@ -314,6 +318,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                          transport=interview_transport(settings, store, clock, signer)),
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
+    app.intake.telemetry = telemetry
     holder["app"] = app
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)

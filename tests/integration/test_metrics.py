@@ -66,3 +66,19 @@ def test_metrics_move_by_what_a_small_run_did(db_url, clock):
     # no partner named JobMatch in these tests: each share is given up on at once
     assert total(after, "civic_dead_letters") == 3 and total(after, "civic_quarantine_size") == 0
     app.store.close()
+
+
+def test_the_grafana_dashboard_uses_only_metrics_that_metrics_serves(sqlite_url, clock):
+    import json
+    import re
+
+    from ..conftest import ROOT
+
+    dashboard = json.loads((ROOT / "docs" / "grafana" / "civicmoments.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {re.sub(r"_(total|bucket|count|sum)$", "", m) for e in exprs for m in re.findall(r"civic_[a-z_]+", e)}
+    app = make_app(sqlite_url, clock)
+    served = scrape(TestClient(create_app(app)))["_families"]
+    assert used and used <= served, used - served
+    assert NAMES <= used  # and every operational metric is on the dashboard
+    app.store.close()

@@ -82,3 +82,26 @@ def test_the_grafana_dashboard_uses_only_metrics_that_metrics_serves(sqlite_url,
     assert used and used <= served, used - served
     assert NAMES <= used  # and every operational metric is on the dashboard
     app.store.close()
+
+
+def test_in_multiprocess_mode_the_scrape_sums_every_process(sqlite_url, clock, tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from civicmoments.api.metrics import prometheus_text
+
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    count = "from civicmoments.adapters.telemetry import PrometheusTelemetry; PrometheusTelemetry().intake('t.x', 'accepted', 2)"
+    for _ in range(2):  # two worker processes, each counting two events
+        subprocess.run([sys.executable, "-c", count], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)},
+                       check=True, timeout=60)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    app = make_app(sqlite_url, clock)
+    body, _ = prometheus_text(app)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(body.decode()) for s in f.samples}
+    assert samples[("civic_intake_events_total", (("outcome", "accepted"), ("type", "t.x")))] == 4
+    assert ("civic_journeys", ()) not in samples and any(n == "civic_inbox_depth" for n, _ in samples)
+    app.store.close()

@@ -67,6 +67,8 @@ def test_a_cell_of_fewer_than_ten_people_is_suppressed():
     assert got["impact"]["reached_rate"] == Suppressed()
     assert got["impact"]["outcome_days_median"] == Suppressed()
     assert str(got["efficiency"]["cost_pence"]) == "fewer than 10"
+    # even a zero says something about each of nine people: every cell is withheld
+    assert all(v == Suppressed() for area in got.values() for v in area.values())
 
 
 def test_a_count_beside_its_total_is_suppressed_when_its_complement_is_small():

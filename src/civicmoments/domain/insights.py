@@ -204,7 +204,7 @@ def measures(rows: Sequence[JourneyFacts], within_days: float | None, costs: Uni
         return Suppressed() if n < MIN_CELL else round(total / n, 2) if n else None
 
     within = rate_cell(in_time, n) if within_days is not None else None
-    return {
+    found = {
         "impact": {
             "journeys": count_cell(n),
             "reached": count_cell(len(reached), n),
@@ -247,6 +247,9 @@ def measures(rows: Sequence[JourneyFacts], within_days: float | None, costs: Uni
             "take_up_rate": rate_cell(sum(1 for r in eligible if r.awarded), len(eligible)) if eligible else None,
         },
     }
+    if small(n):  # a population of fewer than 10: even a zero would tell something about each of them
+        return {area: dict.fromkeys(values, Suppressed()) for area, values in found.items()}
+    return found
 
 
 def split(rows: Sequence[JourneyFacts], group: str, within_days: float | None, costs: UnitCosts,

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from .adapters.audit_copy import AppendOnlyCopy
-from .adapters.telemetry import PrometheusTelemetry
 from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer, private_file
 from .adapters.effects.http import HttpProvider, PartnerRouter, reservations_url
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
@@ -25,6 +24,7 @@ from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
 from .adapters.store.transit import TransitStore
+from .adapters.telemetry import PrometheusTelemetry
 from .domain.clock import Clock, clock_for
 from .domain.messages import Channel
 from .domain.moments import StepKind

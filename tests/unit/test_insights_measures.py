@@ -7,8 +7,8 @@ import pytest
 from civicmoments.domain.insights import (
     JourneyFacts,
     Suppressed,
-    UnitCosts,
     Thresholds,
+    UnitCosts,
     compare,
     measures,
     percentile,

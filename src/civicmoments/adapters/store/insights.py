@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import String, and_, case, distinct, func, literal, select, type_coerce
 from sqlalchemy.engine import Engine
 
-from .sql import utc
 from .bulk import Bulk
 from .schema import (
     access_log,
@@ -30,6 +29,7 @@ from .schema import (
     outbox,
     timeline,
 )
+from .sql import utc
 
 UNKNOWN_VERSION = "unknown"
 

@@ -237,7 +237,9 @@ def measures(rows: Sequence[JourneyFacts], within_days: float | None, costs: Uni
             **{f"consents_{s}": count_cell(people_with[s]) for s in consent},
             "objected": count_cell(sum(1 for r in rows if r.objected)),
             "gate_refusals": count_cell(sum(1 for r in rows if r.gate_refusals)),
-            "viewed_access": count_cell(sum(1 for r in rows if r.viewed_access)),
+            # opening "Who saw my data" is not recorded yet: no figure rather than a false zero
+            "viewed_access": count_cell(sum(1 for r in rows if r.viewed_access)) if any(r.viewed_access for r in rows)
+            else None,
             "reviews": count_cell(reviews),
             "overturned_rate": rate_cell(overturned, reviews) if reviews else None,
         },

@@ -49,7 +49,9 @@ def report(civic, officer: Officer, moment: str, version: str | None, start: str
         raise UnknownGroupProblem(str(exc)) from None
 
 
-@router.get("/{moment}", summary="A moment's impact, experience, efficiency, trust and take-up measures")
+@router.get("/{moment}", summary="A moment's impact, experience, efficiency, trust and take-up measures",
+            responses={200: {"description": "the measures; cells of fewer than 10 people are withheld",
+                             "content": {"application/json": {}, "text/csv": {}}}})
 def show(request: Request, moment: str, version: str | None = None, start: str | None = None,
          end: str | None = None, group: str | None = None, format: str = "json",
          me: Officer = Depends(current_officer)):

@@ -54,6 +54,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/portal.py --people 100000 --json bench/results/portal-sqlite.json
 	$(BIN)/python bench/cases.py --cases 100000 --json bench/results/cases-sqlite.json
 	$(BIN)/python bench/insights.py --journeys 1000000 --db sqlite --json bench/results/insights-sqlite.json
+	$(BIN)/python bench/insights.py --journeys 1000000 --db postgres --json bench/results/insights-postgres.json
 
 clean:
 	rm -rf $(VENV) .civic

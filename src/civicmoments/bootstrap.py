@@ -24,6 +24,7 @@ from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
 from .adapters.store.transit import TransitStore
+from .adapters.telemetry import PrometheusTelemetry
 from .domain.clock import Clock, clock_for
 from .domain.messages import Channel
 from .domain.moments import StepKind
@@ -103,6 +104,14 @@ class App:
         from .rules.openfisca import RulesEngine
 
         return RulesEngine(self.pack.root)
+
+    @cached_property
+    def insights(self):
+        """Impact and insights: each moment's measures, per version, period and group."""
+        from .adapters.store.insights import InsightStore
+        from .engine.insights import Insights
+
+        return Insights(InsightStore(self.store.engine, self.store.reader), self.pack, self.registry, self.clock)
 
     @cached_property
     def sessions(self):
@@ -306,10 +315,13 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     cases.organisation_id = lambda slug: organisation_id(store.organisations(), slug)
     _assisted_cases(messenger, cases)
     dispatcher = Dispatcher(pack.moments, clock)
+    telemetry = PrometheusTelemetry()
+    dispatcher.telemetry = telemetry
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
                                            lambda: holder["app"].services, lambda: consents, cases, outbound)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
+    effects.telemetry = telemetry
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger, periodic=[(60.0, audit.due)])
     card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones
@@ -326,6 +338,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                          transport=interview_transport(settings, store, clock, signer)),
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
+    app.intake.telemetry = telemetry
     holder["app"] = app
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)

@@ -171,6 +171,7 @@ class Demo:
         for name, subject, organisation, roles in DEMO_OFFICERS:  # the staff console's demo sign-in lists them
             app.officers.add(name, subject, organisation, list(roles))
         tokens["Dara"] = app.officers.token("Dev Decider")  # the decision maker the story's review goes to
+        tokens["Polly"] = app.officers.token("Polly Policy")  # the policy lead who reads the measures
         app.cases.open("work-coach", abe, "Welcome call: agree Abe's claimant commitment", key=f"demo-welcome:{abe}")
         env["CIVIC_NOW"] = iso(app.clock.now())  # the platform carries on from the demo's own clock
         env["CIVIC_DEMO_FEATURED"] = json.dumps([abe])  # the demo sign-in lists the story's Abe first
@@ -298,6 +299,30 @@ class Demo:
                               headers=h("Metro Transit")).json()
         say(f"\nchargeback {month}: {statement['creditor']} -> {statement['debtor']}: {statement['fares']} fare(s), "
             f"£{statement['total_pence'] / 100:.2f}")
+        self.measures(url, h("Polly"))
+
+    def measures(self, url: str, headers: dict[str, str]) -> None:
+        """The job-loss measures for the town, as the policy lead reads them (GET /v1/insights/job-loss)."""
+        found = httpx.get(f"{url}/v1/insights/job-loss", headers=headers).json()
+        if found.get("empty") or not found.get("measures"):
+            self.say(f"\ninsights: {found.get('reason') or found.get('detail')}")
+            return
+
+        def shown(v: Any) -> str:
+            return v["suppressed"] if isinstance(v, dict) else "none" if v is None else f"{v:g}"
+
+        m = found["measures"]
+        self.say(click.style("\nJob loss in the town, as the policy lead sees it (/staff/insights)", bold=True))
+        for label, area, name in (
+                ("journeys", "impact", "journeys"), ("back in work (confirmed)", "impact", "reached"),
+                ("days to first notice, median", "experience", "first_notice_days_median"),
+                ("questions asked per person", "experience", "questions_per_person"),
+                ("awards with no application nor officer", "efficiency", "zero_touch_rate"),
+                ("cases per 100 journeys", "efficiency", "cases_per_100"),
+                ("cost to serve per journey, pence", "efficiency", "cost_per_journey_pence"),
+                ("people who gave consent", "trust", "consents_given")):
+            self.say(f"  {label:<40} {shown(m[area][name])}")
+        self.say("  (a cell of fewer than 10 people is never shown)")
 
 
 def _up(url: str) -> bool:

@@ -47,6 +47,8 @@ BENCHMARKS = {
     "portal": (["benchmark", "db", "people", "users", "web_processes", "offered_per_s", "requests", "errors",
                 "p50_ms", "p99_ms", "requests_per_s", "max_requests_per_s", "server_peak_rss_mb", "pages", "target"],
                ("people", 300)),
+    "insights": (["db", "journeys", "rows", "load_s", "report_s", "split_online_s", "compare_s", "measures",
+                  "questions_change", "target"], ("journeys", 300)),
 }
 
 

@@ -20,54 +20,62 @@ from civicmoments.settings import Settings
 
 from .staff import sign_in, start
 
-ROLES = ("work-coach", "decision-maker", "team-leader", "auditor", "agency-partner")
+ROLES = ("work-coach", "decision-maker", "team-leader", "auditor", "agency-partner", "policy", "performance")
 SUBJECT = {"work-coach": "demo-work-coach", "decision-maker": "demo-decision-maker",
-           "team-leader": "demo-team-leader", "auditor": "demo-auditor", "agency-partner": "demo-agency-partner"}
+           "team-leader": "demo-team-leader", "auditor": "demo-auditor", "agency-partner": "demo-agency-partner",
+           "policy": "demo-policy", "performance": "demo-performance"}
 Y, N = True, False
 
 # (method, route, the case or queue it is tried on) -> allowed for each role, in ROLES order:
-#                                                        coach  maker  leader audit  partner
+#                                                        coach  maker  leader audit  partner policy perform
 MATRIX: dict[tuple[str, str, str], tuple[bool, ...]] = {
-    ("GET", "/staff/queues", "-"):                        (Y,    Y,     Y,     Y,     Y),
-    ("GET", "/staff/caseload", "-"):                      (Y,    Y,     Y,     Y,     Y),
-    ("GET", "/staff/queues/{queue}", "decision-review"):  (N,    Y,     Y,     Y,     N),
-    ("GET", "/staff/queues/{queue}", "work-coach"):       (Y,    N,     Y,     Y,     N),
-    ("GET", "/staff/queues/{queue}", "fare-dispute"):     (N,    N,     N,     Y,     Y),
-    ("GET", "/staff/cases/{case_id}", "review"):          (N,    Y,     Y,     Y,     N),
-    ("GET", "/staff/cases/{case_id}", "coach"):           (Y,    N,     Y,     Y,     N),
-    ("GET", "/staff/cases/{case_id}", "fare"):            (N,    N,     N,     Y,     Y),
-    ("POST", "/staff/cases/{case_id}/assign", "review"):  (N,    Y,     Y,     N,     N),
-    ("POST", "/staff/cases/{case_id}/note", "review"):    (N,    Y,     Y,     N,     N),
-    ("POST", "/staff/cases/{case_id}/note", "coach"):     (Y,    N,     Y,     N,     N),
-    ("POST", "/staff/cases/{case_id}/note", "fare"):      (N,    N,     N,     N,     Y),
-    ("POST", "/staff/cases/{case_id}/resolve", "review"): (N,    Y,     Y,     N,     N),
-    ("POST", "/staff/cases/{case_id}/resolve", "coach"):  (Y,    N,     Y,     N,     N),
-    ("POST", "/staff/cases/{case_id}/refer", "coach"):    (Y,    N,     Y,     N,     N),
-    ("POST", "/staff/cases/{case_id}/appeal", "review"):  (N,    Y,     Y,     N,     N),
+    ("GET", "/staff/queues", "-"):                        (Y,    Y,     Y,     Y,     Y, Y, Y),
+    ("GET", "/staff/caseload", "-"):                      (Y,    Y,     Y,     Y,     Y, Y, Y),
+    ("GET", "/staff/queues/{queue}", "decision-review"):  (N,    Y,     Y,     Y,     N, N, N),
+    ("GET", "/staff/queues/{queue}", "work-coach"):       (Y,    N,     Y,     Y,     N, N, N),
+    ("GET", "/staff/queues/{queue}", "fare-dispute"):     (N,    N,     N,     Y,     Y, N, N),
+    ("GET", "/staff/cases/{case_id}", "review"):          (N,    Y,     Y,     Y,     N, N, N),
+    ("GET", "/staff/cases/{case_id}", "coach"):           (Y,    N,     Y,     Y,     N, N, N),
+    ("GET", "/staff/cases/{case_id}", "fare"):            (N,    N,     N,     Y,     Y, N, N),
+    ("POST", "/staff/cases/{case_id}/assign", "review"):  (N,    Y,     Y,     N,     N, N, N),
+    ("POST", "/staff/cases/{case_id}/note", "review"):    (N,    Y,     Y,     N,     N, N, N),
+    ("POST", "/staff/cases/{case_id}/note", "coach"):     (Y,    N,     Y,     N,     N, N, N),
+    ("POST", "/staff/cases/{case_id}/note", "fare"):      (N,    N,     N,     N,     Y, N, N),
+    ("POST", "/staff/cases/{case_id}/resolve", "review"): (N,    Y,     Y,     N,     N, N, N),
+    ("POST", "/staff/cases/{case_id}/resolve", "coach"):  (Y,    N,     Y,     N,     N, N, N),
+    ("POST", "/staff/cases/{case_id}/refer", "coach"):    (Y,    N,     Y,     N,     N, N, N),
+    ("POST", "/staff/cases/{case_id}/appeal", "review"):  (N,    Y,     Y,     N,     N, N, N),
     # a document the person sent is read like their data: by those who may view the person on the queue
-    ("GET", "/staff/cases/{case_id}/evidence/{evidence_id}", "review"): (N, Y,  Y,     N,     N),
+    ("GET", "/staff/cases/{case_id}/evidence/{evidence_id}", "review"): (N, Y,  Y,     N,     N, N, N),
     # a person is seen through one of the officer's cases (the transit officer through the fare dispute)
-    ("GET", "/staff/people/{person}", "person"):          (Y,    Y,     Y,     N,     Y),
-    ("POST", "/staff/people/{person}/contact", "person"): (Y,    Y,     Y,     N,     Y),
-    ("POST", "/staff/people/{person}/job", "person"):     (Y,    Y,     Y,     N,     Y),
+    ("GET", "/staff/people/{person}", "person"):          (Y,    Y,     Y,     N,     Y, N, N),
+    ("POST", "/staff/people/{person}/contact", "person"): (Y,    Y,     Y,     N,     Y, N, N),
+    ("POST", "/staff/people/{person}/job", "person"):     (Y,    Y,     Y,     N,     Y, N, N),
     # acting for the person (assisted service): those who act on a queue that sees the whole person
-    ("POST", "/staff/people/{person}/commitment", "person"):       (Y, Y, Y, N, N),
-    ("POST", "/staff/people/{person}/adjustments", "person"):      (Y, Y, Y, N, N),
-    ("POST", "/staff/people/{person}/appointee", "person"):        (Y, Y, Y, N, N),
-    ("POST", "/staff/people/{person}/contact-details", "person"):  (Y, Y, Y, N, N),
-    ("POST", "/staff/people/{person}/interview", "person"):        (Y, Y, Y, N, N),
-    ("POST", "/staff/people/{person}/interview/cancel", "person"): (Y, Y, Y, N, N),
-    ("POST", "/staff/people/{person}/survey", "person"):           (Y, Y, Y, N, N),
-    ("GET", "/staff/people/{person}/survey", "person"):            (Y, Y, Y, N, N),
-    ("GET", "/v1/cases", "-"):                            (Y,    Y,     Y,     Y,     Y),
-    ("GET", "/v1/cases/{case_id}", "review"):             (N,    Y,     Y,     Y,     N),
-    ("GET", "/v1/cases/{case_id}", "fare"):               (N,    N,     N,     Y,     Y),
-    ("GET", "/v1/cases/{case_id}/person", "review"):      (N,    Y,     Y,     N,     N),
-    ("GET", "/v1/cases/{case_id}/person", "coach"):       (Y,    N,     Y,     N,     N),
-    ("POST", "/v1/cases/{case_id}/assign", "review"):     (N,    Y,     Y,     N,     N),
-    ("POST", "/v1/cases/{case_id}/notes", "review"):      (N,    Y,     Y,     N,     N),
-    ("POST", "/v1/cases/{case_id}/resolve", "review"):    (N,    Y,     Y,     N,     N),
-    ("POST", "/v1/cases/{case_id}/refer", "fare"):        (N,    N,     N,     N,     Y),
+    ("POST", "/staff/people/{person}/commitment", "person"):       (Y, Y, Y, N, N, N, N),
+    ("POST", "/staff/people/{person}/adjustments", "person"):      (Y, Y, Y, N, N, N, N),
+    ("POST", "/staff/people/{person}/appointee", "person"):        (Y, Y, Y, N, N, N, N),
+    ("POST", "/staff/people/{person}/contact-details", "person"):  (Y, Y, Y, N, N, N, N),
+    ("POST", "/staff/people/{person}/interview", "person"):        (Y, Y, Y, N, N, N, N),
+    ("POST", "/staff/people/{person}/interview/cancel", "person"): (Y, Y, Y, N, N, N, N),
+    ("POST", "/staff/people/{person}/survey", "person"):           (Y, Y, Y, N, N, N, N),
+    ("GET", "/staff/people/{person}/survey", "person"):            (Y, Y, Y, N, N, N, N),
+    ("GET", "/v1/cases", "-"):                            (Y,    Y,     Y,     Y,     Y, Y, Y),
+    ("GET", "/v1/cases/{case_id}", "review"):             (N,    Y,     Y,     Y,     N, N, N),
+    ("GET", "/v1/cases/{case_id}", "fare"):               (N,    N,     N,     Y,     Y, N, N),
+    ("GET", "/v1/cases/{case_id}/person", "review"):      (N,    Y,     Y,     N,     N, N, N),
+    ("GET", "/v1/cases/{case_id}/person", "coach"):       (Y,    N,     Y,     N,     N, N, N),
+    ("POST", "/v1/cases/{case_id}/assign", "review"):     (N,    Y,     Y,     N,     N, N, N),
+    ("POST", "/v1/cases/{case_id}/notes", "review"):      (N,    Y,     Y,     N,     N, N, N),
+    ("POST", "/v1/cases/{case_id}/resolve", "review"):    (N,    Y,     Y,     N,     N, N, N),
+    ("POST", "/v1/cases/{case_id}/refer", "fare"):        (N,    N,     N,     N,     Y, N, N),
+    # insights: aggregates for the policy and performance roles only
+    ("GET", "/staff/insights", "-"):                      (N,    N,     N,     N,     N,     Y,     Y),
+    ("GET", "/staff/insights/{moment}/{area}", "job-loss/impact"): (N, N, N,   N,     N,     Y,     Y),
+    ("GET", "/staff/insights/{moment}/compare", "job-loss"): (N,  N,     N,     N,     N,     Y,     Y),
+    ("GET", "/staff/insights/{moment}/export.csv", "job-loss"): (N, N,   N,     N,     N,     Y,     Y),
+    ("GET", "/v1/insights/{moment}", "job-loss"):         (N,    N,     N,     N,     N,     Y,     Y),
+    ("GET", "/v1/insights/{moment}/compare", "job-loss"): (N,    N,     N,     N,     N,     Y,     Y),
 }
 # Routes anyone may reach: signing in and out, and the start page.
 PUBLIC = {("GET", "/staff"), ("GET", "/staff/sign-in"), ("GET", "/staff/auth/callback"), ("POST", "/staff/sign-out")}
@@ -77,6 +85,11 @@ BODIES = {"assign": {}, "note": {"text": "Checked"}, "notes": {"text": "Checked"
 
 
 def _seed(app) -> dict:
+    from ..integration.test_engine_flow import employer_of, job_ended
+
+    employer = employer_of(app, "r1", "r2", "r3")  # three redundancies: job-loss v1 has run (too few to show)
+    app.intake.submit(employer, [job_ended(p, f"matrix-{p}") for p in ("r1", "r2", "r3")])
+    app.worker.drain()
     person = app.registry.add_person()
     app.registry.record(None, person, [{"attribute": "given_name", "value": "Mo"}])
     # the transit officer sees the person only under an agreement for the fare dispute's purpose
@@ -103,7 +116,10 @@ def clients(console):
 def _call(console, clients, role: str, method: str, route: str, target: str) -> int:
     case = console.seeded.get(target, "")
     path = (route.replace("{queue}", target).replace("{case_id}", case).replace("{person}", console.seeded["person"])
-            .replace("{evidence_id}", console.seeded["evidence"]))
+            .replace("{evidence_id}", console.seeded["evidence"])
+            .replace("{moment}/{area}", target).replace("{moment}", target))
+    if route.endswith("/compare"):
+        path += "?before=v1&after=v1"
     action = route.rsplit("/", 1)[-1]
     if path.startswith("/v1/"):
         headers = {"Authorization": f"Bearer {console.officer_tokens[SUBJECT[role]]}"}
@@ -135,7 +151,8 @@ def test_every_role_gets_what_the_table_says(console, clients, key):
 def test_nobody_signed_in_is_sent_to_sign_in_and_no_token_is_401(console):
     for method, route, target in MATRIX:
         path = (route.replace("{queue}", target).replace("{case_id}", console.seeded.get(target, ""))
-                .replace("{person}", console.seeded["person"]).replace("{evidence_id}", console.seeded["evidence"]))
+                .replace("{person}", console.seeded["person"]).replace("{evidence_id}", console.seeded["evidence"])
+                .replace("{moment}/{area}", target).replace("{moment}", target))
         r = httpx.request(method, f"{console.url}{path}", json={} if method == "POST" else None)
         if path.startswith("/v1/"):
             assert r.status_code == 401, (method, path, r.status_code)
@@ -155,7 +172,7 @@ def _routes(routes, prefix=""):
 
 def test_every_staff_route_is_in_the_table(tmp_path):
     api = create_app(build(Settings(data_dir=tmp_path, demo_mode=True)))
-    served = {(m, p) for m, p in _routes(api.routes) if p.startswith(("/staff", "/v1/cases"))}
+    served = {(m, p) for m, p in _routes(api.routes) if p.startswith(("/staff", "/v1/cases", "/v1/insights"))}
     tabled = {(m, r) for m, r, _ in MATRIX} | PUBLIC
     assert served - tabled == set(), "routes missing from the authorisation table"
     assert tabled - served == set(), "the table names routes the application does not serve"

@@ -8,6 +8,7 @@ from . import (  # noqa: F401
                cases,
                consents,
                events,
+               insights,
                journeys,
                messages,
                moments,

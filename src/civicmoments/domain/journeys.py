@@ -75,6 +75,8 @@ class Journey:
     objective_timer: str | None = None
     awaiting_objective: bool = False
     outcome: dict[str, Any] | None = None
+    moment_version: str | None = None  # the moment file's declared version, when the journey started
+    moment_digest: str | None = None  # and the SHA-256 of its bytes
 
     def state(self) -> dict[str, Any]:
         return {
@@ -85,6 +87,8 @@ class Journey:
             "objective_timer": self.objective_timer,
             "awaiting_objective": self.awaiting_objective,
             "outcome": self.outcome,
+            "moment_version": self.moment_version,
+            "moment_digest": self.moment_digest,
         }
 
     @classmethod
@@ -117,6 +121,8 @@ class Journey:
             objective_timer=state.get("objective_timer"),
             awaiting_objective=state.get("awaiting_objective", False),
             outcome=state.get("outcome"),
+            moment_version=state.get("moment_version"),
+            moment_digest=state.get("moment_digest"),
         )
 
     def results(self) -> dict[str, Any]:
@@ -184,6 +190,8 @@ def start(moment: Moment, journey_id: str, event: LifeEvent, now: datetime) -> O
         updated_at=now,
         trigger=trigger,
         steps={s.id: StepRun() for s in moment.steps},
+        moment_version=moment.version,
+        moment_digest=moment.digest,
     )
     run = _Run(moment, journey, now)
     detail: dict[str, Any] = {"event": event.id, "type": event.type}
@@ -379,6 +387,8 @@ class _Run:
         run.started_at = self.now_iso
         run.status = StepStatus.WAITING if step.waits else StepStatus.DONE
         detail: dict[str, Any] = {"kind": step.kind.value}
+        if step.kind is StepKind.ASK:  # what the person is asked, for the once-only measures
+            detail["questions"] = len(step.spec.get("person") or ())
         if step.kind in EFFECT_KINDS:
             run.effect = f"{j.id}:{step.id}"
             payload = {"moment": j.moment, "spec": dict(step.spec), "results": j.results()}

@@ -101,6 +101,8 @@ class Moment:
     objective: Objective | None = None
     cancel_on: tuple[CancelRule, ...] = ()
     source_file: str | None = None
+    version: str | None = None  # the version the file declares (``version: v2``), for comparing changes
+    digest: str | None = None  # SHA-256 of the file's bytes: what exactly ran, declared or not
 
     @cached_property
     def _by_id(self) -> dict[str, Step]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-ACTIONS = ("see", "act", "resolve", "assign", "view-person")
+ACTIONS = ("see", "act", "resolve", "assign", "view-person", "insights")
+INSIGHTS = "insights"  # sees the insights view and API: aggregates only, never a person
 ACTING = frozenset({"act", "resolve", "assign"})
 
 
@@ -63,6 +64,10 @@ class Policy:
         if queue not in self.queue_organisation:
             return False
         return any(self._grants(self.roles[r], officer, action, queue) for r in officer.roles if r in self.roles)
+
+    def sees_insights(self, officer: Officer) -> bool:
+        """May this officer see the insights (aggregate measures of moments)?"""
+        return any(INSIGHTS in self.roles[r].actions for r in officer.roles if r in self.roles)
 
     def visible_queues(self, officer: Officer) -> list[str]:
         return [q for q in self.queue_organisation if self.allows(officer, "see", q)]

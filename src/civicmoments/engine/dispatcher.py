@@ -16,7 +16,7 @@ from ..domain.events import ENGINE_EVENT_TYPES, LifeEvent
 from ..domain.ids import uuid7
 from ..domain.journeys import Journey, Outcome
 from ..domain.moments import Moment
-from .ports import BatchResult
+from .ports import BatchResult, NoTelemetry, Telemetry
 
 
 class UnknownMomentError(RuntimeError):
@@ -24,6 +24,8 @@ class UnknownMomentError(RuntimeError):
 
 
 class Dispatcher:
+    telemetry: Telemetry = NoTelemetry()  # bootstrap sets the Prometheus one
+
     def __init__(self, moments: dict[str, Moment], clock: Clock) -> None:
         self.moments, self.clock = moments, clock
         self.triggers: dict[str, list[Moment]] = {}
@@ -63,7 +65,8 @@ class Dispatcher:
         for event in events:
             people = active[event.subject]
             try:
-                outcomes = self.outcomes(event, people, now)
+                with self.telemetry.timed_step(event.type):
+                    outcomes = self.outcomes(event, people, now)
             except Exception as exc:  # noqa: BLE001 - any failure quarantines this one event
                 result.quarantined.append((event.seq, f"{type(exc).__name__}: {exc}"))
                 continue

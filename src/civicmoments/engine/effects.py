@@ -13,13 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from ..domain.clock import Clock
 from ..domain.moments import RESULT_KINDS
 from ..logs import get
-from .ports import Effect, EffectProvider, EffectResult, Settlement
+from .ports import Effect, EffectProvider, EffectResult, NoTelemetry, Settlement, Telemetry
 
 log = get("civic.effects")
 _RESULT_KINDS = {k.value for k in RESULT_KINDS}
 
 
 class EffectRunner:
+    telemetry: Telemetry = NoTelemetry()  # bootstrap sets the Prometheus one
+
     def __init__(self, store, providers: Mapping[str, EffectProvider], clock: Clock,
                  batch_size: int = 200, lease_seconds: float = 30.0) -> None:
         self.store, self.providers, self.clock = store, providers, clock
@@ -52,7 +54,8 @@ class EffectRunner:
         if provider is None:
             return [EffectResult.fail(f"no provider is configured for {kind!r} effects")] * len(group)
         try:
-            results = provider.perform(group)
+            with self.telemetry.timed_effect(kind):
+                results = provider.perform(group)
         except Exception as exc:  # noqa: BLE001 - a provider crash is a passing fault
             return [EffectResult.retry(f"{type(exc).__name__}: {exc}")] * len(group)
         if len(results) != len(group):

@@ -77,6 +77,11 @@ InvalidMonthError = _problem("invalid-month", 422, "The month is not valid")
 InvalidBookingError = _problem("invalid-booking", 422, "The interview booking is not valid")
 BookingNotHeldError = _problem("booking-not-held", 404, "No such interview booking is held")
 BookingConsentError = _problem("consent-not-given", 403, "The booking cannot go to the partner without consent")
+UnknownMomentProblem = _problem("unknown-moment", 404, "No such moment")
+UnknownMomentVersionProblem = _problem("unknown-moment-version", 404, "The moment never ran at this version")
+UnknownGroupProblem = _problem("unknown-group", 422, "Not a group insights split by")
+InsightsNotPermittedError = _problem("insights-not-permitted", 403, "Your roles do not include insights")
+InvalidPeriodError = _problem("invalid-period", 422, "The period is not valid")
 PartnerUnavailableError = _problem("partner-unavailable", 503, "The partner did not answer")
 
 

@@ -30,6 +30,7 @@ from .errors import (
     UnknownEventTypeError,
     UnstorableEventError,
 )
+from .ports import NoTelemetry, Telemetry
 
 log = get("civic.intake")
 
@@ -99,6 +100,8 @@ def event_data(raw: dict[str, Any]) -> Any:
 
 
 class Intake:
+    telemetry: Telemetry = NoTelemetry()  # bootstrap sets the Prometheus one
+
     def __init__(self, store, event_types: dict[str, EventType], clock: Clock,
                  earliest: datetime = EARLIEST, max_ahead: timedelta = MAX_AHEAD, authority=None) -> None:
         """``earliest`` and ``max_ahead`` bound event times: from ``earliest`` to ``max_ahead`` after now."""
@@ -227,6 +230,10 @@ class Intake:
                     )
                     outcome = "rejected"
                 receipts[i] = Receipt(i, row["event_id"], row["source"], outcome, problem)
+        for raw, r in zip(raws, receipts, strict=True):
+            if r is not None:
+                kind = raw.get("type") if isinstance(raw, dict) else None
+                self.telemetry.intake(kind if kind in self.event_types else "unregistered", r.status)
         return [r for r in receipts if r is not None]
 
     def _screen(self, org: Organisation, valid: list[tuple[int, dict[str, Any]]],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -119,3 +120,24 @@ class ChannelProvider(Protocol):
     channel: Any  # a domain.messages.Channel
 
     def send(self, batch: Sequence[Outgoing]) -> list[Any]: ...  # domain.messages.Outcome each
+
+
+class Telemetry(Protocol):
+    """Operational counters and timings (the Prometheus adapter serves them at /metrics)."""
+
+    def intake(self, event_type: str, outcome: str, n: int = 1) -> None: ...
+    def timed_step(self, event_type: str) -> AbstractContextManager[None]: ...
+    def timed_effect(self, kind: str) -> AbstractContextManager[None]: ...
+
+
+class NoTelemetry:
+    """Telemetry that records nothing: the default until bootstrap wires the real one."""
+
+    def intake(self, event_type: str, outcome: str, n: int = 1) -> None:
+        pass
+
+    def timed_step(self, event_type: str) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def timed_effect(self, kind: str) -> AbstractContextManager[None]:
+        return nullcontext()

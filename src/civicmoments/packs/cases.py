@@ -16,9 +16,12 @@ _QUEUE_KEYS = {"title", "organisation", "service_level", "roles", "outcomes", "p
 _ROLE_KEYS = {"title", "actions", "queues", "organisations", "sees"}
 
 
-def _strings(doc: Located, value: Any, path: tuple, what: str, star: bool = False) -> list[str]:
+def _strings(doc: Located, value: Any, path: tuple, what: str, star: bool = False,
+             empty: bool = False) -> list[str]:
     if star and value == "*":
         return ["*"]
+    if empty and value == []:
+        return []
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         raise doc.error(path, f"{what} is a non-empty list of names" + (' or "*"' if star else ""))
     return value
@@ -77,7 +80,8 @@ def load_policy(file: Path, queues: dict[str, Queue]) -> Policy:
             for a in actions:
                 if a not in ACTIONS:
                     raise doc.error(path + ("actions",), f"action {a!r} is not one of {', '.join(ACTIONS)}")
-            qs = _strings(doc, spec.get("queues"), path + ("queues",), "'queues'", star=True)
+            qs = _strings(doc, spec.get("queues"), path + ("queues",), "'queues'", star=True,
+                          empty=actions == ["insights"])  # a role that sees only insights needs no queue
             for q in qs:
                 if q != "*" and q not in queues:
                     raise doc.error(path + ("queues",), f"queue {q!r} is not declared in cases/queues.yaml")

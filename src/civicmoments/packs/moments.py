@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +26,8 @@ from ..rules.cel import CelCondition, ConditionSyntaxError
 from .yamlmap import Located, PackError, load
 
 _ID = re.compile(r"^[a-z][a-z0-9-]*$")
-_TOP = {"moment", "title", "description", "trigger", "objective", "steps", "cancel_on"}
+_TOP = {"moment", "title", "description", "version", "trigger", "objective", "steps", "cancel_on"}
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 _STEP_COMMON = {"id", "after", "when", "deadline", "on_timeout", "on_failure", "retry", "reply"}
 _KINDS = {k.value: k for k in StepKind}
 
@@ -122,6 +124,11 @@ def load_moment(file: Path, known_types: set[str] | None = None, known_queues: s
         raise r.fail(("steps",), "a moment needs a non-empty list of 'steps'")
     steps = [_step(r, s, ("steps", i)) for i, s in enumerate(raw_steps)]
     _check_graph(r, steps)
+    version = d.get("version")
+    if version is not None:
+        version = str(version)
+        if not _VERSION.match(version):
+            raise r.fail(("version",), "'version' is a short label such as v2 or 2026.11 (letters, digits, . _ -)")
     return Moment(
         id=moment_id,
         title=str(d.get("title") or moment_id),
@@ -130,6 +137,8 @@ def load_moment(file: Path, known_types: set[str] | None = None, known_queues: s
         objective=objective,
         cancel_on=tuple(cancel_rules),
         source_file=str(file),
+        version=version,
+        digest=hashlib.sha256(Path(file).read_bytes()).hexdigest(),
     )
 
 

@@ -89,7 +89,10 @@ journeys = Table(
     Column("started_at", Time, nullable=False),
     Column("updated_at", Time, nullable=False),
     Column("state", Json, nullable=False),
+    Column("moment_version", String(40)),  # migration 0013: the moment file's declared version
+    Column("moment_digest", String(64)),  # and the SHA-256 of its bytes
     Index("ix_journeys_person_status", "person", "status"),
+    Index("ix_journeys_moment_started", "moment", "started_at"),
 )
 
 timeline = Table(
@@ -501,4 +504,17 @@ erasure_requests = Table(
     Column("details", Text, nullable=False),  # what the person asked, in their words
     Column("status", String(20), nullable=False),  # received, case-opened, done
     Column("case_id", String(36)),
+)
+
+
+# -- insights (migration 0013) --------------------------------------------------------------
+
+journey_groups = Table(
+    "journey_groups",
+    metadata,
+    Column("journey_id", String(36), primary_key=True),
+    Column("online", String(12), nullable=False),  # online | not-online
+    Column("age_band", String(10), nullable=False),  # 16-24 ... 65+, at the journey's start
+    Column("region", String(100), nullable=False),  # the person's home area
+    Column("language", String(10), nullable=False),  # the language messages are written in
 )

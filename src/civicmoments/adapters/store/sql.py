@@ -332,6 +332,8 @@ class SqlStore:
                     "started_at": j.started_at,
                     "updated_at": j.updated_at,
                     "state": j.state(),
+                    "moment_version": j.moment_version,
+                    "moment_digest": j.moment_digest,
                 }
                 for j in b.new_journeys
             ]

@@ -29,8 +29,11 @@ DEMO_OFFICERS = (
     ("Tomos Lead", "demo-team-leader", "employment-department", ("team-leader",)),
     ("Audrey Check", "demo-auditor", "employment-department", ("auditor",)),
     ("Pat Metro", "demo-agency-partner", "metro-transit", ("agency-partner",)),
+    ("Polly Policy", "demo-policy", "employment-department", ("policy",)),
+    ("Percy Measures", "demo-performance", "employment-department", ("performance",)),
 )
 NAV = (("/staff/queues", "Queues"), ("/staff/caseload", "My caseload"))
+INSIGHTS_NAV = (("/staff/insights", "Insights"),)  # for the roles with the insights action
 
 
 class SignInNeeded(Exception):
@@ -142,7 +145,8 @@ class Console:
             shown = {"id": officer.id, "name": officer.name, "role_names": self.role_names(officer),
                      "organisation_name": self.organisation_name(officer), "roles": list(officer.roles)}
         html = self.env.get_template(f"staff/{template}").render(
-            officer=shown, nav=NAV, path=request.url.path, csrf_token=self.portal.csrf(request),
+            officer=shown, nav=NAV + (INSIGHTS_NAV if officer and self.civic.pack.policy.sees_insights(officer)
+                                      else ()), path=request.url.path, csrf_token=self.portal.csrf(request),
             cspNonce=getattr(request.state, "csp_nonce", None),  # GOV.UK Frontend's one inline script
             service_name=self.civic.settings.service_name, demo=self.civic.settings.demo_mode,
             queue_titles={q.id: q.title for q in self.civic.cases.queues.values()}, **context)
@@ -151,7 +155,7 @@ class Console:
 
 def mount(api: FastAPI, civic, portal) -> Console:
     """Add the staff console to the app (after the portal, whose sessions and assets it shares)."""
-    from . import assisted, cases, people, queues, signin
+    from . import assisted, cases, insights, people, queues, signin
 
     console = Console(civic, portal)
     moj = Path(civic.settings.moj_assets_dir)
@@ -159,7 +163,7 @@ def mount(api: FastAPI, civic, portal) -> Console:
         api.mount("/staff/moj", StaticFiles(directory=moj), name="moj")
     else:
         log.warning("MOJ Frontend is not installed: run npm ci", looked_in=str(moj))
-    for pages in (signin, queues, cases, people, assisted):
+    for pages in (signin, queues, cases, people, assisted, insights):
         api.include_router(pages.router(console))
 
     @api.exception_handler(SignInNeeded)

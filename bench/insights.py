@@ -1,0 +1,142 @@
+"""The insights benchmark: every measure of one moment over a million journeys.
+
+    python bench/insights.py --journeys 1000000 --db sqlite --json OUT.json
+
+Set-up (not timed): the store holds --journeys job-loss journeys over two versions (v1, v2), each
+with its timeline (started, the survey's questions, completed), one or two messages with their
+delivery history, cases for a third of them with officers' actions, consents, and the bands
+insights split by. Rows go in with plain executemany, in batches.
+
+Timed: ``app.insights.report("job-loss")`` (every measure, all versions), the same split by
+online / not online, and ``compare("job-loss", "v1", "v2")``. Writes seconds for each and this
+process's peak memory. The target is under 2 s and under 1 GB for the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from civicmoments.adapters.store.schema import (
+    case_timeline,
+    cases,
+    consents,
+    journey_groups,
+    journeys,
+    message_history,
+    messages,
+    timeline,
+)
+from civicmoments.bootstrap import build
+from civicmoments.domain.clock import FakeClock
+from civicmoments.settings import Settings
+from common import KEY_SETTINGS, add_quick, apply_quick, emit, fresh_database, say
+
+START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+BATCH = 20_000
+
+
+def populate(engine, n: int, seed: int = 7) -> dict[str, int]:
+    """``n`` journeys and their rows; returns how many rows each table got."""
+    rng = random.Random(seed)
+    counts = dict.fromkeys(("journeys", "timeline", "messages", "message_history", "cases", "case_timeline",
+                            "consents"), 0)
+    bands = ("16-24", "25-34", "35-49", "50-64", "65+")
+    areas = ("Leeds", "Bradford", "Wakefield", "Harrogate", "York")
+    for lo in range(0, n, BATCH):
+        rows: dict[str, list[dict]] = {k: [] for k in counts} | {"groups": []}
+        for i in range(lo, min(n, lo + BATCH)):
+            jid, person = f"j{i:08d}", f"p{i:08d}"
+            version = "v1" if i % 2 == 0 else "v2"
+            started = START + timedelta(minutes=i % 100_000)
+            reached = rng.random() < 0.6
+            days = rng.uniform(5, 200)
+            outcome = ({"event": f"s{i}", "duration_s": round(days * 86400, 3),
+                        "confirmed": {"at": (started + timedelta(days=days)).isoformat()}} if reached else None)
+            rows["journeys"].append({"id": jid, "moment": "job-loss", "person": person,
+                                     "status": "completed" if reached else "active", "version": 1,
+                                     "started_at": started, "updated_at": started,
+                                     "state": {"trigger": {}, "steps": {}, "outcome": outcome},
+                                     "moment_version": version, "moment_digest": version * 32})
+            rows["timeline"] += [
+                {"journey_id": jid, "at": started, "kind": "started", "step": None, "detail": {}},
+                {"journey_id": jid, "at": started, "kind": "step-started", "step": "survey",
+                 "detail": {"kind": "ask", "questions": 4 if version == "v1" else 3}},
+            ]
+            offline = i % 7 == 0
+            for k in range(1 if rng.random() < 0.7 else 2):
+                mid = f"m{i:08d}{k}"
+                rows["messages"].append({
+                    "id": mid, "key": mid, "person_id": person, "journey_id": jid, "template": "notice-of-assistance",
+                    "version": 1, "locale": "en", "purpose": None, "content": "", "needs": {}, "chain": [],
+                    "position": 0, "status": "delivered", "attempts": 1, "created_at": started + timedelta(seconds=40),
+                    "updated_at": started})
+                rows["message_history"].append({"message_id": mid, "at": started, "channel":
+                                                "letter" if offline else "inbox", "status": "delivered", "detail": ""})
+            if i % 3 == 0:
+                cid = f"c{i:08d}"
+                rows["cases"].append({
+                    "id": cid, "key": cid, "queue": "job-matching", "organisation": "employment-department",
+                    "person_id": person, "journey_id": jid, "step_id": "coach-match", "reason": "bench",
+                    "priority": "normal", "status": "resolved", "opened_at": started, "due_at": started,
+                    "version": 1, "data": {}, "tasks": []})
+                rows["case_timeline"] += [{"case_id": cid, "at": started, "actor": "officer", "action": "note",
+                                           "detail": {}}] * 2
+            rows["consents"].append({"id": f"k{i:08d}", "person_id": person, "purpose": "employment-support",
+                                     "notice_version": "1", "state": "given" if i % 5 else "refused",
+                                     "at": started, "channel": "portal"})
+            rows["groups"].append({"journey_id": jid, "online": "not-online" if offline else "online",
+                                   "age_band": bands[i % 5], "region": areas[i % 5], "language": "en"})
+        with engine.begin() as conn:
+            for name, table in (("journeys", journeys), ("timeline", timeline), ("messages", messages),
+                                ("message_history", message_history), ("cases", cases),
+                                ("case_timeline", case_timeline), ("consents", consents),
+                                ("groups", journey_groups)):
+                if rows[name]:
+                    conn.execute(insert(table), rows[name])
+                    if name in counts:
+                        counts[name] += len(rows[name])
+        say(f"  {min(n, lo + BATCH):,} journeys stored")
+    return counts
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--journeys", type=int, default=1_000_000)
+    p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--json", dest="out", type=Path)
+    add_quick(p, journeys=300)
+    args = p.parse_args()
+    apply_quick(args, args.out)
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.db, Path(tmp), "insights") as url:
+        app = build(Settings(data_dir=Path(tmp), database_url=url, **KEY_SETTINGS), clock=FakeClock(START))
+        say(f"storing {args.journeys:,} journeys on {args.db}")
+        t = time.perf_counter()
+        rows = populate(app.store.engine, args.journeys)
+        load_s = time.perf_counter() - t
+        timings = {}
+        for name, call in (("report_s", lambda: app.insights.report("job-loss")),
+                           ("split_online_s", lambda: app.insights.report("job-loss", group="online")),
+                           ("compare_s", lambda: app.insights.compare("job-loss", "v1", "v2"))):
+            t = time.perf_counter()
+            found = call()
+            timings[name] = round(time.perf_counter() - t, 2)
+            say(f"  {name}: {timings[name]} s")
+        report = app.insights.report("job-loss")
+        app.store.close()
+    figures = {"db": args.db, "journeys": args.journeys, "rows": rows, "load_s": round(load_s, 1), **timings,
+               "measures": sum(len(v) for v in report["measures"].values()),
+               "questions_change": found["measures"]["experience"]["questions_per_person"]["change"],
+               "target": "every measure of one moment over 1,000,000 journeys in under 2 s, under 1 GB"}
+    emit(json.loads(json.dumps(figures, default=str)), args.out, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

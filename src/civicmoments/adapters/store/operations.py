@@ -1,0 +1,42 @@
+"""What /metrics reads from the database at scrape time (so every process reports the same):
+journeys by moment and status, outbox and inbox depth, dead letters, quarantine, messages by
+channel and status, case backlog and service-level breaches by queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from .schema import cases, inbox, journeys, message_history, messages, outbox
+
+
+class OperationsStore:
+    def __init__(self, reader: Engine) -> None:
+        self.reader = reader
+
+    def snapshot(self, now: datetime) -> dict[str, Any]:
+        with self.reader.connect() as conn:
+            def grouped(q) -> list[tuple]:
+                return [tuple(r) for r in conn.execute(q)]
+
+            last = (select(message_history.c.message_id, func.max(message_history.c.seq).label("seq"))
+                    .group_by(message_history.c.message_id).subquery())
+            open_cases = cases.c.status != "resolved"
+            return {
+                "journeys": grouped(select(journeys.c.moment, journeys.c.status, func.count())
+                                    .group_by(journeys.c.moment, journeys.c.status)),
+                "outbox": grouped(select(outbox.c.status, func.count()).group_by(outbox.c.status)),
+                "inbox": grouped(select(inbox.c.status, func.count()).group_by(inbox.c.status)),
+                # each message once, on the channel of its latest attempt, with its status now
+                "messages": [(channel or "none", status, n) for channel, status, n in grouped(
+                    select(message_history.c.channel, messages.c.status, func.count())
+                    .select_from(messages.outerjoin(last, last.c.message_id == messages.c.id)
+                                 .outerjoin(message_history, message_history.c.seq == last.c.seq))
+                    .group_by(message_history.c.channel, messages.c.status))],
+                "backlog": grouped(select(cases.c.queue, func.count()).where(open_cases).group_by(cases.c.queue)),
+                "breaches": grouped(select(cases.c.queue, func.count()).where(open_cases, cases.c.due_at < now)
+                                    .group_by(cases.c.queue)),
+            }

@@ -1,0 +1,338 @@
+"""Impact and insights, pure: what a moment achieved, for whom, at what cost, with disclosure control.
+
+The store hands over one ``JourneyFacts`` per journey (counts and times already summed per
+journey); everything here is arithmetic on those rows, so each measure can be checked by hand.
+
+Disclosure control (the rule every figure obeys):
+
+- *primary*: a cell of fewer than ``MIN_CELL`` (10) people is not shown; its value is the
+  ``Suppressed`` marker, with the reason "fewer than 10";
+- *secondary*: within a split of the same population (online / not online; each age band ...),
+  a single suppressed cell could be recovered as the total less the others, so the next
+  smallest cell is suppressed too; a count that sits next to its complement (reached / not
+  reached) is suppressed when the complement is small, for the same reason.
+
+Times are in days (float); rates are fractions 0..1; money is integer pence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MIN_CELL = 10
+SUPPRESSED_REASON = "fewer than 10"
+GROUPS = ("online", "age_band", "region", "language")
+AREAS = ("impact", "experience", "efficiency", "trust", "take_up")
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A value withheld by disclosure control."""
+
+    reason: str = SUPPRESSED_REASON
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    """What each unit of work costs, in pence, as the pack declares (packs/uk/insights.yaml)."""
+
+    channel: dict[str, int] = field(default_factory=dict)  # per message delivered on a channel
+    case_hour: int = 0
+    partner_call: int = 0
+    minutes_per_case_action: int = 0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A group is flagged when its rate differs from the rest's by more than ``rate_points``
+    (fraction, 0.10 = ten points) or its median time by more than ``time_ratio`` (0.25 = 25%)."""
+
+    rate_points: float = 0.10
+    time_ratio: float = 0.25
+
+
+@dataclass(frozen=True)
+class JourneyFacts:
+    """One journey of a moment, as the measures need it (no personal data: groups are bands)."""
+
+    version: str
+    status: str
+    reached: bool = False  # the objective reached and confirmed
+    outcome_days: float | None = None  # from the start of the journey to the outcome
+    first_notice_days: float | None = None  # from the life event to the first message
+    questions: int = 0  # questions the moment asked the person
+    known: int = 0  # questions not asked because a fact was already held
+    contacts: int = 0  # messages sent to the person
+    first_channel: int = 0  # messages delivered at the first channel tried
+    corrections: int = 0
+    reconsiderations: int = 0
+    awarded: bool = False  # a service granted on the journey
+    applied: bool = False  # the award waited on an answer from the person (an application of sorts)
+    cases: int = 0
+    case_actions: int = 0
+    partner_calls: int = 0
+    channels: tuple[tuple[str, int], ...] = ()  # messages delivered per channel
+    consents: tuple[tuple[str, int], ...] = ()  # consent records per state (given, refused, withdrawn)
+    objected: int = 0
+    gate_refusals: int = 0
+    viewed_access: bool = False
+    reviews: int = 0  # adverse decisions reviewed
+    overturned: int = 0
+    eligible: bool = False  # eligible for the moment's service by the sweep
+    online: str = "unknown"  # online | not-online | unknown
+    age_band: str = "unknown"
+    region: str = "unknown"
+    language: str = "unknown"
+
+
+# -- arithmetic ---------------------------------------------------------------------------------
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by the nearest-rank method, or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def median(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def age_band(age: int | None) -> str:
+    """ONS-style bands: 16-24, 25-34, 35-49, 50-64, 65+."""
+    if age is None:
+        return "unknown"
+    for top, band in ((24, "16-24"), (34, "25-34"), (49, "35-49"), (64, "50-64")):
+        if age <= top:
+            return band
+    return "65+"
+
+
+# -- disclosure control -------------------------------------------------------------------------
+
+def small(n: int) -> bool:
+    return 0 < n < MIN_CELL
+
+
+def count_cell(n: int, total: int | None = None) -> int | Suppressed:
+    """A count of people: shown unless it (or, beside a shown total, its complement) is 1 to 9."""
+    if small(n) or (total is not None and small(total - n)):
+        return Suppressed()
+    return n
+
+
+def rate_cell(part: int, whole: int) -> float | Suppressed | None:
+    """A share of people: None with no one in the denominator; suppressed when the part, the rest
+    or the whole is 1 to 9 people."""
+    if whole == 0:
+        return None
+    if whole < MIN_CELL or small(part) or small(whole - part):
+        return Suppressed()
+    return round(part / whole, 4)
+
+
+def stat_cell(values: Sequence[float], fn: Callable[[Sequence[float]], float | None]) -> float | Suppressed | None:
+    """A statistic over people's values (median, percentile): suppressed under 10 people."""
+    if not values:
+        return None
+    if len(values) < MIN_CELL:
+        return Suppressed()
+    v = fn(values)
+    return None if v is None else round(v, 4)
+
+
+def secondary_suppression(cells: dict[str, int]) -> set[str]:
+    """The groups of a split to suppress so that no suppressed group can be recovered by
+    subtraction from the total: every group of 1 to 9 people and, when that leaves exactly one
+    suppressed, the next smallest group as well."""
+    hidden = {g for g, n in cells.items() if small(n)}
+    if len(hidden) == 1:
+        rest = sorted((n, g) for g, n in cells.items() if g not in hidden and n > 0)
+        if rest:
+            hidden.add(rest[0][1])
+    return hidden
+
+
+# -- the measures ------------------------------------------------------------------------------
+
+def measures(rows: Sequence[JourneyFacts], within_days: float | None, costs: UnitCosts) -> dict[str, dict[str, Any]]:
+    """Every measure over one population of journeys, by area; small cells suppressed.
+
+    ``within_days`` is the moment's objective window (``objective.within``), or None.
+    """
+    n = len(rows)
+    reached = [r for r in rows if r.reached]
+    outcome_days = [r.outcome_days for r in reached if r.outcome_days is not None]
+    in_time = sum(1 for d in outcome_days if within_days is not None and d <= within_days)
+    first_notice = [r.first_notice_days for r in rows if r.first_notice_days is not None]
+    asked = sum(r.questions for r in rows)
+    known = sum(r.known for r in rows)
+    contacts = sum(r.contacts for r in rows)
+    messages = sum(c for r in rows for _, c in r.channels)
+    first = sum(r.first_channel for r in rows)
+    awarded = [r for r in rows if r.awarded]
+    zero_touch = sum(1 for r in awarded if not r.applied and r.cases == 0)
+    cases = sum(r.cases for r in rows)
+    actions = sum(r.case_actions for r in rows)
+    channel_pence = sum(costs.channel.get(ch, 0) * c for r in rows for ch, c in r.channels)
+    officer_minutes = actions * costs.minutes_per_case_action
+    case_pence = round(officer_minutes / 60 * costs.case_hour)
+    partner_pence = sum(r.partner_calls for r in rows) * costs.partner_call
+    cost = channel_pence + case_pence + partner_pence
+    consent = {s: sum(c for r in rows for st, c in r.consents if st == s) for s in ("given", "refused", "withdrawn")}
+    people_with = {s: sum(1 for r in rows if dict(r.consents).get(s)) for s in consent}
+    eligible = [r for r in rows if r.eligible]
+    reviews = sum(r.reviews for r in rows)
+    overturned = sum(r.overturned for r in rows)
+
+    def days(fn: Callable[[Sequence[float]], float | None], values: Sequence[float]):
+        return stat_cell(values, fn)
+
+    def per_person(total: int):
+        return Suppressed() if n < MIN_CELL else round(total / n, 2) if n else None
+
+    within = rate_cell(in_time, n) if within_days is not None else None
+    found = {
+        "impact": {
+            "journeys": count_cell(n),
+            "reached": count_cell(len(reached), n),
+            "reached_rate": rate_cell(len(reached), n),
+            "reached_within_rate": within,
+            "outcome_days_median": days(median, outcome_days),
+            "outcome_days_p90": days(lambda v: percentile(v, 90), outcome_days),
+            **{f"back_in_work_{d}d_rate": rate_cell(sum(1 for x in outcome_days if x <= d), n) for d in (30, 90, 180)},
+        },
+        "experience": {
+            "first_notice_days_median": days(median, first_notice),
+            "first_notice_days_p95": days(lambda v: percentile(v, 95), first_notice),
+            "questions_per_person": per_person(asked),
+            "once_only_rate": rate_cell(known, asked + known) if known else None,  # None: not recorded
+            "contacts_per_person": per_person(contacts),
+            "first_channel_rate": rate_cell(first, messages) if messages else None,
+            "corrections": count_cell(sum(1 for r in rows if r.corrections)),
+            "reconsiderations": count_cell(sum(1 for r in rows if r.reconsiderations)),
+        },
+        "efficiency": {
+            "zero_touch_rate": rate_cell(zero_touch, len(awarded)) if awarded else None,
+            "cases_per_100": Suppressed() if n < MIN_CELL else round(100 * cases / n, 1) if n else None,
+            "officer_hours": Suppressed() if n < MIN_CELL else round(officer_minutes / 60, 1),
+            "cost_pence": Suppressed() if n < MIN_CELL else cost,
+            "cost_per_journey_pence": Suppressed() if n < MIN_CELL else round(cost / n) if n else None,
+            "cost_per_outcome_pence": (Suppressed() if len(reached) < MIN_CELL else round(cost / len(reached)))
+            if reached else None,
+        },
+        "trust": {
+            **{f"consents_{s}": count_cell(people_with[s]) for s in consent},
+            "objected": count_cell(sum(1 for r in rows if r.objected)),
+            "gate_refusals": count_cell(sum(1 for r in rows if r.gate_refusals)),
+            # opening "Who saw my data" is not recorded yet: no figure rather than a false zero
+            "viewed_access": count_cell(sum(1 for r in rows if r.viewed_access)) if any(r.viewed_access for r in rows)
+            else None,
+            "reviews": count_cell(reviews),
+            "overturned_rate": rate_cell(overturned, reviews) if reviews else None,
+        },
+        "take_up": {
+            "eligible": count_cell(len(eligible)),
+            "receiving": count_cell(sum(1 for r in eligible if r.awarded), len(eligible)),
+            "take_up_rate": rate_cell(sum(1 for r in eligible if r.awarded), len(eligible)) if eligible else None,
+        },
+    }
+    if small(n):  # a population of fewer than 10: even a zero would tell something about each of them
+        return {area: dict.fromkeys(values, Suppressed()) for area, values in found.items()}
+    return found
+
+
+def split(rows: Sequence[JourneyFacts], group: str, within_days: float | None, costs: UnitCosts,
+          thresholds: Thresholds) -> dict[str, dict[str, Any]]:
+    """Every measure per value of ``group`` (one of ``GROUPS``), with secondary suppression across
+    the split and a flag on a group whose outcome or time differs from the rest by more than the
+    thresholds. Returns {group value: {"people": n, "measures": ..., "flags": [...]}}."""
+    if group not in GROUPS:
+        raise ValueError(f"{group!r} is not a group; choose one of {', '.join(GROUPS)}")
+    by: dict[str, list[JourneyFacts]] = {}
+    for r in rows:
+        by.setdefault(getattr(r, group), []).append(r)
+    hidden = secondary_suppression({g: len(v) for g, v in by.items()})
+    out: dict[str, dict[str, Any]] = {}
+    for g in sorted(by):
+        members = by[g]
+        if g in hidden:
+            out[g] = {"people": Suppressed(), "measures": None, "flags": [],
+                      "reason": SUPPRESSED_REASON if small(len(members)) else
+                      "hidden so that a smaller group cannot be worked out from the total"}
+            continue
+        rest = [r for r in rows if getattr(r, group) != g]
+        out[g] = {"people": len(members), "measures": measures(members, within_days, costs),
+                  "flags": flags(members, rest, thresholds)}
+    return out
+
+
+def flags(members: Sequence[JourneyFacts], rest: Sequence[JourneyFacts], t: Thresholds) -> list[str]:
+    """Why a group stands out from everyone else (only where both sides have 10 people or more)."""
+    if len(members) < MIN_CELL or len(rest) < MIN_CELL:
+        return []
+    out = []
+    a, b = sum(r.reached for r in members) / len(members), sum(r.reached for r in rest) / len(rest)
+    if abs(a - b) > t.rate_points:
+        out.append(f"objective reached {a:.0%} against {b:.0%} for everyone else")
+    ta = [r.outcome_days for r in members if r.reached and r.outcome_days is not None]
+    tb = [r.outcome_days for r in rest if r.reached and r.outcome_days is not None]
+    if len(ta) >= MIN_CELL and len(tb) >= MIN_CELL:
+        ma, mb = median(ta), median(tb)
+        if mb and abs(ma - mb) / mb > t.time_ratio:
+            out.append(f"median time to outcome {ma:g} days against {mb:g} for everyone else")
+    return out
+
+
+def compare(before: Sequence[JourneyFacts], after: Sequence[JourneyFacts], within_days: float | None,
+            costs: UnitCosts) -> dict[str, dict[str, dict[str, Any]]]:
+    """Two versions side by side: {area: {measure: {"from", "to", "change"}}}; no change is worked
+    out where either side is suppressed, so a difference never reveals a hidden cell."""
+    a, b = measures(before, within_days, costs), measures(after, within_days, costs)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for area in a:
+        out[area] = {}
+        for name, x in a[area].items():
+            y = b[area][name]
+            change = (round(y - x, 4) if isinstance(x, int | float) and isinstance(y, int | float)
+                      and not isinstance(x, bool) else None)
+            out[area][name] = {"from": x, "to": y, "change": change}
+    return out
+
+
+def plain(value: Any) -> Any:
+    """A measure ready for JSON: suppressed cells become {"suppressed": reason}."""
+    if isinstance(value, Suppressed):
+        return {"suppressed": value.reason}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def shown(value: Any) -> str:
+    """A measure for people: "fewer than 10" for a suppressed cell, "none" for no data."""
+    if isinstance(value, Suppressed):
+        return value.reason
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def rows_of(items: Iterable[dict[str, Any]]) -> list[JourneyFacts]:
+    return [JourneyFacts(**i) for i in items]

@@ -17,12 +17,14 @@ from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer, private_f
 from .adapters.effects.http import HttpProvider, PartnerRouter, reservations_url
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
+from .adapters.effects.webhook import WebhookTransport
 from .adapters.store.cases import CaseStore
 from .adapters.store.engine import make_engines
 from .adapters.store.health import HealthStore
 from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
+from .adapters.store.subscriptions import SubscriptionStore
 from .adapters.store.transit import TransitStore
 from .domain.clock import Clock, clock_for
 from .domain.messages import Channel
@@ -49,6 +51,7 @@ from .engine.providers import ProviderPool
 from .engine.questions import QuestionPlanner
 from .engine.registry import Registry
 from .engine.steps import DecideProvider, RegistryStepsProvider
+from .engine.subscriptions import Relay, Subscriptions
 from .engine.supervisor import EngineSupervisor
 from .engine.transit import Transit
 from .engine.worker import Worker
@@ -83,6 +86,8 @@ class App:
     health: HealthStore | None = None
     supervisor: EngineSupervisor | None = None  # set when this process runs the engine
     outbound: Outbound | None = None
+    subscriptions: Subscriptions | None = None
+    relay: Relay | None = None
 
     def start_engine(self) -> EngineSupervisor:
         """Run the engine in this process, kept alive by a supervisor (restart with backoff, heartbeats)."""
@@ -300,12 +305,17 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                                                   timedelta(days=settings.event_time_max_ahead_days)),
               Organisations(store, clock), dispatcher, effects, worker, registry,
               Resolver(registry, people, clock, publish), consents,
-              Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
+              Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock,
+                         list(pack.event_types)),
               audit, gate, None, messenger, transit,
               Interviews(store, publish, clock, settings.public_url, gate=gate, outbound=outbound,
                          transport=interview_transport(settings, store, clock, signer)),
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
+    subs = SubscriptionStore(writer, reader)
+    app.subscriptions = Subscriptions(subs, people, store, list(pack.event_types), clock, settings.demo_mode)
+    app.relay = Relay(subs, gate, outbound, store, clock, {"HTTP": WebhookTransport(signer)})
+    worker.periodic.append((settings.subscription_poll_seconds, app.relay.run_once))
     holder["app"] = app
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)

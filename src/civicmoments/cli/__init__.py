@@ -17,6 +17,7 @@ from . import (  # noqa: F401
                processes,
                retention,
                rules,
+               subscriptions,
 )
 from .common import main
 from .rules import run_sweep

@@ -241,6 +241,7 @@ agreements = Table(
     Column("attributes", Json, nullable=False),
     Column("checks", Json, nullable=False),
     Column("mode", String(16), nullable=False),
+    Column("events", Json),  # event types the recipient may be told of (subscriptions); none when null
     Column("retention_days", Integer, nullable=False),
     Column("created_at", Time, nullable=False),
     Column("revoked_at", Time),
@@ -469,4 +470,37 @@ erasure_requests = Table(
     Column("details", Text, nullable=False),  # what the person asked, in their words
     Column("status", String(20), nullable=False),  # received, case-opened, done
     Column("case_id", String(36)),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), nullable=False, index=True),
+    Column("agreement", String(100), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("types", Json, nullable=False),  # exact types or glob patterns
+    Column("source_prefix", String(500), nullable=False, default=""),
+    Column("subject_prefix", String(300), nullable=False, default=""),
+    Column("protocol", String(8), nullable=False),  # HTTP or NATS
+    Column("sink", String(2000), nullable=False),
+    Column("cursor", BigInteger, nullable=False, default=0),  # inbox seq fanned out so far
+    Column("created_at", Time, nullable=False),
+    Column("deleted_at", Time),
+)
+
+subscription_deliveries = Table(
+    "subscription_deliveries",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),  # the inbox row told of
+    Column("status", String(12), nullable=False),  # pending, delivered, dead, withheld
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", Time, nullable=False),
+    Column("leased_until", Time),
+    Column("last_error", Text),  # the subscriber's answer (status and start of the body), or the fault
+    Column("delivered_at", Time),
+    UniqueConstraint("subscription_id", "event_seq", name="uq_subscription_delivery"),
+    Index("ix_subscription_deliveries_due", "status", "due_at"),
 )

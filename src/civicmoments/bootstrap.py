@@ -313,8 +313,14 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
     subs = SubscriptionStore(writer, reader)
-    app.subscriptions = Subscriptions(subs, people, store, list(pack.event_types), clock, settings.demo_mode)
-    app.relay = Relay(subs, gate, outbound, store, clock, {"HTTP": WebhookTransport(signer)})
+    transports: dict[str, Any] = {"HTTP": WebhookTransport(signer)}
+    if settings.nats_url:  # events out on JetStream as well (the nats extra)
+        from .adapters.effects.nats import NatsTransport
+
+        transports["NATS"] = NatsTransport(settings.nats_url)
+    app.subscriptions = Subscriptions(subs, people, store, list(pack.event_types), clock, settings.demo_mode,
+                                      nats="NATS" in transports)
+    app.relay = Relay(subs, gate, outbound, store, clock, transports)
     worker.periodic.append((settings.subscription_poll_seconds, app.relay.run_once))
     holder["app"] = app
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),

@@ -204,3 +204,38 @@ def test_a_deleted_subscription_delivers_nothing_more(world):
     clock.advance(timedelta(minutes=5))
     app.relay.run_once()
     assert len(hook.requests) == 1
+
+
+def test_the_api_speaks_problems_and_shows_each_organisation_only_its_own(sqlite_url):
+    from fastapi.testclient import TestClient
+
+    from civicmoments.api.app import create_app
+
+    app = make_app(sqlite_url, FakeClock())
+    council, council_token = app.organisations.add("Council", ["https://council.example/*"], [])
+    other, other_token = app.organisations.add("Other", ["https://other.example/*"], [])
+    app.agreements.put("council-support", "Council", PURPOSE, ["postcode"], events=[TYPE])
+    as_council = {"Authorization": f"Bearer {council_token}"}
+    with TestClient(create_app(app)) as api:
+        made = api.post("/v1/subscriptions", headers=as_council,
+                        json={"types": [TYPE], "agreement": "council-support", "sink": "https://council.example/h"})
+        assert made.status_code == 201 and made.headers["location"] == f"/v1/subscriptions/{made.json()['id']}"
+        plain = api.post("/v1/subscriptions", headers=as_council,
+                         json={"types": [TYPE], "agreement": "council-support", "sink": "http://council.example/h"})
+        assert plain.status_code == 422 and plain.headers["content-type"] == "application/problem+json"
+        assert plain.json()["errors"][0]["field"] == "sink"
+        theirs = {"Authorization": f"Bearer {other_token}"}
+        refused = api.post("/v1/subscriptions", headers=theirs,
+                           json={"types": [TYPE], "agreement": "council-support", "sink": "https://other.example/h"})
+        assert refused.status_code == 403 and "no agreement" in refused.json()["detail"]
+        assert api.get(f"/v1/subscriptions/{made.json()['id']}", headers=theirs).status_code == 404
+        assert api.get("/v1/subscriptions", headers=theirs).json() == []
+        assert [s["id"] for s in api.get("/v1/subscriptions", headers=as_council).json()] == [made.json()["id"]]
+        bad_time = api.post(f"/v1/subscriptions/{made.json()['id']}/replay", headers=as_council,
+                            json={"since": "yesterday"})
+        assert bad_time.status_code == 422
+        assert api.post(f"/v1/subscriptions/{made.json()['id']}/replay", headers=as_council,
+                        json={"since": "2026-01-01T00:00:00Z"}).json()["queued"] == 0
+        assert api.delete(f"/v1/subscriptions/{made.json()['id']}", headers=as_council).status_code == 204
+        assert api.get("/v1/subscriptions", headers=as_council).json() == []
+    app.store.close()

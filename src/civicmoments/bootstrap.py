@@ -99,6 +99,14 @@ class App:
                                            max_backoff=s.engine_restart_max_backoff_seconds)
         return self.supervisor
 
+    def nats_intake(self):
+        """The consumer of events organisations publish on NATS (``CIVIC_NATS_URL``), not yet started."""
+        from .adapters.nats_intake import NatsIntake, RefusalStore
+
+        s = self.settings
+        return NatsIntake(s.nats_url, s.nats_prefix, self.intake, self.organisations,
+                          RefusalStore(self.store.engine, self.store.reader), self.clock, s.max_payload_bytes)
+
     def engine_health(self) -> dict:
         return engine_health(self.health, self.clock, self.supervisor, self.settings.engine_stale_seconds)
 
@@ -317,9 +325,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     if settings.nats_url:  # events out on JetStream as well (the nats extra)
         from .adapters.effects.nats import NatsTransport
 
-        transports["NATS"] = NatsTransport(settings.nats_url)
+        transports["NATS"] = NatsTransport(settings.nats_url, settings.nats_prefix)
     app.subscriptions = Subscriptions(subs, people, store, list(pack.event_types), clock, settings.demo_mode,
-                                      nats="NATS" in transports)
+                                      nats="NATS" in transports, nats_prefix=settings.nats_prefix)
     app.relay = Relay(subs, gate, outbound, store, clock, transports)
     worker.periodic.append((settings.subscription_poll_seconds, app.relay.run_once))
     holder["app"] = app

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     web_processes: int = Field(default=1, ge=1, le=64, description="processes serving the API and the portal")
     nats_url: str | None = Field(default=None, description="NATS with JetStream (nats://host:4222): subscribers' "
                                  "events are published there too; needs the nats extra")
+    nats_prefix: str = Field(default="civic", pattern=r"^[a-z][a-z0-9_]*$",
+                             description="first subject token: <prefix>.in.<org>, <prefix>.out.<org>.<type>")
     subscription_poll_seconds: float = Field(default=1.0, gt=0,
                                              description="how often the worker fans events out to subscribers")
     demo_mode: bool = Field(default=False, description="serves the demo identity provider; never in production")

@@ -33,3 +33,20 @@ def test_add_list_replay_dead_letters_and_remove(tmp_path):
     civic("subscriptions", "remove", made["id"])
     assert "no subscriptions" in civic("subscriptions", "list")
     assert "no subscription" in civic("subscriptions", "remove", made["id"], code=1)
+
+
+def test_refused_nats_messages_are_listed_with_the_reason(tmp_path):
+    from datetime import UTC, datetime
+
+    from civicmoments.adapters.nats_intake import RefusalStore
+    from civicmoments.bootstrap import build
+    from civicmoments.settings import Settings
+
+    civic = cli(tmp_path)
+    assert "no refused messages" in civic("events", "refused")
+    app = build(Settings(data_dir=tmp_path))
+    RefusalStore(app.store.engine).add("nats", "civic.in.x", "x", "the message is not JSON", "{oops",
+                                       datetime(2026, 11, 30, 9, tzinfo=UTC))
+    app.store.close()
+    shown = civic("events", "refused")
+    assert "2026-11-30 09:00:00 on civic.in.x" in shown and "the message is not JSON" in shown

@@ -46,9 +46,10 @@ class Routes(Protocol):
 
 class Subscriptions:
     def __init__(self, store, agreements_store, org_store, event_types: Sequence[str], clock: Clock,
-                 demo_mode: bool = False, nats: bool = False) -> None:
+                 demo_mode: bool = False, nats: bool = False, nats_prefix: str = "civic") -> None:
         self.store, self.agreements, self.orgs = store, agreements_store, org_store
         self.event_types, self.clock, self.demo_mode, self.nats = tuple(event_types), clock, demo_mode, nats
+        self.nats_prefix = nats_prefix
 
     def create(self, org: Organisation, types: Sequence[str], agreement: str, sink: str = "",
                protocol: str = "HTTP", source_prefix: str = "", subject_prefix: str = "") -> Subscription:
@@ -79,7 +80,7 @@ class Subscriptions:
                 f"{', '.join(not_covered)}" + (f" (it covers {', '.join(current.events)})" if current.events
                                                else " (it covers no events)"))
         sub = Subscription(str(uuid7()), org.id, agreement, current.purpose, tuple(types),
-                           sink if protocol == "HTTP" else f"civic.out.{org.id}", protocol, source_prefix,
+                           sink if protocol == "HTTP" else f"{self.nats_prefix}.out.{org.id}", protocol, source_prefix,
                            subject_prefix, self.clock.now())
         self.store.add(sub)
         log.info("subscription created", org=org.id, subscription=sub.id, types=list(types), protocol=protocol)

@@ -1,7 +1,8 @@
 """Delivery of subscribers' events on NATS JetStream (``nats-py``), when ``CIVIC_NATS_URL`` is set.
 
 Each organisation's permitted events are published to its own subject space on one stream,
-``civic.out.<organisation id>.<event type>`` on ``CIVIC_OUT`` (created, file storage, if it is
+``<prefix>.out.<organisation id>.<event type>`` on ``<PREFIX>_OUT`` (prefix ``civic`` unless
+``CIVIC_NATS_PREFIX`` says otherwise) (created, file storage, if it is
 not there). The message is the event's ``data`` as the privacy gate built it, with the
 CloudEvents attributes as ``ce-*`` headers (the NATS protocol binding for CloudEvents, binary
 mode). A publish counts as delivered once JetStream acknowledges it (stored, replicated as
@@ -23,13 +24,10 @@ from typing import Any
 from ...engine.outbound import Fence, Parcel, stopped
 from ...engine.ports import EffectResult
 
-STREAM = "CIVIC_OUT"
-SUBJECTS = "civic.out.>"
-
-
 class NatsTransport:
-    def __init__(self, url: str, stream: str = STREAM, timeout: float = 5.0) -> None:
-        self.url, self.stream, self.timeout = url, stream, timeout
+    def __init__(self, url: str, prefix: str = "civic", timeout: float = 5.0) -> None:
+        self.url, self.timeout = url, timeout
+        self.stream, self.subjects = f"{prefix.upper()}_OUT", f"{prefix}.out.>"
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="nats", daemon=True)
         self.thread.start()
@@ -50,7 +48,7 @@ class NatsTransport:
                                      allow_reconnect=False)
         self.js = self.nc.jetstream(timeout=self.timeout)
         try:
-            await self.js.add_stream(StreamConfig(name=self.stream, subjects=[SUBJECTS]))
+            await self.js.add_stream(StreamConfig(name=self.stream, subjects=[self.subjects]))
         except BadRequestError:  # there already, perhaps with settings an operator chose: keep them
             pass
 

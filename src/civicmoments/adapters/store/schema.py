@@ -504,3 +504,15 @@ subscription_deliveries = Table(
     UniqueConstraint("subscription_id", "event_seq", name="uq_subscription_delivery"),
     Index("ix_subscription_deliveries_due", "status", "due_at"),
 )
+
+intake_refusals = Table(
+    "intake_refusals",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),  # nats (HTTP refusals are answered to the sender)
+    Column("subject", String(300), nullable=False),  # where it was published
+    Column("org_id", String(36)),  # the organisation the subject names, if any
+    Column("reason", Text, nullable=False),
+    Column("excerpt", Text, nullable=False),  # the start of the message, to find it by
+    Column("at", Time, nullable=False),
+)

@@ -1,4 +1,4 @@
-"""subscriptions and their deliveries; agreements name the event types they let a recipient be told of
+"""subscriptions and their deliveries; refusals of events published on NATS; agreements name the event types they let a recipient be told of
 
 Revision ID: 0015
 Revises: 0009
@@ -55,9 +55,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('subscription_deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_subscription_deliveries_due', ['status', 'due_at'], unique=False)
+    op.create_table('intake_refusals',
+    sa.Column('id', Seq, autoincrement=True, nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('org_id', sa.String(length=36), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('excerpt', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('intake_refusals')
     op.drop_table('subscription_deliveries')
     op.drop_table('subscriptions')
     with op.batch_alter_table('agreements', schema=None) as batch_op:

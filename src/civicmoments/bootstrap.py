@@ -320,6 +320,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                          transport=interview_transport(settings, store, clock, signer)),
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
+    app.intake.reidentify = gate.reidentify  # a partner's event about a pseudonym it was given
     subs = SubscriptionStore(writer, reader)
     transports: dict[str, Any] = {"HTTP": WebhookTransport(signer)}
     if settings.nats_url:  # events out on JetStream as well (the nats extra)

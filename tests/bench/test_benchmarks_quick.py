@@ -47,6 +47,7 @@ BENCHMARKS = {
     "portal": (["benchmark", "db", "people", "users", "web_processes", "offered_per_s", "requests", "errors",
                 "p50_ms", "p99_ms", "requests_per_s", "max_requests_per_s", "server_peak_rss_mb", "pages", "target"],
                ("people", 300)),
+    "backbone": (["benchmark", "db", "events", "subscribers", "engine_events", "delivery", "engine"], ("events", 20)),
 }
 
 

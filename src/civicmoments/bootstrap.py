@@ -21,6 +21,7 @@ from .adapters.effects.webhook import WebhookTransport
 from .adapters.store.cases import CaseStore
 from .adapters.store.engine import make_engines
 from .adapters.store.health import HealthStore
+from .adapters.store.limits import SharedLimits
 from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
@@ -179,7 +180,7 @@ def keys_for(settings: Settings) -> Keys:
     return Keys.local(settings.data_dir, database)
 
 
-def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
+def channels_for(settings: Settings, shared=None) -> dict[Channel, ProviderPool]:
     """The inbox, letters and assisted contact always; SMS and email when providers are set."""
     from urllib.parse import unquote, urlsplit
 
@@ -188,7 +189,8 @@ def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
     from .adapters.channels.local import AssistedContact, Inbox
     from .adapters.channels.sms import NotifySms
 
-    pool = {"threshold": settings.provider_error_threshold, "cooldown": settings.provider_cooldown_seconds}
+    pool = {"threshold": settings.provider_error_threshold, "cooldown": settings.provider_cooldown_seconds,
+            "shared": shared}
     channels = {Channel.INBOX: ProviderPool([(Inbox(), 0, None)]),
                 Channel.ASSISTED: ProviderPool([(AssistedContact(), 0, None)]),
                 Channel.LETTER: ProviderPool([(PdfLetters("print-queue", settings.resolved_letters_dir(),
@@ -283,8 +285,11 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     outbound = Outbound(audit, clock, Fence(lambda p: None if p.log.get("release") else  # gives effect to a withdrawal
                                             gate.may_send(p.recipient, p.purpose, p.person)))
 
+    shared = settings.shared_limits if settings.shared_limits is not None else (
+        writer.dialect.name == "postgresql" or settings.web_processes > 1)
+    limits = SharedLimits(writer) if shared else None  # one limit for every process, not one each
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
-                          channels if channels is not None else channels_for(settings), cipher,
+                          channels if channels is not None else channels_for(settings, limits), cipher,
                           audit, clock, portal_url=settings.public_url)
 
     def publish(type_: str, subject: str, data: dict) -> None:
@@ -308,7 +313,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones
     transit = Transit(TransitStore(writer, reader), gate, consents, audit,
                       lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, card_key), clock,
-                      checks_per_second=settings.transit_checks_per_second)
+                      checks_per_second=settings.transit_checks_per_second, limits=limits)
     app = App(settings, store, pack, clock, Intake(store, pack.event_types, clock, settings.event_time_earliest,
                                                   timedelta(days=settings.event_time_max_ahead_days)),
               Organisations(store, clock), dispatcher, effects, worker, registry,

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     service_name: str = "Civic Moments"
     transit_checks_per_second: float = Field(default=20.0, gt=0, description="per organisation; more get 429")
     web_processes: int = Field(default=1, ge=1, le=64, description="processes serving the API and the portal")
+    shared_limits: bool | None = Field(default=None, description="keep rate limits and provider health in the "
+                                       "database, shared by every process; unset: on PostgreSQL or with several "
+                                       "web processes")
     nats_url: str | None = Field(default=None, description="NATS with JetStream (nats://host:4222): subscribers' "
                                  "events are published there too; needs the nats extra")
     nats_prefix: str = Field(default="civic", pattern=r"^[a-z][a-z0-9_]*$",

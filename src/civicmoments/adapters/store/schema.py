@@ -516,3 +516,19 @@ intake_refusals = Table(
     Column("excerpt", Text, nullable=False),  # the start of the message, to find it by
     Column("at", Time, nullable=False),
 )
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("key", String(200), primary_key=True),  # e.g. provider:ses, transit:<organisation id>
+    Column("tokens", Float, nullable=False),
+    Column("at", Float, nullable=False),  # Unix time of the last take, in seconds
+)
+
+provider_health = Table(
+    "provider_health",
+    metadata,
+    Column("name", String(200), primary_key=True),  # channel:provider
+    Column("down_until", Float, nullable=False),  # Unix time; set aside until then
+    Column("error_rate", Float, nullable=False),
+)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 
 from ...domain.subscriptions import Subscription
 from .bulk import Bulk
@@ -142,10 +142,15 @@ class SubscriptionStore:
         """Write each delivery's outcome: ``{id, status, attempts, due_at?, last_error?, delivered_at?}``."""
         if not outcomes:
             return
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for o in outcomes:  # one executemany per shape of outcome
+            groups.setdefault(tuple(sorted(k for k in o if k != "id")), []).append(o)
+        d = subscription_deliveries
         with self.engine.begin() as conn:
-            for o in outcomes:
-                conn.execute(update(subscription_deliveries).where(subscription_deliveries.c.id == o["id"])
-                             .values(leased_until=None, **{k: v for k, v in o.items() if k != "id"}))
+            for keys, rows in groups.items():
+                stmt = update(d).where(d.c.id == bindparam("b_id")).values(
+                    leased_until=None, **{k: bindparam(f"b_{k}") for k in keys})
+                conn.execute(stmt, [{f"b_{k}": v for k, v in o.items()} for o in rows])
 
     def deliveries(self, sub_id: str, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         d, i = subscription_deliveries, inbox

@@ -1,4 +1,4 @@
-"""subscriptions and their deliveries; refusals of events published on NATS; agreements name the event types they let a recipient be told of
+"""subscriptions and their deliveries; refusals of events published on NATS; rate limits and provider health shared by processes; agreements name the event types they let a recipient be told of
 
 Revision ID: 0015
 Revises: 0009
@@ -65,9 +65,23 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('rate_buckets',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('tokens', sa.Float(), nullable=False),
+    sa.Column('at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
+    op.create_table('provider_health',
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('down_until', sa.Float(), nullable=False),
+    sa.Column('error_rate', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('provider_health')
+    op.drop_table('rate_buckets')
     op.drop_table('intake_refusals')
     op.drop_table('subscription_deliveries')
     op.drop_table('subscriptions')

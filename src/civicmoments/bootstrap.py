@@ -93,6 +93,10 @@ class App:
     def start_engine(self) -> EngineSupervisor:
         """Run the engine in this process, kept alive by a supervisor (restart with backoff, heartbeats)."""
         s = self.settings
+        if self.store.engine.dialect.name == "postgresql" and self.worker.wake is None:
+            from .adapters.store.wake import PgWaker  # idle workers wake on NOTIFY, not by polling
+
+            self.worker.wake = PgWaker(s.resolved_database_url()).wait
         self.supervisor = EngineSupervisor(self.worker, self.health, self.clock,
                                            beat_seconds=s.engine_heartbeat_seconds,
                                            stale_seconds=s.engine_stale_seconds,

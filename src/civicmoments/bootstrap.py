@@ -335,7 +335,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     if settings.nats_url:  # events out on JetStream as well (the nats extra)
         from .adapters.effects.nats import NatsTransport
 
-        transports["NATS"] = NatsTransport(settings.nats_url, settings.nats_prefix)
+        transports["NATS"] = NatsTransport(settings.nats_url, settings.nats_prefix, replicas=settings.nats_replicas)
     app.subscriptions = Subscriptions(subs, people, store, list(pack.event_types), clock, settings.demo_mode,
                                       nats="NATS" in transports, nats_prefix=settings.nats_prefix)
     app.relay = Relay(subs, gate, outbound, store, clock, transports)

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
                                  "events are published there too; needs the nats extra")
     nats_prefix: str = Field(default="civic", pattern=r"^[a-z][a-z0-9_]*$",
                              description="first subject token: <prefix>.in.<org>, <prefix>.out.<org>.<type>")
+    nats_replicas: int = Field(default=1, ge=1, le=5, description="replicas of the streams the platform creates "
+                               "(3 on a three-node JetStream cluster)")
     subscription_poll_seconds: float = Field(default=1.0, gt=0,
                                              description="how often the worker fans events out to subscribers")
     demo_mode: bool = Field(default=False, description="serves the demo identity provider; never in production")

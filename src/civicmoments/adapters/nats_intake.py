@@ -30,6 +30,7 @@ from sqlalchemy import Engine, select
 from ..domain.clock import Clock, iso
 from ..engine.errors import Problem
 from ..logs import get
+from .effects.nats import servers
 from .store.schema import intake_refusals
 
 log = get("civic.nats")
@@ -102,7 +103,7 @@ class NatsIntake:
         from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
         from nats.js.errors import BadRequestError
 
-        nc = await nats.connect(self.url, max_reconnect_attempts=-1, reconnect_time_wait=1)
+        nc = await nats.connect(servers(self.url), max_reconnect_attempts=-1, reconnect_time_wait=1)
         js = nc.jetstream()
         try:
             await js.add_stream(StreamConfig(name=self.stream, subjects=[f"{self.prefix}.in.>"]))

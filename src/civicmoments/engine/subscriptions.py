@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from .gate import PrivacyGate, Refusal
 from .outbound import Outbound, Parcel, Transport
 
 log = get("civic.subscriptions")
+UNAVAILABLE = "unavailable:"  # a transport's error for an outage of its own, not the subscriber's
 
 InvalidSubscriptionProblem = _problem("invalid-subscription", 422, "The subscription is not valid")
 NoAgreementForEventsError = _problem("no-agreement-for-events", 403,
@@ -198,8 +199,13 @@ class Relay:
 
     @staticmethod
     def _outcome(row: dict[str, Any], result, now: datetime) -> dict[str, Any]:
-        attempts = row["attempts"] + 1
         verdict = result.verdict.value
+        if verdict == "retry" and (result.error or "").startswith(UNAVAILABLE):
+            # the backbone itself is away (NATS down, no stream leader yet): the delivery waits, and it
+            # is not the subscriber's failure, so it never becomes a dead letter for it
+            return {"id": row["id"], "status": "pending", "attempts": row["attempts"],
+                    "due_at": now + timedelta(seconds=2), "last_error": result.error}
+        attempts = row["attempts"] + 1
         if verdict == "done":
             return {"id": row["id"], "status": "delivered", "attempts": attempts, "delivered_at": now,
                     "last_error": None}

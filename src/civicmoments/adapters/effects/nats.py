@@ -23,10 +23,16 @@ from typing import Any
 
 from ...engine.outbound import Fence, Parcel, stopped
 from ...engine.ports import EffectResult
+from ...engine.subscriptions import UNAVAILABLE
+
+def servers(url: str) -> list[str]:
+    """``CIVIC_NATS_URL`` may name several servers of a cluster, separated by commas."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
 
 class NatsTransport:
-    def __init__(self, url: str, prefix: str = "civic", timeout: float = 5.0) -> None:
-        self.url, self.timeout = url, timeout
+    def __init__(self, url: str, prefix: str = "civic", timeout: float = 5.0, replicas: int = 1) -> None:
+        self.url, self.timeout, self.replicas = url, timeout, replicas
         self.stream, self.subjects = f"{prefix.upper()}_OUT", f"{prefix}.out.>"
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="nats", daemon=True)
@@ -44,11 +50,12 @@ class NatsTransport:
         from nats.js.api import StreamConfig
         from nats.js.errors import BadRequestError
 
-        self.nc = await nats.connect(self.url, connect_timeout=self.timeout, max_reconnect_attempts=1,
+        self.nc = await nats.connect(servers(self.url), connect_timeout=self.timeout, max_reconnect_attempts=1,
                                      allow_reconnect=False)
         self.js = self.nc.jetstream(timeout=self.timeout)
         try:
-            await self.js.add_stream(StreamConfig(name=self.stream, subjects=[self.subjects]))
+            await self.js.add_stream(StreamConfig(name=self.stream, subjects=[self.subjects],
+                                                  num_replicas=self.replicas))
         except BadRequestError:  # there already, perhaps with settings an operator chose: keep them
             pass
 
@@ -57,21 +64,26 @@ class NatsTransport:
             await self._connect()
         except Exception as exc:  # noqa: BLE001 - any failure to reach NATS is a passing one
             self.nc = None
-            return [EffectResult.retry(f"NATS at {self.url} is not reachable: {type(exc).__name__}")] * len(items)
+            return [EffectResult.retry(f"{UNAVAILABLE} NATS at {self.url} is not reachable: "
+                                       f"{type(exc).__name__}")] * len(items)
         out = []
         for subject, headers, body in items:
             try:
-                ack = await self.js.publish(subject, body, headers=headers, stream=self.stream)
+                # JetStream drops a second publish with the same Nats-Msg-Id inside its duplicate window
+                # (2 minutes by default): a retry after a lost acknowledgement is not stored twice.
+                ack = await self.js.publish(subject, body, headers={**headers, "Nats-Msg-Id": headers["ce-id"] + ":"
+                                            + headers.get("ce-civicsubscription", "")}, stream=self.stream)
                 out.append(EffectResult.done({"stream": ack.stream, "seq": ack.seq}))
             except Exception as exc:  # noqa: BLE001 - no acknowledgement: try again later
-                out.append(EffectResult.retry(f"no JetStream acknowledgement for {subject}: {type(exc).__name__}"))
+                out.append(EffectResult.retry(f"{UNAVAILABLE} no JetStream acknowledgement for {subject}: "
+                                              f"{type(exc).__name__}"))
         return out
 
     def publish(self, items: Sequence[tuple[str, dict[str, str], bytes]]) -> list[EffectResult]:
         try:
             return self._run(self._publish(items), self.timeout * (3 + len(items)))
         except Exception as exc:  # noqa: BLE001 - a stuck loop is a passing fault too
-            return [EffectResult.retry(f"NATS publish did not finish: {type(exc).__name__}")] * len(items)
+            return [EffectResult.retry(f"{UNAVAILABLE} NATS publish did not finish: {type(exc).__name__}")] * len(items)
 
     def routed(self, routes: Mapping[str, tuple[str, dict[str, str]]]) -> _Routed:
         return _Routed(self, dict(routes))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from contextlib import ExitStack
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -66,18 +67,21 @@ class NatsTransport:
             self.nc = None
             return [EffectResult.retry(f"{UNAVAILABLE} NATS at {self.url} is not reachable: "
                                        f"{type(exc).__name__}")] * len(items)
-        out = []
-        for subject, headers, body in items:
-            try:
-                # JetStream drops a second publish with the same Nats-Msg-Id inside its duplicate window
-                # (2 minutes by default): a retry after a lost acknowledgement is not stored twice.
-                ack = await self.js.publish(subject, body, headers={**headers, "Nats-Msg-Id": headers["ce-id"] + ":"
-                                            + headers.get("ce-civicsubscription", "")}, stream=self.stream)
-                out.append(EffectResult.done({"stream": ack.stream, "seq": ack.seq}))
-            except Exception as exc:  # noqa: BLE001 - no acknowledgement: try again later
-                out.append(EffectResult.retry(f"{UNAVAILABLE} no JetStream acknowledgement for {subject}: "
-                                              f"{type(exc).__name__}"))
-        return out
+        gate = asyncio.Semaphore(256)  # acknowledgements awaited together, not one after another
+
+        async def one(subject: str, headers: dict[str, str], body: bytes) -> EffectResult:
+            async with gate:
+                try:
+                    # JetStream drops a second publish with the same Nats-Msg-Id inside its duplicate
+                    # window (2 minutes by default): a retry after a lost acknowledgement is stored once.
+                    ack = await self.js.publish(subject, body, stream=self.stream, headers={
+                        **headers, "Nats-Msg-Id": headers["ce-id"] + ":" + headers.get("ce-civicsubscription", "")})
+                    return EffectResult.done({"stream": ack.stream, "seq": ack.seq})
+                except Exception as exc:  # noqa: BLE001 - no acknowledgement: try again later
+                    return EffectResult.retry(f"{UNAVAILABLE} no JetStream acknowledgement for {subject}: "
+                                              f"{type(exc).__name__}")
+
+        return list(await asyncio.gather(*(one(*item) for item in items)))
 
     def publish(self, items: Sequence[tuple[str, dict[str, str], bytes]]) -> list[EffectResult]:
         try:
@@ -104,15 +108,17 @@ class _Routed:
         self.transport, self.routes = transport, routes
 
     def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]:
-        out: list[EffectResult] = []
-        for p in parcels:  # the fence is held while each body leaves, as for webhooks
-            with fence.sending(p) as why:
+        out: list[EffectResult | None] = [None] * len(parcels)
+        with ExitStack() as held:  # each body's fence is held until it has left, as for webhooks
+            items, where = [], []
+            for i, p in enumerate(parcels):
+                why = held.enter_context(fence.sending(p))
                 if why is not None:
-                    out.append(stopped(why))
+                    out[i] = stopped(why)
                     continue
                 sink, headers = self.routes[p.reference]
-                subject = f"{sink}.{headers['ce-type']}"
-                out += self.transport.publish([(subject, {k: v for k, v in headers.items()
-                                                          if k != "content-type"} | {"content-type":
-                                                                                     "application/json"}, p.body)])
-        return out
+                items.append((f"{sink}.{headers['ce-type']}", dict(headers), p.body))
+                where.append(i)
+            for i, r in zip(where, self.transport.publish(items) if items else [], strict=True):
+                out[i] = r
+        return out  # type: ignore[return-value]  # every slot is filled

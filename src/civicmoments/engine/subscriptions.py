@@ -149,53 +149,50 @@ class Relay:
         return made
 
     def deliver(self) -> int:
+        """Lease due deliveries, let the gate decide each, and hand what may go to its transport:
+        one hand-over per protocol for the whole batch, so every subscriber's posts run together."""
+        from ..domain.subscriptions import binary_headers
+
         now = self.clock.now()
         leased = self.store.lease(now, self.batch)
         if not leased:
             return 0
         subs = {s.id: s for s in self.store.list(active=False)}
+        names = {o["id"]: o["name"] for o in self.orgs.organisations()}
         by_sub: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in leased:
             by_sub[row["subscription_id"]].append(row)
         outcomes: list[dict[str, Any]] = []
+        outgoing: dict[str, list[tuple[dict[str, Any], Parcel]]] = defaultdict(list)  # protocol -> parcels
+        routes: dict[str, tuple[str, dict[str, str]]] = {}
         for sub_id, rows in by_sub.items():
             sub = subs.get(sub_id)
             if sub is None or not sub.active:
                 outcomes += [{"id": r["id"], "status": "cancelled", "last_error": "the subscription was deleted"}
                              for r in rows]
                 continue
-            outcomes += self._deliver(sub, rows, now)
+            events = [{"key": f"{sub.id}:{r['event_id']}", "person": r["subject"], "type": r["type"],
+                       "data": r["data"]} for r in rows]
+            made = self.gate.event_parcels(sub.org_id, names.get(sub.org_id, sub.org_id), sub.purpose, events,
+                                           sub.types)
+            for r, parcel in zip(rows, made, strict=True):
+                if isinstance(parcel, Refusal):  # never delivered, never hinted at: the subscriber sees nothing
+                    outcomes.append({"id": r["id"], "status": "withheld", "attempts": r["attempts"],
+                                     "last_error": f"withheld by the privacy gate: {parcel.error.slug}"})
+                    continue
+                routes[parcel.reference] = (sub.sink, binary_headers(r["event_id"], r["source"], r["type"],
+                                                                     parcel.log["subject"], r["time"], sub.id))
+                outgoing[sub.protocol].append((r, parcel))
+        for protocol, pairs in outgoing.items():
+            transport = self.transports.get(protocol)
+            if transport is None:
+                outcomes += [{"id": r["id"], "status": "pending", "attempts": r["attempts"],
+                              "last_error": f"no {protocol} transport in this process"} for r, _ in pairs]
+                continue
+            results = self.outbound.hand_over([p for _, p in pairs], transport.routed(routes))
+            outcomes += [self._outcome(r, result, now) for (r, _), result in zip(pairs, results, strict=True)]
         self.store.settle(outcomes)
         return len(outcomes)
-
-    def _deliver(self, sub: Subscription, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-        from ..domain.subscriptions import binary_headers
-
-        name = next((o["name"] for o in self.orgs.organisations() if o["id"] == sub.org_id), sub.org_id)
-        events = [{"key": f"{sub.id}:{r['event_id']}", "person": r["subject"], "type": r["type"],
-                   "data": r["data"]} for r in rows]
-        made = self.gate.event_parcels(sub.org_id, name, sub.purpose, events, sub.types)
-        out: list[dict[str, Any]] = []
-        outgoing: list[tuple[dict[str, Any], Parcel]] = []
-        routes: dict[str, tuple[str, dict[str, str]]] = {}
-        for r, parcel in zip(rows, made, strict=True):
-            if isinstance(parcel, Refusal):  # never delivered, never hinted at: the subscriber sees nothing
-                out.append({"id": r["id"], "status": "withheld", "attempts": r["attempts"],
-                            "last_error": f"withheld by the privacy gate: {parcel.error.slug}"})
-                continue
-            headers = binary_headers(r["event_id"], r["source"], r["type"], parcel.log["subject"], r["time"], sub.id)
-            routes[parcel.reference] = (sub.sink, headers)
-            outgoing.append((r, parcel))
-        if outgoing:
-            transport = self.transports.get(sub.protocol)
-            if transport is None:
-                return out + [{"id": r["id"], "status": "pending", "attempts": r["attempts"],
-                               "last_error": f"no {sub.protocol} transport in this process"} for r, _ in outgoing]
-            parcels = [p for _, p in outgoing]
-            for (r, _), result in zip(outgoing, self.outbound.hand_over(parcels, transport.routed(routes)),
-                                      strict=True):
-                out.append(self._outcome(r, result, now))
-        return out
 
     @staticmethod
     def _outcome(row: dict[str, Any], result, now: datetime) -> dict[str, Any]:

@@ -22,9 +22,11 @@ from .http import RETRYABLE_STATUS
 
 
 class WebhookTransport:
-    def __init__(self, signer=None, timeout: float = 10.0, concurrency: int = 8) -> None:
+    def __init__(self, signer=None, timeout: float = 10.0, concurrency: int = 16) -> None:
         self.signer = signer
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.client = httpx.Client(timeout=timeout, follow_redirects=False,
+                                   limits=httpx.Limits(max_connections=concurrency * 4,
+                                                       max_keepalive_connections=concurrency * 4))
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhooks")
 
     def routed(self, routes: Mapping[str, tuple[str, dict[str, str]]]) -> _Routed:

@@ -172,7 +172,7 @@ def engine_scaling(workers: list[int], events: int, batch: int) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1000, help="events told to every subscriber")
+    parser.add_argument("--events", type=int, default=300, help="events told to every subscriber")
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--engine-events", type=int, default=5000, help="journeys per engine run")
     parser.add_argument("--workers", default="1,2,4")

@@ -55,6 +55,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/cases.py --cases 100000 --json bench/results/cases-sqlite.json
 	$(BIN)/python bench/insights.py --journeys 1000000 --db sqlite --json bench/results/insights-sqlite.json
 	$(BIN)/python bench/insights.py --journeys 1000000 --db postgres --json bench/results/insights-postgres.json
+	$(BIN)/python bench/backbone.py --events 300 --subscribers 100 --json bench/results/backbone-postgres.json
 
 clean:
 	rm -rf $(VENV) .civic

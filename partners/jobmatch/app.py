@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from .market import generate, occupations
+from .market import Posting, generate, occupations, town
 from .matching import Matcher
 
 MAX_SKEW = 300  # seconds a signed request may be old
+SOURCE = "https://jobmatch.example/postings"  # the CloudEvents source of what JobMatch tells the platform
 # The partner's catalogue of ways to earn from what a person has: for information only.
 INCOME = [
     {"id": "rent-a-room", "title": "Rent out a spare room",
@@ -52,6 +53,15 @@ class Platform:
                 r.raise_for_status()
                 self._key = Ed25519PublicKey.from_public_bytes(base64.b64decode(r.json()["public_key"]))
             return self._key
+
+    def tell(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send events to the platform's intake as one CloudEvents batch; the receipts."""
+        r = httpx.post(f"{self.url}/v1/events", content=orjson.dumps(events), timeout=30,
+                       headers={"Authorization": f"Bearer {self.token}",
+                                "Content-Type": "application/cloudevents-batch+json"})
+        if r.status_code not in (202, 207):
+            raise HTTPException(502, f"the platform answered {r.status_code}: {r.text[:300]}")
+        return r.json()["results"]
 
     def verify(self, timestamp: str, signature: str, body: bytes) -> str | None:
         """None if the request is the platform's and fresh; otherwise why not."""
@@ -87,6 +97,7 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
     offered: dict[str, dict[str, Any]] = {}  # job id -> the job as offered, with its slots
     held: dict[tuple[str, str], dict[str, Any]] = {}  # (job, slot) -> the reservation
     employers: list[dict[str, Any]] = []  # what each employer was told, in order
+    profiles: dict[str, dict[str, Any]] = {}  # pseudonym -> the agreed profile, to match new postings against
     lock = threading.Lock()
 
     async def signed(request: Request) -> bytes:
@@ -120,6 +131,8 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
         plan["income"] = INCOME
         with lock:
             answered[key] = plan
+            if share.get("subject"):
+                profiles[share["subject"]] = data
             for job in plan["jobs"]:
                 offered.setdefault(job["id"], job)
         return JSONResponse(plan)
@@ -169,6 +182,40 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
                                   "title": job["title"], "slot": slot, "candidate": subject, "at": now})
             return JSONResponse({"status": "reserved", "job": job_id, "slot": slot,
                                  "reference": holder["reference"], "employer": job["employer"]})
+
+    @app.post("/v1/postings", status_code=201)
+    async def new_posting(request: Request) -> JSONResponse:
+        """A new job is posted. Everyone matched before whose plan it now joins is found, and the
+        platform is told (``jobmatch.job-found``, one CloudEvent each, subject the pseudonym)."""
+        body = orjson.loads(await request.body())
+        place = town(str(body.get("town", "")))
+        asked = str(body.get("occupation") or "")
+        exact = [i for i, o in enumerate(matcher.occupations) if asked in (o.label, o.id)]
+        best = exact or [i for i, s in sorted(matcher.similarity(asked).items(), key=lambda x: -x[1])
+                         if s > 0 and not matcher.occupations[i].group][:1]
+        if place is None or not best or not body.get("title") or not body.get("employer"):
+            return problem(422, "invalid-posting", "a posting needs title, employer, a known town and an "
+                                                   "occupation (an ESCO label or id, or words that name one)")
+        with lock:
+            posting = Posting(f"P-NEW-{len(matcher.market.postings) + 1}", best[0],
+                              str(body["title"]), str(body["employer"]), place.name, place.lat, place.lon,
+                              int(body.get("wage_pence", 2_500_000)), int(body.get("hours", 37)))
+            matcher.add(posting)
+            known = dict(profiles)
+        events = []
+        for subject, data in known.items():
+            try:
+                plan = matcher.plan(data)
+            except ValueError:
+                continue
+            job = next((j for j in plan["jobs"] if j["id"] == posting.id), None)
+            if job is not None:
+                events.append({"specversion": "1.0", "type": "jobmatch.job-found", "source": SOURCE,
+                               "id": f"{posting.id}:{subject[:16]}", "subject": subject,
+                               "data": {k: job[k] for k in ("title", "employer", "town", "miles", "wage_pence",
+                                                            "why")} | {"job": job["id"]}})
+        results = platform.tell(events) if events else []
+        return JSONResponse({"posting": posting.id, "told": len(events), "results": results}, status_code=201)
 
     @app.get("/v1/employers/{employer}/reservations")
     def employer_view(employer: str) -> list[dict[str, Any]]:

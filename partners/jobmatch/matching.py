@@ -103,6 +103,12 @@ class Matcher:
             self.by_town[p.town].append(p)
         self.town_at = {p.town: town(p.town) for p in self.market.postings}
 
+    def add(self, posting) -> None:
+        """A new posting joins the market (and the town index), so later plans may include it."""
+        self.market.postings.append(posting)
+        self.by_town[posting.town].append(posting)
+        self.town_at.setdefault(posting.town, town(posting.town))
+
     @lru_cache(maxsize=8192)  # noqa: B019 - one matcher lives as long as the process
     def similarity(self, text: str) -> dict[int, float]:
         """Each occupation's similarity to the text, 0 to 1; people who share an occupation share this."""

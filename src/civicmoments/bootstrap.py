@@ -17,12 +17,15 @@ from .adapters.crypto import FieldCipher, Keys, Pseudonymiser, Signer, private_f
 from .adapters.effects.http import HttpProvider, PartnerRouter, reservations_url
 from .adapters.effects.local import RecordingProvider, SimpleRulesProvider
 from .adapters.effects.share import GatedShareProvider
+from .adapters.effects.webhook import WebhookTransport
 from .adapters.store.cases import CaseStore
 from .adapters.store.engine import make_engines
 from .adapters.store.health import HealthStore
+from .adapters.store.limits import SharedLimits
 from .adapters.store.messages import MessageStore
 from .adapters.store.registry import RegistryStore
 from .adapters.store.sql import SqlStore
+from .adapters.store.subscriptions import SubscriptionStore
 from .adapters.store.transit import TransitStore
 from .adapters.telemetry import PrometheusTelemetry
 from .domain.clock import Clock, clock_for
@@ -50,6 +53,7 @@ from .engine.providers import ProviderPool
 from .engine.questions import QuestionPlanner
 from .engine.registry import Registry
 from .engine.steps import DecideProvider, RegistryStepsProvider
+from .engine.subscriptions import Relay, Subscriptions
 from .engine.supervisor import EngineSupervisor
 from .engine.transit import Transit
 from .engine.worker import Worker
@@ -84,16 +88,30 @@ class App:
     health: HealthStore | None = None
     supervisor: EngineSupervisor | None = None  # set when this process runs the engine
     outbound: Outbound | None = None
+    subscriptions: Subscriptions | None = None
+    relay: Relay | None = None
 
     def start_engine(self) -> EngineSupervisor:
         """Run the engine in this process, kept alive by a supervisor (restart with backoff, heartbeats)."""
         s = self.settings
+        if self.store.engine.dialect.name == "postgresql" and self.worker.wake is None:
+            from .adapters.store.wake import PgWaker  # idle workers wake on NOTIFY, not by polling
+
+            self.worker.wake = PgWaker(s.resolved_database_url()).wait
         self.supervisor = EngineSupervisor(self.worker, self.health, self.clock,
                                            beat_seconds=s.engine_heartbeat_seconds,
                                            stale_seconds=s.engine_stale_seconds,
                                            min_backoff=s.engine_restart_backoff_seconds,
                                            max_backoff=s.engine_restart_max_backoff_seconds)
         return self.supervisor
+
+    def nats_intake(self):
+        """The consumer of events organisations publish on NATS (``CIVIC_NATS_URL``), not yet started."""
+        from .adapters.nats_intake import NatsIntake, RefusalStore
+
+        s = self.settings
+        return NatsIntake(s.nats_url, s.nats_prefix, self.intake, self.organisations,
+                          RefusalStore(self.store.engine, self.store.reader), self.clock, s.max_payload_bytes)
 
     def engine_health(self) -> dict:
         return engine_health(self.health, self.clock, self.supervisor, self.settings.engine_stale_seconds)
@@ -192,7 +210,7 @@ def keys_for(settings: Settings) -> Keys:
     return Keys.local(settings.data_dir, database)
 
 
-def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
+def channels_for(settings: Settings, shared=None) -> dict[Channel, ProviderPool]:
     """The inbox, letters and assisted contact always; SMS and email when providers are set."""
     from urllib.parse import unquote, urlsplit
 
@@ -201,7 +219,8 @@ def channels_for(settings: Settings) -> dict[Channel, ProviderPool]:
     from .adapters.channels.local import AssistedContact, Inbox
     from .adapters.channels.sms import NotifySms
 
-    pool = {"threshold": settings.provider_error_threshold, "cooldown": settings.provider_cooldown_seconds}
+    pool = {"threshold": settings.provider_error_threshold, "cooldown": settings.provider_cooldown_seconds,
+            "shared": shared}
     channels = {Channel.INBOX: ProviderPool([(Inbox(), 0, None)]),
                 Channel.ASSISTED: ProviderPool([(AssistedContact(), 0, None)]),
                 Channel.LETTER: ProviderPool([(PdfLetters("print-queue", settings.resolved_letters_dir(),
@@ -296,8 +315,11 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     outbound = Outbound(audit, clock, Fence(lambda p: None if p.log.get("release") else  # gives effect to a withdrawal
                                             gate.may_send(p.recipient, p.purpose, p.person)))
 
+    shared = settings.shared_limits if settings.shared_limits is not None else (
+        writer.dialect.name == "postgresql" or settings.web_processes > 1)
+    limits = SharedLimits(writer) if shared else None  # one limit for every process, not one each
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
-                          channels if channels is not None else channels_for(settings), cipher,
+                          channels if channels is not None else channels_for(settings, limits), cipher,
                           audit, clock, portal_url=settings.public_url)
 
     def publish(type_: str, subject: str, data: dict) -> None:
@@ -327,18 +349,30 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones
     transit = Transit(TransitStore(writer, reader), gate, consents, audit,
                       lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, card_key), clock,
-                      checks_per_second=settings.transit_checks_per_second)
+                      checks_per_second=settings.transit_checks_per_second, limits=limits)
     app = App(settings, store, pack, clock, Intake(store, pack.event_types, clock, settings.event_time_earliest,
                                                   timedelta(days=settings.event_time_max_ahead_days)),
               Organisations(store, clock), dispatcher, effects, worker, registry,
               Resolver(registry, people, clock, publish), consents,
-              Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock),
+              Agreements(people, store, pack.attributes, pack.purposes, list(pack.checks), clock,
+                         list(pack.event_types)),
               audit, gate, None, messenger, transit,
               Interviews(store, publish, clock, settings.public_url, gate=gate, outbound=outbound,
                          transport=interview_transport(settings, store, clock, signer)),
               cases, Officers(case_store, pack.policy, clock), outbound=outbound)
     app.health = HealthStore(writer, reader)
     app.intake.telemetry = telemetry
+    app.intake.reidentify = gate.reidentify  # a partner's event about a pseudonym it was given
+    subs = SubscriptionStore(writer, reader)
+    transports: dict[str, Any] = {"HTTP": WebhookTransport(signer)}
+    if settings.nats_url:  # events out on JetStream as well (the nats extra)
+        from .adapters.effects.nats import NatsTransport
+
+        transports["NATS"] = NatsTransport(settings.nats_url, settings.nats_prefix, replicas=settings.nats_replicas)
+    app.subscriptions = Subscriptions(subs, people, store, list(pack.event_types), clock, settings.demo_mode,
+                                      nats="NATS" in transports, nats_prefix=settings.nats_prefix)
+    app.relay = Relay(subs, gate, outbound, store, clock, transports)
+    worker.periodic.append((settings.subscription_poll_seconds, app.relay.run_once))
     holder["app"] = app
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)

@@ -94,6 +94,17 @@ class Settings(BaseSettings):
     service_name: str = "Civic Moments"
     transit_checks_per_second: float = Field(default=20.0, gt=0, description="per organisation; more get 429")
     web_processes: int = Field(default=1, ge=1, le=64, description="processes serving the API and the portal")
+    shared_limits: bool | None = Field(default=None, description="keep rate limits and provider health in the "
+                                       "database, shared by every process; unset: on PostgreSQL or with several "
+                                       "web processes")
+    nats_url: str | None = Field(default=None, description="NATS with JetStream (nats://host:4222): subscribers' "
+                                 "events are published there too; needs the nats extra")
+    nats_prefix: str = Field(default="civic", pattern=r"^[a-z][a-z0-9_]*$",
+                             description="first subject token: <prefix>.in.<org>, <prefix>.out.<org>.<type>")
+    nats_replicas: int = Field(default=1, ge=1, le=5, description="replicas of the streams the platform creates "
+                               "(3 on a three-node JetStream cluster)")
+    subscription_poll_seconds: float = Field(default=1.0, gt=0,
+                                             description="how often the worker fans events out to subscribers")
     demo_mode: bool = Field(default=False, description="serves the demo identity provider; never in production")
     demo_featured: list[str] = Field(default_factory=list, description="person ids the demo sign-in lists first "
                                      "(the story's people), a JSON list")

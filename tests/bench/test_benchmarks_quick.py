@@ -49,6 +49,7 @@ BENCHMARKS = {
                ("people", 300)),
     "insights": (["db", "journeys", "rows", "load_s", "report_s", "split_online_s", "compare_s", "measures",
                   "questions_change", "target"], ("journeys", 300)),
+    "backbone": (["benchmark", "db", "events", "subscribers", "engine_events", "delivery", "engine"], ("events", 20)),
 }
 
 

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from .. import __version__
 from ..bootstrap import App
 from ..domain.organisations import Organisation
-from . import cases, events, insights, journeys, messages, people, problems, transit
+from . import cases, events, insights, journeys, messages, people, problems, subscriptions, transit
 from .auth import organisation
 from .limits import BodyLimit
 from .metrics import Health, prometheus_text
@@ -26,6 +26,7 @@ def create_app(civic: App) -> FastAPI:
     api.include_router(transit.router)
     api.include_router(cases.router)
     api.include_router(insights.router)
+    api.include_router(subscriptions.router)
 
     @api.get("/v1/keys", summary="The platform's public signing key (partner requests, access-log checkpoints)")
     def keys(org: Organisation = Depends(organisation)) -> dict:

@@ -18,6 +18,7 @@ from . import (  # noqa: F401
                processes,
                retention,
                rules,
+               subscriptions,
 )
 from .common import main
 from .rules import run_sweep

@@ -199,6 +199,23 @@ def events_quarantine(as_json: bool) -> None:
         click.echo(f"#{r['seq']} {r['type']} {r['source']} {r['event_id']}\n    {r['error']}")
 
 
+@events.command("refused")
+@click.option("--json", "as_json", is_flag=True)
+def events_refused(as_json: bool) -> None:
+    """List messages published on NATS that could not be taken in, newest first, with the reason."""
+    from ..adapters.nats_intake import RefusalStore
+
+    app = common._app()
+    rows = RefusalStore(app.store.engine, app.store.reader).list()
+    if as_json:
+        _out(rows)
+        return
+    if not rows:
+        click.echo("no refused messages")
+    for r in rows:
+        click.echo(f"#{r['id']} {r['at']:%Y-%m-%d %H:%M:%S} on {r['subject']}\n    {r['reason']}")
+
+
 @events.command("replay")
 @click.argument("seqs", nargs=-1, type=int)
 @click.option("--all", "everything", is_flag=True, help="replay every quarantined event")

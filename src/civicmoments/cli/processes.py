@@ -39,6 +39,7 @@ def serve(host: str | None, port: int | None) -> None:
     stop = threading.Event()
     supervisor = app.start_engine()
     supervisor.start()
+    nats = app.nats_intake().start() if app.settings.nats_url else None  # events in on JetStream too
 
     def nightly() -> None:
         """The digital-lifetime sweep and retention, once a day."""
@@ -80,6 +81,8 @@ def serve(host: str | None, port: int | None) -> None:
             uvicorn.run(create_app(app), **where)
     finally:
         stop.set()
+        if nats is not None:
+            nats.stop()
         supervisor.stop(timeout=10)
 
 
@@ -88,9 +91,12 @@ def worker() -> None:
     """Run only the engine and the effects (many may share one PostgreSQL database)."""
     app = common._app()
     supervisor = app.start_engine()
+    nats = app.nats_intake().start() if app.settings.nats_url else None  # any worker may take intake messages
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stopping.set())
     supervisor.run()
+    if nats is not None:
+        nats.stop()
 
 
 @main.group()

@@ -135,6 +135,7 @@ class Agreement:
     created_at: datetime
     revoked_at: datetime | None = None
     checks: tuple[str, ...] = field(default=())  # yes/no questions the recipient may ask
+    events: tuple[str, ...] = field(default=())  # event types (or patterns) it may be told of by subscription
 
     @property
     def active(self) -> bool:

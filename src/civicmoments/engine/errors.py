@@ -52,6 +52,7 @@ CredentialExpiredError = _problem("credential-expired", 401, "The bearer token h
 CredentialRevokedError = _problem("credential-revoked", 401, "The bearer token was revoked")
 NotFoundError = _problem("not-found", 404, "Not found")
 OrganisationExistsError = _problem("organisation-exists", 409, "An organisation with this name exists")
+UnknownPseudonymError = _problem("unknown-pseudonym", 422, "The subject is not a pseudonym given to this organisation")
 UnknownPersonError = _problem("unknown-person", 404, "No such person")
 UnknownAttributeError = _problem("unknown-attribute", 422, "The attribute is not declared")
 InvalidIdentifierError = _problem("invalid-identifier", 422, "The identifier breaks its scheme's rules")

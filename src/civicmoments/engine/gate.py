@@ -288,3 +288,52 @@ class PrivacyGate:
     def reidentify(self, recipient: str, purpose: str, pseudonym: str) -> str | None:
         """Only the platform turns a pseudonym back into a person, when a reply comes back."""
         return self.store.reidentify(pseudonym, recipient, purpose)
+
+    def event_parcels(self, recipient: str, recipient_name: str, purpose: str,
+                      events: Sequence[Mapping[str, Any]], event_types: Sequence[str]) -> list[Parcel | Refusal]:
+        """The bodies of events told to a subscriber, one per event, each decided on its own.
+
+        ``events`` are ``{key, person, type, data}``: ``person`` is the event's subject (a
+        person id), ``key`` the delivery's idempotency key. An event goes only when the
+        agreement in force for this recipient and purpose lists its type among ``events``, and
+        the purpose's basis or the person's consent allows it; its ``data`` keeps only the
+        agreement's attributes, and its subject becomes a pseudonym unless the agreement is
+        identified. The body is the CloudEvent ``data`` (canonical JSON); the subject travels
+        in the ``ce-subject`` header and is put in ``Parcel.log["subject"]``. Refusals are
+        logged here; releases are logged by the outbound boundary when their bytes leave.
+        """
+        from fnmatch import fnmatchcase
+
+        from ..domain.disclosure import NoAgreementError, _canonical
+
+        decided, agreement = self._authorise(recipient, purpose, sorted({e["person"] for e in events}), [])
+        out: list[Parcel | Refusal] = []
+        refusals, remember = [], []
+        for e in events:
+            outcome = decided[e["person"]]
+            if isinstance(outcome, Authorisation) and agreement is not None and not any(
+                    fnmatchcase(e["type"], t) for t in (agreement.events or ())):
+                outcome = NoAgreementError(f"agreement {agreement.id} v{agreement.version} does not let "
+                                           f"{recipient} be told of {e['type']}")
+            if not isinstance(outcome, Authorisation):
+                refusals.append(self._body(recipient, purpose, e["person"], "subscription", outcome))
+                out.append(Refusal(e["person"], outcome))
+                continue
+            agreed = set(agreement.attributes) if agreement else set()
+            data = {k: v for k, v in sorted((e.get("data") or {}).items()) if k in agreed}
+            withheld = sorted(k for k in (e.get("data") or {}) if k not in agreed)
+            subject = e["person"]
+            if outcome.mode is Mode.PSEUDONYMISED:
+                subject = self.pseudonymiser.pseudonym(recipient, purpose, e["person"])
+                remember.append({"pseudonym": subject, "person_id": e["person"], "partner": recipient,
+                                 "purpose": purpose, "key_version": self.pseudonymiser.version})
+            out.append(Parcel(e["key"], recipient, recipient_name, e["person"], purpose, "subscription",
+                              tuple(data), _canonical(data),
+                              {"subject": subject, "withheld": withheld, "mode": outcome.mode.value,
+                               "agreement": outcome.agreement, "agreement_version": outcome.agreement_version,
+                               "basis": outcome.basis, "event_type": e["type"]}))
+        if remember:
+            self.store.remember_pseudonyms(remember)
+        if refusals:
+            self.audit.append(refusals)
+        return out

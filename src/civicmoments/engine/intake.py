@@ -28,6 +28,7 @@ from .errors import (
     SchemaViolationError,
     SourceNotOwnedError,
     UnknownEventTypeError,
+    UnknownPseudonymError,
     UnstorableEventError,
 )
 from .ports import NoTelemetry, Telemetry
@@ -108,6 +109,7 @@ class Intake:
         self.store, self.event_types, self.clock = store, event_types, clock
         self.earliest, self.max_ahead = earliest, max_ahead
         self.authority = authority  # engine/authority.Authority: may this sender report this person's event?
+        self.reidentify = None  # (recipient, purpose, pseudonym) -> person id or None: the gate's
 
     def _out_of_range(self, text: str) -> Problem:
         latest = self.clock.now() + self.max_ahead
@@ -172,11 +174,20 @@ class Intake:
                 raise self._out_of_range(str(raw["time"]))
         else:
             when = self.clock.now()
+        subject = raw["subject"]
+        if event_type.pseudonym_purpose is not None:  # a partner answering about someone it knows by pseudonym
+            person = self.reidentify(org.id, event_type.pseudonym_purpose, subject) if self.reidentify else None
+            if person is None:
+                raise UnknownPseudonymError(
+                    f"the subject is not a pseudonym {org.name!r} was given for "
+                    f"{event_type.pseudonym_purpose}; send the subject exactly as it was shared with you",
+                    [{"pointer": "/subject", "message": "not a pseudonym given to this organisation"}])
+            subject = person
         return {
             "source": raw["source"],
             "event_id": raw["id"],
             "type": raw["type"],
-            "subject": raw["subject"],
+            "subject": subject,
             "time": when,
             "data": data,
             "digest": digest({**raw, "data": data}),

@@ -97,3 +97,8 @@ class Organisations:
         if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=now.tzinfo)) <= now:
             raise CredentialExpiredError(f"this token expired at {expires.isoformat()}; ask for a new one")
         return Organisation(org["id"], org["name"], tuple(org["sources"]), tuple(org["scopes"]))
+
+    def named(self, name: str) -> Organisation:
+        """The organisation called ``name``; ``NotFoundError`` naming it when there is none."""
+        org = self._get(name)
+        return Organisation(org["id"], org["name"], tuple(org["sources"]), tuple(org["scopes"]))

@@ -3,6 +3,10 @@
 Failover is data, as in GOV.UK Notify: each provider has a priority. When a provider's
 recent error rate crosses the threshold it is set aside for a cool-down, and traffic goes
 to the next; after the cool-down it is tried again. Each provider has its own rate limit.
+
+With ``shared`` (``adapters/store/limits.SharedLimits``) the rate limit and the setting aside
+are kept in the database, so every process sending through a provider shares one limit and
+one view of its health; without it they are this process's own.
 """
 
 from __future__ import annotations
@@ -77,13 +81,14 @@ class ProviderPool:
     """Sends a batch through the best available providers; what none can take now is held (None)."""
 
     def __init__(self, members: Sequence[tuple[ChannelProvider, int, float | None]], threshold: float = 0.5,
-                 window: int = 20, cooldown: float = 30.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 window: int = 20, cooldown: float = 30.0, monotonic: Callable[[], float] = time.monotonic,
+                 shared=None) -> None:
         if not members:
             raise ValueError("a channel needs at least one provider")
         self.members = sorted(
             (Member(p, prio, Bucket(rate) if rate else None, Health(window, threshold, cooldown=cooldown))
              for p, prio, rate in members), key=lambda m: m.priority)
-        self.monotonic = monotonic
+        self.monotonic, self.shared = monotonic, shared
         self.channel = self.members[0].provider.channel
 
     def names(self) -> list[str]:
@@ -96,9 +101,13 @@ class ProviderPool:
             if not left:
                 break
             now = self.monotonic()
-            if not member.health.up(now):
+            key = f"{self.channel.value}:{member.provider.name}"
+            if not member.health.up(now) or (self.shared and self.shared.down_until(key) > time.time()):
                 continue
-            n = member.bucket.take(len(left), now) if member.bucket else len(left)
+            if self.shared is not None and member.bucket is not None:
+                n = self.shared.take(f"provider:{key}", member.bucket.rate, len(left))
+            else:
+                n = member.bucket.take(len(left), now) if member.bucket else len(left)
             if n == 0:
                 continue
             take, left = left[:n], left[n:]
@@ -112,6 +121,8 @@ class ProviderPool:
             tripped = member.health.record([r.status is Status.TECHNICAL_FAILURE for r in results],
                                            self.monotonic())
             if tripped is not None:
+                if self.shared is not None:
+                    self.shared.set_aside(key, time.time() + member.health.cooldown, tripped)
                 log.warning("provider set aside", provider=member.provider.name, error_rate=round(tripped, 2),
                             cooldown_s=member.health.cooldown)
         return out

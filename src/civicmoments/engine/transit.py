@@ -28,11 +28,12 @@ CARD = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 class Transit:
     def __init__(self, store, gate, consents, audit, hasher: Callable[[str], str], clock: Clock,
                  department: str = "Department for Work and Pensions", checks_per_second: float = 20.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, limits=None) -> None:
         self.store, self.gate, self.consents, self.audit = store, gate, consents, audit
         self.hasher, self.clock, self.department = hasher, clock, department
         self.rate, self.monotonic = checks_per_second, monotonic
         self.buckets: dict[str, Bucket] = {}
+        self.limits = limits  # adapters/store/limits.SharedLimits: one limit across every process
 
     def register(self, person: str, token: str, valid_for: timedelta = timedelta(days=365),
                  channel: str = "api") -> dict:
@@ -44,8 +45,11 @@ class Transit:
         return {"registered": True, "expires_at": iso(now + valid_for), "consent": receipt}
 
     def _throttle(self, org: Organisation) -> None:
-        bucket = self.buckets.setdefault(org.id, Bucket(self.rate))
-        if bucket.take(1, self.monotonic()) < 1:
+        if self.limits is not None:
+            got = self.limits.take(f"transit:{org.id}", self.rate, 1)
+        else:
+            got = self.buckets.setdefault(org.id, Bucket(self.rate)).take(1, self.monotonic())
+        if got < 1:
             raise TooManyChecksError(f"at most {self.rate:g} checks a second for each organisation")
 
     def active_jobseeker(self, org: Organisation, token: str) -> bool:

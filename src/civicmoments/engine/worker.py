@@ -29,6 +29,8 @@ class Worker:
     one_at_a_time: int = 0  # after a failed batch: events left to dispatch singly, to isolate the bad one
     last_beat: float = field(default=0.0)  # time.monotonic() at the end of the last round
     periodic: list[tuple[float, Callable[[], object]]] = field(default_factory=list)  # (seconds, task)
+    wake: Callable[[float], object] | None = None  # waits for announced work (PostgreSQL NOTIFY), or None
+    wake_timeout: float = 0.5  # with ``wake``: the longest idle wait, so timers and tasks are still seen
     _last: dict[int, float] = field(default_factory=dict)
 
     def housekeeping(self) -> None:
@@ -80,7 +82,10 @@ class Worker:
                 continue
             self.last_beat = time.monotonic()
             if not done:
-                time.sleep(self.idle_sleep)
+                if self.wake is not None:
+                    self.wake(self.wake_timeout)
+                else:
+                    time.sleep(self.idle_sleep)
         log.info("worker stopped")
 
     def drain(self, max_rounds: int = 100_000, progress: Callable[[int], None] | None = None) -> int:

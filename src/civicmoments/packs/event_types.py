@@ -38,6 +38,7 @@ class EventType:
     schema: dict[str, Any]
     csv: dict[str, Any] | None = None
     horizon: dict[str, timedelta] = field(default_factory=dict)  # date field -> how far ahead it may be
+    pseudonym_purpose: str | None = None  # the subject is a pseudonym the sender was given for this purpose
     _validator: Any = field(default=None, repr=False, compare=False)
 
     def violations(self, data: Any, today: date | None = None) -> list[SchemaViolation]:
@@ -67,7 +68,7 @@ def load_event_type(file: Path) -> EventType:
     d = doc.data
     if not isinstance(d, dict):
         raise doc.error((), "an event type file must be a mapping with 'type' and 'data'")
-    unknown = set(d) - {"type", "description", "data", "csv", "horizon"}
+    unknown = set(d) - {"type", "description", "data", "csv", "horizon", "subject"}
     if unknown:
         raise doc.error((sorted(unknown)[0],), f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(d.get("type"), str) or "." not in d["type"]:
@@ -90,7 +91,13 @@ def load_event_type(file: Path) -> EventType:
             horizon[name] = parse_duration(str(text))
         except ValueError as exc:
             raise doc.error(("horizon", name), str(exc)) from None
-    return EventType(d["type"], d.get("description", ""), schema, csv, horizon)
+    subject = d.get("subject")
+    if subject is not None and not (isinstance(subject, dict) and set(subject) == {"pseudonym"}
+                                    and isinstance(subject["pseudonym"], str)):
+        raise doc.error(("subject",), "'subject' is {pseudonym: <purpose>}: the subject is the pseudonym the "
+                                      "sender was given for that purpose")
+    return EventType(d["type"], d.get("description", ""), schema, csv, horizon,
+                     subject["pseudonym"] if subject else None)
 
 
 def _check_csv(doc: Located, csv: Any, schema: dict[str, Any]) -> None:

@@ -299,7 +299,8 @@ class RegistryStore:
         with self.engine.begin() as conn:
             self.bulk.insert(conn, agreements, [{
                 "id": a.id, "version": a.version, "recipient": a.recipient, "purpose": a.purpose,
-                "attributes": list(a.attributes), "checks": list(a.checks), "mode": a.mode.value,
+                "attributes": list(a.attributes), "checks": list(a.checks), "events": list(a.events),
+                "mode": a.mode.value,
                 "retention_days": a.retention_days, "created_at": a.created_at, "revoked_at": None}])
 
     def revoke_agreement(self, agreement_id: str, now: datetime) -> int:
@@ -311,7 +312,7 @@ class RegistryStore:
     @staticmethod
     def _agreement(r: Any) -> Agreement:
         return Agreement(r.id, r.recipient, r.purpose, tuple(r.attributes), Mode(r.mode), r.retention_days,
-                         r.version, utc(r.created_at), utc(r.revoked_at), tuple(r.checks))
+                         r.version, utc(r.created_at), utc(r.revoked_at), tuple(r.checks), tuple(r.events or ()))
 
     def agreement_versions(self, agreement_id: str) -> list[Agreement]:
         with self.reader.connect() as conn:

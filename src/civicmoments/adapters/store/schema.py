@@ -245,6 +245,7 @@ agreements = Table(
     Column("attributes", Json, nullable=False),
     Column("checks", Json, nullable=False),
     Column("mode", String(16), nullable=False),
+    Column("events", Json),  # event types the recipient may be told of (subscriptions); none when null
     Column("retention_days", Integer, nullable=False),
     Column("created_at", Time, nullable=False),
     Column("revoked_at", Time),
@@ -517,4 +518,63 @@ journey_groups = Table(
     Column("age_band", String(10), nullable=False),  # 16-24 ... 65+, at the journey's start
     Column("region", String(100), nullable=False),  # the person's home area
     Column("language", String(10), nullable=False),  # the language messages are written in
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("org_id", String(36), nullable=False, index=True),
+    Column("agreement", String(100), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("types", Json, nullable=False),  # exact types or glob patterns
+    Column("source_prefix", String(500), nullable=False, default=""),
+    Column("subject_prefix", String(300), nullable=False, default=""),
+    Column("protocol", String(8), nullable=False),  # HTTP or NATS
+    Column("sink", String(2000), nullable=False),
+    Column("cursor", BigInteger, nullable=False, default=0),  # inbox seq fanned out so far
+    Column("created_at", Time, nullable=False),
+    Column("deleted_at", Time),
+)
+
+subscription_deliveries = Table(
+    "subscription_deliveries",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),  # the inbox row told of
+    Column("status", String(12), nullable=False),  # pending, delivered, dead, withheld
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", Time, nullable=False),
+    Column("leased_until", Time),
+    Column("last_error", Text),  # the subscriber's answer (status and start of the body), or the fault
+    Column("delivered_at", Time),
+    UniqueConstraint("subscription_id", "event_seq", name="uq_subscription_delivery"),
+    Index("ix_subscription_deliveries_due", "status", "due_at"),
+)
+
+intake_refusals = Table(
+    "intake_refusals",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),  # nats (HTTP refusals are answered to the sender)
+    Column("subject", String(300), nullable=False),  # where it was published
+    Column("org_id", String(36)),  # the organisation the subject names, if any
+    Column("reason", Text, nullable=False),
+    Column("excerpt", Text, nullable=False),  # the start of the message, to find it by
+    Column("at", Time, nullable=False),
+)
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("key", String(200), primary_key=True),  # e.g. provider:ses, transit:<organisation id>
+    Column("tokens", Float, nullable=False),
+    Column("at", Float, nullable=False),  # Unix time of the last take, in seconds
+)
+
+provider_health = Table(
+    "provider_health",
+    metadata,
+    Column("name", String(200), primary_key=True),  # channel:provider
+    Column("down_until", Float, nullable=False),  # Unix time; set aside until then
+    Column("error_rate", Float, nullable=False),
 )

@@ -65,6 +65,9 @@ def failure(what: str, exc: BaseException) -> str:
     return f"{what}: {type(exc).__module__}.{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
 
 
+WORK_CHANNEL = "civic_work"  # PostgreSQL NOTIFY channel: new events or effects to do
+
+
 class EventStatus:
     PENDING = "pending"
     PROCESSED = "processed"
@@ -115,6 +118,8 @@ class SqlStore:
 
     def _insert_ignore(self, conn: Connection, table, rows: list[dict[str, Any]]) -> None:
         self.bulk.insert(conn, table, rows, ignore_conflicts=True)
+        if rows and table in (inbox, outbox) and conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"NOTIFY {WORK_CHANNEL}")  # sent at commit: idle workers wake (wake.py)
 
     # -- organisations -------------------------------------------------------------
     def add_organisation(self, row: dict[str, Any], key: dict[str, Any]) -> None:

@@ -518,6 +518,8 @@ journey_groups = Table(
     Column("age_band", String(10), nullable=False),  # 16-24 ... 65+, at the journey's start
     Column("region", String(100), nullable=False),  # the person's home area
     Column("language", String(10), nullable=False),  # the language messages are written in
+)
+
 subscriptions = Table(
     "subscriptions",
     metadata,

@@ -38,6 +38,8 @@ class EventType:
     schema: dict[str, Any]
     csv: dict[str, Any] | None = None
     horizon: dict[str, timedelta] = field(default_factory=dict)  # date field -> how far ahead it may be
+    ends_journeys: bool = False  # the subject died: their journeys end and their pending messages are cancelled
+    consumer: str | None = None  # who consumes it outside the moments ("informational: ..." or a named path)
     _validator: Any = field(default=None, repr=False, compare=False)
 
     def violations(self, data: Any, today: date | None = None) -> list[SchemaViolation]:
@@ -67,7 +69,7 @@ def load_event_type(file: Path) -> EventType:
     d = doc.data
     if not isinstance(d, dict):
         raise doc.error((), "an event type file must be a mapping with 'type' and 'data'")
-    unknown = set(d) - {"type", "description", "data", "csv", "horizon"}
+    unknown = set(d) - {"type", "description", "data", "csv", "horizon", "ends_journeys", "consumer"}
     if unknown:
         raise doc.error((sorted(unknown)[0],), f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(d.get("type"), str) or "." not in d["type"]:
@@ -90,7 +92,13 @@ def load_event_type(file: Path) -> EventType:
             horizon[name] = parse_duration(str(text))
         except ValueError as exc:
             raise doc.error(("horizon", name), str(exc)) from None
-    return EventType(d["type"], d.get("description", ""), schema, csv, horizon)
+    if not isinstance(d.get("ends_journeys", False), bool):
+        raise doc.error(("ends_journeys",), "'ends_journeys' is true or false")
+    consumer = d.get("consumer")
+    if consumer is not None and (not isinstance(consumer, str) or not consumer.strip()):
+        raise doc.error(("consumer",), "'consumer' says in words who acts on this event outside the moments")
+    return EventType(d["type"], d.get("description", ""), schema, csv, horizon, bool(d.get("ends_journeys", False)),
+                     consumer)
 
 
 def _check_csv(doc: Located, csv: Any, schema: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from .engine.gate import PrivacyGate
 from .engine.health import engine_health
 from .engine.identity import Resolver
 from .engine.intake import Intake
+from .engine.lifetime import Lifetime
 from .engine.interviews import Interviews
 from .engine.messages import Messenger
 from .engine.officers import Officers
@@ -285,7 +286,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     consents = Consents(people, registry, pack.purposes, clock, settings.controller, publish, settings.public_url)
     case_store = CaseStore(writer, reader, store._engine_events)
     cases = Cases(case_store, pack.queues, pack.policy, clock)
-    dispatcher = Dispatcher(pack.moments, clock)
+    dispatcher = Dispatcher(pack.moments, clock, frozenset(t for t, et in pack.event_types.items() if et.ends_journeys))
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
                                            lambda: holder["app"].services, lambda: consents, cases, outbound)
@@ -309,6 +310,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     holder["app"] = app
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)
+    app.intake.lifetime = Lifetime(registry, lambda t, s, d: store.publish(t, s, d, clock.now()), clock)
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app
 

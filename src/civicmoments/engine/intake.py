@@ -48,6 +48,7 @@ class Receipt:
     problem: Problem | None = None
     line: int | None = None  # where a CSV row starts in its file
     case: str | None = None
+    first: str | None = None  # a duplicate of a registration: the first one's reference
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "id": self.id, "source": self.source,
@@ -58,6 +59,8 @@ class Receipt:
             out["problem"] = self.problem.as_dict()
         if self.case is not None:
             out["case"] = self.case
+        if self.first is not None:
+            out["first"] = self.first
         return out
 
 
@@ -105,6 +108,7 @@ class Intake:
         self.store, self.event_types, self.clock = store, event_types, clock
         self.earliest, self.max_ahead = earliest, max_ahead
         self.authority = authority  # engine/authority.Authority: may this sender report this person's event?
+        self.lifetime = None  # engine/lifetime.Lifetime: births, deaths and moves the registry takes at once
 
     def _out_of_range(self, text: str) -> Problem:
         latest = self.clock.now() + self.max_ahead
@@ -214,8 +218,12 @@ class Intake:
                 receipts.append(Receipt(i, ident, src, "rejected", problem))
         if valid and self.authority is not None:
             valid = self._screen(org, valid, receipts)
+        if valid and self.lifetime is not None:
+            valid = self._lifetime(valid, receipts)
         if valid:
             outcomes = self._accept([row for _, row in valid])
+            if self.lifetime is not None:
+                self.lifetime.apply(org, [row for (_, row), o in zip(valid, outcomes, strict=True) if o == "accepted"])
             for (i, row), outcome in zip(valid, outcomes, strict=True):
                 problem = None
                 if isinstance(outcome, Problem):
@@ -228,6 +236,19 @@ class Intake:
                     outcome = "rejected"
                 receipts[i] = Receipt(i, row["event_id"], row["source"], outcome, problem)
         return [r for r in receipts if r is not None]
+
+    def _lifetime(self, valid: list[tuple[int, dict[str, Any]]],
+                  receipts: list[Receipt | None]) -> list[tuple[int, dict[str, Any]]]:
+        """Keep the events the registers allow: a second death is a duplicate, a dead person's move refused."""
+        kept = []
+        for (i, row), verdict in zip(valid, self.lifetime.screen([r for _, r in valid]), strict=True):
+            if isinstance(verdict, Problem):
+                receipts[i] = Receipt(i, row["event_id"], row["source"], "rejected", verdict)
+            elif isinstance(verdict, dict):
+                kept.append((i, verdict))
+            else:
+                receipts[i] = Receipt(i, row["event_id"], row["source"], "duplicate", first=verdict.reference)
+        return kept
 
     def _screen(self, org: Organisation, valid: list[tuple[int, dict[str, Any]]],
                 receipts: list[Receipt | None]) -> list[tuple[int, dict[str, Any]]]:

@@ -19,6 +19,7 @@ from ..rules.catalogue import Service
 from ..rules.openfisca import RulesEngine
 
 MILESTONE_REACHED = "civic.milestone.reached"
+FOR_PARENTS = "immunisation_"  # milestones of a child that go to a parent in the household
 ELIGIBILITY_CHANGED = "civic.eligibility.changed"
 
 
@@ -40,6 +41,8 @@ class Sweeper:
         """Vectorised: which milestone falls in (since, until], and each eligibility on ``until``.
 
         A household-level service (Child Benefit) is attributed to the household's adults."""
+        if roles is not None:  # the registry's roles (parent, partner, ...) as the rules' two: adult or child
+            roles = ["child" if r == "child" else "adult" for r in roles]
         sim = self.rules.simulate(count, until.isoformat(), inputs, households=households, roles=roles)
         adults = np.array([r != "child" for r in roles]) if roles is not None else np.ones(count, dtype=bool)
         lo, hi = np.datetime64(since), np.datetime64(until)
@@ -65,10 +68,14 @@ class Sweeper:
             crossed, eligible = self.compute(len(ids), self.rules.input_arrays(columns), since, until,
                                              households, roles)
             events: list[dict[str, Any]] = []
+            carer = _carers(households, roles)
             for name, (when, hit) in crossed.items():
                 for i in np.flatnonzero(hit):
-                    events.append(self._event(MILESTONE_REACHED, f"{ids[i]}:{name}", ids[i],
-                                              {"milestone": name, "date": str(when[i])[:10]}))
+                    data = {"milestone": name, "date": str(when[i])[:10]}
+                    subject = ids[i]
+                    if name.startswith(FOR_PARENTS) and carer.get(i) is not None:  # a baby's vaccinations: the parent hears
+                        subject, data = ids[carer[i]], {**data, "child": ids[i]}
+                    events.append(self._event(MILESTONE_REACHED, f"{ids[i]}:{name}", subject, data))
             previous = self.registry.eligibility_states(ids)
             changes = []
             for sid, values in eligible.items():
@@ -95,6 +102,17 @@ class Sweeper:
     def _event(type_: str, ident: str, subject: str, data: dict) -> dict[str, Any]:
         return {"source": ENGINE_SOURCE, "event_id": f"{type_}:{ident}", "type": type_, "subject": subject,
                 "time": _midnight(date.fromisoformat(data["date"])), "data": data, "digest": "-", "org_id": None}
+
+
+def _carers(households: list[str] | None, roles: list[str] | None) -> dict[int, int | None]:
+    """For each child in a batch, the position of the first adult of their household (or None)."""
+    if households is None or roles is None:
+        return {}
+    first: dict[str, int] = {}
+    for i, (h, r) in enumerate(zip(households, roles, strict=True)):
+        if r != "child":
+            first.setdefault(h, i)
+    return {i: first.get(h) for i, (h, r) in enumerate(zip(households, roles, strict=True)) if r == "child"}
 
 
 def _midnight(day: date):

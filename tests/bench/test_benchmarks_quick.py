@@ -47,6 +47,9 @@ BENCHMARKS = {
     "portal": (["benchmark", "db", "people", "users", "web_processes", "offered_per_s", "requests", "errors",
                 "p50_ms", "p99_ms", "requests_per_s", "max_requests_per_s", "server_peak_rss_mb", "pages", "target"],
                ("people", 300)),
+    "lifetime": (["db", "people", "day", "milestones_found", "eligibility_changes", "journeys_started",
+                  "journeys_by_moment", "second_sweep_events", "load_s", "sweep_s", "dispatch_s", "total_s",
+                  "people_per_s", "target"], ("people", 400)),
 }
 
 

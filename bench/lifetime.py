@@ -5,7 +5,9 @@ starting every journey that falls due.
 
 Synthetic people (a date of birth spread over 95 years, a nation, an email address) are
 loaded into a fresh SQLite registry, a quarter of them in households of a parent and
-children; loading is set-up, reported as ``load_s``. Then, timed as ``sweep_s``, the sweep
+children; loading is set-up, reported as ``load_s``, and so is yesterday's sweep
+(``first_sweep_s``: everyone's eligibility found for the first time, its events taken as
+handled), so that today's is the daily one. Then, timed as ``sweep_s``, the sweep
 reads everyone from the database a batch at a time (``input_batches``: the facts table, not
 arrays in memory), finds each milestone crossed today and each change in eligibility, and
 puts the events in the inbox; ``dispatch_s`` is the dispatcher turning those events into
@@ -25,9 +27,10 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from civicmoments.adapters.store.schema import facts, household_members, journeys, people
+from civicmoments.adapters.store.schema import facts, household_members, inbox, journeys, people
+from civicmoments.adapters.store.sql import EventStatus
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import FakeClock
 from civicmoments.domain.ids import uuid7
@@ -96,8 +99,15 @@ def main() -> None:
         load(app, args.people, 20_000)
         load_s = time.perf_counter() - t
 
-        say(f"sweeping {DAY} from the database, {args.batch:,} people a batch")
         sweeper = Sweeper(app.rules, app.services.catalogue, app.registry.store, app.store)
+        say(f"yesterday's sweep (set-up, not timed): everyone's eligibility as it stood on {DAY - timedelta(days=1)}")
+        t = time.perf_counter()
+        sweeper.run(DAY - timedelta(days=1), batch=args.batch)
+        with app.store.engine.begin() as conn:  # yesterday's events were handled yesterday
+            conn.execute(update(inbox).values(status=EventStatus.PROCESSED))
+        setup_sweep_s = time.perf_counter() - t
+
+        say(f"sweeping {DAY} from the database, {args.batch:,} people a batch")
         t = time.perf_counter()
         emitted = sweeper.run(DAY, batch=args.batch)
         sweep_s = time.perf_counter() - t
@@ -123,6 +133,7 @@ def main() -> None:
         "journeys_by_moment": dict(sorted(started.items())),
         "second_sweep_events": again["milestones"] + again["eligibility"],
         "load_s": round(load_s, 1),
+        "first_sweep_s": round(setup_sweep_s, 1),
         "sweep_s": round(sweep_s, 2),
         "dispatch_s": round(dispatch_s, 2),
         "total_s": round(total, 2),

@@ -48,7 +48,7 @@ BENCHMARKS = {
                 "p50_ms", "p99_ms", "requests_per_s", "max_requests_per_s", "server_peak_rss_mb", "pages", "target"],
                ("people", 300)),
     "lifetime": (["db", "people", "day", "milestones_found", "eligibility_changes", "journeys_started",
-                  "journeys_by_moment", "second_sweep_events", "load_s", "sweep_s", "dispatch_s", "total_s",
+                  "journeys_by_moment", "second_sweep_events", "load_s", "first_sweep_s", "sweep_s", "dispatch_s", "total_s",
                   "people_per_s", "target"], ("people", 400)),
 }
 

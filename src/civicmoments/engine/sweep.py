@@ -63,7 +63,6 @@ class Sweeper:
         since = since or until - timedelta(days=1)
         emitted = {"people": 0, "milestones": 0, "eligibility": 0}
         total = self.registry.count_people()
-        now = until
         for ids, columns, households, roles in self.registry.input_batches(self.rules.inputs, batch):
             crossed, eligible = self.compute(len(ids), self.rules.input_arrays(columns), since, until,
                                              households, roles)
@@ -77,19 +76,22 @@ class Sweeper:
                         subject, data = ids[carer[i]], {**data, "child": ids[i]}
                     events.append(self._event(MILESTONE_REACHED, f"{ids[i]}:{name}", subject, data))
             previous = self.registry.eligibility_states(ids)
+            index = {pid: i for i, pid in enumerate(ids)}
+            before = {sid: np.full(len(ids), -1, dtype=np.int8) for sid in eligible}  # -1: never said
+            for (pid, sid), ok in previous.items():
+                if sid in before and pid in index:
+                    before[sid][index[pid]] = int(ok)
             changes = []
             for sid, values in eligible.items():
-                for i, pid in enumerate(ids):
-                    now_ok = bool(values[i])
-                    before = previous.get((pid, sid))
-                    if before is None and not now_ok:
-                        continue  # never eligible: nothing to say
-                    if before != now_ok:
-                        changes.append({"person_id": pid, "service": sid, "eligible": now_ok, "since": until})
-                        events.append(self._event(ELIGIBILITY_CHANGED, f"{pid}:{sid}:{until}:{now_ok}", pid,
-                                                  {"service": sid, "eligible": now_ok, "date": until.isoformat()}))
+                now = np.asarray(values, dtype=bool)
+                # a change is a new yes, or a yes become no; never eligible and still not says nothing
+                for i in np.flatnonzero((before[sid] != now) & ~((before[sid] == -1) & ~now)):
+                    pid, now_ok = ids[i], bool(now[i])
+                    changes.append({"person_id": pid, "service": sid, "eligible": now_ok, "since": until})
+                    events.append(self._event(ELIGIBILITY_CHANGED, f"{pid}:{sid}:{until}:{now_ok}", pid,
+                                              {"service": sid, "eligible": now_ok, "date": until.isoformat()}))
             self.registry.set_eligibility_states(changes)
-            outcomes = self.inbox.accept(events, _midnight(now)) if events else []
+            outcomes = self.inbox.accept(events, _midnight(until)) if events else []
             for e, outcome in zip(events, outcomes, strict=True):
                 if outcome == "accepted":  # a repeat sweep finds the same ids: nothing new
                     emitted["milestones" if e["type"] == MILESTONE_REACHED else "eligibility"] += 1

@@ -4,6 +4,8 @@ offered Bereavement Support Payment in plain words; nothing goes to the person w
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -105,3 +107,20 @@ def test_a_move_for_a_person_who_has_died_is_refused(world):
                      "moved_on": "2026-01-04"}}
     r = client.post("/v1/events", json=move, headers=tokens["Portal"])
     assert r.status_code == 409 and r.json()["type"].endswith("/person-has-died"), r.text
+
+
+def test_a_confirmed_stop_ends_the_benefit_from_the_date_of_death(world):
+    client, app, tokens, bob, _ = world
+    app.officers.add("Dara Maker", "sub-dara", "employment-department", ["decision-maker"])
+    dara = {"Authorization": f"Bearer {app.officers.token('Dara Maker')}"}
+    app.clock.advance(timedelta(days=2))  # Bob has had his benefit since the 5th; he died on the 6th
+    client.post("/v1/events", json=death(bob, died="2026-01-06"), headers=tokens[REGISTRAR])
+    app.worker.drain()
+    (case,) = app.cases.list(queue="decision-review", person=bob)
+    r = client.post(f"/v1/cases/{case.id}/resolve", headers=dara,
+                    json={"outcome": "upheld", "reason": "death registered", "version": case.version})
+    assert r.status_code == 200, r.text
+    app.worker.drain()
+    fact = app.registry.profile(bob)["jsa_claimant"]
+    assert fact.value is False and fact.valid_from.date().isoformat() == "2026-01-06"
+    assert set(messages(app, bob)) == set()  # told to no one who has died

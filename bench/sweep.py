@@ -54,6 +54,12 @@ def population(start: int, n: int, seed: int = 7) -> tuple[dict[str, np.ndarray]
         "adjusted_net_income": rng.uniform(0, 90_000, n).round(2),
         "female": rng.random(n) < 0.5,  # read for State Pension age only by those born before 6 December 1953
         "savings": np.where(rng.random(n) < 0.3, rng.uniform(0, 40_000, n).round(2), 0.0),  # pounds
+        "lives_in_wales": rng.random(n) < 0.05,
+        "lives_in_scotland": rng.random(n) < 0.08,
+        "partner_died_on": np.where(rng.random(n) < 0.002, np.datetime64("2026-06-01"),
+                                    np.datetime64("1970-01-01")).astype("datetime64[D]"),
+        "late_partner_contributed": rng.random(n) < 0.9,
+        "address_confidential": rng.random(n) < 0.001,
     }, households, roles
 
 

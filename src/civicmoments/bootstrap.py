@@ -42,6 +42,7 @@ from .engine.gate import PrivacyGate
 from .engine.health import engine_health
 from .engine.identity import Resolver
 from .engine.intake import Intake
+from .engine.lifetime import Lifetime
 from .engine.interviews import Interviews
 from .engine.messages import Messenger
 from .engine.officers import Officers
@@ -336,7 +337,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     cases.gate = gate
     cases.organisation_id = lambda slug: organisation_id(store.organisations(), slug)
     _assisted_cases(messenger, cases)
-    dispatcher = Dispatcher(pack.moments, clock)
+    dispatcher = Dispatcher(pack.moments, clock, frozenset(t for t, et in pack.event_types.items() if et.ends_journeys))
     telemetry = PrometheusTelemetry()
     dispatcher.telemetry = telemetry
     holder: dict[str, App] = {}  # services load lazily, from the App
@@ -376,6 +377,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     holder["app"] = app
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)
+    app.intake.lifetime = Lifetime(registry, lambda t, s, d: store.publish(t, s, d, clock.now()), clock)
     app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
     return app
 

@@ -46,7 +46,10 @@ ORGS = [
                                           "messages:read", "messages:content", "journeys:read"]),
     ("JobMatch", "https://jobmatch.example/*", ["jobmatch.*"]),
     ("Metro Transit", "https://metro.example/*", ["transit:check"]),
+    ("Leeds Register Office", "https://gro.example/*", ["uk.gov.gro.*", "registrar"]),
 ]
+AGENCIES = ["Leeds City Council", "Electoral Registration Office", "DVLA", "NHS GP Registration", "HMRC"]
+REGISTRAR = "https://gro.example/leeds"
 
 
 def free_port() -> int:
@@ -147,12 +150,15 @@ class Demo:
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
         port, jm, metro = free_port(), free_port(), free_port()
+        self.agencies = AgencyInbox()
         url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
         env.update({"CIVIC_DATA_DIR": str(self.directory.resolve()), "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url,
                     "CIVIC_DEMO_MODE": "true", "CIVIC_SESSION_SECRET": os.urandom(24).hex(),
                     "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
-                    "CIVIC_PARTNER_URLS": json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"})})
+                    "CIVIC_PARTNER_URLS": json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles",
+                                                      **{a: f"{self.agencies.url}/{a.split()[0].lower()}"
+                                                         for a in AGENCIES}})})
         settings = Settings(data_dir=self.directory, database_url=None, now=DEMO_NOW)
         say = self.say
         say(click.style("Civic Moments demo: what happens when a job ends", bold=True))
@@ -166,6 +172,17 @@ class Demo:
                            ["occupation", "skills", "home_area", "aspirations", "travel_radius_miles"])
         app.agreements.put("metro-fares", "Metro Transit", "fare-concession", [], "identified", 1,
                            ["active-jobseeker"])
+        for name in AGENCIES[:-1]:
+            app.organisations.add(name, [f"https://{name.split()[0].lower()}.example/*"], [])
+        for name in AGENCIES[:-1]:
+            app.agreements.put(f"{name.split()[0].lower()}-address", name, "address-update",
+                               ["address_line_1", "town", "postcode"], "identified")
+        for name in ("HMRC", "DVLA", "Leeds City Council"):
+            app.agreements.put(f"{name.split()[0].lower()}-tell-us-once", name, "tell-us-once",
+                               ["given_name", "family_name", "date_of_birth"], "identified")
+        families = seed_families(app)
+        from .cli.rules import run_sweep  # the nightly sweep, catching up the days since it last ran
+        run_sweep(app, DEMO_NOW.date(), DEMO_NOW.date() - timedelta(days=3), show_progress=False)
         economy, abe_job = _local_market()
         abe, colleagues = seed_town(app, 5000, abe_job, economy)
         for name, subject, organisation, roles in DEMO_OFFICERS:  # the staff console's demo sign-in lists them
@@ -190,6 +207,7 @@ class Demo:
         say(f"platform {url}; JobMatch (2,000 postings) :{jm}; Metro Transit gates :{metro}")
         try:
             self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
+            self.lifetime(url, tokens, families)
             if self.serve:
                 say(click.style(f"\nThe portal is running at {url}: sign in and choose 'Abe Ashworth' (listed first). "
                                 f"API docs at {url}/docs.", bold=True))
@@ -201,6 +219,7 @@ class Demo:
             pass
         finally:
             self.stop()
+            self.agencies.close()
 
     def story(self, url: str, tokens: dict[str, str], abe: str, colleagues: list[str], metro: str) -> None:
         say = self.say
@@ -323,6 +342,123 @@ class Demo:
                 ("people who gave consent", "trust", "consents_given")):
             self.say(f"  {label:<40} {shown(m[area][name])}")
         self.say("  (a cell of fewer than 10 people is never shown)")
+
+
+    def lifetime(self, url: str, tokens: dict[str, str], families: dict[str, str]) -> None:
+        """The rest of a life in the same town: a birth, a 15-year-old, a move and a death."""
+        say, f = self.say, families
+
+        def h(org: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[org]}", "Content-Type": "application/cloudevents+json"}
+
+        def messages(pid: str) -> dict[str, dict]:
+            r = httpx.get(f"{url}/v1/people/{pid}/messages", params={"content": "true"}, headers=h("Citizen portal"))
+            return {m["template"]: m for m in r.json()}
+
+        def journeys(pid: str) -> list[dict]:
+            return [httpx.get(f"{url}/v1/journeys/{j['id']}", headers=h("Citizen portal")).json()
+                    for j in httpx.get(f"{url}/v1/journeys", params={"person": pid}, headers=h("Citizen portal")).json()]
+
+        def send(org: str, event: dict) -> dict:
+            return httpx.post(f"{url}/v1/events", headers=h(org), json={"specversion": "1.0", **event}).json()
+
+        self.t0 = time.monotonic()
+        send("Leeds Register Office", {"type": "uk.gov.gro.birth-registered", "source": REGISTRAR, "id": "GRO-B-1",
+                                       "subject": f["ana"], "data": {
+                                           "registration": "B-2026-1130", "date_of_birth": "2026-11-27",
+                                           "given_name": "Poppy", "family_name": "Booth", "sex": "female"}})
+        self.wait("the Child Benefit offer", lambda: messages(f["ana"]).get("child-benefit-offer"))
+        send("Citizen portal", {"type": "civic.offer.answered", "source": "civic://portal", "id": "ANS-ana-cb",
+                                "subject": f["ana"], "data": {"service": "child-benefit", "answer": "accepted"}})
+        self.wait("the award", lambda: any(j["moment"] == "birth" and j["status"] == "completed"
+                                           for j in journeys(f["ana"])))
+        send("Citizen portal", {"type": "civic.person.address-changed", "source": "civic://portal", "id": "MOVE-eve",
+                                "subject": f["eve"], "data": {"address_line_1": "4 Hyde Park Road", "town": "Leeds",
+                                                              "postcode": "LS6 2AB", "moved_on": "2026-11-30",
+                                                              "leave_out": ["gp"]}})
+        self.wait("the move told", lambda: messages(f["eve"]).get("move-told"))
+        send("Leeds Register Office", {"type": "uk.gov.gro.death-registered", "source": REGISTRAR, "id": "GRO-D-1",
+                                       "subject": f["bob"], "data": {"registration": "D-2026-1129",
+                                                                     "date_of_death": "2026-11-29"}})
+        self.wait("the bereavement letter", lambda: messages(f["cath"]).get("bereavement-support"))
+        self.wait("the teenager's offers", lambda: {"provisional-licence", "ni-number-letter"} <= set(messages(f["kai"])))
+        for title, people in (("The Booths: a birth", ["ana"]), ("Kai Clegg turns 15 and 9 months", ["kai"]),
+                              ("Eve Dyson moves home", ["eve"]), ("The Ellises: a death", ["bob", "cath"])):
+            say(click.style(f"\n{title}", bold=True))
+            for who in people:
+                for j in sorted(journeys(f[who]), key=lambda j: j["started_at"]):
+                    steps = ", ".join(f"{k} {v['status']}" for k, v in j["steps"].items() if v["status"] != "skipped")
+                    say(f"  {who:<5} {j['moment']:<20} {j['status']:<10} {steps}")
+                for m in messages(f[who]).values():
+                    say(f"  {who:<5} message: {m['content']['subject']} ({m['status']})")
+        told = sorted(self.agencies.received)
+        say(f"\nagencies told at the wire: {', '.join(f'{a} ({n})' for a, n in told)}")
+        self.stamp("lifetime", "birth, growing up, a move and a death, each told once")
+
+
+class AgencyInbox:
+    """The agencies' side of the wire in the demo: one local server, a path per agency, counting arrivals."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        counts: Counter = Counter()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the standard library's name
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                counts[self.path.strip("/")] += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"received": true}')
+
+            def log_message(self, *args):
+                pass
+
+        self.counts = counts
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def received(self) -> list[tuple[str, int]]:
+        return list(self.counts.items())
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def seed_families(app) -> dict[str, str]:
+    """The lifetime's families, gold facts from the registers: a parent expecting, a teenager,
+    someone about to move, and a couple with a child."""
+    from .engine.steps import PLATFORM
+
+    people = {
+        "ana": {"given_name": "Ana", "family_name": "Booth", "date_of_birth": "1991-05-02",
+                "annual_earnings_pence": 3_400_000, "email": "ana.booth@example.org"},
+        "kai": {"given_name": "Kai", "family_name": "Clegg", "date_of_birth": "2011-02-28", "nation": "england",
+                "email": "kai.clegg@example.org"},
+        "eve": {"given_name": "Eve", "family_name": "Dyson", "date_of_birth": "1988-08-08",
+                "address_line_1": "12 Mill Street", "town": "Leeds", "postcode": "LS1 4AP", "email": "eve@example.org"},
+        "bob": {"given_name": "Bob", "family_name": "Ellis", "date_of_birth": "1979-01-15",
+                "class1_contribution_years": 20, "email": "bob.ellis@example.org"},
+        "cath": {"given_name": "Cath", "family_name": "Ellis", "date_of_birth": "1982-03-03",
+                 "email": "cath.ellis@example.org"},
+        "dot": {"given_name": "Dot", "family_name": "Ellis", "date_of_birth": "2017-06-01"},
+    }
+    ids = {}
+    for key, facts in people.items():
+        ids[key] = app.registry.add_person()
+        app.registry.record_many(PLATFORM, [(ids[key], [{"attribute": a, "value": v, "basis": "register",
+                                                         "tier": "gold", "observed_at": iso(app.clock.now() - timedelta(days=400))}
+                                                        for a, v in facts.items()])])
+    home = app.registry.join_household(None, ids["bob"], "partner")
+    app.registry.join_household(home, ids["cath"], "partner")
+    app.registry.join_household(home, ids["dot"], "child")
+    return ids
 
 
 def _up(url: str) -> bool:

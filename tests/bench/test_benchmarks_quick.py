@@ -50,6 +50,9 @@ BENCHMARKS = {
     "insights": (["db", "journeys", "rows", "load_s", "report_s", "split_online_s", "compare_s", "measures",
                   "questions_change", "target"], ("journeys", 300)),
     "backbone": (["benchmark", "db", "events", "subscribers", "engine_events", "delivery", "engine"], ("events", 20)),
+    "lifetime": (["db", "people", "day", "milestones_found", "eligibility_changes", "journeys_started",
+                  "journeys_by_moment", "second_sweep_events", "load_s", "first_sweep_s", "sweep_s", "dispatch_s", "total_s",
+                  "people_per_s", "target"], ("people", 400)),
 }
 
 

@@ -49,7 +49,7 @@ def test_services_are_ranked_by_value_and_dated_when_coming(app, family):
     # 68: born after 5 April 1978 (Pensions Act 2007)
     assert [(e["service"], e["from"]) for e in result["becoming_eligible"]] == [("state-pension", "2058-05-01")]
     assert now[2:] == ["register-to-vote", "universal-credit"]  # a screener comes after what is awarded
-    assert "not_eligible" not in result and result["not_eligible_count"] == 2
+    assert "not_eligible" not in result and result["not_eligible_count"] == 3  # with Bereavement Support Payment
     shown = app.services.for_person(family["parent"], ON, include_not_eligible=True)
     reasons = {e["service"]: e["reason"] for e in shown["not_eligible"]}
     assert "ended on" in reasons["childhood-immunisations"]
@@ -96,8 +96,9 @@ def test_the_sweep_emits_milestones_and_eligibility_changes_once(app, family):
     from civicmoments.cli import run_sweep
 
     first = run_sweep(app, date(2025, 11, 21), date(2025, 11, 20), show_progress=False)
-    # The teen's licence; the parent's JSA and Universal Credit, and Child Benefit for the household's adult.
-    assert first == {"people": 4, "milestones": 1, "eligibility": 3}
+    # The teen's licence and National Insurance letter (both at 15 years 9 months); the parent's JSA and
+    # Universal Credit, and Child Benefit for the household's adult.
+    assert first == {"people": 4, "milestones": 2, "eligibility": 3}
     again = run_sweep(app, date(2025, 11, 21), date(2025, 11, 20), show_progress=False)
     assert again == {"people": 4, "milestones": 0, "eligibility": 0}
     app.registry.record(family["hmrc"], family["parent"], [{"attribute": "employment_status", "value": "employed"}])
@@ -110,6 +111,7 @@ def test_the_sweep_emits_milestones_and_eligibility_changes_once(app, family):
     parent, teen = family["parent"], family["teen"]
     assert seen == sorted([
         ("civic.milestone.reached", teen, "provisional_licence_from_date", None),
+        ("civic.milestone.reached", teen, "ni_number_letter_date", None),
         ("civic.eligibility.changed", parent, "jsa-new-style", True),
         ("civic.eligibility.changed", parent, "child-benefit", True),
         ("civic.eligibility.changed", parent, "universal-credit", True),

@@ -16,10 +16,18 @@ TYPES = {"uk.gov.dwp.employment.job-ended", "uk.gov.dwp.employment.job-started"}
 def test_the_uk_pack_asks_for_the_employer_on_job_ended_and_job_started():
     pack = load_pack(UK_PACK)
     rules = load_authority(UK_PACK / "registry" / "authority.yaml", set(pack.event_types), set(pack.attributes))
-    assert {t: (r.relationship.attribute, r.otherwise) for t, r in rules.rules.items()} == {
+    assert {t: (r.relationship.attribute, r.otherwise) for t, r in rules.rules.items() if r.relationship} == {
         t: ("employer", "refuse") for t in TYPES}
     assert "uk.gov.dwp.employment.employment-started" not in rules.rules  # the starter report begins it
     assert rules.identify_by == ("ni_number",)
+
+
+def test_the_uk_pack_lets_only_registrars_report_births_and_deaths():
+    pack = load_pack(UK_PACK)
+    rules = load_authority(UK_PACK / "registry" / "authority.yaml", set(pack.event_types), set(pack.attributes))
+    for t in ("uk.gov.gro.birth-registered", "uk.gov.gro.death-registered"):
+        rule = rules.rules[t]
+        assert (rule.sender.permission, rule.relationship, rule.otherwise) == ("registrar", None, "verification")
 
 
 @pytest.mark.parametrize(("body", "line", "words"), [

@@ -65,3 +65,29 @@ def test_a_journey_started_and_ended_in_one_batch_is_written_once_as_new():
     active = {"p1": []}
     r = d.handle([event("t.start", {"reason": "redundancy"}, id_="x"), done], active)
     assert len(r.new_journeys) == 1 and not r.updated_journeys
+
+
+def test_a_death_ends_every_journey_of_the_person_and_then_starts_its_own_moments():
+    after = moment("""
+        moment: after
+        trigger: {event: t.died}
+        steps:
+          - {id: tell, share: {with: HMRC, purpose: p, attributes: [a]}}
+    """)
+    d = Dispatcher({"m": M, "after": after}, FakeClock(), ends=frozenset({"t.died"}))
+    active = {"p1": []}
+    first = d.handle([event("t.start", {"reason": "redundancy"})], active)
+    (running,) = first.new_journeys
+    r = d.handle([event("t.died", {})], {"p1": [running]})
+    (ended,) = r.updated_journeys
+    assert ended.id == running.id and ended.status.value == "cancelled"
+    assert r.halted == [running.id] and r.deceased == ["p1"]
+    assert [j.moment for j in r.new_journeys] == ["after"]
+    assert [e.step for e in r.effects] == ["tell"]  # the ended journey queues nothing more
+
+
+def test_without_ends_a_death_is_an_ordinary_event():
+    d = Dispatcher({"m": M}, FakeClock())
+    first = d.handle([event("t.start", {"reason": "redundancy"})], {"p1": []})
+    r = d.handle([event("t.died", {})], {"p1": list(first.new_journeys)})
+    assert r.updated_journeys == [] and r.deceased == []

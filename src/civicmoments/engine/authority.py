@@ -38,6 +38,13 @@ class SenderNotRelatedError(Problem):
     slug, status = "sender-not-related", 403
     title = "The organisation has no relationship with this person that lets it report this"
 
+class SenderNotAuthorisedError(Problem):
+    """403: the event type may come only from a kind of organisation (a registrar) the sender is not."""
+
+    slug, status = "sender-not-authorised", 403
+    title = "Only an organisation of the kind the law names may report this"
+
+
 VERIFICATION = "verification"
 
 
@@ -61,6 +68,13 @@ class Authority:
         """Each inbox row as it may go on (its subject resolved), or the Problem refusing it, or Held."""
         ruled = [(i, self.rules.rules[r["type"]]) for i, r in enumerate(rows) if r["type"] in self.rules.rules]
         out: list[dict[str, Any] | Exception | Held] = list(rows)
+        for i, rule in [(i, rule) for i, rule in ruled if rule.sender and not org.may(rule.sender.permission)]:
+            log.warning("event refused: sender not authorised", org=org.id, event_id=rows[i]["event_id"],
+                        type=rows[i]["type"], sender=rule.sender.id)
+            out[i] = SenderNotAuthorisedError(
+                f"organisation {org.name!r} is not {rule.sender.title}, so it may not report {rows[i]['type']!r}; "
+                f"nothing was recorded. Registration services hold the {rule.sender.permission!r} permission")
+        ruled = [(i, rule) for i, rule in ruled if not isinstance(out[i], Exception)]
         if not ruled:
             return out
         known = self.store.existing(sorted({rows[i]["subject"] for i, _ in ruled}))
@@ -77,13 +91,16 @@ class Authority:
                          case=out[i].case)
             else:
                 subjects[i] = person
-        attributes = sorted({rule.relationship.attribute for _, rule in ruled})
+        attributes = sorted({rule.relationship.attribute for _, rule in ruled if rule.relationship})
         facts = self.store.facts_of(sorted(set(subjects.values())), attributes) if subjects else {}
         names = {_norm(org.name), _norm(org.id)}
         for i, rule in ruled:
             if i not in subjects:
                 continue
             person, row = subjects[i], rows[i]
+            if rule.relationship is None:  # standing of its own (a registrar): the subject is enough
+                out[i] = {**row, "subject": person}
+                continue
             related = any(f.attribute == rule.relationship.attribute and _norm(f.value) in names
                           for f in facts.get(person, []))
             if related:
@@ -111,7 +128,7 @@ class Authority:
 
     def _hold(self, org: Organisation, row: dict[str, Any], rule: AuthorityRule, reason: str, person: str) -> Held:
         why = ("the subject is not a person the registry knows" if reason == "unknown-subject"
-               else f"the sender is not {rule.relationship.title}")
+               else f"the sender is not {rule.relationship.title if rule.relationship else 'authorised'}")
         case = self.cases.open(
             VERIFICATION, person, f"Check a {row['type']} report from {org.name}: {why}",
             data={"rule": reason, "organisation": org.id, "event": {"source": row["source"], "id": row["event_id"],

@@ -5,6 +5,10 @@ This is where "what happens when an event arrives" lives:
 2. any other event goes to every active journey of its subject, and then
 3. starts each moment it triggers, unless that moment already runs for the person.
 
+An event whose type ends a life (a death registered: ``ends`` from the pack's
+``ends_journeys``) first ends every journey of its subject and cancels every message still
+waiting to go to them, in the batch's one transaction; then the moments it triggers start.
+
 An event that fails goes to quarantine with the reason; the rest of the batch goes on.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 from ..domain import journeys as J
 from ..domain.clock import Clock
-from ..domain.events import ENGINE_EVENT_TYPES, LifeEvent
+from ..domain.events import ENGINE_EVENT_TYPES, ENGINE_SOURCE, JOURNEY_CANCEL_REQUESTED, LifeEvent
 from ..domain.ids import uuid7
 from ..domain.journeys import Journey, Outcome
 from ..domain.moments import Moment
@@ -26,8 +30,8 @@ class UnknownMomentError(RuntimeError):
 class Dispatcher:
     telemetry: Telemetry = NoTelemetry()  # bootstrap sets the Prometheus one
 
-    def __init__(self, moments: dict[str, Moment], clock: Clock) -> None:
-        self.moments, self.clock = moments, clock
+    def __init__(self, moments: dict[str, Moment], clock: Clock, ends: frozenset[str] = frozenset()) -> None:
+        self.moments, self.clock, self.ends = moments, clock, ends
         self.triggers: dict[str, list[Moment]] = {}
         for m in moments.values():
             self.triggers.setdefault(m.trigger.event, []).append(m)
@@ -36,6 +40,17 @@ class Dispatcher:
         """Everything one event does, without changing anything yet."""
         target = event.journey_id
         found = []
+        if event.type in self.ends:
+            for journey in active:
+                moment = self.moments.get(journey.moment)
+                if moment is None:
+                    raise UnknownMomentError(
+                        f"journey {journey.id} runs moment {journey.moment!r}, which is not loaded")
+                ending = LifeEvent(ENGINE_SOURCE, f"{event.id}:end:{journey.id}", JOURNEY_CANCEL_REQUESTED,
+                                   event.subject, event.time, {"journey": journey.id,
+                                                               "reason": f"the person died ({event.type})"}, event.seq)
+                found.append(J.advance(moment, journey, ending, now))
+            active = []
         for journey in active:
             if target is not None and journey.id != target:
                 continue
@@ -83,6 +98,8 @@ class Dispatcher:
                 result.timeline.extend(o.timeline)
                 result.effects.extend(o.effects)
                 result.timers.extend(o.timers)
+            if event.type in self.ends:
+                result.deceased.append(event.subject)
             result.processed.append(event.seq)
         for jid, j in current.items():
             (result.new_journeys if jid in new else result.updated_journeys).append(j)

@@ -50,6 +50,7 @@ class Receipt:
     problem: Problem | None = None
     line: int | None = None  # where a CSV row starts in its file
     case: str | None = None
+    first: str | None = None  # a duplicate of a registration: the first one's reference
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "id": self.id, "source": self.source,
@@ -60,6 +61,8 @@ class Receipt:
             out["problem"] = self.problem.as_dict()
         if self.case is not None:
             out["case"] = self.case
+        if self.first is not None:
+            out["first"] = self.first
         return out
 
 
@@ -110,6 +113,7 @@ class Intake:
         self.earliest, self.max_ahead = earliest, max_ahead
         self.authority = authority  # engine/authority.Authority: may this sender report this person's event?
         self.reidentify = None  # (recipient, purpose, pseudonym) -> person id or None: the gate's
+        self.lifetime = None  # engine/lifetime.Lifetime: births, deaths and moves the registry takes at once
 
     def _out_of_range(self, text: str) -> Problem:
         latest = self.clock.now() + self.max_ahead
@@ -228,8 +232,12 @@ class Intake:
                 receipts.append(Receipt(i, ident, src, "rejected", problem))
         if valid and self.authority is not None:
             valid = self._screen(org, valid, receipts)
+        if valid and self.lifetime is not None:
+            valid = self._lifetime(valid, receipts)
         if valid:
             outcomes = self._accept([row for _, row in valid])
+            if self.lifetime is not None:
+                self.lifetime.apply(org, [row for (_, row), o in zip(valid, outcomes, strict=True) if o == "accepted"])
             for (i, row), outcome in zip(valid, outcomes, strict=True):
                 problem = None
                 if isinstance(outcome, Problem):
@@ -246,6 +254,19 @@ class Intake:
                 kind = raw.get("type") if isinstance(raw, dict) else None
                 self.telemetry.intake(kind if kind in self.event_types else "unregistered", r.status)
         return [r for r in receipts if r is not None]
+
+    def _lifetime(self, valid: list[tuple[int, dict[str, Any]]],
+                  receipts: list[Receipt | None]) -> list[tuple[int, dict[str, Any]]]:
+        """Keep the events the registers allow: a second death is a duplicate, a dead person's move refused."""
+        kept = []
+        for (i, row), verdict in zip(valid, self.lifetime.screen([r for _, r in valid]), strict=True):
+            if isinstance(verdict, Problem):
+                receipts[i] = Receipt(i, row["event_id"], row["source"], "rejected", verdict)
+            elif isinstance(verdict, dict):
+                kept.append((i, verdict))
+            else:
+                receipts[i] = Receipt(i, row["event_id"], row["source"], "duplicate", first=verdict.reference)
+        return kept
 
     def _screen(self, org: Organisation, valid: list[tuple[int, dict[str, Any]]],
                 receipts: list[Receipt | None]) -> list[tuple[int, dict[str, Any]]]:

@@ -38,6 +38,7 @@ class BatchResult:
     effects: list[PerformEffect] = field(default_factory=list)
     timers: list[StartTimer] = field(default_factory=list)
     halted: list[str] = field(default_factory=list)  # cancel their pending effects and timers
+    deceased: list[str] = field(default_factory=list)  # people who died: cancel every message waiting for them
 
 
 BatchHandler = Callable[[list[LifeEvent], dict[str, list[Journey]]], BatchResult]

@@ -49,12 +49,22 @@ class DecideProvider:
             else:
                 out[i] = self.simple.perform([e])[0]
         for variables, idx in groups.items():  # one vectorised simulation per batch
-            persons = [effects[i].person for i in idx]
-            profiles = self.registry.profiles(persons)
-            decided = self.services().rules.decide(persons, [profiles[p] for p in persons], list(variables),
-                                                   self.clock.now().date().isoformat(),
-                                                   households=[f"h{n}" for n in range(len(persons))],
-                                                   roles=["adult"] * len(persons))
+            persons, households, roles, rows = [], [], [], []
+            for n, i in enumerate(idx):  # each person within their household (a new child counts)
+                person = effects[i].person
+                members = self.registry.store.households_of(person)
+                own = next((m["role"] for m in members if m["person_id"] == person), "adult")
+                rows.append(len(persons))
+                for pid, role in [(person, own)] + [(m["person_id"], m["role"]) for m in members
+                                                    if m["person_id"] != person]:
+                    persons.append(pid)
+                    households.append(f"h{n}")
+                    roles.append("child" if role == "child" else "adult")
+            profiles = self.registry.profiles(sorted(set(persons)))
+            everyone = self.services().rules.decide(persons, [profiles.get(p, {}) for p in persons], list(variables),
+                                                    self.clock.now().date().isoformat(),
+                                                    households=households, roles=roles)
+            decided = [everyone[r] for r in rows]
             for i, d in zip(idx, decided, strict=True):
                 all_gold = bool(d.inputs) and not d.ask and all(x["tier"] == "gold" for x in d.inputs)
                 out[i] = EffectResult.done({"status": d.status, "outputs": d.outputs, "inputs": d.inputs,

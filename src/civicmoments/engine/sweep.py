@@ -19,6 +19,7 @@ from ..rules.catalogue import Service
 from ..rules.openfisca import RulesEngine
 
 MILESTONE_REACHED = "civic.milestone.reached"
+FOR_PARENTS = "immunisation_"  # milestones of a child that go to a parent in the household
 ELIGIBILITY_CHANGED = "civic.eligibility.changed"
 
 
@@ -40,6 +41,8 @@ class Sweeper:
         """Vectorised: which milestone falls in (since, until], and each eligibility on ``until``.
 
         A household-level service (Child Benefit) is attributed to the household's adults."""
+        if roles is not None:  # the registry's roles (parent, partner, ...) as the rules' two: adult or child
+            roles = ["child" if r == "child" else "adult" for r in roles]
         sim = self.rules.simulate(count, until.isoformat(), inputs, households=households, roles=roles)
         adults = np.array([r != "child" for r in roles]) if roles is not None else np.ones(count, dtype=bool)
         lo, hi = np.datetime64(since), np.datetime64(until)
@@ -60,29 +63,36 @@ class Sweeper:
         since = since or until - timedelta(days=1)
         emitted = {"people": 0, "milestones": 0, "eligibility": 0}
         total = self.registry.count_people()
-        now = until
         for ids, columns, households, roles in self.registry.input_batches(self.rules.inputs, batch):
             crossed, eligible = self.compute(len(ids), self.rules.input_arrays(columns), since, until,
                                              households, roles)
             events: list[dict[str, Any]] = []
+            carer = _carers(households, roles)
             for name, (when, hit) in crossed.items():
                 for i in np.flatnonzero(hit):
-                    events.append(self._event(MILESTONE_REACHED, f"{ids[i]}:{name}", ids[i],
-                                              {"milestone": name, "date": str(when[i])[:10]}))
-            previous = self.registry.eligibility_states(ids)
+                    data = {"milestone": name, "date": str(when[i])[:10]}
+                    subject = ids[i]
+                    if name.startswith(FOR_PARENTS) and carer.get(i) is not None:  # a baby's vaccinations: the parent hears
+                        subject, data = ids[carer[i]], {**data, "child": ids[i]}
+                    events.append(self._event(MILESTONE_REACHED, f"{ids[i]}:{name}", subject, data))
+            in_order = len(ids) > 1 and all(a < b for a, b in zip(ids, ids[1:]))  # a page of people: read a range
+            previous = self.registry.eligibility_states(ids, (ids[0], ids[-1]) if in_order else None)
+            index = {pid: i for i, pid in enumerate(ids)}
+            before = {sid: np.full(len(ids), -1, dtype=np.int8) for sid in eligible}  # -1: never said
+            for (pid, sid), ok in previous.items():
+                if sid in before and pid in index:
+                    before[sid][index[pid]] = int(ok)
             changes = []
             for sid, values in eligible.items():
-                for i, pid in enumerate(ids):
-                    now_ok = bool(values[i])
-                    before = previous.get((pid, sid))
-                    if before is None and not now_ok:
-                        continue  # never eligible: nothing to say
-                    if before != now_ok:
-                        changes.append({"person_id": pid, "service": sid, "eligible": now_ok, "since": until})
-                        events.append(self._event(ELIGIBILITY_CHANGED, f"{pid}:{sid}:{until}:{now_ok}", pid,
-                                                  {"service": sid, "eligible": now_ok, "date": until.isoformat()}))
+                now = np.asarray(values, dtype=bool)
+                # a change is a new yes, or a yes become no; never eligible and still not says nothing
+                for i in np.flatnonzero((before[sid] != now) & ~((before[sid] == -1) & ~now)):
+                    pid, now_ok = ids[i], bool(now[i])
+                    changes.append({"person_id": pid, "service": sid, "eligible": now_ok, "since": until})
+                    events.append(self._event(ELIGIBILITY_CHANGED, f"{pid}:{sid}:{until}:{now_ok}", pid,
+                                              {"service": sid, "eligible": now_ok, "date": until.isoformat()}))
             self.registry.set_eligibility_states(changes)
-            outcomes = self.inbox.accept(events, _midnight(now)) if events else []
+            outcomes = self.inbox.accept(events, _midnight(until)) if events else []
             for e, outcome in zip(events, outcomes, strict=True):
                 if outcome == "accepted":  # a repeat sweep finds the same ids: nothing new
                     emitted["milestones" if e["type"] == MILESTONE_REACHED else "eligibility"] += 1
@@ -95,6 +105,17 @@ class Sweeper:
     def _event(type_: str, ident: str, subject: str, data: dict) -> dict[str, Any]:
         return {"source": ENGINE_SOURCE, "event_id": f"{type_}:{ident}", "type": type_, "subject": subject,
                 "time": _midnight(date.fromisoformat(data["date"])), "data": data, "digest": "-", "org_id": None}
+
+
+def _carers(households: list[str] | None, roles: list[str] | None) -> dict[int, int | None]:
+    """For each child in a batch, the position of the first adult of their household (or None)."""
+    if households is None or roles is None:
+        return {}
+    first: dict[str, int] = {}
+    for i, (h, r) in enumerate(zip(households, roles, strict=True)):
+        if r != "child":
+            first.setdefault(h, i)
+    return {i: first.get(h) for i, (h, r) in enumerate(zip(households, roles, strict=True)) if r == "child"}
 
 
 def _midnight(day: date):

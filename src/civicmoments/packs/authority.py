@@ -21,10 +21,21 @@ class Relationship:
 
 
 @dataclass(frozen=True)
+class SenderKind:
+    """A kind of organisation with standing of its own (a registrar): it holds ``permission``
+    among its scopes, whatever its relationship with the person."""
+
+    id: str
+    title: str
+    permission: str
+
+
+@dataclass(frozen=True)
 class AuthorityRule:
     event_type: str
-    relationship: Relationship
+    relationship: Relationship | None
     otherwise: str  # refuse | verification
+    sender: SenderKind | None = None  # the organisation must be one of these (403 otherwise)
 
 
 @dataclass(frozen=True)
@@ -49,18 +60,24 @@ def load_authority(file: Path, event_types: set[str], attributes: set[str]) -> A
         if attributes and spec["attribute"] not in attributes:
             raise doc.error(path + ("attribute",), f"attribute {spec['attribute']!r} is not in any data domain")
         relationships[rid] = Relationship(rid, str(spec.get("title") or rid), spec["attribute"])
+    senders = {}
+    for sid, spec in (top.get("senders") or {}).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("permission"), str):
+            raise doc.error(("senders", sid), f"sender kind {sid!r} needs the 'permission' its organisations hold")
+        senders[sid] = SenderKind(sid, str(spec.get("title") or sid), spec["permission"])
     rules = {}
     for etype, spec in top["events"].items():
         path = ("events", etype)
         if etype not in event_types:
             raise doc.error(path, f"event type {etype!r} is not registered in events/")
-        if not isinstance(spec, dict) or spec.get("relationship") not in relationships:
-            raise doc.error(path, f"event type {etype!r} needs a 'relationship': one of "
-                                  f"{', '.join(sorted(relationships))}")
+        if not isinstance(spec, dict) or not (spec.get("relationship") in relationships or spec.get("sender") in senders):
+            raise doc.error(path, f"event type {etype!r} needs a 'relationship' (one of "
+                                  f"{', '.join(sorted(relationships))}) or a 'sender' (one of {', '.join(sorted(senders))})")
         otherwise = spec.get("otherwise", "refuse")
         if otherwise not in OTHERWISE:
             raise doc.error(path + ("otherwise",), f"'otherwise' is one of {', '.join(OTHERWISE)}")
-        rules[etype] = AuthorityRule(etype, relationships[spec["relationship"]], otherwise)
+        rules[etype] = AuthorityRule(etype, relationships.get(spec.get("relationship")), otherwise,
+                                     senders.get(spec.get("sender")))
     schemes = top.get("identify_by", [])
     if not isinstance(schemes, list) or not all(isinstance(s, str) for s in schemes):
         raise PackError(file, None, "'identify_by' is a list of identifier schemes")

@@ -38,6 +38,8 @@ class EventType:
     schema: dict[str, Any]
     csv: dict[str, Any] | None = None
     horizon: dict[str, timedelta] = field(default_factory=dict)  # date field -> how far ahead it may be
+    ends_journeys: bool = False  # the subject died: their journeys end and their pending messages are cancelled
+    consumer: str | None = None  # who consumes it outside the moments ("informational: ..." or a named path)
     pseudonym_purpose: str | None = None  # the subject is a pseudonym the sender was given for this purpose
     _validator: Any = field(default=None, repr=False, compare=False)
 
@@ -68,7 +70,7 @@ def load_event_type(file: Path) -> EventType:
     d = doc.data
     if not isinstance(d, dict):
         raise doc.error((), "an event type file must be a mapping with 'type' and 'data'")
-    unknown = set(d) - {"type", "description", "data", "csv", "horizon", "subject"}
+    unknown = set(d) - {"type", "description", "data", "csv", "horizon", "ends_journeys", "consumer", "subject"}
     if unknown:
         raise doc.error((sorted(unknown)[0],), f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(d.get("type"), str) or "." not in d["type"]:
@@ -91,13 +93,18 @@ def load_event_type(file: Path) -> EventType:
             horizon[name] = parse_duration(str(text))
         except ValueError as exc:
             raise doc.error(("horizon", name), str(exc)) from None
+    if not isinstance(d.get("ends_journeys", False), bool):
+        raise doc.error(("ends_journeys",), "'ends_journeys' is true or false")
+    consumer = d.get("consumer")
+    if consumer is not None and (not isinstance(consumer, str) or not consumer.strip()):
+        raise doc.error(("consumer",), "'consumer' says in words who acts on this event outside the moments")
     subject = d.get("subject")
     if subject is not None and not (isinstance(subject, dict) and set(subject) == {"pseudonym"}
                                     and isinstance(subject["pseudonym"], str)):
         raise doc.error(("subject",), "'subject' is {pseudonym: <purpose>}: the subject is the pseudonym the "
                                       "sender was given for that purpose")
-    return EventType(d["type"], d.get("description", ""), schema, csv, horizon,
-                     subject["pseudonym"] if subject else None)
+    return EventType(d["type"], d.get("description", ""), schema, csv, horizon, bool(d.get("ends_journeys", False)),
+                     consumer, subject["pseudonym"] if subject else None)
 
 
 def _check_csv(doc: Located, csv: Any, schema: dict[str, Any]) -> None:

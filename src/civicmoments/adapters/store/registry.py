@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import case, func, select, tuple_, update
 from sqlalchemy.engine import Engine
 
 from ...domain.audit import GENESIS, Entry
@@ -183,35 +183,51 @@ class RegistryStore:
         for ids in self.people_pages(batch):
             alone = [(p, p, "adult") for p in ids if p not in in_household]
             if alone:
-                yield self._inputs_for(alone, specs)
+                yield self._inputs_for(alone, specs, (ids[0], ids[-1]))
 
-    def _inputs_for(self, rows: Sequence[tuple[str, str, str]], specs):
-        wanted = {s.attribute for s in specs.values()}
-        rank = {"gold": 3, "silver": 2, "bronze": 1}
+    def _inputs_for(self, rows: Sequence[tuple[str, str, str]], specs, span: tuple[str, str] | None = None):
+        """The batch's input columns from each person's best fact (tier, then the latest observed).
+
+        The database orders the facts so the best comes last; only (person, attribute, value)
+        cross the wire. ``span`` (the first and last id of a page of people in id order) reads a
+        range of the index instead of a list of ids: the daily sweep's bulk read."""
+        wanted = sorted({s.attribute for s in specs.values()})
         ids = [r[1] for r in rows]
-        best: dict[tuple[str, str], tuple] = {}
+        rank = case((facts.c.tier == "gold", 3), (facts.c.tier == "silver", 2), else_=1)
+        q = select(facts.c.person_id, facts.c.attribute, facts.c.value).where(facts.c.attribute.in_(wanted))
+        order = (facts.c.person_id, facts.c.attribute, rank, facts.c.observed_at, facts.c.seq)
+        best: dict[tuple[str, str], Any] = {}
         with self.reader.connect() as conn:
-            for part in chunks(ids, 5000):
-                q = (select(facts.c.person_id, facts.c.attribute, facts.c.value, facts.c.tier, facts.c.observed_at,
-                            facts.c.seq)
-                     .where(facts.c.person_id.in_(list(part)), facts.c.attribute.in_(list(wanted))))
-                for r in conn.execute(q):
-                    key = (r.person_id, r.attribute)
-                    score = (rank[r.tier], r.observed_at, r.seq)
-                    if key not in best or score > best[key][0]:
-                        best[key] = (score, r.value)
+            if span is not None:
+                parts = [q.where(facts.c.person_id >= span[0], facts.c.person_id <= span[1])]
+            else:
+                parts = [q.where(facts.c.person_id.in_(list(part))) for part in chunks(ids, 5000)]
+            for part in parts:
+                for pid, attribute, value in conn.execute(part.order_by(*order)).all():
+                    best[(pid, attribute)] = value
         columns = {}
         for variable, spec in specs.items():
             column = [best.get((p, spec.attribute)) for p in ids]
-            columns[variable] = [spec.read(c[1]) if c is not None else None for c in column]
+            columns[variable] = [spec.read(c) if c is not None else None for c in column]
         return ids, columns, [r[0] for r in rows], ["child" if r[2] == "child" else "adult" for r in rows]
 
-    def eligibility_states(self, person_ids: Sequence[str]) -> dict[tuple[str, str], bool]:
+    def eligibility_states(self, person_ids: Sequence[str],
+                           span: tuple[str, str] | None = None) -> dict[tuple[str, str], bool]:
+        """Each (person, service) eligibility last recorded; ``span`` reads a range of ids instead
+        of a list (people in id order: the sweep), keeping only those asked for."""
         out = {}
+        q = select(eligibility_state.c.person_id, eligibility_state.c.service, eligibility_state.c.eligible)
         with self.reader.connect() as conn:
+            if span is not None:
+                wanted = set(person_ids)
+                for pid, service, eligible in conn.execute(q.where(eligibility_state.c.person_id >= span[0],
+                                                                   eligibility_state.c.person_id <= span[1])).all():
+                    if pid in wanted:
+                        out[(pid, service)] = bool(eligible)
+                return out
             for part in chunks(list(person_ids), 5000):
-                for r in conn.execute(select(eligibility_state).where(eligibility_state.c.person_id.in_(part))):
-                    out[(r.person_id, r.service)] = bool(r.eligible)
+                for pid, service, eligible in conn.execute(q.where(eligibility_state.c.person_id.in_(part))).all():
+                    out[(pid, service)] = bool(eligible)
         return out
 
     def set_eligibility_states(self, rows: Sequence[dict[str, Any]]) -> None:

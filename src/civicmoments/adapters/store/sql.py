@@ -409,6 +409,8 @@ class SqlStore:
                 .values(status="cancelled")
             )
             cancel_pending(conn, messages.c.journey_id.in_(part), b.now, "the journey ended")
+        for part in chunks(b.deceased):
+            cancel_pending(conn, messages.c.person_id.in_(part), b.now, "the person died")
         for part in chunks(b.processed):
             conn.execute(
                 update(inbox)

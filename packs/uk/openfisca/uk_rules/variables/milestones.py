@@ -130,15 +130,50 @@ class may_drive_car_from_date(Variable):
         return after_birth(person, period, years=17)
 
 
+class lives_in_wales(Variable):
+    value_type = bool
+    entity = Person
+    definition_period = DAY
+    label = "Lives in Wales"
+
+
+class lives_in_scotland(Variable):
+    value_type = bool
+    entity = Person
+    definition_period = DAY
+    label = "Lives in Scotland"
+
+
 class register_to_vote_from_date(Variable):
     value_type = date
     entity = Person
     definition_period = DAY
-    label = "May register to vote in England, as an attainer (16)"
-    reference = "Representation of the People Act 1983, s.4"
+    label = "May register to vote (14 in Wales and Scotland, 16 in England and Northern Ireland)"
+    reference = ["Representation of the People Act 1983, s.4", "Scottish Elections (Reduction of Voting Age) Act 2015",
+                 "Senedd and Elections (Wales) Act 2020"]
+    documentation = """
+    The registering age each nation's law sets, as it stood on the day asked about (dated
+    parameters in voting/); voting itself comes later (16 in Wales and Scotland for devolved
+    and local elections, 18 for UK Parliament elections).
+    """
 
     def formula(person, period, parameters):
-        return after_birth(person, period, years=16)
+        p = parameters(period.start).voting
+        years = np.where(person("lives_in_wales", period), int(p.registration_age_wales),
+                         np.where(person("lives_in_scotland", period), int(p.registration_age_scotland),
+                                  int(p.registration_age_england)))
+        return anniversary(np.asarray(person("date_of_birth", period), dtype="datetime64[D]"), years)
+
+
+class ni_number_letter_date(Variable):
+    value_type = date
+    entity = Person
+    definition_period = DAY
+    label = "The National Insurance number letter is sent (3 months before the 16th birthday)"
+    reference = "Social Security Administration Act 1992, s.182C; GOV.UK, National Insurance number"
+
+    def formula(person, period, parameters):
+        return after_birth(person, period, years=15, months=9)
 
 
 class female(Variable):

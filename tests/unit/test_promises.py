@@ -51,6 +51,13 @@ PROMISES = {  # the promise, and what keeps it
     r"we will work out (whether|what) you can get": step("job-loss", "assess", "decide"),
     r"we will help you by phone or in person": channel(Channel.ASSISTED),
     r"we will go through it with you": channel(Channel.ASSISTED),
+    # the digital lifetime: reminders from the sweep, offers that stop when declined, a move told once
+    r"we will remind you in time to book": step("immunisations", "remind", "notify", template="immunisation-due"),
+    r"we will (stop reminding you|not remind you)": lambda pack: all(  # the reminder only follows silence
+        step(m, "answer", "wait")(pack) and "timed-out" in (pack.moments[m].step("reminder").when_source or "")
+        for m in ("register-to-vote", "provisional-licence")),
+    r"we will tell the organisations you choose|who we will tell": step("moving-home", "council-tax", "share"),
+    r"we will send you a message listing who we told": step("moving-home", "told", "notify", template="move-told"),
 }
 
 

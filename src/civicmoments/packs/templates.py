@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
+from babel.dates import format_date
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from .. import formats
 from .yamlmap import PackError, load
 
 FIELDS = ("subject", "short", "long")  # short: SMS; long: email, letter and inbox
@@ -63,7 +63,7 @@ def _money(locale: str, currency: str):
     def money(pence: Any) -> str:
         if pence is None:
             raise TemplateRenderError("money needs an amount in pence; got nothing")
-        return format_currency(int(pence) / 100, currency, locale=locale)
+        return formats.money(int(pence), locale, currency)
     return money
 
 
@@ -78,7 +78,7 @@ def _pounds(locale: str, currency: str):
 def _datetime(locale: str, timezone: str):
     def fmt(value: Any) -> str:
         moment = datetime.fromisoformat(str(value)) if not isinstance(value, datetime) else value
-        return format_datetime(moment, format="EEEE d MMMM y, HH:mm", tzinfo=ZoneInfo(timezone), locale=locale)
+        return formats.when(moment, locale, ZoneInfo(timezone))
     return fmt
 
 
@@ -89,7 +89,7 @@ def _date(locale: str):
             value = date.fromisoformat(value[:10])
         if isinstance(value, datetime):
             value = value.date()
-        return format_date(value, format=form, locale=locale)
+        return formats.day(value, locale) if form == "long" else format_date(value, format=form, locale=locale)
     return fmt
 
 
@@ -128,6 +128,8 @@ def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvir
     env.filters["datetime"] = _datetime(locale, settings.timezone)
     env.filters["days_after"] = _days_after
     env.filters["months_after"] = months_after
+    env.filters["miles"] = lambda v: formats.distance(v, locale)
+    env.filters["job_title"] = formats.job_title
     return env
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from .. import formats
 from ..engine.errors import Problem, SlotTakenError
 
 
@@ -41,7 +42,8 @@ def router(portal, signed_in) -> APIRouter:
             return plan_with(request, person, exc.status, [{"text": text, "href": "#slot"}])
         except Problem as exc:  # not on offer any more, or no consent: say so on the page
             return plan_with(request, person, exc.status, [{"text": exc.detail, "href": "#slot"}])
-        return portal.page(request, "interview.html", booking={**booking, "when": portal.when(request, slot)},
+        return portal.page(request, "interview.html", booking={**booking, "when": portal.when(request, slot),
+                                                             "title": formats.job_title(booking.get("title", ""))},
                            cancelled=False)
 
     @r.get("/plan/cancel", response_class=HTMLResponse)
@@ -58,7 +60,8 @@ def router(portal, signed_in) -> APIRouter:
             done = civic.interviews.cancel(person, data.get("job", ""), data.get("slot", ""))
         except Problem as exc:
             return plan_with(request, person, exc.status, [{"text": exc.detail, "href": "#jobs"}])
-        return portal.page(request, "interview.html", booking={**done, "when": portal.when(request, done["starts"])},
+        return portal.page(request, "interview.html", booking={**done, "when": portal.when(request, done["starts"]),
+                                                             "title": formats.job_title(done.get("title", ""))},
                            cancelled=True)
 
     return r

@@ -19,8 +19,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from jinja2 import ChoiceLoader, pass_context, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
+from .. import formats
 from ..domain.messages import Channel
 from ..logs import get
 from ..packs.templates import to_html
@@ -61,6 +62,12 @@ class Portal:
                 {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]),
             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.env.filters["paragraphs"] = to_html
+        tz = civic.pack.settings.timezone
+        for name, fn in {"day": formats.day, "time": formats.clock_time, "when": formats.when}.items():
+            self.env.filters[name] = pass_context(lambda ctx, v, fn=fn: fn(v, ctx["lang"], tz))
+        self.env.filters["money"] = pass_context(lambda ctx, v: formats.money(int(v), ctx["lang"]))
+        self.env.filters["miles"] = pass_context(lambda ctx, v: formats.distance(v, ctx["lang"]))
+        self.env.filters["job_title"] = formats.job_title
         self.redirect_uri = f"{settings.public_url.rstrip('/')}/auth/callback"
         self.oauth = relying_party(issuer_for(settings), settings.oidc_client_id, client_secret(settings))
         self.demo = DemoIdentityProvider(settings, self._demo_people) if settings.demo_mode else None
@@ -134,29 +141,16 @@ class Portal:
         return HTMLResponse(html, status_code=status)
 
     def money(self, request: Request, pounds: float) -> str:
-        from babel.numbers import format_currency
-
-        return format_currency(pounds, "GBP", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+        """Pounds as the person reads them: "£31,492", "£90.15" (``formats.pounds``)."""
+        return formats.pounds(pounds, self.lang(request), self.civic.pack.settings.currency)
 
     def day(self, request: Request, when) -> str:
         """A date in the person's language (1 December 2026), from a date or an ISO 8601 string."""
-        from datetime import date
-
-        from babel.dates import format_date
-
-        if isinstance(when, str):
-            when = date.fromisoformat(when[:10])
-        return format_date(when, "d MMMM y", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+        return formats.day(when, self.lang(request), self.civic.pack.settings.timezone)
 
     def when(self, request: Request, iso_time: str) -> str:
-        from datetime import datetime
-        from zoneinfo import ZoneInfo
-
-        from babel.dates import format_datetime
-
-        return format_datetime(datetime.fromisoformat(iso_time), "EEEE d MMMM, HH:mm",
-                               tzinfo=ZoneInfo(self.civic.pack.settings.timezone),
-                               locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+        """A moment in UK local time, in the person's language: "Tuesday 8 December 2026, 10am"."""
+        return formats.when(iso_time, self.lang(request), self.civic.pack.settings.timezone)
 
     def journey(self, person: str):
         found = [j for j in self.civic.store.journeys_for(person) if j.moment == "job-loss"]
@@ -405,8 +399,11 @@ class Portal:
         if booked and booked.get("starts"):
             cancelled = j.steps.get("interview-cancelled")
             booked = {**booked, "when": self.when(request, booked["starts"]),
+                      "title": formats.job_title(booked.get("title", "")),
                       "cancelled": bool(cancelled and cancelled.status.value == "done")}
-        jobs = [{**job, "wage": self.money(request, job["wage_pence"] / 100),
+        lang = self.lang(request)
+        jobs = [{**job, "title": formats.job_title(job["title"]), "wage": formats.money(job["wage_pence"], lang),
+                 "distance": formats.distance(job.get("miles"), lang),
                  "slot_times": [(s, self.when(request, s)) for s in job.get("slots", [])]}
                 for job in latest.get("jobs", [])]
         review = j.steps.get("review-award")  # a decision maker overturned a refusal: the benefit is awarded
@@ -515,7 +512,7 @@ class Portal:
                 what = ", ".join(w.get(lang, f"attr.{a}", a.replace("_", " ")) for a in e.get("attributes", [])) \
                     or w(lang, "access_nothing")
                 text = w(lang, "access_disclosed", who=who, what=what, why=why)
-            out.append({"at": e["at"][:16].replace("T", " "), "text": text, "outcome": e["outcome"]})
+            out.append({"at": formats.when(e["at"], lang, self.civic.pack.settings.timezone), "text": text, "outcome": e["outcome"]})
         return out
 
 

@@ -239,8 +239,18 @@ def load_templates(directory: Path, settings: PackSettings) -> dict[str, Templat
 _BULLET = re.compile(r"^\s*[-*] ")
 
 
-def to_html(text: str) -> str:
-    """Plain template text as simple, accessible HTML: paragraphs and bulleted lists."""
+_URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)]*(?:\s|$))")
+
+
+def _linked(escaped: str, link_class: str | None) -> str:
+    """Web addresses in escaped text as links (a full stop or bracket after one is not part of it)."""
+    attr = f' class="{link_class}"' if link_class else ""
+    return _URL.sub(lambda m: f'<a{attr} href="{m.group(0)}">{m.group(0)}</a>', escaped)
+
+
+def to_html(text: str, link_class: str | None = None) -> str:
+    """Plain template text as simple, accessible HTML: paragraphs, bulleted lists and links for
+    web addresses (with ``link_class`` on each link, e.g. ``govuk-link``)."""
     blocks = []
     for block in re.split(r"\n\s*\n", text.strip()):
         run: list[str] = []
@@ -249,10 +259,10 @@ def to_html(text: str) -> str:
             is_bullet = line is not None and bool(_BULLET.match(line))
             if run and (line is None or is_bullet != bullets):
                 if bullets:
-                    blocks.append("<ul>" + "".join(f"<li>{html.escape(_BULLET.sub('', x))}</li>" for x in run)
-                                  + "</ul>")
+                    blocks.append("<ul>" + "".join(f"<li>{_linked(html.escape(_BULLET.sub('', x)), link_class)}</li>"
+                                                   for x in run) + "</ul>")
                 else:
-                    blocks.append("<p>" + "<br>".join(html.escape(x) for x in run) + "</p>")
+                    blocks.append("<p>" + "<br>".join(_linked(html.escape(x), link_class) for x in run) + "</p>")
                 run = []
             if line is not None:
                 run.append(line)

@@ -63,7 +63,7 @@ class Portal:
             loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), PrefixLoader(
                 {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]),
             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["paragraphs"] = to_html
+        self.env.filters["paragraphs"] = lambda text: to_html(text, link_class="govuk-link")
         tz = civic.pack.settings.timezone
         for name, fn in {"day": formats.day, "time": formats.clock_time, "when": formats.when}.items():
             self.env.filters[name] = pass_context(lambda ctx, v, fn=fn: fn(v, ctx["lang"], tz))
@@ -408,7 +408,8 @@ class Portal:
         @r.get("/access", response_class=HTMLResponse)
         def access(request: Request) -> Response:
             person = signed_in(request)
-            return self.page(request, "access.html", entries=self._access(request, person))
+            return self.page(request, "access.html", entries=self._access(request, person),
+                             reported=self._reported(request, person))
 
         @r.get("/preferences", response_class=HTMLResponse)
         def preferences(request: Request) -> Response:
@@ -664,6 +665,25 @@ class Portal:
                 else:
                     answers["last_day_of_work"] = day.isoformat()
         return answers, errors
+
+    def _reported(self, request: Request, person: str) -> list[dict[str, str]]:
+        """What organisations told us about the person (an employer's report, a register's facts), in
+        plain words: who, which facts, and when, newest first."""
+        lang = self.lang(request)
+        w = self.words
+        names = {o["id"]: o["name"] for o in self.civic.store.organisations()}
+        told: dict[str, dict[str, Any]] = {}
+        for name, fact in self.civic.registry.profile(person).items():
+            if fact.source in (None, "self", "civicmoments"):
+                continue
+            entry = told.setdefault(fact.source, {"attrs": [], "at": fact.observed_at})
+            entry["attrs"].append(w.get(lang, f"attr.{name}", name.replace("_", " ")))
+            entry["at"] = max(entry["at"], fact.observed_at)
+        out = []
+        for org, entry in sorted(told.items(), key=lambda kv: kv[1]["at"], reverse=True):
+            out.append({"at": formats.day(entry["at"], lang, self.civic.pack.settings.timezone),
+                        "text": w(lang, "access_reported", who=names.get(org, org), what=", ".join(sorted(entry["attrs"])))})
+        return out
 
     def _access(self, request: Request, person: str) -> list[dict[str, str]]:
         lang = self.lang(request)

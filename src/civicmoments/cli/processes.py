@@ -58,6 +58,11 @@ def serve(host: str | None, port: int | None) -> None:
 
     threading.Thread(target=nightly, name="sweep", daemon=True).start()
     where = {"host": host or app.settings.host, "port": port or app.settings.port, "log_level": "warning"}
+    base = f"http://{where['host']}:{where['port']}"
+    click.echo(f"API on {base}/v1 (OpenAPI at {base}/openapi.json, health at {base}/healthz)")
+    if app.settings.portal:
+        click.echo(f"Portal on {app.settings.public_url.rstrip('/')}/ and the staff console on "
+                   f"{app.settings.public_url.rstrip('/')}/staff")
     try:
         if app.settings.web_processes > 1:  # pages and API in several processes; the engine stays here
             import os

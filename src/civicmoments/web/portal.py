@@ -133,7 +133,10 @@ class Portal:
             if attribute == "bank_account":  # shown to its owner as the last four digits only
                 return t("bank_last_four", last=str(value)[-4:])
             if attribute.endswith("_pence") and isinstance(value, int):
-                return self.money(request, value / 100)
+                return formats.money(value, lang)
+            spec = self.civic.pack.attributes.get(attribute)
+            if spec is not None and spec.type == "date" and isinstance(value, str) and len(value) == 10:
+                return formats.day(value, lang)
             return self.words.get(lang, f"value.{attribute}.{value}", str(value))
 
         def source(org_id: str | None, names: dict[str, str]) -> str:

@@ -39,3 +39,21 @@ def test_facts_households_and_identity_by_command(tmp_path):
     assert merge
     assert f"merge {merge} reversed" in civic("identity", "keep-apart", merge)
     assert "No merge" in civic("identity", "keep-apart", merge, code=1)
+
+
+def test_civic_from_another_folder_finds_its_pack_and_says_which_database(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from civicmoments.cli import main
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    unset = {k: None for k in __import__("os").environ if k.startswith("CIVIC_")}
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    first = runner.invoke(main, ["orgs", "list"], env={**unset, "CIVIC_LOG_LEVEL": "WARNING"})
+    assert first.exit_code == 0, first.output  # the pack is found from here (packs/uk beside the code)
+    again = runner.invoke(main, ["orgs", "list"], env={**unset, "CIVIC_LOG_LEVEL": "WARNING"})
+    said = first.stderr if hasattr(first, "stderr") else first.output
+    assert "set CIVIC_DATA_DIR" in said and str(elsewhere) in said
+    assert "note: no database" not in (again.stderr if hasattr(again, "stderr") else again.output)  # now it has one

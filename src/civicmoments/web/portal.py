@@ -508,11 +508,12 @@ class Portal:
         elif benefit["state"] == "stopped":
             ours.append({"text": w(lang, "task_benefit_stopped", date=benefit["since"]), "status": "done",
                          "id": "task-benefit"})
-        else:
-            by = (datetime.fromisoformat(survey.started_at) if survey is not None and survey.started_at
-                  else j.started_at) + timedelta(days=14)
+        elif survey is not None and survey.status.value == "waiting" and survey.started_at:
+            by = datetime.fromisoformat(survey.started_at) + timedelta(days=14)
             ours.append({"text": w(lang, "task_benefit_waiting", date=formats.day(by, lang, tz)),
                          "status": "waiting", "id": "task-benefit"})
+        else:
+            ours.append({"text": w(lang, "plan_benefit_review"), "status": "waiting", "id": "task-benefit"})
         return {"happened": happened, "todo": todo, "ours": ours}
 
     def _consent_state(self, person: str, purpose: str) -> str:

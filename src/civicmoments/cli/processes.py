@@ -89,9 +89,14 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--until-idle", is_flag=True, help="work until nothing is waiting, then stop (scripts, one-off runs)")
+def worker(until_idle: bool) -> None:
     """Run only the engine and the effects (many may share one PostgreSQL database)."""
     app = common._app()
+    if until_idle:
+        app.worker.drain()
+        click.echo("nothing left waiting")
+        return
     supervisor = app.start_engine()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stopping.set())

@@ -43,7 +43,9 @@ def router(portal, signed_in) -> APIRouter:
         except Problem as exc:  # not on offer any more, or no consent: say so on the page
             return plan_with(request, person, exc.status, [{"text": exc.detail, "href": "#slot"}])
         return portal.page(request, "interview.html", booking={**booking, "when": portal.when(request, slot),
-                                                             "address": ", ".join(x for x in (booking.get("employer"), booking.get("town")) if x),
+                                                             "address": ", ".join(
+                                                                 x for x in (booking.get("employer"), booking.get("town"))
+                                                                 if x),
                                                              "title": formats.job_title(booking.get("title", ""))},
                            cancelled=False)
 

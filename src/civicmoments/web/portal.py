@@ -325,7 +325,8 @@ class Portal:
             request.session["survey_pending"] = {"values": keep, "change": change}
             bank = {"sort_code": data.get("sort_code", ""), "account_number": data.get("account_number", "")} \
                 if "bank_account" in answers else None
-            return self.page(request, "survey_check.html", rows=self._answer_rows(request, asked, answers, data, plan["years"]),
+            rows = self._answer_rows(request, asked, answers, data, plan["years"])
+            return self.page(request, "survey_check.html", rows=rows,
                              bank=bank)
 
         @r.post("/survey/confirm", response_class=HTMLResponse)
@@ -617,7 +618,8 @@ class Portal:
                 "#last_day_of_work-day" if name == "last_day_of_work" else f"#{name}")
             question = w(lang, key)
             if name in EARNINGS and years:
-                question += " (" + w(lang, f"q_{name}", earlier=years.get("earlier", ""), later=years.get("later", "")) + ")"
+                which = w(lang, f"q_{name}", earlier=years.get("earlier", ""), later=years.get("later", ""))
+                question += f" ({which})"
             rows.append({"key": question, "value": value,
                          "href": "/survey" + href, "field": name})
         return rows
@@ -661,7 +663,8 @@ class Portal:
                 day = date(int(data.get("last_day_of_work-year", "")), int(data.get("last_day_of_work-month", "")),
                            int(data.get("last_day_of_work-day", "")))
             except ValueError:
-                errors.append({"text": w(lang, "err_date"), "href": "#last_day_of_work-day", "field": "last_day_of_work"})
+                errors.append({"text": w(lang, "err_date"), "href": "#last_day_of_work-day",
+                               "field": "last_day_of_work"})
             else:
                 if day > self.civic.clock.now().date():
                     errors.append({"text": w(lang, "err_date_future"), "href": "#last_day_of_work-day",
@@ -686,7 +689,8 @@ class Portal:
         out = []
         for org, entry in sorted(told.items(), key=lambda kv: kv[1]["at"], reverse=True):
             out.append({"at": formats.day(entry["at"], lang, self.civic.pack.settings.timezone),
-                        "text": w(lang, "access_reported", who=names.get(org, org), what=", ".join(sorted(entry["attrs"])))})
+                        "text": w(lang, "access_reported", who=names.get(org, org),
+                                  what=", ".join(sorted(entry["attrs"])))})
         return out
 
     def _access(self, request: Request, person: str) -> list[dict[str, str]]:
@@ -714,7 +718,8 @@ class Portal:
                 what = ", ".join(w.get(lang, f"attr.{a}", a.replace("_", " ")) for a in e.get("attributes", [])) \
                     or w(lang, "access_nothing")
                 text = w(lang, "access_disclosed", who=who, what=what, why=why)
-            out.append({"at": formats.when(e["at"], lang, self.civic.pack.settings.timezone), "text": text, "outcome": e["outcome"]})
+            out.append({"at": formats.when(e["at"], lang, self.civic.pack.settings.timezone), "text": text,
+                        "outcome": e["outcome"]})
         return out
 
 

@@ -347,3 +347,39 @@ def test_home_is_a_task_list_with_dates_and_sign_in_returns_to_the_page(portal, 
     assert page.locator("header #sign-out").count() == 1
     check(page, "home-tasks-en")
     context.close()
+
+
+def test_the_error_page_passes_axe_in_english_and_welsh(portal, browser, tmp_path, clock):
+    """The 500 page as the portal renders it (from an app with a failing route), shown in Chromium
+    from the portal's own address, so its assets and scripts load as on any page."""
+    from fastapi.testclient import TestClient
+
+    from civicmoments.api.app import create_app
+
+    from ..conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'civic.db'}", clock,
+                   settings={"session_secret": "portal-test-secret-" + "x" * 20, "demo_mode": True})
+    api = create_app(app)
+
+    @api.get("/broken", include_in_schema=False)
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(api, raise_server_exceptions=False) as client:
+        pages = {"en": client.get("/broken")}
+        client.get("/language?to=cy&next=/")
+        pages["cy"] = client.get("/broken")
+    app.store.close()
+    page = browser.new_page()
+    for lang, response in pages.items():
+        assert response.status_code == 500 and f'<html lang="{lang}"' in response.text
+        page.route(f"{portal}/broken", lambda route, _request, body=response.text: route.fulfill(
+            status=500, body=body, content_type="text/html; charset=utf-8"))
+        page.goto(f"{portal}/broken")
+        heading = {"en": "Sorry, there is a problem with the service",
+                   "cy": "Mae'n ddrwg gennym, mae problem gyda'r gwasanaeth"}[lang]
+        assert page.inner_text("h1") == heading
+        check(page, f"error-500-{lang}")
+        page.unroute(f"{portal}/broken")
+    page.close()

@@ -180,7 +180,7 @@ def test_contact_accessibility_privacy_and_a_brand_off_govuk(portal):
     assert 'id="language-switch"' in home.split("</header>")[0] and 'lang="cy"' in home
     assert "govuk-icon" not in home and "favicon" not in home  # no Crown
     contact = client.get("/contact").text
-    assert "0800 169 0310" in contact and "Monday to Friday, 8am to 6pm" in contact
+    assert "0808 157 0192" in contact and "Monday to Friday, 8am to 6pm" in contact
     assert "Accessibility statement" in client.get("/accessibility").text
     privacy = client.get("/privacy").text
     for part in ("What we hold", "Why we hold it", "How long we keep it", "Who it goes to"):

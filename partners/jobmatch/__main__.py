@@ -15,6 +15,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=9101)
     ap.add_argument("--platform", default=os.environ.get("JOBMATCH_PLATFORM_URL", "http://127.0.0.1:8080"))
     ap.add_argument("--token", default=os.environ.get("JOBMATCH_TOKEN"), help="JobMatch's organisation token")
+    ap.add_argument("--token-file", default=os.environ.get("JOBMATCH_TOKEN_FILE"),
+                    help="read the token from this file (JOBMATCH_TOKEN_FILE), so it is not on the command line")
     ap.add_argument("--centre", default="Leeds", help="the town the synthetic job market is around")
     ap.add_argument("--postings", type=int, default=2000)
     ap.add_argument("--courses", type=int, default=200)
@@ -23,6 +25,10 @@ def main() -> None:
                     help="the platform's signing key (base64), if it is not to be fetched with the token")
     ap.add_argument("--capture", default=None, help="append every request body, as received, to this file")
     args = ap.parse_args()
+    if args.token_file:
+        from pathlib import Path
+
+        args.token = Path(args.token_file).read_text().strip()
     if not args.token and not args.public_key:
         ap.error("JobMatch needs its organisation token: --token or JOBMATCH_TOKEN ('civic orgs add JobMatch ...')")
     app = create_app(Platform(args.platform, args.token, args.public_key), args.centre, args.postings,

@@ -61,10 +61,18 @@ class Course:
     weeks: int
 
 
+# ESCO preferred labels the data file cut at a comma or turned round, as ESCO publishes them.
+PUBLISHED = {
+    "57e87533-e523-4ee5-bf21-94a39fcc279b": "health, safety and environmental manager",
+    "95cda6a9-a70a-4a93-9442-11d573cb4a02": "midwife",
+    "bd7c070b-333f-4b9d-a70a-25f135ff931e": "furniture, carpets and lighting equipment distribution manager",
+}
+
+
 @lru_cache(maxsize=1)
 def occupations() -> tuple[Occupation, ...]:
     with gzip.open(DATA / "occupations.json.gz", "rt", encoding="utf-8") as f:
-        return tuple(Occupation(**o) for o in json.load(f))
+        return tuple(Occupation(**{**o, "label": PUBLISHED.get(o["id"], o["label"])}) for o in json.load(f))
 
 
 @lru_cache(maxsize=1)

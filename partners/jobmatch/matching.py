@@ -166,7 +166,7 @@ class Matcher:
     def _job(self, fit: float, kind: str, miles: float, s: float, p, words: dict[str, str]) -> dict[str, Any]:
         shared = self.index.shared(list(words), p.occupation, words)
         why = (f"{kind} match: shares {', '.join(shared) or 'general skills'} with your experience; "
-               f"{miles:.1f} miles away; £{p.wage_pence / 100:,.0f} a year")
+               f"{_distance(miles)} away; £{p.wage_pence / 100:,.0f} a year")
         return {"id": p.id, "title": p.title, "employer": p.employer, "town": p.town, "kind": kind,
                 "occupation": self.occupations[p.occupation].id, "fit": round(fit, 3),
                 "miles": round(miles, 1), "wage_pence": p.wage_pence, "hours": p.hours, "shared_skills": shared,
@@ -180,8 +180,14 @@ class Matcher:
                         "occupation": self.occupations[p.occupation].id, "miles": round(miles, 1),
                         "wage_pence": p.wage_pence},
                 "why": f"you said you would like to work as {_a(p.title)}: a {course.weeks}-week course "
-                       f"{course_miles:.1f} miles away leads to jobs like this one, {miles:.1f} miles away"}
+                       f"{_distance(course_miles)} away leads to jobs like this one, {_distance(miles)} away"}
 
 
 def _a(noun: str) -> str:
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _distance(miles: float) -> str:
+    """A distance as people say it: "less than a mile", "1 mile", "3 miles"."""
+    n = int(miles + 0.5)
+    return "less than a mile" if miles < 1 else ("1 mile" if n == 1 else f"{n} miles")

@@ -52,6 +52,10 @@ AGENCIES = ["Leeds City Council", "Electoral Registration Office", "DVLA", "NHS 
 REGISTRAR = "https://gro.example/leeds"
 
 
+# Settings the demo takes from its caller: where its database is (and that database's keys).
+KEPT = ("CIVIC_DATABASE_URL", "CIVIC_PSEUDONYM_KEYS", "CIVIC_DATA_KEYS", "CIVIC_AUDIT_SIGNING_KEY")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -149,17 +153,18 @@ class Demo:
         logs.configure("ERROR", json=False)
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
-        port, jm, metro = free_port(), free_port(), free_port()
+        port, jm, metro = int(os.environ.get("CIVIC_PORT") or free_port()), free_port(), free_port()
         self.agencies = AgencyInbox()
         url = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_") or k in KEPT}
         env.update({"CIVIC_DATA_DIR": str(self.directory.resolve()), "CIVIC_PORT": str(port), "CIVIC_PUBLIC_URL": url,
                     "CIVIC_DEMO_MODE": "true", "CIVIC_SESSION_SECRET": os.urandom(24).hex(),
                     "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
                     "CIVIC_PARTNER_URLS": json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles",
                                                       **{a: f"{self.agencies.url}/{a.split()[0].lower()}"
                                                          for a in AGENCIES}})})
-        settings = Settings(data_dir=self.directory, database_url=None, now=DEMO_NOW)
+        settings = Settings(data_dir=self.directory, database_url=os.environ.get("CIVIC_DATABASE_URL") or None,
+                            now=DEMO_NOW)
         say = self.say
         say(click.style("Civic Moments demo: what happens when a job ends", bold=True))
         say(f"database: {settings.resolved_database_url()}")

@@ -28,7 +28,7 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 PAGES = ["/", "/inbox", "/plan", "/services", "/survey", "/consents", "/data", "/access", "/preferences",
-         "/data/correct/occupation"]
+         "/data/correct/occupation", "/contact", "/accessibility", "/privacy", "/no-such-page"]
 
 
 def chromium() -> str:
@@ -150,33 +150,38 @@ def test_abes_journey_through_the_portal(portal, browser):
 
     page.goto(url + "/consents")
     page.get_by_role("button", name=re.compile("Give consent.*Helping you back into work")).click()
+    assert page.inner_text("#confirmation") .endswith("You gave consent: Helping you back into work.")
+    check(page, "consent-given-en")
     assert page.get_by_role("button", name=re.compile("Withdraw consent.*Helping you back into work")).count() == 1
 
     page.goto(url + "/survey")
     labels = [label.inner_text().strip() for label in page.locator("form label, form legend").all()]
     assert "What work would you like to do?" in labels and "How many miles would you travel to work?" in labels
+    assert page.locator("#last_day_of_work-day").count() == 0  # Northfield reported it: a fact, never asked
+    assert "20 November 2026" in page.inner_text("main") and "Northfield" in page.inner_text("main")
     # Bad input first: nothing lost, every error named at the top and by its field.
     page.fill("#travel_radius_miles", "15")
     page.fill("#sort_code", "12")
-    page.fill("#last_day_of_work-day", "1")
-    page.fill("#last_day_of_work-month", "1")
-    page.fill("#last_day_of_work-year", "2099")
     page.get_by_role("button", name="Continue").click()
     summary = page.inner_text(".govuk-error-summary")
-    for error in ("Enter what work would you like to do", "Enter a valid sort code like 20 00 00",
-                  "Enter a valid account number like 00733445", "The date must be today or in the past"):
+    for error in ("Enter the work you would like to do", "Enter a valid sort code like 20 00 00",
+                  "Enter a valid account number like 00733445"):
         assert error in summary
-    assert page.input_value("#travel_radius_miles") == "15" and page.input_value("#last_day_of_work-year") == "2099"
+    assert page.input_value("#travel_radius_miles") == "15"
     assert page.title().startswith("Error: ")
     check(page, "survey-errors-en")
+    page.locator(".govuk-error-summary a", has_text="sort code").click()  # the link moves focus to the field
+    assert page.evaluate("document.activeElement.id") == "sort_code"
     page.fill("#aspirations", "nurse caring for patients")
     page.fill("#sort_code", "20 00 00")
     page.fill("#account_number", "12345678")
-    page.fill("#last_day_of_work-day", "20")
-    page.fill("#last_day_of_work-month", "11")
-    page.fill("#last_day_of_work-year", "2026")
     page.get_by_role("button", name="Continue").click()
-    assert "Your answers are saved" in page.inner_text("main")
+    answers = page.inner_text("#check-answers")  # Check your answers: nothing saved yet
+    assert "Account ending 5678" in answers and "12345678" not in answers and "15 miles" in answers
+    check(page, "check-answers-en")
+    page.get_by_role("button", name="Confirm and save").click()
+    assert page.inner_text("#confirmation").endswith("Your answers are saved.")
+    check(page, "answers-saved-en")
 
     def revised() -> bool:
         page.goto(url + "/inbox")
@@ -184,7 +189,11 @@ def test_abes_journey_through_the_portal(portal, browser):
 
     wait_for(revised, timeout=60)
     page.goto(url + "/plan")
-    assert page.locator("#jobs li").count() >= 5 and "miles away" in page.inner_text("#jobs")
+    jobs = page.inner_text("#jobs")
+    assert page.locator("#jobs li").count() >= 5 and re.search(r"(\d+ miles|less than a mile|1 mile) away", jobs)
+    assert not re.search(r"\d+\.\d+ miles|£[\d,]+\.00", jobs)  # no machine formats
+    titles = page.locator("#jobs h3").all_inner_texts()
+    assert all(t[:1].isupper() for t in titles), titles  # as published
 
     page.goto(url + "/consents")
     page.get_by_role("button", name=re.compile("Withdraw consent.*Helping you back into work")).click()
@@ -296,3 +305,81 @@ def test_a_tampered_booking_and_an_unknown_service_get_pages_not_stack_traces(po
         assert r.status_code == 422 and "govuk-error-summary" in r.text and "is not in your plan" in r.text
         r = c.get("/services/no-such-service")
         assert r.status_code == 404 and "Page not found" in r.text
+
+
+def test_welsh_pages_read_in_welsh_and_mark_what_stays_english(portal, browser):
+    page = browser.new_page()
+    sign_in(page, portal)
+    page.goto(f"{portal}/language?to=cy&next=/")
+    home = page.inner_text("main")
+    assert "Dywedodd Northfield wrthym fod eich swydd wedi dod i ben ar 20 Tachwedd 2026." in home
+    assert page.locator("#tasks .govuk-task-list__item").count() >= 2  # a task list, with dates
+    check(page, "home-tasks-cy")
+    page.goto(portal + "/plan")
+    english = page.locator("main [lang=en]")
+    if page.locator("#jobs").count():
+        assert page.locator("#jobs h3[lang=en]").count() == page.locator("#jobs h3").count()
+        assert english.count() > 0
+    assert page.get_attribute("html", "lang") == "cy"
+    check(page, "plan-lang-cy")
+    page.goto(portal + "/no-such-page")
+    assert page.get_attribute("html", "lang") == "cy" and "Heb ddod o hyd i'r dudalen" in page.inner_text("h1")
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: the switch is still there, not in the menu
+    assert page.locator("#language-switch").is_visible() and page.locator("#sign-out").is_visible()
+    check(page, "not-found-mobile-cy")
+    page.goto(f"{portal}/language?to=en&next=/")
+    page.close()
+
+
+def test_home_is_a_task_list_with_dates_and_sign_in_returns_to_the_page(portal, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(portal + "/privacy")
+    assert "Who it goes to" in page.inner_text("main")
+    page.goto(portal + "/access")  # a deep link: sign in, then back here
+    page.get_by_role("button", name="Abe Ashworth").click()
+    page.wait_for_url(portal + "/access")
+    assert "Northfield told us your" in page.inner_text("main")
+    page.goto(portal + "/")
+    tasks = page.inner_text("#tasks")
+    assert re.search(r"Read your notice of assistance \(sent \d{1,2} [A-Z][a-z]+ 20\d\d\)", tasks)
+    assert not re.search(r"20\d\d-\d\d-\d\d", page.inner_text("main"))  # no ISO dates
+    assert page.locator("header #sign-out").count() == 1
+    check(page, "home-tasks-en")
+    context.close()
+
+
+def test_the_error_page_passes_axe_in_english_and_welsh(portal, browser, tmp_path, clock):
+    """The 500 page as the portal renders it (from an app with a failing route), shown in Chromium
+    from the portal's own address, so its assets and scripts load as on any page."""
+    from fastapi.testclient import TestClient
+
+    from civicmoments.api.app import create_app
+
+    from ..conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'civic.db'}", clock,
+                   settings={"session_secret": "portal-test-secret-" + "x" * 20, "demo_mode": True})
+    api = create_app(app)
+
+    @api.get("/broken", include_in_schema=False)
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(api, raise_server_exceptions=False) as client:
+        pages = {"en": client.get("/broken")}
+        client.get("/language?to=cy&next=/")
+        pages["cy"] = client.get("/broken")
+    app.store.close()
+    page = browser.new_page()
+    for lang, response in pages.items():
+        assert response.status_code == 500 and f'<html lang="{lang}"' in response.text
+        page.route(f"{portal}/broken", lambda route, _request, body=response.text: route.fulfill(
+            status=500, body=body, content_type="text/html; charset=utf-8"))
+        page.goto(f"{portal}/broken")
+        heading = {"en": "Sorry, there is a problem with the service",
+                   "cy": "Mae'n ddrwg gennym, mae problem gyda'r gwasanaeth"}[lang]
+        assert page.inner_text("h1") == heading
+        check(page, f"error-500-{lang}")
+        page.unroute(f"{portal}/broken")
+    page.close()

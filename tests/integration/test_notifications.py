@@ -126,7 +126,7 @@ def test_an_email_arrives_with_the_right_headers_body_and_language(db_url, tmp_p
     assert "Annwyl Abe Jones" in text and "£92.05 yr wythnos" in text
     page = mail.get_body(("html",)).get_content()
     assert '<html lang="cy">' in page
-    assert "<li>welder gyda Crown Works, Leeds: 2.5 milltir i ffwrdd, £28,000.00 y flwyddyn. Pam: direct match</li>" in page
+    assert "<li>Welder gyda Crown Works, Leeds: 3 milltir i ffwrdd, £28,000 y flwyddyn. Pam: direct match</li>" in page
     assert m["status"] == "delivered" and trail(m)[-1] == ("email", "delivered")
     log = app.registry.store.log_for(pid)
     assert [(e["recipient"], e["channel"], e["attributes"]) for e in log] == [("smtp", "message:email", ["email"])]

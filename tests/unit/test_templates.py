@@ -90,3 +90,12 @@ def test_a_notify_step_must_fill_in_every_placeholder_of_its_template(tmp_path):
 def test_plain_text_becomes_paragraphs_and_lists_with_everything_escaped():
     assert to_html("Hi <you>\n\nNext:\n- one\n- two") == (
         "<p>Hi &lt;you&gt;</p>\n<p>Next:</p>\n<ul><li>one</li><li>two</li></ul>")
+
+
+def test_web_addresses_in_messages_become_links():
+    from civicmoments.packs.templates import to_html
+
+    out = to_html("Answer at https://civic.example/survey by 5 May. See (https://www.gov.uk/jsa).", "govuk-link")
+    assert '<a class="govuk-link" href="https://civic.example/survey">https://civic.example/survey</a> by' in out
+    assert '(<a class="govuk-link" href="https://www.gov.uk/jsa">https://www.gov.uk/jsa</a>).' in out
+    assert "<a" not in to_html("No link <script>here</script>")

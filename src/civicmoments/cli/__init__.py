@@ -8,6 +8,8 @@ from . import (  # noqa: F401
                cases,
                consents,
                events,
+               households,
+               identity,
                insights,
                journeys,
                messages,

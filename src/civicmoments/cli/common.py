@@ -22,7 +22,23 @@ def _app(**kwargs: Any):
 
     settings = Settings()
     logs.configure(settings.log_level, settings.log_json)
+    _say_where(settings)
     return build(settings, **kwargs)
+
+
+def _say_where(settings) -> None:
+    """Run from another folder, ``civic`` would quietly start an empty database there (and then
+    say a token "is not recognised"): say which database it uses and what to set instead."""
+    import os
+
+    if settings.database_url or "CIVIC_DATA_DIR" in os.environ:
+        return
+    db = (settings.data_dir / "civic.db").resolve()
+    if not db.exists():
+        click.echo(f"note: no database in {db.parent}; starting a new one there. To use an existing one, run "
+                   "civic in the folder that holds its .civic folder, or set CIVIC_DATA_DIR (the folder) or "
+                   "CIVIC_DATABASE_URL. The pack comes from CIVIC_PACK_DIR "
+                   f"(now {settings.pack_dir}).", err=True)
 
 
 def _out(data: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..domain.clock import InvalidDurationError, parse_duration
@@ -29,10 +31,18 @@ def _lifetime(expires: str | None):
               help="an event type it may send (glob), or a permission such as journeys:read; repeatable")
 @click.option("--expires", default=None, help="token lifetime as an ISO 8601 duration, e.g. P90D")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the token to this file (readable by you only) instead of printing it")
 def orgs_add(name: str, sources: tuple[str, ...], scopes: tuple[str, ...], expires: str | None,
-             as_json: bool) -> None:
+             as_json: bool, token_file: Path | None) -> None:
     """Register an organisation and print its bearer token (shown only once)."""
     org, token = common._app().organisations.add(name, list(sources), list(scopes), _lifetime(expires))
+    if token_file is not None:
+        token_file.touch(mode=0o600, exist_ok=True)
+        token_file.chmod(0o600)
+        token_file.write_text(token + "\n")
+        click.echo(f"added {org.name} ({org.id}); its token is in {token_file} (keep it secret)")
+        return
     if as_json:
         _out({"id": org.id, "name": org.name, "token": token})
     else:

@@ -44,3 +44,40 @@ def people_export(person: str) -> None:
     from ..api.people import person_export
 
     _out(person_export(common._app(), person))
+
+
+@people.group("facts")
+def facts() -> None:
+    """Facts about a person, recorded with their source."""
+
+
+@facts.command("add")
+@click.argument("person")
+@click.argument("values", nargs=-1, required=True)
+@click.option("--org", "org_name", required=True,
+              help="the organisation the facts come from (its scopes must allow their domain)")
+def facts_add(person: str, values: tuple[str, ...], org_name: str) -> None:
+    """Record facts as ATTRIBUTE=VALUE (e.g. date_of_birth=1981-03-14 postcode="LS1 4AP"), from an organisation.
+
+    Numbers are read as numbers (money in pence), true/false as yes or no, anything else as text.
+    """
+    from ..domain.organisations import Organisation
+
+    pairs = [v.split("=", 1) for v in values]
+    if any(len(p) != 2 or not p[0] for p in pairs):
+        raise click.BadParameter("write each fact as ATTRIBUTE=VALUE", param_hint="VALUES")
+    app = common._app()
+    row = app.store.organisation(org_name)
+    if row is None:
+        raise click.ClickException(f"No such organisation {org_name!r}: add it with civic orgs add")
+    org = Organisation(row["id"], row["name"], tuple(row["sources"]), tuple(row["scopes"]))
+    recorded = app.registry.record(org, person, [{"attribute": a, "value": _value(v)} for a, v in pairs])
+    click.echo(f"recorded {recorded} fact(s) for {person} from {row['name']}")
+
+
+def _value(text: str):
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return text

@@ -59,6 +59,11 @@ def serve(host: str | None, port: int | None) -> None:
 
     threading.Thread(target=nightly, name="sweep", daemon=True).start()
     where = {"host": host or app.settings.host, "port": port or app.settings.port, "log_level": "warning"}
+    base = f"http://{where['host']}:{where['port']}"
+    click.echo(f"API on {base}/v1 (OpenAPI at {base}/openapi.json, health at {base}/healthz)")
+    if app.settings.portal:
+        click.echo(f"Portal on {app.settings.public_url.rstrip('/')}/ and the staff console on "
+                   f"{app.settings.public_url.rstrip('/')}/staff")
     try:
         if app.settings.web_processes > 1:  # pages and API in several processes; the engine stays here
             import os
@@ -87,9 +92,14 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--until-idle", is_flag=True, help="work until nothing is waiting, then stop (scripts, one-off runs)")
+def worker(until_idle: bool) -> None:
     """Run only the engine and the effects (many may share one PostgreSQL database)."""
     app = common._app()
+    if until_idle:
+        app.worker.drain()
+        click.echo("nothing left waiting")
+        return
     supervisor = app.start_engine()
     nats = app.nats_intake().start() if app.settings.nats_url else None  # any worker may take intake messages
     for sig in (signal.SIGTERM, signal.SIGINT):

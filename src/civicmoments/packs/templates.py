@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
+from babel.dates import format_date
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from .. import formats
 from .yamlmap import PackError, load
 
 FIELDS = ("subject", "short", "long")  # short: SMS; long: email, letter and inbox
@@ -63,7 +63,7 @@ def _money(locale: str, currency: str):
     def money(pence: Any) -> str:
         if pence is None:
             raise TemplateRenderError("money needs an amount in pence; got nothing")
-        return format_currency(int(pence) / 100, currency, locale=locale)
+        return formats.money(int(pence), locale, currency)
     return money
 
 
@@ -78,7 +78,7 @@ def _pounds(locale: str, currency: str):
 def _datetime(locale: str, timezone: str):
     def fmt(value: Any) -> str:
         moment = datetime.fromisoformat(str(value)) if not isinstance(value, datetime) else value
-        return format_datetime(moment, format="EEEE d MMMM y, HH:mm", tzinfo=ZoneInfo(timezone), locale=locale)
+        return formats.when(moment, locale, ZoneInfo(timezone))
     return fmt
 
 
@@ -89,7 +89,7 @@ def _date(locale: str):
             value = date.fromisoformat(value[:10])
         if isinstance(value, datetime):
             value = value.date()
-        return format_date(value, format=form, locale=locale)
+        return formats.day(value, locale) if form == "long" else format_date(value, format=form, locale=locale)
     return fmt
 
 
@@ -128,6 +128,8 @@ def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvir
     env.filters["datetime"] = _datetime(locale, settings.timezone)
     env.filters["days_after"] = _days_after
     env.filters["months_after"] = months_after
+    env.filters["miles"] = lambda v: formats.distance(v, locale)
+    env.filters["job_title"] = formats.job_title
     return env
 
 
@@ -237,8 +239,18 @@ def load_templates(directory: Path, settings: PackSettings) -> dict[str, Templat
 _BULLET = re.compile(r"^\s*[-*] ")
 
 
-def to_html(text: str) -> str:
-    """Plain template text as simple, accessible HTML: paragraphs and bulleted lists."""
+_URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)]*(?:\s|$))")
+
+
+def _linked(escaped: str, link_class: str | None) -> str:
+    """Web addresses in escaped text as links (a full stop or bracket after one is not part of it)."""
+    attr = f' class="{link_class}"' if link_class else ""
+    return _URL.sub(lambda m: f'<a{attr} href="{m.group(0)}">{m.group(0)}</a>', escaped)
+
+
+def to_html(text: str, link_class: str | None = None) -> str:
+    """Plain template text as simple, accessible HTML: paragraphs, bulleted lists and links for
+    web addresses (with ``link_class`` on each link, e.g. ``govuk-link``)."""
     blocks = []
     for block in re.split(r"\n\s*\n", text.strip()):
         run: list[str] = []
@@ -247,10 +259,10 @@ def to_html(text: str) -> str:
             is_bullet = line is not None and bool(_BULLET.match(line))
             if run and (line is None or is_bullet != bullets):
                 if bullets:
-                    blocks.append("<ul>" + "".join(f"<li>{html.escape(_BULLET.sub('', x))}</li>" for x in run)
-                                  + "</ul>")
+                    blocks.append("<ul>" + "".join(f"<li>{_linked(html.escape(_BULLET.sub('', x)), link_class)}</li>"
+                                                   for x in run) + "</ul>")
                 else:
-                    blocks.append("<p>" + "<br>".join(html.escape(x) for x in run) + "</p>")
+                    blocks.append("<p>" + "<br>".join(_linked(html.escape(x), link_class) for x in run) + "</p>")
                 run = []
             if line is not None:
                 run.append(line)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from .. import formats
 from ..engine.errors import Problem, SlotTakenError
 
 
@@ -31,7 +32,7 @@ def router(portal, signed_in) -> APIRouter:
         job, _, slot = data.get("slot", "").partition("|")
         if not slot:
             return plan_with(request, person, 400, [
-                {"text": w(lang, "err_required", what=w(lang, "plan_slot").lower()), "href": "#slot"}])
+                {"text": w(lang, "err_slot"), "href": "#slot"}])
         try:
             booking = civic.interviews.book(person, job, slot)
         except SlotTakenError as exc:  # someone else holds it at the partner: offer the rest
@@ -41,8 +42,23 @@ def router(portal, signed_in) -> APIRouter:
             return plan_with(request, person, exc.status, [{"text": text, "href": "#slot"}])
         except Problem as exc:  # not on offer any more, or no consent: say so on the page
             return plan_with(request, person, exc.status, [{"text": exc.detail, "href": "#slot"}])
-        return portal.page(request, "interview.html", booking={**booking, "when": portal.when(request, slot)},
+        return portal.page(request, "interview.html", booking={**booking, "when": portal.when(request, slot),
+                                                             "address": ", ".join(
+                                                                 x for x in (booking.get("employer"), booking.get("town"))
+                                                                 if x),
+                                                             "title": formats.job_title(booking.get("title", ""))},
                            cancelled=False)
+
+    @r.get("/plan/interview.ics")
+    def calendar(request: Request) -> Response:
+        """The person's own interview as an iCalendar file, from the portal (not the API)."""
+        person = signed_in(request)
+        j = portal.journey(person)
+        booked = j.steps.get("interview").result if j and j.steps.get("interview") else None
+        if not booked or not booked.get("starts"):
+            return portal.page(request, "not_found.html", status=404)
+        return Response(civic.interviews.ics(person, j.id), media_type="text/calendar",
+                        headers={"Content-Disposition": 'attachment; filename="interview.ics"'})
 
     @r.get("/plan/cancel", response_class=HTMLResponse)
     def confirm_cancel(request: Request, job: str = "", slot: str = "") -> Response:
@@ -58,7 +74,8 @@ def router(portal, signed_in) -> APIRouter:
             done = civic.interviews.cancel(person, data.get("job", ""), data.get("slot", ""))
         except Problem as exc:
             return plan_with(request, person, exc.status, [{"text": exc.detail, "href": "#jobs"}])
-        return portal.page(request, "interview.html", booking={**done, "when": portal.when(request, done["starts"])},
+        return portal.page(request, "interview.html", booking={**done, "when": portal.when(request, done["starts"]),
+                                                             "title": formats.job_title(done.get("title", ""))},
                            cancelled=True)
 
     return r

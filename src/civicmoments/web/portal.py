@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, pass_context,
+                    select_autoescape)
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import formats
 from ..domain.messages import Channel
 from ..logs import get
 from ..packs.templates import to_html
@@ -60,7 +63,13 @@ class Portal:
             loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), PrefixLoader(
                 {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]),
             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["paragraphs"] = to_html
+        self.env.filters["paragraphs"] = lambda text: to_html(text, link_class="govuk-link")
+        tz = civic.pack.settings.timezone
+        for name, fn in {"day": formats.day, "time": formats.clock_time, "when": formats.when}.items():
+            self.env.filters[name] = pass_context(lambda ctx, v, fn=fn: fn(v, ctx["lang"], tz))
+        self.env.filters["money"] = pass_context(lambda ctx, v: formats.money(int(v), ctx["lang"]))
+        self.env.filters["miles"] = pass_context(lambda ctx, v: formats.distance(v, ctx["lang"]))
+        self.env.filters["job_title"] = formats.job_title
         self.redirect_uri = f"{settings.public_url.rstrip('/')}/auth/callback"
         self.oauth = relying_party(issuer_for(settings), settings.oidc_client_id, client_secret(settings))
         self.demo = DemoIdentityProvider(settings, self._demo_people) if settings.demo_mode else None
@@ -99,8 +108,15 @@ class Portal:
     def person(self, request: Request) -> str | None:
         return request.session.get("person")
 
+    def flash(self, request: Request, key: str, **values: Any) -> None:
+        """A success banner for the next page the person sees: what they just changed, in their language."""
+        request.session["banner"] = {"key": key, "values": {k: str(v) for k, v in values.items()}}
+
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         lang = self.lang(request)
+        flashed = request.session.pop("banner", None) if "banner" in request.session else None
+        if flashed and "banner" not in context:
+            context["banner"] = self.words(lang, flashed["key"], **flashed["values"])
         other = next((x for x in self.words.catalogues if x != lang), lang)
 
         def t(key: str, **values: Any) -> str:
@@ -114,8 +130,13 @@ class Portal:
                 return t("answer_yes") if value else t("answer_no")
             if value == "***" or value == "[sensitive]":
                 return t("masked")
+            if attribute == "bank_account":  # shown to its owner as the last four digits only
+                return t("bank_last_four", last=str(value)[-4:])
             if attribute.endswith("_pence") and isinstance(value, int):
-                return self.money(request, value / 100)
+                return formats.money(value, lang)
+            spec = self.civic.pack.attributes.get(attribute)
+            if spec is not None and spec.type == "date" and isinstance(value, str) and len(value) == 10:
+                return formats.day(value, lang)
             return self.words.get(lang, f"value.{attribute}.{value}", str(value))
 
         def source(org_id: str | None, names: dict[str, str]) -> str:
@@ -130,33 +151,21 @@ class Portal:
             csrf_token=_OnUse(lambda: self.csrf(request)),
             cspNonce=getattr(request.state, "csp_nonce", None),
             signed_in=self.person(request) is not None, service_name=self.civic.settings.service_name,
+            session_seconds=self._session_left(request),
             demo=self.civic.settings.demo_mode, **context)
         return HTMLResponse(html, status_code=status)
 
     def money(self, request: Request, pounds: float) -> str:
-        from babel.numbers import format_currency
-
-        return format_currency(pounds, "GBP", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+        """Pounds as the person reads them: "£31,492", "£90.15" (``formats.pounds``)."""
+        return formats.pounds(pounds, self.lang(request), self.civic.pack.settings.currency)
 
     def day(self, request: Request, when) -> str:
         """A date in the person's language (1 December 2026), from a date or an ISO 8601 string."""
-        from datetime import date
-
-        from babel.dates import format_date
-
-        if isinstance(when, str):
-            when = date.fromisoformat(when[:10])
-        return format_date(when, "d MMMM y", locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+        return formats.day(when, self.lang(request), self.civic.pack.settings.timezone)
 
     def when(self, request: Request, iso_time: str) -> str:
-        from datetime import datetime
-        from zoneinfo import ZoneInfo
-
-        from babel.dates import format_datetime
-
-        return format_datetime(datetime.fromisoformat(iso_time), "EEEE d MMMM, HH:mm",
-                               tzinfo=ZoneInfo(self.civic.pack.settings.timezone),
-                               locale=self.civic.pack.settings.babel_locale(self.lang(request)))
+        """A moment in UK local time, in the person's language: "Tuesday 8 December 2026, 10am"."""
+        return formats.when(iso_time, self.lang(request), self.civic.pack.settings.timezone)
 
     def journey(self, person: str):
         found = [j for j in self.civic.store.journeys_for(person) if j.moment == "job-loss"]
@@ -190,10 +199,12 @@ class Portal:
             steps = {}
             if j is not None:
                 steps = {k: v.status.value for k, v in j.steps.items()}
-            unread = [m for m in civic.messenger.of_person(person) if not m["read_at"]]
+            messages = civic.messenger.of_person(person)
+            unread = [m for m in messages if not m["read_at"]]
             return self.page(request, "home.html", name=name, journey=j, steps=steps, unread=len(unread),
                              benefit=self.benefit(request, person) if j is not None else None,
-                             consent=self._consent_state(person, "employment-support"))
+                             consent=self._consent_state(person, "employment-support"),
+                             tasks=self._tasks(request, person, j, messages) if j is not None else None)
 
         @r.get("/sign-in")
         async def sign_in(request: Request) -> Response:
@@ -213,11 +224,13 @@ class Portal:
                 log.info("sign-in failed", reason=exc.reason)
                 return self.page(request, "sign_in_problem.html", status=exc.status, reason=exc.reason)
             lang = request.session.get("lang")
+            back = _local(request.session.get("next"))  # the page that asked the person to sign in
             request.session.clear()
-            request.session.update({"person": person, "csrf": secrets.token_urlsafe(24)})
+            request.session.update({"person": person, "csrf": secrets.token_urlsafe(24),
+                                    "signed_in_at": civic.clock.now().isoformat()})
             if lang:
                 request.session["lang"] = lang
-            return RedirectResponse("/", status_code=303)
+            return RedirectResponse(back, status_code=303)
 
         @r.post("/sign-out")
         async def sign_out(request: Request) -> Response:
@@ -229,8 +242,19 @@ class Portal:
         def language(request: Request, to: str, next: str = "/") -> Response:  # noqa: A002 - the query's name
             if to in self.words.catalogues:
                 request.session["lang"] = to
-            return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/",
-                                    status_code=303)
+            return RedirectResponse(_local(next), status_code=303)
+
+        @r.get("/contact", response_class=HTMLResponse)
+        def contact(request: Request) -> Response:
+            return self.page(request, "contact.html")
+
+        @r.get("/accessibility", response_class=HTMLResponse)
+        def accessibility(request: Request) -> Response:
+            return self.page(request, "accessibility.html")
+
+        @r.get("/privacy", response_class=HTMLResponse)
+        def privacy(request: Request) -> Response:
+            return self.page(request, "privacy.html")
 
         @r.get("/inbox", response_class=HTMLResponse)
         def inbox(request: Request) -> Response:
@@ -274,24 +298,59 @@ class Portal:
             names = {o["id"]: o["name"] for o in civic.store.organisations()}
             return self.page(request, "explain.html", service=service, decision=d, why=why, names=names)
 
+        def changing(raw: str) -> list[str]:
+            return [a for a in raw.split(",") if a in SURVEY]
+
         @r.get("/survey", response_class=HTMLResponse)
-        def survey(request: Request) -> Response:
+        def survey(request: Request, change: str = "") -> Response:
             person = signed_in(request)
-            return self.page(request, "survey.html", **self._survey(person, self.lang(request)), values={}, errors=[])
+            pending = request.session.get("survey_pending") or {}
+            change = change or ",".join(pending.get("change", []))
+            return self.page(request, "survey.html", **self._survey(person, self.lang(request), changing(change)),
+                             values=pending.get("values", {}), errors=[], change=change)
 
         @r.post("/survey", response_class=HTMLResponse)
         async def answer(request: Request) -> Response:
+            """Answers are checked, then shown back ("Check your answers"); nothing is saved yet."""
             person = signed_in(request)
             data = await self.form(request)
-            plan = self._survey(person, self.lang(request))
+            change = changing(data.get("change", ""))
+            plan = self._survey(person, self.lang(request), change)
             asked = [q["attribute"] for q in plan["ask"]]
             answers, errors = self._check(request, data, asked)
             if errors:
-                return self.page(request, "survey.html", status=400, values=data, errors=errors, **plan)
-            cannot = [a for a in asked if a in EARNINGS] if data.get("class1_unknown") == "yes" else []
+                return self.page(request, "survey.html", status=400, values=data, errors=errors,
+                                 change=",".join(change), **plan)
+            # Bank details are not kept in the session: the check page carries them back, to be saved on confirm.
+            keep = {k: v for k, v in data.items() if k not in ("csrf_token", "sort_code", "account_number", "change")}
+            request.session["survey_pending"] = {"values": keep, "change": change}
+            bank = {"sort_code": data.get("sort_code", ""), "account_number": data.get("account_number", "")} \
+                if "bank_account" in answers else None
+            rows = self._answer_rows(request, asked, answers, data, plan["years"])
+            return self.page(request, "survey_check.html", rows=rows,
+                             bank=bank)
+
+        @r.post("/survey/confirm", response_class=HTMLResponse)
+        async def confirm_answers(request: Request) -> Response:
+            person = signed_in(request)
+            data = await self.form(request)
+            pending = request.session.get("survey_pending")
+            if not pending:
+                return RedirectResponse("/survey", status_code=303)
+            values = {**pending["values"], "sort_code": data.get("sort_code", ""),
+                      "account_number": data.get("account_number", "")}
+            plan = self._survey(person, self.lang(request), pending.get("change", []))
+            asked = [q["attribute"] for q in plan["ask"]]
+            answers, errors = self._check(request, values, asked)
+            if errors:
+                return self.page(request, "survey.html", status=400, values=values, errors=errors,
+                                 change=",".join(pending.get("change", [])), **plan)
+            cannot = [a for a in asked if a in EARNINGS] if values.get("class1_unknown") == "yes" else []
             if answers or cannot:
                 civic.questions.answer(person, answers, cannot)
-            return self.page(request, "done.html", message=self.words(self.lang(request), "answers_saved"))
+            request.session.pop("survey_pending", None)
+            self.flash(request, "saved_answers")
+            return RedirectResponse("/", status_code=303)
 
         @r.get("/consents", response_class=HTMLResponse)
         def consents(request: Request) -> Response:
@@ -311,6 +370,8 @@ class Portal:
                                  errors=[{"text": self.words(self.lang(request), "consents_no_such_choice"),
                                           "href": f"#{purpose}"}])
             actions[action](person, purpose, channel="portal")
+            title = self.words.get(self.lang(request), f"title.{purpose}", civic.pack.purposes[purpose].title)
+            self.flash(request, f"saved_consent_{action}", what=title)
             return RedirectResponse("/consents?saved=1", status_code=303)
 
         @r.get("/consents/receipts.json")
@@ -323,13 +384,13 @@ class Portal:
         @r.get("/data", response_class=HTMLResponse)
         def data(request: Request) -> Response:
             person = signed_in(request)
-            profile = civic.registry.profile(person)
+            profile = civic.registry.profile(person, reveal=("bank_account",))  # shown as its last four digits
             domains: dict[str, list] = {}
             for name, fact in sorted(profile.items()):
                 spec = civic.pack.attributes.get(name)
                 domains.setdefault(spec.domain if spec else "other", []).append((name, fact))
             names = {o["id"]: o["name"] for o in civic.store.organisations()}
-            return self.page(request, "data.html", domains=domains, names=names)
+            return self.page(request, "data.html", domains=domains, names=names, changeable=SURVEY)
 
         @r.get("/data/correct/{attribute}", response_class=HTMLResponse)
         def correct(request: Request, attribute: str) -> Response:
@@ -352,7 +413,8 @@ class Portal:
         @r.get("/access", response_class=HTMLResponse)
         def access(request: Request) -> Response:
             person = signed_in(request)
-            return self.page(request, "access.html", entries=self._access(request, person))
+            return self.page(request, "access.html", entries=self._access(request, person),
+                             reported=self._reported(request, person))
 
         @r.get("/preferences", response_class=HTMLResponse)
         def preferences(request: Request) -> Response:
@@ -372,11 +434,90 @@ class Portal:
                                                      "language": data.get("language") or current["language"],
                                                      "large_print": "large_print" in needs,
                                                      "easy_read": "easy_read" in needs})
+            self.flash(request, "saved_preferences")
             return RedirectResponse("/preferences?saved=1", status_code=303)
 
         return r
 
+    def _session_left(self, request: Request) -> int:
+        """Seconds until the session ends (sessions last 8 hours from sign-in), for the timeout warning."""
+        from datetime import datetime
+
+        started = request.session.get("signed_in_at")
+        if not started:
+            return SESSION_SECONDS
+        spent = (self.civic.clock.now() - datetime.fromisoformat(started)).total_seconds()
+        return max(int(SESSION_SECONDS - spent), 60)
+
     # -- what pages show ----------------------------------------------------------------
+    def _tasks(self, request: Request, person: str, j, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The home page's task list for the journey: what has happened, what the person needs to do
+        and by when, and what we will do and by when, each with a date and a status."""
+        from datetime import datetime, timedelta
+
+        lang = self.lang(request)
+        w = self.words
+        tz = self.civic.pack.settings.timezone
+        civic = self.civic
+
+        def step(name: str):
+            return j.steps.get(name)
+
+        def status(name: str) -> str:
+            run = step(name)
+            return run.status.value if run else "pending"
+
+        happened = []
+        data = (j.trigger or {}).get("data") or {}
+        if data.get("last_day"):
+            names = {o["id"]: o["name"] for o in civic.store.organisations()}
+            source = (j.trigger or {}).get("source", "")
+            org = next((o["name"] for o in civic.store.organisations()
+                        if any(source.startswith(x.rstrip("*")) for x in o.get("sources", []))), None)
+            happened.append(w(lang, "tasks_happened_report", org=org or names.get(source, source),
+                              date=formats.day(data["last_day"], lang, tz)))
+        todo = []
+        notices = [m for m in messages if m.get("template") == "notice-of-assistance"]
+        if notices:
+            notice = notices[0]
+            todo.append({"text": w(lang, "task_notice", date=formats.day(notice["created_at"], lang, tz)),
+                         "href": f"/inbox/{notice['id']}", "status": "done" if notice["read_at"] else "todo",
+                         "id": "task-notice"})
+        consent = self._consent_state(person, "employment-support")
+        todo.append({"text": w(lang, "task_consent"), "href": "/consents#employment-support",
+                     "status": "done" if consent == "given" else "optional", "id": "task-consent"})
+        survey = step("survey")
+        if survey is not None and survey.status.value != "pending":
+            if survey.status.value == "waiting" and survey.started_at:
+                by = datetime.fromisoformat(survey.started_at) + timedelta(days=14)
+                todo.append({"text": w(lang, "task_survey", date=formats.day(by, lang, tz)), "href": "/survey",
+                             "status": "todo", "id": "task-survey"})
+            else:
+                todo.append({"text": w(lang, "task_survey_done"), "href": "/survey", "status": "done",
+                             "id": "task-survey"})
+        booked = step("interview").result if step("interview") and step("interview").result else None
+        if booked and booked.get("starts") and status("interview-cancelled") != "done":
+            todo.append({"text": w(lang, "task_booked", when=formats.when(booked["starts"], lang, tz)),
+                         "href": "/plan", "status": "todo", "id": "task-interview"})
+        elif status("plan") == "done":
+            todo.append({"text": w(lang, "task_book"), "href": "/plan#book", "status": "optional",
+                         "id": "task-interview"})
+        ours = []
+        benefit = self.benefit(request, person)
+        if benefit["state"] == "paid":
+            ours.append({"text": w(lang, "task_benefit_paid", date=benefit["since"]), "status": "done",
+                         "id": "task-benefit"})
+        elif benefit["state"] == "stopped":
+            ours.append({"text": w(lang, "task_benefit_stopped", date=benefit["since"]), "status": "done",
+                         "id": "task-benefit"})
+        elif survey is not None and survey.status.value == "waiting" and survey.started_at:
+            by = datetime.fromisoformat(survey.started_at) + timedelta(days=14)
+            ours.append({"text": w(lang, "task_benefit_waiting", date=formats.day(by, lang, tz)),
+                         "status": "waiting", "id": "task-benefit"})
+        else:
+            ours.append({"text": w(lang, "plan_benefit_review"), "status": "waiting", "id": "task-benefit"})
+        return {"happened": happened, "todo": todo, "ours": ours}
+
     def _consent_state(self, person: str, purpose: str) -> str:
         latest = self.civic.registry.store.latest_consents([person], purpose).get(person)
         return latest.state.value if latest else "not-given"
@@ -406,8 +547,11 @@ class Portal:
         if booked and booked.get("starts"):
             cancelled = j.steps.get("interview-cancelled")
             booked = {**booked, "when": self.when(request, booked["starts"]),
+                      "title": formats.job_title(booked.get("title", "")),
                       "cancelled": bool(cancelled and cancelled.status.value == "done")}
-        jobs = [{**job, "wage": self.money(request, job["wage_pence"] / 100),
+        lang = self.lang(request)
+        jobs = [{**job, "title": formats.job_title(job["title"]), "wage": formats.money(job["wage_pence"], lang),
+                 "distance": formats.distance(job.get("miles"), lang),
                  "slot_times": [(s, self.when(request, s)) for s in job.get("slots", [])]}
                 for job in latest.get("jobs", [])]
         review = j.steps.get("review-award")  # a decision maker overturned a refusal: the benefit is awarded
@@ -424,9 +568,11 @@ class Portal:
         day = self.day(request, (fact.valid_from or fact.observed_at).date())
         return {"state": "paid" if fact.value else "stopped", "since": day}
 
-    def _survey(self, person: str, lang: str | None = None) -> dict[str, Any]:
+    def _survey(self, person: str, lang: str | None = None, change: list[str] | None = None) -> dict[str, Any]:
         """The survey: what the moment asks, and what an undecided decision lacks, less what
-        any organisation already holds."""
+        any organisation already holds (the employer's last day of work is such a fact, with its
+        source). ``change`` names answers the person gave before and wants to change: they are
+        asked again."""
         civic = self.civic
         today = civic.clock.now().date()
         gaps = [a for a in civic.questions.decision_gaps(civic.services.decisions(person, today).values())
@@ -440,7 +586,44 @@ class Portal:
             years = {k: self.words(lang, "why_tax_year", start=int(d.outputs[f"jsa_relevant_tax_year_{k}"]),
                                    end=int(d.outputs[f"jsa_relevant_tax_year_{k}"]) + 1)
                      for k in ("earlier", "later")} if d.status != "unknown" else {}
-        return {"known": plan["known"], "ask": plan["ask"], "names": names, "years": years}
+        known, ask = plan["known"], plan["ask"]
+        again = [k for k in known if k["attribute"] in (change or ()) and k["source"] in (None, "self")]
+        if again:
+            known = [k for k in known if k not in again]
+            ask = ask + [{"attribute": k["attribute"]} for k in again]
+        return {"known": known, "ask": ask, "names": names, "years": years}
+
+    def _answer_rows(self, request: Request, asked: list[str], answers: dict[str, Any],
+                     data: dict[str, str], years: dict[str, str]) -> list[dict[str, str]]:
+        """"Check your answers": each question, the answer as the person reads it, and where to change it."""
+        lang = self.lang(request)
+        w = self.words
+        rows = []
+        for name in asked:
+            key = "q_class1_earnings" if name in EARNINGS else f"q_{name}"
+            if name in EARNINGS and data.get("class1_unknown") == "yes":
+                value = w(lang, "check_not_known")
+            elif name not in answers:
+                continue
+            elif name == "bank_account":
+                value = w(lang, "bank_last_four", last=answers[name][-4:])
+            elif name == "travel_radius_miles":
+                value = formats.distance(answers[name], lang)
+            elif name == "last_day_of_work":
+                value = formats.day(answers[name], lang)
+            elif name in EARNINGS:
+                value = formats.money(answers[name], lang)
+            else:
+                value = str(answers[name])
+            href = "#sort_code" if name == "bank_account" else (
+                "#last_day_of_work-day" if name == "last_day_of_work" else f"#{name}")
+            question = w(lang, key)
+            if name in EARNINGS and years:
+                which = w(lang, f"q_{name}", earlier=years.get("earlier", ""), later=years.get("later", ""))
+                question += f" ({which})"
+            rows.append({"key": question, "value": value,
+                         "href": "/survey" + href, "field": name})
+        return rows
 
     def _check(self, request: Request, data: dict[str, str], asked: list[str]):
         lang = self.lang(request)
@@ -449,8 +632,7 @@ class Portal:
         errors: list[dict[str, str]] = []
         if "aspirations" in asked:
             if not data.get("aspirations", "").strip():
-                errors.append({"text": w(lang, "err_required", what=w(lang, "q_aspirations").rstrip("?").lower()),
-                               "href": "#aspirations", "field": "aspirations"})
+                errors.append({"text": w(lang, "err_aspirations"), "href": "#aspirations", "field": "aspirations"})
             else:
                 answers["aspirations"] = data["aspirations"].strip()[:500]
         if "travel_radius_miles" in asked:
@@ -482,14 +664,35 @@ class Portal:
                 day = date(int(data.get("last_day_of_work-year", "")), int(data.get("last_day_of_work-month", "")),
                            int(data.get("last_day_of_work-day", "")))
             except ValueError:
-                errors.append({"text": w(lang, "err_date"), "href": "#last_day_of_work", "field": "last_day_of_work"})
+                errors.append({"text": w(lang, "err_date"), "href": "#last_day_of_work-day",
+                               "field": "last_day_of_work"})
             else:
                 if day > self.civic.clock.now().date():
-                    errors.append({"text": w(lang, "err_date_future"), "href": "#last_day_of_work",
+                    errors.append({"text": w(lang, "err_date_future"), "href": "#last_day_of_work-day",
                                    "field": "last_day_of_work"})
                 else:
                     answers["last_day_of_work"] = day.isoformat()
         return answers, errors
+
+    def _reported(self, request: Request, person: str) -> list[dict[str, str]]:
+        """What organisations told us about the person (an employer's report, a register's facts), in
+        plain words: who, which facts, and when, newest first."""
+        lang = self.lang(request)
+        w = self.words
+        names = {o["id"]: o["name"] for o in self.civic.store.organisations()}
+        told: dict[str, dict[str, Any]] = {}
+        for name, fact in self.civic.registry.profile(person).items():
+            if fact.source in (None, "self", "civicmoments"):
+                continue
+            entry = told.setdefault(fact.source, {"attrs": [], "at": fact.observed_at})
+            entry["attrs"].append(w.get(lang, f"attr.{name}", name.replace("_", " ")))
+            entry["at"] = max(entry["at"], fact.observed_at)
+        out = []
+        for org, entry in sorted(told.items(), key=lambda kv: kv[1]["at"], reverse=True):
+            out.append({"at": formats.day(entry["at"], lang, self.civic.pack.settings.timezone),
+                        "text": w(lang, "access_reported", who=names.get(org, org),
+                                  what=", ".join(sorted(entry["attrs"])))})
+        return out
 
     def _access(self, request: Request, person: str) -> list[dict[str, str]]:
         lang = self.lang(request)
@@ -518,8 +721,19 @@ class Portal:
                 what = ", ".join(w.get(lang, f"attr.{a}", a.replace("_", " ")) for a in e.get("attributes", [])) \
                     or w(lang, "access_nothing")
                 text = w(lang, "access_disclosed", who=who, what=what, why=why)
-            out.append({"at": e["at"][:16].replace("T", " "), "text": text, "outcome": e["outcome"]})
+            out.append({"at": formats.when(e["at"], lang, self.civic.pack.settings.timezone), "text": text,
+                        "outcome": e["outcome"]})
         return out
+
+
+SESSION_SECONDS = 8 * 3600  # how long a session lasts from sign-in (``mount``)
+
+
+def _local(target: str | None) -> str:
+    """A path on this site to go back to, or the home page: never another site (``//host``, ``/\\host``)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
 
 
 class CsrfError(Exception):
@@ -543,6 +757,29 @@ class SignInNeeded(Exception):
     pass
 
 
+MACHINE = ("/v1", "/healthz", "/metrics", "/openapi.json", "/docs")
+_FONT_FACE = re.compile(r"(?:/\*![^*]*\*/)?@font-face\{[^}]*\}")
+PORTAL_CSS = """
+.civic-header-end{display:flex;flex-wrap:wrap;align-items:center;gap:0 20px;padding:10px 0}
+.civic-sign-out{display:inline;margin:0}
+.civic-link-button{background:none;border:0;padding:0;cursor:pointer;font:inherit;font-size:1rem;
+ color:#1d70b8;text-decoration:underline;text-decoration-thickness:max(1px,.0625rem);text-underline-offset:.1578em}
+.civic-link-button:hover{color:#003078;text-decoration-thickness:max(3px,.1875rem)}
+.civic-link-button:focus{outline:3px solid transparent;color:#0b0c0c;background-color:#fd0;
+ box-shadow:0 -2px #fd0,0 4px #0b0c0c;text-decoration:none}
+.civic-language{font-size:1rem}
+dialog.civic-timeout{max-width:30em;border:5px solid #0b0c0c;padding:30px}
+"""
+
+
+def _off_govuk(css: str) -> str:
+    """GOV.UK Frontend's stylesheet for a service that is not on GOV.UK: no GDS Transport font faces
+    and Arial in their place (GOV.UK Frontend: "if your service is not on GOV.UK, you must not use
+    the GOV.UK typeface"), plus the portal's own few rules."""
+    css = _FONT_FACE.sub("", css).replace("GDS Transport,arial,sans-serif", "arial,sans-serif")
+    return css.replace("font-family:GDS Transport", "font-family:arial") + PORTAL_CSS
+
+
 def mount(api: FastAPI, civic) -> Portal | None:
     """Add the portal to the API's app: pages, assets, sessions."""
     settings = civic.settings
@@ -551,7 +788,7 @@ def mount(api: FastAPI, civic) -> Portal | None:
     check_sign_in(settings)
     portal = Portal(civic)
     api.add_middleware(ServerSessions, store=civic.sessions, clock=civic.clock, cookie="civic_session",
-                       max_age=8 * 3600, https_only=settings.public_url.startswith("https://"))
+                       max_age=SESSION_SECONDS, https_only=settings.public_url.startswith("https://"))
     assets = Path(settings.assets_dir)
     if assets.is_dir():
         api.mount("/assets", StaticFiles(directory=assets / "assets"), name="assets")
@@ -567,7 +804,39 @@ def mount(api: FastAPI, civic) -> Portal | None:
 
     @api.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
+        if request.method == "GET":  # after signing in, the person comes back to the page that asked
+            request.session["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/sign-in", status_code=303)
+
+    problem = api.exception_handlers.get(StarletteHTTPException)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        """Problem JSON under ``/v1`` (and for the machine routes); a GOV.UK page, with its ``lang``, elsewhere."""
+        if exc.status_code == 404 and not request.url.path.startswith(MACHINE):
+            return portal.page(request, "not_found.html", status=404)
+        return await problem(request, exc)
+
+    @api.exception_handler(Exception)
+    async def _broken(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", path=request.url.path, error=type(exc).__name__)
+        if request.url.path.startswith(MACHINE):
+            return JSONResponse({"type": "https://civicmoments.org/problems/internal-error",
+                                 "title": "Something went wrong on our side", "status": 500},
+                                status_code=500, media_type="application/problem+json")
+        try:
+            return portal.page(request, "error.html", status=500)
+        except Exception:  # noqa: BLE001 - the error page itself failed: plain words, still in HTML
+            return HTMLResponse("<!DOCTYPE html><html lang=\"en\"><title>Sorry, there is a problem with the "
+                                "service</title><h1>Sorry, there is a problem with the service</h1></html>",
+                                status_code=500)
+
+    css = Path(settings.assets_dir) / "govuk-frontend.min.css"
+
+    @api.get("/portal-assets/portal.css", include_in_schema=False)
+    def stylesheet() -> Response:
+        return Response(_off_govuk(css.read_text()) if css.exists() else "", media_type="text/css",
+                        headers={"Cache-Control": "public, max-age=3600"})
 
     @api.exception_handler(CsrfError)
     async def _csrf(request: Request, exc: CsrfError) -> Response:

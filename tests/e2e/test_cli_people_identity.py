@@ -1,0 +1,59 @@
+"""Commands an operator needs to record facts, build a household and decide a possible match."""
+
+from __future__ import annotations
+
+import json
+
+from .test_cli import cli
+
+
+def test_facts_households_and_identity_by_command(tmp_path):
+    civic = cli(tmp_path)
+    civic("orgs", "add", "HMRC", "--source", "https://hmrc.example/*", "--scope", "facts:*")
+    abe = civic("people", "add").strip()
+    out = civic("people", "facts", "add", abe, "given_name=Abe", "family_name=Ashworth",
+                "date_of_birth=1981-03-14", "postcode=LS1 4AP", "class1_earnings_last_year_pence=3100000",
+                "--org", "HMRC")
+    assert f"recorded 5 fact(s) for {abe} from HMRC" in out
+    shown = json.loads(civic("people", "show", abe, "--json"))
+    assert shown["postcode"]["value"] == "LS1 4AP" and shown["class1_earnings_last_year_pence"]["value"] == 3100000
+    assert shown["given_name"]["source"] != "self"
+    assert "No such organisation 'Nobody'" in civic("people", "facts", "add", abe, "x=1", "--org", "Nobody", code=1)
+    assert "ATTRIBUTE=VALUE" in civic("people", "facts", "add", abe, "novalue", "--org", "HMRC", code=2)
+
+    household = civic("households", "join", abe, "--role", "adult").strip()
+    child = civic("people", "add").strip()
+    assert civic("households", "join", child, "--household", household, "--role", "child").strip() == household
+    members = json.loads(civic("households", "show", household, "--json"))
+    assert sorted(m["role"] for m in members) == ["adult", "child"]
+
+    # A second record that may be Abe, or a twin (another given name): left for a person to decide.
+    other = civic("people", "add").strip()
+    civic("people", "facts", "add", other, "given_name=Abel", "family_name=Ashworth", "date_of_birth=1981-03-14",
+          "postcode=LS1 4AP", "--org", "HMRC")
+    review = json.loads(civic("identity", "review", "--given-name", "Abe", "--family-name", "Ashworth",
+                              "--date-of-birth", "1981-03-14", "--postcode", "LS1 4AP", "--json"))
+    scores = {c["person"]: c["score"] for c in review["candidates"]}
+    assert abe in scores and other in scores and 70 <= scores[other] < 96
+    merge = civic("identity", "merge", abe, other, "--reason", "same NI letter on file").strip()
+    assert merge
+    assert f"merge {merge} reversed" in civic("identity", "keep-apart", merge)
+    assert "No merge" in civic("identity", "keep-apart", merge, code=1)
+
+
+def test_civic_from_another_folder_finds_its_pack_and_says_which_database(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from civicmoments.cli import main
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    unset = {k: None for k in __import__("os").environ if k.startswith("CIVIC_")}
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    first = runner.invoke(main, ["orgs", "list"], env={**unset, "CIVIC_LOG_LEVEL": "WARNING"})
+    assert first.exit_code == 0, first.output  # the pack is found from here (packs/uk beside the code)
+    again = runner.invoke(main, ["orgs", "list"], env={**unset, "CIVIC_LOG_LEVEL": "WARNING"})
+    said = first.stderr if hasattr(first, "stderr") else first.output
+    assert "set CIVIC_DATA_DIR" in said and str(elsewhere) in said
+    assert "note: no database" not in (again.stderr if hasattr(again, "stderr") else again.output)  # now it has one

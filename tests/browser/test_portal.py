@@ -171,7 +171,7 @@ def test_abes_journey_through_the_portal(portal, browser):
     check(page, "survey-errors-en")
     page.fill("#aspirations", "nurse caring for patients")
     page.fill("#sort_code", "20 00 00")
-    page.fill("#account_number", "12345678")
+    page.fill("#account_number", "55779911")
     page.fill("#last_day_of_work-day", "20")
     page.fill("#last_day_of_work-month", "11")
     page.fill("#last_day_of_work-year", "2026")

@@ -193,7 +193,7 @@ def test_abe_from_redundancy_to_a_new_job(world):
     assert jobs[0]["title"] in text
 
     answers = {"aspirations": "nurse caring for patients in hospital", "travel_radius_miles": 20,
-               "bank_account": "20-00-00 12345678"}
+               "bank_account": "20-00-00 55779911"}
     r = httpx.post(f"{url}/v1/people/{abe}/answers", json=answers, headers=auth(world, "Portal"))
     assert r.status_code == 201, r.text
     plan = wait_for(lambda: messages(world, abe).get("return-to-work-plan"), timeout=60)

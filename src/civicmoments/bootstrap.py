@@ -122,6 +122,22 @@ class App:
                          self.clock, lambda t, s, d: self.store.publish(t, s, d, self.clock.now()))
 
     @cached_property
+    def payments(self):
+        """Awards, schedules and the payment run (issue 17); pain.001 files into the payments folder."""
+        from .adapters import bank_holidays, modulus
+        from .adapters.payments import pain001
+        from .adapters.store.payments import PaymentStore
+        from .engine.payments import Payments
+
+        pack_dir = self.pack.root
+        conf = modulus.settings(pack_dir)
+        return Payments(PaymentStore(self.store.engine, self.store.reader), self.clock, lambda: self.rules,
+                        lambda: self.services.catalogue, self.registry, modulus.tables(pack_dir),
+                        bank_holidays.calendar(), self.settings.resolved_payments_dir(), conf["payer"],
+                        pain001.write, self.audit, int(conf.get("file_max_payments", 10000)),
+                        hold_days=int(conf.get("bank_details_change_hold_days", 14)))
+
+    @cached_property
     def services(self):
         from .engine.services import Services
         from .rules.catalogue import load_catalogue

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
                moments,
                officers,
                orgs,
+               payments,
                people,
                processes,
                retention,

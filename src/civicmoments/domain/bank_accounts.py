@@ -3,7 +3,7 @@
 The algorithm follows Vocalink's "Validating account numbers" (v3.10): weights by sort code range,
 MOD10 / MOD11 / double-alternate sums, exceptions 1 to 14, and the non-standard account lengths (six
 to ten digits). It is a port of the MIT-licensed ukmodulus 0.1.2 (Andrew Barrett). The tables are
-data (``packs/uk/payments/valacdos.txt``, dated in ``modulus.yaml``), passed in: this module is pure.
+data (``packs/uk/payments/valacdos.txt``, dated in ``payments.yaml``), passed in: this module is pure.
 
 A sort code outside every range in the table cannot be checked and is accepted, as Vocalink says.
 """

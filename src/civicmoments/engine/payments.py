@@ -63,3 +63,247 @@ def build_award(rules, service_id: str, pays: dict[str, Any], award_id: str, per
 
 def next_day(day: date) -> date:
     return day + timedelta(days=1)
+
+
+# -- the service ------------------------------------------------------------------------------
+
+import hashlib  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from ..domain.bank_accounts import BankDetailsError, ModulusTables, check, last_four  # noqa: E402
+from ..domain.clock import Clock, iso  # noqa: E402
+from ..domain.payments import AwardPeriod, Calendar, Payment, schedule  # noqa: E402
+
+PAY_PURPOSE = "benefit-payment"
+ACTIVE, SUSPENDED, STOPPED = "active", "suspended", "stopped"
+
+
+class AlreadyRunError(Exception):
+    """A payment run for this day has finished already: nothing is paid twice."""
+
+    def __init__(self, run: dict[str, Any]) -> None:
+        super().__init__(f"The payment run for {run['run_on']} has already been done: {run['payments']} payments, "
+                         f"£{run['total'] / 100:,.2f}. Nothing was paid again.")
+        self.run = run
+
+
+def _periods_json(periods: Sequence[AwardPeriod]) -> list[dict[str, Any]]:
+    return [{"start": p.start.isoformat(), "end": p.end.isoformat(), "pence": p.rate.pence, "per": p.rate.per,
+             "source": p.rate.source, "band": p.band, "valid_from": p.rate.valid_from.isoformat()}
+            for p in periods]
+
+
+def _periods(rows: Sequence[dict[str, Any]]) -> tuple[AwardPeriod, ...]:
+    return tuple(AwardPeriod(date.fromisoformat(r["start"]), date.fromisoformat(r["end"]),
+                             Rate(date.fromisoformat(r["valid_from"]), r["pence"], r["source"], r["per"]), r["band"])
+                 for r in rows)
+
+
+def payment_row(p: Payment, person: str, now) -> dict[str, Any]:
+    return {"award_id": p.award, "person_id": person, "period": p.key[1], "kind": p.kind, "start_on": p.start,
+            "end_on": p.end, "amount": p.amount, "due_on": p.due, "pay_on": p.pay_on, "status": "scheduled",
+            "held_reason": None, "file_ref": None, "account_last4": None, "sources": list(p.sources),
+            "status_at": now}
+
+
+class Payments:
+    """Awards from grants, their schedules, and the daily payment run through a payments port.
+
+    ``accounts(persons)`` unseals bank details ("SS-SS-SS AAAAAAAA") for the run only; ``writer`` is the
+    payments port: ``writer(folder, ref, created, day, payer, transfers, count, total) -> Path``."""
+
+    def __init__(self, store, clock: Clock, rules: Callable[[], Any], catalogue: Callable[[], dict[str, Any]],
+                 registry, tables: ModulusTables, calendar: Calendar, folder: Path, payer: dict[str, str],
+                 writer: Callable[..., Path], audit=None, file_max_payments: int = 10000,
+                 accounts: Callable[[Sequence[str]], dict[str, str]] | None = None,
+                 hold_days: int = 14) -> None:
+        self.store, self.clock, self.rules, self.catalogue = store, clock, rules, catalogue
+        self.registry, self.tables, self.calendar, self.folder = registry, tables, calendar, Path(folder)
+        self.payer, self.writer, self.audit, self.file_max = payer, writer, audit, file_max_payments
+        self.accounts = accounts or self._unseal
+        self.hold_days = hold_days
+
+    # -- awards -------------------------------------------------------------------------------
+    def pays(self, service_id: str) -> dict[str, Any] | None:
+        service = self.catalogue().get(service_id)
+        return service.pays if service is not None else None
+
+    def award(self, person: str, service_id: str, key: str, start: date | None = None) -> dict[str, Any] | None:
+        """The award a grant of ``service_id`` makes (None: the service does not pay). Idempotent on ``key``.
+
+        Its periods come from the published rates and the person's date of birth; its payments are
+        scheduled as far as rates and the bank-holiday calendar reach. No account held: the award is held
+        (``hold = no-account``) until the person gives one."""
+        pays = self.pays(service_id)
+        if pays is None:
+            return None
+        now = self.clock.now()
+        start = start or now.date()
+        born = self._born(person)
+        a = build_award(self.rules(), service_id, pays, str(uuid.uuid4()), person, start, born)
+        plan = schedule(a, self.calendar)
+        hold = None if self.accounts([person]).get(person) else "no-account"
+        row = {"id": a.id, "key": key, "service": service_id, "person_id": person, "payee_id": a.payee,
+               "frequency": a.frequency.value, "start_on": a.start, "end_on": a.end,
+               "periods": _periods_json(a.periods), "status": ACTIVE, "suspended_from": None, "hold": hold,
+               "scheduled_to": plan.horizon, "schedule_stops": plan.stops, "created_at": now, "updated_at": now}
+        award_id, _ = self.store.add_award(row, [payment_row(p, person, now) for p in plan.payments])
+        return self.store.award(award_id)
+
+    def _born(self, person: str) -> date | None:
+        fact = self.registry.profiles([person], only=["date_of_birth"]).get(person, {}).get("date_of_birth")
+        if fact is None:
+            return None
+        v = fact.value
+        return v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
+
+    def _unseal(self, persons: Sequence[str]) -> dict[str, str]:
+        profiles = self.registry.profiles(list(persons), reveal=["bank_account"], only=["bank_account"])
+        return {p: f["bank_account"].value for p, f in profiles.items() if "bank_account" in f}
+
+    def view(self, person: str) -> list[dict[str, Any]]:
+        """Each award of ``person`` with its payments (for the portal and the staff single view)."""
+        out = []
+        for a in self.store.awards_of(person):
+            pays = self.store.payments_of(award=a["id"])
+            today = self.clock.now().date()
+            upcoming = [p for p in pays if p["status"] in ("scheduled", "held") and p["pay_on"] >= today]
+            rate = next((r for r in a["periods"] if date.fromisoformat(r["start"]) <= today
+                         <= date.fromisoformat(r["end"])), a["periods"][0] if a["periods"] else None)
+            out.append({**a, "payments": pays, "next": upcoming[0] if upcoming else None, "rate": rate,
+                        "paid": [p for p in pays if p["status"] in ("sent", "paid")]})
+        return out
+
+    def first_payment(self, person: str, service_id: str) -> dict[str, Any] | None:
+        """The first payment of the person's award of ``service_id``, with the account's last four digits."""
+        for a in self.store.awards_of(person):
+            if a["service"] == service_id:
+                pays = self.store.payments_of(award=a["id"])
+                if pays:
+                    account = self.accounts([person]).get(person, "")
+                    return {**pays[0], "last4": last_four(account.split(" ")[-1]) if account else None}
+        return None
+
+    # -- suspension and arrears -----------------------------------------------------------------
+    def suspend(self, person: str, service_id: str, from_day: date, reason: str) -> int:
+        """An adverse change waits for review: payments for periods ending on or after ``from_day`` are held
+        (not cancelled). Returns how many were held."""
+        now, held = self.clock.now(), 0
+        for a in self.store.awards_of(person):
+            if a["service"] != service_id or a["status"] != ACTIVE:
+                continue
+            seqs = [p["seq"] for p in self.store.payments_of(award=a["id"])
+                    if p["status"] == "scheduled" and p["end_on"] >= from_day]
+            held += self.store.set_status(seqs, "held", now, expect=["scheduled"], held_reason="suspended")
+            self.store.set_award(a["id"], now, status=SUSPENDED, suspended_from=from_day)
+        return held
+
+    def resume(self, person: str, service_id: str) -> int:
+        """The change was overturned: held payments are released and the next run pays them (arrears)."""
+        now, released = self.clock.now(), 0
+        for a in self.store.awards_of(person):
+            if a["service"] != service_id or a["status"] != SUSPENDED:
+                continue
+            seqs = [p["seq"] for p in self.store.payments_of(award=a["id"])
+                    if p["status"] == "held" and p["held_reason"] == "suspended"]
+            released += self.store.set_status(seqs, "scheduled", now, expect=["held"])
+            self.store.set_award(a["id"], now, status=ACTIVE, suspended_from=None)
+        return released
+
+    # -- the run ----------------------------------------------------------------------------------
+    def run(self, day: date, fault_after: int | None = None) -> dict[str, Any]:
+        """Pay everything due on ``day`` (working day ``day`` or earlier) not yet paid, in files of at most
+        ``file_max_payments``. Raises AlreadyRunError if the run for ``day`` finished already.
+
+        A run killed part-way is finished by running it again: files assigned but not written are written
+        with the same payments, and nothing is assigned twice. ``fault_after`` (tests) kills this process
+        with SIGKILL once that many payments are committed to files, before the file is written."""
+        existing = self.store.run(day)
+        if existing and existing["status"] == "done":
+            raise AlreadyRunError(existing)
+        self.store.start_run(day, self.clock.now())
+        for f in self.store.files(day):
+            if f["written_at"] is None:
+                self._write(day, f["ref"])
+        committed, after = 0, 0
+        n = len(self.store.files(day))
+        held: dict[str, list[int]] = {}
+        while True:
+            rows = self.store.due(day, self.file_max, after)
+            if not rows:
+                break
+            after = rows[-1].seq
+            accounts = self.accounts(sorted({r.person_id for r in rows}))
+            chosen, total, last4 = [], 0, []
+            for r in rows:
+                why = self._why_held(r, accounts.get(r.person_id))
+                if why:
+                    held.setdefault(why, []).append(r.seq)
+                    continue
+                chosen.append(r.seq)
+                total += r.amount
+                last4.append(last_four(accounts[r.person_id].split(" ")[-1]))
+            for why, seqs in held.items():
+                self.store.set_status(seqs, "held", self.clock.now(), expect=["scheduled"], held_reason=why)
+            held.clear()
+            if not chosen:
+                continue
+            n += 1
+            ref = f"CIVIC-{day.strftime('%Y%m%d')}-{n:05d}"
+            self.store.assign_bulk(day, ref, chosen, total, last4, self.clock.now())
+            committed += len(chosen)
+            if fault_after is not None and committed >= fault_after:
+                os.kill(os.getpid(), signal.SIGKILL)  # the fault: payments committed, their file not written
+            self._write(day, ref, accounts)
+        return self.store.finish_run(day, self.clock.now())
+
+    def _why_held(self, row, account: str | None) -> str | None:
+        if row.hold:
+            return row.hold
+        if not account:
+            return "no-account"
+        sc, _, acc = account.partition(" ")
+        try:
+            check(sc, acc, self.tables)
+        except BankDetailsError:
+            return "account-invalid"
+        return None
+
+    def _write(self, day: date, ref: str, accounts: dict[str, str] | None = None) -> Path:
+        from ..adapters.payments.pain001 import Debtor, Transfer, end_to_end_id
+
+        rows = self.store.file_payments(ref)
+        missing = sorted({r.person_id for r in rows} - set(accounts or {}))
+        accounts = {**(accounts or {}), **(self.accounts(missing) if missing else {})}
+
+        def transfers():
+            for r in rows:
+                sc, _, acc = accounts[r.person_id].partition(" ")
+                sc, acc = check(sc, acc, self.tables)
+                yield Transfer(end_to_end_id(r.award_id, r.period, r.kind), r.amount, sc, acc,
+                               f"{r.service} {r.period}")
+
+        path = self.writer(self.folder, ref, self.clock.now(), day,
+                           Debtor(self.payer["name"], self.payer["sort_code"], self.payer["account"]),
+                           transfers(), len(rows), sum(r.amount for r in rows))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if self.audit is not None:  # what left: the account of each person paid, in a file of this hash
+            at = iso(self.clock.now())
+            self.audit.append([{"at": at, "recipient": "bank", "purpose": PAY_PURPOSE, "person": p,
+                                "channel": "payment-file", "outcome": "disclosed", "attributes": ["bank_account"],
+                                "body_sha256": digest, "file": ref}
+                               for p in sorted({r.person_id for r in rows})])
+        self.store.file_written(ref, digest, self.clock.now())
+        return path
+
+    # -- checks -------------------------------------------------------------------------------------
+    def check(self) -> list[dict[str, Any]]:
+        """Awards that run past the published figures (or the known bank holidays): their payments after
+        ``scheduled_to`` wait for the new figures."""
+        return [{"award": a["id"], "person": a["person_id"], "service": a["service"],
+                 "scheduled_to": a["scheduled_to"], "end": a["end_on"], "stops": a["schedule_stops"]}
+                for a in self.store.incomplete()]

@@ -227,7 +227,8 @@ def reply_schemas(pack: Pack) -> dict[str, Any]:
 def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock, gate: PrivacyGate,
                   messenger: Messenger, signer: Signer, registry: Registry, services: Callable[[], Any],
                   consents: Callable[[], Any] | None = None, cases: Cases | None = None,
-                  outbound: Outbound | None = None) -> dict[str, EffectProvider]:
+                  outbound: Outbound | None = None,
+                  payments: Callable[[], Any] | None = None) -> dict[str, EffectProvider]:
     providers: dict[str, EffectProvider]
     outbound = outbound or Outbound(gate.audit, clock, Fence())
     share_transport: Any
@@ -239,7 +240,8 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
         recorder = share_transport = RecordingProvider(store, clock)
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
         providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules, clock), registry, clock)
-        steps = RegistryStepsProvider(registry, recorder, clock, consents, pack.assurance, store.organisations)
+        steps = RegistryStepsProvider(registry, recorder, clock, consents, pack.assurance, store.organisations,
+                                      payments=payments)
         providers[StepKind.GRANT.value] = steps
         providers[StepKind.RECORD.value] = ConfirmOutcomes(steps, store, clock)
         if pack.templates:
@@ -304,7 +306,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     dispatcher = Dispatcher(pack.moments, clock)
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
-                                           lambda: holder["app"].services, lambda: consents, cases, outbound)
+                                           lambda: holder["app"].services, lambda: consents, cases, outbound,
+                                           lambda: holder["app"].payments)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger, periodic=[(60.0, audit.due)])

@@ -214,6 +214,30 @@ class Payments:
             self.store.set_award(a["id"], now, status=ACTIVE, suspended_from=None)
         return released
 
+    def stop(self, person: str, service_id: str, from_day: date) -> int:
+        """A decided end (confirmed by a person): no payment for days from ``from_day``. A payment that
+        straddles it is replaced by one for the days before. Returns how many payments were cancelled."""
+        from ..domain.payments import amount_for
+
+        now, cancelled = self.clock.now(), 0
+        for a in self.store.awards_of(person):
+            if a["service"] != service_id or a["status"] not in (ACTIVE, SUSPENDED):
+                continue
+            periods = _periods(a["periods"])
+            for p in self.store.payments_of(award=a["id"]):
+                if p["status"] not in ("scheduled", "held") or p["end_on"] < from_day:
+                    continue
+                cancelled += self.store.set_status([p["seq"]], "cancelled", now, expect=["scheduled", "held"],
+                                                   held_reason="award-ended")
+                if p["start_on"] < from_day:  # the days before the change are still due
+                    end = from_day - timedelta(days=1)
+                    amount, sources = amount_for(periods, p["start_on"], end)
+                    part = Payment(a["id"], p["start_on"], end, amount, p["due_on"], p["pay_on"], sources)
+                    self.store.add_payments([payment_row(part, person, now)])
+            self.store.set_award(a["id"], now, status=STOPPED, end_on=from_day - timedelta(days=1),
+                                 suspended_from=None)
+        return cancelled
+
     # -- the run ----------------------------------------------------------------------------------
     def run(self, day: date, fault_after: int | None = None) -> dict[str, Any]:
         """Pay everything due on ``day`` (working day ``day`` or earlier) not yet paid, in files of at most

@@ -95,13 +95,12 @@ class PaymentStore:
             return c.execute(q.values(status=status, status_at=now, held_reason=held_reason)).rowcount
 
     def due(self, day: date, limit: int, after: int = 0) -> list[Any]:
-        """Up to ``limit`` scheduled payments whose working day is ``day`` or earlier, of awards being
-        paid, in ``seq`` order after ``after``: (seq, award_id, person_id, period, kind, amount, hold)."""
+        """Up to ``limit`` scheduled payments whose working day is ``day`` or earlier (a suspension or an end
+        has already held or cancelled the rest), in ``seq`` order after ``after``: (seq, award_id, person_id, period, kind, amount, hold)."""
         q = (select(payments.c.seq, payments.c.award_id, payments.c.person_id, payments.c.period, payments.c.kind,
                     payments.c.amount, awards.c.hold, awards.c.service)
              .join(awards, awards.c.id == payments.c.award_id)
-             .where(payments.c.status == "scheduled", payments.c.pay_on <= day, payments.c.seq > after,
-                    awards.c.status.in_(("active", "suspended")))
+             .where(payments.c.status == "scheduled", payments.c.pay_on <= day, payments.c.seq > after)
              .order_by(payments.c.seq).limit(limit))
         with self.reader.connect() as c:
             return list(c.execute(q))

@@ -53,6 +53,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/layoff.py --people 10000 --batch 1000 --effect-batch 1000 --json bench/results/layoff-sqlite.json
 	$(BIN)/python bench/portal.py --people 100000 --json bench/results/portal-sqlite.json
 	$(BIN)/python bench/cases.py --cases 100000 --json bench/results/cases-sqlite.json
+	$(BIN)/python bench/payments.py --awards 1000000 --json bench/results/payments-sqlite.json
 
 clean:
 	rm -rf $(VENV) .civic

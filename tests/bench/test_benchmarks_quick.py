@@ -47,6 +47,8 @@ BENCHMARKS = {
     "portal": (["benchmark", "db", "people", "users", "web_processes", "offered_per_s", "requests", "errors",
                 "p50_ms", "p99_ms", "requests_per_s", "max_requests_per_s", "server_peak_rss_mb", "pages", "target"],
                ("people", 300)),
+    "payments": (["benchmark", "db", "awards", "payments", "total_pence", "files", "file_max_payments",
+                  "largest_file_mb", "seed_s", "run_s", "payments_per_s", "target"], ("awards", 300)),
 }
 
 

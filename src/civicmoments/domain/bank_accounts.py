@@ -10,6 +10,7 @@ A sort code outside every range in the table cannot be checked and is accepted, 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ class Weighting:
     exception: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModulusTables:
     weightings: tuple[Weighting, ...]
     substitutions: dict[str, str]
@@ -59,16 +60,29 @@ class ModulusTables:
         return cls(tuple(rows), subs, dated)
 
     def for_sort_code(self, sort_code: str) -> list[Weighting]:
-        n = int(sort_code)
-        return [w for w in self.weightings if w.start <= n <= w.end]
+        """The checks for a sort code, in the table's order (none: it cannot be checked)."""
+        found = self._found.get(sort_code)
+        if found is None:
+            n = int(sort_code)
+            i = bisect.bisect_right(self._starts, n)
+            found = [w for w in self.weightings[max(0, i - 8):i] if w.start <= n <= w.end]
+            if len(self._found) < 100_000:
+                self._found[sort_code] = found
+        return found
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.weightings, key=lambda w: w.start))  # stable: a range's checks keep their order
+        object.__setattr__(self, "weightings", ordered)
+        object.__setattr__(self, "_starts", [w.start for w in ordered])
+        object.__setattr__(self, "_found", {})
 
 
 def clean(sort_code: str, account_number: str) -> tuple[str, str]:
     """Digits only, format checked: a sort code of 6 digits, an account number of 6 to 10 (8 usual).
 
     Spaces and hyphens are ignored. Raises BankDetailsError naming the field."""
-    sc = re.sub(r"[\s-]", "", sort_code or "")
-    acc = re.sub(r"[\s-]", "", account_number or "")
+    sc = sort_code if len(sort_code or "") == 6 and sort_code.isdigit() else re.sub(r"[\s-]", "", sort_code or "")
+    acc = (account_number if (account_number or "").isdigit() else re.sub(r"[\s-]", "", account_number or ""))
     if not sc:
         raise BankDetailsError("sort_code", "Enter a sort code")
     if not sc.isdigit() or len(sc) != 6:
@@ -108,10 +122,8 @@ def _run(sc: str, acc: str, w: Weighting, tables: ModulusTables) -> bool:
             weights = [0, 0, 0, 0, 0, 0, 0, 0, 8, 7, 10, 9, 3, 1]
     elif (w.exception == "7" and n[G] == "9") or (w.exception == "10" and n[A] + n[B] in ("09", "99") and n[G] == "9"):
         weights[:B + 1] = [0] * (B + 1)
-    total = 0
-    for digit, weight in zip(n, weights, strict=True):
-        value = int(digit) * weight
-        total += sum(int(x) for x in str(value)) if w.algorithm == DBLAL else value
+    products = [d * k for d, k in zip(map(int, n), weights, strict=True)]
+    total = sum(v // 10 + v % 10 for v in products) if w.algorithm == DBLAL else sum(products)
     if w.exception == "1":
         total += 27
     remainder = total % _MOD[w.algorithm]

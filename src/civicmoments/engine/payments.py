@@ -253,24 +253,25 @@ class Payments:
         for f in self.store.files(day):
             if f["written_at"] is None:
                 self._write(day, f["ref"])
-        committed, after = 0, 0
+        committed, seen = 0, set()
         n = len(self.store.files(day))
         held: dict[str, list[int]] = {}
         while True:
-            rows = self.store.due(day, self.file_max, after)
-            if not rows:
+            rows = [r for r in self.store.due(day, self.file_max) if r.seq not in seen]
+            if not rows:  # none left (or only rows another process holds: never read twice)
                 break
-            after = rows[-1].seq
+            seen.update(r.seq for r in rows)
             accounts = self.accounts(sorted({r.person_id for r in rows}))
             chosen, total, last4 = [], 0, []
+            checked: dict[str, tuple[str, str]] = {}
             for r in rows:
-                why = self._why_held(r, accounts.get(r.person_id))
+                why = self._why_held(r, accounts.get(r.person_id), checked)
                 if why:
                     held.setdefault(why, []).append(r.seq)
                     continue
                 chosen.append(r.seq)
                 total += r.amount
-                last4.append(last_four(accounts[r.person_id].split(" ")[-1]))
+                last4.append(checked[r.person_id][1][-4:])
             for why, seqs in held.items():
                 self.store.set_status(seqs, "held", self.clock.now(), expect=["scheduled"], held_reason=why)
             held.clear()
@@ -282,32 +283,38 @@ class Payments:
             committed += len(chosen)
             if fault_after is not None and committed >= fault_after:
                 os.kill(os.getpid(), signal.SIGKILL)  # the fault: payments committed, their file not written
-            self._write(day, ref, accounts)
+            self._write(day, ref, checked)
         return self.store.finish_run(day, self.clock.now())
 
-    def _why_held(self, row, account: str | None) -> str | None:
+    def _why_held(self, row, account: str | None, checked: dict[str, tuple[str, str]]) -> str | None:
+        """Why a due payment cannot go now (None: it can; its checked account is put in ``checked``)."""
         if row.hold:
             return row.hold
         if not account:
             return "no-account"
-        sc, _, acc = account.partition(" ")
-        try:
-            check(sc, acc, self.tables)
-        except BankDetailsError:
-            return "account-invalid"
+        if row.person_id not in checked:
+            sc, _, acc = account.partition(" ")
+            try:
+                checked[row.person_id] = check(sc, acc, self.tables)
+            except BankDetailsError:
+                return "account-invalid"
         return None
 
-    def _write(self, day: date, ref: str, accounts: dict[str, str] | None = None) -> Path:
+    def _write(self, day: date, ref: str, checked: dict[str, tuple[str, str]] | None = None) -> Path:
+        """Write file ``ref`` with its assigned payments; accounts not in ``checked`` are unsealed and
+        checked again (a run finishing what a killed one assigned)."""
         from ..adapters.payments.pain001 import Debtor, Transfer, end_to_end_id
 
         rows = self.store.file_payments(ref)
-        missing = sorted({r.person_id for r in rows} - set(accounts or {}))
-        accounts = {**(accounts or {}), **(self.accounts(missing) if missing else {})}
+        checked = dict(checked or {})
+        missing = sorted({r.person_id for r in rows} - set(checked))
+        for person, account in (self.accounts(missing) if missing else {}).items():
+            sc, _, acc = account.partition(" ")
+            checked[person] = check(sc, acc, self.tables)
 
         def transfers():
             for r in rows:
-                sc, _, acc = accounts[r.person_id].partition(" ")
-                sc, acc = check(sc, acc, self.tables)
+                sc, acc = checked[r.person_id]
                 yield Transfer(end_to_end_id(r.award_id, r.period, r.kind), r.amount, sc, acc,
                                f"{r.service} {r.period}")
 

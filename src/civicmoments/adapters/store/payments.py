@@ -94,14 +94,16 @@ class PaymentStore:
         with self.engine.begin() as c:
             return c.execute(q.values(status=status, status_at=now, held_reason=held_reason)).rowcount
 
-    def due(self, day: date, limit: int, after: int = 0) -> list[Any]:
+    def due(self, day: date, limit: int) -> list[Any]:
         """Up to ``limit`` scheduled payments whose working day is ``day`` or earlier (a suspension or an end
-        has already held or cancelled the rest), in ``seq`` order after ``after``: (seq, award_id, person_id, period, kind, amount, hold)."""
+        has already held or cancelled the rest), oldest first, read along ``ix_payments_due`` (status,
+        pay_on, seq) with no sort: (seq, award_id, person_id, period, kind, amount, hold, service). A run
+        moves every row it reads out of ``scheduled``, so the next call starts where this one ended."""
         q = (select(payments.c.seq, payments.c.award_id, payments.c.person_id, payments.c.period, payments.c.kind,
                     payments.c.amount, awards.c.hold, awards.c.service)
              .join(awards, awards.c.id == payments.c.award_id)
-             .where(payments.c.status == "scheduled", payments.c.pay_on <= day, payments.c.seq > after)
-             .order_by(payments.c.seq).limit(limit))
+             .where(payments.c.status == "scheduled", payments.c.pay_on <= day)
+             .order_by(payments.c.pay_on, payments.c.seq).limit(limit))
         with self.reader.connect() as c:
             return list(c.execute(q))
 
@@ -146,11 +148,14 @@ class PaymentStore:
 
     def assign_bulk(self, day: date, ref: str, seqs: Sequence[int], amounts: int, last4: Sequence[str],
                     now: datetime) -> None:
-        """As :meth:`assign`, for payments just read as scheduled by this (the only) run: one executemany."""
+        """As :meth:`assign`, for payments just read as scheduled by this (the only) run: the file row and
+        the payments in one transaction, the payments in one driver-level executemany (fast at scale)."""
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        at = now.isoformat(sep=" ") if self.engine.dialect.name == "sqlite" else now
+        sql = (f"UPDATE payments SET status = 'batched', file_ref = {mark}, account_last4 = {mark}, "
+               f"status_at = {mark} WHERE seq = {mark} AND status = 'scheduled'")
         with self.engine.begin() as c:
-            c.execute(update(payments).where(payments.c.seq == _bind("s"), payments.c.status == "scheduled")
-                      .values(status="batched", file_ref=ref, account_last4=_bind("l"), status_at=now),
-                      [{"s": s, "l": lf} for s, lf in zip(seqs, last4, strict=True)])
+            c.exec_driver_sql(sql, [(ref, lf, at, s) for s, lf in zip(seqs, last4, strict=True)])
             c.execute(insert(payment_files).values(ref=ref, run_on=day, payments=len(seqs), total=amounts))
 
     def files(self, day: date) -> list[dict[str, Any]]:
@@ -207,8 +212,3 @@ class PaymentStore:
             return c.execute(select(func.max(bank_changes.c.confirmed_at))
                              .where(bank_changes.c.person_id == person)).scalar()
 
-
-def _bind(name: str):
-    from sqlalchemy import bindparam
-
-    return bindparam(name)

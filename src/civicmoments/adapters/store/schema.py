@@ -515,7 +515,7 @@ payments = Table(
     Column("sources", Json, nullable=False),
     Column("status_at", Time, nullable=False),
     UniqueConstraint("award_id", "period", "kind", name="uq_payments_award_period"),
-    Index("ix_payments_due", "status", "pay_on"),
+    Index("ix_payments_due", "status", "pay_on", "seq"),
 )
 
 payment_runs = Table(

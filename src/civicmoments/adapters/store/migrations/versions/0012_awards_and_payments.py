@@ -64,7 +64,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_payments_pay_on', 'payments', ['pay_on'])
     op.create_index('ix_payments_file_ref', 'payments', ['file_ref'])
-    op.create_index('ix_payments_due', 'payments', ['status', 'pay_on'])
+    op.create_index('ix_payments_due', 'payments', ['status', 'pay_on', 'seq'])
     op.create_table('payment_runs',
     sa.Column('run_on', sa.Date(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),

@@ -173,9 +173,10 @@ class Portal:
                 raise SignInNeeded()
             return person
 
-        from . import interviews, travel
+        from . import interviews, payments, travel
 
         r.include_router(travel.router(self, signed_in))
+        r.include_router(payments.router(self, signed_in))
         r.include_router(interviews.router(self, signed_in))
 
         @r.get("/", response_class=HTMLResponse)

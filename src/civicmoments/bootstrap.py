@@ -127,15 +127,17 @@ class App:
         from .adapters import bank_holidays, modulus
         from .adapters.payments import pain001
         from .adapters.store.payments import PaymentStore
-        from .engine.payments import Payments
+        from .engine.payments import Payments, PeopleAndCases
 
         pack_dir = self.pack.root
         conf = modulus.settings(pack_dir)
-        return Payments(PaymentStore(self.store.engine, self.store.reader), self.clock, lambda: self.rules,
+        payments = Payments(PaymentStore(self.store.engine, self.store.reader), self.clock, lambda: self.rules,
                         lambda: self.services.catalogue, self.registry, modulus.tables(pack_dir),
                         bank_holidays.calendar(), self.settings.resolved_payments_dir(), conf["payer"],
                         pain001.write, self.audit, int(conf.get("file_max_payments", 10000)),
                         hold_days=int(conf.get("bank_details_change_hold_days", 14)))
+        payments.people = PeopleAndCases(self.messenger, self.cases)
+        return payments
 
     @cached_property
     def services(self):

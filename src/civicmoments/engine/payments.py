@@ -126,6 +126,7 @@ class Payments:
         self.payer, self.writer, self.audit, self.file_max = payer, writer, audit, file_max_payments
         self.accounts = accounts or self._unseal
         self.hold_days = hold_days
+        self.people: Any = None  # PeopleAndCases: the messenger and the case service, set by the app
 
     # -- awards -------------------------------------------------------------------------------
     def pays(self, service_id: str) -> dict[str, Any] | None:
@@ -338,3 +339,204 @@ class Payments:
         return [{"award": a["id"], "person": a["person_id"], "service": a["service"],
                  "scheduled_to": a["scheduled_to"], "end": a["end_on"], "stops": a["schedule_stops"]}
                 for a in self.store.incomplete()]
+
+
+# -- people told, overpayments, returns, changes of bank details -------------------------------
+
+import secrets  # noqa: E402
+
+from ..domain.payments import overpayments, pounds  # noqa: E402
+from .ports import Effect  # noqa: E402
+
+OVERPAYMENT_QUEUE = "decision-review"
+RETURNS_QUEUE = "verification"
+CHANGE_CHECK_QUEUE = "verification"
+
+
+class BankChangeError(Exception):
+    """A confirmation code that is wrong, used or expired: the bank details did not change."""
+
+
+class PeopleAndCases:
+    """What the service needs to tell people and to hand work to officers (set after construction)."""
+
+    def __init__(self, messenger, cases) -> None:
+        self.messenger, self.cases = messenger, cases
+
+
+def _tell(self: Payments, person: str, template: str, key: str, **values: Any) -> str | None:
+    """Queue a message from the pack's ``template`` to ``person`` on their channels (once per ``key``)."""
+    if getattr(self, "people", None) is None:
+        return None
+    e = Effect(key=key, journey="", person=person, step="payments", kind="notify",
+               payload={"spec": {"template": template}, "personalisation": {"values": values}},
+               max_attempts=1, backoff_seconds=0, id=0, attempts=1)
+    (r,) = self.people.messenger.perform([e])
+    return (r.result or {}).get("message") if r.error is None else None
+
+
+def _service_name(self: Payments, service_id: str) -> str:
+    s = self.catalogue().get(service_id)
+    return s.name if s is not None else service_id
+
+
+def recheck(self: Payments, person: str, service_id: str) -> dict[str, Any] | None:
+    """Work the award's rates out again from what is known now (a corrected date of birth, say). Payments
+    already made at too high a rate become a case for a decision maker, with the calculation shown, and the
+    person is told; nothing is recovered and no future payment is reduced by this. Future payments at a lower
+    rate are held for the same decision (reducing an award is adverse). Returns the case, or None."""
+    for a in self.store.awards_of(person):
+        if a["service"] != service_id:
+            continue
+        pays = self.pays(service_id)
+        corrected = build_award(self.rules(), service_id, pays, a["id"], person, a["start_on"], self._born(person))
+        made = [Payment(a["id"], p["start_on"], p["end_on"], p["amount"], p["due_on"], p["pay_on"],
+                        tuple(p["sources"]), p["kind"])
+                for p in self.store.payments_of(award=a["id"]) if p["status"] in ("sent", "paid")]
+        found = overpayments(made, corrected.periods)
+        if not found:
+            return None
+        now = self.clock.now()
+        future = [p for p in self.store.payments_of(award=a["id"]) if p["status"] == "scheduled"]
+        self.store.set_status([p["seq"] for p in future], "held", now, expect=["scheduled"],
+                              held_reason="overpayment-review")
+        total = sum(o.amount for o in found)
+        lines = [line for o in found for line in o.lines]
+        case = self.people.cases.open(
+            OVERPAYMENT_QUEUE, person,
+            f"{_service_name(self, service_id)} may have been overpaid by {pounds(total)}: decide whether it is "
+            "recoverable; nothing is recovered until you decide and the person is told",
+            priority="high", key=f"overpayment:{a['id']}:{total}",
+            data={"award": a["id"], "service": service_id, "overpaid_pence": total, "calculation": lines,
+                  "held_payments": len(future)})
+        _tell(self, person, "overpayment-found", f"overpayment-found:{case.id}",
+              service=_service_name(self, service_id), amount_pence=total, calculation=lines)
+        return {"case": case.id, "overpaid_pence": total, "calculation": lines, "held": len(future)}
+    return None
+
+
+def decide_overpayment(self: Payments, case_id: str, officer, recover: bool, reason: str, version: int):
+    """A decision maker's decision: the case is resolved, the person told (with the reason). Payments held
+    for the review go again at the corrected rate. Any recovery is arranged with the person, never deducted
+    here."""
+    case = self.people.cases.resolve(case_id, officer, "upheld" if recover else "overturned", reason,
+                                     version)
+    data = case.data
+    award = self.store.award(data["award"])
+    corrected = build_award(self.rules(), award["service"], self.pays(award["service"]), award["id"],
+                            award["person_id"], award["start_on"], self._born(award["person_id"]))
+    from ..domain.payments import amount_for
+
+    now = self.clock.now()
+    for p in self.store.payments_of(award=award["id"]):
+        if p["status"] == "held" and p["held_reason"] == "overpayment-review":
+            amount, _ = amount_for(corrected.periods, p["start_on"], p["end_on"])
+            self.store.reprice(p["seq"], amount, now)
+    self.store.set_award(award["id"], now, periods=_periods_json(corrected.periods))
+    _tell(self, case.person, "overpayment-decision", f"overpayment-decision:{case.id}",
+          service=_service_name(self, award["service"]), amount_pence=data["overpaid_pence"], recover=recover,
+          reason=reason)
+    return case
+
+
+def returned(self: Payments, end_to_end: str, reason: str) -> dict[str, Any]:
+    """The bank sent a payment back (account closed): it is marked returned, the award's further payments
+    stop (held), and the person is asked for new details. A return for a payment we do not know is logged
+    and becomes a case."""
+    found = self.store.by_end_to_end([end_to_end]).get(end_to_end)
+    now = self.clock.now()
+    if found is None:
+        from ..logs import get
+
+        get("civic.payments").warning("return for an unknown payment", end_to_end=end_to_end, reason=reason)
+        case = self.people.cases.open(RETURNS_QUEUE, "unknown",
+                                      f"The bank returned a payment we cannot match ({end_to_end}): find it",
+                                      key=f"return:{end_to_end}", data={"end_to_end": end_to_end, "reason": reason})
+        return {"matched": False, "case": case.id}
+    self.store.set_status([found["seq"]], "returned", now, expect=["sent", "paid"], held_reason=reason)
+    later = [p["seq"] for p in self.store.payments_of(award=found["award_id"]) if p["status"] == "scheduled"]
+    self.store.set_status(later, "held", now, expect=["scheduled"], held_reason="returned")
+    self.store.set_award(found["award_id"], now, hold="returned")
+    award = self.store.award(found["award_id"])
+    _tell(self, found["person_id"], "payment-returned", f"payment-returned:{found['seq']}",
+          service=_service_name(self, award["service"]), amount_pence=found["amount"],
+          last4=found["account_last4"] or "")
+    return {"matched": True, "payment": found["seq"], "held": len(later)}
+
+
+def request_bank_change(self: Payments, person: str, sort_code: str, account: str, minutes: int = 30) -> str:
+    """Start a change of bank details: checked (format and modulus; BankDetailsError), kept sealed, and a
+    six-digit code sent to the contact details already held. Returns the change's id."""
+    sc, acc = check(sort_code, account, self.tables)
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = self.clock.now()
+    change = str(uuid.uuid4())
+    self.store.add_change({"id": change, "person_id": person,
+                           "value": self.registry.cipher.encrypt(f"{sc[:2]}-{sc[2:4]}-{sc[4:]} {acc}",
+                                                                 f"{person}|bank_change"),
+                           "code_hash": hashlib.sha256(f"{change}|{code}".encode()).hexdigest(),
+                           "sent_to": "held-contact", "expires_at": now + timedelta(minutes=minutes),
+                           "confirmed_at": None, "created_at": now})
+    _tell(self, person, "bank-details-code", f"bank-details-code:{change}", code=code, last4=acc[-4:],
+          minutes=str(minutes))
+    return change
+
+
+def confirm_bank_change(self: Payments, person: str, change_id: str, code: str) -> dict[str, Any]:
+    """The code is right and in time: the new details are recorded (sealed), payments held for a returned or
+    missing account are reissued, and the next payment is held for a check (a change within the pack's
+    ``bank_details_change_hold_days`` is a fraud signal). Raises BankChangeError otherwise."""
+    from .steps import PLATFORM
+
+    row = self.store.change(change_id)
+    now = self.clock.now()
+    if (row is None or row["person_id"] != person or row["confirmed_at"] is not None
+            or not secrets.compare_digest(row["code_hash"],
+                                          hashlib.sha256(f"{change_id}|{code}".encode()).hexdigest())):
+        raise BankChangeError("That code is not right. Check the message we sent and try again.")
+    expires = row["expires_at"] if row["expires_at"].tzinfo else row["expires_at"].replace(tzinfo=now.tzinfo)
+    if now > expires:
+        raise BankChangeError("That code has expired. Ask for a new one.")
+    if not self.store.confirm_change(change_id, now):
+        raise BankChangeError("That code has been used already.")
+    value = self.registry.cipher.decrypt(row["value"], f"{person}|bank_change")
+    self.registry.record_many(PLATFORM, [(person, [{"attribute": "bank_account", "value": value,
+                                                   "basis": "derived", "tier": "gold"}])])  # confirmed by code
+    reissued, held = 0, None
+    for a in self.store.awards_of(person):
+        pays = self.store.payments_of(award=a["id"])
+        for p in pays:
+            if p["status"] == "returned":  # paid again, once: a reissue of the same period
+                again = Payment(a["id"], p["start_on"], p["end_on"], p["amount"], p["due_on"], now.date(),
+                                tuple(p["sources"]), "reissue")
+                reissued += self.store.add_payments([payment_row(again, person, now)])
+        waiting = [p["seq"] for p in pays if p["status"] == "held" and p["held_reason"] in ("returned", "no-account")]
+        self.store.set_status(waiting, "scheduled", now, expect=["held"])
+        self.store.set_award(a["id"], now, hold=None)
+        nxt = next((p for p in self.store.payments_of(award=a["id"]) if p["status"] == "scheduled"), None)
+        if nxt is not None and held is None:
+            self.store.set_status([nxt["seq"]], "held", now, expect=["scheduled"], held_reason="details-changed")
+            held = nxt["seq"]
+    case = None
+    if held is not None and getattr(self, "people", None) is not None:
+        case = self.people.cases.open(CHANGE_CHECK_QUEUE, person,
+                                      f"Bank details changed on {now.date().isoformat()}: check the change is the "
+                                      f"person's before the next payment is released",
+                                      key=f"bank-change:{change_id}", data={"payment": held, "change": change_id})
+    return {"reissued": reissued, "held": held, "case": case.id if case else None}
+
+
+def release_after_check(self: Payments, person: str) -> int:
+    """An officer checked the change: the payment held for it goes in the next run."""
+    seqs = [p["seq"] for p in self.store.payments_of(person=person)
+            if p["status"] == "held" and p["held_reason"] == "details-changed"]
+    return self.store.set_status(seqs, "scheduled", self.clock.now(), expect=["held"])
+
+
+Payments.tell = _tell
+Payments.recheck = recheck
+Payments.decide_overpayment = decide_overpayment
+Payments.returned = returned
+Payments.request_bank_change = request_bank_change
+Payments.confirm_bank_change = confirm_bank_change
+Payments.release_after_check = release_after_check

@@ -94,6 +94,12 @@ class PaymentStore:
         with self.engine.begin() as c:
             return c.execute(q.values(status=status, status_at=now, held_reason=held_reason)).rowcount
 
+    def reprice(self, seq: int, amount: int, now: datetime) -> None:
+        """A held payment at its corrected amount, scheduled again (after a decision maker's decision)."""
+        with self.engine.begin() as c:
+            c.execute(update(payments).where(payments.c.seq == seq, payments.c.status == "held")
+                      .values(amount=amount, status="scheduled", held_reason=None, status_at=now))
+
     def due(self, day: date, limit: int) -> list[Any]:
         """Up to ``limit`` scheduled payments whose working day is ``day`` or earlier (a suspension or an end
         has already held or cancelled the rest), oldest first, read along ``ix_payments_due`` (status,

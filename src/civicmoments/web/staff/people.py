@@ -52,6 +52,7 @@ def router(console: Console) -> APIRouter:
             names=names, journeys=journeys, messages=civic.messenger.of_person(person),
             consents=consents, purposes=civic.pack.purposes,
             cases=civic.cases.list(person=person, officer=officer, limit=50),
+            awards=civic.payments.view(person),  # awards and payments: amounts, days, file references
             access=civic.registry.store.log_for(person, limit=30), ways=CONTACT_WAYS,
             errors=errors or [], values=values or {},
             name=" ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or person)

@@ -110,3 +110,37 @@ def test_a_change_of_bank_details_needs_the_code_sent_to_held_contacts_and_holds
     assert app.payments.run(date(2026, 4, 20))["payments"] == 0  # held for the check
     with pytest.raises(BankChangeError):
         app.payments.confirm_bank_change(abe, change, code)  # a code works once
+
+
+def camt054(entries: list[tuple[str, str | None]]) -> str:
+    """A bank's camt.054.001.02 report: (end-to-end id, return reason or None for booked)."""
+    txs = "".join(
+        f'<Ntry><Amt Ccy="GBP">191.10</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BkTxCd/>'
+        f"<NtryDtls><TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs>"
+        + (f"<RtrInf><Rsn><Cd>{reason}</Cd></Rsn></RtrInf>" if reason else "") + "</TxDtls></NtryDtls></Ntry>"
+        for e2e, reason in entries)
+    return ('<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">'
+            "<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>R1</MsgId><CreDtTm>2026-04-21T08:00:00</CreDtTm></GrpHdr>"
+            "<Ntfctn><Id>N1</Id><CreDtTm>2026-04-21T08:00:00</CreDtTm><Acct><Id><Othr><Id>60837110000001</Id>"
+            f"</Othr></Id></Acct>{txs}</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>")
+
+
+def test_the_banks_report_marks_payments_paid_and_returned_and_an_invalid_one_marks_nothing(app, tmp_path):
+    from civicmoments.adapters.payments.camt054 import InvalidReportError
+
+    abe, cal = (known(app, date_of_birth="1980-01-01", bank_account=ACCOUNT) for _ in range(2))
+    a = app.payments.award(abe, "jsa-new-style", "r1", start=date(2026, 4, 6))
+    c = app.payments.award(cal, "jsa-new-style", "r2", start=date(2026, 4, 6))
+    app.payments.run(date(2026, 4, 20))
+    ids = [end_to_end_id(x["id"], "2026-04-06/2026-04-19", "regular") for x in (a, c)]
+    bad = tmp_path / "bad.xml"
+    bad.write_text(camt054([(ids[0], None)]).replace("<Sts>BOOK</Sts>", "<Sts>DONE</Sts>"))
+    with pytest.raises(InvalidReportError):
+        app.payments.reconcile(bad)
+    assert {p["status"] for p in app.payments.store.payments_of(person=abe)[:1]} == {"sent"}  # nothing marked
+    good = tmp_path / "report.xml"
+    good.write_text(camt054([(ids[0], None), (ids[1], "AC04")]))
+    assert app.payments.reconcile(good) == {"paid": 1, "returned": 1, "unknown": 0}
+    assert app.payments.store.payments_of(person=abe)[0]["status"] == "paid"
+    assert app.payments.store.payments_of(person=cal)[0]["status"] == "returned"
+    assert "payment-returned" in told(app, cal)

@@ -66,3 +66,18 @@ def daily(app, day: date) -> None:
         app.payments.run(day)
     except AlreadyRunError:
         pass
+
+
+@payments.command("reconcile")
+@click.argument("report", type=click.Path(exists=True, dir_okay=False))
+def payments_reconcile(report: str) -> None:
+    """Mark payments paid or returned from the bank's camt.054.001.02 report (refused if it does not validate)."""
+    from pathlib import Path
+
+    from ..adapters.payments.camt054 import InvalidReportError
+
+    try:
+        counts = common._app().payments.reconcile(Path(report))
+    except InvalidReportError as exc:
+        raise click.ClickException(f"report refused, nothing marked: {exc}") from None
+    click.echo(f"{counts['paid']} paid, {counts['returned']} returned, {counts['unknown']} not ours (a case each)")

@@ -533,6 +533,25 @@ def release_after_check(self: Payments, person: str) -> int:
     return self.store.set_status(seqs, "scheduled", self.clock.now(), expect=["held"])
 
 
+def reconcile(self: Payments, report: Path) -> dict[str, int]:
+    """Mark payments from the bank's camt.054 report: paid, or returned (see :func:`returned`). A report
+    that does not validate raises InvalidReportError and marks nothing."""
+    from ..adapters.payments import camt054
+
+    entries = camt054.read(report)  # all or nothing: validated before anything is marked
+    known = self.store.by_end_to_end([e["end_to_end"] for e in entries])
+    counts = {"paid": 0, "returned": 0, "unknown": 0}
+    now = self.clock.now()
+    for e in entries:
+        if e["outcome"] == "returned" or e["end_to_end"] not in known:
+            out = self.returned(e["end_to_end"], e["reason"] or "unknown")
+            counts["returned" if out["matched"] else "unknown"] += 1
+        else:
+            counts["paid"] += self.store.set_status([known[e["end_to_end"]]["seq"]], "paid", now, expect=["sent"])
+    return counts
+
+
+Payments.reconcile = reconcile
 Payments.tell = _tell
 Payments.recheck = recheck
 Payments.decide_overpayment = decide_overpayment

@@ -49,3 +49,22 @@ def test_an_award_waiting_for_bank_details_says_so_and_links_to_the_survey(world
     signed_in(app, client, cal)
     text = client.get("/payments").text
     assert "We cannot pay you until you give us your bank details" in text and 'href="/survey"' in text
+
+
+def test_the_survey_refuses_an_account_that_fails_the_modulus_check_and_never_records_it(world):
+    from .test_interview_booking import csrf
+
+    app, client = world
+    cal = known(app, date_of_birth="1984-05-02")
+    signed_in(app, client, cal)
+    token = csrf(client.get("/survey").text)
+    form = {"csrf_token": token, "aspirations": "welder", "travel_radius_miles": "10", "sort_code": "20-00-00",
+            "account_number": "12345678", "last_day_of_work-day": "1", "last_day_of_work-month": "12",
+            "last_day_of_work-year": "2025"}
+    refused = client.post("/survey", data=form)
+    assert refused.status_code == 400
+    assert "govuk-error-summary" in refused.text and "do not match a UK bank account" in refused.text
+    assert "bank_account" not in app.registry.profile(cal)
+    saved = client.post("/survey", data={**form, "account_number": "55779911"})
+    assert saved.status_code == 200, saved.text[-400:]
+    assert app.registry.profile(cal, reveal=["bank_account"])["bank_account"].value == "20-00-00 55779911"

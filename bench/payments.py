@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -123,7 +124,8 @@ def main() -> None:
                   "largest_file_mb": round(max(f.stat().st_size for f in files) / 1e6, 2),
                   "seed_s": round(seed_s, 1), "run_s": round(run_s, 2),
                   "payments_per_s": round(run["payments"] / run_s), "target": "under 60 s, peak RSS under 1 GB",
-                  "audit_entries": "not included (measured by bench/registry.py)"}, args.json, args.quick)
+                  "audit_entries": "not included (measured by bench/registry.py)",
+                  "load_average_1m_at_end": round(os.getloadavg()[0], 1)}, args.json, args.quick)
             app.store.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -19,8 +19,8 @@ ACCOUNT = "20-00-00 55779911"
 
 
 @pytest.fixture
-def app(sqlite_url, clock, tmp_path):
-    app = make_app(sqlite_url, clock, settings={"payments_dir": tmp_path / "out"})
+def app(db_url, clock, tmp_path):
+    app = make_app(db_url, clock, settings={"payments_dir": tmp_path / "out"})
     app.officers.add("Dara Maker", "sub-dara", "employment-department", ["decision-maker"])
     yield app
     app.store.close()

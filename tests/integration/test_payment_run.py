@@ -34,10 +34,10 @@ def files_in(folder: Path) -> dict[str, list[dict]]:
 
 
 @pytest.fixture
-def world(tmp_path, sqlite_url):
-    clock = FakeClock()
-    app = make_app(sqlite_url, clock, settings={"payments_dir": tmp_path / "out"})
-    return app
+def world(tmp_path, db_url):
+    app = make_app(db_url, FakeClock(), settings={"payments_dir": tmp_path / "out"})
+    yield app
+    app.store.close()
 
 
 def test_a_grant_of_jsa_makes_an_award_with_its_schedule_and_the_run_pays_it_once(world):

@@ -33,6 +33,7 @@ from civicmoments.adapters.store.payments import PaymentStore
 from civicmoments.bootstrap import build
 from civicmoments.domain.bank_accounts import modulus_ok
 from civicmoments.domain.clock import FakeClock
+from civicmoments.domain.payments import end_to_end_id
 from civicmoments.engine.payments import Payments
 from civicmoments.settings import Settings
 
@@ -67,15 +68,15 @@ def seed(engine, cipher: FieldCipher, n: int, accounts: list[str]) -> dict[str, 
              "VALUES (?, ?, 'jsa-new-style', ?, ?, 'fortnightly-in-arrears', '2026-04-06', '2026-10-04', ?, "
              "'active', '2026-10-04', 'end', ?, ?)")
     p_sql = ("INSERT INTO payments (award_id, person_id, period, kind, start_on, end_on, amount, due_on, pay_on, "
-             "status, sources, status_at) VALUES (?, ?, '2026-04-06/2026-04-19', 'regular', '2026-04-06', "
-             "'2026-04-19', 19110, '2026-04-20', '2026-04-20', 'scheduled', ?, ?)")
+             "status, sources, end_to_end, status_at) VALUES (?, ?, '2026-04-06/2026-04-19', 'regular', "
+             "'2026-04-06', '2026-04-19', 19110, '2026-04-20', '2026-04-20', 'scheduled', ?, ?, ?)")
     for base in range(0, n, step):
         a_rows, p_rows = [], []
         for i in range(base, min(n, base + step)):
             person, award = f"p{i:07d}", f"a{i:07d}"
             sealed[person] = cipher.encrypt(accounts[i % len(accounts)], f"{person}|bank_account")
             a_rows.append((award, f"bench:{award}", person, person, periods, now, now))
-            p_rows.append((award, person, sources, now))
+            p_rows.append((award, person, sources, end_to_end_id(award, "2026-04-06/2026-04-19", "regular"), now))
         with engine.begin() as c:
             c.exec_driver_sql(a_sql, a_rows)
             c.exec_driver_sql(p_sql, p_rows)

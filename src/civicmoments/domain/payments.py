@@ -23,6 +23,7 @@ Everything here is pure: rates, the calendar and the day of birth are inputs.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -236,6 +237,12 @@ class Schedule:
     @property
     def complete(self) -> bool:
         return self.stops == "end"
+
+
+def end_to_end_id(award: str, period: str, kind: str) -> str:
+    """A stable id of at most 35 characters for (award, period, kind): the same payment, the same id,
+    in the payment file and in the bank's report."""
+    return "CM" + hashlib.sha256(f"{award}|{period}|{kind}".encode()).hexdigest()[:33]
 
 
 def _round_half_up(numerator: int, denominator: int) -> int:

@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..domain.payments import AgeBands, Award, Frequency, Rate, RateTable, award_periods, jsa_end
+from ..domain.payments import (AgeBands, Award, Frequency, Rate, RateTable, award_periods, end_to_end_id,
+                               jsa_end)
 
 
 def rate_table(tbs, name: str, published_until: dict[str, date]) -> RateTable:
@@ -107,7 +108,7 @@ def payment_row(p: Payment, person: str, now) -> dict[str, Any]:
     return {"award_id": p.award, "person_id": person, "period": p.key[1], "kind": p.kind, "start_on": p.start,
             "end_on": p.end, "amount": p.amount, "due_on": p.due, "pay_on": p.pay_on, "status": "scheduled",
             "held_reason": None, "file_ref": None, "account_last4": None, "sources": list(p.sources),
-            "status_at": now}
+            "end_to_end": end_to_end_id(p.award, p.key[1], p.kind), "status_at": now}
 
 
 class Payments:
@@ -304,7 +305,7 @@ class Payments:
     def _write(self, day: date, ref: str, checked: dict[str, tuple[str, str]] | None = None) -> Path:
         """Write file ``ref`` with its assigned payments; accounts not in ``checked`` are unsealed and
         checked again (a run finishing what a killed one assigned)."""
-        from ..adapters.payments.pain001 import Debtor, Transfer, end_to_end_id
+        from ..adapters.payments.pain001 import Debtor, Transfer
 
         rows = self.store.file_payments(ref)
         checked = dict(checked or {})

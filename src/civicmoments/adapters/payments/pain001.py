@@ -10,7 +10,6 @@ holds only whole, valid files. Raises InvalidPaymentFileError (nothing moved) if
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from ...domain.payments import end_to_end_id  # noqa: F401 - the id each transfer carries
 
 NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 XSD = Path(__file__).parent / "schemas" / "pain.001.001.03.xsd"
@@ -53,11 +54,6 @@ def schema(path: Path = XSD):
     from lxml import etree
 
     return etree.XMLSchema(etree.parse(str(path)))
-
-
-def end_to_end_id(award: str, period: str, kind: str) -> str:
-    """A stable id of at most 35 characters for (award, period, kind): the same payment, the same id."""
-    return "CM" + hashlib.sha256(f"{award}|{period}|{kind}".encode()).hexdigest()[:33]
 
 
 def _gbp(pence: int) -> str:

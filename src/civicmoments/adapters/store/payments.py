@@ -184,17 +184,15 @@ class PaymentStore:
                       .values(status="sent", status_at=now))
 
     def by_end_to_end(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Sent payments by end-to-end id (computed from award, period, kind)."""
-        from ..payments.pain001 import end_to_end_id
-
-        refs = {i for i in ids}
-        out = {}
+        """Payments sent (or settled) by their end-to-end ids, the ids the bank's report names."""
+        out: dict[str, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(ids))
         with self.reader.connect() as c:
-            for r in c.execute(select(payments).where(payments.c.status.in_(("sent", "paid", "returned",
-                                                                                "rejected")))).mappings():
-                e = end_to_end_id(r["award_id"], r["period"], r["kind"])
-                if e in refs:
-                    out[e] = dict(r)
+            for i in range(0, len(wanted), 500):
+                for r in c.execute(select(payments).where(payments.c.end_to_end.in_(wanted[i:i + 500]),
+                                                          payments.c.status.in_(("sent", "paid", "returned",
+                                                                                 "rejected")))).mappings():
+                    out[r["end_to_end"]] = dict(r)
         return out
 
     # -- bank detail changes ----------------------------------------------------------------

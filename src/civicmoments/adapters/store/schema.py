@@ -512,6 +512,7 @@ payments = Table(
     Column("held_reason", String(40)),
     Column("file_ref", String(60), index=True),
     Column("account_last4", String(4)),
+    Column("end_to_end", String(35), nullable=False, unique=True),  # the id in the file and the bank's report
     Column("sources", Json, nullable=False),
     Column("status_at", Time, nullable=False),
     UniqueConstraint("award_id", "period", "kind", name="uq_payments_award_period"),

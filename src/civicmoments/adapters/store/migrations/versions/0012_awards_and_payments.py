@@ -57,10 +57,12 @@ def upgrade() -> None:
     sa.Column('held_reason', sa.String(length=40), nullable=True),
     sa.Column('file_ref', sa.String(length=60), nullable=True),
     sa.Column('account_last4', sa.String(length=4), nullable=True),
+    sa.Column('end_to_end', sa.String(length=35), nullable=False),
     sa.Column('sources', Json, nullable=False),
     sa.Column('status_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('seq'),
-    sa.UniqueConstraint('award_id', 'period', 'kind', name='uq_payments_award_period')
+    sa.UniqueConstraint('award_id', 'period', 'kind', name='uq_payments_award_period'),
+    sa.UniqueConstraint('end_to_end')
     )
     op.create_index('ix_payments_pay_on', 'payments', ['pay_on'])
     op.create_index('ix_payments_file_ref', 'payments', ['file_ref'])

@@ -508,7 +508,8 @@ payments = Table(
     Column("amount", BigInteger, nullable=False),  # pence
     Column("due_on", Date, nullable=False),
     Column("pay_on", Date, nullable=False, index=True),
-    Column("status", String(20), nullable=False),  # scheduled | held | batched | sent | paid | returned | rejected | cancelled
+    # scheduled | held | batched | sent | paid | returned | rejected | cancelled
+    Column("status", String(20), nullable=False),
     Column("held_reason", String(40)),
     Column("file_ref", String(60), index=True),
     Column("account_last4", String(4)),

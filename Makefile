@@ -57,6 +57,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/insights.py --journeys 1000000 --db postgres --json bench/results/insights-postgres.json
 	$(BIN)/python bench/backbone.py --events 300 --subscribers 100 --json bench/results/backbone-postgres.json
 	$(BIN)/python bench/lifetime.py --people 1000000 --json bench/results/lifetime-sqlite.json
+	$(BIN)/python bench/payments.py --awards 1000000 --json bench/results/payments-sqlite.json
 
 clean:
 	rm -rf $(VENV) .civic

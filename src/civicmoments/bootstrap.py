@@ -167,6 +167,24 @@ class App:
                          self.clock, lambda t, s, d: self.store.publish(t, s, d, self.clock.now()))
 
     @cached_property
+    def payments(self):
+        """Awards, schedules and the payment run (issue 17); pain.001 files into the payments folder."""
+        from .adapters import bank_holidays, modulus
+        from .adapters.payments import pain001
+        from .adapters.store.payments import PaymentStore
+        from .engine.payments import Payments, PeopleAndCases
+
+        pack_dir = self.pack.root
+        conf = modulus.settings(pack_dir)
+        payments = Payments(PaymentStore(self.store.engine, self.store.reader), self.clock, lambda: self.rules,
+                        lambda: self.services.catalogue, self.registry, modulus.tables(pack_dir),
+                        bank_holidays.calendar(), self.settings.resolved_payments_dir(), conf["payer"],
+                        pain001.write, self.audit, int(conf.get("file_max_payments", 10000)),
+                        hold_days=int(conf.get("bank_details_change_hold_days", 14)))
+        payments.people = PeopleAndCases(self.messenger, self.cases)
+        return payments
+
+    @cached_property
     def services(self):
         from .engine.services import Services
         from .rules.catalogue import load_catalogue
@@ -257,7 +275,8 @@ def reply_schemas(pack: Pack) -> dict[str, Any]:
 def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock, gate: PrivacyGate,
                   messenger: Messenger, signer: Signer, registry: Registry, services: Callable[[], Any],
                   consents: Callable[[], Any] | None = None, cases: Cases | None = None,
-                  outbound: Outbound | None = None) -> dict[str, EffectProvider]:
+                  outbound: Outbound | None = None,
+                  payments: Callable[[], Any] | None = None) -> dict[str, EffectProvider]:
     providers: dict[str, EffectProvider]
     outbound = outbound or Outbound(gate.audit, clock, Fence())
     share_transport: Any
@@ -269,7 +288,8 @@ def providers_for(settings: Settings, store: SqlStore, pack: Pack, clock: Clock,
         recorder = share_transport = RecordingProvider(store, clock)
         providers = {k.value: recorder for k in StepKind if k is not StepKind.WAIT}
         providers[StepKind.DECIDE.value] = DecideProvider(services, SimpleRulesProvider(pack.rules, clock), registry, clock)
-        steps = RegistryStepsProvider(registry, recorder, clock, consents, pack.assurance, store.organisations)
+        steps = RegistryStepsProvider(registry, recorder, clock, consents, pack.assurance, store.organisations,
+                                      payments=payments)
         providers[StepKind.GRANT.value] = steps
         providers[StepKind.RECORD.value] = ConfirmOutcomes(steps, store, clock)
         if pack.templates:
@@ -342,7 +362,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     dispatcher.telemetry = telemetry
     holder: dict[str, App] = {}  # services load lazily, from the App
     providers = providers or providers_for(settings, store, pack, clock, gate, messenger, signer, registry,
-                                           lambda: holder["app"].services, lambda: consents, cases, outbound)
+                                           lambda: holder["app"].services, lambda: consents, cases, outbound,
+                                           lambda: holder["app"].payments)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     effects.telemetry = telemetry
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,

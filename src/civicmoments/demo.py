@@ -267,7 +267,7 @@ class Demo:
             say(f"               {job['title']} at {job['employer']}, {job['town']}: {job['why']}")
         httpx.post(f"{url}/v1/people/{abe}/answers", headers=h("Citizen portal"),
                    json={"aspirations": "nurse caring for patients", "travel_radius_miles": 15,
-                         "bank_account": "20-00-00 12345678"})
+                         "bank_account": "20-00-00 55779911"})
         self.stamp("survey answered", "aspirations, 15 miles, bank details: asked only what no register holds")
         self.wait("the revised plan", lambda: messages(abe).get("return-to-work-plan"))
         revised = journey(abe)["steps"]["rematch"]["result"]

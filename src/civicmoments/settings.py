@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     sms_providers: list[SmsProvider] = Field(default_factory=list, description="JSON list")
     email_providers: list[EmailProvider] = Field(default_factory=list, description="JSON list")
     letters_dir: Path | None = Field(default=None, description="the print queue; unset means data_dir/letters")
+    payments_dir: Path | None = Field(default=None, description="the payment-file outbox a bank connector picks "
+                                      "files up from, and where its reports arrive; unset means data_dir/payments")
     receipts_token: SecretStr | None = Field(default=None, description="bearer token providers use for receipts")
     sender_name: str = "Civic Moments"
     public_url: str = Field(default="http://127.0.0.1:8080", description="where people sign in; used in messages")
@@ -131,6 +133,9 @@ class Settings(BaseSettings):
 
     def resolved_audit_copy(self) -> Path:
         return self.audit_copy or self.data_dir / "audit-checkpoints.jsonl"
+
+    def resolved_payments_dir(self) -> Path:
+        return self.payments_dir or self.data_dir / "payments"
 
     def resolved_letters_dir(self) -> Path:
         return self.letters_dir or self.data_dir / "letters"

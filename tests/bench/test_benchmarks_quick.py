@@ -53,6 +53,8 @@ BENCHMARKS = {
     "lifetime": (["db", "people", "day", "milestones_found", "eligibility_changes", "journeys_started",
                   "journeys_by_moment", "second_sweep_events", "load_s", "first_sweep_s", "sweep_s", "dispatch_s", "total_s",
                   "people_per_s", "target"], ("people", 400)),
+    "payments": (["benchmark", "db", "awards", "payments", "total_pence", "files", "file_max_payments",
+                  "largest_file_mb", "seed_s", "run_s", "payments_per_s", "target"], ("awards", 300)),
 }
 
 

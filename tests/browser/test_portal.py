@@ -174,10 +174,10 @@ def test_abes_journey_through_the_portal(portal, browser):
     assert page.evaluate("document.activeElement.id") == "sort_code"
     page.fill("#aspirations", "nurse caring for patients")
     page.fill("#sort_code", "20 00 00")
-    page.fill("#account_number", "12345678")
+    page.fill("#account_number", "55779911")
     page.get_by_role("button", name="Continue").click()
     answers = page.inner_text("#check-answers")  # Check your answers: nothing saved yet
-    assert "Account ending 5678" in answers and "12345678" not in answers and "15 miles" in answers
+    assert "Account ending 9911" in answers and "55779911" not in answers and "15 miles" in answers
     check(page, "check-answers-en")
     page.get_by_role("button", name="Confirm and save").click()
     assert page.inner_text("#confirmation").endswith("Your answers are saved.")

@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from civicmoments.adapters.payments import pain001
+
 from .conftest import CIVIC, civic_env, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +30,8 @@ JOB_ENDED, JOB_STARTED = "uk.gov.dwp.employment.job-ended", "uk.gov.dwp.employme
 EMPLOYER = "https://northfield.example/hr"
 ORGS = [
     ("Northfield", "https://northfield.example/*", ["uk.gov.dwp.employment.*"]),
-    ("HMRC", "https://hmrc.example/*", ["people:write", "facts:identity", "facts:income", "facts:address",
-                                        "facts:employment", "facts:contact"]),
+    ("HMRC", "https://hmrc.example/*", ["people:write", "facts:identity", "facts:income", "facts:finance",
+                                        "facts:address", "facts:employment", "facts:contact"]),
     ("Portal", "civic://portal", ["civic.*", "people:answer", "consents:write", "people:read", "messages:read",
                                   "messages:content", "journeys:read"]),
     ("JobMatch", "https://jobmatch.example/*", ["jobmatch.*"]),
@@ -121,14 +123,14 @@ def auth(world, org):
     return {"Authorization": f"Bearer {world['tokens'][org]}"}
 
 
-def person(world, given: str, occupation: str, skills: str) -> str:
+def person(world, given: str, occupation: str, skills: str, **more) -> str:
     url = world["url"]
     pid = httpx.post(f"{url}/v1/people", json={}, headers=auth(world, "HMRC")).json()["id"]
     facts = {"given_name": given, "family_name": "Ashworth", "date_of_birth": "1984-05-02", "home_area": "Leeds",
              "postcode": "LS1 4AP", "address_line_1": "12 Park Row", "town": "Leeds",
              "employment_status": "unemployed", "occupation": occupation, "skills": skills,
              "employer": "Northfield",  # its own staff: Northfield may report their job ending
-             "class1_earnings_last_year_pence": 3_100_000, "class1_earnings_year_before_pence": 2_950_000}
+             "class1_earnings_last_year_pence": 3_100_000, "class1_earnings_year_before_pence": 2_950_000, **more}
     r = httpx.post(f"{url}/v1/people/{pid}/facts", headers=auth(world, "HMRC"),
                    json=[{"attribute": k, "value": v} for k, v in facts.items()])
     assert r.status_code == 201, r.text
@@ -164,7 +166,7 @@ def received(world) -> list[bytes]:
 def test_abe_from_redundancy_to_a_new_job(world):
     url = world["url"]
     occupation = abes_occupation()
-    abe = person(world, "Abe", occupation, "customer service, teamwork")
+    abe = person(world, "Abe", occupation, "customer service, teamwork", bank_account="20-00-00 55779911")
     assert httpx.put(f"{url}/v1/people/{abe}/consents/employment-support", params={"channel": "portal"},
                      headers=auth(world, "Portal")).status_code == 201
     csv = ("notice_ref,person_id,reason,last_day,age,ni_years,occupation\n"
@@ -184,6 +186,17 @@ def test_abe_from_redundancy_to_a_new_job(world):
     assert f"New Style Jobseeker's Allowance of £{rate:.2f} a week" in text
     found = journey(world, abe)
     assert step(found, "award")["status"] == "done"  # every input gold: no claim needed
+    # the first payment: two weeks in arrears from today (Monday 23 November), into the account HMRC holds
+    first_pence = round(rate * 100) * 2
+    assert (f"Your first payment of £{first_pence / 100:.2f} will be paid on 7 December 2026 into your account "
+            "ending 9911") in text and "55779911" not in text
+    paid = subprocess.run([*CIVIC, "payments", "run", "--date", "2026-12-07", "--json"], env=world["env"],
+                          capture_output=True, text=True, timeout=120)
+    assert paid.returncode == 0, paid.stderr
+    run = json.loads(paid.stdout)
+    (file_ref,) = run["files"]
+    txs = pain001.read(Path(run["folder"]) / f"{file_ref}.xml")  # validates against pain.001.001.03
+    assert [(t["amount"], t["sort_code"], t["account"][-4:]) for t in txs] == [(first_pence, "200000", "9911")]
     first = step(found, "match")["result"]
     jobs = first["jobs"]
     assert len(jobs) >= 5 and all(j["miles"] <= 10 for j in jobs)
@@ -193,7 +206,7 @@ def test_abe_from_redundancy_to_a_new_job(world):
     assert jobs[0]["title"] in text
 
     answers = {"aspirations": "nurse caring for patients in hospital", "travel_radius_miles": 20,
-               "bank_account": "20-00-00 12345678"}
+               "bank_account": "20-00-00 55779911"}
     r = httpx.post(f"{url}/v1/people/{abe}/answers", json=answers, headers=auth(world, "Portal"))
     assert r.status_code == 201, r.text
     plan = wait_for(lambda: messages(world, abe).get("return-to-work-plan"), timeout=60)

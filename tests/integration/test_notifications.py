@@ -77,7 +77,8 @@ def person(app, channels=(), facts: dict | None = None, **prefs) -> str:
 
 
 NOTICE = {"eligible": True, "awarded": True, "weekly_amount": 92.05, "undecided": False, "answer_within_days": 14,
-          "universal_credit": False, "universal_credit_monthly": 0.0}
+          "universal_credit": False, "universal_credit_monthly": 0.0, "first_payment_pence": 0,
+          "first_payment_date": "", "account_last4": ""}
 
 
 def notify(app, pid: str, template: str = "notice-of-assistance", key: str | None = None,

@@ -72,7 +72,8 @@ def test_a_screener_cannot_be_automatic_and_its_link_is_https(tmp_path, app):
 def test_the_job_loss_notice_mentions_universal_credit_only_when_screened(app):
     template = app.pack.templates["notice-of-assistance"]
     base = {"eligible": True, "awarded": True, "weekly_amount": 95.55, "jobs": [], "undecided": False, "answer_within_days": 14, "name": "Abe", "full_name": "Abe Ashworth",
-            "portal_url": "https://portal.example", "today": "2026-11-29"}
+            "portal_url": "https://portal.example", "today": "2026-11-29",
+            "first_payment_pence": 0, "first_payment_date": "", "account_last4": ""}
     told = template.render("en", {**base, "universal_credit": True, "universal_credit_monthly": 424.90})
     assert "You may also be able to get Universal Credit" in told.long
     assert "£424.90 a month" in told.long and "This is a check, not an award" in told.long

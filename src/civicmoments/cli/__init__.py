@@ -16,6 +16,7 @@ from . import (  # noqa: F401
                moments,
                officers,
                orgs,
+               payments,
                people,
                processes,
                retention,

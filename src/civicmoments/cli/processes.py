@@ -10,6 +10,7 @@ import click
 
 from . import common
 from .common import main
+from .payments import daily as payments_daily
 from .retention import nightly as retention_nightly
 from .rules import run_sweep
 
@@ -50,6 +51,7 @@ def serve(host: str | None, port: int | None) -> None:
                 try:
                     run_sweep(app, today, show_progress=False)
                     retention_nightly(app, today)
+                    payments_daily(app, today)
                     last = today
                 except Exception as exc:  # noqa: BLE001 - keep serving; try again in an hour
                     from ..logs import get

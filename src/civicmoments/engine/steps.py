@@ -79,8 +79,10 @@ class RegistryStepsProvider:
 
     def __init__(self, registry, recorder: EffectProvider, clock: Clock,
                  consents: Callable[[], Any] | None = None, assurance: Sequence[Any] = (),
-                 organisations: Callable[[], list[dict[str, Any]]] | None = None) -> None:
+                 organisations: Callable[[], list[dict[str, Any]]] | None = None,
+                 payments: Callable[[], Any] | None = None) -> None:
         self.registry, self.recorder, self.clock = registry, recorder, clock
+        self.payments = payments  # a grant of a paying service makes an award
         self.consents = consents  # for consent given through an organisation, e.g. at hiring
         self.assurance, self.organisations = list(assurance), organisations
 
@@ -155,11 +157,52 @@ class RegistryStepsProvider:
             result: dict[str, Any] = {"recorded": recorded}
             if spec.get("profile") == "career":
                 result.update(profiles.get(e.person, {"known": [], "missing": list(CAREER)}))
+            if e.kind == "grant" and spec.get("service") and e.person in known and self.payments is not None:
+                result.update(self.award(e, spec["service"]))
+            if spec.get("payments") and e.person in known and self.payments is not None:
+                result["payments"] = self.award_change(spec["payments"], e)
             if spec.get("consent") and e.person in known and self.consents is not None:
                 receipt = self.consents().give(e.person, spec["consent"], channel="employer")
                 result["consent"] = {"purpose": spec["consent"], "record": receipt["record_id"]}
             out.append(EffectResult.done(result))
         return out
+
+    def award(self, e: Effect, service: str, key: str | None = None) -> dict[str, Any]:
+        """The award a grant makes (once per grant key): its first payment, for the notice."""
+        from ..domain.payments import RateNotPublishedError
+
+        try:
+            award = self.payments().award(e.person, service, key or e.key)
+        except RateNotPublishedError as exc:
+            return {"award": None, "award_gap": str(exc)}
+        if award is None:
+            return {}
+        first = self.payments().first_payment(e.person, service) or {}
+        return {"award": award["id"], "award_end": award["end_on"].isoformat() if award["end_on"] else None,
+                "award_hold": award["hold"] or "",
+                "first_payment_pence": int(first.get("amount") or 0),
+                "first_payment_date": first["pay_on"].isoformat() if first else "",
+                "account_last4": first.get("last4") or ""}
+
+    def award_change(self, change: dict[str, Any], e: Effect) -> dict[str, Any]:
+        """``payments: {suspend|resume|stop: SERVICE, from: EVENT_DATE_FIELD}`` on a record step: an adverse
+        change waiting for review suspends payments from the reported day; an overturn resumes them (arrears
+        follow); an upheld change stops the award from that day."""
+        from datetime import date
+
+        data = ((e.payload.get("event") or {}).get("data") or {})
+        day = data.get(change.get("from", "")) if change.get("from") else None
+        on = date.fromisoformat(day[:10]) if isinstance(day, str) else self.clock.now().date()
+        p = self.payments()
+        if "suspend" in change:
+            return {"suspended": p.suspend(e.person, change["suspend"], on, "an adverse change awaits review")}
+        if "resume" in change:
+            return {"released": p.resume(e.person, change["resume"])}
+        if "first" in change:  # the award a grant made (or makes now: idempotent on the grant's key)
+            return self.award(e, change["first"], key=f"{e.journey}:{change.get('award_step', 'award')}")
+        if "stop" in change:
+            return {"cancelled": p.stop(e.person, change["stop"], on)}
+        return {}
 
     def history_allowed(self, persons: Sequence[str]) -> set[str]:
         """Who lets their employers' history be used (``employment-history``, opt-in); all, if the pack has no such purpose."""

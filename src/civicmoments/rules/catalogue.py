@@ -28,6 +28,7 @@ class Service:
     screener: bool = False  # a check that the person may qualify, never an award
     apply: str | None = None  # where to apply (an https address)
     context: tuple[str, ...] = ()  # variables the explanation's words use (tax years, what is needed)
+    pays: dict | None = None  # a paying service: {frequency, rates: {lowest age: parameter}, max_days?}
 
     @property
     def variables(self) -> list[str]:
@@ -64,6 +65,13 @@ def load_catalogue(file: Path, variables, attributes) -> dict[str, Service]:
         for i, name in enumerate(spec.get("context") or ()):
             if name not in variables or variables[name].value_type is bool:
                 raise doc.error(path + ("context", i), f"{name!r} is not a number, date or text variable of the rules")
+        if spec.get("pays") is not None:
+            pays = spec["pays"]
+            frequencies = ("fortnightly-in-arrears", "four-weekly-in-arrears", "lump-sum-then-monthly")
+            if not isinstance(pays, dict) or pays.get("frequency") not in frequencies:
+                raise doc.error(path + ("pays",), f"pays has a frequency, one of {', '.join(frequencies)}")
+            if not isinstance(pays.get("rates"), dict) or not pays["rates"]:
+                raise doc.error(path + ("pays",), "pays has rates: {lowest age: parameter name}")
         for i, a in enumerate(spec["needs"]):
             if a not in attributes:
                 raise doc.error(path + ("needs", i), f"{a!r} is not a declared attribute")
@@ -71,5 +79,5 @@ def load_catalogue(file: Path, variables, attributes) -> dict[str, Service]:
                            tuple(spec["needs"]), tuple(spec["references"]), spec.get("eligibility"),
                            spec.get("amount"), spec.get("amount_per", "week"), spec.get("from_date"),
                            spec.get("until_date"), spec.get("relevant_for_days"), bool(spec.get("screener", False)),
-                           spec.get("apply"), tuple(spec.get("context") or ()))
+                           spec.get("apply"), tuple(spec.get("context") or ()), spec.get("pays"))
     return out

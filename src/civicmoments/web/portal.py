@@ -182,10 +182,11 @@ class Portal:
                 raise SignInNeeded()
             return person
 
-        from . import interviews, lifetime, travel
+        from . import interviews, lifetime, payments, travel
 
         r.include_router(travel.router(self, signed_in))
         r.include_router(lifetime.router(self, signed_in))
+        r.include_router(payments.router(self, signed_in))
         r.include_router(interviews.router(self, signed_in))
 
         @r.get("/", response_class=HTMLResponse)
@@ -625,6 +626,16 @@ class Portal:
                          "href": "/survey" + href, "field": name})
         return rows
 
+    def _modulus_ok(self, sort: str, account: str) -> bool:
+        """Vocalink's modulus check with the pack's dated tables (a pack without them: format only)."""
+        from ..adapters.modulus import tables
+        from ..domain.bank_accounts import modulus_ok
+
+        try:
+            return modulus_ok(sort, account, tables(Path(self.civic.settings.pack_dir)))
+        except FileNotFoundError:
+            return True
+
     def _check(self, request: Request, data: dict[str, str], asked: list[str]):
         lang = self.lang(request)
         w = self.words
@@ -650,7 +661,10 @@ class Portal:
             if not ACCOUNT.match(account):
                 errors.append({"text": w(lang, "err_account_number"), "href": "#account_number",
                                "field": "account_number"})
-            if SORT_CODE.match(sort) and ACCOUNT.match(account):
+            if SORT_CODE.match(sort) and ACCOUNT.match(account) and not self._modulus_ok(sort, account):
+                errors.append({"text": w(lang, "err_bank_modulus"), "href": "#account_number",
+                               "field": "account_number"})
+            elif SORT_CODE.match(sort) and ACCOUNT.match(account):
                 answers["bank_account"] = f"{sort[:2]}-{sort[2:4]}-{sort[4:]} {account.zfill(8)}"
         if data.get("class1_unknown") != "yes":
             for name in (a for a in EARNINGS if a in asked):

@@ -580,3 +580,86 @@ provider_health = Table(
     Column("down_until", Float, nullable=False),  # Unix time; set aside until then
     Column("error_rate", Float, nullable=False),
 )
+
+# -- money: awards, payments, runs and bank reports (issue 17) ------------------------
+
+awards = Table(
+    "awards",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key", String(200), unique=True),  # the granting effect's key: one award per grant
+    Column("service", String(100), nullable=False),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("payee_id", String(36), nullable=False),
+    Column("frequency", String(40), nullable=False),
+    Column("start_on", Date, nullable=False),
+    Column("end_on", Date),
+    Column("periods", Json, nullable=False),  # [{start, end, pence, per, source, band}]
+    Column("status", String(20), nullable=False),  # active | suspended | stopped | ended
+    Column("suspended_from", Date),
+    Column("hold", String(40)),  # why the next payments wait: no-account | returned | details-changed
+    Column("scheduled_to", Date),  # the last day covered by scheduled payments
+    Column("schedule_stops", String(20)),  # end | rates | calendar
+    Column("created_at", Time, nullable=False),
+    Column("updated_at", Time, nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("award_id", String(36), nullable=False),
+    Column("person_id", String(36), nullable=False),
+    Column("period", String(30), nullable=False),  # "start/end": with award_id, what a payment is idempotent on
+    Column("kind", String(20), nullable=False),  # regular | lump-sum | arrears | reissue
+    Column("start_on", Date, nullable=False),
+    Column("end_on", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),  # pence
+    Column("due_on", Date, nullable=False),
+    Column("pay_on", Date, nullable=False, index=True),
+    # scheduled | held | batched | sent | paid | returned | rejected | cancelled
+    Column("status", String(20), nullable=False),
+    Column("held_reason", String(40)),
+    Column("file_ref", String(60), index=True),
+    Column("account_last4", String(4)),
+    Column("end_to_end", String(35), nullable=False, unique=True),  # the id in the file and the bank's report
+    Column("sources", Json, nullable=False),
+    Column("status_at", Time, nullable=False),
+    UniqueConstraint("award_id", "period", "kind", name="uq_payments_award_period"),
+    Index("ix_payments_due", "status", "pay_on", "seq"),
+)
+
+payment_runs = Table(
+    "payment_runs",
+    metadata,
+    Column("run_on", Date, primary_key=True),  # one run a day
+    Column("status", String(20), nullable=False),  # running | done
+    Column("started_at", Time, nullable=False),
+    Column("finished_at", Time),
+    Column("payments", Integer, nullable=False),
+    Column("total", BigInteger, nullable=False),
+)
+
+payment_files = Table(
+    "payment_files",
+    metadata,
+    Column("ref", String(60), primary_key=True),  # the file's name and its message id
+    Column("run_on", Date, nullable=False, index=True),
+    Column("payments", Integer, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("sha256", String(64)),
+    Column("written_at", Time),  # None: assigned, not yet written (a run that was killed rewrites it)
+)
+
+bank_changes = Table(
+    "bank_changes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("value", Text, nullable=False),  # the new details, sealed
+    Column("code_hash", String(64), nullable=False),
+    Column("sent_to", String(20), nullable=False),  # the channel the code went to
+    Column("expires_at", Time, nullable=False),
+    Column("confirmed_at", Time),
+    Column("created_at", Time, nullable=False),
+)

@@ -62,6 +62,7 @@ def router(console: Console) -> APIRouter:
             names=names, journeys=journeys, messages=messages, full=full,
             consents=consents, purposes=civic.pack.purposes,
             cases=theirs,
+            awards=civic.payments.view(person) if full else [],  # amounts, days, file references
             access=access, ways=CONTACT_WAYS, **(assisted_context(console, person) if full else {}),
             errors=errors or [], values=values or {},
             name=" ".join(str(facts[a].value) for a in ("given_name", "family_name") if a in facts) or person)

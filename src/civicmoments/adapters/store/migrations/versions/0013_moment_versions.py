@@ -4,7 +4,7 @@ journey_groups hold the bands insights split by (online, age band, region, langu
 Journeys started before this revision have neither; insights report them as version "unknown".
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,218 @@
+"""Awards, payments, payment runs and files, and bank-detail changes, in SQL (SQLite and PostgreSQL).
+
+A payment row is unique on (award, period, kind): scheduling the same award twice adds nothing, and a
+payment belongs to at most one file. A run assigns due payments to a file in one transaction (the file
+row and the payments' ``batched`` status together), then writes the file, then marks it written; a run
+that was killed finds assigned files not yet written and writes them again, with the same payments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from .schema import awards, bank_changes, payment_files, payment_runs, payments
+
+
+class PaymentStore:
+    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
+        self.engine, self.reader = engine, reader or engine
+
+    # -- awards ----------------------------------------------------------------------
+    def add_award(self, row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> tuple[str, bool]:
+        """Insert an award and its scheduled payments; an award with the same key is returned instead."""
+        try:
+            with self.engine.begin() as c:
+                c.execute(insert(awards).values(**row))
+                if rows:
+                    c.execute(insert(payments), list(rows))
+            return row["id"], True
+        except IntegrityError:
+            with self.reader.connect() as c:
+                return c.execute(select(awards.c.id).where(awards.c.key == row["key"])).scalar_one(), False
+
+    def add_payments(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert payments not already there (by award, period, kind); how many were new."""
+        added = 0
+        with self.engine.begin() as c:
+            have = {(r.award_id, r.period, r.kind) for r in c.execute(
+                select(payments.c.award_id, payments.c.period, payments.c.kind)
+                .where(payments.c.award_id.in_({r["award_id"] for r in rows})))} if rows else set()
+            new = [r for r in rows if (r["award_id"], r["period"], r["kind"]) not in have]
+            if new:
+                c.execute(insert(payments), new)
+                added = len(new)
+        return added
+
+    def award(self, award_id: str) -> dict[str, Any] | None:
+        with self.reader.connect() as c:
+            r = c.execute(select(awards).where(awards.c.id == award_id)).mappings().first()
+        return dict(r) if r else None
+
+    def awards_of(self, person: str) -> list[dict[str, Any]]:
+        with self.reader.connect() as c:
+            return [dict(r) for r in c.execute(select(awards).where(awards.c.person_id == person)
+                                               .order_by(awards.c.start_on)).mappings()]
+
+    def set_award(self, award_id: str, now: datetime, **values: Any) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(awards).where(awards.c.id == award_id).values(**values, updated_at=now))
+
+    def incomplete(self) -> list[dict[str, Any]]:
+        """Awards whose schedule stops before their end (rates not published, calendar not known)."""
+        with self.reader.connect() as c:
+            return [dict(r) for r in c.execute(select(awards).where(
+                awards.c.schedule_stops.in_(("rates", "calendar")), awards.c.status.in_(("active", "suspended")))
+                .order_by(awards.c.scheduled_to, awards.c.id)).mappings()]
+
+    # -- payments ----------------------------------------------------------------------
+    def payments_of(self, *, person: str | None = None, award: str | None = None,
+                    file_ref: str | None = None) -> list[dict[str, Any]]:
+        q = select(payments)
+        if person is not None:
+            q = q.where(payments.c.person_id == person)
+        if award is not None:
+            q = q.where(payments.c.award_id == award)
+        if file_ref is not None:
+            q = q.where(payments.c.file_ref == file_ref)
+        with self.reader.connect() as c:
+            return [dict(r) for r in c.execute(q.order_by(payments.c.pay_on, payments.c.seq)).mappings()]
+
+    def set_status(self, seqs: Sequence[int], status: str, now: datetime, *, expect: Sequence[str] | None = None,
+                   held_reason: str | None = None) -> int:
+        """Move payments to ``status`` (only those in ``expect`` if given); how many moved."""
+        if not seqs:
+            return 0
+        q = update(payments).where(payments.c.seq.in_(list(seqs)))
+        if expect is not None:
+            q = q.where(payments.c.status.in_(list(expect)))
+        with self.engine.begin() as c:
+            return c.execute(q.values(status=status, status_at=now, held_reason=held_reason)).rowcount
+
+    def reprice(self, seq: int, amount: int, now: datetime) -> None:
+        """A held payment at its corrected amount, scheduled again (after a decision maker's decision)."""
+        with self.engine.begin() as c:
+            c.execute(update(payments).where(payments.c.seq == seq, payments.c.status == "held")
+                      .values(amount=amount, status="scheduled", held_reason=None, status_at=now))
+
+    def due(self, day: date, limit: int) -> list[Any]:
+        """Up to ``limit`` scheduled payments whose working day is ``day`` or earlier (a suspension or an end
+        has already held or cancelled the rest), oldest first, read along ``ix_payments_due`` (status,
+        pay_on, seq) with no sort: (seq, award_id, person_id, period, kind, amount, hold, service). A run
+        moves every row it reads out of ``scheduled``, so the next call starts where this one ended."""
+        q = (select(payments.c.seq, payments.c.award_id, payments.c.person_id, payments.c.period, payments.c.kind,
+                    payments.c.amount, awards.c.hold, awards.c.service)
+             .join(awards, awards.c.id == payments.c.award_id)
+             .where(payments.c.status == "scheduled", payments.c.pay_on <= day)
+             .order_by(payments.c.pay_on, payments.c.seq).limit(limit))
+        with self.reader.connect() as c:
+            return list(c.execute(q))
+
+    # -- runs and files ------------------------------------------------------------------
+    def run(self, day: date) -> dict[str, Any] | None:
+        with self.reader.connect() as c:
+            r = c.execute(select(payment_runs).where(payment_runs.c.run_on == day)).mappings().first()
+        return dict(r) if r else None
+
+    def start_run(self, day: date, now: datetime) -> dict[str, Any]:
+        """The run for ``day``: a new one, or the one already there (done, or killed while running)."""
+        try:
+            with self.engine.begin() as c:
+                c.execute(insert(payment_runs).values(run_on=day, status="running", started_at=now, payments=0,
+                                                      total=0))
+        except IntegrityError:
+            pass
+        return self.run(day)  # type: ignore[return-value]
+
+    def finish_run(self, day: date, now: datetime) -> dict[str, Any]:
+        with self.engine.begin() as c:
+            n, total = c.execute(select(func.coalesce(func.sum(payment_files.c.payments), 0),
+                                        func.coalesce(func.sum(payment_files.c.total), 0))
+                                 .where(payment_files.c.run_on == day)).one()
+            c.execute(update(payment_runs).where(payment_runs.c.run_on == day)
+                      .values(status="done", finished_at=now, payments=n, total=total))
+        return self.run(day)  # type: ignore[return-value]
+
+    def assign(self, day: date, ref: str, chosen: Sequence[tuple[int, int, str]], now: datetime) -> int:
+        """One transaction: the file row, and its payments (seq, amount, last four) batched into it.
+        Only payments still scheduled move; the file's count and total are theirs. Returns how many."""
+        with self.engine.begin() as c:
+            moved = 0
+            total = 0
+            for seq, amount, last4 in chosen:
+                n = c.execute(update(payments).where(payments.c.seq == seq, payments.c.status == "scheduled")
+                              .values(status="batched", file_ref=ref, account_last4=last4, status_at=now)).rowcount
+                moved += n
+                total += amount if n else 0
+            c.execute(insert(payment_files).values(ref=ref, run_on=day, payments=moved, total=total))
+        return moved
+
+    def assign_bulk(self, day: date, ref: str, seqs: Sequence[int], amounts: int, last4: Sequence[str],
+                    now: datetime) -> None:
+        """As :meth:`assign`, for payments just read as scheduled by this (the only) run: the file row and
+        the payments in one transaction, the payments in one driver-level executemany (fast at scale)."""
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        at = now.isoformat(sep=" ") if self.engine.dialect.name == "sqlite" else now
+        sql = (f"UPDATE payments SET status = 'batched', file_ref = {mark}, account_last4 = {mark}, "
+               f"status_at = {mark} WHERE seq = {mark} AND status = 'scheduled'")
+        with self.engine.begin() as c:
+            c.exec_driver_sql(sql, [(ref, lf, at, s) for s, lf in zip(seqs, last4, strict=True)])
+            c.execute(insert(payment_files).values(ref=ref, run_on=day, payments=len(seqs), total=amounts))
+
+    def files(self, day: date) -> list[dict[str, Any]]:
+        with self.reader.connect() as c:
+            return [dict(r) for r in c.execute(select(payment_files).where(payment_files.c.run_on == day)
+                                               .order_by(payment_files.c.ref)).mappings()]
+
+    def file_payments(self, ref: str) -> list[Any]:
+        with self.reader.connect() as c:
+            return list(c.execute(select(payments.c.seq, payments.c.award_id, payments.c.person_id,
+                                         payments.c.period, payments.c.kind, payments.c.amount,
+                                         awards.c.service)
+                                  .join(awards, awards.c.id == payments.c.award_id)
+                                  .where(payments.c.file_ref == ref).order_by(payments.c.seq)))
+
+    def file_written(self, ref: str, sha256: str, now: datetime) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(payment_files).where(payment_files.c.ref == ref).values(sha256=sha256, written_at=now))
+            c.execute(update(payments).where(and_(payments.c.file_ref == ref, payments.c.status == "batched"))
+                      .values(status="sent", status_at=now))
+
+    def by_end_to_end(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Payments sent (or settled) by their end-to-end ids, the ids the bank's report names."""
+        out: dict[str, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(ids))
+        with self.reader.connect() as c:
+            for i in range(0, len(wanted), 500):
+                for r in c.execute(select(payments).where(payments.c.end_to_end.in_(wanted[i:i + 500]),
+                                                          payments.c.status.in_(("sent", "paid", "returned",
+                                                                                 "rejected")))).mappings():
+                    out[r["end_to_end"]] = dict(r)
+        return out
+
+    # -- bank detail changes ----------------------------------------------------------------
+    def add_change(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as c:
+            c.execute(insert(bank_changes).values(**row))
+
+    def change(self, change_id: str) -> dict[str, Any] | None:
+        with self.reader.connect() as c:
+            r = c.execute(select(bank_changes).where(bank_changes.c.id == change_id)).mappings().first()
+        return dict(r) if r else None
+
+    def confirm_change(self, change_id: str, now: datetime) -> bool:
+        with self.engine.begin() as c:
+            return c.execute(update(bank_changes).where(bank_changes.c.id == change_id,
+                                                        bank_changes.c.confirmed_at.is_(None))
+                             .values(confirmed_at=now)).rowcount == 1
+
+    def last_confirmed_change(self, person: str) -> datetime | None:
+        with self.reader.connect() as c:
+            return c.execute(select(func.max(bank_changes.c.confirmed_at))
+                             .where(bank_changes.c.person_id == person)).scalar()
+

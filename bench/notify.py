@@ -82,7 +82,10 @@ def effect(pid: str, n: int) -> Effect:
                            "personalisation": {"values": {"eligible": n % 3 != 0, "awarded": True, "weekly_amount": 95.55,
                                                           "jobs": JOBS, "undecided": False, "answer_within_days": 14,
                                                           "universal_credit": n % 5 == 0,
-                                                          "universal_credit_monthly": 424.90}}},
+                                                          "universal_credit_monthly": 424.90,
+                                                          "first_payment_pence": 19110,
+                                                          "first_payment_date": "2026-12-07",
+                                                          "account_last4": "9911"}}},
                   max_attempts=5, backoff_seconds=2.0, id=n, attempts=1)
 
 

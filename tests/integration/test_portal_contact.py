@@ -98,7 +98,8 @@ def test_a_new_mobile_number_is_saved_only_once_the_code_texted_to_it_is_entered
     assert (fact.value, fact.basis.value, fact.tier.value, fact.source) == ("+447400123456", "declared", "bronze",
                                                                           "self")
     (m,) = [m for m in app.messenger.of_person(person) if m["template"] == "contact-confirm"]
-    assert (m["purpose"], m["chain"], m["status"]) == ("contact-details", ["sms"], "sending")  # sent; the receipt settles it
+    # sent by that channel only; the provider's receipt settles it later
+    assert (m["purpose"], m["chain"], m["status"]) == ("contact-details", ["sms"], "sending")
 
 
 def test_an_email_address_is_confirmed_by_the_code_emailed_to_it_in_welsh(portal):

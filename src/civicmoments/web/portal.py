@@ -434,7 +434,8 @@ class Portal:
         def preferences(request: Request) -> Response:
             person = signed_in(request)
             return self.page(request, "preferences.html", prefs=civic.messenger.preferences(person).as_dict(),
-                             contacts=self._contacts(person), channels=[c.value for c in CHANNELS], locales=list(self.words.catalogues))
+                             contacts=self._contacts(person), channels=[c.value for c in CHANNELS],
+                             locales=list(self.words.catalogues))
 
         @r.post("/preferences", response_class=HTMLResponse)
         async def save_preferences(request: Request) -> Response:

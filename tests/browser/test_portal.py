@@ -383,3 +383,52 @@ def test_the_error_page_passes_axe_in_english_and_welsh(portal, browser, tmp_pat
         check(page, f"error-500-{lang}")
         page.unroute(f"{portal}/broken")
     page.close()
+
+
+def test_contact_details_pages_and_the_code_page_pass_axe_in_english_and_welsh(portal, browser):
+    page = browser.new_page()
+    sign_in(page, portal)
+    words = {"en": ("What is your mobile phone number?", "Enter the code", "Enter a UK mobile phone number",
+                    "The code is not right"),
+             "cy": ("Beth yw rhif eich ffôn symudol?", "Rhowch y cod", "Rhowch rif ffôn symudol yn y DU",
+                    "Nid yw'r cod yn gywir")}
+    for lang, (question, title, bad_number, bad_code) in words.items():
+        page.goto(f"{portal}/language?to={lang}&next=/preferences")
+        page.locator("a[href='/preferences/contact/phone']").click()
+        assert page.inner_text("h1").strip() == question
+        check(page, f"contact-phone-{lang}")
+        page.fill("#phone", "0113 496 0000")  # a landline
+        page.get_by_role("button").filter(has_text={"en": "Send the code", "cy": "Anfon y cod"}[lang]).click()
+        assert bad_number in page.inner_text(".govuk-error-summary")
+        check(page, f"contact-phone-error-{lang}")
+        page.locator(".govuk-error-summary a").first.click()  # the error's link puts focus on the field
+        assert page.evaluate("document.activeElement.id") == "phone"
+        page.fill("#phone", "07400 123 456")
+        page.get_by_role("button").filter(has_text={"en": "Send the code", "cy": "Anfon y cod"}[lang]).click()
+        page.wait_for_url(portal + "/preferences/code")
+        assert page.inner_text("h1").strip() == title and "+447400123456" in page.inner_text("main")
+        check(page, f"contact-code-{lang}")
+        page.fill("#code", "000000" if lang == "en" else "999999")  # one chance in a million of being right
+        page.get_by_role("button").filter(has_text={"en": "Confirm", "cy": "Cadarnhau"}[lang]).click()
+        assert bad_code in page.inner_text(".govuk-error-summary")
+        assert page.get_attribute("html", "lang") == lang
+        check(page, f"contact-code-error-{lang}")
+    page.goto(f"{portal}/language?to=en&next=/")
+    page.close()
+
+
+def test_a_message_page_marks_the_language_the_message_was_written_in(portal, browser):
+    page = browser.new_page()
+    sign_in(page, portal)
+    page.goto(f"{portal}/language?to=en&next=/inbox")
+    page.locator("table a").first.click()
+    written = page.get_attribute("#message", "lang")
+    assert written in ("en", "cy") and page.get_attribute("html", "lang") == "en"
+    english = page.url
+    page.goto(f"{portal}/language?to=cy&next=/inbox")  # the page in Welsh; the message as it was written
+    page.goto(english)
+    assert page.get_attribute("html", "lang") == "cy" and page.get_attribute("#message", "lang") == written
+    assert page.locator("#message h1").count() == 1
+    check(page, "message-lang-cy")
+    page.goto(f"{portal}/language?to=en&next=/")
+    page.close()

@@ -20,3 +20,14 @@ def test_of_two_facts_observed_at_once_the_one_recorded_later_wins_even_past_nin
 
 def test_a_higher_tier_still_outranks_a_later_record():
     assert profile([fact("employed", "7", Tier.GOLD), fact("unemployed", "11")])["employment_status"].value == "employed"
+
+
+def test_for_a_newest_wins_attribute_the_newest_fact_wins_whatever_its_tier():
+    from datetime import timedelta
+
+    register = Fact("p", "phone", "+447811123456", "hmrc", Basis.REGISTER, Tier.GOLD, AT, AT, "3")
+    confirmed = Fact("p", "phone", "+447400123456", "self", Basis.DECLARED, Tier.BRONZE, AT + timedelta(minutes=1),
+                     AT + timedelta(minutes=1), "4")
+    assert profile([register, confirmed], newest_wins={"phone"})["phone"].value == "+447400123456"
+    assert profile([confirmed, register], newest_wins={"phone"})["phone"].value == "+447400123456"
+    assert profile([register, confirmed])["phone"].value == "+447811123456"  # other attributes: tier first

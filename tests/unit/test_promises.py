@@ -58,6 +58,10 @@ PROMISES = {  # the promise, and what keeps it
         for m in ("register-to-vote", "provisional-licence")),
     r"we will tell the organisations you choose|who we will tell": step("moving-home", "council-tax", "share"),
     r"we will send you a message listing who we told": step("moving-home", "told", "notify", template="move-told"),
+    # contact details: the portal queues the code (Messenger.confirm_contact), and a confirmed detail is used
+    r"we will (text|email) a code": lambda pack: (
+        pack.templates["contact-confirm"].purpose == "contact-details" and "contact-details" in pack.purposes),
+    r"we will use it from now on": lambda pack: all(pack.attributes[a].newest_wins for a in ("phone", "email")),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from fnmatch import fnmatchcase
@@ -81,6 +81,7 @@ class AttributeSpec:
     pattern: str | None = None
     description: str = ""
     scheme: str | None = None  # an identifier scheme whose issuer's rules the value must keep
+    newest_wins: bool = False  # the person is the authority (a contact detail they confirmed): newest fact, any tier
 
     def check(self, value: Any) -> Any:
         """Return the value in its stored form, or raise WrongValueTypeError saying what was expected.
@@ -198,12 +199,19 @@ class Fact:
         return (TIER_RANK[self.tier], self.observed_at, self.valid_from, len(self.id), self.id)
 
 
-def profile(facts: Iterable[Fact]) -> dict[str, Fact]:
-    """The best fact for each attribute: highest tier, then newest."""
+def profile(facts: Iterable[Fact], newest_wins: Collection[str] = ()) -> dict[str, Fact]:
+    """The best fact for each attribute: highest tier, then newest. For attributes in
+    ``newest_wins`` (how to reach the person, which only they can confirm) the newest fact wins
+    whatever its tier."""
     best: dict[str, Fact] = {}
     for fact in facts:
         current = best.get(fact.attribute)
-        if current is None or fact.rank() > current.rank():
+        if current is None:
+            best[fact.attribute] = fact
+        elif fact.attribute in newest_wins:
+            if fact.rank()[1:] > current.rank()[1:]:
+                best[fact.attribute] = fact
+        elif fact.rank() > current.rank():
             best[fact.attribute] = fact
     return best
 

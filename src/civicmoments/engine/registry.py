@@ -53,6 +53,7 @@ class NewFact:
 class Registry:
     def __init__(self, store, attributes: Mapping[str, P.AttributeSpec], cipher, clock: Clock) -> None:
         self.store, self.attributes, self.cipher, self.clock = store, attributes, cipher, clock
+        self._newest_wins = frozenset(name for name, spec in attributes.items() if spec.newest_wins)
 
     def check_identifiers(self, identifiers: Mapping[str, Any]) -> dict[str, str]:
         """Each identifier in its scheme's standard form; InvalidIdentifierError (422) names the rule."""
@@ -204,7 +205,7 @@ class Registry:
         stay masked unless named in ``reveal``."""
         out = {}
         for person, fs in self.store.facts_of(persons, only).items():
-            best = P.profile(fs)
+            best = P.profile(fs, self._newest_wins)
             for name, fact in list(best.items()):
                 spec = self.attributes.get(name)
                 if spec is not None and spec.sensitive:

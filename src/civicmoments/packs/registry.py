@@ -63,7 +63,7 @@ def load_attributes(file: Path) -> dict[str, AttributeSpec]:
                                 + ", ".join(sorted(identifier_schemes.SCHEMES)))
             out[name] = AttributeSpec(name, domain, spec["type"], bool(spec.get("sensitive", False)),
                                       tuple(spec.get("values", ())), spec.get("pattern"),
-                                      spec.get("description", ""), scheme)
+                                      spec.get("description", ""), scheme, bool(spec.get("newest_wins", False)))
     return out
 
 

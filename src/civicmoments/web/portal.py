@@ -8,11 +8,12 @@ or Welsh.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import re
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, pass_context,
                     select_autoescape)
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 
 from .. import formats
 from ..domain.messages import Channel
@@ -51,6 +55,11 @@ SURVEY = ("aspirations", "travel_radius_miles", "bank_account", "last_day_of_wor
 EARNINGS = ("class1_earnings_year_before_pence", "class1_earnings_last_year_pence")
 MONEY = re.compile(r"^\d{1,9}(?:\.\d{1,2})?$")
 CHANNELS = (Channel.INBOX, Channel.SMS, Channel.EMAIL, Channel.LETTER)
+CODE = re.compile(r"^\d{6}$")
+CODE_MINUTES = 15  # a confirmation code lasts this long, by the platform's clock
+CODE_TRIES = 5  # wrong codes allowed before the person must ask for a new one
+CONTACT_CHANNEL = {"phone": Channel.SMS, "email": Channel.EMAIL}
+HIDDEN_TEMPLATES = ("contact-confirm",)  # a code is read where it was sent, never in the portal's inbox
 
 
 class Portal:
@@ -200,7 +209,7 @@ class Portal:
             steps = {}
             if j is not None:
                 steps = {k: v.status.value for k, v in j.steps.items()}
-            messages = civic.messenger.of_person(person)
+            messages = self.messages(person)
             unread = [m for m in messages if not m["read_at"]]
             return self.page(request, "home.html", name=name, journey=j, steps=steps, unread=len(unread),
                              benefit=self.benefit(request, person) if j is not None else None,
@@ -243,6 +252,11 @@ class Portal:
         def language(request: Request, to: str, next: str = "/") -> Response:  # noqa: A002 - the query's name
             if to in self.words.catalogues:
                 request.session["lang"] = to
+                person = self.person(request)
+                if person is not None:  # the portal's language is the person's message language too
+                    current = civic.messenger.preferences(person)
+                    if current.language != to:
+                        civic.messenger.set_preferences(person, {**current.as_dict(), "language": to})
             return RedirectResponse(_local(next), status_code=303)
 
         @r.get("/contact", response_class=HTMLResponse)
@@ -260,12 +274,12 @@ class Portal:
         @r.get("/inbox", response_class=HTMLResponse)
         def inbox(request: Request) -> Response:
             person = signed_in(request)
-            return self.page(request, "inbox.html", messages=civic.messenger.of_person(person, reveal=True))
+            return self.page(request, "inbox.html", messages=self.messages(person, reveal=True))
 
         @r.get("/inbox/{message_id}", response_class=HTMLResponse)
         def message(request: Request, message_id: str) -> Response:
             person = signed_in(request)
-            found = [m for m in civic.messenger.of_person(person, reveal=True) if m["id"] == message_id]
+            found = [m for m in self.messages(person, reveal=True) if m["id"] == message_id]
             if not found:
                 return self.page(request, "not_found.html", status=404)
             civic.messenger.read(person, message_id)
@@ -421,7 +435,8 @@ class Portal:
         def preferences(request: Request) -> Response:
             person = signed_in(request)
             return self.page(request, "preferences.html", prefs=civic.messenger.preferences(person).as_dict(),
-                             channels=[c.value for c in CHANNELS], locales=list(self.words.catalogues))
+                             contacts=self._contacts(person), channels=[c.value for c in CHANNELS],
+                             locales=list(self.words.catalogues))
 
         @r.post("/preferences", response_class=HTMLResponse)
         async def save_preferences(request: Request) -> Response:
@@ -436,9 +451,95 @@ class Portal:
                                                      "large_print": "large_print" in needs,
                                                      "easy_read": "easy_read" in needs})
             self.flash(request, "saved_preferences")
+            if data.get("language") in self.words.catalogues:  # the portal follows the message language
+                request.session["lang"] = data["language"]
             return RedirectResponse("/preferences?saved=1", status_code=303)
 
+        @r.get("/preferences/contact/{kind}", response_class=HTMLResponse)
+        def contact_details(request: Request, kind: str) -> Response:
+            person = signed_in(request)
+            if kind not in CONTACT_CHANNEL:
+                return self.page(request, "not_found.html", status=404)
+            return self.page(request, "contact_details.html", kind=kind, value=self._contacts(person)[kind] or "")
+
+        @r.post("/preferences/contact/{kind}", response_class=HTMLResponse)
+        async def send_code(request: Request, kind: str) -> Response:
+            person = signed_in(request)
+            data = await self.form(request)
+            if kind not in CONTACT_CHANNEL:
+                return self.page(request, "not_found.html", status=404)
+            raw = data.get("value", "").strip()[:320]
+            value, problem = _contact_value(kind, raw)
+            if problem is None:
+                code = f"{secrets.randbelow(10**6):06d}"
+                try:
+                    civic.messenger.confirm_contact(person, CONTACT_CHANNEL[kind], value, code, CODE_MINUTES)
+                except Exception:  # noqa: BLE001 - the person is told, the log keeps the reason
+                    log.warning("confirmation code not queued", kind=kind)
+                    problem = "contact_err_not_sent"
+            if problem is not None:
+                errors = [{"text": self.words(self.lang(request), problem), "href": f"#{kind}"}]
+                return self.page(request, "contact_details.html", status=400, kind=kind, value=raw, errors=errors)
+            salt = secrets.token_hex(16)
+            expires = civic.clock.now() + timedelta(minutes=CODE_MINUTES)
+            request.session["contact_pending"] = {"kind": kind, "value": value, "salt": salt,
+                                                  "hash": _code_hash(salt, code), "expires": expires.isoformat(),
+                                                  "tries": 0}
+            return RedirectResponse("/preferences/code", status_code=303)
+
+        @r.get("/preferences/code", response_class=HTMLResponse, name="contact_code")
+        def enter_code(request: Request) -> Response:
+            signed_in(request)
+            pending = request.session.get("contact_pending")
+            if not pending:
+                return RedirectResponse("/preferences", status_code=303)
+            return self.page(request, "contact_code.html", kind=pending["kind"], to=pending["value"],
+                             minutes=CODE_MINUTES)
+
+        @r.post("/preferences/code", response_class=HTMLResponse)
+        async def check_code(request: Request) -> Response:
+            person = signed_in(request)
+            data = await self.form(request)
+            pending = request.session.get("contact_pending")
+            if not pending:
+                return RedirectResponse("/preferences", status_code=303)
+            code = re.sub(r"\s", "", data.get("code", ""))[:20]
+            problem = None
+            if datetime.fromisoformat(pending["expires"]) <= civic.clock.now():
+                problem = "code_err_expired"
+            elif pending["tries"] >= CODE_TRIES:
+                problem = "code_err_tries"
+            elif not code:
+                problem = "code_err_missing"
+            elif not CODE.match(code):
+                problem = "code_err_format"
+            elif not hmac.compare_digest(_code_hash(pending["salt"], code), pending["hash"]):
+                pending = {**pending, "tries": pending["tries"] + 1}  # a new value, so the session saves it
+                request.session["contact_pending"] = pending
+                problem = "code_err_tries" if pending["tries"] >= CODE_TRIES else "code_err_wrong"
+            if problem is not None:
+                errors = [{"text": self.words(self.lang(request), problem), "href": "#code"}]
+                return self.page(request, "contact_code.html", status=400, kind=pending["kind"], to=pending["value"],
+                                 minutes=CODE_MINUTES, errors=errors)
+            kind, value = pending["kind"], pending["value"]
+            facts = [{"attribute": kind, "value": value, "basis": "declared", "tier": "bronze"}]
+            if f"{kind}_valid" in civic.pack.attributes:  # a confirmed detail is a working one again
+                facts.append({"attribute": f"{kind}_valid", "value": True, "basis": "declared", "tier": "bronze"})
+            civic.registry.record(None, person, facts)
+            request.session.pop("contact_pending", None)
+            self.flash(request, f"saved_{kind}", value=value)
+            return RedirectResponse("/preferences", status_code=303)
+
         return r
+
+    def messages(self, person: str, reveal: bool = False) -> list[dict[str, Any]]:
+        """The person's messages as the portal shows them: codes for contact details are left out."""
+        return [m for m in self.civic.messenger.of_person(person, reveal=reveal)
+                if m["template"] not in HIDDEN_TEMPLATES]
+
+    def _contacts(self, person: str) -> dict[str, str | None]:
+        profile = self.civic.registry.profile(person)
+        return {k: (str(profile[k].value) if k in profile else None) for k in CONTACT_CHANNEL}
 
     def _session_left(self, request: Request) -> int:
         """Seconds until the session ends (sessions last 8 hours from sign-in), for the timeout warning."""
@@ -741,6 +842,34 @@ class Portal:
 
 
 SESSION_SECONDS = 8 * 3600  # how long a session lasts from sign-in (``mount``)
+
+
+def _code_hash(salt: str, code: str) -> str:
+    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+
+
+def _contact_value(kind: str, raw: str) -> tuple[str, str | None]:
+    """(normalised value, None) or (raw, the words key of the problem).
+
+    A phone number must be a mobile on the UK's +44 plan and comes back in E.164 (``+447400123456``), checked
+    with ``phonenumbers``; an email address is checked and normalised with ``email-validator``
+    (syntax only; the code proves it is delivered).
+    """
+    if not raw:
+        return raw, f"contact_err_{kind}_missing"
+    if kind == "phone":
+        try:
+            number = phonenumbers.parse(raw, "GB")
+        except phonenumbers.NumberParseException:
+            return raw, "contact_err_phone_invalid"
+        if (not phonenumbers.is_valid_number(number) or number.country_code != 44
+                or phonenumbers.number_type(number) is not phonenumbers.PhoneNumberType.MOBILE):
+            return raw, "contact_err_phone_invalid"
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized, None
+    except EmailNotValidError:
+        return raw, "contact_err_email_invalid"
 
 
 def _local(target: str | None) -> str:

@@ -57,6 +57,10 @@ PROMISES = {  # the promise, and what keeps it
         step(m, "answer", "wait")(pack) and "timed-out" in (pack.moments[m].step("reminder").when_source or "")
         for m in ("register-to-vote", "provisional-licence")),
     r"we will tell the organisations you choose|who we will tell": step("moving-home", "council-tax", "share"),
+    # money: an overpayment is only told until a person decides (engine/payments.decide_overpayment sends
+    # overpayment-decision)
+    r"nothing will be taken back unless a person decides it should be, and we will write to you first": lambda pack: (
+        "overpayment-found" in pack.templates and "overpayment-decision" in pack.templates),
     r"we will send you a message listing who we told": step("moving-home", "told", "notify", template="move-told"),
     # contact details: the portal queues the code (Messenger.confirm_contact), and a confirmed detail is used
     r"we will (text|email) a code": lambda pack: (

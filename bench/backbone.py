@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--json", type=Path)
-    add_quick(parser, events=20, subscribers=5, engine_events=100, workers="1,2")
+    add_quick(parser, events=20, subscribers=5, engine_events=100, workers="1")
     args = parser.parse_args()
     apply_quick(args, args.json)
     figures: dict = {"benchmark": "backbone", "db": args.db, "events": args.events, "subscribers": args.subscribers,

@@ -65,6 +65,9 @@ def test_the_survey_refuses_an_account_that_fails_the_modulus_check_and_never_re
     assert refused.status_code == 400
     assert "govuk-error-summary" in refused.text and "do not match a UK bank account" in refused.text
     assert "bank_account" not in app.registry.profile(cal)
-    saved = client.post("/survey", data={**form, "account_number": "55779911"})
+    check = client.post("/survey", data={**form, "account_number": "55779911"})  # "Check your answers"
+    assert check.status_code == 200 and "Account ending 9911" in check.text, check.text[-400:]
+    saved = client.post("/survey/confirm", data={"csrf_token": csrf(check.text), "sort_code": "200000",
+                                                 "account_number": "55779911"})
     assert saved.status_code == 200, saved.text[-400:]
     assert app.registry.profile(cal, reveal=["bank_account"])["bank_account"].value == "20-00-00 55779911"

@@ -97,21 +97,21 @@ def test_answers_are_checked_before_they_are_saved_and_bank_details_show_four_di
     assert "Enter the work you would like to do" in bad.text and 'href="#aspirations"' in bad.text
     assert '<span class="govuk-visually-hidden">Error:</span>' in bad.text
     answers = {"csrf_token": csrf(page.text), "aspirations": "nurse caring for patients",
-               "travel_radius_miles": "15", "sort_code": "20 00 00", "account_number": "12345678"}
+               "travel_radius_miles": "15", "sort_code": "20 00 00", "account_number": "55779911"}
     check = client.post("/survey", data=answers)
     assert check.status_code == 200 and "Check your answers" in check.text
-    assert "Account ending 5678" in check.text and "15 miles" in check.text
+    assert "Account ending 9911" in check.text and "15 miles" in check.text
     assert "nurse caring for patients" in check.text and 'href="/survey#aspirations"' in check.text
     assert "aspirations" not in app.registry.profile(person)  # nothing saved until confirmed
     changed = client.get("/survey")  # "Change": the answers come back, except the bank details
-    assert "nurse caring for patients" in changed.text and "12345678" not in changed.text
+    assert "nurse caring for patients" in changed.text and "55779911" not in changed.text
     done = client.post("/survey/confirm", data={"csrf_token": csrf(check.text), "sort_code": "200000",
-                                                "account_number": "12345678"})
+                                                "account_number": "55779911"})
     assert done.status_code == 200 and banner(done.text) == "Your answers are saved."
     profile = app.registry.profile(person)
     assert profile["aspirations"].value == "nurse caring for patients"
     data = client.get("/data").text
-    assert "Account ending 5678" in data and "12345678" not in data
+    assert "Account ending 9911" in data and "55779911" not in data
     assert 'href="/survey?change=aspirations"' in data  # their own answers can be changed
     again = client.get("/survey?change=aspirations").text
     assert 'id="aspirations"' in again and 'name="change" value="aspirations"' in again

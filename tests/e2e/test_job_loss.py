@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from civicmoments.adapters.payments import pain001
+from civicmoments.formats import job_title
 
 from .conftest import CIVIC, civic_env, free_port, wait_for
 
@@ -205,7 +206,7 @@ def test_abe_from_redundancy_to_a_new_job(world):
     near = re.compile(r"(less than a mile|\d+ miles?) away")  # distances in words, as people read them
     assert all(j["why"] and near.search(j["why"]) for j in jobs)
     assert sum(1 for line in text.splitlines() if line.startswith("- ") and near.search(line)) == 5
-    assert jobs[0]["title"] in text
+    assert job_title(jobs[0]["title"]) in text  # titles as published, with a capital letter
 
     answers = {"aspirations": "nurse caring for patients in hospital", "travel_radius_miles": 20,
                "bank_account": "20-00-00 55779911"}
@@ -232,7 +233,7 @@ def test_abe_from_redundancy_to_a_new_job(world):
     told = httpx.get(f"{world['jobmatch']}/v1/employers/{job['employer']}/reservations").json()
     assert [(e["event"], e["job"], e["slot"]) for e in told] == [("reserved", job["job"], job["slots"][0])]
     invitation = wait_for(lambda: messages(world, abe).get("interview-invitation"), timeout=60)
-    assert job["title"] in invitation["content"]["subject"]
+    assert job_title(job["title"]) in invitation["content"]["subject"]
     ics = httpx.get(r.json()["calendar"])
     assert ics.headers["content-type"].startswith("text/calendar")
     assert b"BEGIN:VEVENT" in ics.content and job["employer"].encode() in ics.content

@@ -239,3 +239,16 @@ def test_the_api_speaks_problems_and_shows_each_organisation_only_its_own(sqlite
         assert api.delete(f"/v1/subscriptions/{made.json()['id']}", headers=as_council).status_code == 204
         assert api.get("/v1/subscriptions", headers=as_council).json() == []
     app.store.close()
+
+
+def test_a_later_subscription_hears_only_what_came_after_it_and_an_earlier_one_everything(world):
+    app, clock, council, other, hook = world
+    early = app.subscriptions.create(council, [TYPE], "council-support", hook.url + "/early")
+    p = person(app)
+    publish(app, p, postcode="CF10 1AA")  # before the second subscription
+    late = app.subscriptions.create(council, [TYPE], "council-support", hook.url + "/late")
+    publish(app, p, postcode="CF10 2BB")
+    app.relay.run_once()
+    assert app.subscriptions.counts(early.id) == {"delivered": 2}
+    assert app.subscriptions.counts(late.id) == {"delivered": 1}
+    assert sorted(json.loads(b)["postcode"] for _, b in hook.requests) == ["CF10 1AA", "CF10 2BB", "CF10 2BB"]

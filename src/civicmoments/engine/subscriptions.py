@@ -139,12 +139,18 @@ class Relay:
         return self.deliver()
 
     def fan_out(self) -> int:
+        """One read of the inbox from the furthest-behind subscription's cursor serves them all."""
+        subs = self.store.list()
+        if not subs:
+            return 0
+        low = min(s.cursor for s in subs)
+        events, cursor = self.store.events_after(low, self.batch * 5)
         made = 0
-        for sub in self.store.list():
-            events, cursor = self.store.events_after(sub.cursor, self.batch * 5)
-            if cursor == sub.cursor:
+        for sub in subs:
+            if sub.cursor >= cursor:
                 continue
-            seqs = [e["seq"] for e in events if sub.matches(e["type"], e["source"], e["subject"])]
+            seqs = [e["seq"] for e in events
+                    if e["seq"] > sub.cursor and sub.matches(e["type"], e["source"], e["subject"])]
             made += self.store.fan_out(sub.id, seqs, cursor, self.clock.now())
         return made
 

@@ -58,6 +58,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/backbone.py --events 300 --subscribers 100 --json bench/results/backbone-postgres.json
 	$(BIN)/python bench/lifetime.py --people 1000000 --json bench/results/lifetime-sqlite.json
 	$(BIN)/python bench/payments.py --awards 1000000 --json bench/results/payments-sqlite.json
+	$(BIN)/python bench/figures.py --write
 
 clean:
 	rm -rf $(VENV) .civic

@@ -34,7 +34,7 @@ PG_ADMIN = os.environ.get("CIVIC_TEST_POSTGRES_URL", "postgresql://postgres@127.
 
 # Each slow suite has its marker (from its folder) and a time budget per test, in seconds;
 # `make test-fast` leaves the marked suites out.
-SUITES = {"browser": 300, "e2e": 300, "slow": 600, "bench": 600, "fuzz": 900}
+SUITES = {"browser": 300, "e2e": 300, "slow": 600, "bench": 600, "fuzz": 900, "scaleout": 540}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,6 +18,7 @@ class RecordingProvider:
         self.performed: Counter[str] = Counter()  # effects applied, per key (must stay at 1)
         self.calls: Counter[str] = Counter()  # requests received, per key (retries included)
         self.bodies: dict[str, dict] = {}
+        self.arrivals: list[float] = []  # time.monotonic() of every request, to count the rate seen here
         self.fail_plan: dict[str, list[int]] = {}  # key prefix -> statuses to answer first
         provider = self
 
@@ -46,6 +48,7 @@ class RecordingProvider:
 
     def answer(self, key: str, body: dict) -> int:
         with self.lock:
+            self.arrivals.append(time.monotonic())
             self.calls[key] += 1
             for prefix, statuses in self.fail_plan.items():
                 if key.endswith(prefix) and self.calls[key] <= len(statuses):

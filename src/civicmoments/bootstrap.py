@@ -50,7 +50,7 @@ from .engine.organisations import Organisations, organisation_id
 from .engine.outbound import Fence, Outbound
 from .engine.outcomes import ConfirmOutcomes
 from .engine.ports import EffectProvider
-from .engine.providers import ProviderPool
+from .engine.providers import Allowance, ProviderPool
 from .engine.questions import QuestionPlanner
 from .engine.registry import Registry
 from .engine.steps import DecideProvider, RegistryStepsProvider
@@ -112,7 +112,8 @@ class App:
 
         s = self.settings
         return NatsIntake(s.nats_url, s.nats_prefix, self.intake, self.organisations,
-                          RefusalStore(self.store.engine, self.store.reader), self.clock, s.max_payload_bytes)
+                          RefusalStore(self.store.engine, self.store.reader), self.clock, s.max_payload_bytes,
+                          replicas=s.nats_replicas)
 
     def engine_health(self) -> dict:
         return engine_health(self.health, self.clock, self.supervisor, self.settings.engine_stale_seconds)
@@ -366,6 +367,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
                                            lambda: holder["app"].payments)
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     effects.telemetry = telemetry
+    if settings.effects_url and settings.effects_rate_per_second:  # one limit for every process, with ``limits``
+        effects.allowance = Allowance("provider:effects", settings.effects_rate_per_second, limits)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
                     messenger, periodic=[(60.0, audit.due)])
     card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones

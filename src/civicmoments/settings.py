@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         default=None, description="if set, every effect is delivered by HTTP POST to this URL"
     )
     effects_token: SecretStr | None = None
+    effects_rate_per_second: float | None = Field(
+        default=None, gt=0, description="the most effects a second posted to effects_url by all processes together "
+        "(shared in the database with shared_limits); unset means no limit")
     pseudonym_keys: SecretStr | None = Field(
         default=None, description="HMAC keys for pseudonyms: '2:<base64>,1:<base64>', newest first")
     data_keys: SecretStr | None = Field(default=None, description="AES-256-GCM keys, same form")

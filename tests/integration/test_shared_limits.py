@@ -61,3 +61,34 @@ def test_a_provider_set_aside_by_one_process_is_set_aside_for_all(pg_url):
     assert other.down_until("sms:notify") > time.time() + 25
     a.dispose()
     b.dispose()
+
+
+def test_tokens_taken_but_not_used_go_back_to_the_bucket(pg_url):
+    from civicmoments.engine.providers import Allowance
+
+    make_app(pg_url, FakeClock()).store.close()
+    writer, _ = make_engines(pg_url)
+    wall = [1000.0]
+    limits = SharedLimits(writer, wall=lambda: wall[0])
+    allowance = Allowance("provider:effects", 10.0, limits)
+    assert allowance.take(25) == 10  # one second's worth in hand
+    assert allowance.take(5) == 0
+    allowance.give_back(4)
+    assert allowance.take(25) == 4
+    allowance.give_back(50)  # never above one second's worth
+    assert allowance.take(25) == 10
+    wall[0] += 0.5
+    assert allowance.take(25) == 5
+    writer.dispose()
+
+
+def test_without_a_shared_store_the_allowance_is_the_processs_own():
+    from civicmoments.engine.providers import Allowance
+
+    now = [0.0]
+    allowance = Allowance("provider:effects", 4.0, monotonic=lambda: now[0])
+    assert allowance.take(10) == 4
+    allowance.give_back(3)
+    assert allowance.take(10) == 3
+    now[0] += 1.0
+    assert allowance.take(10) == 4

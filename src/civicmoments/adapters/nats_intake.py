@@ -5,7 +5,8 @@ id>``, with its bearer token in the ``Authorization`` header (``Bearer <token>``
 credential as over HTTP; an operator may also give each organisation a NATS user allowed to
 publish only there). The platform reads the stream ``<PREFIX>_IN`` with one durable pull
 consumer, shared by every process that runs it (each message goes to one of them), with
-explicit acknowledgement, a 30 s acknowledgement wait and at most 5 deliveries.
+explicit acknowledgement, a 30 s acknowledgement wait and at most 5 deliveries; the stream is
+replicated on ``CIVIC_NATS_REPLICAS`` nodes, so a node lost takes no message with it.
 
 Each message goes through the same checks as ``POST /v1/events`` (``Intake.submit``:
 authentication, source ownership, scope, schema, authority, idempotency on source and id).
@@ -53,10 +54,11 @@ class RefusalStore:
 
 class NatsIntake:
     def __init__(self, url: str, prefix: str, intake, organisations, refusals: RefusalStore, clock: Clock,
-                 max_bytes: int = 1_000_000, batch: int = 100, on_accept: Callable[[], None] | None = None) -> None:
+                 max_bytes: int = 1_000_000, batch: int = 100, on_accept: Callable[[], None] | None = None,
+                 replicas: int = 1) -> None:
         self.url, self.prefix, self.intake, self.orgs = url, prefix, intake, organisations
         self.refusals, self.clock, self.max_bytes, self.batch = refusals, clock, max_bytes, batch
-        self.on_accept = on_accept
+        self.on_accept, self.replicas = on_accept, replicas
         self.stream = f"{prefix.upper().replace('.', '_')}_IN"
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
@@ -106,7 +108,8 @@ class NatsIntake:
         nc = await nats.connect(servers(self.url), max_reconnect_attempts=-1, reconnect_time_wait=1)
         js = nc.jetstream()
         try:
-            await js.add_stream(StreamConfig(name=self.stream, subjects=[f"{self.prefix}.in.>"]))
+            await js.add_stream(StreamConfig(name=self.stream, subjects=[f"{self.prefix}.in.>"],
+                                             num_replicas=self.replicas))
         except BadRequestError:
             pass
         sub = await js.pull_subscribe(f"{self.prefix}.in.>", durable="civic-intake", stream=self.stream,

@@ -28,8 +28,22 @@ class EffectRunner:
         self.batch_size, self.lease_seconds = batch_size, lease_seconds
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="effect-kinds")
 
+    allowance = None  # a providers.Allowance when the effects service has a rate limit
+
     def run_once(self) -> int:
-        effects = self.store.claim_effects(self.clock.now(), self.batch_size, self.lease_seconds)
+        """Claim and perform one batch; returns how many effects were claimed. With an allowance,
+        tokens are taken only when effects are waiting, a batch is no larger than the tokens taken,
+        and the tokens a smaller claim left unused are given back."""
+        limit = self.batch_size
+        if self.allowance is not None:
+            if not self.store.effects_waiting(self.clock.now()):
+                return 0
+            limit = self.allowance.take(self.batch_size)
+            if limit == 0:
+                return 0
+        effects = self.store.claim_effects(self.clock.now(), limit, self.lease_seconds)
+        if self.allowance is not None:
+            self.allowance.give_back(limit - len(effects))
         if not effects:
             return 0
         by_kind: dict[str, list[Effect]] = defaultdict(list)

@@ -43,6 +43,37 @@ class Bucket:
 
 
 @dataclass
+class Allowance:
+    """At most ``rate`` a second from the bucket ``key``, for work that has no channel pool (the
+    effects posted to ``CIVIC_EFFECTS_URL``). With ``shared`` (``SharedLimits``) every process takes
+    from one bucket in the database; without it, from this process's own. ``take(wanted)`` returns
+    how many may go now (0 to ``wanted``); ``give_back(n)`` returns tokens taken but not used."""
+
+    key: str
+    rate: float
+    shared: object | None = None
+    bucket: Bucket | None = None
+    monotonic: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        if self.shared is None:
+            self.bucket = Bucket(self.rate, at=self.monotonic())
+
+    def take(self, wanted: int) -> int:
+        if self.shared is not None:
+            return self.shared.take(self.key, self.rate, wanted)
+        return self.bucket.take(wanted, self.monotonic())
+
+    def give_back(self, n: int) -> None:
+        if n <= 0:
+            return
+        if self.shared is not None:
+            self.shared.give_back(self.key, self.rate, n)
+        else:
+            self.bucket.tokens = min(self.rate, self.bucket.tokens + n)
+
+
+@dataclass
 class Health:
     window: int = 20
     threshold: float = 0.5

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from .bulk import Bulk
 from .schema import provider_health, rate_buckets
@@ -42,6 +42,16 @@ class SharedLimits:
             conn.execute(update(rate_buckets).where(rate_buckets.c.key == key)
                          .values(tokens=tokens - got, at=max(now, at)))
         return got
+
+    def give_back(self, key: str, rate: float, n: int) -> None:
+        """Return ``n`` unused tokens to the bucket ``key`` (never above its one second's worth)."""
+        if n <= 0:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(rate_buckets).where(rate_buckets.c.key == key)
+                         .values(tokens=func.least(float(rate), rate_buckets.c.tokens + n)
+                                 if self.engine.dialect.name == "postgresql"
+                                 else func.min(float(rate), rate_buckets.c.tokens + n)))
 
     def set_aside(self, name: str, until: float, error_rate: float) -> None:
         with self.engine.begin() as conn:

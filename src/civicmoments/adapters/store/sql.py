@@ -466,11 +466,19 @@ class SqlStore:
             return len(due)
 
     # -- effects -------------------------------------------------------------------
-    def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
-        claimable = or_(
+    @staticmethod
+    def _claimable(now: datetime):
+        return or_(
             (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= now),
             (outbox.c.status == EffectStatus.INFLIGHT) & (outbox.c.lease_until < now),
         )
+
+    def effects_waiting(self, now: datetime) -> bool:
+        """Whether any effect may be claimed now (a cheap look, without locks)."""
+        return self._any(select(outbox.c.id).where(self._claimable(now)))
+
+    def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
+        claimable = self._claimable(now)
         if not self._any(select(outbox.c.id).where(claimable)):
             return []
         with self.engine.begin() as conn:

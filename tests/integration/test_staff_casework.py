@@ -372,3 +372,24 @@ def test_documents_and_support_records_keep_on_sqlite_and_postgresql(db_url, clo
         assert (current["channel"], current["recorded_by"]) == ("visit", coach.id)
     finally:
         app.store.close()
+
+
+def test_a_disputed_fare_shows_the_transit_officer_what_the_person_said(world):
+    app, person = world["app"], world["person"]
+    metro, _ = app.organisations.add("Metro Transit", ["https://metro.example/*"], ["metro.*"])
+    app.agreements.put("metro-fare-disputes", "Metro Transit", "fare-concession", ["given_name"])
+    (given,) = app.gate.disclose(metro.id, "fare-concession", [person], ["given_name"])
+    (receipt,) = app.intake.submit(metro, [{
+        "specversion": "1.0", "type": "metro.fare-disputed", "source": "https://metro.example/disputes",
+        "id": "D-1", "subject": given.subject,
+        "data": {"dispute": "D-1", "fare_pence": 280, "travelled_on": "2026-11-27", "station": "Leeds",
+                 "reason": "Charged full fare while holding a concession"}}])
+    assert receipt.status == "accepted"
+    while app.worker.run_once():
+        pass
+    (case,) = [c for c in app.cases.list(person=person) if c.queue == "fare-dispute"]
+    page = officer(world, "demo-agency-partner").get(f"/staff/cases/{case.id}")
+    assert page.status_code == 200
+    inset = re.search(r'id="fare-dispute">([^<]+)<', page.text).group(1)
+    assert inset == ("The transit authority's dispute D-1: a fare of £2.80 on 2026-11-27 at Leeds. "
+                     "The person says: Charged full fare while holding a concession")

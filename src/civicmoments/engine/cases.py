@@ -236,10 +236,12 @@ class Cases:
         return changed
 
 
-def _request(event: Mapping[str, Any] | None) -> dict[str, Any]:
+def _request(event: Mapping[str, Any] | None, keep: bool = False) -> dict[str, Any]:
     """What the person asked, when a person's own request opened the case (a correction names the
-    attribute and what is wrong with it), kept on the case for the officer: ``{"request": data}``."""
-    if not event or not str(event.get("type", "")).startswith("civic.person."):
+    attribute and what is wrong with it), or when the step says ``request: true`` (a disputed fare
+    the transit authority reports names the journey and why), kept on the case for the officer:
+    ``{"request": data}``."""
+    if not event or not (keep or str(event.get("type", "")).startswith("civic.person.")):
         return {}
     return {"request": dict(event.get("data") or {})}
 
@@ -260,7 +262,8 @@ class OpenCaseProvider:
             requests.append((e, {"queue": spec["queue"], "person": e.person, "reason": spec.get("reason", ""),
                                  "journey": e.journey, "step": e.step, "priority": spec.get("priority", "normal"),
                                  "key": e.key, "data": {"moment": e.payload.get("moment"),
-                                                      **_request(e.payload.get("event"))}}))
+                                                      **_request(e.payload.get("event"),
+                                                                 spec.get("request") is True)}}))
             results.append(None)
         opened = iter(self.cases.open_many([r for _, r in requests])) if requests else iter(())
         return [r if r is not None else EffectResult.done({"case": next(opened).id}) for r in results]

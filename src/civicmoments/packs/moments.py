@@ -254,12 +254,15 @@ def _kind_spec(r: _Reader, kind: StepKind, spec: Any, path: tuple, opts: dict) -
 
 
 def _open_case(r: _Reader, spec: Any, path: tuple, opts: dict) -> dict[str, Any]:
-    """``open-case: QUEUE`` or ``{queue, reason, priority, wait}``; ``wait: true`` waits for the outcome."""
+    """``open-case: QUEUE`` or ``{queue, reason, priority, wait, request}``; ``wait: true`` waits for the
+    outcome; ``request: true`` keeps the triggering event's data on the case (as a person's own
+    ``civic.person.*`` request always is)."""
     if isinstance(spec, str):
         spec = {"queue": spec}
         qpath = path
     else:
-        spec = dict(r.mapping(spec, path, {"queue", "reason", "priority", "wait", "deadline", "on_timeout"},
+        spec = dict(r.mapping(spec, path, {"queue", "reason", "priority", "wait", "request", "deadline",
+                                                 "on_timeout"},
                               "'open-case'"))
         qpath = path + ("queue",)
     queue = r.string(spec.get("queue"), qpath, "'open-case' queue")
@@ -270,6 +273,8 @@ def _open_case(r: _Reader, spec: Any, path: tuple, opts: dict) -> dict[str, Any]
         r.string(spec["reason"], path + ("reason",), "'reason'")
     if spec.get("priority", "normal") not in PRIORITIES:
         raise r.fail(path + ("priority",), f"'priority' is one of {', '.join(PRIORITIES)}")
+    if not isinstance(spec.get("request", False), bool):
+        raise r.fail(path + ("request",), "'request' is true or false")
     wait = spec.pop("wait", False)
     if not isinstance(wait, bool):
         raise r.fail(path + ("wait",), "'wait' is true or false")

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8080", description="where people sign in; used in messages")
     service_name: str = "Civic Moments"
     transit_checks_per_second: float = Field(default=20.0, gt=0, description="per organisation; more get 429")
+    sweep_partitions: int = Field(default=1, ge=1, le=4096, description="parts the daily sweep is split into; "
+                                  "with more than one, every `civic serve` and `civic worker` takes parts until "
+                                  "none is left, and no part is done twice")
+    sweep_lease_seconds: float = Field(default=3600.0, gt=0, description="how long a process holds a part of the "
+                                       "sweep before another may take it again (its taker died)")
     web_processes: int = Field(default=1, ge=1, le=64, description="processes serving the API and the portal")
     shared_limits: bool | None = Field(default=None, description="keep rate limits and provider health in the "
                                        "database, shared by every process; unset: on PostgreSQL or with several "

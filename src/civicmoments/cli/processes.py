@@ -104,11 +104,29 @@ def worker(until_idle: bool) -> None:
         return
     supervisor = app.start_engine()
     nats = app.nats_intake().start() if app.settings.nats_url else None  # any worker may take intake messages
+    if app.settings.sweep_partitions > 1:  # any worker may take parts of the daily sweep
+        threading.Thread(target=daily_sweep, args=(app, supervisor.stopping), name="sweep", daemon=True).start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stopping.set())
     supervisor.run()
     if nats is not None:
         nats.stop()
+
+
+def daily_sweep(app, stop: threading.Event) -> None:
+    """A worker's share of the daily sweep: once a day, the parts no other process has taken."""
+    last = None
+    while not stop.is_set():
+        today = app.clock.now().date()
+        if today != last:
+            try:
+                run_sweep(app, today, show_progress=False)
+                last = today
+            except Exception as exc:  # noqa: BLE001 - keep working; try again in an hour
+                from ..logs import get
+
+                get("civic.sweep").error("sweep failed", error=type(exc).__name__)
+        stop.wait(3600)
 
 
 @main.group()

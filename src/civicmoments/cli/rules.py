@@ -44,10 +44,22 @@ def explain(person: str, service: str, on: str | None, as_json: bool) -> None:
     click.echo(decision.explanation)
 
 
-def run_sweep(app, until, since=None, show_progress: bool = True) -> dict:
+def run_sweep(app, until, since=None, show_progress: bool = True, parts: int | None = None) -> dict:
+    """The sweep for ``until``: whole, or split in ``parts`` (default ``CIVIC_SWEEP_PARTITIONS``) of
+    which this process takes as many as are left (the totals are then this process's own)."""
     from ..engine.sweep import Sweeper
 
     sweeper = Sweeper(app.rules, app.services.catalogue, app.registry.store, app.store)
+    parts = parts or app.settings.sweep_partitions
+    if parts > 1:
+        import os
+        import socket
+
+        from ..adapters.store.partitions import PartitionLeases
+
+        leases = PartitionLeases(app.store.engine, app.store.reader)
+        return sweeper.run_parts(leases, f"sweep:{until}", parts, f"{socket.gethostname()}:{os.getpid()}",
+                                 app.clock, app.settings.sweep_lease_seconds, until, since)
     total = app.registry.store.count_people()
     with click.progressbar(length=max(total, 1), label="sweeping", file=sys.stderr,
                            hidden=not show_progress) as bar:
@@ -63,15 +75,20 @@ def run_sweep(app, until, since=None, show_progress: bool = True) -> dict:
 @main.command()
 @click.option("--date", "on", default=None, help="sweep up to this day (default: today)")
 @click.option("--since", default=None, help="count milestones after this day (default: the day before)")
+@click.option("--parts", type=click.IntRange(1, 4096), default=None,
+              help="split the sweep in this many parts and take those left (several machines at once); "
+                   "default CIVIC_SWEEP_PARTITIONS")
 @click.option("--json", "as_json", is_flag=True)
-def sweep(on: str | None, since: str | None, as_json: bool) -> None:
+def sweep(on: str | None, since: str | None, parts: int | None, as_json: bool) -> None:
     """Find milestones crossed and eligibility changed, for everyone, and send them as events."""
     app = common._app()
-    result = run_sweep(app, _day(on) or app.clock.now().date(), _day(since), show_progress=not as_json)
+    result = run_sweep(app, _day(on) or app.clock.now().date(), _day(since), show_progress=not as_json,
+                       parts=parts)
     if as_json:
         _out(result)
     else:
-        click.echo(f"{result['people']} people: {result['milestones']} milestone event(s), "
+        done = f" in {result['parts']} part(s) taken here" if "parts" in result else ""
+        click.echo(f"{result['people']} people{done}: {result['milestones']} milestone event(s), "
                    f"{result['eligibility']} eligibility change(s)")
 
 

@@ -59,11 +59,14 @@ class Sweeper:
         return crossed, eligible
 
     def run(self, until: date, since: date | None = None, batch: int = 50_000,
-            progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+            progress: Callable[[int, int], None] | None = None,
+            part: tuple[int, int] | None = None) -> dict[str, int]:
+        """Sweep everyone, or with ``part`` (k, n) only part k of n (households kept whole); returns
+        the people swept and the milestone and eligibility events newly emitted."""
         since = since or until - timedelta(days=1)
         emitted = {"people": 0, "milestones": 0, "eligibility": 0}
         total = self.registry.count_people()
-        for ids, columns, households, roles in self.registry.input_batches(self.rules.inputs, batch):
+        for ids, columns, households, roles in self.registry.input_batches(self.rules.inputs, batch, part):
             crossed, eligible = self.compute(len(ids), self.rules.input_arrays(columns), since, until,
                                              households, roles)
             events: list[dict[str, Any]] = []
@@ -100,6 +103,18 @@ class Sweeper:
             if progress:
                 progress(emitted["people"], total)
         return emitted
+
+    def run_parts(self, leases, job: str, parts: int, holder: str, clock, lease_seconds: float,
+                  until: date, since: date | None = None, batch: int = 50_000) -> dict[str, int]:
+        """Take parts of the sweep for ``until`` (``leases``: ``adapters/store/partitions.PartitionLeases``)
+        until none is left, sweeping each; returns the totals of the parts this caller did, with
+        ``parts`` their count. Several processes may run this at once: each part is done by one."""
+        totals = {"people": 0, "milestones": 0, "eligibility": 0, "parts": 0}
+        while (part := leases.take(job, parts, holder, clock.now(), lease_seconds)) is not None:
+            result = self.run(until, since, batch, part=(part, parts))
+            if leases.done(job, part, holder, clock.now(), result):
+                totals = {k: totals[k] + result.get(k, 0) for k in totals} | {"parts": totals["parts"] + 1}
+        return totals
 
     @staticmethod
     def _event(type_: str, ident: str, subject: str, data: dict) -> dict[str, Any]:

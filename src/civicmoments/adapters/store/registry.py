@@ -157,10 +157,18 @@ class RegistryStore:
             return conn.execute(select(func.count()).select_from(people)
                                 .where(people.c.merged_into.is_(None))).scalar()
 
-    def input_batches(self, specs, batch: int = 50_000):
+    def input_batches(self, specs, batch: int = 50_000, part: tuple[int, int] | None = None):
         """(ids, {variable: values}, household ids, roles) for everyone, a batch at a time, from
         their best facts. Households are never split across batches: their members come
-        first, in household order, then everyone who lives in no recorded household."""
+        first, in household order, then everyone who lives in no recorded household.
+
+        ``part`` (k, n) keeps only part k of n: the households, and the people in none, whose id
+        falls in it (``partitions.part_of``), so n processes may each take a part."""
+        from .partitions import part_of
+
+        def mine(key: str) -> bool:
+            return part is None or part_of(key, part[1]) == part[0]
+
         members = []
         with self.reader.connect() as conn:
             members = conn.execute(select(household_members.c.household_id, household_members.c.person_id,
@@ -174,6 +182,8 @@ class RegistryStore:
             groups[-1].append((m.household_id, m.person_id, m.role))
         chunk: list[tuple[str, str, str]] = []
         for group in groups:
+            if not mine(group[0][0]):
+                continue
             if chunk and len(chunk) + len(group) > batch:
                 yield self._inputs_for(chunk, specs)
                 chunk = []
@@ -181,7 +191,7 @@ class RegistryStore:
         if chunk:
             yield self._inputs_for(chunk, specs)
         for ids in self.people_pages(batch):
-            alone = [(p, p, "adult") for p in ids if p not in in_household]
+            alone = [(p, p, "adult") for p in ids if p not in in_household and mine(p)]
             if alone:
                 yield self._inputs_for(alone, specs, (ids[0], ids[-1]))
 

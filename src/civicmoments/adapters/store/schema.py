@@ -581,6 +581,22 @@ provider_health = Table(
     Column("error_rate", Float, nullable=False),
 )
 
+# A job split in parts (the sweep for one day): any process may take a part; a part done is
+# never done again, and a part whose taker died is taken again once its lease runs out.
+partition_leases = Table(
+    "partition_leases",
+    metadata,
+    Column("job", String(100), primary_key=True),  # e.g. sweep:2026-11-30
+    Column("part", Integer, primary_key=True),  # 0 .. parts - 1
+    Column("parts", Integer, nullable=False),
+    Column("status", String(8), nullable=False),  # open | done
+    Column("holder", String(100)),  # who took it last (host:pid)
+    Column("leased_until", Time),
+    Column("attempts", Integer, nullable=False),
+    Column("result", Json),  # what doing it gave (counts)
+    Column("done_at", Time),
+)
+
 # -- money: awards, payments, runs and bank reports (issue 17) ------------------------
 
 awards = Table(

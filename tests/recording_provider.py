@@ -20,6 +20,10 @@ class RecordingProvider:
         self.bodies: dict[str, dict] = {}
         self.arrivals: list[float] = []  # time.monotonic() of every request, to count the rate seen here
         self.fail_plan: dict[str, list[int]] = {}  # key prefix -> statuses to answer first
+        self.holding = False  # hold the next request unanswered (performed, but its sender never hears)
+        self.held = threading.Event()  # set once a request is held; ``held_port`` is its sender's port
+        self.held_port = 0
+        self.release = threading.Event()
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,14 +37,19 @@ class RecordingProvider:
                     return  # the client died mid-request (a killed worker): nothing to perform
                 key = self.headers["Idempotency-Key"]
                 status = provider.answer(key, body)
+                if provider.take_hold(self.client_address[1]):
+                    provider.release.wait(120)
                 variables = body["payload"]["spec"].get("variables", [])
                 result = {"outputs": {v: True for v in variables}} if status == 200 else {}
                 payload = json.dumps(result).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the sender was killed while its request was held: it never hears
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/effects"
@@ -58,10 +67,26 @@ class RecordingProvider:
                 self.bodies[key] = body
             return 200
 
+    def hold_next(self) -> None:
+        """Hold the next request after it is performed, until ``release`` is set."""
+        with self.lock:
+            self.held.clear()
+            self.release.clear()
+            self.holding = True
+
+    def take_hold(self, port: int) -> bool:
+        with self.lock:
+            if not self.holding:
+                return False
+            self.holding, self.held_port = False, port
+        self.held.set()
+        return True
+
     def __enter__(self) -> RecordingProvider:
         self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()

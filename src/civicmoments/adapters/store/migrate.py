@@ -19,7 +19,12 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
+    """Apply every migration not yet applied. On PostgreSQL, processes starting at once (several
+    workers and web processes) take turns under an advisory lock held to the end of the
+    transaction: the first applies what is new, the others then find nothing to do."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(314159)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

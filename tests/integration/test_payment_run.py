@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -141,3 +141,27 @@ def test_a_run_killed_after_n_committed_payments_and_run_again_pays_each_exactly
     once_more = civic(env, "run", "--date", "2026-04-20")
     assert once_more.returncode == 1 and "already been done: 30 payments" in once_more.stderr
     assert len(files_in(folder)) == 5
+
+
+def test_the_daily_run_is_made_by_one_of_several_servers_and_a_dead_holder_is_taken_over(world):
+    """Each `civic serve` calls the daily job; the lease lets one pay, and after a holder dies
+    (its lease runs out) the next caller finishes the run, paying nothing twice."""
+    from civicmoments.adapters.store.partitions import PartitionLeases
+    from civicmoments.cli.payments import daily
+
+    app = world
+    (p,) = people(app, 1)
+    app.payments.award(p, "jsa-new-style", "d1", start=date(2026, 4, 6))
+    day = date(2026, 4, 20)
+    leases = PartitionLeases(app.store.engine)
+    # another server took today's run and died before finishing
+    assert leases.take(f"payments:{day}", 1, "elsewhere:1", app.clock.now(), 60) == 0
+    assert daily(app, day) is False  # its lease still holds: this server leaves the run alone
+    assert not files_in(app.payments.folder)
+    app.clock.advance(timedelta(seconds=61))
+    assert daily(app, day) is True  # the lease ran out: this server makes the run
+    assert daily(app, day) is False  # and no server makes it again
+    (txs,) = files_in(app.payments.folder).values()
+    assert [t["amount"] for t in txs] == [19110]
+    (part,) = leases.parts(f"payments:{day}")
+    assert part["status"] == "done" and part["attempts"] == 2

@@ -58,14 +58,29 @@ def payments_check(as_json: bool) -> None:
                    f"ends {a['end'] or 'no end'}; {why}")
 
 
-def daily(app, day: date) -> None:
-    """What `civic serve` runs once a day: the payment run for today (once; a finished run is left alone)."""
+def daily(app, day: date, lease_seconds: float = 3600) -> bool:
+    """What `civic serve` runs once a day: the payment run for today, by one process only.
+
+    Several servers sharing a database each call this; the run is leased (``payments:<day>``, one
+    part, in ``partition_leases``) so one of them pays and the others find it taken. A holder that
+    dies mid-run leaves its lease to run out after ``lease_seconds``; the next taker finishes the
+    run, which resumes without paying anything twice. Returns True if this process ran it."""
+    import os
+    import socket
+
+    from ..adapters.store.partitions import PartitionLeases
     from ..engine.payments import AlreadyRunError
 
+    leases = PartitionLeases(app.store.engine, app.store.reader)
+    job, holder = f"payments:{day.isoformat()}", f"{socket.gethostname()}:{os.getpid()}"
+    if leases.take(job, 1, holder, app.clock.now(), lease_seconds) is None:
+        return False  # done today, or another process is running it
     try:
         app.payments.run(day)
     except AlreadyRunError:
         pass
+    leases.done(job, 0, holder, app.clock.now())
+    return True
 
 
 @payments.command("reconcile")

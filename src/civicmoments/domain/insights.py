@@ -353,7 +353,7 @@ def split(rows: Sequence[JourneyFacts], group: str, within_days: float | None, c
 def split_of(members: dict[str, Tally], rest: dict[str, Tally], within_days: float | None, costs: UnitCosts,
              thresholds: Thresholds) -> dict[str, dict[str, Any]]:
     """``split``'s result from the tally of each group value (``members``) and of everyone not in
-    it (``rest``, same keys)."""
+    it (``rest``; a value everyone shares has no rest and no entry)."""
     hidden = secondary_suppression({g: t.journeys for g, t in members.items()})
     out: dict[str, dict[str, Any]] = {}
     for g in sorted(members):
@@ -364,7 +364,7 @@ def split_of(members: dict[str, Tally], rest: dict[str, Tally], within_days: flo
                       "hidden so that a smaller group cannot be worked out from the total"}
             continue
         out[g] = {"people": t.journeys, "measures": measures_of(t, within_days, costs),
-                  "flags": flags_of(t, rest[g], thresholds)}
+                  "flags": flags_of(t, rest.get(g, Tally()), thresholds)}
     return out
 
 

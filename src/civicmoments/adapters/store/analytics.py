@@ -276,12 +276,12 @@ LEFT JOIN s.journey_groups gr ON gr.journey_id = j.id
 _TALLY = """
 WITH t AS (
     SELECT {key} AS k, count(*) AS journeys, count(*) FILTER (WHERE f.reached) AS reached,
-           list_sort(list(f.outcome_days) FILTER (WHERE f.reached AND f.outcome_days IS NOT NULL)) AS o,
+           list_sort(coalesce(list(f.outcome_days) FILTER (WHERE f.reached AND f.outcome_days IS NOT NULL), [])) AS o,
            count(*) FILTER (WHERE f.reached AND f.outcome_days <= ?) AS outcome_within,
            count(*) FILTER (WHERE f.reached AND f.outcome_days <= 30) AS back_30,
            count(*) FILTER (WHERE f.reached AND f.outcome_days <= 90) AS back_90,
            count(*) FILTER (WHERE f.reached AND f.outcome_days <= 180) AS back_180,
-           list_sort(list(f.first_notice_days) FILTER (WHERE f.first_notice_days IS NOT NULL)) AS fn,
+           list_sort(coalesce(list(f.first_notice_days) FILTER (WHERE f.first_notice_days IS NOT NULL), [])) AS fn,
            sum(f.questions) AS asked, 0 AS known, sum(f.contacts) AS contacts, sum(f.messages) AS messages,
            sum(f.first_channel) AS first_channel, sum(f.channel_pence) AS channel_pence,
            count(*) FILTER (WHERE f.awarded) AS awarded,

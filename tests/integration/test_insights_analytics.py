@@ -161,3 +161,33 @@ def test_each_tally_matches_the_reference_sums(db_url, clock):
         assert got[("region", False)][region] == m.tally([r for r in rows if r.region == region], within, costs)
         assert got[("region", True)][region] == m.tally([r for r in rows if r.region != region], within, costs)
     app.store.close()
+
+
+def test_duckdb_loads_the_pinned_extension_and_never_fetches_one(db_url, clock, tmp_path):
+    """The extension is the packaged file of DuckDB's own version, auto-install and auto-load are
+    off, and the CLI says which engine computed the figures."""
+    import duckdb
+    from click.testing import CliRunner
+
+    from civicmoments.cli import main
+
+    from ..conftest import TEST_KEYS, UK_PACK
+
+    app = make_app(db_url, clock)
+    populate(app, seed=3)
+    found = app.insights.store.analytics
+    assert found is not None and found.extension == analytics.extension_path(found.extension.stem,
+                                                                             duckdb.__version__)
+    assert analytics.extension_path(found.extension.stem, "0.0.1") is None
+    with found._attached() as c:
+        settings = dict(c.execute("SELECT name, value FROM duckdb_settings() WHERE name IN "
+                                  "('autoinstall_known_extensions', 'autoload_known_extensions')").fetchall())
+        loaded = c.execute("SELECT install_mode FROM duckdb_extensions() WHERE extension_name = ?",
+                           [found.extension.stem]).fetchone()
+    assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    assert loaded == ("NOT_INSTALLED",)  # loaded by path, nothing put in ~/.duckdb
+    env = {**TEST_KEYS, "CIVIC_DATABASE_URL": db_url, "CIVIC_PACK_DIR": str(UK_PACK),
+           "CIVIC_DATA_DIR": str(tmp_path / "data"), "CIVIC_LOG_LEVEL": "WARNING"}
+    out = CliRunner().invoke(main, ["insights", "show", "job-loss"], env=env, catch_exceptions=False)
+    assert out.exit_code == 0 and out.output.splitlines()[-1] == "computed with duckdb", out.output
+    app.store.close()

@@ -43,7 +43,8 @@ def populate(app, seed: int = 19) -> None:
         began = start + timedelta(days=rng.randrange(60), seconds=rng.randrange(86400))
         reached = rng.random() < 0.55
         days = rng.uniform(1, 250)
-        outcome = ({"duration_s": round(days * 86400, 3), "confirmed": {"at": (began + timedelta(days=days)).isoformat()}}
+        confirmed = {"at": (began + timedelta(days=days)).isoformat()}
+        outcome = ({"duration_s": round(days * 86400, 3), "confirmed": confirmed}
                    if reached else rng.choice([None, {"duration_s": 5.0}]))
         moment = "job-loss" if i < N else "new-baby"
         rows[journeys].append({"id": jid, "moment": moment, "person": person,

@@ -94,7 +94,7 @@ class Insights:
     def engine(self) -> str:
         """What computes the measures: "duckdb" (the analytical engine reading the store) or "sql"
         (SQL on the store, summed in Python; when DuckDB is not installed)."""
-        return "duckdb" if self.store.analytics is not None else "sql"
+        return self.store.analytics.name if self.store.analytics is not None else "sql"
 
     def tallies(self, moment_id: str, versions: list[str] | None, start: datetime | None, end: datetime | None,
                 splits: tuple[tuple[str | None, bool], ...] = ((None, False),)) -> dict:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import fields
@@ -49,6 +50,8 @@ def extension_path(name: str, version: str) -> Path | None:
 
 
 class Analytics:
+    """DuckDB over one store (see the module's docstring); one connection, used under a lock."""
+
     name = "duckdb"
 
     def __init__(self, duckdb, extension: Path, kind: str, target: str) -> None:
@@ -85,7 +88,8 @@ class Analytics:
         if self._conn is None:
             conn = self._duckdb.connect(config={
                 "autoinstall_known_extensions": False, "autoload_known_extensions": False,
-                "memory_limit": MEMORY_LIMIT, "threads": os.cpu_count() or 1})
+                "memory_limit": MEMORY_LIMIT, "threads": os.cpu_count() or 1,
+                "temp_directory": str(Path(tempfile.gettempdir()) / "civicmoments-duckdb")})
             conn.execute("LOAD " + _quote(str(self.extension)))
             conn.execute("SET TimeZone = 'UTC'")  # the store's naive SQLite timestamps are UTC
             self._conn = conn
@@ -96,13 +100,6 @@ class Analytics:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-
-    def versions(self, moment: str) -> dict[str, int]:
-        """{version: journeys} for a moment, as ``InsightStore.versions``."""
-        with self._attached() as c:
-            return dict(c.execute(
-                "SELECT coalesce(moment_version, ?), count(*) FROM s.journeys WHERE moment = ? GROUP BY 1",
-                [UNKNOWN_VERSION, moment]).fetchall())
 
     def tallies(self, moment: str, versions: Sequence[str] | None, start: datetime | None, end: datetime | None,
                 service: str | None, zero_touch_steps: Sequence[str], within_days: float | None,

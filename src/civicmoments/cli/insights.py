@@ -63,6 +63,7 @@ def insights_show(moment: str, version, start, end, group, as_json: bool) -> Non
                    + (f" ({cell['reason']})" if cell.get("reason") else ""))
         for flag in cell["flags"]:
             click.echo(f"  flagged: {flag}")
+    click.echo(f"computed with {report['engine']}")
 
 
 @insights.command("compare")

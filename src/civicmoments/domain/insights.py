@@ -1,7 +1,12 @@
 """Impact and insights, pure: what a moment achieved, for whom, at what cost, with disclosure control.
 
-The store hands over one ``JourneyFacts`` per journey (counts and times already summed per
-journey); everything here is arithmetic on those rows, so each measure can be checked by hand.
+Each measure is defined once, in ``measures_of``, on a ``Tally``: one population of journeys
+summed up (counts, sums, medians and nearest-rank percentiles). A tally comes either from the
+analytical store (DuckDB reading the store's tables, ``adapters/store/analytics.py``: the fast path
+over millions of journeys) or from ``tally`` over one ``JourneyFacts`` per journey (the reference:
+plain arithmetic on rows that can be checked by hand, which the tests hold the SQL to, and the
+path used when DuckDB is not installed). ``measures``, ``split`` and ``compare`` over rows are
+that reference path end to end.
 
 Disclosure control (the rule every figure obeys):
 
@@ -165,88 +170,163 @@ def secondary_suppression(cells: dict[str, int]) -> set[str]:
     return hidden
 
 
+# -- a population, summed --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tally:
+    """One population of journeys reduced to what its measures need: counts of journeys or people
+    (int), sums over journeys (int; money in pence) and order statistics of times in days (float;
+    None when there are no values). ``tally`` is the reference that makes one from ``JourneyFacts``;
+    the analytical store (``adapters/store/analytics.py``) makes the same in SQL over the store's
+    tables, and ``measures_of`` turns either into the measures, so each measure is defined once."""
+
+    journeys: int = 0
+    reached: int = 0
+    outcome_n: int = 0  # reached journeys with a time to outcome
+    outcome_median: float | None = None  # ``median`` of those times
+    outcome_p90: float | None = None  # ``percentile(.., 90)``, nearest rank
+    outcome_within: int = 0  # times <= the objective's window (0 without one)
+    back_30: int = 0  # times <= 30, 90, 180 days
+    back_90: int = 0
+    back_180: int = 0
+    first_notice_n: int = 0
+    first_notice_median: float | None = None
+    first_notice_p95: float | None = None
+    asked: int = 0
+    known: int = 0
+    contacts: int = 0
+    messages: int = 0  # messages delivered, over every channel
+    first_channel: int = 0
+    channel_pence: int = 0  # messages delivered x the channel's unit cost
+    awarded: int = 0
+    zero_touch: int = 0  # awarded with no answer waited on and no case
+    cases: int = 0
+    case_actions: int = 0
+    partner_calls: int = 0
+    consents_given: int = 0  # people with a consent record in that state
+    consents_refused: int = 0
+    consents_withdrawn: int = 0
+    corrections: int = 0  # people who asked for one
+    reconsiderations: int = 0
+    objected: int = 0
+    gate_refusals: int = 0
+    viewed_access: int = 0
+    reviews: int = 0
+    overturned: int = 0
+    eligible: int = 0
+    eligible_awarded: int = 0
+
+
+def tally(rows: Sequence[JourneyFacts], within_days: float | None, costs: UnitCosts) -> Tally:
+    """The reference ``Tally`` of ``rows`` (``within_days``: the objective's window, or None)."""
+    reached = [r for r in rows if r.reached]
+    outcome = [r.outcome_days for r in reached if r.outcome_days is not None]
+    first_notice = [r.first_notice_days for r in rows if r.first_notice_days is not None]
+    awarded = [r for r in rows if r.awarded]
+    eligible = [r for r in rows if r.eligible]
+
+    def people(state: str) -> int:
+        return sum(1 for r in rows if dict(r.consents).get(state))
+
+    return Tally(
+        journeys=len(rows), reached=len(reached),
+        outcome_n=len(outcome), outcome_median=median(outcome), outcome_p90=percentile(outcome, 90),
+        outcome_within=sum(1 for d in outcome if within_days is not None and d <= within_days),
+        back_30=sum(1 for d in outcome if d <= 30), back_90=sum(1 for d in outcome if d <= 90),
+        back_180=sum(1 for d in outcome if d <= 180),
+        first_notice_n=len(first_notice), first_notice_median=median(first_notice),
+        first_notice_p95=percentile(first_notice, 95),
+        asked=sum(r.questions for r in rows), known=sum(r.known for r in rows),
+        contacts=sum(r.contacts for r in rows), messages=sum(c for r in rows for _, c in r.channels),
+        first_channel=sum(r.first_channel for r in rows),
+        channel_pence=sum(costs.channel.get(ch, 0) * c for r in rows for ch, c in r.channels),
+        awarded=len(awarded), zero_touch=sum(1 for r in awarded if not r.applied and r.cases == 0),
+        cases=sum(r.cases for r in rows), case_actions=sum(r.case_actions for r in rows),
+        partner_calls=sum(r.partner_calls for r in rows),
+        consents_given=people("given"), consents_refused=people("refused"), consents_withdrawn=people("withdrawn"),
+        corrections=sum(1 for r in rows if r.corrections), reconsiderations=sum(1 for r in rows if r.reconsiderations),
+        objected=sum(1 for r in rows if r.objected), gate_refusals=sum(1 for r in rows if r.gate_refusals),
+        viewed_access=sum(1 for r in rows if r.viewed_access),
+        reviews=sum(r.reviews for r in rows), overturned=sum(r.overturned for r in rows),
+        eligible=len(eligible), eligible_awarded=sum(1 for r in eligible if r.awarded),
+    )
+
+
 # -- the measures ------------------------------------------------------------------------------
 
 def measures(rows: Sequence[JourneyFacts], within_days: float | None, costs: UnitCosts) -> dict[str, dict[str, Any]]:
     """Every measure over one population of journeys, by area; small cells suppressed.
 
-    ``within_days`` is the moment's objective window (``objective.within``), or None.
+    ``within_days`` is the moment's objective window (``objective.within``), or None. The
+    reference path: ``measures_of(tally(rows, ...))``.
     """
-    n = len(rows)
-    reached = [r for r in rows if r.reached]
-    outcome_days = [r.outcome_days for r in reached if r.outcome_days is not None]
-    in_time = sum(1 for d in outcome_days if within_days is not None and d <= within_days)
-    first_notice = [r.first_notice_days for r in rows if r.first_notice_days is not None]
-    asked = sum(r.questions for r in rows)
-    known = sum(r.known for r in rows)
-    contacts = sum(r.contacts for r in rows)
-    messages = sum(c for r in rows for _, c in r.channels)
-    first = sum(r.first_channel for r in rows)
-    awarded = [r for r in rows if r.awarded]
-    zero_touch = sum(1 for r in awarded if not r.applied and r.cases == 0)
-    cases = sum(r.cases for r in rows)
-    actions = sum(r.case_actions for r in rows)
-    channel_pence = sum(costs.channel.get(ch, 0) * c for r in rows for ch, c in r.channels)
-    officer_minutes = actions * costs.minutes_per_case_action
-    case_pence = round(officer_minutes / 60 * costs.case_hour)
-    partner_pence = sum(r.partner_calls for r in rows) * costs.partner_call
-    cost = channel_pence + case_pence + partner_pence
-    consent = {s: sum(c for r in rows for st, c in r.consents if st == s) for s in ("given", "refused", "withdrawn")}
-    people_with = {s: sum(1 for r in rows if dict(r.consents).get(s)) for s in consent}
-    eligible = [r for r in rows if r.eligible]
-    reviews = sum(r.reviews for r in rows)
-    overturned = sum(r.overturned for r in rows)
+    return measures_of(tally(rows, within_days, costs), within_days, costs)
 
-    def days(fn: Callable[[Sequence[float]], float | None], values: Sequence[float]):
-        return stat_cell(values, fn)
+
+def _stat(n: int, value: float | None) -> float | Suppressed | None:
+    """A statistic over ``n`` people's values (as ``stat_cell``): suppressed under 10 people."""
+    if not n:
+        return None
+    if n < MIN_CELL:
+        return Suppressed()
+    return None if value is None else round(value, 4)
+
+
+def measures_of(t: Tally, within_days: float | None, costs: UnitCosts) -> dict[str, dict[str, Any]]:
+    """Every measure of the population ``t`` sums up, by area; small cells suppressed:
+    {area: {measure: number | None (no data) | Suppressed}}. The one definition of each measure."""
+    n = t.journeys
+    officer_minutes = t.case_actions * costs.minutes_per_case_action
+    case_pence = round(officer_minutes / 60 * costs.case_hour)
+    cost = t.channel_pence + case_pence + t.partner_calls * costs.partner_call
+    consent = {"given": t.consents_given, "refused": t.consents_refused, "withdrawn": t.consents_withdrawn}
 
     def per_person(total: int):
         return Suppressed() if n < MIN_CELL else round(total / n, 2) if n else None
 
-    within = rate_cell(in_time, n) if within_days is not None else None
+    within = rate_cell(t.outcome_within, n) if within_days is not None else None
     found = {
         "impact": {
             "journeys": count_cell(n),
-            "reached": count_cell(len(reached), n),
-            "reached_rate": rate_cell(len(reached), n),
+            "reached": count_cell(t.reached, n),
+            "reached_rate": rate_cell(t.reached, n),
             "reached_within_rate": within,
-            "outcome_days_median": days(median, outcome_days),
-            "outcome_days_p90": days(lambda v: percentile(v, 90), outcome_days),
-            **{f"back_in_work_{d}d_rate": rate_cell(sum(1 for x in outcome_days if x <= d), n) for d in (30, 90, 180)},
+            "outcome_days_median": _stat(t.outcome_n, t.outcome_median),
+            "outcome_days_p90": _stat(t.outcome_n, t.outcome_p90),
+            **{f"back_in_work_{d}d_rate": rate_cell(getattr(t, f"back_{d}"), n) for d in (30, 90, 180)},
         },
         "experience": {
-            "first_notice_days_median": days(median, first_notice),
-            "first_notice_days_p95": days(lambda v: percentile(v, 95), first_notice),
-            "questions_per_person": per_person(asked),
-            "once_only_rate": rate_cell(known, asked + known) if known else None,  # None: not recorded
-            "contacts_per_person": per_person(contacts),
-            "first_channel_rate": rate_cell(first, messages) if messages else None,
-            "corrections": count_cell(sum(1 for r in rows if r.corrections)),
-            "reconsiderations": count_cell(sum(1 for r in rows if r.reconsiderations)),
+            "first_notice_days_median": _stat(t.first_notice_n, t.first_notice_median),
+            "first_notice_days_p95": _stat(t.first_notice_n, t.first_notice_p95),
+            "questions_per_person": per_person(t.asked),
+            "once_only_rate": rate_cell(t.known, t.asked + t.known) if t.known else None,  # None: not recorded
+            "contacts_per_person": per_person(t.contacts),
+            "first_channel_rate": rate_cell(t.first_channel, t.messages) if t.messages else None,
+            "corrections": count_cell(t.corrections),
+            "reconsiderations": count_cell(t.reconsiderations),
         },
         "efficiency": {
-            "zero_touch_rate": rate_cell(zero_touch, len(awarded)) if awarded else None,
-            "cases_per_100": Suppressed() if n < MIN_CELL else round(100 * cases / n, 1) if n else None,
+            "zero_touch_rate": rate_cell(t.zero_touch, t.awarded) if t.awarded else None,
+            "cases_per_100": Suppressed() if n < MIN_CELL else round(100 * t.cases / n, 1) if n else None,
             "officer_hours": Suppressed() if n < MIN_CELL else round(officer_minutes / 60, 1),
             "cost_pence": Suppressed() if n < MIN_CELL else cost,
             "cost_per_journey_pence": Suppressed() if n < MIN_CELL else round(cost / n) if n else None,
-            "cost_per_outcome_pence": (Suppressed() if len(reached) < MIN_CELL else round(cost / len(reached)))
-            if reached else None,
+            "cost_per_outcome_pence": (Suppressed() if t.reached < MIN_CELL else round(cost / t.reached))
+            if t.reached else None,
         },
         "trust": {
-            **{f"consents_{s}": count_cell(people_with[s]) for s in consent},
-            "objected": count_cell(sum(1 for r in rows if r.objected)),
-            "gate_refusals": count_cell(sum(1 for r in rows if r.gate_refusals)),
+            **{f"consents_{s}": count_cell(people) for s, people in consent.items()},
+            "objected": count_cell(t.objected),
+            "gate_refusals": count_cell(t.gate_refusals),
             # opening "Who saw my data" is not recorded yet: no figure rather than a false zero
-            "viewed_access": count_cell(sum(1 for r in rows if r.viewed_access)) if any(r.viewed_access for r in rows)
-            else None,
-            "reviews": count_cell(reviews),
-            "overturned_rate": rate_cell(overturned, reviews) if reviews else None,
+            "viewed_access": count_cell(t.viewed_access) if t.viewed_access else None,
+            "reviews": count_cell(t.reviews),
+            "overturned_rate": rate_cell(t.overturned, t.reviews) if t.reviews else None,
         },
         "take_up": {
-            "eligible": count_cell(len(eligible)),
-            "receiving": count_cell(sum(1 for r in eligible if r.awarded), len(eligible)),
-            "take_up_rate": rate_cell(sum(1 for r in eligible if r.awarded), len(eligible)) if eligible else None,
+            "eligible": count_cell(t.eligible),
+            "receiving": count_cell(t.eligible_awarded, t.eligible),
+            "take_up_rate": rate_cell(t.eligible_awarded, t.eligible) if t.eligible else None,
         },
     }
     if small(n):  # a population of fewer than 10: even a zero would tell something about each of them
@@ -258,39 +338,52 @@ def split(rows: Sequence[JourneyFacts], group: str, within_days: float | None, c
           thresholds: Thresholds) -> dict[str, dict[str, Any]]:
     """Every measure per value of ``group`` (one of ``GROUPS``), with secondary suppression across
     the split and a flag on a group whose outcome or time differs from the rest by more than the
-    thresholds. Returns {group value: {"people": n, "measures": ..., "flags": [...]}}."""
+    thresholds. Returns {group value: {"people": n, "measures": ..., "flags": [...]}}.
+    The reference path: ``split_of`` over the tallies of each group and of everyone else."""
     if group not in GROUPS:
         raise ValueError(f"{group!r} is not a group; choose one of {', '.join(GROUPS)}")
     by: dict[str, list[JourneyFacts]] = {}
     for r in rows:
         by.setdefault(getattr(r, group), []).append(r)
-    hidden = secondary_suppression({g: len(v) for g, v in by.items()})
+    members = {g: tally(v, within_days, costs) for g, v in by.items()}
+    rest = {g: tally([r for r in rows if getattr(r, group) != g], within_days, costs) for g in by}
+    return split_of(members, rest, within_days, costs, thresholds)
+
+
+def split_of(members: dict[str, Tally], rest: dict[str, Tally], within_days: float | None, costs: UnitCosts,
+             thresholds: Thresholds) -> dict[str, dict[str, Any]]:
+    """``split``'s result from the tally of each group value (``members``) and of everyone not in
+    it (``rest``; a value everyone shares has no rest and no entry)."""
+    hidden = secondary_suppression({g: t.journeys for g, t in members.items()})
     out: dict[str, dict[str, Any]] = {}
-    for g in sorted(by):
-        members = by[g]
+    for g in sorted(members):
+        t = members[g]
         if g in hidden:
             out[g] = {"people": Suppressed(), "measures": None, "flags": [],
-                      "reason": SUPPRESSED_REASON if small(len(members)) else
+                      "reason": SUPPRESSED_REASON if small(t.journeys) else
                       "hidden so that a smaller group cannot be worked out from the total"}
             continue
-        rest = [r for r in rows if getattr(r, group) != g]
-        out[g] = {"people": len(members), "measures": measures(members, within_days, costs),
-                  "flags": flags(members, rest, thresholds)}
+        out[g] = {"people": t.journeys, "measures": measures_of(t, within_days, costs),
+                  "flags": flags_of(t, rest.get(g, Tally()), thresholds)}
     return out
 
 
 def flags(members: Sequence[JourneyFacts], rest: Sequence[JourneyFacts], t: Thresholds) -> list[str]:
     """Why a group stands out from everyone else (only where both sides have 10 people or more)."""
-    if len(members) < MIN_CELL or len(rest) < MIN_CELL:
+    costs = UnitCosts()
+    return flags_of(tally(members, None, costs), tally(rest, None, costs), t)
+
+
+def flags_of(a: Tally, b: Tally, t: Thresholds) -> list[str]:
+    """``flags`` from the tallies of the group (``a``) and of everyone else (``b``)."""
+    if a.journeys < MIN_CELL or b.journeys < MIN_CELL:
         return []
     out = []
-    a, b = sum(r.reached for r in members) / len(members), sum(r.reached for r in rest) / len(rest)
-    if abs(a - b) > t.rate_points:
-        out.append(f"objective reached {a:.0%} against {b:.0%} for everyone else")
-    ta = [r.outcome_days for r in members if r.reached and r.outcome_days is not None]
-    tb = [r.outcome_days for r in rest if r.reached and r.outcome_days is not None]
-    if len(ta) >= MIN_CELL and len(tb) >= MIN_CELL:
-        ma, mb = median(ta), median(tb)
+    ra, rb = a.reached / a.journeys, b.reached / b.journeys
+    if abs(ra - rb) > t.rate_points:
+        out.append(f"objective reached {ra:.0%} against {rb:.0%} for everyone else")
+    if a.outcome_n >= MIN_CELL and b.outcome_n >= MIN_CELL:
+        ma, mb = a.outcome_median, b.outcome_median
         if mb and abs(ma - mb) / mb > t.time_ratio:
             out.append(f"median time to outcome {ma:g} days against {mb:g} for everyone else")
     return out
@@ -300,7 +393,11 @@ def compare(before: Sequence[JourneyFacts], after: Sequence[JourneyFacts], withi
             costs: UnitCosts) -> dict[str, dict[str, dict[str, Any]]]:
     """Two versions side by side: {area: {measure: {"from", "to", "change"}}}; no change is worked
     out where either side is suppressed, so a difference never reveals a hidden cell."""
-    a, b = measures(before, within_days, costs), measures(after, within_days, costs)
+    return compare_of(measures(before, within_days, costs), measures(after, within_days, costs))
+
+
+def compare_of(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``compare``'s result from the two sides' measures."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for area in a:
         out[area] = {}

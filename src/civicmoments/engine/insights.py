@@ -8,6 +8,9 @@
      "groups": {group value: {...}} | None,       # with ``group``: the split, flags included
      "costs": {"source", "valid"}}
 
+``"engine"`` says what computed the measures: "duckdb" (reading the store, when the ``insights``
+extra is installed) or "sql" (queries on the store, summed in Python by the reference functions).
+
 Errors: ``UnknownMomentError`` and ``UnknownVersionError`` name what was asked for.
 """
 
@@ -71,6 +74,14 @@ class Insights:
 
     def rows(self, moment_id: str, version: str | None = None, start: datetime | None = None,
              end: datetime | None = None) -> list[m.JourneyFacts]:
+        """One ``JourneyFacts`` per journey, read with SQL (the reference path)."""
+        self._check_version(moment_id, version)
+        spec = self.settings.moments.get(moment_id, None)
+        return m.rows_of(self.store.journey_rows(moment_id, version, start, end,
+                                                 spec.service if spec else None,
+                                                 spec.zero_touch_steps if spec else ()))
+
+    def _check_version(self, moment_id: str, version: str | None) -> None:
         self.moment(moment_id)
         if version is not None:
             known = self.store.versions(moment_id)
@@ -78,10 +89,35 @@ class Insights:
                 raise UnknownVersionError(
                     f"moment {moment_id!r} has not run at version {version!r}; it has run at "
                     f"{', '.join(sorted(known)) or 'no version yet'}")
+
+    @property
+    def engine(self) -> str:
+        """What computes the measures: "duckdb" (the analytical engine reading the store) or "sql"
+        (SQL on the store, summed in Python; when DuckDB is not installed)."""
+        return self.store.analytics.name if self.store.analytics is not None else "sql"
+
+    def tallies(self, moment_id: str, versions: list[str] | None, start: datetime | None, end: datetime | None,
+                splits: tuple[tuple[str | None, bool], ...] = ((None, False),)) -> dict:
+        """{(by, rest): {key: Tally}} (see ``Analytics.tallies``) from DuckDB when it is installed,
+        else from the rows read with SQL and ``domain.insights.tally``: the same figures."""
         spec = self.settings.moments.get(moment_id, None)
-        return m.rows_of(self.store.journey_rows(moment_id, version, start, end,
-                                                 spec.service if spec else None,
-                                                 spec.zero_touch_steps if spec else ()))
+        service, steps = (spec.service, spec.zero_touch_steps) if spec else (None, ())
+        within, costs = self._within(moment_id), self.settings.costs
+        if self.store.analytics is not None:
+            return self.store.analytics.tallies(moment_id, versions, start, end, service, steps, within, costs,
+                                                splits)
+        rows: list[m.JourneyFacts] = []
+        for v in versions or [None]:
+            rows += m.rows_of(self.store.journey_rows(moment_id, v, start, end, service, steps))
+        out: dict = {}
+        for by, rest in splits:
+            if by is None:
+                out[(by, rest)] = {"all": m.tally(rows, within, costs)} if rows else {}
+                continue
+            keys = sorted({getattr(r, by) for r in rows})
+            out[(by, rest)] = {k: m.tally([r for r in rows if (getattr(r, by) != k) == rest], within, costs)
+                               for k in keys}
+        return out
 
     def _within(self, moment_id: str) -> float | None:
         obj = self.moment(moment_id).objective
@@ -92,37 +128,52 @@ class Insights:
         if group is not None and group not in m.GROUPS:
             raise UnknownGroupError(f"{group!r} is not a group; choose one of {', '.join(m.GROUPS)}")
         moment = self.moment(moment_id)
+        versions = self.store.versions(moment_id)
+        if version is not None and version not in versions:
+            self._check_version(moment_id, version)
         self.refresh_groups()
-        rows = self.rows(moment_id, version, start, end)
+        splits = ((None, False),) + (((group, False), (group, True)) if group else ())
+        found = self.tallies(moment_id, [version] if version is not None else None, start, end, splits)
+        total = found[(None, False)].get("all")
+        n = total.journeys if total else 0
         within = self._within(moment_id)
         out: dict[str, Any] = {
             "moment": moment_id, "title": moment.title, "version": version,
-            "versions": self.store.versions(moment_id),
+            "versions": versions,
             "period": {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None},
-            "journeys": m.count_cell(len(rows)), "empty": not rows, "reason": None, "measures": None,
+            "journeys": m.count_cell(n), "empty": not n, "reason": None, "measures": None,
             "groups": None, "group": group,
             "costs": {"source": self.settings.costs_source, "valid": self.settings.costs_valid},
+            "engine": self.engine,
         }
-        if not rows:
+        if not n:
             out["reason"] = "no journeys of this moment started in this period" + (
                 f" at version {version}" if version else "")
             return out
-        if len(rows) < m.MIN_CELL:
+        if n < m.MIN_CELL:
             out["reason"] = f"{m.SUPPRESSED_REASON} journeys: every measure is withheld"
-        out["measures"] = m.measures(rows, within, self.settings.costs)
+        out["measures"] = m.measures_of(total, within, self.settings.costs)
         if group is not None:
-            out["groups"] = m.split(rows, group, within, self.settings.costs, self.settings.thresholds)
+            out["groups"] = m.split_of(found[(group, False)], found[(group, True)], within, self.settings.costs,
+                                       self.settings.thresholds)
         return out
 
     def compare(self, moment_id: str, before: str, after: str, start: datetime | None = None,
                 end: datetime | None = None) -> dict[str, Any]:
         """Two versions side by side on every measure, with the journeys of each."""
+        self.moment(moment_id)
+        known = self.store.versions(moment_id)
+        for v in (before, after):
+            if v not in known:
+                self._check_version(moment_id, v)
         self.refresh_groups()
-        a = self.rows(moment_id, before, start, end)
-        b = self.rows(moment_id, after, start, end)
+        found = self.tallies(moment_id, [before, after], start, end, (("version", False),))[("version", False)]
+        within, costs = self._within(moment_id), self.settings.costs
+        a, b = found.get(before, m.Tally()), found.get(after, m.Tally())
         return {"moment": moment_id, "from": before, "to": after,
-                "journeys": {"from": m.count_cell(len(a)), "to": m.count_cell(len(b))},
-                "measures": m.compare(a, b, self._within(moment_id), self.settings.costs)}
+                "journeys": {"from": m.count_cell(a.journeys), "to": m.count_cell(b.journeys)},
+                "measures": m.compare_of(m.measures_of(a, within, costs), m.measures_of(b, within, costs)),
+                "engine": self.engine}
 
 
 def report_csv(report: dict[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """The insights queries: one row of counts per journey of a moment, summed in SQL.
 
 Each query groups by journey (or joins the journey's person) and the rows are stitched in
-Python into ``domain.insights.JourneyFacts``. The same SQL runs on SQLite and PostgreSQL.
+Python into ``domain.insights.JourneyFacts``. The same SQL runs on SQLite and PostgreSQL. This is
+the reference path (and the one used without DuckDB); ``analytics.py`` works out the same facts
+and their sums inside DuckDB for large stores (``self.analytics`` when it is installed).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class InsightStore:
     def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine, self.reader = engine, reader or engine
         self.bulk = Bulk(engine.dialect.name)
+        from .analytics import Analytics
+
+        self.analytics = Analytics.open(self.reader)  # None without DuckDB: the SQL below is used
 
     # -- what exists -----------------------------------------------------------------
     def versions(self, moment: str) -> dict[str, int]:

@@ -192,3 +192,21 @@ def test_duckdb_loads_the_pinned_extension_and_never_fetches_one(db_url, clock, 
     out = CliRunner().invoke(main, ["insights", "show", "job-loss"], env=env, catch_exceptions=False)
     assert out.exit_code == 0 and out.output.splitlines()[-1] == "computed with duckdb", out.output
     app.store.close()
+
+
+def test_a_store_duckdb_cannot_attach_is_named_without_its_password():
+    """A PostgreSQL address that does not answer: the error says so, and never shows the password."""
+    import duckdb
+    import pytest
+    from sqlalchemy import create_engine
+
+    engine = create_engine("postgresql+psycopg://civic:s3cret-word@127.0.0.1:1/nowhere")
+    found = analytics.Analytics.open(engine)
+    assert found is not None
+    with pytest.raises(analytics.AnalyticsError) as caught:
+        with found._attached():
+            pass
+    assert "could not attach the store" in str(caught.value)
+    assert "s3cret-word" not in str(caught.value)
+    assert not isinstance(caught.value, duckdb.Error)
+    found.close()

@@ -104,8 +104,16 @@ class Insights:
         service, steps = (spec.service, spec.zero_touch_steps) if spec else (None, ())
         within, costs = self._within(moment_id), self.settings.costs
         if self.store.analytics is not None:
-            return self.store.analytics.tallies(moment_id, versions, start, end, service, steps, within, costs,
-                                                splits)
+            from ..adapters.store.analytics import AnalyticsError
+
+            try:
+                return self.store.analytics.tallies(moment_id, versions, start, end, service, steps, within,
+                                                    costs, splits)
+            except AnalyticsError as exc:  # DuckDB cannot read this store: SQL gives the same figures
+                from ..logs import get
+
+                get("civic.insights").warning("analytics unavailable; using SQL", reason=str(exc))
+                self.store.analytics = None
         rows: list[m.JourneyFacts] = []
         for v in versions or [None]:
             rows += m.rows_of(self.store.journey_rows(moment_id, v, start, end, service, steps))

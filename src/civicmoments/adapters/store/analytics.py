@@ -131,7 +131,11 @@ class _Attached:
         try:
             c = self.a._connection()
             kind = "sqlite" if self.a.kind == "sqlite" else "postgres"
-            c.execute(f"ATTACH {_quote(self.a.target)} AS s (TYPE {kind}, READ_ONLY)")
+            try:
+                c.execute(f"ATTACH {_quote(self.a.target)} AS s (TYPE {kind}, READ_ONLY)")
+            except self.a._duckdb.Error as exc:  # its message may hold the address with its password
+                raise AnalyticsError("DuckDB could not attach the store: "
+                                     + _redact(str(exc), self.a.target)) from None
         except BaseException:
             self.a._lock.release()
             raise
@@ -144,6 +148,22 @@ class _Attached:
             c.execute("DETACH DATABASE IF EXISTS s")
         finally:
             self.a._lock.release()
+
+
+class AnalyticsError(RuntimeError):
+    """The analytical engine could not read the store; the message never holds its password."""
+
+
+def _redact(message: str, target: str) -> str:
+    """``message`` without the store's address or any password in it."""
+    from sqlalchemy.engine import make_url
+
+    message = message.replace(target, "<the store>")
+    try:
+        password = make_url(target).password
+    except Exception:  # noqa: BLE001 - a SQLite path is not a URL
+        password = None
+    return message.replace(str(password), "***") if password else message
 
 
 def _quote(text: str) -> str:

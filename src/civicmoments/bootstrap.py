@@ -355,6 +355,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     case_store = CaseStore(writer, reader, store._engine_events)
     cases = Cases(case_store, pack.queues, pack.policy, clock)
     cases.gate = gate
+    cases.registry = registry  # an accepted correction is a verified fact
     cases.organisation_id = lambda slug: organisation_id(store.organisations(), slug)
     _assisted_cases(messenger, cases)
     dispatcher = Dispatcher(pack.moments, clock, frozenset(t for t, et in pack.event_types.items() if et.ends_journeys))

@@ -128,6 +128,46 @@ def test_accepting_a_correction_without_the_value_or_what_was_checked_is_an_erro
     assert app.registry.profile(world["person"])["family_name"].value == "Smyth"
 
 
+def test_a_correction_accepted_through_the_api_is_the_same_verified_fact_and_the_person_is_told(world):
+    app, person = world["app"], world["person"]
+    case_id = ask_correction(world, "family_name", "My surname is Smith, not Smyth")
+    api = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
+    seen = api.get(f"/v1/cases/{case_id}").json()["version"]
+
+    done = api.post(f"/v1/cases/{case_id}/resolve", json={
+        "version": seen, "outcome": "accepted", "reason": "Your passport shows Smith", "value": "Smith",
+        "basis": "Passport seen at the Leeds office"})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "resolved" and "Passport seen at the Leeds office" in done.json()["outcome_reason"]
+    fact = app.registry.profile(person)["family_name"]
+    assert (fact.value, fact.basis.value, fact.tier.value, fact.source) == ("Smith", "verified", "silver",
+                                                                            "employment-department")
+    case = app.cases.get(case_id)
+    assert case.resolved_by == world["officers"]["demo-work-coach"].id
+    assert [e.action for e in case.timeline][-2:] == ["note", "resolved"]
+    app.worker.drain()
+    (told,) = messages(world, "correction-outcome")
+    assert "corrected your record" in told["content"]["long"] and "Your passport shows Smith" in told["content"]["long"]
+
+
+@pytest.mark.parametrize("change, slug, status", [
+    ({"value": None}, "invalid-case-request", 422),  # accepting without the right value
+    ({"basis": " "}, "invalid-case-request", 422),  # nor what was checked
+    ({"version": 0}, "case-version-conflict", 409),  # a stale version: nothing is written first
+])
+def test_accepting_a_correction_through_the_api_without_what_it_needs_writes_nothing(world, change, slug, status):
+    app, person = world["app"], world["person"]
+    case_id = ask_correction(world, "family_name", "Smith")
+    api = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
+    seen = api.get(f"/v1/cases/{case_id}").json()["version"]
+    body = {"version": seen, "outcome": "accepted", "reason": "Fine", "value": "Smith", "basis": "Passport", **change}
+    refused = api.post(f"/v1/cases/{case_id}/resolve", json=body)
+    assert refused.status_code == status and refused.json()["type"].endswith(f"/{slug}"), refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert app.cases.get(case_id).status.value == "open" and len(app.cases.get(case_id).timeline) == 1
+    assert app.registry.profile(person)["family_name"].value == "Smyth"
+
+
 def test_a_console_session_needs_the_csrf_token_to_change_a_case_through_the_api_and_a_bearer_token_does_not(world):
     app = world["app"]
     case = app.cases.open("decision-review", world["person"], "A refusal to check")

@@ -61,6 +61,11 @@ class Note(Versioned):
 class Resolve(Versioned):
     outcome: str
     reason: str
+    value: str | int | float | bool | None = Field(
+        None, description="accepting a correction (queue 'correction', outcome 'accepted'): the right value of "
+                          "the attribute the person named, recorded as a verified (silver) fact from your organisation")
+    basis: str | None = Field(None, max_length=500, description="accepting a correction: what you checked "
+                              "(a passport seen, a register consulted), kept in the case's outcome and note")
 
 
 class Refer(Versioned):
@@ -94,11 +99,13 @@ def note_case(case_id: str, request: Request, body: Note = Body(...), me: Office
     return _civic(request).cases.note(case_id, me, body.text, body.version).as_dict()
 
 
-@router.post("/{case_id}/resolve", summary="Resolve with an outcome the queue allows; the journey hears it",
+@router.post("/{case_id}/resolve", summary="Resolve with an outcome the queue allows; the journey hears it. "
+             "Accepting a correction needs 'value' and 'basis' and records the right value as a verified fact",
              responses=_problems(401, 403, 404, 409, 422))
 def resolve_case(case_id: str, request: Request, body: Resolve = Body(...),
                  me: Officer = Depends(current_officer)) -> dict:
-    return _civic(request).cases.resolve(case_id, me, body.outcome, body.reason, body.version).as_dict()
+    return _civic(request).cases.resolve(case_id, me, body.outcome, body.reason, body.version, value=body.value,
+                                         basis=body.basis).as_dict()
 
 
 @router.post("/{case_id}/refer", summary="Refer the case to another queue, perhaps another organisation's",

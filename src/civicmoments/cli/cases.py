@@ -89,11 +89,16 @@ def cases_assign(case_id: str, officer: str, version: int, as_officer: str | Non
 @click.option("--reason", required=True, help="why: the person is told")
 @click.option("--version", type=int, required=True, help="the version you looked at (civic cases show)")
 @click.option("--as", "as_officer", required=True, help="the officer deciding")
+@click.option("--value", default=None, help="accepting a correction: the right value, recorded as a verified fact")
+@click.option("--basis", default=None, help="accepting a correction: what you checked")
 @click.option("--json", "as_json", is_flag=True)
-def cases_resolve(case_id: str, outcome: str, reason: str, version: int, as_officer: str, as_json: bool) -> None:
-    """Resolve a case with an outcome its queue allows; the journey that opened it hears the outcome."""
+def cases_resolve(case_id: str, outcome: str, reason: str, version: int, as_officer: str, value: str | None,
+                  basis: str | None, as_json: bool) -> None:
+    """Resolve a case with an outcome its queue allows; the journey that opened it hears the outcome.
+    Accepting a correction needs --value and --basis."""
     app = common._app()
-    case = app.cases.resolve(case_id, app.officers.get(as_officer), outcome, reason, version)
+    case = app.cases.resolve(case_id, app.officers.get(as_officer), outcome, reason, version, value=value,
+                             basis=basis)
     if as_json:
         _out(case.summary())
     else:

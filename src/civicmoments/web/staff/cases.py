@@ -19,7 +19,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from ...domain.cases import CaseRuleError
 from ...domain.disclosure import DisclosureRefusedError
-from ...domain.organisations import Organisation
 from ...engine.errors import Problem
 from ...engine.evidence import ACCEPTED
 from ..decisions import SERVICE
@@ -67,10 +66,9 @@ def router(console: Console) -> APIRouter:
                 civic.cases.assign(case_id, officer, version)
             elif action == "note":
                 civic.cases.note(case_id, officer, data["text"].strip(), version)
-            elif action == "resolve" and data["outcome"] == "accepted" and _is_correction(civic, case_id, officer):
-                correct(civic, officer, case_id, data, version)
-            elif action == "resolve":
-                civic.cases.resolve(case_id, officer, data["outcome"], data["reason"].strip(), version)
+            elif action == "resolve":  # accepting a correction also records the right value (value, basis)
+                civic.cases.resolve(case_id, officer, data["outcome"], data["reason"].strip(), version,
+                                    value=data.get("value"), basis=data.get("basis"))
             elif action == "refer":
                 civic.cases.refer(case_id, officer, data["to_queue"], data.get("note", "").strip(), version)
         except CaseRuleError as exc:  # the core's refusals: 403, 404, 409, 422, each with words for people
@@ -142,44 +140,6 @@ def router(console: Console) -> APIRouter:
             return handler
         r.post(f"/{{case_id}}/{name}")(bind())
     return r
-
-
-def _is_correction(civic, case_id: str, officer) -> bool:
-    return civic.cases.get(case_id, officer=officer).queue == "correction"
-
-
-def correct(civic, officer, case_id: str, data: dict[str, str], version: int) -> None:
-    """Accept a correction: the right value becomes a verified (silver) fact whose source is the
-    officer's organisation, then the case resolves with what the officer checked as its reason, so
-    the timeline names the officer and the person is told. Raises CaseRuleError, Problem (422)."""
-    case = civic.cases.get(case_id, officer=officer)
-    civic.cases.permit(officer, "resolve", case.queue, case.id)
-    attribute = (case.data.get("request") or {}).get("attribute", "")
-    if version != case.version:  # check before the fact is written: a stale form changes nothing
-        civic.cases.resolve(case_id, officer, "accepted", data["reason"].strip(), version)
-    source = Organisation(officer.organisation, officer.organisation, (), ("facts:*",))
-    basis = data["basis"].strip()[:500]
-    civic.registry.record(source, case.person, [{"attribute": attribute, "value": _typed(civic, attribute,
-                                                 data["value"].strip()), "basis": "verified", "tier": "silver"}])
-    civic.cases.note(case_id, officer, f"Recorded {attribute.replace('_', ' ')} as a verified fact. "
-                     f"Checked: {basis}", version)
-    civic.cases.resolve(case_id, officer, "accepted", f"{data['reason'].strip()} (checked: {basis})", version + 1)
-
-
-def _typed(civic, attribute: str, value: str):
-    """A form's text as the attribute's type: whole numbers for integer attributes, else the text."""
-    spec = civic.registry.spec(attribute)
-    kind = getattr(spec, "type", "string")
-    if kind in ("integer", "int") and value.lstrip("-").isdigit():
-        return int(value)
-    if kind == "number":
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    if kind in ("boolean", "bool"):
-        return value.lower() in ("yes", "true")
-    return value
 
 
 def _check(action: str, data: dict[str, str]) -> list[dict[str, str]]:

@@ -149,6 +149,13 @@ class App:
                         self.gate, self.clock, self.settings.max_evidence_bytes)
 
     @cached_property
+    def appeals(self):
+        """Appeals to the tribunal recorded by officers (engine/appeals.py)."""
+        from .engine.appeals import Appeals
+
+        return Appeals(self.cases, lambda service: self.services.service(service).name, self.store.publish, self.clock)
+
+    @cached_property
     def support(self):
         """A work coach's records with a person: claimant commitment, adjustments, appointee."""
         from .adapters.store.support import SupportStore

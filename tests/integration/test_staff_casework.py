@@ -412,3 +412,56 @@ def test_documents_and_support_records_keep_on_sqlite_and_postgresql(db_url, clo
         assert (current["channel"], current["recorded_by"]) == ("visit", coach.id)
     finally:
         app.store.close()
+
+
+def kept_reconsideration(world) -> str:
+    """A mandatory reconsideration that kept the decision, decided by the second decision maker."""
+    app = world["app"]
+    case = app.cases.open("mandatory-reconsideration", world["person"], "The person asked us to look again")
+    return app.cases.resolve(case.id, world["officers"]["demo-decision-maker-2"], "upheld", "The record stands",
+                             case.version).id
+
+
+def test_an_appeal_is_recorded_through_the_api_once_and_opens_its_appeal_case(world):
+    app, person = world["app"], world["person"]
+    case_id = kept_reconsideration(world)
+    api = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Dev Decider')}"})
+
+    bad = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "pigeon", "received_on": "soon"})
+    assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-case-request")
+    assert "Select how the appeal reached us (post, phone, online, assisted)" in bad.json()["detail"]
+    assert "Enter the date the tribunal received the appeal" in bad.json()["detail"]
+    done = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20",
+                                                         "reference": "SC242/26/01234"})
+    assert done.status_code == 200, done.text
+    assert any("Appeal to the tribunal recorded (By post, received 2026-01-20): SC242/26/01234" == n["text"]
+               for n in done.json()["notes"])
+    again = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20"})
+    assert again.status_code == 409 and again.json()["type"].endswith("/appeal-already-recorded")
+    app.worker.drain()
+    (appeal,) = app.cases.list(queue="appeal", person=person)
+    assert appeal.data["first_reviewer"] == world["officers"]["demo-decision-maker-2"].id
+
+    coach = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
+    refused = coach.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20"})
+    assert refused.status_code == 403 and refused.json()["type"].endswith("/not-permitted")
+
+
+def test_the_documents_on_a_case_are_listed_and_read_through_the_api_into_the_access_log(world):
+    app, person = world["app"], world["person"]
+    case = app.cases.open("decision-review", person, "A refusal to check")
+    attached = app.evidence.attach(person, case.id, "payslip.png", PNG)
+    api = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Dev Decider')}"})
+
+    (listed,) = api.get(f"/v1/cases/{case.id}/evidence").json()["items"]
+    assert (listed["id"], listed["filename"], listed["media_type"], listed["size"]) == (
+        attached["id"], "payslip.png", "image/png", len(PNG)) and "content" not in listed
+    read = api.get(f"/v1/cases/{case.id}/evidence/{attached['id']}")
+    assert read.status_code == 200 and read.content == PNG and read.headers["content-type"] == "image/png"
+    assert 'filename="payslip.png"' in read.headers["content-disposition"]
+    assert any(attached["id"] in str(e) for e in app.registry.store.log_for(person))
+
+    missing = api.get(f"/v1/cases/{case.id}/evidence/nothing-here")
+    assert missing.status_code == 404 and missing.json()["type"].endswith("/case-not-found")
+    coach = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
+    assert coach.get(f"/v1/cases/{case.id}/evidence").status_code == 403

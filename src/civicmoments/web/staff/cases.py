@@ -11,7 +11,6 @@ explanation.
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,12 +20,11 @@ from ...domain.cases import CaseRuleError
 from ...domain.disclosure import DisclosureRefusedError
 from ...engine.errors import Problem
 from ...engine.evidence import ACCEPTED
-from ..decisions import SERVICE
+from ...engine.appeals import APPEAL_CHANNELS
 from . import Console
 
 DECISION_QUEUES = ("decision-review", "mandatory-reconsideration", "appeal")
-APPEAL_NOTE = "Appeal to the tribunal recorded"
-APPEAL_CHANNELS = {"post": "By post", "phone": "By phone", "online": "Online", "assisted": "With an officer's help"}
+APPEAL_FIELDS = {"case": "#appeal", "channel": "#appeal-channel", "received_on": "#appeal-received"}
 OUTCOME_WORDS = {"upheld": "Uphold the decision", "overturned": "Overturn the decision",
                  "evidence-requested": "Ask the person for evidence", "withdrawn": "Withdrawn",
                  "contacted": "Contacted", "done": "Done", "unreachable": "Could not reach them",
@@ -87,16 +85,12 @@ def router(console: Console) -> APIRouter:
             row, data = civic.evidence.read(officer, case_id, evidence_id)
         except CaseRuleError as exc:
             return console.refused(request, exc)
-        name = re.sub(r"[^A-Za-z0-9._ -]", "_", row["filename"]) or "document"
-        return Response(data, media_type=row["media_type"], headers={
-            "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store"})
+        return document(row, data)
 
     @r.post("/{case_id}/appeal")
     async def record_appeal(request: Request, case_id: str) -> Response:
         """Record that the person appealed to the tribunal against a reconsideration that kept the
-        decision: publishes ``civic.person.appeal-lodged``, whose journey opens an `appeal` case; the
-        tribunal's decision, recorded there, returns to that journey."""
+        decision (engine/appeals.py): its journey opens an `appeal` case."""
         officer = console.signed_in(request)
         data = await console.form(request)
         try:
@@ -104,32 +98,16 @@ def router(console: Console) -> APIRouter:
             case = civic.cases.get(case_id, officer=officer)
         except CaseRuleError as exc:
             return console.refused(request, exc)
-        errors = []
-        if case.queue != "mandatory-reconsideration" or case.outcome != "upheld":
-            errors.append({"text": "An appeal is recorded against a mandatory reconsideration that kept the "
-                                   "decision", "href": "#appeal"})
-        if data.get("channel") not in APPEAL_CHANNELS:
-            errors.append({"text": "Select how the appeal reached us", "href": "#appeal-channel"})
-        received = data.get("received_on", "").strip()
+        wrong = civic.appeals.problems(case, data.get("channel"), data.get("received_on"))
+        if wrong:
+            return show(request, officer, case_id, status=422, values=data,
+                        errors=[{"text": words, "href": APPEAL_FIELDS[field]} for field, words in wrong])
         try:
-            date.fromisoformat(received)
-        except ValueError:
-            errors.append({"text": "Enter the date the tribunal received the appeal, like 2026-12-01",
-                           "href": "#appeal-received"})
-        if errors:
-            return show(request, officer, case_id, status=422, errors=errors, values=data)
-        if any(n["text"].startswith(APPEAL_NOTE) for n in case.notes):  # the note's version check stops a race
-            return show(request, officer, case_id, status=409, values=data, errors=[
-                {"text": "An appeal is already recorded for this person", "href": "#appeal"}])
-        service = civic.services.service(SERVICE)
-        event = {"service": SERVICE, "service_name": service.name, "reconsideration_case": case.id,
-                 "received_on": received, "recorded_by": officer.id, "channel": data["channel"]}
-        if data.get("reference", "").strip():
-            event["tribunal_reference"] = data["reference"].strip()[:40]
-        civic.cases.note(case.id, officer, f"{APPEAL_NOTE} ({APPEAL_CHANNELS[data['channel']]}, "
-                         f"received {received}){': ' + event['tribunal_reference'] if 'tribunal_reference' in event else ''}",
-                         case.version)
-        civic.store.publish("civic.person.appeal-lodged", case.person, event, civic.clock.now())
+            civic.appeals.record(case_id, officer, data["channel"], data["received_on"], data.get("reference"))
+        except CaseRuleError as exc:  # already recorded (409), or the case changed meanwhile
+            return show(request, officer, case_id, status=exc.status, values=data, errors=[
+                {"text": "An appeal is already recorded for this person" if exc.status == 409 else exc.detail,
+                 "href": "#appeal"}])
         return RedirectResponse(f"/staff/cases/{case_id}?done=appeal", status_code=303)
 
     for name in ("assign", "note", "resolve", "refer"):
@@ -140,6 +118,14 @@ def router(console: Console) -> APIRouter:
             return handler
         r.post(f"/{{case_id}}/{name}")(bind())
     return r
+
+
+def document(row: dict[str, Any], data: bytes) -> Response:
+    """A document a person attached, as a download: its own type, never sniffed or cached."""
+    name = re.sub(r"[^A-Za-z0-9._ -]", "_", row["filename"]) or "document"
+    return Response(data, media_type=row["media_type"], headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store"})
 
 
 def _check(action: str, data: dict[str, str]) -> list[dict[str, str]]:

@@ -7,9 +7,10 @@ roles, and 100,000 open cases spread over every declared queue, in batches throu
 `app.cases.open_many`. Timed in this process: a 10,000-person layoff opening its 10,000
 `job-matching` cases in one call. Then `civic serve` on SQLite as its own process; 20 officers
 sign in through the demo OpenID provider (`--web-processes` serving, 2 by default); an open loop at --rate requests a second (sent on a
-fixed schedule whatever the answers' speed) over their queue pages (the 200 soonest due, with
+fixed schedule whatever the answers' speed) over their queue pages (the 50 soonest due, with
 badges) and single views of people on their cases (each view read through the privacy gate and
-logged). Writes p50/p99 per page kind and the layoff's seconds.
+logged). Writes p50/p99 per page kind, the layoff's seconds, and the one-minute load average
+before and after the open loop (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -141,7 +142,9 @@ def main() -> None:
             say("warming up ...")
             asyncio.run(open_loop(url, plan[:100], args.rate))
             say(f"open loop: {args.rate:g} requests a second for {args.seconds:g} s ...")
+            load_before = os.getloadavg()[0]
             found = asyncio.run(open_loop(url, plan, args.rate))
+            load_after = os.getloadavg()[0]  # the machine is shared: how busy it was while measured
 
             def pct(v: list[float], p: float) -> float:
                 return round(v[min(len(v) - 1, int(p * len(v)))], 1)
@@ -153,6 +156,7 @@ def main() -> None:
                   **{f"{k}_p99_ms": pct(v, 0.99) for k, v in found.items()},
                   "requests": sum(len(v) for v in found.values()), "layoff_cases": args.layoff,
                   "layoff_open_s": round(layoff_s, 2),
+                  "load_average_1m": {"before": round(load_before, 2), "after": round(load_after, 2)},
                   "target": {"p99_ms": 100, "offered_per_s": 50, "layoff_open_s": 5}}, args.json)
         finally:
             server.terminate()

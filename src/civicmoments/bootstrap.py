@@ -150,6 +150,13 @@ class App:
                         self.gate, self.clock, self.settings.max_evidence_bytes)
 
     @cached_property
+    def appeals(self):
+        """Appeals to the tribunal recorded by officers (engine/appeals.py)."""
+        from .engine.appeals import Appeals
+
+        return Appeals(self.cases, lambda service: self.services.service(service).name, self.store.publish, self.clock)
+
+    @cached_property
     def support(self):
         """A work coach's records with a person: claimant commitment, adjustments, appointee."""
         from .adapters.store.support import SupportStore
@@ -356,6 +363,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     case_store = CaseStore(writer, reader, store._engine_events)
     cases = Cases(case_store, pack.queues, pack.policy, clock)
     cases.gate = gate
+    cases.registry = registry  # an accepted correction is a verified fact
     cases.organisation_id = lambda slug: organisation_id(store.organisations(), slug)
     _assisted_cases(messenger, cases)
     dispatcher = Dispatcher(pack.moments, clock, frozenset(t for t, et in pack.event_types.items() if et.ends_journeys))

@@ -149,7 +149,7 @@ def test_openapi_documents_the_problems_of_every_case_route(world):
     client, *_ = world
     paths = client.get("/openapi.json").json()["paths"]
     case_paths = {p: v for p, v in paths.items() if p.startswith("/v1/cases")}
-    assert len(case_paths) == 7
+    assert len(case_paths) == 10
     for ops in case_paths.values():
         for op in ops.values():
             assert "403" in op["responses"] and PROBLEM in op["responses"]["403"]["content"]

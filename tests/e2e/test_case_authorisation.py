@@ -32,10 +32,19 @@ MATRIX = {
                                             "auditor": 403, "agency-partner": 403},
     ("GET", "/v1/cases/{case_id}/person"): {"work-coach": 200, "decision-maker": 403, "team-leader": 200,
                                             "auditor": 403, "agency-partner": 403},
+    # an appeal is recorded against a kept reconsideration: a team leader may, and is told this is not one
+    ("POST", "/v1/cases/{case_id}/appeal"): {"work-coach": 403, "decision-maker": 403, "team-leader": 422,
+                                             "auditor": 403, "agency-partner": 403},
+    ("GET", "/v1/cases/{case_id}/evidence"): {"work-coach": 200, "decision-maker": 403, "team-leader": 200,
+                                              "auditor": 403, "agency-partner": 403},
+    ("GET", "/v1/cases/{case_id}/evidence/{evidence_id}"): {"work-coach": 200, "decision-maker": 403,
+                                                            "team-leader": 200, "auditor": 403,
+                                                            "agency-partner": 403},
 }
 BODIES = {"assign": {"version": 1}, "notes": {"text": "called", "version": 1},
           "resolve": {"outcome": "contacted", "reason": "spoke to them", "version": 1},
-          "refer": {"queue": "job-matching", "note": "needs matching", "version": 1}}
+          "refer": {"queue": "job-matching", "note": "needs matching", "version": 1},
+          "appeal": {"channel": "post", "received_on": "2026-01-20"}}
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +73,14 @@ def test_every_case_route_is_in_the_table(world):
 def test_the_route_answers_each_role_as_the_table_says(world, method, path, role):
     client, app, headers, person = world
     case = app.cases.open("work-coach", person, "call the person")
-    url = path.format(case_id=case.id)
+    evidence = ""
+    if "{evidence_id}" in path:
+        evidence = app.evidence.attach(person, case.id, "note.pdf", b"%PDF-1.4\n%note\n")["id"]
+    before = app.cases.get(case.id).version
+    url = path.format(case_id=case.id, evidence_id=evidence)
     body = BODIES.get(path.rsplit("/", 1)[-1])
     r = client.request(method, url, json=body, headers=headers[role])
     assert r.status_code == MATRIX[(method, path)][role], r.text
     if r.status_code == 403:
         assert r.json()["type"].endswith("/not-permitted")
-        assert app.cases.get(case.id).version == 1  # nothing changed
+        assert app.cases.get(case.id).version == before  # nothing changed

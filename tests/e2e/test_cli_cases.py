@@ -70,3 +70,42 @@ def test_a_refusal_is_listed_shown_assigned_and_resolved_from_the_command_line(c
     app = drain(civic.tmp)
     (j,) = app.store.journeys_for("rae")
     assert j.steps["review-award"].status.value == "done"  # the journey heard the outcome and awarded
+
+
+def test_an_appeal_and_the_documents_on_a_case_from_the_command_line(civic):
+    app = drain(civic.tmp)
+    dara, sam = app.officers.get("Dara"), app.officers.get("Sam")
+    mr = app.cases.open("mandatory-reconsideration", "rae", "Rae asked us to look again")
+    mr = app.cases.resolve(mr.id, sam, "upheld", "The record stands", mr.version)
+    review = app.cases.list(queue="decision-review", person="rae")[0]
+    doc = app.evidence.attach("rae", review.id, "payslip.pdf", b"%PDF-1.4\n%payslip\n")
+    app.store.close()
+
+    bad = civic("cases", "appeal", mr.id, "--channel", "pigeon", "--received-on", "soon", "--as", "Dara", code=1)
+    assert len(bad.strip().splitlines()) == 1 and "Select how the appeal reached us (post, phone" in bad
+    not_kept = civic("cases", "appeal", review.id, "--channel", "post", "--received-on", "2026-01-20",
+                     "--as", "Dara", code=1)
+    assert "kept the decision" in not_kept and len(not_kept.strip().splitlines()) == 1
+    out = civic("cases", "appeal", mr.id, "--channel", "post", "--received-on", "2026-01-20", "--reference",
+                "SC242/26/01234", "--as", "Dara")
+    assert f"appeal recorded on case {mr.id}" in out
+    again = civic("cases", "appeal", mr.id, "--channel", "post", "--received-on", "2026-01-20", "--as", "Dara",
+                  code=1)
+    assert "already recorded" in again
+    app = drain(civic.tmp)  # the appeal's journey opens the appeal case
+    (appeal,) = app.cases.list(queue="appeal", person="rae")
+    assert appeal.data["first_reviewer"] == sam.id
+    app.store.close()
+
+    listed = civic("cases", "evidence", review.id, "--as", "Dara")
+    assert doc["id"] in listed and "payslip.pdf" in listed and "application/pdf" in listed
+    assert "no documents on this case" in civic("cases", "evidence", mr.id, "--as", "Dara")
+    target = civic.tmp / "out.pdf"
+    written = civic("cases", "evidence", review.id, doc["id"], "--out", str(target), "--as", "Dara")
+    assert "written to" in written and target.read_bytes() == b"%PDF-1.4\n%payslip\n"
+    assert "give --out FILE" in civic("cases", "evidence", review.id, doc["id"], "--as", "Dara", code=2)
+    refused = civic("cases", "evidence", review.id, "--as", "Wendy", code=1)  # a work coach: not this queue
+    (error,) = [line for line in refused.splitlines() if line.startswith("Error:")]  # the refusal is also logged
+    assert "may not see cases in queue 'decision-review'" in error
+    app = drain(civic.tmp)
+    assert any(doc["id"] in str(e) and e.get("officer") == dara.id for e in app.registry.store.log_for("rae"))

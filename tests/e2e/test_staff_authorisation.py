@@ -69,6 +69,9 @@ MATRIX: dict[tuple[str, str, str], tuple[bool, ...]] = {
     ("POST", "/v1/cases/{case_id}/notes", "review"):      (N,    Y,     Y,     N,     N, N, N),
     ("POST", "/v1/cases/{case_id}/resolve", "review"):    (N,    Y,     Y,     N,     N, N, N),
     ("POST", "/v1/cases/{case_id}/refer", "fare"):        (N,    N,     N,     N,     Y, N, N),
+    ("POST", "/v1/cases/{case_id}/appeal", "review"):     (N,    Y,     Y,     N,     N, N, N),
+    ("GET", "/v1/cases/{case_id}/evidence", "review"):    (N,    Y,     Y,     N,     N, N, N),
+    ("GET", "/v1/cases/{case_id}/evidence/{evidence_id}", "review"): (N, Y, Y,  N,     N, N, N),
     # insights: aggregates for the policy and performance roles only
     ("GET", "/staff/insights", "-"):                      (N,    N,     N,     N,     N,     Y,     Y),
     ("GET", "/staff/insights/{moment}/{area}", "job-loss/impact"): (N, N, N,   N,     N,     Y,     Y),
@@ -81,7 +84,8 @@ MATRIX: dict[tuple[str, str, str], tuple[bool, ...]] = {
 PUBLIC = {("GET", "/staff"), ("GET", "/staff/sign-in"), ("GET", "/staff/auth/callback"), ("POST", "/staff/sign-out")}
 BODIES = {"assign": {}, "note": {"text": "Checked"}, "notes": {"text": "Checked"},
           "resolve": {"outcome": "upheld", "reason": "Checked"}, "refer": {"queue": "work-coach", "to_queue": "work-coach",
-                                                                         "note": "Over to you"}}
+                                                                         "note": "Over to you"},
+          "appeal": {"channel": "post", "received_on": "2026-01-20"}}
 
 
 def _seed(app) -> dict:

@@ -128,6 +128,46 @@ def test_accepting_a_correction_without_the_value_or_what_was_checked_is_an_erro
     assert app.registry.profile(world["person"])["family_name"].value == "Smyth"
 
 
+def test_a_correction_accepted_through_the_api_is_the_same_verified_fact_and_the_person_is_told(world):
+    app, person = world["app"], world["person"]
+    case_id = ask_correction(world, "family_name", "My surname is Smith, not Smyth")
+    api = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
+    seen = api.get(f"/v1/cases/{case_id}").json()["version"]
+
+    done = api.post(f"/v1/cases/{case_id}/resolve", json={
+        "version": seen, "outcome": "accepted", "reason": "Your passport shows Smith", "value": "Smith",
+        "basis": "Passport seen at the Leeds office"})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "resolved" and "Passport seen at the Leeds office" in done.json()["outcome_reason"]
+    fact = app.registry.profile(person)["family_name"]
+    assert (fact.value, fact.basis.value, fact.tier.value, fact.source) == ("Smith", "verified", "silver",
+                                                                            "employment-department")
+    case = app.cases.get(case_id)
+    assert case.resolved_by == world["officers"]["demo-work-coach"].id
+    assert [e.action for e in case.timeline][-2:] == ["note", "resolved"]
+    app.worker.drain()
+    (told,) = messages(world, "correction-outcome")
+    assert "corrected your record" in told["content"]["long"] and "Your passport shows Smith" in told["content"]["long"]
+
+
+@pytest.mark.parametrize("change, slug, status", [
+    ({"value": None}, "invalid-case-request", 422),  # accepting without the right value
+    ({"basis": " "}, "invalid-case-request", 422),  # nor what was checked
+    ({"version": 0}, "case-version-conflict", 409),  # a stale version: nothing is written first
+])
+def test_accepting_a_correction_through_the_api_without_what_it_needs_writes_nothing(world, change, slug, status):
+    app, person = world["app"], world["person"]
+    case_id = ask_correction(world, "family_name", "Smith")
+    api = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
+    seen = api.get(f"/v1/cases/{case_id}").json()["version"]
+    body = {"version": seen, "outcome": "accepted", "reason": "Fine", "value": "Smith", "basis": "Passport", **change}
+    refused = api.post(f"/v1/cases/{case_id}/resolve", json=body)
+    assert refused.status_code == status and refused.json()["type"].endswith(f"/{slug}"), refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert app.cases.get(case_id).status.value == "open" and len(app.cases.get(case_id).timeline) == 1
+    assert app.registry.profile(person)["family_name"].value == "Smyth"
+
+
 def test_a_console_session_needs_the_csrf_token_to_change_a_case_through_the_api_and_a_bearer_token_does_not(world):
     app = world["app"]
     case = app.cases.open("decision-review", world["person"], "A refusal to check")
@@ -393,3 +433,56 @@ def test_a_disputed_fare_shows_the_transit_officer_what_the_person_said(world):
     inset = re.search(r'id="fare-dispute">([^<]+)<', page.text).group(1)
     assert inset == ("The transit authority's dispute D-1: a fare of £2.80 on 2026-11-27 at Leeds. "
                      "The person says: Charged full fare while holding a concession")
+
+
+def kept_reconsideration(world) -> str:
+    """A mandatory reconsideration that kept the decision, decided by the second decision maker."""
+    app = world["app"]
+    case = app.cases.open("mandatory-reconsideration", world["person"], "The person asked us to look again")
+    return app.cases.resolve(case.id, world["officers"]["demo-decision-maker-2"], "upheld", "The record stands",
+                             case.version).id
+
+
+def test_an_appeal_is_recorded_through_the_api_once_and_opens_its_appeal_case(world):
+    app, person = world["app"], world["person"]
+    case_id = kept_reconsideration(world)
+    api = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Dev Decider')}"})
+
+    bad = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "pigeon", "received_on": "soon"})
+    assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-case-request")
+    assert "Select how the appeal reached us (post, phone, online, assisted)" in bad.json()["detail"]
+    assert "Enter the date the tribunal received the appeal" in bad.json()["detail"]
+    done = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20",
+                                                         "reference": "SC242/26/01234"})
+    assert done.status_code == 200, done.text
+    assert any("Appeal to the tribunal recorded (By post, received 2026-01-20): SC242/26/01234" == n["text"]
+               for n in done.json()["notes"])
+    again = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20"})
+    assert again.status_code == 409 and again.json()["type"].endswith("/appeal-already-recorded")
+    app.worker.drain()
+    (appeal,) = app.cases.list(queue="appeal", person=person)
+    assert appeal.data["first_reviewer"] == world["officers"]["demo-decision-maker-2"].id
+
+    coach = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
+    refused = coach.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20"})
+    assert refused.status_code == 403 and refused.json()["type"].endswith("/not-permitted")
+
+
+def test_the_documents_on_a_case_are_listed_and_read_through_the_api_into_the_access_log(world):
+    app, person = world["app"], world["person"]
+    case = app.cases.open("decision-review", person, "A refusal to check")
+    attached = app.evidence.attach(person, case.id, "payslip.png", PNG)
+    api = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Dev Decider')}"})
+
+    (listed,) = api.get(f"/v1/cases/{case.id}/evidence").json()["items"]
+    assert (listed["id"], listed["filename"], listed["media_type"], listed["size"]) == (
+        attached["id"], "payslip.png", "image/png", len(PNG)) and "content" not in listed
+    read = api.get(f"/v1/cases/{case.id}/evidence/{attached['id']}")
+    assert read.status_code == 200 and read.content == PNG and read.headers["content-type"] == "image/png"
+    assert 'filename="payslip.png"' in read.headers["content-disposition"]
+    assert any(attached["id"] in str(e) for e in app.registry.store.log_for(person))
+
+    missing = api.get(f"/v1/cases/{case.id}/evidence/nothing-here")
+    assert missing.status_code == 404 and missing.json()["type"].endswith("/case-not-found")
+    coach = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
+    assert coach.get(f"/v1/cases/{case.id}/evidence").status_code == 403

@@ -1,4 +1,5 @@
-"""/v1/cases: an officer's cases (list, show, assign, note, resolve, refer) and the person's single view.
+"""/v1/cases: an officer's cases (list, show, assign, note, resolve, refer, appeal), the documents the
+person attached, and the person's single view.
 
 Every route acts as the current officer (``staff_auth.current_officer``) and goes through the
 case service, whose staff policy scopes each officer to their queues and organisation.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from ..domain.cases import NotPermittedError
@@ -61,6 +62,17 @@ class Note(Versioned):
 class Resolve(Versioned):
     outcome: str
     reason: str
+    value: str | int | float | bool | None = Field(
+        None, description="accepting a correction (queue 'correction', outcome 'accepted'): the right value of "
+                          "the attribute the person named, recorded as a verified (silver) fact from your organisation")
+    basis: str | None = Field(None, max_length=500, description="accepting a correction: what you checked "
+                              "(a passport seen, a register consulted), kept in the case's outcome and note")
+
+
+class Appeal(BaseModel):
+    channel: str = Field(description="how the appeal reached us: post, phone, online or assisted")
+    received_on: str = Field(description="the date the tribunal received it, YYYY-MM-DD")
+    reference: str | None = Field(None, description="the tribunal's reference (40 characters kept)")
 
 
 class Refer(Versioned):
@@ -94,11 +106,13 @@ def note_case(case_id: str, request: Request, body: Note = Body(...), me: Office
     return _civic(request).cases.note(case_id, me, body.text, body.version).as_dict()
 
 
-@router.post("/{case_id}/resolve", summary="Resolve with an outcome the queue allows; the journey hears it",
+@router.post("/{case_id}/resolve", summary="Resolve with an outcome the queue allows; the journey hears it. "
+             "Accepting a correction needs 'value' and 'basis' and records the right value as a verified fact",
              responses=_problems(401, 403, 404, 409, 422))
 def resolve_case(case_id: str, request: Request, body: Resolve = Body(...),
                  me: Officer = Depends(current_officer)) -> dict:
-    return _civic(request).cases.resolve(case_id, me, body.outcome, body.reason, body.version).as_dict()
+    return _civic(request).cases.resolve(case_id, me, body.outcome, body.reason, body.version, value=body.value,
+                                         basis=body.basis).as_dict()
 
 
 @router.post("/{case_id}/refer", summary="Refer the case to another queue, perhaps another organisation's",
@@ -128,3 +142,28 @@ def person_view(case_id: str, request: Request, me: Officer = Depends(current_of
     return {"person": case.person, "purpose": queue.purpose,
             "facts": {a: {"value": f.value, "source": f.source, "basis": f.basis.value, "tier": f.tier.value,
                           "observed_at": iso(f.observed_at)} for a, f in sorted(facts.items())}}
+
+
+@router.post("/{case_id}/appeal", summary="Record the person's appeal to the tribunal against a mandatory "
+             "reconsideration that kept the decision; its journey opens an appeal case",
+             responses=_problems(401, 403, 404, 409, 422))
+def record_appeal(case_id: str, request: Request, body: Appeal = Body(...),
+                  me: Officer = Depends(current_officer)) -> dict:
+    return _civic(request).appeals.record(case_id, me, body.channel, body.received_on, body.reference).as_dict()
+
+
+@router.get("/{case_id}/evidence", summary="The documents the person attached to the case, without their content",
+            responses=_problems(401, 403, 404))
+def list_evidence(case_id: str, request: Request, me: Officer = Depends(current_officer)) -> dict:
+    return {"items": [{**e, "uploaded_at": iso(e["uploaded_at"])}
+                      for e in _civic(request).evidence.of_case(me, case_id)]}
+
+
+@router.get("/{case_id}/evidence/{evidence_id}", summary="One document as it was sent; the reading is in the "
+            "person's access log as you", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}},
+                       **_problems(401, 403, 404)})
+def read_evidence(case_id: str, evidence_id: str, request: Request, me: Officer = Depends(current_officer)) -> Response:
+    from ..web.staff.cases import document
+
+    return document(*_civic(request).evidence.read(me, case_id, evidence_id))

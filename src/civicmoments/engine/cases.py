@@ -32,12 +32,14 @@ from ..domain.cases import (
 )
 from ..domain.clock import Clock
 from ..domain.ids import uuid7
+from ..domain.organisations import Organisation
 from ..domain.staff import Officer, Policy
 from ..logs import get
 from .ports import Effect, EffectResult, StaleCaseError
 
 log = get("civic.cases")
 FIRST_REVIEW = {"mandatory-reconsideration": "decision-review", "appeal": "mandatory-reconsideration"}
+CORRECTION_QUEUE, ACCEPTED = "correction", "accepted"  # accepting a correction records the right value
 PAGE_LIMIT = 200
 
 
@@ -57,6 +59,7 @@ class Cases:
     def __init__(self, store, queues: Mapping[str, Queue], policy: Policy, clock: Clock) -> None:
         self.store, self.queues, self.policy, self.clock = store, dict(queues), policy, clock
         self.gate = None  # the privacy gate, set by bootstrap: a referral to another organisation is logged
+        self.registry = None  # the registry, set by bootstrap: an accepted correction is a fact
         self.organisation_id: Callable[[str], str] = lambda slug: slug  # a queue's organisation, registered
         self.on_resolved: list[Callable[[Case, Officer | None], None]] = []
 
@@ -209,19 +212,72 @@ class Cases:
                 continue
         raise CaseVersionConflictError(f"case {case_id} kept changing; try again")
 
-    def resolve(self, case_id: str, officer: Officer | None, outcome: str, reason: str, version: int) -> Case:
+    def resolve(self, case_id: str, officer: Officer | None, outcome: str, reason: str, version: int, *,
+                value: Any = None, basis: str | None = None) -> Case:
         """Resolve with an outcome the queue allows; publishes ``civic.case.resolved`` in the same
-        transaction, so the journey that opened the case hears the outcome exactly once."""
+        transaction, so the journey that opened the case hears the outcome exactly once.
+
+        Accepting a correction (queue ``correction``, outcome ``accepted``) needs ``value``, the
+        right value of the attribute the person named, and ``basis``, what the officer checked (up
+        to 500 characters): the value is first recorded as a verified (silver) fact whose source is
+        the officer's organisation, the case gets a note saying so, and the outcome's reason names
+        what was checked. Raises InvalidCaseRequestError (422) without them, WrongValueTypeError
+        (422) for a value that does not fit the attribute, and the errors of any resolution, each
+        before anything is written."""
         case = self._load(case_id)
         self.permit(officer, "resolve", case.queue, case.id)
-        changed, entry = lifecycle.resolve(case, self.queue(case.queue), self._id(officer), outcome, reason,
-                                           version, self.clock.now())
+        queue = self.queue(case.queue)
+        if case.queue == CORRECTION_QUEUE and outcome == ACCEPTED:
+            return self._accept_correction(case, queue, officer, reason, version, value, basis)
+        changed, entry = lifecycle.resolve(case, queue, self._id(officer), outcome, reason, version, self.clock.now())
+        return self._resolved(case, changed, entry, officer)
+
+    def _resolved(self, case: Case, changed: Case, entry, officer: Officer | None) -> Case:
         event = {"event_id": f"{CASE_RESOLVED}:{case.id}", "type": CASE_RESOLVED, "subject": case.person,
                  "time": self.clock.now(), "data": resolved_event(changed)}
         done = self._apply(case, changed, entry, [event])
         for listener in self.on_resolved:  # e.g. an assisted-contact case delivers its message
             listener(done, officer)
         return done
+
+    def _accept_correction(self, case: Case, queue: Queue, officer: Officer | None, reason: str, version: int,
+                           value: Any, basis: str | None) -> Case:
+        attribute = (case.data.get("request") or {}).get("attribute", "")
+        basis = (basis or "").strip()[:500]
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "" or not basis:
+            raise InvalidCaseRequestError("accepting a correction needs the right value ('value') and what you "
+                                          "checked ('basis')")
+        if not attribute:
+            raise InvalidCaseRequestError("this correction case does not name the attribute to correct")
+        now = self.clock.now()
+        lifecycle.resolve(case, queue, self._id(officer), ACCEPTED, reason, version, now)  # refused here, or fine
+        organisation = officer.organisation if officer is not None else case.organisation
+        self.registry.record(Organisation(organisation, organisation, (), ("facts:*",)), case.person, [
+            {"attribute": attribute, "value": self._typed(attribute, value), "basis": "verified", "tier": "silver"}])
+        noted = self.note(case.id, officer, f"Recorded {attribute.replace('_', ' ')} as a verified fact. "
+                          f"Checked: {basis}", version)
+        changed, entry = lifecycle.resolve(noted, queue, self._id(officer), ACCEPTED,
+                                           f"{reason.strip()} (checked: {basis})", noted.version, self.clock.now())
+        return self._resolved(noted, changed, entry, officer)
+
+    def _typed(self, attribute: str, value: Any) -> Any:
+        """Text (a form's, a command line's) as the attribute's type: whole numbers for integer
+        attributes, numbers, yes/no for booleans; anything else, and JSON values, as given."""
+        if not isinstance(value, str):
+            return value
+        kind = getattr(self.registry.spec(attribute), "type", "string")
+        if kind in ("integer", "int") and value.lstrip("-").isdigit():
+            return int(value)
+        if kind == "number":
+            try:
+                return float(value)
+            except ValueError:
+                return value
+        if kind in ("boolean", "bool"):
+            return value.lower() in ("yes", "true")
+        return value
 
     def refer(self, case_id: str, officer: Officer | None, to_queue: str, note: str, version: int) -> Case:
         """Refer the case to another queue, perhaps another organisation's (a council, a transit authority)."""

@@ -84,6 +84,14 @@ class Evidence:
     def listed(self, case_id: str) -> list[dict[str, Any]]:
         return self.store.for_case(case_id)
 
+    def of_case(self, officer: Officer, case_id: str) -> list[dict[str, Any]]:
+        """The documents on a case an officer may view the person on, oldest first, without their
+        content: [{id, case_id, person_id, filename, media_type, size, sha256, uploaded_at,
+        uploaded_by, channel}]. Raises CaseNotFoundError, NotPermittedError."""
+        case = self.cases.get(case_id, officer=officer)
+        self.cases.permit(officer, "view-person", case.queue, case.id)
+        return self.listed(case.id)
+
     def read(self, officer: Officer, case_id: str, evidence_id: str) -> tuple[dict[str, Any], bytes]:
         """An officer opens a document of a case they may view the person on: (listing, bytes),
         logged in the person's access log. Raises CaseNotFoundError, NotPermittedError."""

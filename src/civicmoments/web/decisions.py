@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..domain.cases import CaseRuleError
+from ..engine.appeals import SERVICE
 from ..packs.templates import months_after
 from .portal import Portal
 
 REQUESTED = "civic.person.reconsideration-requested"
-SERVICE = "jsa-new-style"  # the service the job-loss moment decides
 
 
 def router(portal: Portal) -> APIRouter:

@@ -71,7 +71,8 @@ class Portal:
         self.env = Environment(
             loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), PrefixLoader(
                 {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]),
-            autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+            autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+            auto_reload=False)
         self.env.filters["paragraphs"] = lambda text: to_html(text, link_class="govuk-link")
         tz = civic.pack.settings.timezone
         for name, fn in {"day": formats.day, "time": formats.clock_time, "when": formats.when}.items():

@@ -10,15 +10,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, literal, select, tuple_, union_all, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ...domain.cases import Case, CaseStatus, Entry
 from ...domain.staff import Officer
 from ...engine.ports import StaleCaseError
-from .schema import case_timeline, cases, officer_tokens, officers
+from .schema import Time, case_timeline, cases, officer_tokens, officers
 
+ALL_STATUSES = [s.value for s in CaseStatus]
 Emit = Callable[[Connection, list[dict[str, Any]], datetime], None]
 
 
@@ -112,20 +113,29 @@ class CaseStore:
     def list(self, *, queues: Sequence[str] | None = None, status: Sequence[str] | None = None,
              assignee: str | None = None, person: str | None = None, after: tuple[datetime, str] | None = None,
              limit: int = 50) -> list[Case]:
-        """Cases by due date, then id; ``after`` is the (due_at, id) of the last case of the page before."""
-        q = select(cases)
-        if queues is not None:
-            q = q.where(cases.c.queue.in_(list(queues)))
-        if status:
-            q = q.where(cases.c.status.in_(list(status)))
+        """Cases by due date, then id; ``after`` is the (due_at, id) of the last case of the page before.
+        No ``status``: every status, named, so that the (queue, status, due_at, id) index is read
+        in order for each pair and the query stops after about ``limit`` rows of each."""
+        q = select(cases).where(cases.c.status.in_(list(status) if status else ALL_STATUSES))
         if assignee is not None:
             q = q.where(cases.c.assignee == assignee)
         if person is not None:
             q = q.where(cases.c.person_id == person)
         if after is not None:
-            q = q.where(or_(cases.c.due_at > after[0], and_(cases.c.due_at == after[0], cases.c.id > after[1])))
+            q = q.where(tuple_(cases.c.due_at, cases.c.id) > tuple_(literal(after[0], Time), literal(after[1])))
+        if queues is not None and len(queues) > 1 and person is None:
+            # the soonest due of each queue from its index, then the soonest of those: PostgreSQL
+            # cannot merge the ordered ranges of an IN list itself and would sort every case
+            each = [select(q.where(cases.c.queue == name).order_by(cases.c.due_at, cases.c.id).limit(limit)
+                           .subquery()) for name in dict.fromkeys(queues)]
+            merged = union_all(*each).subquery()
+            final = select(merged).order_by(merged.c.due_at, merged.c.id).limit(limit)
+        else:
+            if queues is not None:
+                q = q.where(cases.c.queue.in_(list(queues)))
+            final = q.order_by(cases.c.due_at, cases.c.id).limit(limit)
         with self.reader.connect() as conn:
-            rows = conn.execute(q.order_by(cases.c.due_at, cases.c.id).limit(limit)).all()
+            rows = conn.execute(final).all()
         return [_case(r) for r in rows]
 
     def latest_resolved(self, person: str, queue: str) -> Case | None:

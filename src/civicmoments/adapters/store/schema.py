@@ -408,9 +408,11 @@ cases = Table(
     Column("version", Integer, nullable=False),
     Column("data", Json, nullable=False),
     Column("tasks", Json, nullable=False),
-    Index("ix_cases_queue_due", "queue", "status", "due_at"),
+    # Every list names the statuses it wants (all five when unfiltered), so each (queue, status)
+    # is read in due order and the soonest due are merged: a page reads about a page of rows.
     Index("ix_cases_queue_due_id", "queue", "due_at", "id"),  # a queue page: the soonest due, in order
-    Index("ix_cases_assignee", "assignee", "status"),
+    Index("ix_cases_queue_status_due_id", "queue", "status", "due_at", "id"),  # filtered by status
+    Index("ix_cases_assignee_queue_due_id", "assignee", "queue", "due_at", "id"),  # "my cases"
 )
 
 case_timeline = Table(

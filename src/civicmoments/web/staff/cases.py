@@ -11,7 +11,6 @@ explanation.
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,15 +18,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from ...domain.cases import CaseRuleError
 from ...domain.disclosure import DisclosureRefusedError
-from ...domain.organisations import Organisation
 from ...engine.errors import Problem
 from ...engine.evidence import ACCEPTED
-from ..decisions import SERVICE
+from ...engine.appeals import APPEAL_CHANNELS
 from . import Console
 
 DECISION_QUEUES = ("decision-review", "mandatory-reconsideration", "appeal")
-APPEAL_NOTE = "Appeal to the tribunal recorded"
-APPEAL_CHANNELS = {"post": "By post", "phone": "By phone", "online": "Online", "assisted": "With an officer's help"}
+APPEAL_FIELDS = {"case": "#appeal", "channel": "#appeal-channel", "received_on": "#appeal-received"}
 OUTCOME_WORDS = {"upheld": "Uphold the decision", "overturned": "Overturn the decision",
                  "evidence-requested": "Ask the person for evidence", "withdrawn": "Withdrawn",
                  "contacted": "Contacted", "done": "Done", "unreachable": "Could not reach them",
@@ -67,10 +64,9 @@ def router(console: Console) -> APIRouter:
                 civic.cases.assign(case_id, officer, version)
             elif action == "note":
                 civic.cases.note(case_id, officer, data["text"].strip(), version)
-            elif action == "resolve" and data["outcome"] == "accepted" and _is_correction(civic, case_id, officer):
-                correct(civic, officer, case_id, data, version)
-            elif action == "resolve":
-                civic.cases.resolve(case_id, officer, data["outcome"], data["reason"].strip(), version)
+            elif action == "resolve":  # accepting a correction also records the right value (value, basis)
+                civic.cases.resolve(case_id, officer, data["outcome"], data["reason"].strip(), version,
+                                    value=data.get("value"), basis=data.get("basis"))
             elif action == "refer":
                 civic.cases.refer(case_id, officer, data["to_queue"], data.get("note", "").strip(), version)
         except CaseRuleError as exc:  # the core's refusals: 403, 404, 409, 422, each with words for people
@@ -89,16 +85,12 @@ def router(console: Console) -> APIRouter:
             row, data = civic.evidence.read(officer, case_id, evidence_id)
         except CaseRuleError as exc:
             return console.refused(request, exc)
-        name = re.sub(r"[^A-Za-z0-9._ -]", "_", row["filename"]) or "document"
-        return Response(data, media_type=row["media_type"], headers={
-            "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store"})
+        return document(row, data)
 
     @r.post("/{case_id}/appeal")
     async def record_appeal(request: Request, case_id: str) -> Response:
         """Record that the person appealed to the tribunal against a reconsideration that kept the
-        decision: publishes ``civic.person.appeal-lodged``, whose journey opens an `appeal` case; the
-        tribunal's decision, recorded there, returns to that journey."""
+        decision (engine/appeals.py): its journey opens an `appeal` case."""
         officer = console.signed_in(request)
         data = await console.form(request)
         try:
@@ -106,32 +98,16 @@ def router(console: Console) -> APIRouter:
             case = civic.cases.get(case_id, officer=officer)
         except CaseRuleError as exc:
             return console.refused(request, exc)
-        errors = []
-        if case.queue != "mandatory-reconsideration" or case.outcome != "upheld":
-            errors.append({"text": "An appeal is recorded against a mandatory reconsideration that kept the "
-                                   "decision", "href": "#appeal"})
-        if data.get("channel") not in APPEAL_CHANNELS:
-            errors.append({"text": "Select how the appeal reached us", "href": "#appeal-channel"})
-        received = data.get("received_on", "").strip()
+        wrong = civic.appeals.problems(case, data.get("channel"), data.get("received_on"))
+        if wrong:
+            return show(request, officer, case_id, status=422, values=data,
+                        errors=[{"text": words, "href": APPEAL_FIELDS[field]} for field, words in wrong])
         try:
-            date.fromisoformat(received)
-        except ValueError:
-            errors.append({"text": "Enter the date the tribunal received the appeal, like 2026-12-01",
-                           "href": "#appeal-received"})
-        if errors:
-            return show(request, officer, case_id, status=422, errors=errors, values=data)
-        if any(n["text"].startswith(APPEAL_NOTE) for n in case.notes):  # the note's version check stops a race
-            return show(request, officer, case_id, status=409, values=data, errors=[
-                {"text": "An appeal is already recorded for this person", "href": "#appeal"}])
-        service = civic.services.service(SERVICE)
-        event = {"service": SERVICE, "service_name": service.name, "reconsideration_case": case.id,
-                 "received_on": received, "recorded_by": officer.id, "channel": data["channel"]}
-        if data.get("reference", "").strip():
-            event["tribunal_reference"] = data["reference"].strip()[:40]
-        civic.cases.note(case.id, officer, f"{APPEAL_NOTE} ({APPEAL_CHANNELS[data['channel']]}, "
-                         f"received {received}){': ' + event['tribunal_reference'] if 'tribunal_reference' in event else ''}",
-                         case.version)
-        civic.store.publish("civic.person.appeal-lodged", case.person, event, civic.clock.now())
+            civic.appeals.record(case_id, officer, data["channel"], data["received_on"], data.get("reference"))
+        except CaseRuleError as exc:  # already recorded (409), or the case changed meanwhile
+            return show(request, officer, case_id, status=exc.status, values=data, errors=[
+                {"text": "An appeal is already recorded for this person" if exc.status == 409 else exc.detail,
+                 "href": "#appeal"}])
         return RedirectResponse(f"/staff/cases/{case_id}?done=appeal", status_code=303)
 
     for name in ("assign", "note", "resolve", "refer"):
@@ -144,42 +120,12 @@ def router(console: Console) -> APIRouter:
     return r
 
 
-def _is_correction(civic, case_id: str, officer) -> bool:
-    return civic.cases.get(case_id, officer=officer).queue == "correction"
-
-
-def correct(civic, officer, case_id: str, data: dict[str, str], version: int) -> None:
-    """Accept a correction: the right value becomes a verified (silver) fact whose source is the
-    officer's organisation, then the case resolves with what the officer checked as its reason, so
-    the timeline names the officer and the person is told. Raises CaseRuleError, Problem (422)."""
-    case = civic.cases.get(case_id, officer=officer)
-    civic.cases.permit(officer, "resolve", case.queue, case.id)
-    attribute = (case.data.get("request") or {}).get("attribute", "")
-    if version != case.version:  # check before the fact is written: a stale form changes nothing
-        civic.cases.resolve(case_id, officer, "accepted", data["reason"].strip(), version)
-    source = Organisation(officer.organisation, officer.organisation, (), ("facts:*",))
-    basis = data["basis"].strip()[:500]
-    civic.registry.record(source, case.person, [{"attribute": attribute, "value": _typed(civic, attribute,
-                                                 data["value"].strip()), "basis": "verified", "tier": "silver"}])
-    civic.cases.note(case_id, officer, f"Recorded {attribute.replace('_', ' ')} as a verified fact. "
-                     f"Checked: {basis}", version)
-    civic.cases.resolve(case_id, officer, "accepted", f"{data['reason'].strip()} (checked: {basis})", version + 1)
-
-
-def _typed(civic, attribute: str, value: str):
-    """A form's text as the attribute's type: whole numbers for integer attributes, else the text."""
-    spec = civic.registry.spec(attribute)
-    kind = getattr(spec, "type", "string")
-    if kind in ("integer", "int") and value.lstrip("-").isdigit():
-        return int(value)
-    if kind == "number":
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    if kind in ("boolean", "bool"):
-        return value.lower() in ("yes", "true")
-    return value
+def document(row: dict[str, Any], data: bytes) -> Response:
+    """A document a person attached, as a download: its own type, never sniffed or cached."""
+    name = re.sub(r"[^A-Za-z0-9._ -]", "_", row["filename"]) or "document"
+    return Response(data, media_type=row["media_type"], headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store"})
 
 
 def _check(action: str, data: dict[str, str]) -> list[dict[str, str]]:

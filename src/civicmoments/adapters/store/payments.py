@@ -211,6 +211,13 @@ class PaymentStore:
                                                         bank_changes.c.confirmed_at.is_(None))
                              .values(confirmed_at=now)).rowcount == 1
 
+    def change_tried(self, change_id: str) -> int:
+        """Count a wrong code against the change; returns the wrong codes entered so far."""
+        with self.engine.begin() as c:
+            c.execute(update(bank_changes).where(bank_changes.c.id == change_id)
+                      .values(tries=bank_changes.c.tries + 1))
+            return c.execute(select(bank_changes.c.tries).where(bank_changes.c.id == change_id)).scalar() or 0
+
     def last_confirmed_change(self, person: str) -> datetime | None:
         with self.reader.connect() as c:
             return c.execute(select(func.max(bank_changes.c.confirmed_at))

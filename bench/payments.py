@@ -112,6 +112,7 @@ def main() -> None:
                            lambda: {}, app.registry, tables, bank_holidays.calendar(), folder, conf["payer"],
                            pain001.write, audit=None, file_max_payments=args.file_max, accounts=unseal)
             say("running the payment run ...")
+            load_at_start = os.getloadavg()[0]
             t = time.perf_counter()
             run = pay.run(DAY)
             run_s = time.perf_counter() - t
@@ -126,6 +127,7 @@ def main() -> None:
                   "seed_s": round(seed_s, 1), "run_s": round(run_s, 2),
                   "payments_per_s": round(run["payments"] / run_s), "target": "under 60 s, peak RSS under 1 GB",
                   "audit_entries": "not included (measured by bench/registry.py)",
+                  "load_average_1m_at_start": round(load_at_start, 1),
                   "load_average_1m_at_end": round(os.getloadavg()[0], 1)}, args.json, args.quick)
             app.store.close()
     finally:

@@ -264,7 +264,7 @@ class Payments:
                 break
             seen.update(r.seq for r in rows)
             accounts = self.accounts(sorted({r.person_id for r in rows}))
-            chosen, total, last4 = [], 0, []
+            chosen, picked, total, last4 = [], [], 0, []
             checked: dict[str, tuple[str, str]] = {}
             for r in rows:
                 why = self._why_held(r, accounts.get(r.person_id), checked)
@@ -272,6 +272,7 @@ class Payments:
                     held.setdefault(why, []).append(r.seq)
                     continue
                 chosen.append(r.seq)
+                picked.append(r)
                 total += r.amount
                 last4.append(checked[r.person_id][1][-4:])
             for why, seqs in held.items():
@@ -285,7 +286,8 @@ class Payments:
             committed += len(chosen)
             if fault_after is not None and committed >= fault_after:
                 os.kill(os.getpid(), signal.SIGKILL)  # the fault: payments committed, their file not written
-            self._write(day, ref, checked)
+            picked.sort(key=lambda r: r.seq)  # the file's order, as file_payments reads it back
+            self._write(day, ref, checked, picked)
         return self.store.finish_run(day, self.clock.now())
 
     def _why_held(self, row, account: str | None, checked: dict[str, tuple[str, str]]) -> str | None:
@@ -302,12 +304,15 @@ class Payments:
                 return "account-invalid"
         return None
 
-    def _write(self, day: date, ref: str, checked: dict[str, tuple[str, str]] | None = None) -> Path:
-        """Write file ``ref`` with its assigned payments; accounts not in ``checked`` are unsealed and
-        checked again (a run finishing what a killed one assigned)."""
+    def _write(self, day: date, ref: str, checked: dict[str, tuple[str, str]] | None = None,
+               rows: Sequence[Any] | None = None) -> Path:
+        """Write file ``ref`` with its assigned payments (``rows``, as just assigned, in seq order; or read
+        back from the store); accounts not in ``checked`` are unsealed and checked again (a run finishing
+        what a killed one assigned)."""
         from ..adapters.payments.pain001 import Debtor, Transfer
 
-        rows = self.store.file_payments(ref)
+        if rows is None:
+            rows = self.store.file_payments(ref)
         checked = dict(checked or {})
         missing = sorted({r.person_id for r in rows} - set(checked))
         for person, account in (self.accounts(missing) if missing else {}).items():
@@ -317,8 +322,7 @@ class Payments:
         def transfers():
             for r in rows:
                 sc, acc = checked[r.person_id]
-                yield Transfer(end_to_end_id(r.award_id, r.period, r.kind), r.amount, sc, acc,
-                               f"{r.service} {r.period}")
+                yield Transfer(r.end_to_end, r.amount, sc, acc, f"{r.service} {r.period}")
 
         path = self.writer(self.folder, ref, self.clock.now(), day,
                            Debtor(self.payer["name"], self.payer["sort_code"], self.payer["account"]),

@@ -188,7 +188,8 @@ class App:
                         lambda: self.services.catalogue, self.registry, modulus.tables(pack_dir),
                         bank_holidays.calendar(), self.settings.resolved_payments_dir(), conf["payer"],
                         pain001.write, self.audit, int(conf.get("file_max_payments", 10000)),
-                        hold_days=int(conf.get("bank_details_change_hold_days", 14)))
+                        hold_days=int(conf.get("bank_details_change_hold_days", 14)),
+                        code_minutes=int(conf.get("confirmation_code_minutes", 30)))
         payments.people = PeopleAndCases(self.messenger, self.cases)
         return payments
 

@@ -3,7 +3,7 @@ taken back by a machine, nothing is paid to an account nobody confirmed."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -62,19 +62,25 @@ def test_a_later_fact_opens_an_overpayment_case_with_the_calculation_and_recover
     assert (run["payments"], run["total"]) == (1, 2 * 7565)  # at the corrected rate, nothing deducted
 
 
-def test_a_returned_payment_stops_the_next_asks_for_new_details_and_the_reissue_follows(app):
-    abe = known(app, date_of_birth="1980-01-01", bank_account=ACCOUNT)
+def at(clock, when: datetime) -> None:
+    clock.advance(when - clock.now())
+
+
+def test_a_returned_payment_stops_the_next_asks_for_new_details_and_the_reissue_follows(app, clock):
+    abe = known(app, date_of_birth="1980-01-01", bank_account=ACCOUNT, email="abe@example.org")
     award = app.payments.award(abe, "jsa-new-style", "ret", start=date(2026, 4, 6))
     app.payments.run(date(2026, 4, 20))
     first = app.payments.store.payments_of(award=award["id"])[0]
     out = app.payments.returned(end_to_end_id(award["id"], first["period"], "regular"), "AC04 account closed")
     assert out["matched"] and out["held"] == 12
     assert app.payments.run(date(2026, 5, 4))["payments"] == 0  # the next one stops
-    assert "ending 9911" in told(app, abe)["payment-returned"]["long"]
+    returned = told(app, abe)["payment-returned"]["long"]
+    assert "ending 9911" in returned and "/payments/bank-details" in returned  # where to give new details
 
+    at(clock, datetime(2026, 5, 5, 9, tzinfo=timezone.utc))
     change = app.payments.request_bank_change(abe, "20-00-00", "55779944")
     code = told(app, abe)["bank-details-code"]["long"].split("enter this code: ")[1][:6]
-    result = app.payments.confirm_bank_change(abe, change, code)
+    result = app.payments.confirm_bank_change(abe, change["id"], code)
     assert result["reissued"] == 1 and result["held"] is not None
     run = app.payments.run(date(2026, 5, 5))
     assert (run["payments"], run["total"]) == (1, 19110)  # the reissue; the next fortnight waits for the check
@@ -89,27 +95,54 @@ def test_a_return_for_a_payment_we_never_made_is_logged_and_a_case(app):
     assert "cannot match" in case.reason
 
 
-def test_a_change_of_bank_details_needs_the_code_sent_to_held_contacts_and_holds_the_next_payment(app):
+def test_a_change_of_bank_details_needs_the_code_sent_to_held_contacts_and_holds_the_next_payment(app, clock):
     abe = known(app, date_of_birth="1980-01-01", bank_account=ACCOUNT, email="abe@example.org")
     award = app.payments.award(abe, "jsa-new-style", "chg", start=date(2026, 4, 6))
+    at(clock, datetime(2026, 4, 10, 9, tzinfo=timezone.utc))  # ten days before the first payment
     with pytest.raises(BankDetailsError):
         app.payments.request_bank_change(abe, "20-00-00", "12345678")  # fails the modulus check
     change = app.payments.request_bank_change(abe, "20-00-00", "55779944")
+    assert (change["channel"], change["to"]) == ("email", "a…@example.org")  # the address already held
     message = told(app, abe)["bank-details-code"]
     assert "account ending 9944" in message["long"] and "If it was not you" in message["long"]
     code = message["long"].split("enter this code: ")[1][:6]
     with pytest.raises(BankChangeError):
-        app.payments.confirm_bank_change(abe, change, "000000" if code != "000000" else "111111")
+        app.payments.confirm_bank_change(abe, change["id"], "000000" if code != "000000" else "111111")
     assert app.registry.profile(abe, reveal=["bank_account"])["bank_account"].value == ACCOUNT  # unchanged
-    result = app.payments.confirm_bank_change(abe, change, code)
+    result = app.payments.confirm_bank_change(abe, change["id"], code)
     assert app.registry.profile(abe, reveal=["bank_account"])["bank_account"].value == "20-00-00 55779944"
     (held,) = [p for p in app.payments.store.payments_of(award=award["id"]) if p["status"] == "held"]
     assert held["seq"] == result["held"] and held["held_reason"] == "details-changed"
     (case,) = app.cases.list(queue="verification", person=abe)
     assert "Bank details changed" in case.reason
     assert app.payments.run(date(2026, 4, 20))["payments"] == 0  # held for the check
-    with pytest.raises(BankChangeError):
-        app.payments.confirm_bank_change(abe, change, code)  # a code works once
+    changed = told(app, abe)["bank-details-changed"]["long"]
+    assert "account ending 9944" in changed and "£191.10, due on 20 April 2026, is held" in changed
+    with pytest.raises(BankChangeError, match="used already"):
+        app.payments.confirm_bank_change(abe, change["id"], code)  # a code works once
+
+
+def test_a_change_long_before_the_next_payment_holds_nothing(app, clock):
+    abe = known(app, date_of_birth="1980-01-01", bank_account=ACCOUNT, phone="07811 123456")
+    award = app.payments.award(abe, "jsa-new-style", "far", start=date(2026, 4, 6))
+    at(clock, datetime(2026, 4, 5, 9, tzinfo=timezone.utc))  # 15 days before the first payment; the pack says 14
+    change = app.payments.request_bank_change(abe, "200000", "55779944")
+    assert (change["channel"], change["to"]) == ("sms", "456")  # the number already held
+    code = told(app, abe)["bank-details-code"]["long"].split("enter this code: ")[1][:6]
+    result = app.payments.confirm_bank_change(abe, change["id"], code)
+    assert result["held"] is None and result["case"] is None
+    assert not [p for p in app.payments.store.payments_of(award=award["id"]) if p["status"] == "held"]
+    changed = told(app, abe)["bank-details-changed"]["long"]
+    assert "Your next payment goes into the account ending 9944" in changed and "held" not in changed
+
+
+def test_no_contact_details_held_means_no_change_online(app):
+    from civicmoments.engine.payments import NoContactError
+
+    abe = known(app, date_of_birth="1980-01-01", bank_account=ACCOUNT)
+    with pytest.raises(NoContactError):
+        app.payments.request_bank_change(abe, "200000", "55779944")
+    assert "bank-details-code" not in told(app, abe)
 
 
 def camt054(entries: list[tuple[str, str | None]]) -> str:

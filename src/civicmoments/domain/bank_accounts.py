@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from operator import mul
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -81,15 +82,17 @@ def clean(sort_code: str, account_number: str) -> tuple[str, str]:
     """Digits only, format checked: a sort code of 6 digits, an account number of 6 to 10 (8 usual).
 
     Spaces and hyphens are ignored. Raises BankDetailsError naming the field."""
-    sc = sort_code if len(sort_code or "") == 6 and sort_code.isdigit() else re.sub(r"[\s-]", "", sort_code or "")
+    sc = (sort_code or "").replace("-", "")  # "20-00-00", as the registry keeps it: no regular expression
+    if len(sc) != 6 or not sc.isdigit():
+        sc = re.sub(r"[\s-]", "", sort_code or "")
     acc = (account_number if (account_number or "").isdigit() else re.sub(r"[\s-]", "", account_number or ""))
     if not sc:
         raise BankDetailsError("sort_code", "Enter a sort code")
-    if not sc.isdigit() or len(sc) != 6:
+    if not sc.isdigit() or not sc.isascii() or len(sc) != 6:
         raise BankDetailsError("sort_code", "Enter a valid sort code like 309430")
     if not acc:
         raise BankDetailsError("account_number", "Enter an account number")
-    if not acc.isdigit() or not 6 <= len(acc) <= 10:
+    if not acc.isdigit() or not acc.isascii() or not 6 <= len(acc) <= 10:
         raise BankDetailsError("account_number", "Enter a valid account number like 00733445")
     return sc, acc
 
@@ -100,6 +103,10 @@ def _normalise(acc: str, sc: str) -> tuple[str, str]:
     if len(acc) == 9:  # Santander: the account's first digit replaces the sort code's last
         return acc[-8:], sc[:-1] + acc[0]
     return acc.zfill(8), sc
+
+
+_DIGITS = bytes.maketrans(b"0123456789", bytes(range(10)))  # ASCII digits to their values
+_DIGIT_SUMS = tuple(v // 10 + v % 10 for v in range(1000))  # a product's digits summed (DBLAL)
 
 
 def _run(sc: str, acc: str, w: Weighting, tables: ModulusTables) -> bool:
@@ -114,16 +121,19 @@ def _run(sc: str, acc: str, w: Weighting, tables: ModulusTables) -> bool:
         return True
     if w.exception == "6" and n[A] in "45678" and n[G] == n[H]:
         return True
-    weights = list(w.weights)
+    weights = w.weights
     if w.exception == "2":
         if n[A] != "0" and n[G] != "9":
-            weights = [0, 0, 1, 2, 5, 3, 6, 4, 8, 7, 10, 9, 3, 1]
+            weights = (0, 0, 1, 2, 5, 3, 6, 4, 8, 7, 10, 9, 3, 1)
         elif n[A] != "0" and n[G] == "9":
-            weights = [0, 0, 0, 0, 0, 0, 0, 0, 8, 7, 10, 9, 3, 1]
+            weights = (0, 0, 0, 0, 0, 0, 0, 0, 8, 7, 10, 9, 3, 1)
     elif (w.exception == "7" and n[G] == "9") or (w.exception == "10" and n[A] + n[B] in ("09", "99") and n[G] == "9"):
-        weights[:B + 1] = [0] * (B + 1)
-    products = [d * k for d, k in zip(map(int, n), weights, strict=True)]
-    total = sum(v // 10 + v % 10 for v in products) if w.algorithm == DBLAL else sum(products)
+        weights = (0,) * (B + 1) + weights[B + 1:]
+    digits = n.encode().translate(_DIGITS)  # bytes of the digits' values, 0 to 9
+    if len(digits) != len(weights):
+        raise ValueError(f"{n!r} is not 14 digits")
+    products = map(mul, digits, weights)
+    total = sum(map(_DIGIT_SUMS.__getitem__, products)) if w.algorithm == DBLAL else sum(products)
     if w.exception == "1":
         total += 27
     remainder = total % _MOD[w.algorithm]

@@ -342,20 +342,23 @@ class Messenger:
             out.append(item)
         return out
 
-    def confirm_contact(self, person: str, channel: M.Channel, to: str, code: str, minutes: int) -> str:
-        """Queue a confirmation code to a contact detail the person gave but has not confirmed.
+    def confirm_contact(self, person: str, channel: M.Channel, to: str, code: str, minutes: int,
+                        template: str = "contact-confirm", values: Mapping[str, Any] | None = None) -> str:
+        """Queue a confirmation code to one contact detail: one the person gave but has not confirmed (the
+        ``contact-confirm`` template), or one already held, for a change confirmed through it (for example
+        ``bank-details-code``, with its ``values``).
 
         ``channel`` is ``Channel.SMS`` (``to`` a number in E.164) or ``Channel.EMAIL`` (``to`` a
-        normalised address). The message uses the ``contact-confirm`` template in the person's
-        language and goes only by that channel, only to ``to`` (the registry's detail is not used).
-        Returns the message id; raises ``InvalidPreferencesError`` if it cannot be queued.
+        normalised address). The message uses ``template`` in the person's language and goes only by that
+        channel, only to ``to`` (the registry's detail is not looked up). Returns the message id; raises
+        ``InvalidPreferencesError`` if it cannot be queued.
         """
         if channel not in (M.Channel.SMS, M.Channel.EMAIL):
             raise InvalidPreferencesError(f"a code goes by sms or email, not {channel.value}")
-        key = f"contact-confirm:{uuid7()}"
-        (result,) = self.perform([Effect(key, None, person, "contact-confirm", "notify", {
-            "spec": {"template": "contact-confirm", "channel": channel.value, "to": to},
-            "personalisation": {"values": {"code": code, "minutes": minutes}}}, 1, 0.0, 0, 1)])
+        key = f"{template}:{uuid7()}"
+        (result,) = self.perform([Effect(key, None, person, template, "notify", {
+            "spec": {"template": template, "channel": channel.value, "to": to},
+            "personalisation": {"values": {**(values or {}), "code": code, "minutes": minutes}}}, 1, 0.0, 0, 1)])
         if result.error:
             raise InvalidPreferencesError(result.error)
         return result.result["message"]

@@ -121,12 +121,12 @@ class Payments:
                  registry, tables: ModulusTables, calendar: Calendar, folder: Path, payer: dict[str, str],
                  writer: Callable[..., Path], audit=None, file_max_payments: int = 10000,
                  accounts: Callable[[Sequence[str]], dict[str, str]] | None = None,
-                 hold_days: int = 14) -> None:
+                 hold_days: int = 14, code_minutes: int = 30) -> None:
         self.store, self.clock, self.rules, self.catalogue = store, clock, rules, catalogue
         self.registry, self.tables, self.calendar, self.folder = registry, tables, calendar, Path(folder)
         self.payer, self.writer, self.audit, self.file_max = payer, writer, audit, file_max_payments
         self.accounts = accounts or self._unseal
-        self.hold_days = hold_days
+        self.hold_days, self.code_minutes = hold_days, code_minutes  # payments.yaml's settings
         self.people: Any = None  # PeopleAndCases: the messenger and the case service, set by the app
 
     # -- awards -------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ class Payments:
                 break
             seen.update(r.seq for r in rows)
             accounts = self.accounts(sorted({r.person_id for r in rows}))
-            chosen, total, last4 = [], 0, []
+            chosen, picked, total, last4 = [], [], 0, []
             checked: dict[str, tuple[str, str]] = {}
             for r in rows:
                 why = self._why_held(r, accounts.get(r.person_id), checked)
@@ -272,6 +272,7 @@ class Payments:
                     held.setdefault(why, []).append(r.seq)
                     continue
                 chosen.append(r.seq)
+                picked.append(r)
                 total += r.amount
                 last4.append(checked[r.person_id][1][-4:])
             for why, seqs in held.items():
@@ -285,7 +286,8 @@ class Payments:
             committed += len(chosen)
             if fault_after is not None and committed >= fault_after:
                 os.kill(os.getpid(), signal.SIGKILL)  # the fault: payments committed, their file not written
-            self._write(day, ref, checked)
+            picked.sort(key=lambda r: r.seq)  # the file's order, as file_payments reads it back
+            self._write(day, ref, checked, picked)
         return self.store.finish_run(day, self.clock.now())
 
     def _why_held(self, row, account: str | None, checked: dict[str, tuple[str, str]]) -> str | None:
@@ -302,12 +304,15 @@ class Payments:
                 return "account-invalid"
         return None
 
-    def _write(self, day: date, ref: str, checked: dict[str, tuple[str, str]] | None = None) -> Path:
-        """Write file ``ref`` with its assigned payments; accounts not in ``checked`` are unsealed and
-        checked again (a run finishing what a killed one assigned)."""
+    def _write(self, day: date, ref: str, checked: dict[str, tuple[str, str]] | None = None,
+               rows: Sequence[Any] | None = None) -> Path:
+        """Write file ``ref`` with its assigned payments (``rows``, as just assigned, in seq order; or read
+        back from the store); accounts not in ``checked`` are unsealed and checked again (a run finishing
+        what a killed one assigned)."""
         from ..adapters.payments.pain001 import Debtor, Transfer
 
-        rows = self.store.file_payments(ref)
+        if rows is None:
+            rows = self.store.file_payments(ref)
         checked = dict(checked or {})
         missing = sorted({r.person_id for r in rows} - set(checked))
         for person, account in (self.accounts(missing) if missing else {}).items():
@@ -317,8 +322,7 @@ class Payments:
         def transfers():
             for r in rows:
                 sc, acc = checked[r.person_id]
-                yield Transfer(end_to_end_id(r.award_id, r.period, r.kind), r.amount, sc, acc,
-                               f"{r.service} {r.period}")
+                yield Transfer(r.end_to_end, r.amount, sc, acc, f"{r.service} {r.period}")
 
         path = self.writer(self.folder, ref, self.clock.now(), day,
                            Debtor(self.payer["name"], self.payer["sort_code"], self.payer["account"]),
@@ -355,7 +359,23 @@ CHANGE_CHECK_QUEUE = "verification"
 
 
 class BankChangeError(Exception):
-    """A confirmation code that is wrong, used or expired: the bank details did not change."""
+    """A confirmation code that is not accepted: the bank details did not change. ``problem`` is one of
+    domain.codes' reasons (expired, tries, missing, format, wrong) or "used"."""
+
+    WORDS = {"expired": "That code has expired. Ask for a new one.",
+             "tries": "A wrong code was entered too many times. Ask for a new one.",
+             "missing": "Enter the code.", "format": "The code is 6 digits.",
+             "wrong": "That code is not right. Check the message we sent and try again.",
+             "used": "That code has been used already."}
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(self.WORDS.get(problem, problem))
+        self.problem = problem
+
+
+class NoContactError(Exception):
+    """No mobile number or email address is held to send a code to: the bank details cannot be changed
+    online."""
 
 
 class PeopleAndCases:
@@ -465,45 +485,100 @@ def returned(self: Payments, end_to_end: str, reason: str) -> dict[str, Any]:
     return {"matched": True, "payment": found["seq"], "held": len(later)}
 
 
-def request_bank_change(self: Payments, person: str, sort_code: str, account: str, minutes: int = 30) -> str:
-    """Start a change of bank details: checked (format and modulus; BankDetailsError), kept sealed, and a
-    six-digit code sent to the contact details already held. Returns the change's id."""
+def held_contact(self: Payments, person: str) -> tuple[Any, str] | None:
+    """Where a code for a change to ``person``'s details goes: a contact detail already held (the mobile
+    number first, then the email address, skipping one marked not working), as (Channel, value); None when
+    neither is held. Never a detail given with the change."""
+    from ..domain.messages import Channel
+
+    facts = self.registry.profiles([person], only=["phone", "phone_valid", "email", "email_valid"]).get(person, {})
+    for kind, channel in (("phone", Channel.SMS), ("email", Channel.EMAIL)):
+        if kind in facts and str(facts[kind].value).strip() and \
+                (f"{kind}_valid" not in facts or facts[f"{kind}_valid"].value is not False):
+            return channel, str(facts[kind].value).strip()
+    return None
+
+
+def masked(channel_value: str, to: str) -> str:
+    """A held contact detail as a page may show it: a number's last three digits, an email address's first
+    letter and domain ("a…@example.org")."""
+    if channel_value == "sms":
+        return "".join(ch for ch in to if ch.isdigit())[-3:]
+    local, _, domain = to.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+def request_bank_change(self: Payments, person: str, sort_code: str, account: str, minutes: int | None = None,
+                        name: str = "") -> dict[str, str]:
+    """Start a change of bank details: checked (format and modulus; BankDetailsError), kept sealed with the
+    name on the account, and a six-digit code sent to a contact detail already held (see
+    :func:`held_contact`), never to one given with the change. Returns {"id", "channel" ("sms" or
+    "email"), "to" (masked, see :func:`masked`)}. Raises NoContactError when no mobile number or email
+    address is held, and InvalidPreferencesError when the code cannot be queued (nothing is kept then)."""
+    import json
+
+    from ..domain import codes
+
     sc, acc = check(sort_code, account, self.tables)
-    code = f"{secrets.randbelow(10**6):06d}"
+    found = held_contact(self, person)
+    if found is None:
+        raise NoContactError("We hold no mobile phone number or email address to send a code to. "
+                             "Add one first.")
+    channel, to = found
+    minutes = minutes or self.code_minutes
     now = self.clock.now()
     change = str(uuid.uuid4())
+    code = codes.new_code()[0]
+    value = json.dumps({"bank_account": f"{sc[:2]}-{sc[2:4]}-{sc[4:]} {acc}", "name": name.strip()[:70]})
+    self.people.messenger.confirm_contact(person, channel, to, code, minutes, template="bank-details-code",
+                                          values={"last4": acc[-4:]})
     self.store.add_change({"id": change, "person_id": person,
-                           "value": self.registry.cipher.encrypt(f"{sc[:2]}-{sc[2:4]}-{sc[4:]} {acc}",
-                                                                 f"{person}|bank_change"),
-                           "code_hash": hashlib.sha256(f"{change}|{code}".encode()).hexdigest(),
-                           "sent_to": "held-contact", "expires_at": now + timedelta(minutes=minutes),
+                           "value": self.registry.cipher.encrypt(value, f"{person}|bank_change"),
+                           "code_hash": codes.code_hash(change, code), "sent_to": channel.value,
+                           "expires_at": now + timedelta(minutes=minutes), "tries": 0,
                            "confirmed_at": None, "created_at": now})
-    _tell(self, person, "bank-details-code", f"bank-details-code:{change}", code=code, last4=acc[-4:],
-          minutes=str(minutes))
-    return change
+    return {"id": change, "channel": channel.value, "to": masked(channel.value, to)}
 
 
 def confirm_bank_change(self: Payments, person: str, change_id: str, code: str) -> dict[str, Any]:
     """The code is right and in time: the new details are recorded (sealed), payments held for a returned or
-    missing account are reissued, and the next payment is held for a check (a change within the pack's
-    ``bank_details_change_hold_days`` is a fraud signal). Raises BankChangeError otherwise."""
+    missing account are reissued, and the next payment is held for a check when it is due within the pack's
+    ``bank_details_change_hold_days`` of the change (a fraud control: the change may not be the person's).
+    The person is told (``bank-details-changed``) and, when a payment is held, a case opens in the
+    verification queue. Returns {"reissued", "held" (a payment's seq or None), "case", "last4"}.
+
+    Raises BankChangeError (``problem``: one of domain.codes' reasons, or "used") otherwise; a wrong code
+    counts against the change's tries."""
+    import json
+
+    from ..domain import codes
     from .steps import PLATFORM
 
     row = self.store.change(change_id)
     now = self.clock.now()
-    if (row is None or row["person_id"] != person or row["confirmed_at"] is not None
-            or not secrets.compare_digest(row["code_hash"],
-                                          hashlib.sha256(f"{change_id}|{code}".encode()).hexdigest())):
-        raise BankChangeError("That code is not right. Check the message we sent and try again.")
+    if row is None or row["person_id"] != person:
+        raise BankChangeError(codes.WRONG)
+    if row["confirmed_at"] is not None:
+        raise BankChangeError("used")
     expires = row["expires_at"] if row["expires_at"].tzinfo else row["expires_at"].replace(tzinfo=now.tzinfo)
-    if now > expires:
-        raise BankChangeError("That code has expired. Ask for a new one.")
+    problem = codes.problem(code, salt=change_id, hashed=row["code_hash"], expires=expires, tries=row["tries"],
+                            now=now)
+    if problem == codes.WRONG and self.store.change_tried(change_id) >= codes.TRIES:
+        problem = codes.TOO_MANY
+    if problem is not None:
+        raise BankChangeError(problem)
     if not self.store.confirm_change(change_id, now):
-        raise BankChangeError("That code has been used already.")
-    value = self.registry.cipher.decrypt(row["value"], f"{person}|bank_change")
-    self.registry.record_many(PLATFORM, [(person, [{"attribute": "bank_account", "value": value,
-                                                   "basis": "derived", "tier": "gold"}])])  # confirmed by code
-    reissued, held = 0, None
+        raise BankChangeError("used")
+    sealed = self.registry.cipher.decrypt(row["value"], f"{person}|bank_change")
+    given = json.loads(sealed) if sealed.startswith("{") else {"bank_account": sealed, "name": ""}
+    facts = [{"attribute": "bank_account", "value": given["bank_account"], "basis": "derived", "tier": "gold"}]
+    if given.get("name") and "bank_account_name" in self.registry.attributes:
+        facts.append({"attribute": "bank_account_name", "value": given["name"], "basis": "declared",
+                      "tier": "bronze"})
+    self.registry.record_many(PLATFORM, [(person, facts)])  # the account confirmed by code
+    last4 = last_four(given["bank_account"].split(" ")[-1])
+    reissued, held, service = 0, None, None
+    until = now.date() + timedelta(days=self.hold_days)
     for a in self.store.awards_of(person):
         pays = self.store.payments_of(award=a["id"])
         for p in pays:
@@ -514,17 +589,24 @@ def confirm_bank_change(self: Payments, person: str, change_id: str, code: str) 
         waiting = [p["seq"] for p in pays if p["status"] == "held" and p["held_reason"] in ("returned", "no-account")]
         self.store.set_status(waiting, "scheduled", now, expect=["held"])
         self.store.set_award(a["id"], now, hold=None)
-        nxt = next((p for p in self.store.payments_of(award=a["id"]) if p["status"] == "scheduled"), None)
-        if nxt is not None and held is None:
+        nxt = next((p for p in self.store.payments_of(award=a["id"])
+                    if p["status"] == "scheduled" and p["kind"] != "reissue"), None)
+        if nxt is not None and held is None and nxt["pay_on"] <= until:
             self.store.set_status([nxt["seq"]], "held", now, expect=["scheduled"], held_reason="details-changed")
-            held = nxt["seq"]
+            held, service = nxt, a["service"]
     case = None
     if held is not None and getattr(self, "people", None) is not None:
         case = self.people.cases.open(CHANGE_CHECK_QUEUE, person,
                                       f"Bank details changed on {now.date().isoformat()}: check the change is the "
                                       f"person's before the next payment is released",
-                                      key=f"bank-change:{change_id}", data={"payment": held, "change": change_id})
-    return {"reissued": reissued, "held": held, "case": case.id if case else None}
+                                      key=f"bank-change:{change_id}",
+                                      data={"payment": held["seq"], "change": change_id, "sent_to": row["sent_to"]})
+    _tell(self, person, "bank-details-changed", f"bank-details-changed:{change_id}", last4=last4,
+          held=held is not None, service=_service_name(self, service) if service else "",
+          amount_pence=held["amount"] if held else 0, pay_on=held["pay_on"].isoformat() if held else "",
+          reissued=reissued)
+    return {"reissued": reissued, "held": held["seq"] if held else None, "case": case.id if case else None,
+            "last4": last4}
 
 
 def release_after_check(self: Payments, person: str) -> int:
@@ -559,4 +641,5 @@ Payments.decide_overpayment = decide_overpayment
 Payments.returned = returned
 Payments.request_bank_change = request_bank_change
 Payments.confirm_bank_change = confirm_bank_change
+Payments.held_contact = held_contact
 Payments.release_after_check = release_after_check

@@ -28,6 +28,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from .. import formats
+from ..domain import codes
 from ..domain.messages import Channel
 from ..logs import get
 from ..packs.templates import to_html
@@ -55,11 +56,10 @@ SURVEY = ("aspirations", "travel_radius_miles", "bank_account", "last_day_of_wor
 EARNINGS = ("class1_earnings_year_before_pence", "class1_earnings_last_year_pence")
 MONEY = re.compile(r"^\d{1,9}(?:\.\d{1,2})?$")
 CHANNELS = (Channel.INBOX, Channel.SMS, Channel.EMAIL, Channel.LETTER)
-CODE = re.compile(r"^\d{6}$")
 CODE_MINUTES = 15  # a confirmation code lasts this long, by the platform's clock
-CODE_TRIES = 5  # wrong codes allowed before the person must ask for a new one
+CODE_TRIES = codes.TRIES  # wrong codes allowed before the person must ask for a new one
 CONTACT_CHANNEL = {"phone": Channel.SMS, "email": Channel.EMAIL}
-HIDDEN_TEMPLATES = ("contact-confirm",)  # a code is read where it was sent, never in the portal's inbox
+HIDDEN_TEMPLATES = ("contact-confirm", "bank-details-code")  # a code is read where it was sent, not in the inbox
 
 
 class Portal:
@@ -472,7 +472,7 @@ class Portal:
             raw = data.get("value", "").strip()[:320]
             value, problem = _contact_value(kind, raw)
             if problem is None:
-                code = f"{secrets.randbelow(10**6):06d}"
+                code, salt, hashed = codes.new_code()
                 try:
                     civic.messenger.confirm_contact(person, CONTACT_CHANNEL[kind], value, code, CODE_MINUTES)
                 except Exception:  # noqa: BLE001 - the person is told, the log keeps the reason
@@ -481,10 +481,9 @@ class Portal:
             if problem is not None:
                 errors = [{"text": self.words(self.lang(request), problem), "href": f"#{kind}"}]
                 return self.page(request, "contact_details.html", status=400, kind=kind, value=raw, errors=errors)
-            salt = secrets.token_hex(16)
             expires = civic.clock.now() + timedelta(minutes=CODE_MINUTES)
             request.session["contact_pending"] = {"kind": kind, "value": value, "salt": salt,
-                                                  "hash": _code_hash(salt, code), "expires": expires.isoformat(),
+                                                  "hash": hashed, "expires": expires.isoformat(),
                                                   "tries": 0}
             return RedirectResponse("/preferences/code", status_code=303)
 
@@ -504,20 +503,14 @@ class Portal:
             pending = request.session.get("contact_pending")
             if not pending:
                 return RedirectResponse("/preferences", status_code=303)
-            code = re.sub(r"\s", "", data.get("code", ""))[:20]
-            problem = None
-            if datetime.fromisoformat(pending["expires"]) <= civic.clock.now():
-                problem = "code_err_expired"
-            elif pending["tries"] >= CODE_TRIES:
-                problem = "code_err_tries"
-            elif not code:
-                problem = "code_err_missing"
-            elif not CODE.match(code):
-                problem = "code_err_format"
-            elif not hmac.compare_digest(_code_hash(pending["salt"], code), pending["hash"]):
+            problem = codes.problem(data.get("code", ""), salt=pending["salt"], hashed=pending["hash"],
+                                    expires=datetime.fromisoformat(pending["expires"]), tries=pending["tries"],
+                                    now=civic.clock.now(), max_tries=CODE_TRIES)
+            if problem == codes.WRONG:
                 pending = {**pending, "tries": pending["tries"] + 1}  # a new value, so the session saves it
                 request.session["contact_pending"] = pending
-                problem = "code_err_tries" if pending["tries"] >= CODE_TRIES else "code_err_wrong"
+                problem = codes.TOO_MANY if pending["tries"] >= CODE_TRIES else codes.WRONG
+            problem = problem and f"code_err_{problem}"
             if problem is not None:
                 errors = [{"text": self.words(self.lang(request), problem), "href": "#code"}]
                 return self.page(request, "contact_code.html", status=400, kind=pending["kind"], to=pending["value"],
@@ -738,6 +731,25 @@ class Portal:
         except FileNotFoundError:
             return True
 
+    def bank_details(self, lang: str, data: dict[str, str]) -> tuple[str | None, list[dict[str, str]]]:
+        """The sort code and account number of a form (``sort_code``, ``account_number``) as the registry
+        keeps them ("SS-SS-SS AAAAAAAA"), or None with the errors for a GOV.UK error summary: the format,
+        then Vocalink's modulus check."""
+        w = self.words
+        sort = re.sub(r"[\s-]", "", data.get("sort_code", ""))
+        account = re.sub(r"\s", "", data.get("account_number", ""))
+        errors = []
+        if not SORT_CODE.match(sort):
+            errors.append({"text": w(lang, "err_sort_code"), "href": "#sort_code", "field": "sort_code"})
+        if not ACCOUNT.match(account):
+            errors.append({"text": w(lang, "err_account_number"), "href": "#account_number",
+                           "field": "account_number"})
+        if errors:
+            return None, errors
+        if not self._modulus_ok(sort, account):
+            return None, [{"text": w(lang, "err_bank_modulus"), "href": "#account_number", "field": "account_number"}]
+        return f"{sort[:2]}-{sort[2:4]}-{sort[4:]} {account.zfill(8)}", []
+
     def _check(self, request: Request, data: dict[str, str], asked: list[str]):
         lang = self.lang(request)
         w = self.words
@@ -756,18 +768,10 @@ class Portal:
             else:
                 answers["travel_radius_miles"] = int(raw)
         if "bank_account" in asked:
-            sort = re.sub(r"[\s-]", "", data.get("sort_code", ""))
-            account = re.sub(r"\s", "", data.get("account_number", ""))
-            if not SORT_CODE.match(sort):
-                errors.append({"text": w(lang, "err_sort_code"), "href": "#sort_code", "field": "sort_code"})
-            if not ACCOUNT.match(account):
-                errors.append({"text": w(lang, "err_account_number"), "href": "#account_number",
-                               "field": "account_number"})
-            if SORT_CODE.match(sort) and ACCOUNT.match(account) and not self._modulus_ok(sort, account):
-                errors.append({"text": w(lang, "err_bank_modulus"), "href": "#account_number",
-                               "field": "account_number"})
-            elif SORT_CODE.match(sort) and ACCOUNT.match(account):
-                answers["bank_account"] = f"{sort[:2]}-{sort[2:4]}-{sort[4:]} {account.zfill(8)}"
+            value, problems = self.bank_details(lang, data)
+            errors.extend(problems)
+            if value is not None:
+                answers["bank_account"] = value
         if data.get("class1_unknown") != "yes":
             for name in (a for a in EARNINGS if a in asked):
                 raw = data.get(name, "").replace(",", "").replace("£", "").strip()
@@ -843,10 +847,6 @@ class Portal:
 
 
 SESSION_SECONDS = 8 * 3600  # how long a session lasts from sign-in (``mount``)
-
-
-def _code_hash(salt: str, code: str) -> str:
-    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
 
 
 def _contact_value(kind: str, raw: str) -> tuple[str, str | None]:

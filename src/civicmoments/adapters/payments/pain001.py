@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape
 
 from ...domain.payments import end_to_end_id  # noqa: F401 - the id each transfer carries
@@ -28,9 +29,9 @@ class InvalidPaymentFileError(ValueError):
     """A payment file does not validate against its ISO 20022 schema; it was not put in the outbox."""
 
 
-@dataclass(frozen=True)
-class Transfer:
-    """One credit transfer: ``amount`` in pence to ``sort_code``/``account`` with ``reference`` (≤ 18 chars shown)."""
+class Transfer(NamedTuple):
+    """One credit transfer: ``amount`` in pence to ``sort_code``/``account`` with ``reference`` (≤ 18 chars
+    shown). A tuple: a run makes one for every payment."""
 
     end_to_end: str
     amount: int
@@ -88,15 +89,20 @@ def write(folder: Path, ref: str, created: datetime, execute_on: date, debtor: D
                   f"<DbtrAcct><Id><Othr><Id>{debtor.account}</Id></Othr></Id><Ccy>GBP</Ccy></DbtrAcct>"
                   f"<DbtrAgt>{_acct(debtor.sort_code, debtor.account)}</DbtrAgt>")
         buf: list[str] = []
-        for t in transfers:
+        escaped: dict[str, str] = {}  # references repeat (a service and a period): escaped once
+        for end_to_end, amount, sort_code, account, reference, name in transfers:
             n += 1
-            s += t.amount
-            name = f"<Cdtr><Nm>{escape(t.name[:70])}</Nm></Cdtr>" if t.name else ""
-            buf.append(f"<CdtTrfTxInf><PmtId><EndToEndId>{t.end_to_end}</EndToEndId></PmtId>"
-                       f'<Amt><InstdAmt Ccy="GBP">{_gbp(t.amount)}</InstdAmt></Amt>'
-                       f"<CdtrAgt>{_acct(t.sort_code, t.account)}</CdtrAgt>{name}"
-                       f"<CdtrAcct><Id><Othr><Id>{t.account}</Id></Othr></Id></CdtrAcct>"
-                       f"<RmtInf><Ustrd>{escape(t.reference[:140])}</Ustrd></RmtInf></CdtTrfTxInf>")
+            s += amount
+            ref_x = escaped.get(reference)
+            if ref_x is None:
+                ref_x = escaped[reference] = escape(reference[:140])
+            cdtr = f"<Cdtr><Nm>{escape(name[:70])}</Nm></Cdtr>" if name else ""
+            buf.append(f"<CdtTrfTxInf><PmtId><EndToEndId>{end_to_end}</EndToEndId></PmtId>"
+                       f'<Amt><InstdAmt Ccy="GBP">{amount // 100}.{amount % 100:02d}</InstdAmt></Amt>'
+                       f"<CdtrAgt><FinInstnId><ClrSysMmbId><ClrSysId><Cd>GBDSC</Cd></ClrSysId><MmbId>{sort_code}"
+                       f"</MmbId></ClrSysMmbId></FinInstnId></CdtrAgt>{cdtr}"
+                       f"<CdtrAcct><Id><Othr><Id>{account}</Id></Othr></Id></CdtrAcct>"
+                       f"<RmtInf><Ustrd>{ref_x}</Ustrd></RmtInf></CdtTrfTxInf>")
             if len(buf) >= 1000:
                 out.write("".join(buf))
                 buf.clear()

@@ -103,15 +103,15 @@ class PaymentStore:
     def due(self, day: date, limit: int) -> list[Any]:
         """Up to ``limit`` scheduled payments whose working day is ``day`` or earlier (a suspension or an end
         has already held or cancelled the rest), oldest first, read along ``ix_payments_due`` (status,
-        pay_on, seq) with no sort: (seq, award_id, person_id, period, kind, amount, hold, service). A run
+        pay_on, seq) with no sort: (seq, award_id, person_id, period, kind, amount, hold, service, end_to_end). A run
         moves every row it reads out of ``scheduled``, so the next call starts where this one ended."""
         q = (select(payments.c.seq, payments.c.award_id, payments.c.person_id, payments.c.period, payments.c.kind,
-                    payments.c.amount, awards.c.hold, awards.c.service)
+                    payments.c.amount, awards.c.hold, awards.c.service, payments.c.end_to_end)
              .join(awards, awards.c.id == payments.c.award_id)
              .where(payments.c.status == "scheduled", payments.c.pay_on <= day)
              .order_by(payments.c.pay_on, payments.c.seq).limit(limit))
         with self.reader.connect() as c:
-            return list(c.execute(q))
+            return c.execute(q).all()
 
     # -- runs and files ------------------------------------------------------------------
     def run(self, day: date) -> dict[str, Any] | None:
@@ -171,11 +171,11 @@ class PaymentStore:
 
     def file_payments(self, ref: str) -> list[Any]:
         with self.reader.connect() as c:
-            return list(c.execute(select(payments.c.seq, payments.c.award_id, payments.c.person_id,
-                                         payments.c.period, payments.c.kind, payments.c.amount,
-                                         awards.c.service)
-                                  .join(awards, awards.c.id == payments.c.award_id)
-                                  .where(payments.c.file_ref == ref).order_by(payments.c.seq)))
+            return c.execute(select(payments.c.seq, payments.c.award_id, payments.c.person_id,
+                                    payments.c.period, payments.c.kind, payments.c.amount,
+                                    awards.c.service, payments.c.end_to_end)
+                             .join(awards, awards.c.id == payments.c.award_id)
+                             .where(payments.c.file_ref == ref).order_by(payments.c.seq)).all()
 
     def file_written(self, ref: str, sha256: str, now: datetime) -> None:
         with self.engine.begin() as c:
@@ -210,6 +210,13 @@ class PaymentStore:
             return c.execute(update(bank_changes).where(bank_changes.c.id == change_id,
                                                         bank_changes.c.confirmed_at.is_(None))
                              .values(confirmed_at=now)).rowcount == 1
+
+    def change_tried(self, change_id: str) -> int:
+        """Count a wrong code against the change; returns the wrong codes entered so far."""
+        with self.engine.begin() as c:
+            c.execute(update(bank_changes).where(bank_changes.c.id == change_id)
+                      .values(tries=bank_changes.c.tries + 1))
+            return c.execute(select(bank_changes.c.tries).where(bank_changes.c.id == change_id)).scalar() or 0
 
     def last_confirmed_change(self, person: str) -> datetime | None:
         with self.reader.connect() as c:

@@ -678,6 +678,7 @@ bank_changes = Table(
     Column("code_hash", String(64), nullable=False),
     Column("sent_to", String(20), nullable=False),  # the channel the code went to
     Column("expires_at", Time, nullable=False),
+    Column("tries", Integer, nullable=False, server_default="0"),  # wrong codes entered
     Column("confirmed_at", Time),
     Column("created_at", Time, nullable=False),
 )

@@ -408,6 +408,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     app.relay = Relay(subs, gate, outbound, store, clock, transports)
     worker.periodic.append((settings.subscription_poll_seconds, app.relay.run_once))
     holder["app"] = app
+    # a bank-details change checked by an officer releases (or keeps) the payment held for it
+    cases.on_resolved.append(lambda case, officer: case.queue == "verification" and (case.data or {}).get("change")
+                             and app.payments.change_checked(case, officer))
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)
     app.intake.lifetime = Lifetime(registry, lambda t, s, d: store.publish(t, s, d, clock.now()), clock)

@@ -142,8 +142,11 @@ def test_the_code_goes_to_the_number_held_and_the_right_code_changes_the_account
     sent = [tx["end_to_end"] for f in sorted((tmp_path / "out").glob("*.xml")) for tx in pain001.read(f)]
     assert sent == [end_to_end_id(other["id"], PERIOD, "regular")]
     assert end_to_end_id(award["id"], PERIOD, "regular") not in sent
-    # the officer's check releases it, and the next run pays it to the new account
-    app.payments.release_after_check(person)
+    # the officer's check (resolving the verification case) releases it, and the next run pays it
+    coach = app.officers.add("Wyn Coach", "sub-wyn", "employment-department", ["work-coach"])
+    app.cases.resolve(case.id, coach, "verified", "Spoke to the person on the number we hold", case.version)
+    held = [p for p in app.payments.store.payments_of(award=award["id"]) if p["status"] == "held"]
+    assert held == []
     app.payments.run(date(2026, 4, 21))
     newest = max((tmp_path / "out").glob("*.xml"), key=lambda f: f.name)
     (tx,) = pain001.read(newest)
@@ -199,3 +202,23 @@ def test_a_returned_payment_points_to_the_change_and_is_paid_again_once_confirme
     newest = max((tmp_path / "out").glob("*.xml"), key=lambda f: f.name)
     (tx,) = pain001.read(newest)
     assert tx["account"] == "55779944" and tx["end_to_end"] == end_to_end_id(award["id"], PERIOD, "reissue")
+
+
+def test_a_change_the_officer_finds_was_not_the_persons_keeps_the_payment_held_until_new_details(portal):
+    app, client, person, award, sms, _ = portal
+    give(client)
+    _, code = texted(app, sms)
+    assert enter(client, code).status_code == 303
+    (case,) = app.cases.list(queue="verification", person=person)
+    coach = app.officers.add("Wyn Coach", "sub-wyn", "employment-department", ["work-coach"])
+    app.cases.resolve(case.id, coach, "rejected", "The person says they did not make the change", case.version)
+    (held,) = [p for p in app.payments.store.payments_of(award=award["id"]) if p["status"] == "held"]
+    assert held["held_reason"] == "change-rejected"
+    assert app.payments.run(date(2026, 4, 20))["payments"] == 0  # nothing goes to the account in doubt
+    # the person confirms other details with a code: the payment is released (and held again for the new check)
+    give(client, account_number="55779911")
+    _, code = texted(app, sms)
+    assert enter(client, code).status_code == 303
+    statuses = {p["status"] for p in app.payments.store.payments_of(award=award["id"])}
+    assert "change-rejected" not in {p["held_reason"] for p in app.payments.store.payments_of(award=award["id"])}
+    assert "held" in statuses

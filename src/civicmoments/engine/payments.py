@@ -586,7 +586,8 @@ def confirm_bank_change(self: Payments, person: str, change_id: str, code: str) 
                 again = Payment(a["id"], p["start_on"], p["end_on"], p["amount"], p["due_on"], now.date(),
                                 tuple(p["sources"]), "reissue")
                 reissued += self.store.add_payments([payment_row(again, person, now)])
-        waiting = [p["seq"] for p in pays if p["status"] == "held" and p["held_reason"] in ("returned", "no-account")]
+        waiting = [p["seq"] for p in pays if p["status"] == "held"
+                   and p["held_reason"] in ("returned", "no-account", "change-rejected")]
         self.store.set_status(waiting, "scheduled", now, expect=["held"])
         self.store.set_award(a["id"], now, hold=None)
         nxt = next((p for p in self.store.payments_of(award=a["id"])
@@ -616,6 +617,21 @@ def release_after_check(self: Payments, person: str) -> int:
     return self.store.set_status(seqs, "scheduled", self.clock.now(), expect=["held"])
 
 
+def change_checked(self: Payments, case, officer=None) -> int:
+    """A resolved case, as ``Cases.on_resolved`` hands it: when it is the check of a bank-details
+    change (queue ``verification``, ``data.change``), ``verified`` releases the held payment into the
+    next run, as the bank-details-changed message promises; ``rejected`` (the change was not the
+    person's) keeps it held as ``change-rejected`` until the person confirms other details with a code.
+    Returns how many payments changed; other cases are left alone (0)."""
+    if case.queue != CHANGE_CHECK_QUEUE or not (case.data or {}).get("change"):
+        return 0
+    if case.outcome == "verified":
+        return release_after_check(self, case.person)
+    seqs = [p["seq"] for p in self.store.payments_of(person=case.person)
+            if p["status"] == "held" and p["held_reason"] == "details-changed"]
+    return self.store.set_status(seqs, "held", self.clock.now(), expect=["held"], held_reason="change-rejected")
+
+
 def reconcile(self: Payments, report: Path) -> dict[str, int]:
     """Mark payments from the bank's camt.054 report: paid, or returned (see :func:`returned`). A report
     that does not validate raises InvalidReportError and marks nothing."""
@@ -643,3 +659,4 @@ Payments.request_bank_change = request_bank_change
 Payments.confirm_bank_change = confirm_bank_change
 Payments.held_contact = held_contact
 Payments.release_after_check = release_after_check
+Payments.change_checked = change_checked

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from ...domain.audit import GENESIS, Entry
 from ...domain.consent import Agreement, ConsentRecord, ConsentState, Mode
 from ...domain.people import Basis, Fact, Tier
-from .bulk import Bulk
+from .bulk import Bulk, json_text
 from .profiles import Projection, survivors
 from .schema import (
     access_log,
@@ -429,9 +429,12 @@ class RegistryStore:
                                 .order_by(access_log.c.seq.desc()).limit(1)).first()
             prev, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
             entries = chain(prev, seq, bodies)
-            self.bulk.insert(conn, access_log, [
-                {"seq": e.seq, "prev": e.prev, "hash": e.hash, "body": e.body, "person_id": e.body.get("person")}
-                for e in entries])
+            mark = self.projection.mark
+            for part in chunks(entries, 1000):  # one statement per thousand entries
+                values = ", ".join([f"({mark}, {mark}, {mark}, {mark}, {mark})"] * len(part))
+                conn.exec_driver_sql(f"INSERT INTO access_log (seq, prev, hash, body, person_id) VALUES {values}",
+                                     tuple(x for e in part for x in (e.seq, e.prev, e.hash, json_text(e.body),
+                                                                     e.body.get("person"))))
         return entries
 
     def _lock_log(self, conn) -> None:

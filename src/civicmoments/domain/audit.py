@@ -22,7 +22,7 @@ _NO_COLUMN = object()
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-_PLAIN = (str, int, bool, type(None))
+_PLAIN = frozenset((str, int, bool, type(None)))
 _FAST = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS \
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 
@@ -37,9 +37,9 @@ def canonical(body: dict[str, Any]) -> bytes:
     nulls (and lists of them) is written by orjson, whose output is then the same bytes when it
     is ASCII without DEL; anything else (floats, nested objects, other types) by ``json``."""
     for value in body.values():
-        kind = value.__class__
+        kind = type(value)
         if kind is list:
-            if not all(v.__class__ in _PLAIN for v in value):
+            if value and not _PLAIN.issuperset(map(type, value)):
                 break
         elif kind not in _PLAIN:
             break

@@ -55,8 +55,9 @@ class Projection:
         """SELECT of the best fact per (key person, attribute) among the facts ``where`` picks;
         ``owners`` is 'both' (each fact's person and its survivor) or a condition on ``o.owner``."""
         own = f"SELECT f.person_id AS owner, f.* FROM facts f WHERE {where}"
-        survivor = (f"SELECT p.merged_into AS owner, f.* FROM facts f JOIN people p ON p.id = f.person_id "
-                    f"WHERE p.merged_into IS NOT NULL AND {where}")
+        # CROSS JOIN: SQLite keeps the facts (read by ``where``) as the outer loop, PostgreSQL plans freely
+        survivor = (f"SELECT p.merged_into AS owner, f.* FROM facts f CROSS JOIN people p "
+                    f"WHERE p.id = f.person_id AND p.merged_into IS NOT NULL AND {where}")
         return (f"SELECT owner, attribute, person_id, seq, value, source, basis, tier, rank, observed_at, valid_from "
                 f"FROM (SELECT o.*, {self._rank('o')} AS rank, ROW_NUMBER() OVER ("
                 f"PARTITION BY o.owner, o.attribute ORDER BY {self._rank('o')} DESC, "

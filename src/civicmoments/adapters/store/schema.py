@@ -163,6 +163,7 @@ people = Table(
     Column("id", String(36), primary_key=True),
     Column("created_at", Time, nullable=False),
     Column("merged_into", String(36)),
+    Index("ix_people_merged_into", "merged_into"),  # the records merged into a person
 )
 
 identifiers = Table(

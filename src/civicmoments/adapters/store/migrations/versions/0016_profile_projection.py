@@ -1,4 +1,4 @@
-"""the profile projection: each person's best fact per attribute, kept as facts are written; back-filled from the facts
+"""the profile projection: each person's best fact per attribute, kept as facts are written; back-filled from the facts; people indexed by the record they are merged into
 
 Revision ID: 0016
 Revises: 0015
@@ -42,6 +42,8 @@ def upgrade() -> None:
     sa.Column('attribute', sa.String(length=100), nullable=False),
     sa.PrimaryKeyConstraint('attribute')
     )
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.create_index('ix_people_merged_into', ['merged_into'], unique=False)
     # Each fact counts for its own person and for the survivor its person is merged into.
     rank = "CASE o.tier WHEN 'gold' THEN 3 WHEN 'silver' THEN 2 ELSE 1 END"
     op.execute(
@@ -56,5 +58,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_index('ix_people_merged_into')
     op.drop_table('profile_rules')
     op.drop_table('profiles')

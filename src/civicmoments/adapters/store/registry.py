@@ -187,11 +187,15 @@ class RegistryStore:
 
     def profile_batches(self, batch: int = 10_000):
         """Every person's best fact per attribute, a batch of people at a time (memory stays
-        bounded by the batch): a range scan of the profile projection, in person order. Merged
-        records are left out. Yields {person: {attribute: (value, tier, source)}}."""
-        mark = self.projection.mark
-        sql = (f"SELECT person_id, attribute, value, tier, source FROM profiles "
-               f"WHERE person_id > {mark} AND person_id <= {mark}")
+        bounded by the batch): a range scan of the profile projection, in person order, each
+        person's profile put together as one JSON object by the database. Merged records are
+        left out. Yields {person: {attribute: (value, tier, source)}}."""
+        if self.pg:
+            sql = ("SELECT person_id, jsonb_object_agg(attribute, jsonb_build_array(value, tier, source))::text "
+                   "FROM profiles WHERE person_id > %s AND person_id <= %s GROUP BY person_id")
+        else:
+            sql = ("SELECT person_id, json_group_object(attribute, json_array(json(value), tier, source)) "
+                   "FROM profiles WHERE person_id > ? AND person_id <= ? GROUP BY person_id")
         after = ""
         loads = orjson.loads
         for ids in self.people_pages(batch):
@@ -201,12 +205,9 @@ class RegistryStore:
                 rows = cur.fetchall()
                 cur.close()
             out: dict[str, dict[str, tuple]] = {p: {} for p in ids}
-            for person, attribute, value, tier, source in rows:
-                held = out.get(person)
-                if held is not None:  # not a merged record
-                    if value.__class__ is str and not self.pg:  # SQLite gives JSON text, numbers as numbers
-                        value = loads(value)
-                    held[attribute] = (value, tier, source)
+            for person, held in rows:
+                if person in out:  # not a merged record
+                    out[person] = {a: tuple(v) for a, v in loads(held).items()}
             yield out
             after = ids[-1]
 

@@ -96,7 +96,7 @@ def test_the_kept_projection_equals_the_projection_from_facts(kept_app, steps):
         assert_kept(app, persons)
     pages = {p: v for part in app.registry.store.profile_batches(1000) for p, v in part.items() if p in persons}
     for person in pages:  # the bulk read: everyone not merged into another record
-        assert pages[person] == {a: (f.value, f.tier.value, f.source) for a, f in from_facts(app, person).items()}
+        assert pages[person] == {a: [f.value, f.tier.value, f.source] for a, f in from_facts(app, person).items()}
 
 
 def test_profiles_mask_and_reveal_as_before_from_the_projection(app):

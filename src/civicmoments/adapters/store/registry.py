@@ -189,7 +189,7 @@ class RegistryStore:
         """Every person's best fact per attribute, a batch of people at a time (memory stays
         bounded by the batch): a range scan of the profile projection, in person order, each
         person's profile put together as one JSON object by the database. Merged records are
-        left out. Yields {person: {attribute: (value, tier, source)}}."""
+        left out. Yields {person: {attribute: [value, tier, source]}}."""
         if self.pg:
             sql = ("SELECT person_id, jsonb_object_agg(attribute, jsonb_build_array(value, tier, source))::text "
                    "FROM profiles WHERE person_id > %s AND person_id <= %s GROUP BY person_id")
@@ -204,10 +204,10 @@ class RegistryStore:
                 cur.execute(sql, (after, ids[-1]))
                 rows = cur.fetchall()
                 cur.close()
-            out: dict[str, dict[str, tuple]] = {p: {} for p in ids}
+            out: dict[str, dict[str, list]] = {p: {} for p in ids}
             for person, held in rows:
                 if person in out:  # not a merged record
-                    out[person] = {a: tuple(v) for a, v in loads(held).items()}
+                    out[person] = loads(held)
             yield out
             after = ids[-1]
 

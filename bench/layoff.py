@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from civicmoments.adapters.store.schema import consents, facts, inbox, messages, people
+from civicmoments.adapters.store.schema import consents, inbox, messages, people
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
@@ -79,7 +79,7 @@ def seed(app, n: int) -> list[str]:
                                  "notice_version": "2026-01", "state": "given", "at": now, "channel": "portal"})
         with store.engine.begin() as conn:
             store.bulk.insert(conn, people, [{"id": p, "created_at": now, "merged_into": None} for p in chunk])
-            store.bulk.insert(conn, facts, rows)
+            store.insert_facts(conn, rows)
             store.bulk.insert(conn, consents, consent_rows)
     return ids
 

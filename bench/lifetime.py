@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from civicmoments.adapters.store.schema import facts, household_members, inbox, journeys, people
+from civicmoments.adapters.store.schema import household_members, inbox, journeys, people
 from civicmoments.adapters.store.sql import EventStatus
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import FakeClock
@@ -72,7 +72,7 @@ def load(app, n: int, batch: int) -> None:
                              "recorded_at": now})
         with store.engine.begin() as conn:
             store.bulk.insert(conn, people, [{"id": p, "created_at": now, "merged_into": None} for p in chunk])
-            store.bulk.insert(conn, facts, rows)
+            store.insert_facts(conn, rows)
             if members:
                 store.bulk.insert(conn, household_members, members)
         if (lo // batch) % 10 == 0:

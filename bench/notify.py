@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from civicmoments.adapters.store.schema import facts, message_preferences, messages, people
+from civicmoments.adapters.store.schema import message_preferences, messages, people
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
@@ -71,7 +71,7 @@ def load_people(app, n: int) -> list[str]:
                           "preferences": {"channels": ["email"], "language": "cy" if i % 2 else "en"}})
         with store.engine.begin() as conn:
             store.bulk.insert(conn, people, [{"id": p, "created_at": now, "merged_into": None} for p in chunk])
-            store.bulk.insert(conn, facts, rows)
+            store.insert_facts(conn, rows)
             store.bulk.insert(conn, message_preferences, prefs)
     return ids
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from civicmoments.adapters.store.schema import facts, people
+from civicmoments.adapters.store.schema import people
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
@@ -68,7 +68,7 @@ def seed(app, n: int, users: int) -> list[str]:
                      for k, v in values.items()]
         with store.engine.begin() as conn:
             store.bulk.insert(conn, people, [{"id": p, "created_at": now, "merged_into": None} for p in chunk])
-            store.bulk.insert(conn, facts, rows)
+            store.insert_facts(conn, rows)
     chosen = ids[:users]
     employer, _ = app.organisations.add("Northfield", [EMPLOYER], ["uk.gov.dwp.employment.*"])
     app.intake.submit(employer, [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended",

@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from civicmoments.adapters.store.schema import facts, people
+from civicmoments.adapters.store.schema import people
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
@@ -69,7 +69,7 @@ def load(app, n: int, batch: int, keep: int) -> list[str]:
                                  "valid_from": now, "recorded_at": now})
         with store.engine.begin() as conn:
             store.bulk.insert(conn, people, [{"id": p, "created_at": now, "merged_into": None} for p in chunk])
-            store.bulk.insert(conn, facts, rows)
+            store.insert_facts(conn, rows)
         if (lo // batch) % 10 == 0:
             say(f"  loaded {lo + len(chunk):,}/{n:,} people")
     return ids

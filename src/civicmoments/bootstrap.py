@@ -170,8 +170,8 @@ class App:
         from .adapters.store.retention import RetentionStore
         from .engine.retention import Retention
 
-        return Retention(RetentionStore(self.store.engine, self.store.reader), self.pack.purposes,
-                         self.pack.retention, self.registry.store, self.store, self.registry.cipher, self.audit,
+        return Retention(RetentionStore(self.store.engine, self.store.reader, self.registry.store.projection),
+                         self.pack.purposes, self.pack.retention, self.registry.store, self.store, self.registry.cipher, self.audit,
                          self.clock, lambda t, s, d: self.store.publish(t, s, d, self.clock.now()))
 
     @cached_property
@@ -336,6 +336,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     if migrate:
         store.migrate()
     people = RegistryStore(writer, reader)
+    if migrate:
+        people.keep_profiles({name for name, spec in pack.attributes.items() if spec.newest_wins})
+    else:
+        people.projection.newest_wins = frozenset(name for name, spec in pack.attributes.items() if spec.newest_wins)
     cipher, pseudonyms = FieldCipher(keys.data), Pseudonymiser(keys.pseudonym)
     registry = Registry(people, pack.attributes, cipher, clock)
     signer = Signer(keys.signing)

@@ -79,7 +79,7 @@ DEMO_NOW = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
 
 def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tuple[str, list[str]]:
     """The registers' view of a town: gold facts for everyone. Returns Abe and his 49 colleagues."""
-    from .adapters.store.schema import consents, facts
+    from .adapters.store.schema import consents
     from .adapters.store.schema import people as people_table
 
     rng, store = random.Random(5), app.registry.store
@@ -108,7 +108,7 @@ def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tupl
                                  "notice_version": "2026-01", "state": "given", "at": now, "channel": "app"})
     with store.engine.begin() as conn:
         store.bulk.insert(conn, people_table, [{"id": p, "created_at": now, "merged_into": None} for p in ids])
-        store.bulk.insert(conn, facts, rows)
+        store.insert_facts(conn, rows)
         store.bulk.insert(conn, consents, consent_rows)
     return ids[0], ids[1:50]
 

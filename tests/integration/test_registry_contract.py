@@ -260,3 +260,32 @@ def test_a_wrong_answer_names_its_own_key(app, world):
         app.questions.answer(world["person"], {"skills": "welding", "travel_radius_miles": "far"})
     (error,) = info.value.errors
     assert error["pointer"] == "/travel_radius_miles" and "integer" in error["expected"]
+
+
+def test_a_batch_of_gate_checks_is_logged_entry_by_entry_and_its_chain_verifies(app, world, clock):
+    """A thousand checks in one call: one answer and one chained entry each, at the batch's time;
+    editing any one of them is found."""
+    transit = world["transit"].id
+    app.agreements.put("metro", "Metro", "fare-concession", [], "identified", 1, ["active-jobseeker"])
+    people = [app.registry.add_person() for _ in range(3)]
+    app.registry.record(None, people[0], [{"attribute": "jsa_claimant", "value": True}])
+    app.registry.record(None, people[1], [{"attribute": "jsa_claimant", "value": False}])
+    app.consents.refuse(people[2], "fare-concession")
+    batch = (people * 334)[:1000]
+    answers = app.gate.check(transit, "fare-concession", batch, "active-jobseeker")
+    assert answers[:2] == [True, False] and isinstance(answers[2], Refusal)
+    assert answers == [answers[i % 3] for i in range(1000)]
+    with app.store.reader.connect() as conn:
+        rows = conn.execute(select(access_log.c.seq, access_log.c.body).order_by(access_log.c.seq)).all()
+    logged = [r.body for r in rows if r.body.get("channel") == "check"]
+    assert [b["person"] for b in logged] == batch
+    assert {b["outcome"] for b in logged[::3]} == {"answered"} and {b["outcome"] for b in logged[2::3]} == {"refused"}
+    assert len({b["at"] for b in logged}) == 1
+    report = app.audit.verify()
+    assert report.intact, report.problems
+    middle = [r.seq for r in rows if r.body.get("channel") == "check"][500]
+    with app.store.engine.begin() as conn:
+        conn.execute(update(access_log).where(access_log.c.seq == middle).values(
+            body={**logged[500], "recipient": "someone-else"}))
+    report = app.audit.verify()
+    assert not report.intact and any(f"entry {middle} was edited" in p for p in report.problems)

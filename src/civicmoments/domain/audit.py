@@ -15,12 +15,42 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 GENESIS = "0" * 64
 _NO_COLUMN = object()
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_PLAIN = frozenset((str, int, bool, type(None)))
+_FAST = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS \
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError
+
+
 def canonical(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    """The bytes an entry's hash covers: ``json.dumps(body, sort_keys=True, separators=(",", ":"),
+    default=str)``, ASCII with ``\\uXXXX`` escapes. A body of plain strings, integers, booleans and
+    nulls (and lists of them) is written by orjson, whose output is then the same bytes when it
+    is ASCII without DEL; anything else (floats, nested objects, other types) by ``json``."""
+    for value in body.values():
+        kind = type(value)
+        if kind is list:
+            if value and not _PLAIN.issuperset(map(type, value)):
+                break
+        elif kind not in _PLAIN:
+            break
+    else:
+        try:
+            out = orjson.dumps(body, default=_refuse, option=_FAST)
+        except TypeError:  # a key that is not a string, an integer beyond 64 bits
+            out = b""
+        if out and out.isascii() and b"\x7f" not in out:
+            return out
+    return _ENCODER.encode(body).encode()
 
 
 def link(prev: str, body: dict[str, Any]) -> str:

@@ -60,8 +60,9 @@ class PrivacyGate:
                 out[person] = exc
         return out, agreement
 
-    def _body(self, recipient: str, purpose: str, person: str, channel: str, outcome: Any) -> dict[str, Any]:
-        body = {"at": iso(self.clock.now()), "recipient": recipient, "purpose": purpose, "person": person,
+    def _body(self, recipient: str, purpose: str, person: str, channel: str, outcome: Any,
+              at: str | None = None) -> dict[str, Any]:
+        body = {"at": at or iso(self.clock.now()), "recipient": recipient, "purpose": purpose, "person": person,
                 "channel": channel}
         if isinstance(outcome, Authorisation):
             body.update(outcome="disclosed", attributes=list(outcome.attributes), withheld=list(outcome.withheld),
@@ -199,12 +200,23 @@ class PrivacyGate:
         profiles = self.registry.profiles(allowed, only=spec.attributes) if allowed and spec else {}
         answers: list[bool | Refusal] = []
         bodies = []
+        at = iso(self.clock.now())  # the batch's entries are one act, logged at one time
+        known: dict[tuple, bool] = {}  # the condition is pure: people with the same values share an answer
         for person in persons:
             outcome = decided[person]
-            body = self._body(recipient, purpose, person, channel, outcome)
+            body = self._body(recipient, purpose, person, channel, outcome, at)
             if isinstance(outcome, Authorisation):
                 values = {a: f.value for a, f in profiles.get(person, {}).items() if a in spec.attributes}
-                answer = bool(spec.condition.value({"profile": values}))
+                try:
+                    # the type is part of the key: 1 is not True
+                    key: tuple | None = tuple(sorted((a, v.__class__.__name__, v) for a, v in values.items()))
+                    answer = known.get(key)
+                except TypeError:  # a value that is a list or an object: no sharing
+                    key = answer = None
+                if answer is None:
+                    answer = bool(spec.condition.value({"profile": values}))
+                    if key is not None:
+                        known[key] = answer
                 body.update(check=check, attributes=[], outcome="answered")
                 answers.append(answer)
             else:

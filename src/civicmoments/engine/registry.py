@@ -204,8 +204,7 @@ class Registry:
         """Each person's best fact per attribute (or per attribute in ``only``). Sensitive values
         stay masked unless named in ``reveal``."""
         out = {}
-        for person, fs in self.store.facts_of(persons, only).items():
-            best = P.profile(fs, self._newest_wins)
+        for person, best in self.store.profile_facts(persons, only).items():
             for name, fact in list(best.items()):
                 spec = self.attributes.get(name)
                 if spec is not None and spec.sensitive:

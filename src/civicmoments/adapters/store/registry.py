@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import case, func, select, tuple_, update
 from sqlalchemy.engine import Engine
 
 from ...domain.audit import GENESIS, Entry
 from ...domain.consent import Agreement, ConsentRecord, ConsentState, Mode
 from ...domain.people import Basis, Fact, Tier
-from .bulk import Bulk
+from .bulk import Bulk, json_text
+from .profiles import Projection, survivors
 from .schema import (
     access_log,
     agreements,
@@ -25,10 +28,22 @@ from .schema import (
     match_keys,
     merges,
     people,
+    profiles,
     pseudonyms,
     question_counts,
 )
 from .sql import chunks, utc
+
+
+def _time_reader(pg: bool):
+    """How a raw driver's timestamp becomes an aware UTC datetime (SQLite stores text)."""
+    if pg:
+        return utc
+
+    @lru_cache(maxsize=4096)
+    def read(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return read
 
 
 class RegistryStore:
@@ -36,6 +51,14 @@ class RegistryStore:
         self.engine, self.reader = engine, reader
         self.pg = engine.dialect.name == "postgresql"
         self.bulk = Bulk(engine.dialect.name)
+        self.projection = Projection(engine.dialect.name)
+
+    def keep_profiles(self, newest_wins: frozenset[str] | set[str]) -> list[str]:
+        """Project newest-wins ``attributes`` (the pack's) by time alone; re-projects any attribute
+        whose rule changed since the projection was made and returns their names."""
+        self.projection.newest_wins = frozenset(newest_wins)
+        with self.engine.begin() as conn:
+            return self.projection.keep_rules(conn)
 
     # -- people and identifiers -------------------------------------------------------
     def add_people(self, rows: Sequence[dict[str, Any]], ids: Sequence[dict[str, Any]],
@@ -96,9 +119,42 @@ class RegistryStore:
 
     # -- facts --------------------------------------------------------------------------
     def add_facts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append facts and update the profile projection, in one transaction."""
         with self.engine.begin() as conn:
-            for part in chunks(list(rows), 5000):
-                self.bulk.insert(conn, facts, list(part))
+            self.insert_facts(conn, rows)
+
+    def insert_facts(self, conn, rows: Sequence[dict[str, Any]]) -> None:
+        """Append facts and update the profile projection in the caller's transaction ``conn``
+        (bulk loads that write people and facts together)."""
+        if not rows:
+            return
+        after = self.projection.before_write(conn, {r["person_id"] for r in rows})
+        for part in chunks(list(rows), 5000):
+            self.bulk.insert(conn, facts, list(part))
+        self.projection.after_write(conn, after)
+
+    def profile_facts(self, person_ids: Sequence[str], attributes: Sequence[str] | None = None
+                      ) -> dict[str, dict[str, Fact]]:
+        """Each person's best fact per attribute (all, or only ``attributes``), read from the
+        profile projection: the same as ``domain.people.profile`` over ``facts_of``."""
+        out: dict[str, dict[str, Fact]] = {p: {} for p in person_ids}
+        tiers, bases = {t.value: t for t in Tier}, {b.value: b for b in Basis}
+        when = _time_reader(self.pg)
+        with self.reader.connect() as conn:
+            cur = conn.connection.driver_connection.cursor()
+            for part in chunks(list(person_ids), 5000):
+                names = list(part) + list(attributes or ())
+                only = f" AND attribute IN ({', '.join([self.projection.mark] * len(attributes))})" if attributes else ""
+                cur.execute(f"SELECT person_id, attribute, fact_person, seq, value, source, basis, tier, observed_at, "
+                            f"valid_from FROM profiles WHERE person_id IN "
+                            f"({', '.join([self.projection.mark] * len(part))}){only}", names)
+                for person, attribute, owner, seq, value, source, basis, tier, observed, valid in cur.fetchall():
+                    if not self.pg and isinstance(value, str | bytes):
+                        value = orjson.loads(value)
+                    out[person][attribute] = Fact(owner, attribute, value, source, bases[basis], tiers[tier],
+                                                  when(observed), when(valid), str(seq))
+            cur.close()
+        return out
 
     def facts_of(self, person_ids: Sequence[str], attributes: Sequence[str] | None = None) -> dict[str, list[Fact]]:
         """The facts of these people (all, or only the named attributes), merged records included
@@ -130,25 +186,28 @@ class RegistryStore:
             after = ids[-1]
 
     def profile_batches(self, batch: int = 10_000):
-        """Every person's best fact per attribute, computed by the database a batch of people at a
-        time (memory stays bounded by the batch). Yields {person: {attribute: (value, tier, source)}}."""
-        rank = "CASE tier WHEN 'gold' THEN 3 WHEN 'silver' THEN 2 ELSE 1 END"
+        """Every person's best fact per attribute, a batch of people at a time (memory stays
+        bounded by the batch): a range scan of the profile projection, in person order, each
+        person's profile put together as one JSON object by the database. Merged records are
+        left out. Yields {person: {attribute: [value, tier, source]}}."""
         if self.pg:
-            sql = (f"SELECT DISTINCT ON (person_id, attribute) person_id, attribute, value, tier, source "
-                   f"FROM facts WHERE person_id > %s AND person_id <= %s "
-                   f"ORDER BY person_id, attribute, {rank} DESC, observed_at DESC, seq DESC")
+            sql = ("SELECT person_id, jsonb_object_agg(attribute, jsonb_build_array(value, tier, source))::text "
+                   "FROM profiles WHERE person_id > %s AND person_id <= %s GROUP BY person_id")
         else:
-            # SQLite takes the other columns from the row that holds the MAX.
-            sql = (f"SELECT person_id, attribute, value, tier, source, "
-                   f"MAX(({rank}) || observed_at || printf('%020d', seq)) FROM facts "
-                   f"WHERE person_id > ? AND person_id <= ? GROUP BY person_id, attribute")
+            sql = ("SELECT person_id, json_group_object(attribute, json_array(json(value), tier, source)) "
+                   "FROM profiles WHERE person_id > ? AND person_id <= ? GROUP BY person_id")
         after = ""
+        loads = orjson.loads
         for ids in self.people_pages(batch):
             with self.reader.connect() as conn:
-                out: dict[str, dict[str, tuple]] = {p: {} for p in ids}
-                for person, attribute, value, tier, source, *_ in conn.exec_driver_sql(sql, (after, ids[-1])):
-                    if person in out:
-                        out[person][attribute] = (value, tier, source)
+                cur = conn.connection.driver_connection.cursor()
+                cur.execute(sql, (after, ids[-1]))
+                rows = cur.fetchall()
+                cur.close()
+            out: dict[str, dict[str, list]] = {p: {} for p in ids}
+            for person, held in rows:
+                if person in out:  # not a merged record
+                    out[person] = loads(held)
             yield out
             after = ids[-1]
 
@@ -254,7 +313,10 @@ class RegistryStore:
     def merge(self, row: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             self.bulk.insert(conn, merges, [row])
+            self.projection.lock(conn, [row["merged"], row["survivor"]])
+            before = conn.execute(select(people.c.merged_into).where(people.c.id == row["merged"])).scalar()
             conn.execute(update(people).where(people.c.id == row["merged"]).values(merged_into=row["survivor"]))
+            self.projection.reproject(conn, {row["survivor"], before} - {None})  # a record merged elsewhere leaves
 
     def unmerge(self, merge_id: str, now: datetime) -> dict[str, Any] | None:
         with self.engine.begin() as conn:
@@ -262,7 +324,10 @@ class RegistryStore:
             if row is None:
                 return None
             conn.execute(update(merges).where(merges.c.id == merge_id).values(reversed_at=now))
+            self.projection.lock(conn, [row.merged, row.survivor])
+            now_in = conn.execute(select(people.c.merged_into).where(people.c.id == row.merged)).scalar()
             conn.execute(update(people).where(people.c.id == row.merged).values(merged_into=None))
+            self.projection.reproject(conn, {row.survivor, now_in} - {None})
             return dict(row._mapping)
 
     def add_match_keys(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -375,9 +440,12 @@ class RegistryStore:
                                 .order_by(access_log.c.seq.desc()).limit(1)).first()
             prev, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
             entries = chain(prev, seq, bodies)
-            self.bulk.insert(conn, access_log, [
-                {"seq": e.seq, "prev": e.prev, "hash": e.hash, "body": e.body, "person_id": e.body.get("person")}
-                for e in entries])
+            mark = self.projection.mark
+            for part in chunks(entries, 1000):  # one statement per thousand entries
+                values = ", ".join([f"({mark}, {mark}, {mark}, {mark}, {mark})"] * len(part))
+                conn.exec_driver_sql(f"INSERT INTO access_log (seq, prev, hash, body, person_id) VALUES {values}",
+                                     tuple(x for e in part for x in (e.seq, e.prev, e.hash, json_text(e.body),
+                                                                     e.body.get("person"))))
         return entries
 
     def _lock_log(self, conn) -> None:
@@ -388,15 +456,20 @@ class RegistryStore:
 
     def log_entries(self, after: int = 0, batch: int = 10_000):
         """Every entry in order, read in batches so memory stays bounded."""
+        mark = self.projection.mark
+        sql = (f"SELECT seq, prev, hash, body, person_id FROM access_log WHERE seq > {mark} "
+               f"ORDER BY seq LIMIT {int(batch)}")
         while True:
-            with self.reader.connect() as conn:
-                rows = conn.execute(select(access_log).where(access_log.c.seq > after)
-                                    .order_by(access_log.c.seq).limit(batch)).all()
+            with self.reader.connect() as conn:  # the driver's rows: verification reads every entry
+                cur = conn.connection.driver_connection.cursor()
+                cur.execute(sql, (after,))
+                rows = cur.fetchall()
+                cur.close()
             if not rows:
                 return
-            for r in rows:
-                yield Entry(r.seq, r.prev, r.hash, r.body, r.person_id)
-            after = rows[-1].seq
+            for seq, prev, hash_, body, person in rows:
+                yield Entry(seq, prev, hash_, body if self.pg else orjson.loads(body), person)
+            after = rows[-1][0]
 
     def log_for(self, person_id: str, limit: int = 500) -> list[dict[str, Any]]:
         """The person's entries, newest first. The column finds them; the hashed body must agree."""

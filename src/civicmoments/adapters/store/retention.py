@@ -10,13 +10,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 
 from ...domain.people import TIER_RANK, Tier
+from .profiles import Projection, survivors
 from .schema import erasure_requests, facts, messages, outbox
 from .sql import chunks, utc
 
 
 class RetentionStore:
-    def __init__(self, engine: Engine, reader: Engine) -> None:
+    def __init__(self, engine: Engine, reader: Engine, projection: Projection | None = None) -> None:
         self.engine, self.reader = engine, reader
+        self.projection = projection or Projection(engine.dialect.name)  # the registry's, with the pack's rule
 
     def superseded_facts(self, before: datetime) -> list[int]:
         """Facts recorded before ``before`` that a newer fact of the same or a better tier has
@@ -39,8 +41,15 @@ class RetentionStore:
         return out
 
     def delete_facts(self, seqs: Sequence[int]) -> int:
+        """Delete facts and re-project the profiles they counted in, in one transaction."""
         with self.engine.begin() as conn:
-            return sum(conn.execute(delete(facts).where(facts.c.seq.in_(list(p)))).rowcount for p in chunks(seqs, 1000))
+            owners: set[str] = set()
+            for p in chunks(list(seqs), 1000):
+                owners.update(conn.execute(select(facts.c.person_id).where(facts.c.seq.in_(list(p)))).scalars())
+            deleted = sum(conn.execute(delete(facts).where(facts.c.seq.in_(list(p)))).rowcount
+                          for p in chunks(list(seqs), 1000))
+            self.projection.reproject(conn, survivors(conn, owners))
+            return deleted
 
     def messages_past(self, purpose: str, before: datetime) -> list[dict[str, Any]]:
         """Messages for ``purpose`` created before ``before`` whose text is still there."""

@@ -163,6 +163,7 @@ people = Table(
     Column("id", String(36), primary_key=True),
     Column("created_at", Time, nullable=False),
     Column("merged_into", String(36)),
+    Index("ix_people_merged_into", "merged_into"),  # the records merged into a person
 )
 
 identifiers = Table(
@@ -198,6 +199,32 @@ facts = Table(
     Column("valid_from", Time, nullable=False),
     Column("recorded_at", Time, nullable=False),
     Index("ix_facts_person_attribute", "person_id", "attribute"),
+)
+
+# The profile projection (adapters/store/profiles.py): for each person and attribute the best
+# fact of the person and of the records merged into them, kept as facts are written.
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("person_id", String(36), primary_key=True),
+    Column("attribute", String(100), primary_key=True),
+    Column("fact_person", String(36), nullable=False),  # whose record the fact is (a merged one's, perhaps)
+    Column("seq", BigInteger, nullable=False),
+    Column("value", Json, nullable=False),
+    Column("source", String(36), nullable=False),
+    Column("basis", String(12), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("rank", Integer, nullable=False),  # 3 gold, 2 silver, 1 bronze; 0 for a newest-wins attribute
+    Column("observed_at", Time, nullable=False),
+    Column("valid_from", Time, nullable=False),
+    sqlite_with_rowid=False,  # stored in key order: reading everyone is one sequential scan
+)
+
+# The newest-wins attributes the projection was made with (a pack that changes them re-projects).
+profile_rules = Table(
+    "profile_rules",
+    metadata,
+    Column("attribute", String(100), primary_key=True),
 )
 
 merges = Table(

@@ -1,7 +1,7 @@
 """the profile projection: each person's best fact per attribute, kept as facts are written; back-filled from the facts; people indexed by the record they are merged into
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-30
 
 The back-fill ranks every attribute by tier; the first start with a pack re-projects the
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0016'
-down_revision = '0015'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -255,24 +255,23 @@ class RegistryStore:
                 yield self._inputs_for(alone, specs, (ids[0], ids[-1]))
 
     def _inputs_for(self, rows: Sequence[tuple[str, str, str]], specs, span: tuple[str, str] | None = None):
-        """The batch's input columns from each person's best fact (tier, then the latest observed).
+        """The batch's input columns from each person's best fact, read from the profile projection
+        (one row per person and attribute, merged records' facts included: see ``profiles.py``).
 
-        The database orders the facts so the best comes last; only (person, attribute, value)
-        cross the wire. ``span`` (the first and last id of a page of people in id order) reads a
-        range of the index instead of a list of ids: the daily sweep's bulk read."""
+        ``span`` (the first and last id of a page of people in id order) reads a range of the
+        projection's key instead of a list of ids: the daily sweep's bulk read."""
         wanted = sorted({s.attribute for s in specs.values()})
         ids = [r[1] for r in rows]
-        rank = case((facts.c.tier == "gold", 3), (facts.c.tier == "silver", 2), else_=1)
-        q = select(facts.c.person_id, facts.c.attribute, facts.c.value).where(facts.c.attribute.in_(wanted))
-        order = (facts.c.person_id, facts.c.attribute, rank, facts.c.observed_at, facts.c.seq)
+        q = select(profiles.c.person_id, profiles.c.attribute, profiles.c.value).where(
+            profiles.c.attribute.in_(wanted))
         best: dict[tuple[str, str], Any] = {}
         with self.reader.connect() as conn:
             if span is not None:
-                parts = [q.where(facts.c.person_id >= span[0], facts.c.person_id <= span[1])]
+                parts = [q.where(profiles.c.person_id >= span[0], profiles.c.person_id <= span[1])]
             else:
-                parts = [q.where(facts.c.person_id.in_(list(part))) for part in chunks(ids, 5000)]
+                parts = [q.where(profiles.c.person_id.in_(list(part))) for part in chunks(ids, 5000)]
             for part in parts:
-                for pid, attribute, value in conn.execute(part.order_by(*order)).all():
+                for pid, attribute, value in conn.execute(part).all():
                     best[(pid, attribute)] = value
         columns = {}
         for variable, spec in specs.items():

@@ -188,7 +188,7 @@ def test_contact_accessibility_privacy_and_a_brand_off_govuk(portal):
     css = client.get("/portal-assets/portal.css")
     if css.text:  # GOV.UK Frontend is installed (npm ci)
         assert "GDS Transport" not in css.text and "@font-face" not in css.text and "arial" in css.text
-    assert "data-warn-after" in home and "You will be signed out soon" in home
+    assert "data-warn-before" in home and "You will be signed out soon" in home
 
 
 def test_who_saw_my_data_says_what_the_employer_reported(portal):

@@ -713,7 +713,27 @@ class Portal:
         if again:
             known = [k for k in known if k not in again]
             ask = ask + [{"attribute": k["attribute"]} for k in again]
-        return {"known": known, "ask": ask, "names": names, "years": years}
+        paying = self._payments_expected(person, today)
+        if not paying:  # bank details only where a payment needs them
+            ask = [q for q in ask if q["attribute"] != "bank_account"]
+        lang = lang or self.words.default
+        names_of = [self.words.get(lang, f"service.{sid}", civic.services.catalogue[sid].name) for sid in paying]
+        pay_for = self.words(lang, "and_between").join(names_of) if len(names_of) < 3 else \
+            ", ".join(names_of[:-1]) + self.words(lang, "and_between") + names_of[-1]
+        return {"known": known, "ask": ask, "names": names, "years": years, "pay_for": pay_for}
+
+    def _payments_expected(self, person: str, today: date) -> list[str]:
+        """The paying services (those with ``pays`` in the catalogue) a payment is expected from: an
+        award the person holds that is not stopped, or one the rules say they can get now with an
+        amount above nothing. Ids, in catalogue order; empty when nothing will be paid."""
+        from ..engine.payments import STOPPED
+
+        catalogue = self.civic.services.catalogue
+        paying = [sid for sid, s in catalogue.items() if getattr(s, "pays", None)]
+        held = {a["service"] for a in self.civic.payments.store.awards_of(person) if a["status"] != STOPPED}
+        entitled = {e["service"] for e in self.civic.services.for_person(person, today)["eligible"]
+                    if (e.get("amount") or 0) > 0}
+        return [sid for sid in paying if sid in held or sid in entitled]
 
     def _answer_rows(self, request: Request, asked: list[str], answers: dict[str, Any],
                      data: dict[str, str], years: dict[str, str]) -> list[dict[str, str]]:

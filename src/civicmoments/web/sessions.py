@@ -23,8 +23,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-_RENEW = "civic.session.renew"
-_ENDS = "civic.session.ends_at"
+_RENEW = "session_renew"
+_ENDS = "session_ends_at"
 
 
 def _key(token: str) -> str:

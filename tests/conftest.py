@@ -84,6 +84,42 @@ def pg_url(pg_admin: str) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_template(pg_admin: str) -> Iterator[str]:
+    """A PostgreSQL database with every migration applied, made once per test process (each
+    pytest-xdist worker has its own) for ``db_url`` to copy: copying it is much quicker than
+    migrating. Only the schema: rows such as the partitions are the app's to add."""
+    from civicmoments.adapters.store.migrate import upgrade
+
+    name = f"civic_template_{secrets.token_hex(6)}"
+    admin = create_engine(_sqlalchemy(pg_admin), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = pg_admin.rpartition("/")
+    engine = create_engine(_sqlalchemy(f"{base}/{name}"))
+    upgrade(engine)
+    engine.dispose()  # a template must have no connections when it is copied
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_migrated_url(pg_admin: str, pg_template: str) -> Iterator[str]:
+    """A PostgreSQL database of its own for one test, with every migration applied (a copy of
+    ``pg_template``)."""
+    name = f"civic_test_{secrets.token_hex(6)}"
+    admin = create_engine(_sqlalchemy(pg_admin), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    base, _, _ = pg_admin.rpartition("/")
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'civic.db'}"
@@ -91,9 +127,11 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of the test's own: an empty SQLite file, or a migrated PostgreSQL copy (the app
+    migrates either to the same schema; ``test_store_contract`` checks it)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'civic.db'}"
-    return request.getfixturevalue("pg_url")
+    return request.getfixturevalue("pg_migrated_url")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,11 +126,25 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'civic.db'}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied, made once per test process, for ``db_url`` to copy."""
+    from civicmoments.adapters.store.migrate import upgrade
+
+    file = tmp_path_factory.mktemp("template") / "civic.db"
+    engine = create_engine(f"sqlite:///{file}")
+    upgrade(engine)
+    engine.dispose()  # the last connection closes: nothing is left in a write-ahead log
+    return file
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database of the test's own: an empty SQLite file, or a migrated PostgreSQL copy (the app
-    migrates either to the same schema; ``test_store_contract`` checks it)."""
+    """A database of the test's own with every migration applied, copied from a template: a SQLite
+    file, or a PostgreSQL database (the app migrates it to the same schema again, which changes
+    nothing; ``test_store_contract`` checks the schema)."""
     if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "civic.db")
         return f"sqlite:///{tmp_path / 'civic.db'}"
     return request.getfixturevalue("pg_migrated_url")
 

@@ -41,9 +41,10 @@ test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest -q
 
 # The quick loop: unit and integration tests on SQLite and PostgreSQL, without the browser,
-# end-to-end, crash, fuzzing and benchmark suites.
+# end-to-end, crash, fuzzing and benchmark suites, on every core (pytest-xdist; each test makes
+# its own databases, so workers never share one).
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not browser and not e2e and not slow and not bench and not fuzz"
+	$(BIN)/python -m pytest -q -n auto --dist loadscope -m "not browser and not e2e and not slow and not bench and not fuzz"
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/engine.py --events 20000 --db sqlite --json bench/results/engine-sqlite.json

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,16 +85,68 @@ def pg_url(pg_admin: str) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_template(pg_admin: str) -> Iterator[str]:
+    """A PostgreSQL database with every migration applied, made once per test process (each
+    pytest-xdist worker has its own) for ``db_url`` to copy: copying it is much quicker than
+    migrating. Only the schema: rows such as the partitions are the app's to add."""
+    from civicmoments.adapters.store.migrate import upgrade
+
+    name = f"civic_template_{secrets.token_hex(6)}"
+    admin = create_engine(_sqlalchemy(pg_admin), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = pg_admin.rpartition("/")
+    engine = create_engine(_sqlalchemy(f"{base}/{name}"))
+    upgrade(engine)
+    engine.dispose()  # a template must have no connections when it is copied
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_migrated_url(pg_admin: str, pg_template: str) -> Iterator[str]:
+    """A PostgreSQL database of its own for one test, with every migration applied (a copy of
+    ``pg_template``)."""
+    name = f"civic_test_{secrets.token_hex(6)}"
+    admin = create_engine(_sqlalchemy(pg_admin), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    base, _, _ = pg_admin.rpartition("/")
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'civic.db'}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied, made once per test process, for ``db_url`` to copy."""
+    from civicmoments.adapters.store.migrate import upgrade
+
+    file = tmp_path_factory.mktemp("template") / "civic.db"
+    engine = create_engine(f"sqlite:///{file}")
+    upgrade(engine)
+    engine.dispose()  # the last connection closes: nothing is left in a write-ahead log
+    return file
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of the test's own with every migration applied, copied from a template: a SQLite
+    file, or a PostgreSQL database (the app migrates it to the same schema again, which changes
+    nothing; ``test_store_contract`` checks the schema)."""
     if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "civic.db")
         return f"sqlite:///{tmp_path / 'civic.db'}"
-    return request.getfixturevalue("pg_url")
+    return request.getfixturevalue("pg_migrated_url")
 
 
 @pytest.fixture

@@ -120,10 +120,10 @@ class App:
 
     @cached_property
     def rules(self):
-        """The pack's OpenFisca rules, loaded on first use (it takes a second)."""
-        from .rules.openfisca import RulesEngine
+        """The pack's OpenFisca rules, loaded on first use (it takes a second), shared by the apps of a process."""
+        from .rules.openfisca import rules_for
 
-        return RulesEngine(self.pack.root)
+        return rules_for(self.pack.root)
 
     @cached_property
     def insights(self):

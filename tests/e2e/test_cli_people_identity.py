@@ -38,7 +38,43 @@ def test_facts_households_and_identity_by_command(tmp_path):
     merge = civic("identity", "merge", abe, other, "--reason", "same NI letter on file").strip()
     assert merge
     assert f"merge {merge} reversed" in civic("identity", "keep-apart", merge)
-    assert "No merge" in civic("identity", "keep-apart", merge, code=1)
+    assert "No review case or merge" in civic("identity", "keep-apart", merge, code=1)
+
+
+def test_identity_review_reads_the_stored_queue_and_a_decision_takes_the_item_out(tmp_path):
+    civic = cli(tmp_path)
+    civic("orgs", "add", "HMRC", "--source", "https://hmrc.example/*", "--scope", "facts:*")
+    abe = civic("people", "add").strip()
+    civic("people", "facts", "add", abe, "given_name=Abe", "family_name=Ashworth", "--org", "HMRC")
+    assert civic("identity", "review").strip() == "nothing to review"
+    report = tmp_path / "leavers.csv"
+    report.write_text("notice_ref,person_id,reason,last_day,age,ni_years,occupation\n"
+                      "N-1,abe-as-northfield-knows-him,redundancy,2026-11-20,45,2,welder\n"
+                      "N-2,someone-else,redundancy,2026-11-20,38,2,machinist\n")
+    sent = civic("events", "send", str(report), "--org", "Northfield", "--type", "uk.gov.dwp.employment.job-ended",
+                 "--source", "https://northfield.example/hr")
+    assert "2 held" in sent
+    listed = civic("identity", "review")
+    assert "subject 'abe-as-northfield-knows-him': uk.gov.dwp.employment.job-ended N-1 from Northfield" in listed
+    assert "subject 'someone-else'" in listed and "nobody scores 70 or more" in listed
+    queue = {i["subject"]: i for i in json.loads(civic("identity", "review", "--json"))}
+    first, second = queue["abe-as-northfield-knows-him"]["case"], queue["someone-else"]["case"]
+    assert queue["someone-else"]["event"]["id"] == "N-2" and queue["someone-else"]["candidates"] == []
+
+    assert "--reason" in civic("identity", "keep-apart", second, code=2)
+    said = civic("identity", "merge", first, abe, "--reason", "Northfield's payroll number is on his P45")
+    assert said.strip() == f"case {first} decided: 'abe-as-northfield-knows-him' is {abe}; it has left the review queue"
+    assert [i["case"] for i in json.loads(civic("identity", "review", "--json"))] == [second]
+    kept = civic("identity", "keep-apart", second, "--reason", "no one of that name worked there")
+    assert "kept apart; it has left the review queue" in kept
+    assert civic("identity", "review").strip() == "nothing to review"
+    decided = json.loads(civic("cases", "show", first, "--json"))  # recorded on the case
+    assert decided["status"] == "resolved" and decided["outcome"] == "verified"
+    assert abe in decided["outcome_reason"] and "P45" in decided["outcome_reason"]
+    assert json.loads(civic("cases", "show", second, "--json"))["outcome"] == "rejected"
+    assert "decided already" in civic("identity", "merge", first, abe, "--reason", "again", code=1)
+    nobody = civic("identity", "merge", "nobody-at-all", abe, "--reason", "x", code=1)
+    assert "nobody-at-all" in nobody and "Traceback" not in nobody
 
 
 def test_civic_from_another_folder_finds_its_pack_and_says_which_database(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -141,8 +142,8 @@ def test_an_event_breaking_a_condition_is_quarantined_then_replayed(app, orgs, t
     from civicmoments.rules.cel import CelCondition
 
     broken = CelCondition("event.data.notice_weeks > 2")
-    app.dispatcher.moments["job-loss"] = type(original)(
-        **{**original.__dict__, "trigger": Trigger(original.trigger.event, broken, broken.source)})
+    app.dispatcher.moments["job-loss"] = dataclasses.replace(
+        original, trigger=Trigger(original.trigger.event, broken, broken.source))
     app.dispatcher.triggers = {original.trigger.event: [app.dispatcher.moments["job-loss"]]}
     app.worker.drain()
     (q,) = app.store.quarantined()

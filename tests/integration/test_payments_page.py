@@ -56,6 +56,7 @@ def test_the_survey_refuses_an_account_that_fails_the_modulus_check_and_never_re
 
     app, client = world
     cal = known(app, date_of_birth="1984-05-02")
+    app.payments.award(cal, "jsa-new-style", "page3", start=date(2026, 1, 5))  # waiting for an account
     signed_in(app, client, cal)
     token = csrf(client.get("/survey").text)
     form = {"csrf_token": token, "aspirations": "welder", "travel_radius_miles": "10", "sort_code": "20-00-00",

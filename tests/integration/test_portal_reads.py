@@ -85,8 +85,44 @@ def test_the_survey_never_asks_the_last_day_the_employer_reported(portal):
     fact = app.registry.profile(person)["last_day_of_work"]
     assert fact.value == "2026-01-02" and fact.basis.value == "reported"
     assert "Your benefit can start" not in page
-    assert "We need it to pay you" in page  # each question says why it is asked
+    # each question says why it is asked; bank details, because the rules say he can get a paid benefit
+    assert "We need this to pay your New Style Jobseeker&#39;s Allowance into your bank account" in page
     assert "Must be between 6 and 8 digits long" in page
+
+
+def test_bank_details_are_asked_only_where_a_payment_needs_them(portal):
+    app, client, abe = portal
+    client.get("/language?to=cy&next=/")
+    welsh = client.get("/survey").text  # Abe can get New Style JSA: asked, with the reason, in Welsh
+    assert 'name="sort_code"' in welsh and "i dalu eich Lwfans Ceisio Gwaith Dull Newydd i&#39;ch cyfrif banc" in welsh
+    employer, hmrc = app.organisations.named("Northfield"), app.organisations.named("HMRC")
+    cy = app.registry.add_person()  # too little National Insurance paid: the rules say no benefit
+    app.registry.record(hmrc, cy, [{"attribute": k, "value": v} for k, v in {
+        "given_name": "Cy", "family_name": "Cole", "date_of_birth": "1990-02-03", "home_area": "Leeds",
+        "employer": "Northfield", "occupation": "welder", "class1_earnings_last_year_pence": 100_000,
+        "class1_earnings_year_before_pence": 90_000}.items()])
+    app.intake.submit(employer, [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended",
+                                  "source": EMPLOYER, "id": "n2", "subject": cy,
+                                  "data": {"reason": "redundancy", "last_day": "2026-01-02", "age": 35}}])
+    app.worker.drain()
+    jsa = app.services.decisions(cy, app.clock.now().date())["jsa-new-style"]
+    assert not jsa.outputs["jsa_new_style_eligible"]  # a "no" (waiting for a person to review it)
+    client.cookies.clear()
+    signed_in(app, client, cy)
+    page = client.get("/survey")
+    assert page.status_code == 200 and 'name="aspirations"' in page.text  # the survey is there
+    assert 'name="sort_code"' not in page.text and "Bank details" not in page.text  # no payment: not asked
+    sent = client.post("/survey", data={"csrf_token": csrf(page.text), "aspirations": "welding", "travel_radius_miles":
+                                        "10", "sort_code": "200000", "account_number": "55779911"})
+    assert sent.status_code == 200 and "Account ending" not in sent.text
+    client.post("/survey/confirm", data={"csrf_token": csrf(sent.text), "sort_code": "200000",
+                                         "account_number": "55779911"})
+    assert app.registry.profile(cy)["aspirations"].value == "welding"
+    assert "bank_account" not in app.registry.profile(cy)  # nothing kept that no payment needs
+    award = app.payments.award(cy, "child-benefit", "cb-cy")  # an award that pays, held for want of an account
+    assert award["hold"] == "no-account"
+    page = client.get("/survey").text
+    assert 'name="sort_code"' in page and "We need this to pay your Child Benefit into your bank account" in page
 
 
 def test_answers_are_checked_before_they_are_saved_and_bank_details_show_four_digits(portal):
@@ -188,7 +224,7 @@ def test_contact_accessibility_privacy_and_a_brand_off_govuk(portal):
     css = client.get("/portal-assets/portal.css")
     if css.text:  # GOV.UK Frontend is installed (npm ci)
         assert "GDS Transport" not in css.text and "@font-face" not in css.text and "arial" in css.text
-    assert "data-warn-after" in home and "You will be signed out soon" in home
+    assert "data-warn-before" in home and "You will be signed out soon" in home
 
 
 def test_who_saw_my_data_says_what_the_employer_reported(portal):

@@ -84,9 +84,11 @@ class Authority:
             if row["subject"] in known:
                 subjects[i] = row["subject"]
                 continue
-            person = self._identify(row)
+            found = self._identify(row)
+            person = found.person if found is not None else None
             if person is None:
-                out[i] = self._hold(org, row, rule, "unknown-subject", row["subject"])
+                out[i] = self._hold(org, row, rule, "unknown-subject", row["subject"],
+                                    found.candidates if found is not None else ())
                 log.info("event held: subject unknown", org=org.id, event_id=row["event_id"], type=row["type"],
                          case=out[i].case)
             else:
@@ -118,20 +120,24 @@ class Authority:
                     f"If you are, report the relationship first (for an employer, the starter report)")
         return out
 
-    def _identify(self, row: dict[str, Any]) -> str | None:
+    def _identify(self, row: dict[str, Any]):
+        """The resolver's answer for the event's subject and matching attributes (None: nothing to go on)."""
         data = row.get("data") if isinstance(row.get("data"), dict) else {}
         record = {a: str(data[a]) for a in MATCH_ATTRIBUTES if data.get(a)}
         identifiers = {scheme: row["subject"] for scheme in self.rules.identify_by}
         if not identifiers and not record:
             return None
-        return self.resolver.resolve(record, identifiers).person
+        return self.resolver.resolve(record, identifiers)
 
-    def _hold(self, org: Organisation, row: dict[str, Any], rule: AuthorityRule, reason: str, person: str) -> Held:
+    def _hold(self, org: Organisation, row: dict[str, Any], rule: AuthorityRule, reason: str, person: str,
+              candidates: Sequence[Any] = ()) -> Held:
         why = ("the subject is not a person the registry knows" if reason == "unknown-subject"
                else f"the sender is not {rule.relationship.title if rule.relationship else 'authorised'}")
         case = self.cases.open(
             VERIFICATION, person, f"Check a {row['type']} report from {org.name}: {why}",
             data={"rule": reason, "organisation": org.id, "event": {"source": row["source"], "id": row["event_id"],
-                                                                    "type": row["type"]}},
+                                                                    "type": row["type"]},
+                  # the people it may be (scored 70 to 95), for the identity review queue
+                  "candidates": [{"person": c.person, "score": c.score, "why": c.why} for c in candidates]},
             key=f"verification:{row['source']}:{row['event_id']}")
         return Held(case.id, reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -118,10 +120,36 @@ def _is_day(text: str) -> bool:
     return len(text) == 10
 
 
+def fingerprint(root: Path) -> tuple:
+    """What a pack folder holds, as (relative path, size, modification time in ns) for every file but
+    compiled Python: equal fingerprints mean the same files, so what was loaded from them still holds."""
+    return tuple(sorted((str(f.relative_to(root)), st.st_size, st.st_mtime_ns)
+                        for f in root.rglob("*") if "__pycache__" not in f.parts
+                        and f.is_file() and (st := f.stat())))
+
+
+_LOADED: dict[tuple[str, tuple], Pack] = {}
+
+
 def load_pack(root: Path) -> Pack:
+    """The pack in folder ``root``, checked. Loaded once per process while its files are unchanged
+    (``fingerprint``); each caller gets its own copies of the top-level maps, so changing one app's
+    moments, say, never changes another's. Raises PackError naming the file and line."""
     root = Path(root)
     if not root.is_dir():
         raise PackError(root, None, "no such pack folder")
+    key = (str(root.resolve()), fingerprint(root))
+    pack = _LOADED.get(key)
+    if pack is None:
+        pack = _load_pack(root)
+        while len(_LOADED) >= 8:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = pack
+    return dataclasses.replace(pack, **{f.name: dict(v) for f in dataclasses.fields(pack)
+                                        if isinstance(v := getattr(pack, f.name), dict)})
+
+
+def _load_pack(root: Path) -> Pack:
     event_types = load_event_types(root / "events")
     known = set(event_types) | ENGINE_EVENT_TYPES
     purposes = load_purposes(root / "registry" / "purposes.yaml")

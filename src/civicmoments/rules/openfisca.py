@@ -94,6 +94,25 @@ def gap_code(gap: str) -> str:
     return "not-published" if gap == RulesEngine.NOT_PUBLISHED else "no-rules"
 
 
+_ENGINES: dict[tuple[str, tuple], RulesEngine] = {}
+
+
+def rules_for(root: Path) -> RulesEngine:
+    """The pack's rules engine, built once per process while its ``openfisca/`` files are unchanged
+    (building the OpenFisca system takes a second or more). The engine keeps no state between
+    calculations, so apps in one process share it. Raises PackError as ``RulesEngine`` does."""
+    from ..packs.loader import fingerprint
+
+    folder = Path(root) / "openfisca"
+    key = (str(folder.resolve()), fingerprint(folder) if folder.is_dir() else ())
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = RulesEngine(root)
+        _ENGINES.clear()  # one pack's rules at a time: its module is imported once per process anyway
+        _ENGINES[key] = engine
+    return engine
+
+
 class RulesEngine:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)

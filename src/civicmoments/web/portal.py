@@ -44,7 +44,7 @@ from .auth import (
     start_sign_in,
 )
 from .i18n import Words
-from .sessions import ServerSessions
+from .sessions import ServerSessions, ends_at, renew
 from .why import check_words, plain
 
 log = get("civic.portal")
@@ -248,6 +248,28 @@ class Portal:
             await self.form(request)
             request.session.clear()
             return RedirectResponse("/", status_code=303)
+
+        @r.post("/session/renew")
+        async def renew_session(request: Request) -> Response:
+            """"Stay signed in" on the session-timeout warning: the session lasts its full time again from
+            now. JSON ``{"seconds_left": int}``; 401 problem JSON when the session has already ended."""
+            if self.person(request) is None:
+                return JSONResponse({"type": "https://civicmoments.org/problems/signed-out", "status": 401,
+                                     "title": "The session has ended; sign in again"}, status_code=401,
+                                    media_type="application/problem+json")
+            await self.form(request)
+            renew(request)
+            return JSONResponse({"seconds_left": SESSION_SECONDS})
+
+        @r.get("/signed-out", response_class=HTMLResponse)
+        def signed_out(request: Request, lang: str | None = None) -> Response:
+            """Where the timeout warning sends a person whose session has run out, in the language of the
+            page they were on (``?lang=``; the session that held it has ended)."""
+            if self.person(request) is not None:  # still signed in: nothing ran out
+                return RedirectResponse("/", status_code=303)
+            if lang in self.words.catalogues:
+                request.session["lang"] = lang
+            return self.page(request, "signed_out.html")
 
         @r.get("/language")
         def language(request: Request, to: str, next: str = "/") -> Response:  # noqa: A002 - the query's name
@@ -536,14 +558,12 @@ class Portal:
         return {k: (str(profile[k].value) if k in profile else None) for k in CONTACT_CHANNEL}
 
     def _session_left(self, request: Request) -> int:
-        """Seconds until the session ends (sessions last 8 hours from sign-in), for the timeout warning."""
-        from datetime import datetime
-
-        started = request.session.get("signed_in_at")
-        if not started:
+        """Seconds until the stored session ends (8 hours from sign-in or from the last "Stay signed in"),
+        for the timeout warning; the full time for a session not stored yet."""
+        ends = ends_at(request)
+        if ends is None:
             return SESSION_SECONDS
-        spent = (self.civic.clock.now() - datetime.fromisoformat(started)).total_seconds()
-        return max(int(SESSION_SECONDS - spent), 60)
+        return max(int((ends - self.civic.clock.now()).total_seconds()), 0)
 
     # -- what pages show ----------------------------------------------------------------
     def _tasks(self, request: Request, person: str, j, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -687,7 +707,27 @@ class Portal:
         if again:
             known = [k for k in known if k not in again]
             ask = ask + [{"attribute": k["attribute"]} for k in again]
-        return {"known": known, "ask": ask, "names": names, "years": years}
+        paying = self._payments_expected(person, today)
+        if not paying:  # bank details only where a payment needs them
+            ask = [q for q in ask if q["attribute"] != "bank_account"]
+        lang = lang or self.words.default
+        names_of = [self.words.get(lang, f"service.{sid}", civic.services.catalogue[sid].name) for sid in paying]
+        pay_for = self.words(lang, "and_between").join(names_of) if len(names_of) < 3 else \
+            ", ".join(names_of[:-1]) + self.words(lang, "and_between") + names_of[-1]
+        return {"known": known, "ask": ask, "names": names, "years": years, "pay_for": pay_for}
+
+    def _payments_expected(self, person: str, today: date) -> list[str]:
+        """The paying services (those with ``pays`` in the catalogue) a payment is expected from: an
+        award the person holds that is not stopped, or one the rules say they can get now with an
+        amount above nothing. Ids, in catalogue order; empty when nothing will be paid."""
+        from ..engine.payments import STOPPED
+
+        catalogue = self.civic.services.catalogue
+        paying = [sid for sid, s in catalogue.items() if getattr(s, "pays", None)]
+        held = {a["service"] for a in self.civic.payments.store.awards_of(person) if a["status"] != STOPPED}
+        entitled = {e["service"] for e in self.civic.services.for_person(person, today)["eligible"]
+                    if (e.get("amount") or 0) > 0}
+        return [sid for sid in paying if sid in held or sid in entitled]
 
     def _answer_rows(self, request: Request, asked: list[str], answers: dict[str, Any],
                      data: dict[str, str], years: dict[str, str]) -> list[dict[str, str]]:
@@ -846,7 +886,7 @@ class Portal:
         return out
 
 
-SESSION_SECONDS = 8 * 3600  # how long a session lasts from sign-in (``mount``)
+SESSION_SECONDS = 8 * 3600  # how long a session lasts from sign-in or "Stay signed in" (``mount``)
 
 
 def _contact_value(kind: str, raw: str) -> tuple[str, str | None]:

@@ -4,7 +4,7 @@ cookie."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -18,10 +18,18 @@ class SessionStore:
         self.engine, self.reader = engine, reader
 
     def load(self, session_id: str, now: datetime) -> dict[str, Any] | None:
+        found = self.load_expiring(session_id, now)
+        return found[0] if found else None
+
+    def load_expiring(self, session_id: str, now: datetime) -> tuple[dict[str, Any], datetime] | None:
+        """The live session's data and when it ends (aware, UTC), or None when it has ended or never was."""
         with self.reader.connect() as conn:
-            row = conn.execute(select(sessions.c.data).where(sessions.c.id == session_id,
-                                                             sessions.c.expires_at > now)).first()
-        return dict(row.data) if row else None
+            row = conn.execute(select(sessions.c.data, sessions.c.expires_at).where(
+                sessions.c.id == session_id, sessions.c.expires_at > now)).first()
+        if row is None:
+            return None
+        ends = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
+        return dict(row.data), ends
 
     def save(self, session_id: str, data: dict[str, Any], now: datetime, expires_at: datetime) -> None:
         with self.engine.begin() as conn:
@@ -30,6 +38,12 @@ class SessionStore:
             if not changed:
                 conn.execute(sessions.insert().values(id=session_id, data=data, person_id=data.get("person"),
                                                       created_at=now, seen_at=now, expires_at=expires_at))
+
+    def renew(self, session_id: str, now: datetime, expires_at: datetime) -> bool:
+        """Move a live session's end to ``expires_at`` ("Stay signed in"); False when it has already ended."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(update(sessions).where(sessions.c.id == session_id, sessions.c.expires_at > now)
+                                     .values(seen_at=now, expires_at=expires_at)).rowcount)
 
     def end(self, session_id: str) -> None:
         with self.engine.begin() as conn:

@@ -2,13 +2,16 @@
 import { initAll } from "/static/govuk-frontend.min.js";
 initAll();
 
-// The session-timeout warning (GOV.UK pattern): a modal dialog before the session ends, then the
-// start page. Its words come from the page, in the page's language.
+// The session-timeout warning (GOV.UK pattern): a modal dialog a few minutes before the session ends.
+// "Stay signed in" (or Escape) asks the server for the session's full time again and restarts both
+// timers; when the time runs out, the page that says the person was signed out. Its words come from
+// the page, in the page's language.
 const timeout = document.getElementById("civic-timeout");
 if (timeout) {
-  const warnAfter = Number(timeout.dataset.warnAfter), endAfter = Number(timeout.dataset.signOutAfter);
+  const warnBefore = Number(timeout.dataset.warnBefore);
   const dialog = document.createElement("dialog");
   dialog.className = "civic-timeout";
+  dialog.id = "civic-timeout-dialog";
   dialog.setAttribute("aria-labelledby", "civic-timeout-title");
   dialog.setAttribute("aria-describedby", "civic-timeout-body");
   const title = document.createElement("h2");
@@ -23,9 +26,32 @@ if (timeout) {
   button.type = "button";
   button.className = "govuk-button govuk-!-margin-bottom-0";
   button.textContent = timeout.dataset.continue;
-  button.addEventListener("click", () => dialog.close());
   dialog.append(title, body, button);
   document.body.append(dialog);
-  if (warnAfter > 0) setTimeout(() => dialog.showModal(), warnAfter * 1000);
-  if (endAfter > 0) setTimeout(() => window.location.assign("/"), endAfter * 1000);
+
+  let timers = [];
+  const signedOut = () => window.location.assign(`/signed-out?lang=${encodeURIComponent(document.documentElement.lang)}`);
+  const start = (secondsLeft) => {
+    timers.forEach(clearTimeout);
+    timers = [
+      setTimeout(() => { if (!dialog.open) dialog.showModal(); }, Math.max(secondsLeft - warnBefore, 0) * 1000),
+      setTimeout(signedOut, secondsLeft * 1000),
+    ];
+  };
+  const stay = async () => {
+    const form = new FormData();
+    form.append("csrf_token", timeout.dataset.csrf);
+    try {
+      const answer = await fetch("/session/renew", { method: "POST", body: form, credentials: "same-origin" });
+      if (!answer.ok) return signedOut();
+      const { seconds_left: secondsLeft } = await answer.json();
+      dialog.close();
+      start(secondsLeft);
+    } catch {
+      signedOut();
+    }
+  };
+  button.addEventListener("click", stay);
+  dialog.addEventListener("cancel", (event) => { event.preventDefault(); stay(); });
+  start(Number(timeout.dataset.signOutAfter));
 }

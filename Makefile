@@ -37,14 +37,19 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing: the browser tests will skip (apt-get install chromium)"; fi; }
 
+# Everything, in two passes: the unit and integration tests on every core (as test-fast), then
+# the suites that start servers, browsers and process trees of their own, one at a time.
+SERIAL := browser or e2e or slow or bench or fuzz
+
 test: $(VENV)/.installed-test chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadscope -m "not ($(SERIAL))"
+	$(BIN)/python -m pytest -q -m "$(SERIAL)"
 
 # The quick loop: unit and integration tests on SQLite and PostgreSQL, without the browser,
 # end-to-end, crash, fuzzing and benchmark suites, on every core (pytest-xdist; each test makes
 # its own databases, so workers never share one).
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -n auto --dist loadscope -m "not browser and not e2e and not slow and not bench and not fuzz"
+	$(BIN)/python -m pytest -q -n auto --dist loadscope -m "not ($(SERIAL))"
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/engine.py --events 20000 --db sqlite --json bench/results/engine-sqlite.json

@@ -367,7 +367,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     effects = EffectRunner(store, providers, clock, settings.effect_batch_size, settings.effect_lease_seconds)
     effects.telemetry = telemetry
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
-                    messenger, periodic=[(60.0, audit.due)])
+                    messenger, periodic=[(60.0, audit.due)], slice_size=settings.slice_size)
     card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones
     transit = Transit(TransitStore(writer, reader), gate, consents, audit,
                       lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, card_key), clock,

@@ -230,13 +230,14 @@ class SqlStore:
         if not self._any(select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING)):
             return 0
         claimed: list[int] = []
+        chosen: list[str] = []
         try:
-            return self._dispatch(limit, handler, claimed, fresh)
+            return self._dispatch(limit, handler, claimed, fresh, chosen)
         except Exception as exc:
             if is_transient(exc):
                 raise
             if not claimed:  # the rows could not be loaded
-                return self._isolate_unloadable(limit)
+                return self._isolate_unloadable(limit, chosen)
             if len(claimed) == 1:
                 self.quarantine({claimed[0]: failure("the event could not be processed", exc)})
                 return 1
@@ -262,12 +263,19 @@ class SqlStore:
     def _life_event(r: Any) -> LifeEvent:
         return LifeEvent(r.source, r.event_id, r.type, r.subject, utc(r.time), r.data, r.seq)
 
-    def _isolate_unloadable(self, limit: int) -> int:
-        """Load the oldest pending events one by one; quarantine each that cannot be read back."""
+    def _isolate_unloadable(self, limit: int, subjects: Sequence[str] = ()) -> int:
+        """Load the pending events the failed batch would have taken (those of ``subjects``, or
+        the oldest) one by one; quarantine each that cannot be read back."""
+        pending = inbox.c.status == EventStatus.PENDING
         with self.reader.connect() as conn:
-            seqs = conn.execute(
-                select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING).order_by(inbox.c.seq).limit(limit)
-            ).scalars().all()
+            if subjects:
+                seqs = sorted(seq for part in chunks(subjects) for seq in conn.execute(
+                    select(inbox.c.seq).where(pending, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
+                ).scalars())[:limit]
+            else:
+                seqs = conn.execute(
+                    select(inbox.c.seq).where(pending).order_by(inbox.c.seq).limit(limit)
+                ).scalars().all()
         bad: dict[int, str] = {}
         for seq in seqs:
             try:
@@ -282,7 +290,8 @@ class SqlStore:
             self.quarantine(bad)
         return len(bad)
 
-    def _dispatch(self, limit: int, handler: BatchHandler, claimed: list[int], fresh: int | None) -> int:
+    def _dispatch(self, limit: int, handler: BatchHandler, claimed: list[int], fresh: int | None,
+                  chosen: list[str]) -> int:
         with self.engine.begin() as conn:
             pending = inbox.c.status == EventStatus.PENDING
             if self.pg:
@@ -313,6 +322,7 @@ class SqlStore:
             subjects = self._claim_subjects(conn, pending, limit, fresh)
             if not subjects:
                 return 0
+            chosen.extend(subjects)
             rows = []
             for part in chunks(subjects):
                 rows += conn.execute(

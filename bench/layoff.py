@@ -106,7 +106,7 @@ def main() -> None:
         logs.configure("ERROR", True)
         settings = Settings(database_url=url, data_dir=Path(tmp), log_level="ERROR", batch_size=args.batch,
                             effect_batch_size=args.effect_batch,
-                            slice_size=args.slice or None,
+                            slice_size=args.slice,
                             partner_urls={"JobMatch": f"http://127.0.0.1:{port}/v1/profiles"}, **KEY_SETTINGS)
         app = build(settings, clock=SystemClock())
         employer, _ = app.organisations.add("Northfield", [EMPLOYER], ["uk.gov.dwp.employment.*"])

@@ -71,7 +71,7 @@ def test_a_large_report_streams_and_a_second_senders_event_is_not_held_behind_it
 
 
 def test_without_slices_the_report_is_taken_whole(db_url, clock):
-    app = make_app(db_url, clock, settings={"slice_size": None, "batch_size": 50, "effect_batch_size": 8})
+    app = make_app(db_url, clock, settings={"slice_size": 0, "batch_size": 50, "effect_batch_size": 8})
     try:
         big, _ = app.organisations.add("Big", [BIG], ["uk.gov.dwp.*"])
         staff = [f"big-{i:02}" for i in range(8)]

@@ -31,7 +31,7 @@ class Worker:
     periodic: list[tuple[float, Callable[[], object]]] = field(default_factory=list)  # (seconds, task)
     wake: Callable[[float], object] | None = None  # waits for announced work (PostgreSQL NOTIFY), or None
     wake_timeout: float = 0.5  # with ``wake``: the longest idle wait, so timers and tasks are still seen
-    slice_size: int | None = 100  # journeys started per round while earlier ones still have effects to do
+    slice_size: int = 100  # people started per round while earlier journeys have an effect batch due; 0: no limit
     _last: dict[int, float] = field(default_factory=dict)
 
     def housekeeping(self) -> None:
@@ -52,7 +52,7 @@ class Worker:
         batch holds). Journeys under way always go first; new ones start a slice at a time, and
         only while the effects already due fit in one round, so a large report streams: each
         slice reaches its notices before the next one needs the same effect workers."""
-        if self.slice_size is None:
+        if not self.slice_size:
             return None
         busy = self.store.effects_waiting(self.clock.now(), self.effects.batch_size)
         return self.slice_size if busy < self.effects.batch_size else 0

@@ -348,7 +348,8 @@ class SqlStore:
     @staticmethod
     def _claim_subjects(conn: Connection, pending, limit: int, fresh: int | None) -> list[str]:
         """The people whose events the next batch takes (see ``dispatch``): journeys under way
-        first, then at most ``fresh`` people new to the engine's queue, a turn per source.
+        first, then people with life events, a turn per source, of whom at most ``fresh`` have no
+        active journey (a life event for a journey under way, such as a reply, is not held back).
         Each read follows ``ix_inbox_status_source_seq``; a person qualifies only when no
         earlier event of theirs is pending."""
         def first_pending(seq, subject):
@@ -363,7 +364,7 @@ class SqlStore:
             select(heads.c.subject).where(first_pending(heads.c.head, heads.c.subject))
             .order_by(heads.c.head).limit(limit)
         ).scalars().all()
-        room = limit - len(under_way) if fresh is None else min(fresh, limit - len(under_way))
+        room = limit - len(under_way)
         if room <= 0:
             return list(under_way)
         sources = conn.execute(
@@ -376,14 +377,27 @@ class SqlStore:
                                               first_pending(inbox.c.seq, inbox.c.subject))
                 .order_by(inbox.c.seq).limit(room)
             ).scalars().all())
+        # A life event for someone whose journey is under way (a reply, say) continues it: it goes
+        # with the first lane. Only people with no active journey count towards ``fresh``.
+        candidates = list({p: None for q in queues for p in q})
+        going: set[str] = set()
+        for part in chunks(candidates):
+            going.update(conn.execute(
+                select(journeys.c.person).where(journeys.c.person.in_(part),
+                                                journeys.c.status == JourneyStatus.ACTIVE.value)
+            ).scalars())
         chosen: dict[str, None] = dict.fromkeys(under_way)
-        taken = 0
+        new = 0
         for turn in range(room):  # a turn per source: the first of each, then the second of each, ...
             for queue in queues:
-                if turn < len(queue) and queue[turn] not in chosen and taken < room:
+                if turn >= len(queue) or queue[turn] in chosen or len(chosen) >= limit:
+                    continue
+                if queue[turn] in going:
                     chosen[queue[turn]] = None
-                    taken += 1
-            if taken >= room or all(turn >= len(q) for q in queues):
+                elif fresh is None or new < fresh:
+                    chosen[queue[turn]] = None
+                    new += 1
+            if len(chosen) >= limit or all(turn >= len(q) for q in queues):
                 break
         return list(chosen)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -298,15 +298,13 @@ class SqlStore:
                 # Lock whole partitions: a person's events are only ever in one worker's hands.
                 # The partitions of the people due next (see ``_claim_subjects``) first; when other
                 # workers hold them all, any partition with work.
-                wanted: list[int] = []
-                for subject in self._claim_subjects(conn, pending, limit, fresh):
-                    p = partition_of(subject, self.partition_count)
-                    if p not in wanted:
-                        wanted.append(p)
-                        if len(wanted) == self.claim_partitions:
-                            break
+                # Any of them another worker holds is skipped, and the next ones taken.
+                wanted = list(dict.fromkeys(partition_of(s, self.partition_count)
+                                            for s in self._claim_subjects(conn, pending, limit, fresh)))
                 parts = conn.execute(
-                    select(partitions.c.id).where(partitions.c.id.in_(wanted)).with_for_update(skip_locked=True)
+                    select(partitions.c.id).where(partitions.c.id.in_(wanted))
+                    .order_by(case({p: i for i, p in enumerate(wanted)}, value=partitions.c.id))
+                    .limit(self.claim_partitions).with_for_update(skip_locked=True)
                 ).scalars().all() if wanted else []
                 if not parts:
                     parts = conn.execute(

@@ -56,7 +56,7 @@ class Bench:
     """The bench process is the outside world: it sends triggers and, once a person has been
     notified, their reply. The engine runs as ``civic worker`` processes, as in production."""
 
-    def __init__(self, url: str, workers: int, batch: int) -> None:
+    def __init__(self, url: str, workers: int, batch: int, slice_size: int = 100) -> None:
         self.url, self.batch = url, batch
         settings = Settings(database_url=url, pack_dir=PACK, log_level="WARNING", **KEY_SETTINGS)
         self.app = build(settings, clock=SystemClock())
@@ -64,6 +64,7 @@ class Bench:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
         env.update({**KEYS, "CIVIC_DATABASE_URL": url, "CIVIC_PACK_DIR": str(PACK), "CIVIC_LOG_LEVEL": "WARNING",
                     "CIVIC_BATCH_SIZE": str(batch), "CIVIC_EFFECT_BATCH_SIZE": str(batch),
+                    "CIVIC_SLICE_SIZE": str(slice_size),
                     "CIVIC_IDLE_SLEEP_SECONDS": "0.002"})
         self.procs = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker"], env=env)
                       for _ in range(workers)]
@@ -114,8 +115,8 @@ class Bench:
         self.app.store.close()
 
 
-def throughput(url: str, n: int, batch: int, workers: int) -> dict:
-    bench = Bench(url, workers, batch)
+def throughput(url: str, n: int, batch: int, workers: int, slice_size: int) -> dict:
+    bench = Bench(url, workers, batch, slice_size)
     try:
         events = [trigger(i, "t") for i in range(n)]
         time.sleep(1.5)  # let the workers start, so start-up is not counted
@@ -142,10 +143,10 @@ def throughput(url: str, n: int, batch: int, workers: int) -> dict:
             "rows_written": written, "rows_per_s": written / elapsed, "workers_peak_rss_mb": workers_rss}
 
 
-def latency(url: str, rate: int, seconds: float, batch: int, workers: int) -> dict:
+def latency(url: str, rate: int, seconds: float, batch: int, workers: int, slice_size: int) -> dict:
     """Offer `rate` events a second (triggers and their replies), then measure, per journey,
     acceptance of the trigger at intake to the first effect done (the decision)."""
-    bench = Bench(url, workers, batch)
+    bench = Bench(url, workers, batch, slice_size)
     try:
         time.sleep(1.5)
         journeys_per_s = rate / 2
@@ -230,6 +231,7 @@ def main() -> None:
     parser.add_argument("--peer-sample", type=int, default=2000, help="flows each peer runs")
     parser.add_argument("--workers", type=int, default=1, help="civic worker processes (SQLite: 1)")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--slice", type=int, default=100, help="CIVIC_SLICE_SIZE for the workers (0: whole batches)")
     add_quick(parser, events=300, seconds=2.0, rate=300, no_peers=True)
     args = parser.parse_args()
     apply_quick(args, args.out)
@@ -240,10 +242,10 @@ def main() -> None:
         work = Path(tmp)
         say(f"throughput: {args.events:,} journeys on {args.db}")
         with fresh_database(args.db, work, "throughput") as url:
-            tp = throughput(url, args.events, args.batch, args.workers)
+            tp = throughput(url, args.events, args.batch, args.workers, args.slice)
         say(f"latency: {args.rate:,} events/s offered for {args.seconds:g} s")
         with fresh_database(args.db, work, "latency") as url:
-            lat = latency(url, args.rate, args.seconds, args.batch, args.workers)
+            lat = latency(url, args.rate, args.seconds, args.batch, args.workers, args.slice)
         say("floor: minimal rows, batched")
         with fresh_database(args.db, work, "floor") as url:
             fl = floor(url, args.events, args.batch)
@@ -261,6 +263,7 @@ def main() -> None:
         "db": args.db,
         "events": 2 * args.events,
         "journeys": args.events,
+        "slice": args.slice,
         "events_per_s": round(tp["events_per_s"], 1),
         "journeys_per_s": round(tp["journeys_per_s"], 1),
         "seconds": round(tp["seconds"], 2),

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     engine_restart_max_backoff_seconds: float = Field(default=30.0, gt=0)
     batch_size: int = 500
     effect_batch_size: int = 200
+    slice_size: int = Field(default=100, ge=0, description="people new to the queue started a round while "
+                            "earlier journeys still have an effect batch due; 0 starts whole batches")
     partitions: int = 64
     effect_lease_seconds: float = 30.0
     effects_url: str | None = Field(

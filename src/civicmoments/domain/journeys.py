@@ -7,7 +7,6 @@ bulk, calls them, and writes everything they return in one transaction.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import enum
 from dataclasses import dataclass, field
@@ -46,6 +45,12 @@ class StepStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+# Enum lookups by value and ``.value`` go through the enum machinery; these run for every step of
+# every journey loaded or stored, so they are read from plain dicts.
+_STEP_BY_VALUE = {s.value: s for s in StepStatus}
+_STEP_VALUE = {s: s.value for s in StepStatus}
+_JOURNEY_BY_VALUE = {s.value: s for s in JourneyStatus}
+
 STEP_SETTLED = frozenset({StepStatus.DONE, StepStatus.SKIPPED, StepStatus.TIMED_OUT})
 STEP_TERMINAL = STEP_SETTLED | {StepStatus.FAILED, StepStatus.CANCELLED}
 OBJECTIVE_TIMER = "objective"
@@ -82,7 +87,7 @@ class Journey:
         return {
             "trigger": self.trigger,
             "steps": {
-                k: {**v.__dict__, "status": v.status.value} for k, v in self.steps.items()
+                k: {**v.__dict__, "status": _STEP_VALUE[v.status]} for k, v in self.steps.items()
             },
             "objective_timer": self.objective_timer,
             "awaiting_objective": self.awaiting_objective,
@@ -105,14 +110,14 @@ class Journey:
         state: dict[str, Any],
     ) -> Journey:
         steps = {
-            k: StepRun(**{**v, "status": StepStatus(v["status"])})
+            k: StepRun(**{**v, "status": (_STEP_BY_VALUE.get(v["status"]) or StepStatus(v["status"]))})
             for k, v in state["steps"].items()
         }
         return cls(
             id=id,
             moment=moment,
             person=person,
-            status=JourneyStatus(status),
+            status=_JOURNEY_BY_VALUE.get(status) or JourneyStatus(status),
             version=version,
             started_at=started_at,
             updated_at=updated_at,
@@ -218,7 +223,15 @@ def advance(moment: Moment, journey: Journey, event: LifeEvent, now: datetime) -
 
 def _copy(journey: Journey) -> Journey:
     """A copy safe to change: step runs are copied; results and the trigger are never mutated."""
-    return dataclasses.replace(journey, steps={k: copy.copy(v) for k, v in journey.steps.items()})
+    return dataclasses.replace(journey, steps={k: _copy_run(v) for k, v in journey.steps.items()})
+
+
+def _copy_run(run: StepRun) -> StepRun:
+    """A shallow copy of a step run (its fields copied as they are), without ``copy.copy``'s
+    generic dispatch: this runs for every step of every journey an event reaches."""
+    new = object.__new__(StepRun)
+    new.__dict__.update(run.__dict__)
+    return new
 
 
 class _Run:
@@ -270,6 +283,19 @@ class _Run:
             except Exception as exc:  # noqa: BLE001 - the evaluator's errors are the pack's, not ours
                 return {"error": f"placeholder {name!r}: {exc}"}
         return {"values": out}
+
+    def _ready(self, step: Step) -> bool:
+        """Every step it comes after is settled (``settled``), as a plain loop: this runs for
+        every pending step on every pass of ``progress``."""
+        steps = self.journey.steps
+        for dep in step.after:
+            status = steps[dep].status
+            if status in STEP_SETTLED:
+                continue
+            if status is StepStatus.FAILED and self.moment.step(dep).on_failure is OnFailure.CONTINUE:
+                continue
+            return False
+        return True
 
     def settled(self, step: Step) -> bool:
         run = self.journey.steps[step.id]
@@ -362,9 +388,7 @@ class _Run:
             moving = False
             for step in self.moment.steps:
                 run = j.steps[step.id]
-                if run.status is not StepStatus.PENDING:
-                    continue
-                if not all(self.settled(self.moment.step(dep)) for dep in step.after):
+                if run.status is not StepStatus.PENDING or not self._ready(step):
                     continue
                 moving = True
                 if step.when is not None and not step.when(self.context()):

@@ -31,6 +31,7 @@ class Worker:
     periodic: list[tuple[float, Callable[[], object]]] = field(default_factory=list)  # (seconds, task)
     wake: Callable[[float], object] | None = None  # waits for announced work (PostgreSQL NOTIFY), or None
     wake_timeout: float = 0.5  # with ``wake``: the longest idle wait, so timers and tasks are still seen
+    slice_size: int = 100  # people started per round while earlier journeys have an effect batch due; 0: no limit
     _last: dict[int, float] = field(default_factory=dict)
 
     def housekeeping(self) -> None:
@@ -46,6 +47,16 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - housekeeping never stops the engine
                 log.error("periodic task failed", task=getattr(task, "__qualname__", "?"), error=type(exc).__name__)
 
+    def fresh(self) -> int | None:
+        """How many people new to the queue this round may start with (``None``: as many as the
+        batch holds). Journeys under way always go first; new ones start a slice at a time, and
+        only while the effects already due fit in one round, so a large report streams: each
+        slice reaches its notices before the next one needs the same effect workers."""
+        if not self.slice_size:
+            return None
+        busy = self.store.effects_in_hand(self.clock.now(), self.effects.batch_size)
+        return self.slice_size if busy < self.effects.batch_size else 0
+
     def run_once(self) -> int:
         done = 0
         try:
@@ -55,7 +66,7 @@ class Worker:
                 self.one_at_a_time = self.one_at_a_time - 1 if n else 0
                 done += n
             else:
-                done += self.store.dispatch(self.batch_size, self.dispatcher.handle)
+                done += self.store.dispatch(self.batch_size, self.dispatcher.handle, self.fresh())
         except StaleJourneyError as exc:
             log.warning("batch rolled back, will retry", reason=str(exc))
         except BatchFailedError as exc:

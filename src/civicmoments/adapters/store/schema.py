@@ -69,6 +69,7 @@ inbox = Table(
     Column("processed_at", Time),
     UniqueConstraint("source", "event_id", name="uq_inbox_source_id"),
     Index("ix_inbox_status_partition_seq", "status", "partition", "seq"),
+    Index("ix_inbox_status_source_seq", "status", "source", "seq"),
     Index("ix_inbox_subject", "subject"),
 )
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -211,8 +211,16 @@ class SqlStore:
         with self.reader.connect() as conn:
             return conn.execute(query.limit(1)).first() is not None
 
-    def dispatch(self, limit: int, handler: BatchHandler) -> int:
+    def dispatch(self, limit: int, handler: BatchHandler, fresh: int | None = None) -> int:
         """Claim pending events (ordered per person), run the handler, write it all at once.
+
+        People are taken in two lanes, and each person's pending events always in the order they
+        came (``seq``), so a person's later event never overtakes an earlier one:
+        first the people whose earliest pending event is the engine's own (an effect's result, a
+        timer: a journey already under way), oldest first; then at most ``fresh`` people whose
+        earliest pending event is a life event (``None``: no limit), taken in turn from each
+        ``source``, so a large report is started a slice at a time and a second sender's event
+        joins the next slice rather than waiting behind the whole report.
 
         A stored event that cannot be loaded, or a batch of one that cannot be written, is
         quarantined with the reason and the exception's class, so it cannot stop the engine.
@@ -222,13 +230,14 @@ class SqlStore:
         if not self._any(select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING)):
             return 0
         claimed: list[int] = []
+        chosen: list[str] = []
         try:
-            return self._dispatch(limit, handler, claimed)
+            return self._dispatch(limit, handler, claimed, fresh, chosen)
         except Exception as exc:
             if is_transient(exc):
                 raise
             if not claimed:  # the rows could not be loaded
-                return self._isolate_unloadable(limit)
+                return self._isolate_unloadable(limit, chosen)
             if len(claimed) == 1:
                 self.quarantine({claimed[0]: failure("the event could not be processed", exc)})
                 return 1
@@ -254,12 +263,19 @@ class SqlStore:
     def _life_event(r: Any) -> LifeEvent:
         return LifeEvent(r.source, r.event_id, r.type, r.subject, utc(r.time), r.data, r.seq)
 
-    def _isolate_unloadable(self, limit: int) -> int:
-        """Load the oldest pending events one by one; quarantine each that cannot be read back."""
+    def _isolate_unloadable(self, limit: int, subjects: Sequence[str] = ()) -> int:
+        """Load the pending events the failed batch would have taken (those of ``subjects``, or
+        the oldest) one by one; quarantine each that cannot be read back."""
+        pending = inbox.c.status == EventStatus.PENDING
         with self.reader.connect() as conn:
-            seqs = conn.execute(
-                select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING).order_by(inbox.c.seq).limit(limit)
-            ).scalars().all()
+            if subjects:
+                seqs = sorted(seq for part in chunks(subjects) for seq in conn.execute(
+                    select(inbox.c.seq).where(pending, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
+                ).scalars())[:limit]
+            else:
+                seqs = conn.execute(
+                    select(inbox.c.seq).where(pending).order_by(inbox.c.seq).limit(limit)
+                ).scalars().all()
         bad: dict[int, str] = {}
         for seq in seqs:
             try:
@@ -274,28 +290,43 @@ class SqlStore:
             self.quarantine(bad)
         return len(bad)
 
-    def _dispatch(self, limit: int, handler: BatchHandler, claimed: list[int]) -> int:
+    def _dispatch(self, limit: int, handler: BatchHandler, claimed: list[int], fresh: int | None,
+                  chosen: list[str]) -> int:
         with self.engine.begin() as conn:
-            q = self._event_columns().where(inbox.c.status == EventStatus.PENDING)
+            pending = inbox.c.status == EventStatus.PENDING
             if self.pg:
                 # Lock whole partitions: a person's events are only ever in one worker's hands.
+                # The partitions of the people due next (see ``_claim_subjects``) first; when other
+                # workers hold them all, any partition with work.
+                # Any of them another worker holds is skipped, and the next ones taken.
+                wanted = list(dict.fromkeys(partition_of(s, self.partition_count)
+                                            for s in self._claim_subjects(conn, pending, limit, fresh)))
                 parts = conn.execute(
-                    select(partitions.c.id)
-                    .where(
-                        partitions.c.id.in_(
-                            select(inbox.c.partition)
-                            .where(inbox.c.status == EventStatus.PENDING)
-                            .distinct()
-                        )
-                    )
-                    .order_by(func.random())
-                    .limit(self.claim_partitions)
-                    .with_for_update(skip_locked=True)
-                ).scalars().all()
+                    select(partitions.c.id).where(partitions.c.id.in_(wanted))
+                    .order_by(case({p: i for i, p in enumerate(wanted)}, value=partitions.c.id))
+                    .limit(self.claim_partitions).with_for_update(skip_locked=True)
+                ).scalars().all() if wanted else []
+                if not parts:
+                    parts = conn.execute(
+                        select(partitions.c.id)
+                        .where(partitions.c.id.in_(select(inbox.c.partition).where(pending).distinct()))
+                        .order_by(func.random())
+                        .limit(self.claim_partitions)
+                        .with_for_update(skip_locked=True)
+                    ).scalars().all()
                 if not parts:
                     return 0
-                q = q.where(inbox.c.partition.in_(parts))
-            rows = conn.execute(q.order_by(inbox.c.seq).limit(limit)).all()
+                pending = pending & inbox.c.partition.in_(parts)
+            subjects = self._claim_subjects(conn, pending, limit, fresh)
+            if not subjects:
+                return 0
+            chosen.extend(subjects)
+            rows = []
+            for part in chunks(subjects):
+                rows += conn.execute(
+                    self._event_columns().where(pending, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
+                ).all()
+            rows = sorted(rows, key=lambda r: r.seq)[:limit]
             if not rows:
                 return 0
             events = [self._life_event(r) for r in rows]
@@ -311,6 +342,65 @@ class SqlStore:
             result = handler(events, active)
             self._write_batch(conn, result)
             return len(events)
+
+    @staticmethod
+    def _claim_subjects(conn: Connection, pending, limit: int, fresh: int | None) -> list[str]:
+        """The people whose events the next batch takes (see ``dispatch``): journeys under way
+        first, then people with life events, a turn per source, of whom at most ``fresh`` have no
+        active journey (a life event for a journey under way, such as a reply, is not held back).
+        Each read follows ``ix_inbox_status_source_seq``; a person qualifies only when no
+        earlier event of theirs is pending."""
+        def first_pending(seq, subject):
+            earlier = inbox.alias("earlier")
+            # The status is wrapped so the look-up follows the subject's index alone: on a freshly
+            # filled table PostgreSQL's planner otherwise intersects it with every pending event.
+            return ~select(earlier.c.seq).where(
+                earlier.c.subject == subject, func.coalesce(earlier.c.status, "") == EventStatus.PENDING,
+                earlier.c.seq < seq
+            ).exists()
+
+        heads = select(inbox.c.subject, func.min(inbox.c.seq).label("head")) \
+            .where(pending, inbox.c.source == ENGINE_SOURCE).group_by(inbox.c.subject).subquery()
+        under_way = conn.execute(
+            select(heads.c.subject).where(first_pending(heads.c.head, heads.c.subject))
+            .order_by(heads.c.head).limit(limit)
+        ).scalars().all()
+        room = limit - len(under_way)
+        if room <= 0:
+            return list(under_way)
+        sources = conn.execute(
+            select(inbox.c.source).where(pending, inbox.c.source != ENGINE_SOURCE).distinct()
+        ).scalars().all()
+        queues = []
+        for source in sorted(sources):
+            queues.append(conn.execute(
+                select(inbox.c.subject).where(pending, inbox.c.source == source,
+                                              first_pending(inbox.c.seq, inbox.c.subject))
+                .order_by(inbox.c.seq).limit(room)
+            ).scalars().all())
+        # A life event for someone whose journey is under way (a reply, say) continues it: it goes
+        # with the first lane. Only people with no active journey count towards ``fresh``.
+        candidates = list({p: None for q in queues for p in q})
+        going: set[str] = set()
+        for part in chunks(candidates):
+            going.update(conn.execute(
+                select(journeys.c.person).where(journeys.c.person.in_(part),
+                                                journeys.c.status == JourneyStatus.ACTIVE.value)
+            ).scalars())
+        chosen: dict[str, None] = dict.fromkeys(under_way)
+        new = 0
+        for turn in range(room):  # a turn per source: the first of each, then the second of each, ...
+            for queue in queues:
+                if turn >= len(queue) or queue[turn] in chosen or len(chosen) >= limit:
+                    continue
+                if queue[turn] in going:
+                    chosen[queue[turn]] = None
+                elif fresh is None or new < fresh:
+                    chosen[queue[turn]] = None
+                    new += 1
+            if len(chosen) >= limit or all(turn >= len(q) for q in queues):
+                break
+        return list(chosen)
 
     @staticmethod
     def _journey(r: Any) -> Journey:
@@ -466,6 +556,17 @@ class SqlStore:
             return len(due)
 
     # -- effects -------------------------------------------------------------------
+    def effects_in_hand(self, now: datetime, up_to: int) -> int:
+        """How many effects are due or in hand (counted up to ``up_to``): the work already under
+        way, which decides whether the dispatcher starts more journeys (``Worker.slice_size``)."""
+        waiting = or_(
+            (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= now),
+            outbox.c.status == EffectStatus.INFLIGHT,
+        )
+        with self.reader.connect() as conn:
+            ids = select(outbox.c.id).where(waiting).limit(up_to).subquery()
+            return conn.execute(select(func.count()).select_from(ids)).scalar()
+
     @staticmethod
     def _claimable(now: datetime):
         return or_(

@@ -25,8 +25,6 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from common import KEY_SETTINGS, add_quick, apply_quick, emit, fresh_database, say
-
 from civicmoments.adapters import bank_holidays, modulus
 from civicmoments.adapters.crypto import FieldCipher
 from civicmoments.adapters.payments import pain001
@@ -37,6 +35,7 @@ from civicmoments.domain.clock import FakeClock
 from civicmoments.domain.payments import end_to_end_id
 from civicmoments.engine.payments import Payments
 from civicmoments.settings import Settings
+from common import KEY_SETTINGS, add_quick, apply_quick, emit, fresh_database, say
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK = ROOT / "packs" / "uk"

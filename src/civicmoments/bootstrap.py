@@ -42,8 +42,8 @@ from .engine.gate import PrivacyGate
 from .engine.health import engine_health
 from .engine.identity import Resolver
 from .engine.intake import Intake
-from .engine.lifetime import Lifetime
 from .engine.interviews import Interviews
+from .engine.lifetime import Lifetime
 from .engine.messages import Messenger
 from .engine.officers import Officers
 from .engine.organisations import Organisations, organisation_id

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ..conftest import service_missing
 from ..e2e.conftest import CIVIC, civic_env, free_port, wait_for
 from .test_portal import AXE, ROOT, _up, browser, check, sign_in  # noqa: F401 - the browser fixture
-from ..conftest import service_missing
 
 TODAY = "2026-11-30"
 

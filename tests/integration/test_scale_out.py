@@ -85,7 +85,7 @@ def send_nats(urls: list[str], prefix: str, org_id: str, token: str, people: lis
             for p in people:
                 body = json.dumps(event(p, n)).encode()
                 headers = {"Authorization": f"Bearer {token}", "Nats-Msg-Id": f"{SOURCE}/{p}-{n}"}
-                for attempt in range(100):
+                for _attempt in range(100):
                     try:
                         await js.publish(f"{prefix}.in.{org_id}", body, headers=headers)
                         break

@@ -43,7 +43,7 @@ def test_parts_anniversaries_and_ages_match_the_calendar(cases, on):
     years = np.array([y for _, y, _ in cases])
     months = np.array([m for _, _, m in cases])
     year, month, day = dates.parts(born)
-    assert [(int(a), int(b), int(c)) for a, b, c in zip(year, month, day)] == [(d.year, d.month, d.day) for d, _, _ in cases]
+    assert [(int(a), int(b), int(c)) for a, b, c in zip(year, month, day, strict=True)] == [(d.year, d.month, d.day) for d, _, _ in cases]
     got = dates.anniversary(born, years, months)
     assert got.dtype == np.dtype("datetime64[D]")
     assert [g.item() for g in got] == [later(d, y, m) for d, y, m in cases]

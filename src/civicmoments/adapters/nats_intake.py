@@ -86,7 +86,7 @@ class NatsIntake:
             try:
                 event = json.loads(data)
             except ValueError as exc:
-                raise _Refused(f"the message is not JSON ({exc.msg} at {exc.pos}); send a structured CloudEvent")
+                raise _Refused(f"the message is not JSON ({exc.msg} at {exc.pos}); send a structured CloudEvent") from None
             (receipt,) = self.intake.submit(org, [event])
             if receipt.status == "rejected":
                 raise _Refused(f"{receipt.problem.title}: {receipt.problem.detail}" if receipt.problem else "rejected")

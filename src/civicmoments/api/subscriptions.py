@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 
 from ..domain.clock import iso
 from ..domain.organisations import Organisation
-
 from .auth import organisation
 from .deps import civic as _civic
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from operator import mul
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import mul
 
 DBLAL, MOD10, MOD11 = "DBLAL", "MOD10", "MOD11"
 _MOD = {DBLAL: 10, MOD10: 10, MOD11: 11}

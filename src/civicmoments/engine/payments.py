@@ -12,8 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..domain.payments import (AgeBands, Award, Frequency, Rate, RateTable, award_periods, end_to_end_id,
-                               jsa_end)
+from ..domain.payments import AgeBands, Award, Frequency, Rate, RateTable, award_periods, end_to_end_id, jsa_end
 
 
 def rate_table(tbs, name: str, published_until: dict[str, date]) -> RateTable:
@@ -348,7 +347,6 @@ class Payments:
 
 # -- people told, overpayments, returns, changes of bank details -------------------------------
 
-import secrets  # noqa: E402
 
 from ..domain.payments import overpayments, pounds  # noqa: E402
 from .ports import Effect  # noqa: E402

@@ -27,7 +27,7 @@ from ..domain.ids import uuid7
 from ..domain.organisations import Organisation
 from ..domain.subscriptions import InvalidSubscriptionError, Subscription, check_request, next_attempt
 from ..logs import get
-from .errors import NotFoundError, PermissionDeniedError, _problem
+from .errors import NotFoundError, _problem
 from .gate import PrivacyGate, Refusal
 from .outbound import Outbound, Parcel, Transport
 

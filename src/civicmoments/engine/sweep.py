@@ -78,7 +78,7 @@ class Sweeper:
                     if name.startswith(FOR_PARENTS) and carer.get(i) is not None:  # a baby's vaccinations: the parent hears
                         subject, data = ids[carer[i]], {**data, "child": ids[i]}
                     events.append(self._event(MILESTONE_REACHED, f"{ids[i]}:{name}", subject, data))
-            in_order = len(ids) > 1 and all(a < b for a, b in zip(ids, ids[1:]))  # a page of people: read a range
+            in_order = len(ids) > 1 and all(a < b for a, b in zip(ids, ids[1:], strict=False))  # a page of people: read a range
             previous = self.registry.eligibility_states(ids, (ids[0], ids[-1]) if in_order else None)
             index = {pid: i for i, pid in enumerate(ids)}
             before = {sid: np.full(len(ids), -1, dtype=np.int8) for sid in eligible}  # -1: never said

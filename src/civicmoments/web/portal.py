@@ -8,7 +8,6 @@ or Welsh.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -17,15 +16,21 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, pass_context,
-                    select_autoescape)
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    pass_context,
+    select_autoescape,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from .. import formats
 from ..domain import codes

@@ -22,7 +22,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
 _RENEW = "session_renew"
 _ENDS = "session_ends_at"
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from contextlib import ExitStack
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from ...engine.outbound import Fence, Parcel, stopped
 from ...engine.ports import EffectResult
 from ...engine.subscriptions import UNAVAILABLE
+
 
 def servers(url: str) -> list[str]:
     """``CIVIC_NATS_URL`` may name several servers of a cluster, separated by commas."""

@@ -8,14 +8,14 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import case, func, select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import Engine
 
 from ...domain.audit import GENESIS, Entry
 from ...domain.consent import Agreement, ConsentRecord, ConsentState, Mode
 from ...domain.people import Basis, Fact, Tier
 from .bulk import Bulk, json_text
-from .profiles import Projection, survivors
+from .profiles import Projection
 from .schema import (
     access_log,
     agreements,

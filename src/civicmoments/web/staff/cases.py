@@ -18,9 +18,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from ...domain.cases import CaseRuleError
 from ...domain.disclosure import DisclosureRefusedError
+from ...engine.appeals import APPEAL_CHANNELS
 from ...engine.errors import Problem
 from ...engine.evidence import ACCEPTED
-from ...engine.appeals import APPEAL_CHANNELS
 from . import Console
 
 DECISION_QUEUES = ("decision-review", "mandatory-reconsideration", "appeal")

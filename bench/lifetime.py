@@ -8,7 +8,7 @@ loaded into a fresh SQLite registry, a quarter of them in households of a parent
 children; loading is set-up, reported as ``load_s``, and so is yesterday's sweep
 (``first_sweep_s``: everyone's eligibility found for the first time, its events taken as
 handled), so that today's is the daily one. Then, timed as ``sweep_s``, the sweep
-reads everyone from the database a batch at a time (``input_batches``: the facts table, not
+reads everyone from the database a batch at a time (``input_batches``: the kept profiles, not
 arrays in memory), finds each milestone crossed today and each change in eligibility, and
 puts the events in the inbox; ``dispatch_s`` is the dispatcher turning those events into
 journeys (the growing-up offers, the vaccinations), batch by batch, in its transactions.

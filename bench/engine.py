@@ -115,7 +115,7 @@ class Bench:
         self.app.store.close()
 
 
-def throughput(url: str, n: int, batch: int, workers: int, slice_size: int) -> dict:
+def throughput(url: str, n: int, batch: int, workers: int, slice_size: int = 100) -> dict:
     bench = Bench(url, workers, batch, slice_size)
     try:
         events = [trigger(i, "t") for i in range(n)]
@@ -143,7 +143,7 @@ def throughput(url: str, n: int, batch: int, workers: int, slice_size: int) -> d
             "rows_written": written, "rows_per_s": written / elapsed, "workers_peak_rss_mb": workers_rss}
 
 
-def latency(url: str, rate: int, seconds: float, batch: int, workers: int, slice_size: int) -> dict:
+def latency(url: str, rate: int, seconds: float, batch: int, workers: int, slice_size: int = 100) -> dict:
     """Offer `rate` events a second (triggers and their replies), then measure, per journey,
     acceptance of the trigger at intake to the first effect done (the decision)."""
     bench = Bench(url, workers, batch, slice_size)

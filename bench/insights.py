@@ -133,7 +133,8 @@ def main() -> None:
     args = p.parse_args()
     apply_quick(args, args.out)
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.db, Path(tmp), "insights") as url:
-        app = build(Settings(data_dir=Path(tmp), database_url=url, **KEY_SETTINGS), clock=FakeClock(START))
+        app = build(Settings(data_dir=Path(tmp), database_url=url, insights_engine="duckdb", **KEY_SETTINGS),
+                    clock=FakeClock(START))
         say(f"storing {args.journeys:,} journeys on {args.db}")
         t = time.perf_counter()
         rows = populate(app.store.engine, args.journeys)

@@ -131,7 +131,9 @@ class App:
         from .adapters.store.insights import InsightStore
         from .engine.insights import Insights
 
-        return Insights(InsightStore(self.store.engine, self.store.reader), self.pack, self.registry, self.clock)
+        return Insights(InsightStore(self.store.engine, self.store.reader,
+                                     analytics=self.settings.insights_engine == "duckdb"),
+                        self.pack, self.registry, self.clock)
 
     @cached_property
     def sessions(self):

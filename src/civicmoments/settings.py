@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8080", description="where people sign in; used in messages")
     service_name: str = "Civic Moments"
     transit_checks_per_second: float = Field(default=20.0, gt=0, description="per organisation; more get 429")
+    insights_engine: Literal["sql", "duckdb"] = Field(
+        default="sql", description="what computes the insights: SQL on the store, or DuckDB reading it (the "
+        "`insights` extra; for large stores, run by `civic insights` and reports, not inside the web server)")
     sweep_partitions: int = Field(default=1, ge=1, le=4096, description="parts the daily sweep is split into; "
                                   "with more than one, every `civic serve` and `civic worker` takes parts until "
                                   "none is left, and no part is done twice")

@@ -124,7 +124,7 @@ def both(app, call):
 
 
 def test_duckdb_and_the_reference_give_the_same_measures(db_url, clock):
-    app = make_app(db_url, clock)
+    app = make_app(db_url, clock, settings={"insights_engine": "duckdb"})
     populate(app)
     start = clock.now()
     fast, slow = both(app, lambda ins: ins.report("job-loss"))
@@ -151,7 +151,7 @@ def test_duckdb_and_the_reference_give_the_same_measures(db_url, clock):
 
 def test_each_tally_matches_the_reference_sums(db_url, clock):
     """Field by field, so a difference names the figure (the measures round some away)."""
-    app = make_app(db_url, clock)
+    app = make_app(db_url, clock, settings={"insights_engine": "duckdb"})
     populate(app, seed=5)
     ins = app.insights
     ins.refresh_groups()
@@ -174,7 +174,7 @@ def test_duckdb_loads_the_pinned_extension_and_never_fetches_one(db_url, clock, 
 
     from ..conftest import TEST_KEYS, UK_PACK
 
-    app = make_app(db_url, clock)
+    app = make_app(db_url, clock, settings={"insights_engine": "duckdb"})
     populate(app, seed=3)
     found = app.insights.store.analytics
     assert found is not None and found.extension == analytics.extension_path(found.extension.stem,
@@ -188,7 +188,7 @@ def test_duckdb_loads_the_pinned_extension_and_never_fetches_one(db_url, clock, 
     assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
     assert loaded == ("NOT_INSTALLED",)  # loaded by path, nothing put in ~/.duckdb
     env = {**TEST_KEYS, "CIVIC_DATABASE_URL": db_url, "CIVIC_PACK_DIR": str(UK_PACK),
-           "CIVIC_DATA_DIR": str(tmp_path / "data"), "CIVIC_LOG_LEVEL": "WARNING"}
+           "CIVIC_DATA_DIR": str(tmp_path / "data"), "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_INSIGHTS_ENGINE": "duckdb"}
     out = CliRunner().invoke(main, ["insights", "show", "job-loss"], env=env, catch_exceptions=False)
     assert out.exit_code == 0 and out.output.splitlines()[-1] == "computed with duckdb", out.output
     app.store.close()

@@ -37,12 +37,14 @@ UNKNOWN_VERSION = "unknown"
 
 
 class InsightStore:
-    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
+    def __init__(self, engine: Engine, reader: Engine | None = None, analytics: bool = False) -> None:
+        """``analytics``: compute with DuckDB reading the store when it is installed (setting
+        ``CIVIC_INSIGHTS_ENGINE=duckdb``); otherwise, or without DuckDB, the SQL below is used."""
         self.engine, self.reader = engine, reader or engine
         self.bulk = Bulk(engine.dialect.name)
         from .analytics import Analytics
 
-        self.analytics = Analytics.open(self.reader)  # None without DuckDB: the SQL below is used
+        self.analytics = Analytics.open(self.reader) if analytics else None
 
     # -- what exists -----------------------------------------------------------------
     def versions(self, moment: str) -> dict[str, int]:

@@ -342,7 +342,9 @@ class Portal:
             return self.page(request, "explain.html", service=service, decision=d, why=why, names=names)
 
         def changing(raw: str) -> list[str]:
-            return [a for a in raw.split(",") if a in SURVEY]
+            """Answers the person asks to change; never bank details once held: a change of account goes
+            through /payments/bank-details, with its code, its hold and its message."""
+            return [a for a in raw.split(",") if a in SURVEY and a != "bank_account"]
 
         @r.get("/survey", response_class=HTMLResponse)
         def survey(request: Request, change: str = "") -> Response:

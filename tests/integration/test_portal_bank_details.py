@@ -245,3 +245,10 @@ def test_bank_details_given_in_the_survey_change_only_with_a_code_never_through_
     assert account(app, person) == "20-00-00 55779911"
     data = client.get("/data").text
     assert "/survey?change=bank_account" not in data and 'href="/payments/bank-details"' in data
+
+
+def test_the_survey_hints_break_their_lines_rather_than_show_markup(portal):
+    _, client, _, _, _, _ = portal
+    for lang in ("en", "cy"):
+        page = client.get(f"/survey?lang={lang}").text
+        assert 'name="aspirations"' in page and "&lt;br&gt;" not in page

@@ -486,3 +486,23 @@ def test_the_documents_on_a_case_are_listed_and_read_through_the_api_into_the_ac
     assert missing.status_code == 404 and missing.json()["type"].endswith("/case-not-found")
     coach = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
     assert coach.get(f"/v1/cases/{case.id}/evidence").status_code == 403
+
+
+def test_words_over_the_limit_are_refused_with_an_error_not_cut_short(world):
+    """What a person writes about a wrong fact or a decision is kept whole or refused with a GOV.UK error,
+    the words still in the box; it is never cut short without telling them."""
+    app, person = world["app"], world["person"]
+    portal = session(world, person=person)
+    long = "My payslips show it. " + "x" * 2000
+    form = portal.get("/data/correct/postcode")
+    sent = portal.post("/data/correct/postcode", data={"csrf_token": csrf(form.text), "details": long})
+    assert sent.status_code == 400 and "2000 characters or fewer" in sent.text and long in sent.text
+    case = app.cases.open("decision-review", person, "refused by the rules", key="long-words")
+    app.cases.resolve(case.id, world["officers"]["demo-decision-maker"], "upheld", "no contributions", case.version)
+    page = portal.get(f"/decisions/{case.id}/reconsider")
+    sent = portal.post(f"/decisions/{case.id}/reconsider", data={"csrf_token": csrf(page.text), "why": long},
+                       follow_redirects=False)
+    assert sent.status_code == 400 and "2000 characters or fewer" in sent.text and long in sent.text
+    app.worker.drain()
+    assert not app.cases.list(person=person, queue="correction")
+    assert not app.cases.list(person=person, queue="mandatory-reconsideration")

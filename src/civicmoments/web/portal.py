@@ -446,13 +446,15 @@ class Portal:
         async def send_correction(request: Request, attribute: str) -> Response:
             person = signed_in(request)
             data = await self.form(request)
-            if not data.get("details", "").strip():
-                lang = self.lang(request)
-                return self.page(request, "correct.html", status=400, attribute=attribute, values=data, errors=[
-                    {"text": self.words(lang, "err_required", what=self.words(lang, "correct_label").lower()),
-                     "href": "#details"}])
+            details, lang = data.get("details", "").strip(), self.lang(request)
+            what = self.words(lang, "correct_label")
+            problem = self.words(lang, "err_required", what=what.lower()) if not details else \
+                self.words(lang, "err_too_long", limit=TEXT_MAX) if len(details) > TEXT_MAX else None
+            if problem:
+                return self.page(request, "correct.html", status=400, attribute=attribute, values=data,
+                                 errors=[{"text": problem, "href": "#details"}])
             civic.store.publish("civic.person.correction-requested", person,
-                                {"attribute": attribute, "details": data["details"].strip()[:2000]}, civic.clock.now())
+                                {"attribute": attribute, "details": details}, civic.clock.now())
             return self.page(request, "done.html", message=self.words(self.lang(request), "correct_sent_case"))
 
         @r.get("/access", response_class=HTMLResponse)
@@ -893,6 +895,7 @@ class Portal:
         return out
 
 
+TEXT_MAX = 2000  # the most a person may write in one box (a correction, why to look again)
 SESSION_SECONDS = 8 * 3600  # how long a session lasts from sign-in or "Stay signed in" (``mount``)
 
 

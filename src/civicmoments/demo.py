@@ -81,6 +81,7 @@ def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tupl
     """The registers' view of a town: gold facts for everyone. Returns Abe and his 49 colleagues."""
     from .adapters.store.schema import consents
     from .adapters.store.schema import people as people_table
+    from .engine.registry import match_keys
 
     rng, store = random.Random(5), app.registry.store
     now = app.clock.now()
@@ -110,6 +111,9 @@ def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tupl
         store.bulk.insert(conn, people_table, [{"id": p, "created_at": now, "merged_into": None} for p in ids])
         store.insert_facts(conn, rows)
         store.bulk.insert(conn, consents, consent_rows)
+    # the blocking keys recording one by one would add, so identity review finds the town's people
+    store.add_match_keys([{"key": k, "person_id": r["person_id"]} for r in rows
+                          for k in match_keys(r["attribute"], r["value"])])
     return ids[0], ids[1:50]
 
 

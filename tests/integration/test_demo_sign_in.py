@@ -44,3 +44,18 @@ def test_the_demo_tells_you_to_choose_abe_and_lists_him_first():
     source = inspect.getsource(demo)
     assert "choose 'Abe Ashworth' (listed first)" in source
     assert 'env["CIVIC_DEMO_FEATURED"] = json.dumps([abe])' in source
+
+
+def test_the_demo_town_can_be_found_by_identity_review(db_url, clock):
+    """The README's `civic identity review --given-name Abe --date-of-birth 1981-03-14` scores a record
+    against the registry: on the demo's town it must find Abe, as it would anyone recorded one by one."""
+    from civicmoments.demo import seed_town
+
+    app = make_app(db_url, clock)
+    try:
+        abe, _ = seed_town(app, 60, "welder", ["welder", "fitter"])
+        found = app.resolver.resolve({"given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1981-03-14",
+                                      "postcode": "LS1 4AP"})
+        assert (found.method, found.person) == ("match", abe)
+    finally:
+        app.store.close()

@@ -93,3 +93,22 @@ def test_civic_from_another_folder_finds_its_pack_and_says_which_database(tmp_pa
     said = first.stderr if hasattr(first, "stderr") else first.output
     assert "set CIVIC_DATA_DIR" in said and str(elsewhere) in said
     assert "note: no database" not in (again.stderr if hasattr(again, "stderr") else again.output)  # now it has one
+
+
+def test_a_blank_reason_or_a_date_not_in_iso_form_is_refused_not_taken(tmp_path):
+    from click.testing import CliRunner
+
+    from civicmoments.cli import main
+
+    env = {"CIVIC_DATA_DIR": str(tmp_path / "data"), "CIVIC_LOG_LEVEL": "WARNING"}
+    runner = CliRunner()
+    first = runner.invoke(main, ["people", "add"], env=env).output.strip().splitlines()[-1]
+    second = runner.invoke(main, ["people", "add"], env=env).output.strip().splitlines()[-1]
+    scored = runner.invoke(main, ["identity", "review", "--given-name", "Abe", "--date-of-birth", "14/03/1981"],
+                           env=env)
+    assert scored.exit_code == 2 and "YYYY-MM-DD" in scored.output and "a new person" not in scored.output
+    for command in (["identity", "merge", first, second, "--reason", "  "],
+                    ["identity", "keep-apart", first, "--reason", " "]):
+        blank = runner.invoke(main, command, env=env)
+        assert blank.exit_code == 2 and "--reason" in blank.output, blank.output
+    assert "merged" not in runner.invoke(main, ["people", "show", second], env=env).output

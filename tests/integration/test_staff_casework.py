@@ -6,6 +6,7 @@ the session's CSRF token."""
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import secrets
 from datetime import timedelta
@@ -527,3 +528,12 @@ def test_an_appeal_received_in_the_future_or_with_a_reference_too_long_is_refuse
     sent = console.post(f"/staff/cases/{mr.id}/appeal", data={
         "csrf_token": csrf(page.text), "channel": "post", "received_on": tomorrow})
     assert sent.status_code == 422 and "today or before" in sent.text
+
+
+def test_asking_again_names_the_service_in_welsh(world):
+    app, person = world["app"], world["person"]
+    case = app.cases.open("decision-review", person, "refused by the rules", key="welsh-words")
+    app.cases.resolve(case.id, world["officers"]["demo-decision-maker"], "upheld", "no contributions", case.version)
+    portal = session(world, person=person, lang="cy")
+    page = html.unescape(portal.get(f"/decisions/{case.id}/reconsider").text)
+    assert "Lwfans Ceisio Gwaith Dull Newydd" in page and "New Style Jobseeker" not in page

@@ -103,7 +103,8 @@ def _decisions(portal: Portal, request: Request, person: str) -> list[dict[str, 
                    if j.steps.get(s) and isinstance(j.steps[s].result, dict) and j.steps[s].result.get("outputs")), {})
     review = j.steps.get("review")
     reviewed = review.result if review and review.status.value == "done" and isinstance(review.result, dict) else None
-    item: dict[str, Any] = {"service": civic.services.service(SERVICE).name, "refused": bool(assess.get("adverse")),
+    name = portal.words.get(portal.lang(request), f"service.{SERVICE}", civic.services.service(SERVICE).name)
+    item: dict[str, Any] = {"service": name, "refused": bool(assess.get("adverse")),
                             "awarded": bool(j.steps.get("award") and j.steps["award"].status.value == "done"),
                             "review": reviewed, "review_waiting": bool(review and review.status.value == "waiting")}
     if reviewed:

@@ -59,3 +59,14 @@ def test_the_demo_town_can_be_found_by_identity_review(db_url, clock):
         assert (found.method, found.person) == ("match", abe)
     finally:
         app.store.close()
+
+
+def test_the_demo_gives_the_partners_their_tokens_in_the_environment_not_on_the_command_line():
+    from civicmoments.demo import partner_commands
+
+    tokens = {"JobMatch": "cm_jm_secret", "Metro Transit": "cm_metro_secret"}
+    started = partner_commands("http://127.0.0.1:8080", 9101, 9102, tokens, {"PATH": "/usr/bin"})
+    assert [name for name, _, _ in started] == ["jobmatch", "transit"]
+    for _, argv, _env in started:
+        assert not any("secret" in a for a in argv) and "--token" not in argv
+    assert started[0][2]["JOBMATCH_TOKEN"] == "cm_jm_secret" and started[1][2]["TRANSIT_TOKEN"] == "cm_metro_secret"

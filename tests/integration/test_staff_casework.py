@@ -537,3 +537,14 @@ def test_asking_again_names_the_service_in_welsh(world):
     portal = session(world, person=person, lang="cy")
     page = html.unescape(portal.get(f"/decisions/{case.id}/reconsider").text)
     assert "Lwfans Ceisio Gwaith Dull Newydd" in page and "New Style Jobseeker" not in page
+
+
+def test_a_long_file_name_is_shortened_keeping_its_type_and_the_console_wraps_it(world):
+    app, person = world["app"], world["person"]
+    case = app.cases.open("work-coach", person, "welcome call", key="long-name")
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    app.evidence.attach(person, case.id, "payslip-" + "n" * 400 + ".pdf", pdf)
+    (doc,) = app.evidence.of_case(None, case.id)
+    assert len(doc["filename"]) <= 200 and doc["filename"].startswith("payslip-nnn") and doc["filename"].endswith(".pdf")
+    page = officer(world, "demo-work-coach").get(f"/staff/cases/{case.id}").text
+    assert 'class="govuk-list govuk-!-text-break-word" id="evidence"' in page

@@ -131,7 +131,9 @@ class App:
         from .adapters.store.insights import InsightStore
         from .engine.insights import Insights
 
-        return Insights(InsightStore(self.store.engine, self.store.reader), self.pack, self.registry, self.clock)
+        store = InsightStore(self.store.engine, self.store.reader)
+        self.store.on_close.append(store.close)
+        return Insights(store, self.pack, self.registry, self.clock)
 
     @cached_property
     def sessions(self):

@@ -502,6 +502,9 @@ class Portal:
                 return self.page(request, "not_found.html", status=404)
             raw = data.get("value", "").strip()[:320]
             value, problem = _contact_value(kind, raw)
+            if problem is None and CONTACT_CHANNEL[kind] not in civic.messenger.channels:
+                log.warning("confirmation code not sent: no provider", kind=kind)  # never "we have sent a code"
+                problem = "contact_err_not_sent"
             if problem is None:
                 code, salt, hashed = codes.new_code()
                 try:

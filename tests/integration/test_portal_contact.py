@@ -192,22 +192,6 @@ def test_switching_the_portal_to_welsh_makes_later_messages_welsh(portal):
 
 def test_with_no_provider_for_the_channel_the_portal_says_no_code_went_rather_than_that_one_did(sqlite_url, tmp_path):
     """No SMS or email provider is set (as in the demo): "We have sent a code" would be a promise nobody
-    keeps, so the person is told the code could not be sent, and nothing waits for a code."""
-    app = make_app(sqlite_url, FakeClock(WINTER_MORNING), settings={
-        "session_secret": SECRET, "demo_mode": True, "letters_dir": tmp_path / "letters"})
-    person = app.registry.add_person()
-    with TestClient(create_app(app), raise_server_exceptions=False) as client:
-        signed_in(app, client, person)
-        for kind, value in (("phone", "07811 123456"), ("email", "abe@example.org")):
-            answer = give(client, kind, value)
-            assert answer.status_code == 400, answer.headers.get("location")
-            assert "We could not send a code just now" in html.unescape(answer.text)
-    assert not [m for m in app.messenger.of_person(person) if m["template"] == "contact-confirm"]
-    app.store.close()
-
-
-def test_with_no_provider_for_the_channel_the_portal_says_no_code_went_rather_than_that_one_did(sqlite_url, tmp_path):
-    """No SMS or email provider is set (as in the demo): "We have sent a code" would be a promise nobody
     keeps, so the person is told the code could not be sent, and nothing waits for a code; a change of
     bank details, whose code goes to the number held, likewise."""
     app = make_app(sqlite_url, FakeClock(WINTER_MORNING), settings={

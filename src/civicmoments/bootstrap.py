@@ -131,9 +131,10 @@ class App:
         from .adapters.store.insights import InsightStore
         from .engine.insights import Insights
 
-        return Insights(InsightStore(self.store.engine, self.store.reader,
-                                     analytics=self.settings.insights_engine == "duckdb"),
-                        self.pack, self.registry, self.clock)
+        store = InsightStore(self.store.engine, self.store.reader,
+                             analytics=self.settings.insights_engine == "duckdb")
+        self.store.on_close.append(store.close)
+        return Insights(store, self.pack, self.registry, self.clock)
 
     @cached_property
     def sessions(self):
@@ -420,7 +421,13 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)
     app.intake.lifetime = Lifetime(registry, lambda t, s, d: store.publish(t, s, d, clock.now()), clock)
-    app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), publish)
+
+    def answered(type_: str, subject: str, data: dict) -> None:
+        publish(type_, subject, data)
+        if "bank_account" in data.get("answers", {}):  # an award held for want of an account can now pay
+            app.payments.account_given(subject)
+
+    app.questions = QuestionPlanner(registry, people, pack.forms, lambda sid: _service_needs(app, sid), answered)
     return app
 
 

@@ -81,6 +81,7 @@ def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tupl
     """The registers' view of a town: gold facts for everyone. Returns Abe and his 49 colleagues."""
     from .adapters.store.schema import consents
     from .adapters.store.schema import people as people_table
+    from .engine.registry import match_keys
 
     rng, store = random.Random(5), app.registry.store
     now = app.clock.now()
@@ -110,7 +111,20 @@ def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tupl
         store.bulk.insert(conn, people_table, [{"id": p, "created_at": now, "merged_into": None} for p in ids])
         store.insert_facts(conn, rows)
         store.bulk.insert(conn, consents, consent_rows)
+    # the blocking keys recording one by one would add, so identity review finds the town's people
+    store.add_match_keys([{"key": k, "person_id": r["person_id"]} for r in rows
+                          for k in match_keys(r["attribute"], r["value"])])
     return ids[0], ids[1:50]
+
+
+def partner_commands(url: str, jm: int, metro: int, tokens: dict[str, str],
+                     env: dict[str, str]) -> list[tuple[str, list[str], dict[str, str]]]:
+    """How the demo starts JobMatch and the transit gates: (name, argv, environment). Each token goes in
+    the environment (JOBMATCH_TOKEN, TRANSIT_TOKEN), never on the command line, where ``ps`` shows it."""
+    return [("jobmatch", [sys.executable, "-m", "partners.jobmatch", "--port", str(jm), "--platform", url],
+             {**env, "JOBMATCH_TOKEN": tokens["JobMatch"]}),
+            ("transit", [sys.executable, "-m", "partners.transit", "--port", str(metro), "--platform", url],
+             {**env, "TRANSIT_TOKEN": tokens["Metro Transit"]})]
 
 
 class Demo:
@@ -203,10 +217,8 @@ class Demo:
 
         self.spawn("civic", [sys.executable, "-m", "civicmoments.cli", "serve"], env)
         partner_env = {k: v for k, v in env.items() if not k.startswith("CIVIC_")}
-        self.spawn("jobmatch", [sys.executable, "-m", "partners.jobmatch", "--port", str(jm), "--platform", url,
-                                "--token", tokens["JobMatch"]], partner_env)
-        self.spawn("transit", [sys.executable, "-m", "partners.transit", "--port", str(metro), "--platform", url,
-                               "--token", tokens["Metro Transit"]], partner_env)
+        for name, port_, env_ in partner_commands(url, jm, metro, tokens, partner_env):
+            self.spawn(name, port_, env_)
         for u in (url, f"http://127.0.0.1:{jm}", f"http://127.0.0.1:{metro}"):
             self.wait(f"{u} to start", lambda u=u: _up(u), timeout=60)
         say(f"platform {url}; JobMatch (2,000 postings) :{jm}; Metro Transit gates :{metro}")

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     transit_checks_per_second: float = Field(default=20.0, gt=0, description="per organisation; more get 429")
     insights_engine: Literal["sql", "duckdb"] = Field(
         default="sql", description="what computes the insights: SQL on the store, or DuckDB reading it (the "
-        "`insights` extra; for large stores, run by `civic insights` and reports, not inside the web server)")
+        "`insights` extra; on SQLite in a child process of its own), for large stores")
     sweep_partitions: int = Field(default=1, ge=1, le=4096, description="parts the daily sweep is split into; "
                                   "with more than one, every `civic serve` and `civic worker` takes parts until "
                                   "none is left, and no part is done twice")

@@ -93,3 +93,41 @@ def test_civic_from_another_folder_finds_its_pack_and_says_which_database(tmp_pa
     said = first.stderr if hasattr(first, "stderr") else first.output
     assert "set CIVIC_DATA_DIR" in said and str(elsewhere) in said
     assert "note: no database" not in (again.stderr if hasattr(again, "stderr") else again.output)  # now it has one
+
+
+def test_a_blank_reason_or_a_date_not_in_iso_form_is_refused_not_taken(tmp_path):
+    from click.testing import CliRunner
+
+    from civicmoments.cli import main
+
+    env = {"CIVIC_DATA_DIR": str(tmp_path / "data"), "CIVIC_LOG_LEVEL": "WARNING"}
+    runner = CliRunner()
+    first = runner.invoke(main, ["people", "add"], env=env).output.strip().splitlines()[-1]
+    second = runner.invoke(main, ["people", "add"], env=env).output.strip().splitlines()[-1]
+    scored = runner.invoke(main, ["identity", "review", "--given-name", "Abe", "--date-of-birth", "14/03/1981"],
+                           env=env)
+    assert scored.exit_code == 2 and "YYYY-MM-DD" in scored.output and "a new person" not in scored.output
+    for command in (["identity", "merge", first, second, "--reason", "  "],
+                    ["identity", "keep-apart", first, "--reason", " "]):
+        blank = runner.invoke(main, command, env=env)
+        assert blank.exit_code == 2 and "--reason" in blank.output, blank.output
+    assert "merged" not in runner.invoke(main, ["people", "show", second], env=env).output
+
+
+def test_a_sweep_window_backwards_or_before_the_rules_is_a_one_line_error(tmp_path):
+    from click.testing import CliRunner
+
+    from civicmoments.cli import main
+
+    env = {"CIVIC_DATA_DIR": str(tmp_path / "data"), "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_NOW": "2026-11-30T09:00:00Z"}
+    runner = CliRunner()
+    runner.invoke(main, ["orgs", "add", "HMRC", "--source", "https://hmrc.example/*", "--scope", "facts:*"], env=env)
+    person = runner.invoke(main, ["people", "add"], env=env).output.strip().splitlines()[-1]
+    runner.invoke(main, ["people", "facts", "add", person, "given_name=Kai", "date_of_birth=2011-02-28",
+                         "--org", "HMRC"], env=env)
+    backwards = runner.invoke(main, ["sweep", "--date", "2026-12-01", "--since", "2026-12-05"], env=env)
+    assert backwards.exit_code == 2 and "--since" in backwards.output and "people" not in backwards.output
+    early = runner.invoke(main, ["sweep", "--date", "1900-01-01", "--since", "1899-12-31"], env=env)
+    assert early.exit_code == 1, early.output
+    errors = [line for line in early.output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "1900-01-01" in errors[0] and "Traceback" not in early.output, early.output

@@ -65,3 +65,19 @@ def test_with_no_account_the_award_is_held_and_the_notice_asks_for_bank_details(
     text = notice(app, abe)["content"]["long"]
     assert "Your first payment of £191.10 is due on 11 December 2026. Give us your bank details" in text
     assert app.payments.run(date(2026, 12, 11))["payments"] == 0  # held, never sent without an account
+
+
+def test_bank_details_given_in_the_survey_after_the_award_release_the_hold_and_the_next_run_pays(world):
+    """The notice asks a person with no account held for their bank details; the survey is where they give
+    them. Once given, the held first payment goes in the next run, with nothing paid twice."""
+    app, employer, person = world
+    abe = person()
+    report(app, employer, abe, "2026-11-27")
+    app.worker.drain()
+    assert app.payments.run(date(2026, 12, 11))["payments"] == 0  # no account yet: held
+    app.questions.answer(abe, {"bank_account": "20-00-00 55779911"})
+    (award,) = app.payments.store.awards_of(abe)
+    assert award["hold"] is None
+    run = app.payments.run(date(2026, 12, 14))
+    assert (run["payments"], run["total"]) == (1, 19110)
+    assert app.payments.run(date(2026, 12, 15))["payments"] == 0

@@ -44,3 +44,29 @@ def test_the_demo_tells_you_to_choose_abe_and_lists_him_first():
     source = inspect.getsource(demo)
     assert "choose 'Abe Ashworth' (listed first)" in source
     assert 'env["CIVIC_DEMO_FEATURED"] = json.dumps([abe])' in source
+
+
+def test_the_demo_town_can_be_found_by_identity_review(db_url, clock):
+    """The README's `civic identity review --given-name Abe --date-of-birth 1981-03-14` scores a record
+    against the registry: on the demo's town it must find Abe, as it would anyone recorded one by one."""
+    from civicmoments.demo import seed_town
+
+    app = make_app(db_url, clock)
+    try:
+        abe, _ = seed_town(app, 60, "welder", ["welder", "fitter"])
+        found = app.resolver.resolve({"given_name": "Abe", "family_name": "Ashworth", "date_of_birth": "1981-03-14",
+                                      "postcode": "LS1 4AP"})
+        assert (found.method, found.person) == ("match", abe)
+    finally:
+        app.store.close()
+
+
+def test_the_demo_gives_the_partners_their_tokens_in_the_environment_not_on_the_command_line():
+    from civicmoments.demo import partner_commands
+
+    tokens = {"JobMatch": "cm_jm_secret", "Metro Transit": "cm_metro_secret"}
+    started = partner_commands("http://127.0.0.1:8080", 9101, 9102, tokens, {"PATH": "/usr/bin"})
+    assert [name for name, _, _ in started] == ["jobmatch", "transit"]
+    for _, argv, _env in started:
+        assert not any("secret" in a for a in argv) and "--token" not in argv
+    assert started[0][2]["JOBMATCH_TOKEN"] == "cm_jm_secret" and started[1][2]["TRANSIT_TOKEN"] == "cm_metro_secret"

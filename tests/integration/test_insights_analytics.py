@@ -210,3 +210,28 @@ def test_a_store_duckdb_cannot_attach_is_named_without_its_password():
     assert "s3cret-word" not in str(caught.value)
     assert not isinstance(caught.value, duckdb.Error)
     found.close()
+
+
+def test_reading_the_measures_leaves_other_processes_seeing_what_this_one_writes(sqlite_url, clock):
+    """DuckDB's SQLite reader must not drop the locks this process holds on the store: if it did, the
+    next process to open and close the file (``civic cases ...`` beside ``civic serve``) would take
+    itself for the last one, delete the write-ahead log under this process, and every write after
+    that would be lost to other processes and on restart."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    app = make_app(sqlite_url, clock, settings={"insights_engine": "duckdb"})
+    populate(app)
+    assert app.insights.store.analytics is not None, analytics.unavailable
+    app.insights.report("job-loss")
+    path = sqlite_url.removeprefix("sqlite:///")
+    peek = f"import sqlite3; c = sqlite3.connect({path!r}); print(c.execute('select count(*) from organisations')" \
+           f".fetchone()[0]); c.close()"
+    subprocess.run([sys.executable, "-c", peek], check=True, capture_output=True)  # another process, in and out
+    app.organisations.add("Written after", ["https://after.example/*"], [])
+    seen = subprocess.run([sys.executable, "-c", peek], check=True, capture_output=True, text=True).stdout
+    assert int(seen) == 1, "a write after the measures were read is invisible to another process"
+    assert sqlite3.connect(path).execute("select count(*) from organisations").fetchone()[0] == 1
+    app.store.close()
+    assert app.insights.store.analytics._child is None  # DuckDB's process ends with the store

@@ -222,3 +222,33 @@ def test_a_change_the_officer_finds_was_not_the_persons_keeps_the_payment_held_u
     statuses = {p["status"] for p in app.payments.store.payments_of(award=award["id"])}
     assert "change-rejected" not in {p["held_reason"] for p in app.payments.store.payments_of(award=award["id"])}
     assert "held" in statuses
+
+
+def test_bank_details_given_in_the_survey_change_only_with_a_code_never_through_the_survey_again(portal):
+    """The survey takes a first account; changing it afterwards is the coded change, with its hold and its
+    message. "Change" on My data points there, and the survey asked to change it leaves the account alone."""
+    app, client, _, _, _, _ = portal
+    person = app.registry.add_person()
+    app.registry.record_many(PLATFORM, [(person, [{"attribute": k, "value": v, "basis": "register", "tier": "gold"}
+                                                  for k, v in {"given_name": "Mo", "family_name": "Shah",
+                                                               "date_of_birth": "1980-01-01"}.items()])])
+    app.payments.award(person, "jsa-new-style", "survey-change", start=date(2026, 4, 6))
+    signed_in(app, client, person)
+    app.questions.answer(person, {"bank_account": "20-00-00 55779911"})  # given in the survey: source self
+    survey = client.get("/survey?change=bank_account").text
+    assert 'name="account_number"' not in survey
+    client.post("/survey", data={"csrf_token": csrf(survey), "change": "bank_account", "sort_code": "20 00 00",
+                                 "account_number": "55779944"})
+    page = client.get("/survey").text
+    client.post("/survey/confirm", data={"csrf_token": csrf(page), "sort_code": "20 00 00",
+                                         "account_number": "55779944"})
+    assert account(app, person) == "20-00-00 55779911"
+    data = client.get("/data").text
+    assert "/survey?change=bank_account" not in data and 'href="/payments/bank-details"' in data
+
+
+def test_the_survey_hints_break_their_lines_rather_than_show_markup(portal):
+    _, client, _, _, _, _ = portal
+    for lang in ("en", "cy"):
+        page = client.get(f"/survey?lang={lang}").text
+        assert 'name="aspirations"' in page and "&lt;br&gt;" not in page

@@ -188,3 +188,28 @@ def test_switching_the_portal_to_welsh_makes_later_messages_welsh(portal):
     page = client.get(f"/inbox/{m['id']}").text
     assert '<article lang="cy" id="message">' in page and "Help ar ôl i&#39;ch swydd ddod i ben" in page
     assert app.messenger.preferences(person).language == "en"
+
+
+def test_with_no_provider_for_the_channel_the_portal_says_no_code_went_rather_than_that_one_did(sqlite_url, tmp_path):
+    """No SMS or email provider is set (as in the demo): "We have sent a code" would be a promise nobody
+    keeps, so the person is told the code could not be sent, and nothing waits for a code; a change of
+    bank details, whose code goes to the number held, likewise."""
+    app = make_app(sqlite_url, FakeClock(WINTER_MORNING), settings={
+        "session_secret": SECRET, "demo_mode": True, "letters_dir": tmp_path / "letters"})
+    hmrc, _ = app.organisations.add("HMRC", ["https://hmrc.example/*"], ["facts:*"])
+    person = app.registry.add_person()
+    app.registry.record(hmrc, person, [{"attribute": "phone", "value": "07811 123456"}])
+    with TestClient(create_app(app), raise_server_exceptions=False) as client:
+        signed_in(app, client, person)
+        for kind, value in (("phone", "07811 654321"), ("email", "abe@example.org")):
+            answer = give(client, kind, value)
+            assert answer.status_code == 400, answer.headers.get("location")
+            assert "We could not send a code just now" in html.unescape(answer.text)
+        page = client.get("/payments/bank-details").text
+        answer = client.post("/payments/bank-details", data={
+            "csrf_token": csrf(page), "account_name": "Abe Ashworth", "sort_code": "20 00 00",
+            "account_number": "55779944"}, follow_redirects=False)
+        assert answer.status_code == 400 and "We could not send a code just now" in html.unescape(answer.text)
+    sent = {m["template"] for m in app.messenger.of_person(person)}
+    assert not sent & {"contact-confirm", "bank-details-code"}
+    app.store.close()

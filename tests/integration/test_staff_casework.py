@@ -6,6 +6,7 @@ the session's CSRF token."""
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import secrets
 from datetime import timedelta
@@ -231,6 +232,7 @@ def test_an_upheld_review_gives_the_right_to_reconsideration_then_of_appeal_and_
     notice = told("reconsideration-outcome")
     assert "appeal to an independent tribunal" in notice and "5 February 2026" in notice
 
+    app.clock.advance(timedelta(days=15))  # 20 January 2026: the tribunal has the appeal
     dm = officer(world, "demo-decision-maker")
     page = dm.get(f"/staff/cases/{mr.id}")
     assert 'id="appeal"' in page.text
@@ -452,19 +454,19 @@ def test_an_appeal_is_recorded_through_the_api_once_and_opens_its_appeal_case(wo
     assert bad.status_code == 422 and bad.json()["type"].endswith("/invalid-case-request")
     assert "Select how the appeal reached us (post, phone, online, assisted)" in bad.json()["detail"]
     assert "Enter the date the tribunal received the appeal" in bad.json()["detail"]
-    done = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20",
+    done = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-05",
                                                          "reference": "SC242/26/01234"})
     assert done.status_code == 200, done.text
-    assert any("Appeal to the tribunal recorded (By post, received 2026-01-20): SC242/26/01234" == n["text"]
+    assert any("Appeal to the tribunal recorded (By post, received 2026-01-05): SC242/26/01234" == n["text"]
                for n in done.json()["notes"])
-    again = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20"})
+    again = api.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-05"})
     assert again.status_code == 409 and again.json()["type"].endswith("/appeal-already-recorded")
     app.worker.drain()
     (appeal,) = app.cases.list(queue="appeal", person=person)
     assert appeal.data["first_reviewer"] == world["officers"]["demo-decision-maker-2"].id
 
     coach = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
-    refused = coach.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-20"})
+    refused = coach.post(f"/v1/cases/{case_id}/appeal", json={"channel": "post", "received_on": "2026-01-05"})
     assert refused.status_code == 403 and refused.json()["type"].endswith("/not-permitted")
 
 
@@ -486,3 +488,63 @@ def test_the_documents_on_a_case_are_listed_and_read_through_the_api_into_the_ac
     assert missing.status_code == 404 and missing.json()["type"].endswith("/case-not-found")
     coach = TestClient(world["api"], headers={"Authorization": f"Bearer {app.officers.token('Wanda Coach')}"})
     assert coach.get(f"/v1/cases/{case.id}/evidence").status_code == 403
+
+
+def test_words_over_the_limit_are_refused_with_an_error_not_cut_short(world):
+    """What a person writes about a wrong fact or a decision is kept whole or refused with a GOV.UK error,
+    the words still in the box; it is never cut short without telling them."""
+    app, person = world["app"], world["person"]
+    portal = session(world, person=person)
+    long = "My payslips show it. " + "x" * 2000
+    form = portal.get("/data/correct/postcode")
+    sent = portal.post("/data/correct/postcode", data={"csrf_token": csrf(form.text), "details": long})
+    assert sent.status_code == 400 and "2000 characters or fewer" in sent.text and long in sent.text
+    case = app.cases.open("decision-review", person, "refused by the rules", key="long-words")
+    app.cases.resolve(case.id, world["officers"]["demo-decision-maker"], "upheld", "no contributions", case.version)
+    page = portal.get(f"/decisions/{case.id}/reconsider")
+    sent = portal.post(f"/decisions/{case.id}/reconsider", data={"csrf_token": csrf(page.text), "why": long},
+                       follow_redirects=False)
+    assert sent.status_code == 400 and "2000 characters or fewer" in sent.text and long in sent.text
+    app.worker.drain()
+    assert not app.cases.list(person=person, queue="correction")
+    assert not app.cases.list(person=person, queue="mandatory-reconsideration")
+
+
+def test_an_appeal_received_in_the_future_or_with_a_reference_too_long_is_refused_and_nothing_recorded(world):
+    from civicmoments.domain.cases import InvalidCaseRequestError
+
+    app, person = world["app"], world["person"]
+    dm = world["officers"]["demo-decision-maker-2"]
+    mr = app.cases.open("mandatory-reconsideration", person, "asked to look again", key="mr-future")
+    mr = app.cases.resolve(mr.id, dm, "upheld", "the record is right", mr.version)
+    tomorrow = (app.clock.now() + timedelta(days=1)).date().isoformat()
+    with pytest.raises(InvalidCaseRequestError, match="today or before"):
+        app.appeals.record(mr.id, dm, "post", tomorrow)
+    with pytest.raises(InvalidCaseRequestError, match="40 characters or fewer"):
+        app.appeals.record(mr.id, dm, "post", app.clock.now().date().isoformat(), "SC242/26/01234" * 3)
+    assert not app.cases.get(mr.id).notes and not app.cases.list(person=person, queue="appeal")
+    console = officer(world, "demo-decision-maker-2")
+    page = console.get(f"/staff/cases/{mr.id}")
+    sent = console.post(f"/staff/cases/{mr.id}/appeal", data={
+        "csrf_token": csrf(page.text), "channel": "post", "received_on": tomorrow})
+    assert sent.status_code == 422 and "today or before" in sent.text
+
+
+def test_asking_again_names_the_service_in_welsh(world):
+    app, person = world["app"], world["person"]
+    case = app.cases.open("decision-review", person, "refused by the rules", key="welsh-words")
+    app.cases.resolve(case.id, world["officers"]["demo-decision-maker"], "upheld", "no contributions", case.version)
+    portal = session(world, person=person, lang="cy")
+    page = html.unescape(portal.get(f"/decisions/{case.id}/reconsider").text)
+    assert "Lwfans Ceisio Gwaith Dull Newydd" in page and "New Style Jobseeker" not in page
+
+
+def test_a_long_file_name_is_shortened_keeping_its_type_and_the_console_wraps_it(world):
+    app, person = world["app"], world["person"]
+    case = app.cases.open("work-coach", person, "welcome call", key="long-name")
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    app.evidence.attach(person, case.id, "payslip-" + "n" * 400 + ".pdf", pdf)
+    (doc,) = app.evidence.of_case(None, case.id)
+    assert len(doc["filename"]) <= 200 and doc["filename"].startswith("payslip-nnn") and doc["filename"].endswith(".pdf")
+    page = officer(world, "demo-work-coach").get(f"/staff/cases/{case.id}").text
+    assert 'class="govuk-list govuk-!-text-break-word" id="evidence"' in page

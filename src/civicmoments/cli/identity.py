@@ -6,6 +6,8 @@ merge reversed."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 
 from . import common
@@ -64,6 +66,12 @@ def identity_review(given_name, family_name, date_of_birth, postcode, as_json: b
 
     With a record (--given-name, ...), scores it against the registry instead, storing nothing:
     96 and over links by itself, 70 to 95 waits for a person."""
+    if date_of_birth:
+        try:
+            date.fromisoformat(date_of_birth)
+        except ValueError:
+            raise click.BadParameter(f"{date_of_birth!r} is not a date like 1981-03-14 (YYYY-MM-DD)",
+                                     param_hint="--date-of-birth") from None
     app = common._app()
     record = {k: v for k, v in {"given_name": given_name, "family_name": family_name,
                                 "date_of_birth": date_of_birth, "postcode": postcode}.items() if v}
@@ -110,6 +118,8 @@ def identity_merge(first: str, second: str, reason: str, as_officer: str | None)
     folded into FIRST; prints the merge id, which keep-apart can reverse."""
     from ..engine.identity import MATCH_ATTRIBUTES, score
 
+    if not reason.strip():
+        raise click.UsageError("give --reason: why they are the same person (kept with the decision)")
     app = common._app()
     case = _held(app, first)
     if case is not None:
@@ -136,6 +146,8 @@ def identity_keep_apart(item: str, reason: str | None, as_officer: str | None) -
     """Not the same person. ITEM a case from the review queue: resolved `rejected` (none of the people it
     may be), with the reason, and it leaves the queue. Or ITEM a merge id (from merge or an automatic
     link): the merge is reversed and the two records are two people again."""
+    if reason is not None and not reason.strip():
+        raise click.UsageError("give --reason: a few words on why they are not the same person")
     app = common._app()
     case = _held(app, item)
     if case is not None:

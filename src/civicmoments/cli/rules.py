@@ -81,9 +81,16 @@ def run_sweep(app, until, since=None, show_progress: bool = True, parts: int | N
 @click.option("--json", "as_json", is_flag=True)
 def sweep(on: str | None, since: str | None, parts: int | None, as_json: bool) -> None:
     """Find milestones crossed and eligibility changed, for everyone, and send them as events."""
+    from openfisca_core.errors import ParameterNotFoundError
+
     app = common._app()
-    result = run_sweep(app, _day(on) or app.clock.now().date(), _day(since), show_progress=not as_json,
-                       parts=parts)
+    until, after = _day(on) or app.clock.now().date(), _day(since)
+    if after is not None and after >= until:
+        raise click.UsageError(f"--since {after} must be before the day swept, {until}")
+    try:
+        result = run_sweep(app, until, after, show_progress=not as_json, parts=parts)
+    except ParameterNotFoundError as exc:
+        raise click.ClickException(f"the rules have no figures for {until}: {exc}") from None
     if as_json:
         _out(result)
     else:

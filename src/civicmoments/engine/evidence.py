@@ -71,7 +71,7 @@ class Evidence:
             self.cases.permit(by, "act", case.queue, case.id)
         kind = self.check(data)
         evidence_id = uuid7()
-        name = (filename or "document").replace("/", "_").replace("\\", "_").strip()[:200] or "document"
+        name = _shortened((filename or "document").replace("/", "_").replace("\\", "_").strip()) or "document"
         row = {"id": evidence_id, "case_id": case.id, "person_id": person, "filename": name, "media_type": kind,
                "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                "content": self.cipher.seal(data, f"{person}|evidence|{evidence_id}"),
@@ -105,3 +105,14 @@ class Evidence:
         self.gate.staff_document(officer, role.id, case.person, self.cases.queue(case.queue).purpose,
                                  evidence_id, row["filename"])
         return row, data
+
+
+def _shortened(name: str, limit: int = 200) -> str:
+    """``name`` cut to ``limit`` characters, keeping its extension (".pdf") so the officer's download
+    still opens as what it is."""
+    if len(name) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and 0 < len(ext) <= 10:
+        return stem[:limit - len(ext) - 1] + "." + ext
+    return name[:limit]

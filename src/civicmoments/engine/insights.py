@@ -113,6 +113,7 @@ class Insights:
                 from ..logs import get
 
                 get("civic.insights").warning("analytics unavailable; using SQL", reason=str(exc))
+                self.store.analytics.close()
                 self.store.analytics = None
         rows: list[m.JourneyFacts] = []
         for v in versions or [None]:

@@ -615,6 +615,22 @@ def release_after_check(self: Payments, person: str) -> int:
     return self.store.set_status(seqs, "scheduled", self.clock.now(), expect=["held"])
 
 
+def account_given(self: Payments, person: str) -> int:
+    """The person gave their first account (in the survey, or an officer for them) after an award was held
+    for having none: its hold is lifted and the payments a run held for it go in the next run. Only the
+    ``no-account`` hold: a returned or rejected account needs a change confirmed by code. Returns how many
+    held payments were put back."""
+    now, released = self.clock.now(), 0
+    for a in self.store.awards_of(person):
+        if a["hold"] != "no-account":
+            continue
+        seqs = [p["seq"] for p in self.store.payments_of(award=a["id"])
+                if p["status"] == "held" and p["held_reason"] == "no-account"]
+        released += self.store.set_status(seqs, "scheduled", now, expect=["held"])
+        self.store.set_award(a["id"], now, hold=None)
+    return released
+
+
 def change_checked(self: Payments, case, officer=None) -> int:
     """A resolved case, as ``Cases.on_resolved`` hands it: when it is the check of a bank-details
     change (queue ``verification``, ``data.change``), ``verified`` releases the held payment into the
@@ -658,3 +674,4 @@ Payments.confirm_bank_change = confirm_bank_change
 Payments.held_contact = held_contact
 Payments.release_after_check = release_after_check
 Payments.change_checked = change_checked
+Payments.account_given = account_given

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from ..domain.cases import CaseRuleError
 from ..engine.appeals import SERVICE
 from ..packs.templates import months_after
-from .portal import Portal
+from .portal import TEXT_MAX, Portal
 
 REQUESTED = "civic.person.reconsideration-requested"
 
@@ -64,8 +64,14 @@ def router(portal: Portal) -> APIRouter:
         case = review_case(person, case_id)
         if case is None:
             return portal.page(request, "not_found.html", status=404)
+        why = data.get("why", "")
+        if len(why.strip()) > TEXT_MAX:
+            lang = portal.lang(request)
+            error = {"text": portal.words(lang, "err_too_long", limit=TEXT_MAX), "href": "#why"}
+            return portal.page(request, "reconsider.html", status=400, case=case,
+                               service=civic.services.service(SERVICE), values={"why": why}, errors=[error])
         if not _active_reconsideration(civic, person):  # asking twice is one request
-            request_reconsideration(civic, person, case.id, data.get("why", ""), channel="portal")
+            request_reconsideration(civic, person, case.id, why, channel="portal")
         return RedirectResponse("/decisions?asked=1", status_code=303)
 
     return r
@@ -97,7 +103,8 @@ def _decisions(portal: Portal, request: Request, person: str) -> list[dict[str, 
                    if j.steps.get(s) and isinstance(j.steps[s].result, dict) and j.steps[s].result.get("outputs")), {})
     review = j.steps.get("review")
     reviewed = review.result if review and review.status.value == "done" and isinstance(review.result, dict) else None
-    item: dict[str, Any] = {"service": civic.services.service(SERVICE).name, "refused": bool(assess.get("adverse")),
+    name = portal.words.get(portal.lang(request), f"service.{SERVICE}", civic.services.service(SERVICE).name)
+    item: dict[str, Any] = {"service": name, "refused": bool(assess.get("adverse")),
                             "awarded": bool(j.steps.get("award") and j.steps["award"].status.value == "done"),
                             "review": reviewed, "review_waiting": bool(review and review.status.value == "waiting")}
     if reviewed:

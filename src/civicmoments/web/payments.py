@@ -74,6 +74,10 @@ def router(portal, signed_in) -> APIRouter:
              "href": "#account_name", "field": "account_name"}]
         value, problems = portal.bank_details(lang, data)
         errors += problems
+        held = civic.payments.held_contact(person) if not errors else None
+        if held is not None and held[0] not in civic.messenger.channels:  # a code that could never arrive
+            log.warning("bank details code not sent: no provider", channel=held[0].value)
+            errors = [{"text": portal.words(lang, "contact_err_not_sent"), "href": "#account_name"}]
         if not errors:
             sc, acc = value.split(" ")
             try:

@@ -342,7 +342,9 @@ class Portal:
             return self.page(request, "explain.html", service=service, decision=d, why=why, names=names)
 
         def changing(raw: str) -> list[str]:
-            return [a for a in raw.split(",") if a in SURVEY]
+            """Answers the person asks to change; never bank details once held: a change of account goes
+            through /payments/bank-details, with its code, its hold and its message."""
+            return [a for a in raw.split(",") if a in SURVEY and a != "bank_account"]
 
         @r.get("/survey", response_class=HTMLResponse)
         def survey(request: Request, change: str = "") -> Response:
@@ -444,13 +446,15 @@ class Portal:
         async def send_correction(request: Request, attribute: str) -> Response:
             person = signed_in(request)
             data = await self.form(request)
-            if not data.get("details", "").strip():
-                lang = self.lang(request)
-                return self.page(request, "correct.html", status=400, attribute=attribute, values=data, errors=[
-                    {"text": self.words(lang, "err_required", what=self.words(lang, "correct_label").lower()),
-                     "href": "#details"}])
+            details, lang = data.get("details", "").strip(), self.lang(request)
+            what = self.words(lang, "correct_label")
+            problem = self.words(lang, "err_required", what=what.lower()) if not details else \
+                self.words(lang, "err_too_long", limit=TEXT_MAX) if len(details) > TEXT_MAX else None
+            if problem:
+                return self.page(request, "correct.html", status=400, attribute=attribute, values=data,
+                                 errors=[{"text": problem, "href": "#details"}])
             civic.store.publish("civic.person.correction-requested", person,
-                                {"attribute": attribute, "details": data["details"].strip()[:2000]}, civic.clock.now())
+                                {"attribute": attribute, "details": details}, civic.clock.now())
             return self.page(request, "done.html", message=self.words(self.lang(request), "correct_sent_case"))
 
         @r.get("/access", response_class=HTMLResponse)
@@ -498,6 +502,9 @@ class Portal:
                 return self.page(request, "not_found.html", status=404)
             raw = data.get("value", "").strip()[:320]
             value, problem = _contact_value(kind, raw)
+            if problem is None and CONTACT_CHANNEL[kind] not in civic.messenger.channels:
+                log.warning("confirmation code not sent: no provider", kind=kind)  # never "we have sent a code"
+                problem = "contact_err_not_sent"
             if problem is None:
                 code, salt, hashed = codes.new_code()
                 try:
@@ -891,6 +898,7 @@ class Portal:
         return out
 
 
+TEXT_MAX = 2000  # the most a person may write in one box (a correction, why to look again)
 SESSION_SECONDS = 8 * 3600  # how long a session lasts from sign-in or "Stay signed in" (``mount``)
 
 

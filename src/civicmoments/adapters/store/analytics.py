@@ -9,7 +9,10 @@ value or the mean of the two middle values; percentiles are by nearest rank,
 ``sorted[max(1, ceil(q/100 * n)) - 1]``. Python only receives the few dozen numbers per key.
 
 DuckDB attaches the SQLite file (``sqlite_scanner``) or the PostgreSQL database
-(``postgres_scanner``) read-only for each call, so every call sees what is committed. The
+(``postgres_scanner``) read-only for each call, so every call sees what is committed. On SQLite
+it runs in a child process of its own: the scanner carries its own copy of SQLite, and closing
+its file there would drop the POSIX locks this process's connections hold on the store, so the
+next process to open and close the file would delete the write-ahead log from under them. The
 extensions are loaded from the pinned ``duckdb-extension-*`` packages of DuckDB's own version
 (``pip install civicmoments[insights]``); DuckDB never downloads or auto-loads one.
 ``Analytics.open(engine)`` returns None, with ``unavailable`` saying why, when DuckDB or the
@@ -58,6 +61,7 @@ class Analytics:
         self._duckdb, self.extension, self.kind, self.target = duckdb, extension, kind, target
         self._lock = threading.Lock()
         self._conn = None
+        self._child = None  # on SQLite: the process DuckDB runs in (see the module's docstring)
 
     @classmethod
     def open(cls, engine: Engine) -> Analytics | None:
@@ -100,6 +104,9 @@ class Analytics:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._child is not None:
+                self._child.shutdown(cancel_futures=True)
+                self._child = None
 
     def tallies(self, moment: str, versions: Sequence[str] | None, start: datetime | None, end: datetime | None,
                 service: str | None, zero_touch_steps: Sequence[str], within_days: float | None,
@@ -112,6 +119,28 @@ class Analytics:
         for by, _ in splits:
             if by is not None and by != "version" and by not in GROUPS:
                 raise ValueError(f"{by!r} is not a group")
+        if self.kind == "sqlite":
+            from concurrent.futures.process import BrokenProcessPool
+
+            with self._lock:
+                if self._child is None:
+                    import multiprocessing
+                    from concurrent.futures import ProcessPoolExecutor
+
+                    self._child = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                child = self._child
+            try:
+                return child.submit(_tallies_in_child, str(self.extension), self.target, moment, versions, start,
+                                    end, service, zero_touch_steps, within_days, costs, splits).result()
+            except BrokenProcessPool as exc:
+                with self._lock:
+                    self._child = None
+                raise AnalyticsError(f"the DuckDB process ended: {exc}") from None
+        return self._tallies_here(moment, versions, start, end, service, zero_touch_steps, within_days, costs,
+                                  splits)
+
+    def _tallies_here(self, moment, versions, start, end, service, zero_touch_steps, within_days, costs,
+                      splits) -> dict[Split, dict[str, Tally]]:
         with self._attached() as c:
             _facts(c, self.kind == "postgresql", moment, versions, start, end, service, zero_touch_steps, costs)
             return {split: _tally(c, split, within_days) for split in splits}
@@ -148,6 +177,19 @@ class _Attached:
             c.execute("DETACH DATABASE IF EXISTS s")
         finally:
             self.a._lock.release()
+
+
+_IN_CHILD: dict[tuple[str, str], Analytics] = {}  # in the child process: one DuckDB per store
+
+
+def _tallies_in_child(extension: str, target: str, *args):
+    """``Analytics.tallies`` over a SQLite store, in the child process (its DuckDB kept between calls)."""
+    found = _IN_CHILD.get((extension, target))
+    if found is None:
+        import duckdb
+
+        found = _IN_CHILD[(extension, target)] = Analytics(duckdb, Path(extension), "sqlite", target)
+    return found._tallies_here(*args)
 
 
 class AnalyticsError(RuntimeError):

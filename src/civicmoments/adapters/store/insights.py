@@ -46,6 +46,11 @@ class InsightStore:
 
         self.analytics = Analytics.open(self.reader) if analytics else None
 
+    def close(self) -> None:
+        """Ends DuckDB's connection and, on SQLite, its process."""
+        if self.analytics is not None:
+            self.analytics.close()
+
     # -- what exists -----------------------------------------------------------------
     def versions(self, moment: str) -> dict[str, int]:
         """{version: journeys} for a moment (journeys from before versions were recorded: "unknown")."""

@@ -106,6 +106,7 @@ class SqlStore:
         self.partition_count = partition_count
         self.claim_partitions = claim_partitions
         self.bulk = Bulk(engine.dialect.name)
+        self.on_close: list = []  # what else holds the store open and ends with it (the insights' DuckDB)
 
     # -- schema ------------------------------------------------------------------
     def migrate(self) -> None:
@@ -794,5 +795,7 @@ class SqlStore:
         return not (pending or effects or due)
 
     def close(self) -> None:
+        for end in self.on_close:
+            end()
         self.engine.dispose()
         self.reader.dispose()

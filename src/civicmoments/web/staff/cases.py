@@ -24,7 +24,8 @@ from ...engine.evidence import ACCEPTED
 from . import Console
 
 DECISION_QUEUES = ("decision-review", "mandatory-reconsideration", "appeal")
-APPEAL_FIELDS = {"case": "#appeal", "channel": "#appeal-channel", "received_on": "#appeal-received"}
+APPEAL_FIELDS = {"case": "#appeal", "channel": "#appeal-channel", "received_on": "#appeal-received",
+                 "reference": "#appeal-reference"}
 OUTCOME_WORDS = {"upheld": "Uphold the decision", "overturned": "Overturn the decision",
                  "evidence-requested": "Ask the person for evidence", "withdrawn": "Withdrawn",
                  "contacted": "Contacted", "done": "Done", "unreachable": "Could not reach them",
@@ -98,7 +99,7 @@ def router(console: Console) -> APIRouter:
             case = civic.cases.get(case_id, officer=officer)
         except CaseRuleError as exc:
             return console.refused(request, exc)
-        wrong = civic.appeals.problems(case, data.get("channel"), data.get("received_on"))
+        wrong = civic.appeals.problems(case, data.get("channel"), data.get("received_on"), data.get("reference"))
         if wrong:
             return show(request, officer, case_id, status=422, values=data,
                         errors=[{"text": words, "href": APPEAL_FIELDS[field]} for field, words in wrong])

@@ -4,6 +4,7 @@ change of bank details: the form, its errors and the code page."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from ..conftest import service_missing
 from ..e2e.conftest import CIVIC, civic_env, free_port, wait_for
-from .test_portal import AXE, ROOT, _up, browser, check, sign_in  # noqa: F401 - the browser fixture
+from .test_portal import AXE, ROOT, _up, browser, check, code_providers, sign_in  # noqa: F401 - the browser fixture
 
 TODAY = "2026-11-30"
 
@@ -25,8 +26,10 @@ def portal(tmp_path_factory):
     tmp: Path = tmp_path_factory.mktemp("payments-portal")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    providers = contextlib.ExitStack()
     env = civic_env(tmp, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url, CIVIC_DEMO_MODE="true",
-                    CIVIC_NOW=f"{TODAY}T09:00:00Z", CIVIC_SESSION_SECRET="payments-test-secret")
+                    CIVIC_NOW=f"{TODAY}T09:00:00Z", CIVIC_SESSION_SECRET="payments-test-secret",
+                    **providers.enter_context(code_providers()))
     tokens = {}
     for name, source, scopes in [("Northfield", "https://northfield.example/*", ["uk.gov.dwp.employment.*"]),
                                  ("HMRC", "https://hmrc.example/*", ["people:write", "facts:*"])]:
@@ -52,6 +55,7 @@ def portal(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+    providers.close()
 
 
 def test_your_payments_in_english_and_welsh_passes_axe(portal, browser):  # noqa: F811

@@ -8,6 +8,7 @@ for WCAG 2.2 A and AA, in English and Welsh, and saved as a screenshot.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -40,6 +41,22 @@ def chromium() -> str:
     raise AssertionError("unreachable")
 
 
+@contextlib.contextmanager
+def code_providers():
+    """A Notify-like SMS API and an SMTP server on loopback, as CIVIC_* settings: the portal sends
+    confirmation codes only where a provider can carry them."""
+    from ..channels import NotifyLike, SmtpServer
+    from ..integration.test_notifications import email_provider, sms_provider
+
+    sms, smtp = NotifyLike(201).start(), SmtpServer().start()
+    try:
+        yield {"CIVIC_SMS_PROVIDERS": json.dumps([sms_provider(sms)]),
+               "CIVIC_EMAIL_PROVIDERS": json.dumps([email_provider(smtp)])}
+    finally:
+        sms.stop()
+        smtp.stop()
+
+
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
     if not AXE.exists():
@@ -47,8 +64,9 @@ def portal(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("portal")
     port, jm = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
+    providers = contextlib.ExitStack()
     env = civic_env(tmp, CIVIC_PORT=str(port), CIVIC_PUBLIC_URL=url, CIVIC_DEMO_MODE="true",
-                    CIVIC_NOW=f"{TODAY}T09:00:00Z",
+                    CIVIC_NOW=f"{TODAY}T09:00:00Z", **providers.enter_context(code_providers()),
                     CIVIC_SESSION_SECRET="portal-test-secret",
                     CIVIC_PARTNER_URLS=json.dumps({"JobMatch": f"http://127.0.0.1:{jm}/v1/profiles"}))
     tokens = {}
@@ -89,6 +107,7 @@ def portal(tmp_path_factory):
         p.terminate()
     for p in procs:
         p.wait(timeout=10)
+    providers.close()
 
 
 def _up(url: str) -> bool:

@@ -250,7 +250,9 @@ def test_four_workers_two_web_processes_and_a_cluster_lose_nothing_when_a_worker
     assert set(performed) == {f"{j}:note" for j in ids}
     assert set(performed.values()) == {1}
     repeats = sum(calls.values()) - len(calls)
-    assert 1 <= repeats <= 50, f"{repeats} effects posted again; the killed worker's unsettled batch (1 to 50) is"
+    # the killed worker's unsettled batch is posted again by another; the held request itself may
+    # never be counted (its sender died before the answer), so none at all is possible too
+    assert 0 <= repeats <= 50, f"{repeats} effects posted again; at most the killed worker's batch (50) may be"
     # each person's events applied in the order taken in; for HTTP, also in the order sent
     seq = {(r.subject, r.data["n"]): r.seq for r in taken}
     order: dict[str, list[tuple[int, int]]] = defaultdict(list)

@@ -134,7 +134,12 @@ class App:
         store = InsightStore(self.store.engine, self.store.reader,
                              analytics=self.settings.insights_engine == "duckdb")
         self.store.on_close.append(store.close)
-        return Insights(store, self.pack, self.registry, self.clock)
+        facts = None
+        if self.settings.insights_engine == "projection":
+            from .adapters.store.facts import FactStore
+
+            facts = FactStore(self.store.engine, self.store.reader, store)
+        return Insights(store, self.pack, self.registry, self.clock, facts=facts)
 
     @cached_property
     def sessions(self):

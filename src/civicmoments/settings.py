@@ -101,9 +101,10 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8080", description="where people sign in; used in messages")
     service_name: str = "Civic Moments"
     transit_checks_per_second: float = Field(default=20.0, gt=0, description="per organisation; more get 429")
-    insights_engine: Literal["sql", "duckdb"] = Field(
-        default="sql", description="what computes the insights: SQL on the store, or DuckDB reading it (the "
-        "`insights` extra; on SQLite in a child process of its own), for large stores")
+    insights_engine: Literal["projection", "sql", "duckdb"] = Field(
+        default="projection", description="what computes the insights: the projection kept as journeys move "
+        "(sums and indexed facts per journey), SQL on the store, or DuckDB reading it (the `insights` extra; "
+        "on SQLite in a child process of its own)")
     sweep_partitions: int = Field(default=1, ge=1, le=4096, description="parts the daily sweep is split into; "
                                   "with more than one, every `civic serve` and `civic worker` takes parts until "
                                   "none is left, and no part is done twice")

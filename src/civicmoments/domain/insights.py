@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 MIN_CELL = 10
@@ -96,23 +96,96 @@ class JourneyFacts:
     language: str = "unknown"
 
 
+# -- the projection's columns (adapters/store/facts.py keeps them as journeys move) ---------------
+
+CHANNELS = ("inbox", "sms", "email", "letter", "assisted")  # domain.messages.Channel's values
+FACT_COUNTS = ("reached", "questions", "known", "contacts", "first_channel", "messages",
+               *(f"ch_{c}" for c in CHANNELS), "awarded", "applied", "cases", "case_actions", "partner_calls",
+               "given", "refused", "withdrawn", "objected", "corrections", "reconsiderations", "gate_refusals",
+               "viewed_access", "reviews", "overturned", "eligible")
+CELL_SUMS = ("journeys", "reached", "outcome_n", "back_30", "back_90", "back_180", "first_notice_n", "asked",
+             "known", "contacts", "messages", "first_channel", *(f"ch_{c}" for c in CHANNELS), "awarded",
+             "zero_touch", "cases", "case_actions", "partner_calls", "consents_given", "consents_refused",
+             "consents_withdrawn", "corrections", "reconsiderations", "objected", "gate_refusals", "viewed_access",
+             "reviews", "overturned", "eligible", "eligible_awarded")
+
+
+def fact_row(f: JourneyFacts) -> dict[str, Any]:
+    """``f`` as the projection's columns: counts as integers, messages delivered per channel
+    (``ch_<channel>``; "messages" counts every channel), consent records per state."""
+    ch, consents = dict(f.channels), dict(f.consents)
+    return {"version": f.version, "outcome_days": f.outcome_days if f.reached else None,
+            "first_notice_days": f.first_notice_days, "reached": int(f.reached), "questions": f.questions,
+            "known": f.known, "contacts": f.contacts, "first_channel": f.first_channel,
+            "messages": sum(ch.values()), **{f"ch_{c}": ch.get(c, 0) for c in CHANNELS},
+            "awarded": int(f.awarded), "applied": int(f.applied), "cases": f.cases, "case_actions": f.case_actions,
+            "partner_calls": f.partner_calls, **{s: consents.get(s, 0) for s in ("given", "refused", "withdrawn")},
+            "objected": f.objected, "corrections": f.corrections, "reconsiderations": f.reconsiderations,
+            "gate_refusals": f.gate_refusals, "viewed_access": int(f.viewed_access), "reviews": f.reviews,
+            "overturned": f.overturned, "eligible": int(f.eligible), "online": f.online, "age_band": f.age_band,
+            "region": f.region, "language": f.language}
+
+
+def contribution(row: dict[str, Any]) -> tuple[int, ...]:
+    """What one journey's ``fact_row`` adds to each of ``CELL_SUMS``: the same counting as ``tally``."""
+    o, fn = row["outcome_days"], row["first_notice_days"]
+    awarded, eligible = bool(row["awarded"]), bool(row["eligible"])
+    return (1, row["reached"], o is not None, o is not None and o <= 30, o is not None and o <= 90,
+            o is not None and o <= 180, fn is not None, row["questions"], row["known"], row["contacts"],
+            row["messages"], row["first_channel"], *(row[f"ch_{c}"] for c in CHANNELS), awarded,
+            awarded and not row["applied"] and row["cases"] == 0, row["cases"], row["case_actions"],
+            row["partner_calls"], row["given"] > 0, row["refused"] > 0, row["withdrawn"] > 0,
+            row["corrections"] > 0, row["reconsiderations"] > 0, row["objected"] > 0, row["gate_refusals"] > 0,
+            row["viewed_access"] > 0, row["reviews"], row["overturned"], eligible, eligible and awarded)
+
+
+def tally_from(sums: dict[str, int], outcome_at: Callable[[int], float], outcome_upto: Callable[[float], int],
+               notice_at: Callable[[int], float], within_days: float | None, costs: UnitCosts) -> Tally:
+    """The ``Tally`` of a population from its ``CELL_SUMS`` and its sorted times, read by position
+    (``outcome_at(i)``: the i-th smallest time to outcome, 0-based; ``outcome_upto(d)``: how many
+    are <= d days): equal to ``tally`` over the same journeys."""
+    def stats(n: int, at: Callable[[int], float], q: float) -> tuple[float | None, float | None]:
+        if not n:
+            return None, None
+        lo, hi = middle(n)
+        a = at(lo)
+        return (a if lo == hi else (a + at(hi)) / 2), at(nearest_rank(n, q))
+
+    outcome_median, outcome_p90 = stats(sums["outcome_n"], outcome_at, 90)
+    notice_median, notice_p95 = stats(sums["first_notice_n"], notice_at, 95)
+    counted = {k: int(v) for k, v in sums.items() if k in _TALLY_SUMS}
+    return Tally(**counted, outcome_median=outcome_median, outcome_p90=outcome_p90,
+                 outcome_within=outcome_upto(within_days) if within_days is not None and sums["outcome_n"] else 0,
+                 first_notice_median=notice_median, first_notice_p95=notice_p95,
+                 channel_pence=sum(costs.channel.get(c, 0) * int(sums[f"ch_{c}"]) for c in CHANNELS))
+
+
 # -- arithmetic ---------------------------------------------------------------------------------
+
+def nearest_rank(n: int, q: float) -> int:
+    """The 0-based position of the q-th percentile (0..100) among ``n`` >= 1 sorted values, by the
+    nearest-rank method."""
+    return max(1, math.ceil(q / 100 * n)) - 1
+
+
+def middle(n: int) -> tuple[int, int]:
+    """The 0-based positions whose mean is the median of ``n`` >= 1 sorted values (equal when n is odd)."""
+    return (n // 2, n // 2) if n % 2 else (n // 2 - 1, n // 2)
+
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0..100) by the nearest-rank method, or None for no values."""
     if not values:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return sorted(values)[nearest_rank(len(values), q)]
 
 
 def median(values: Sequence[float]) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    lo, hi = middle(len(ordered))
+    return ordered[lo] if lo == hi else (ordered[lo] + ordered[hi]) / 2
 
 
 def age_band(age: int | None) -> str:
@@ -215,6 +288,9 @@ class Tally:
     overturned: int = 0
     eligible: int = 0
     eligible_awarded: int = 0
+
+
+_TALLY_SUMS = frozenset(f.name for f in fields(Tally)) & frozenset(CELL_SUMS)
 
 
 def tally(rows: Sequence[JourneyFacts], within_days: float | None, costs: UnitCosts) -> Tally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..domain.insights import Thresholds, UnitCosts
+from ..domain.insights import CHANNELS, Thresholds, UnitCosts
 from .yamlmap import load
 
 
@@ -40,6 +40,10 @@ def load_insights(file: Path) -> InsightSettings:
             raise doc.error(path, "a cost is a whole number of pence, 0 or more")
         return value
 
+    for name in c.get("channel") or {}:
+        if name not in CHANNELS:
+            raise doc.error(("unit_costs", "channel", name),
+                            f"{name!r} is not a channel messages go by; choose from {', '.join(CHANNELS)}")
     costs = UnitCosts(
         channel={k: pence(("unit_costs", "channel", k), v) for k, v in (c.get("channel") or {}).items()},
         case_hour=pence(("unit_costs", "case_hour"), c.get("case_hour", 0)),

@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from ...domain.insights import CELL_SUMS, FACT_COUNTS
+
 metadata = MetaData()
 Json = JSON().with_variant(JSONB(), "postgresql")
 Seq = BigInteger().with_variant(Integer(), "sqlite")
@@ -441,6 +443,7 @@ cases = Table(
     Index("ix_cases_queue_due_id", "queue", "due_at", "id"),  # a queue page: the soonest due, in order
     Index("ix_cases_queue_status_due_id", "queue", "status", "due_at", "id"),  # filtered by status
     Index("ix_cases_assignee_queue_due_id", "assignee", "queue", "due_at", "id"),  # "my cases"
+    Index("ix_cases_journey", "journey_id"),  # a journey's cases, for its insights (migration 0021)
 )
 
 case_timeline = Table(
@@ -548,6 +551,57 @@ journey_groups = Table(
     Column("age_band", String(10), nullable=False),  # 16-24 ... 65+, at the journey's start
     Column("region", String(100), nullable=False),  # the person's home area
     Column("language", String(10), nullable=False),  # the language messages are written in
+)
+
+# -- the insights projection (migration 0021; see adapters/store/facts.py) -------------------------
+# One row per journey: what its measures read, as numbers (``domain.insights.JourneyFacts``, with
+# messages delivered per channel in ``ch_<channel>`` columns).
+journey_facts = Table(
+    "journey_facts",
+    metadata,
+    Column("journey_id", String(36), primary_key=True),
+    Column("moment", String(100), nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("started_at", Time, nullable=False),
+    Column("day", String(10), nullable=False),  # the UTC date it started, YYYY-MM-DD
+    Column("outcome_days", Float),  # only when the objective was reached and confirmed
+    Column("first_notice_days", Float),
+    *[Column(c, Integer, nullable=False) for c in FACT_COUNTS],
+    Column("online", String(12), nullable=False),
+    Column("age_band", String(10), nullable=False),
+    Column("region", String(100), nullable=False),
+    Column("language", String(10), nullable=False),
+    Index("ix_journey_facts_outcome", "moment", "outcome_days"),  # order statistics by position
+    Index("ix_journey_facts_version_outcome", "moment", "version", "outcome_days"),
+    Index("ix_journey_facts_notice", "moment", "first_notice_days"),
+    Index("ix_journey_facts_version_notice", "moment", "version", "first_notice_days"),
+    Index("ix_journey_facts_started", "moment", "started_at"),
+)
+# The sums of ``domain.insights.Tally`` per moment, version, day started and group value (``grp``:
+# "all" with value "all", or one of the groups people are split by); kept by differences.
+insight_cells = Table(
+    "insight_cells",
+    metadata,
+    Column("moment", String(100), primary_key=True),
+    Column("grp", String(12), primary_key=True),
+    Column("version", String(40), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("value", String(100), primary_key=True),
+    *[Column(c, BigInteger, nullable=False) for c in CELL_SUMS],
+)
+# Journeys whose facts are out of date: marked by triggers on the tables the facts are read from,
+# in the transaction that changes them; ``n`` counts the marks.
+insight_dirty = Table(
+    "insight_dirty",
+    metadata,
+    Column("journey_id", String(36), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+insight_state = Table(  # one row: the digest of the pack settings the facts were computed with
+    "insight_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("settings", String(64), nullable=False),
 )
 
 subscriptions = Table(

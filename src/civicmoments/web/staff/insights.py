@@ -128,7 +128,7 @@ def router(console: Console) -> APIRouter:
             moment={"id": moment, "title": mo.title}, area=area, areas=AREAS, report=report, filters=f,
             groups=GROUP_NAMES, columns=columns, rows=rows, svg=svg, what=what, unit=unit, words=words,
             hidden=hidden, flags=flags, query=query,
-            versions=sorted(civic.insights.store.versions(moment)))
+            versions=sorted(civic.insights.versions(moment)))
 
     @r.get("/{moment}/export.csv")
     def export(request: Request, moment: str) -> Response:
@@ -152,7 +152,8 @@ def router(console: Console) -> APIRouter:
             return refused
         if moment not in civic.pack.moments:
             return console.page(request, "error.html", status=404, title="Not found", message=f"No moment {moment!r}.")
-        versions = sorted(civic.insights.store.versions(moment))
+        civic.insights.refresh()
+        versions = sorted(civic.insights.versions(moment))
         before = request.query_params.get("before") or (versions[0] if versions else "")
         after = request.query_params.get("after") or (versions[-1] if versions else "")
         found, errors = None, None

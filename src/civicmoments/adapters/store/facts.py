@@ -1,0 +1,212 @@
+"""The insights projection: each journey's facts kept as journeys move, and their sums.
+
+Three tables (migration 0021):
+
+- ``journey_facts``: one row per journey, ``domain.insights.fact_row`` of its ``JourneyFacts``
+  (the same facts ``InsightStore.journey_rows`` reads, so the reference and the projection agree
+  by construction), indexed so that order statistics are read by position;
+- ``insight_cells``: ``domain.insights.CELL_SUMS`` per (moment, group, version, day started,
+  group value), with group "all" for everyone; a report reads a few hundred of these rows, not a
+  million journeys;
+- ``insight_dirty``: journeys whose facts are out of date. Triggers on every table the facts are
+  read from mark a journey in the transaction that changes it, so no writer can forget to.
+
+``refresh`` takes marked journeys a batch at a time (on PostgreSQL with ``FOR UPDATE SKIP
+LOCKED``, so refreshes in several processes share the work and never wait on each other or on a
+writer), recomputes their facts, and moves each cell by the difference between the new facts and
+the old, all in one transaction with the marks it clears. A mark made while a batch is computed
+waits for it (PostgreSQL) or cannot happen (SQLite: one writer), and is taken by the next refresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy.engine import Connection, Engine
+
+from ...domain import insights as m
+from .insights import InsightStore
+from .schema import insight_cells, insight_dirty, insight_state, journey_facts, journey_groups, journeys
+from .sql import utc
+
+Spec = tuple[str | None, tuple[str, ...]]  # a moment's (service, zero-touch steps) from insights.yaml
+Band = Callable[[list[tuple[str, str, datetime]]], list[dict[str, Any]]]
+_GROUPED = ("all", *m.GROUPS)
+_MARK_ALL = ("INSERT INTO insight_dirty (journey_id, n) SELECT id, 1 FROM journeys WHERE true "
+             "ON CONFLICT (journey_id) DO UPDATE SET n = insight_dirty.n + 1")
+
+
+def settings_digest(specs: Mapping[str, Spec]) -> str:
+    """What the facts depend on beyond the store: each moment's service and zero-touch steps."""
+    text = json.dumps({k: [v[0], list(v[1])] for k, v in sorted(specs.items())}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class FactStore:
+    def __init__(self, engine: Engine, reader: Engine, rows: InsightStore) -> None:
+        self.engine, self.reader, self.rows = engine, reader, rows
+        self.pg = engine.dialect.name == "postgresql"
+        self._cols = [c.name for c in journey_facts.c]
+
+    # -- keeping the projection --------------------------------------------------------------
+    def pending(self) -> int:
+        """Journeys whose facts are out of date."""
+        with self.reader.connect() as conn:
+            return conn.execute(select(func.count()).select_from(insight_dirty)).scalar_one()
+
+    def refresh(self, specs: Mapping[str, Spec], band: Band, batch: int = 2000,
+                progress: Callable[[int, int], None] | None = None) -> int:
+        """Bring every marked journey's facts and the sums up to date; returns how many journeys
+        were recomputed. ``band(rows)`` gives ``journey_groups`` rows for journeys not yet banded
+        ((journey id, person, started_at UTC) in). ``progress(done, pending)`` after each batch.
+        When ``specs`` differ from those the facts were computed with, every journey is marked."""
+        digest = settings_digest(specs)
+        with self.engine.begin() as conn:
+            known = conn.execute(select(insight_state.c.settings).where(insight_state.c.id == 1)).scalar()
+            if known != digest:
+                conn.exec_driver_sql(_MARK_ALL)
+                conn.execute(delete(insight_state))
+                conn.execute(insert(insight_state).values(id=1, settings=digest))
+            pending = conn.execute(select(func.count()).select_from(insight_dirty)).scalar_one()
+        done = 0
+        while done < pending:  # what was marked when it began: a steady stream of writes cannot hold it
+            with self.engine.begin() as conn:
+                q = select(insight_dirty.c.journey_id).order_by(insight_dirty.c.journey_id).limit(batch)
+                if self.pg:
+                    q = q.with_for_update(skip_locked=True)
+                ids = list(conn.execute(q).scalars())
+                if not ids:
+                    break
+                self._band(conn, ids, band)
+                self._apply(conn, ids, specs)
+                conn.execute(delete(insight_dirty).where(insight_dirty.c.journey_id.in_(ids)))
+            done += len(ids)
+            if progress is not None:
+                progress(done, pending)
+        return done
+
+    def _band(self, conn: Connection, ids: list[str], band: Band) -> None:
+        q = (select(journeys.c.id, journeys.c.person, journeys.c.started_at)
+             .outerjoin(journey_groups, journey_groups.c.journey_id == journeys.c.id)
+             .where(journeys.c.id.in_(ids), journey_groups.c.journey_id.is_(None)))
+        found = [(r.id, r.person, utc(r.started_at)) for r in conn.execute(q)]
+        if found:
+            self.rows.bulk.insert(conn, journey_groups, band(found), ignore_conflicts=True)
+
+    def _apply(self, conn: Connection, ids: list[str], specs: Mapping[str, Spec]) -> None:
+        by_moment: dict[str, list[str]] = defaultdict(list)
+        for jid, moment in conn.execute(select(journeys.c.id, journeys.c.moment).where(journeys.c.id.in_(ids))):
+            by_moment[moment].append(jid)
+        new: dict[str, dict[str, Any]] = {}
+        for moment, mine in by_moment.items():
+            service, steps = specs.get(moment, (None, ()))
+            for r in self.rows.journey_rows(moment, None, None, None, service, steps, ids=mine, conn=conn):
+                jid, started = r.pop("_id"), r.pop("_started")
+                new[jid] = {"journey_id": jid, "moment": moment, "started_at": started,
+                            "day": started.astimezone(timezone.utc).date().isoformat(),
+                            **m.fact_row(m.JourneyFacts(**r))}
+        old = {r.journey_id: dict(r._mapping) for r in
+               conn.execute(select(journey_facts).where(journey_facts.c.journey_id.in_(ids)))}
+        width = len(m.CELL_SUMS)
+        both = [*old.values(), *new.values()]
+        signs = np.array([-1] * len(old) + [1] * len(new), dtype=np.int64)[:, None]
+        counts = np.array([m.contribution(r) for r in both], dtype=np.int64).reshape(len(both), width) * signs
+        where: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for i, row in enumerate(both):
+            for grp in _GROUPED:
+                where[(row["moment"], grp, row["version"], row["day"], "all" if grp == "all" else row[grp])].append(i)
+        moved = {key: counts[rows].sum(axis=0).tolist() for key, rows in where.items()}
+        if old:
+            conn.execute(delete(journey_facts).where(journey_facts.c.journey_id.in_(list(old))))
+        if new:
+            self.rows.bulk.insert(conn, journey_facts, [{c: r[c] for c in self._cols} for r in new.values()])
+        changes = [(*key, *acc) for key, acc in sorted(moved.items()) if any(acc)]
+        if changes:  # in key order: refreshes in two processes lock cells in the same order
+            keys = ("moment", "grp", "version", "day", "value")
+            cols = ", ".join((*keys, *m.CELL_SUMS))
+            mark = "%s" if self.pg else "?"
+            conn.exec_driver_sql(
+                f"INSERT INTO insight_cells ({cols}) VALUES ({', '.join([mark] * (len(keys) + width))}) "
+                f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+                + ", ".join(f"{c} = insight_cells.{c} + excluded.{c}" for c in m.CELL_SUMS), changes)
+
+    # -- reading it ----------------------------------------------------------------------------
+    def versions(self, moment: str) -> dict[str, int]:
+        """{version: journeys} of ``moment`` in the projection."""
+        c = insight_cells.c
+        with self.reader.connect() as conn:
+            return {v: int(n) for v, n in conn.execute(
+                select(c.version, func.sum(c.journeys)).where(c.moment == moment, c.grp == "all")
+                .group_by(c.version).having(func.sum(c.journeys) > 0))}
+
+    def sums(self, moment: str, versions: Sequence[str] | None, days: tuple[str | None, str | None],
+             by: str | None) -> dict[str, dict[str, int]]:
+        """{key: CELL_SUMS} of the journeys of ``moment`` (of ``versions``; started on days in
+        [days[0], days[1]), ISO dates, None for open): one key "all" (``by`` None), one per
+        version (``by`` "version") or one per value of a group. Keys with no journeys are absent."""
+        c = insight_cells.c
+        key = (c.moment if by is None else c.version if by == "version" else c.value).label("k")
+        where = [c.moment == moment, c.grp == (by if by in m.GROUPS else "all")]
+        if versions is not None:
+            where.append(c.version.in_(list(versions)))
+        if days[0] is not None:
+            where.append(c.day >= days[0])
+        if days[1] is not None:
+            where.append(c.day < days[1])
+        q = (select(key, *[func.sum(getattr(c, s)).label(s) for s in m.CELL_SUMS]).where(*where)
+             .group_by(key).having(func.sum(c.journeys) > 0))
+        with self.reader.connect() as conn:
+            return {("all" if by is None else r.k): {s: int(getattr(r, s)) for s in m.CELL_SUMS}
+                    for r in conn.execute(q)}
+
+    def at(self, column: str, moment: str, version: str | None) -> Callable[[int], float]:
+        """``at(i)``: the i-th smallest value (0-based) of ``column`` ("outcome_days" or
+        "first_notice_days") among the journeys of ``moment`` (of ``version``), read by position
+        in its index."""
+        col = journey_facts.c[column]
+        where = [journey_facts.c.moment == moment, col.is_not(None)]
+        if version is not None:
+            where.append(journey_facts.c.version == version)
+
+        def value(i: int) -> float:
+            with self.reader.connect() as conn:
+                return conn.execute(select(col).where(*where).order_by(col).limit(1).offset(i)).scalar_one()
+        return value
+
+    def upto(self, column: str, moment: str, version: str | None) -> Callable[[float], int]:
+        """``upto(d)``: how many of those values are <= d."""
+        col = journey_facts.c[column]
+        where = [journey_facts.c.moment == moment, col.is_not(None)]
+        if version is not None:
+            where.append(journey_facts.c.version == version)
+
+        def count(bound: float) -> int:
+            with self.reader.connect() as conn:
+                return conn.execute(select(func.count()).where(*where, col <= bound)).scalar_one()
+        return count
+
+    def ordered(self, column: str, moment: str, versions: Sequence[str] | None, start: datetime | None,
+                end: datetime | None, by: str | None) -> tuple[np.ndarray | None, np.ndarray]:
+        """(labels, values): ``column``'s values among the journeys of ``moment`` (of ``versions``,
+        started in [start, end)), sorted, with the value of ``by`` ("version" or a group) for each
+        (None when ``by`` is None)."""
+        col = journey_facts.c[column]
+        where = [journey_facts.c.moment == moment, col.is_not(None)]
+        if versions is not None:
+            where.append(journey_facts.c.version.in_(list(versions)))
+        if start is not None:
+            where.append(journey_facts.c.started_at >= start)
+        if end is not None:
+            where.append(journey_facts.c.started_at < end)
+        label = journey_facts.c[by] if by is not None else literal(None)
+        with self.reader.connect() as conn:
+            rows = conn.execute(select(label, col).where(*where).order_by(col)).all()
+        values = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+        return (np.array([r[0] for r in rows], dtype=object) if by is not None else None), values

@@ -1,0 +1,152 @@
+"""The insights projection (facts and sums kept as journeys move) gives the same measures as the
+reference (SQL per journey, summed in Python), on SQLite and PostgreSQL: over a random population,
+then after every kind of change the measures read (each marked by a trigger in the writing
+transaction), after a journey is deleted, and after the pack's settings change."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+
+from civicmoments.adapters.store.schema import (
+    access_log,
+    case_timeline,
+    cases,
+    consents,
+    eligibility_state,
+    insight_cells,
+    insight_dirty,
+    journeys,
+    message_history,
+    messages,
+    outbox,
+    timeline,
+)
+from civicmoments.domain import insights as m
+
+from ..conftest import make_app
+from .test_insights_analytics import N, populate
+
+
+def both(app, call):
+    """(the projection's result, the reference result) of ``call(app.insights)``."""
+    ins = app.insights
+    assert ins.facts is not None
+    fast = call(ins)
+    kept, ins.facts = ins.facts, None
+    try:
+        slow = call(ins)
+    finally:
+        ins.facts = kept
+    assert (fast.pop("engine"), slow.pop("engine")) == ("projection", "sql")
+    return fast, slow
+
+
+def same_everywhere(app, start) -> None:
+    fast, slow = both(app, lambda ins: ins.report("job-loss"))
+    assert fast == slow and fast["journeys"] >= N - 1
+    assert isinstance(fast["measures"]["impact"]["outcome_days_p90"], float)  # compared, not suppressed
+    for group in m.GROUPS:
+        fast, slow = both(app, lambda ins, g=group: ins.report("job-loss", group=g))
+        assert fast == slow, group
+    for version in ("v1", "unknown"):
+        fast, slow = both(app, lambda ins, v=version: ins.report("job-loss", version=v))
+        assert fast == slow, version
+        fast, slow = both(app, lambda ins, v=version: ins.report("job-loss", version=v, group="online"))
+        assert fast == slow, version
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    fast, slow = both(app, lambda ins: ins.report("job-loss", start=day + timedelta(days=10),
+                                                  end=day + timedelta(days=40), group="age_band"))
+    assert fast == slow and 0 < fast["journeys"] < N
+    fast, slow = both(app, lambda ins: ins.report("job-loss", start=day + timedelta(days=100)))
+    assert fast == slow and fast["empty"]
+    fast, slow = both(app, lambda ins: ins.compare("job-loss", "v1", "v2"))
+    assert fast == slow
+
+
+def test_the_projection_and_the_reference_agree_before_and_after_changes(db_url, clock):
+    app = make_app(db_url, clock)
+    populate(app)
+    start = clock.now()
+    assert app.insights.facts.pending() == N + 40, "every journey written is marked"
+    same_everywhere(app, start)
+    assert app.insights.facts.pending() == 0
+
+    # every kind of change the measures read, through the tables' own writes
+    rng = random.Random(3)
+    with app.store.reader.connect() as conn:
+        js = conn.execute(select(journeys.c.id, journeys.c.person).where(journeys.c.moment == "job-loss")
+                          .order_by(journeys.c.id)).all()
+        ms = conn.execute(select(messages.c.id).order_by(messages.c.id)).scalars().all()
+        cs = conn.execute(select(cases.c.id).order_by(cases.c.id)).scalars().all()
+        ob = conn.execute(select(outbox.c.id).where(outbox.c.status == "pending")).scalars().all()
+    picked = rng.sample(js, 60)
+    with app.store.engine.begin() as conn:
+        for jid, person in picked[:10]:  # reached, with a new time to outcome
+            conn.execute(update(journeys).where(journeys.c.id == jid).values(
+                status="completed", state={"outcome": {"duration_s": rng.uniform(1, 300) * 86400,
+                                                       "confirmed": {"at": start.isoformat()}}}))
+        for jid, _ in picked[10:20]:
+            conn.execute(insert(timeline).values(journey_id=jid, at=start, kind="step-done", step="survey",
+                                                 detail={"questions": 2}))
+        for mid in rng.sample(ms, 15):
+            conn.execute(insert(message_history).values(message_id=mid, at=start, channel="sms",
+                                                        status="delivered", detail=""))
+            conn.execute(update(messages).where(messages.c.id == mid).values(status="delivered"))
+        for oid in ob[:10]:
+            conn.execute(update(outbox).where(outbox.c.id == oid).values(status="done"))
+        for cid in rng.sample(cs, 10):
+            conn.execute(update(cases).where(cases.c.id == cid).values(outcome="overturned"))
+            conn.execute(insert(case_timeline).values(case_id=cid, at=start, actor="officer", action="note",
+                                                      detail={}))
+        for jid, person in picked[20:30]:
+            conn.execute(insert(consents).values(id=f"new-{jid}", person_id=person, purpose="employment-support",
+                                                 notice_version="1", state="withdrawn", at=start + timedelta(days=90),
+                                                 channel="portal"))
+            conn.execute(insert(cases).values(
+                id=f"corr-{jid}", key=f"corr-{jid}", queue="correction", organisation="employment-department",
+                person_id=person, journey_id=None, reason="x", priority="normal", status="open",
+                opened_at=start + timedelta(days=90), due_at=start, version=1, data={}, tasks=[]))
+        seq = conn.execute(select(func.max(access_log.c.seq))).scalar() or 0
+        for k, (jid, person) in enumerate(picked[30:40]):
+            conn.execute(insert(access_log).values(seq=seq + k + 1, prev="0" * 64, hash=f"{k:064d}",
+                                                   person_id=person, body={"outcome": "refused"}))
+            conn.execute(delete(eligibility_state).where(eligibility_state.c.person_id == person))
+            conn.execute(insert(eligibility_state).values(person_id=person, service="jsa-new-style",
+                                                          eligible=True, since=start.date()))
+        gone = picked[40][0]
+        conn.execute(delete(journeys).where(journeys.c.id == gone))
+    assert app.insights.facts.pending() >= 50
+    same_everywhere(app, start)
+    with app.store.reader.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(insight_dirty)).scalar() == 0
+        cells = conn.execute(select(func.sum(insight_cells.c.journeys)).where(
+            insight_cells.c.moment == "job-loss", insight_cells.c.grp == "all")).scalar()
+    assert cells == N - 1, "the deleted journey left the sums"
+
+    # the pack's settings change: every journey is recomputed with them
+    ins = app.insights
+    before = ins.report("job-loss")["measures"]["efficiency"]["zero_touch_rate"]
+    spec = ins.settings.moments["job-loss"]
+    ins.settings.moments["job-loss"] = type(spec)(spec.service, ("award", "late-award"))
+    assert ins.refresh() == N + 39
+    fast, slow = both(app, lambda i: i.report("job-loss"))
+    assert fast == slow and fast["measures"]["efficiency"]["zero_touch_rate"] != before
+    app.store.close()
+
+
+def test_writes_that_do_not_change_a_measure_mark_nothing(db_url, clock):
+    app = make_app(db_url, clock)
+    populate(app, seed=8)
+    app.insights.refresh()
+    with app.store.engine.begin() as conn:
+        jid = conn.execute(select(journeys.c.id).limit(1)).scalar()
+        conn.execute(update(journeys).where(journeys.c.id == jid).values(updated_at=clock.now()))  # a step moved
+        conn.execute(insert(timeline).values(journey_id=jid, at=clock.now(), kind="note", step=None, detail={}))
+        seq = conn.execute(select(func.max(access_log.c.seq))).scalar() or 0
+        conn.execute(insert(access_log).values(seq=seq + 1, prev="0" * 64, hash="1" * 64, person_id="p0001",
+                                               body={"outcome": "allowed"}))
+    assert app.insights.facts.pending() == 0
+    app.store.close()

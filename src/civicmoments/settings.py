@@ -105,6 +105,9 @@ class Settings(BaseSettings):
         default="projection", description="what computes the insights: the projection kept as journeys move "
         "(sums and indexed facts per journey), SQL on the store, or DuckDB reading it (the `insights` extra; "
         "on SQLite in a child process of its own)")
+    insights_refresh_seconds: float = Field(
+        default=60.0, ge=0, description="how often `civic serve` and `civic worker` bring the insights "
+        "projection up to date (0: only when a report is asked for)")
     sweep_partitions: int = Field(default=1, ge=1, le=4096, description="parts the daily sweep is split into; "
                                   "with more than one, every `civic serve` and `civic worker` takes parts until "
                                   "none is left, and no part is done twice")

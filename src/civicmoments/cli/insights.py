@@ -1,4 +1,5 @@
-"""Insights: a moment's measures (show), two versions side by side (compare), CSV (export)."""
+"""Insights: a moment's measures (show), two versions side by side (compare), CSV (export), and
+the projection they are read from brought up to date (refresh)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,22 @@ def insights_show(moment: str, version, start, end, group, as_json: bool) -> Non
         for flag in cell["flags"]:
             click.echo(f"  flagged: {flag}")
     click.echo(f"computed with {report['engine']}")
+
+
+@insights.command("refresh")
+def insights_refresh() -> None:
+    """Bring the insights projection up to date now, with progress (after an upgrade it is built
+    from every journey; `civic serve` and `civic worker` keep it up to date after that)."""
+    app = common._app()
+    if app.insights.facts is None:
+        raise click.ClickException(f"the insights engine is {app.settings.insights_engine!r}, which keeps no "
+                                   "projection (set CIVIC_INSIGHTS_ENGINE=projection)")
+
+    def progress(done: int, pending: int) -> None:
+        click.echo(f"  {done:,} of {pending:,} journeys", err=True)
+
+    done = app.insights.refresh(progress=progress)
+    click.echo(f"insights projection up to date: {done:,} journeys recomputed")
 
 
 @insights.command("compare")

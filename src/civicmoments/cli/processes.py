@@ -60,6 +60,7 @@ def serve(host: str | None, port: int | None) -> None:
             stop.wait(3600)
 
     threading.Thread(target=nightly, name="sweep", daemon=True).start()
+    threading.Thread(target=keep_insights, args=(app, stop), name="insights", daemon=True).start()
     where = {"host": host or app.settings.host, "port": port or app.settings.port, "log_level": "warning"}
     base = f"http://{where['host']}:{where['port']}"
     click.echo(f"API on {base}/v1 (OpenAPI at {base}/openapi.json, health at {base}/healthz)")
@@ -106,11 +107,27 @@ def worker(until_idle: bool) -> None:
     nats = app.nats_intake().start() if app.settings.nats_url else None  # any worker may take intake messages
     if app.settings.sweep_partitions > 1:  # any worker may take parts of the daily sweep
         threading.Thread(target=daily_sweep, args=(app, supervisor.stopping), name="sweep", daemon=True).start()
+    threading.Thread(target=keep_insights, args=(app, supervisor.stopping), name="insights", daemon=True).start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stopping.set())
     supervisor.run()
     if nats is not None:
         nats.stop()
+
+
+def keep_insights(app, stop: threading.Event) -> None:
+    """Keep the insights projection up to date, every ``insights_refresh_seconds``, so a report
+    reads it without waiting (several processes share the work on PostgreSQL)."""
+    every = app.settings.insights_refresh_seconds
+    if not every or app.insights.facts is None:
+        return
+    while not stop.wait(every):
+        try:
+            app.insights.refresh()
+        except Exception as exc:  # noqa: BLE001 - keep working; a report refreshes what is left
+            from ..logs import get
+
+            get("civic.insights").error("insights refresh failed", error=type(exc).__name__)
 
 
 def daily_sweep(app, stop: threading.Event) -> None:

@@ -45,7 +45,18 @@ def _seed(app) -> dict:
                                     {"attribute": "family_name", "value": "Stopped"},
                                     {"attribute": "employer", "value": "Northfield"},
                                     {"attribute": "jsa_claimant", "value": True}])
-    return {"sid": sid, "ola": ola, "ola_case": app.cases.open("work-coach", ola, "Not online: call to agree a plan").id,
+    bea = app.registry.add_person()  # changed her bank details a few days before a payment: held for a check
+    app.registry.record(None, bea, [{"attribute": "given_name", "value": "Bea"},
+                                    {"attribute": "family_name", "value": "Banks"},
+                                    {"attribute": "date_of_birth", "value": "1980-01-01"},
+                                    {"attribute": "bank_account", "value": "20-00-00 55779911"},
+                                    {"attribute": "email", "value": "bea.banks@example.org"}])
+    app.payments.award(bea, "jsa-new-style", "bea-award", start=app.clock.now().date())
+    change = app.payments.request_bank_change(bea, "20-00-00", "55779944")
+    (sent,) = [m for m in app.messenger.of_person(bea, reveal=True) if m["template"] == "bank-details-code"]
+    app.payments.confirm_bank_change(bea, change["id"], sent["content"]["long"].split("enter this code: ")[1][:6])
+    (check,) = app.cases.list(queue="verification", person=bea)
+    return {"bea_check": check.id, "sid": sid, "ola": ola, "ola_case": app.cases.open("work-coach", ola, "Not online: call to agree a plan").id,
             "pia": pia, "pia_case": app.cases.open("work-coach", pia, "Says she was charged a full fare").id}
 
 
@@ -326,3 +337,15 @@ def test_a_stopped_benefit_is_on_your_decisions_with_the_link_to_ask_again(conso
     until(person, f"{url}/decisions", "#reconsideration")
     assert person.locator("#ask").count() == 0
     person.context.close()
+
+
+def test_the_officer_checking_a_bank_change_sees_its_last_digits_where_the_code_went_and_when(console, browser):  # noqa: F811
+    page = browser.new_context().new_page()
+    sign_in_officer(page, console.url, "Dev Decider")
+    page.goto(f"{console.url}/staff/cases/{console.seeded['bea_check']}")
+    assert page.inner_text("#bank-change-account") == "Ending 9944"
+    assert page.inner_text("#bank-change-code") == "By email to b…@example.org"
+    assert re.fullmatch(r"\w+day \d{1,2} \w+ \d{4}, \d{1,2}(:\d\d)?[ap]m", page.inner_text("#bank-change-at"))
+    assert "55779944" not in page.content() and "bea.banks@" not in page.content()
+    check(page, "staff/case-bank-change")
+    page.context.close()

@@ -9,6 +9,12 @@ When someone disputes a fare, the back office records it (``POST /v1/disputes``)
 pseudonym the platform gave the authority for the fare concession, and publishes it to the
 platform as a ``metro.fare-disputed`` CloudEvent; the platform opens a case. The platform's
 answer is passed on: 202 with its receipt, or its problem (a pseudonym it never gave is 422).
+
+Every error the gates answer is an RFC 9457 problem (``application/problem+json``: type, title,
+status, detail), as the platform's are: a bad request (422, ``errors`` with JSON pointers), an
+unknown path (404), the platform out of reach (503) or answering with an error (502, with its
+``platform_status``), a dispute the platform refused (its status, with ``dispute`` and the
+platform's own problem as ``platform``), and anything unforeseen (500, no internals).
 """
 
 from __future__ import annotations
@@ -19,8 +25,51 @@ from datetime import datetime, timezone
 from typing import Any
 
 import httpx
-from fastapi import Body, FastAPI, HTTPException
+from fastapi import Body, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEMS = "https://metro.example/problems/"
+TITLES = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "This method is not allowed here"),
+          422: ("invalid-request", "Invalid request"), 502: ("platform-error", "The platform answered with an error"),
+          503: ("platform-unavailable", "The platform cannot be reached now")}
+
+
+def problem(status: int, detail: str, slug: str | None = None, title: str | None = None, **more: Any) -> JSONResponse:
+    """An RFC 9457 problem: ``{type, title, status, detail, **more}`` as application/problem+json."""
+    known_slug, known_title = TITLES.get(status, ("error", "The request cannot be served"))
+    return JSONResponse({"type": PROBLEMS + (slug or known_slug), "title": title or known_title, "status": status,
+                         "detail": detail, **more}, status_code=status, media_type="application/problem+json")
+
+
+class PlatformError(Exception):
+    """The platform could not be asked (503) or answered with an error (502)."""
+
+    def __init__(self, status: int, detail: str, platform_status: int | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.platform_status = status, detail, platform_status
+
+
+def _install_problems(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"pointer": "/" + "/".join(str(p) for p in e["loc"]), "message": str(e["msg"])} for e in exc.errors()]
+        return problem(422, "; ".join(f"{e['pointer']}: {e['message']}" for e in errors), errors=errors)
+
+    @app.exception_handler(PlatformError)
+    async def _platform(_: Request, exc: PlatformError) -> JSONResponse:
+        more = {"platform_status": exc.platform_status} if exc.platform_status is not None else {}
+        return problem(exc.status, exc.detail, **more)
+
+    @app.exception_handler(Exception)
+    async def _unforeseen(_: Request, exc: Exception) -> JSONResponse:
+        return problem(500, "the gate could not answer; charge the fare", slug="internal-error",
+                       title="Something went wrong at the gate")
 
 
 def create_app(platform_url: str, token: str, fare_pence: int = 280) -> FastAPI:
@@ -29,17 +78,29 @@ def create_app(platform_url: str, token: str, fare_pence: int = 280) -> FastAPI:
                           timeout=10)
     taps: list[dict[str, Any]] = []
     lock = threading.Lock()
+    _install_problems(app)
+
+    def ask(path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return client.post(path, **kwargs)
+        except httpx.TransportError as exc:
+            raise PlatformError(503, f"the platform cannot be reached ({type(exc).__name__}); charge the fare "
+                                     "and try again later") from None
 
     @app.post("/v1/taps")
     def tap(body: dict = Body(...)) -> dict:
         card = body.get("card")
         if not isinstance(card, str) or not card:
             raise HTTPException(422, "a tap needs the card id")
-        fare = int(body.get("fare_pence") or fare_pence)
-        r = client.post("/v1/chargeback/fares", json={"token": card, "fare_pence": fare})
+        fare = body.get("fare_pence") or fare_pence
+        if not isinstance(fare, int) or isinstance(fare, bool) or fare < 0:
+            raise HTTPException(422, "fare_pence is a whole number of pence, 0 or more")
+        r = ask("/v1/chargeback/fares", json={"token": card, "fare_pence": fare})
         if r.status_code == 429:
-            raise HTTPException(503, "the platform asks us to slow down; charge the fare and retry later")
-        r.raise_for_status()
+            raise PlatformError(503, "the platform asks us to slow down; charge the fare and retry later")
+        if r.status_code >= 400:
+            raise PlatformError(502, f"the platform answered {r.status_code} to the fare check: "
+                                     f"{_detail(r)}; charge the fare", r.status_code)
         waived = r.json()["waived"]
         entry = {"card": card, "at": datetime.now(timezone.utc).isoformat(), "waived": waived,
                  "charged_pence": 0 if waived else fare}
@@ -63,11 +124,29 @@ def create_app(platform_url: str, token: str, fare_pence: int = 280) -> FastAPI:
                                          if k in body}}
         event = {"specversion": "1.0", "type": "metro.fare-disputed", "source": "https://metro.example/disputes",
                  "id": reference, "subject": subject, "data": data}
-        r = client.post("/v1/events", json=event, headers={"Content-Type": "application/cloudevents+json"})
-        return JSONResponse({"dispute": reference, "platform": r.json()}, status_code=r.status_code)
+        r = ask("/v1/events", json=event, headers={"Content-Type": "application/cloudevents+json"})
+        answer = _body(r)
+        if r.status_code >= 400:
+            return problem(r.status_code, f"the platform refused dispute {reference}: {_detail(r)}",
+                           slug="dispute-refused", title="The platform refused the dispute", dispute=reference,
+                           platform=answer)
+        return JSONResponse({"dispute": reference, "platform": answer}, status_code=r.status_code)
 
     @app.get("/healthz")
     def health() -> dict:
         return {"status": "ok"}
 
     return app
+
+
+def _body(r: httpx.Response) -> Any:
+    try:
+        return r.json()
+    except ValueError:
+        return {"text": r.text[:500]}
+
+
+def _detail(r: httpx.Response) -> str:
+    body = _body(r)
+    return str(body.get("detail") or body.get("title") or body.get("text") or r.reason_phrase) \
+        if isinstance(body, dict) else r.reason_phrase

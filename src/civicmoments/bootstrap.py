@@ -423,6 +423,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     # a bank-details change checked by an officer releases (or keeps) the payment held for it
     cases.on_resolved.append(lambda case, officer: case.queue == "verification" and (case.data or {}).get("change")
                              and app.payments.change_checked(case, officer))
+    # an officer could not accept a check of what the person did or sent: the person is told why
+    cases.on_resolved.append(lambda case, officer: _tell_rejected(app, case))
     app.intake.authority = Authority(load_authority(pack.root / "registry" / "authority.yaml", set(pack.event_types),
                                                     set(pack.attributes)), people, app.resolver, cases)
     app.intake.lifetime = Lifetime(registry, lambda t, s, d: store.publish(t, s, d, clock.now()), clock)
@@ -457,6 +459,29 @@ def _assisted_cases(messenger: Messenger, cases: Cases) -> None:
             pass
 
     cases.on_resolved.append(delivered)
+
+
+def _tell_rejected(app: App, case) -> str | None:
+    """A case resolved ``rejected`` about something the person did or sent: a change of bank details an
+    officer found was not theirs (a ``verification`` case with ``data.change``), or documents attached to
+    the case. The person is told, with the officer's reason (template ``check-rejected``, once per case).
+    A correction is told by its own moment (``correction-outcome``). Returns the message id, or None."""
+    from .engine.ports import Effect
+
+    if case.outcome != "rejected" or case.queue == "correction" or "check-rejected" not in app.pack.templates:
+        return None
+    if case.queue == "verification" and (case.data or {}).get("change"):
+        what = "bank-change"
+    elif app.evidence.listed(case.id):
+        what = "evidence"
+    else:
+        return None
+    e = Effect(key=f"check-rejected:{case.id}", journey="", person=case.person, step="check",
+               kind="notify", payload={"spec": {"template": "check-rejected"},
+                                       "personalisation": {"values": {"what": what, "reason": case.outcome_reason}}},
+               max_attempts=1, backoff_seconds=0, id=0, attempts=1)
+    (r,) = app.messenger.perform([e])
+    return (r.result or {}).get("message") if r.error is None else None
 
 
 def _service_needs(app: App, service_id: str) -> tuple[str, tuple[str, ...]] | None:

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -131,6 +132,7 @@ class Demo:
     def __init__(self, directory: Path, serve: bool) -> None:
         self.directory, self.serve = directory, serve
         self.procs: list[subprocess.Popen] = []
+        self.agencies: AgencyInbox | None = None
         self.say = click.echo
         self.t0 = time.monotonic()
 
@@ -162,11 +164,27 @@ class Demo:
                 p.kill()
 
     def run(self) -> None:
+        """The demo; Ctrl-C or SIGTERM stops it, and with it every process it started (the platform, the
+        partners), whatever it was doing. Its data folder is the owner's alone (0700), as ``civic``'s is."""
+        previous = signal.signal(signal.SIGTERM, _terminated)
+        try:
+            self._run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
+            self.stop()
+            if self.agencies is not None:
+                self.agencies.close()
+            signal.signal(signal.SIGTERM, previous)
+
+    def _run(self) -> None:
         if not (ROOT / "partners" / "jobmatch").is_dir():
             raise click.ClickException("the demo runs from a checkout of the repository: partners/ is missing")
         logs.configure("ERROR", json=False)
         shutil.rmtree(self.directory, ignore_errors=True)
-        self.directory.mkdir(parents=True)
+        self.directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700)
         port, jm, metro = int(os.environ.get("CIVIC_PORT") or free_port()), free_port(), free_port()
         self.agencies = AgencyInbox()
         url = f"http://127.0.0.1:{port}"
@@ -222,21 +240,15 @@ class Demo:
         for u in (url, f"http://127.0.0.1:{jm}", f"http://127.0.0.1:{metro}"):
             self.wait(f"{u} to start", lambda u=u: _up(u), timeout=60)
         say(f"platform {url}; JobMatch (2,000 postings) :{jm}; Metro Transit gates :{metro}")
-        try:
-            self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
-            self.lifetime(url, tokens, families)
-            if self.serve:
-                say(click.style(f"\nThe portal is running at {url}: sign in and choose 'Abe Ashworth' (listed first). "
-                                f"API docs at {url}/docs.", bold=True))
-                say(click.style(f"The staff console is at {url}/staff: sign in as Wanda Coach (work coach) and open "
-                                "'A work coach calls' to see Abe's case. Ctrl-C stops everything.", bold=True))
-                while all(p.poll() is None for p in self.procs):
-                    time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
-            self.agencies.close()
+        self.story(url, tokens, abe, colleagues, f"http://127.0.0.1:{metro}")
+        self.lifetime(url, tokens, families)
+        if self.serve:
+            say(click.style(f"\nThe portal is running at {url}: sign in and choose 'Abe Ashworth' (listed first). "
+                            f"API docs at {url}/docs.", bold=True))
+            say(click.style(f"The staff console is at {url}/staff: sign in as Wanda Coach (work coach) and open "
+                            "'A work coach calls' to see Abe's case. Ctrl-C stops everything.", bold=True))
+            while all(p.poll() is None for p in self.procs):
+                time.sleep(0.5)
 
     def story(self, url: str, tokens: dict[str, str], abe: str, colleagues: list[str], metro: str) -> None:
         say = self.say
@@ -476,6 +488,11 @@ def seed_families(app) -> dict[str, str]:
     app.registry.join_household(home, ids["cath"], "partner")
     app.registry.join_household(home, ids["dot"], "child")
     return ids
+
+
+def _terminated(signum, frame) -> None:
+    """SIGTERM ends the demo as Ctrl-C does: through its clean-up, which stops its child processes."""
+    raise SystemExit(128 + signal.SIGTERM)
 
 
 def _up(url: str) -> bool:

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
+    cli_log_level: str = Field(default="ERROR", description="the logs of one-shot commands (civic cases, orgs …): "
+                               "what they refuse is their own one-line error, not a log line as well")
     log_json: bool = True
     idle_sleep_seconds: float = 0.05
     sms_providers: list[SmsProvider] = Field(default_factory=list, description="JSON list")

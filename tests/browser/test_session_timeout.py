@@ -103,3 +103,30 @@ def test_without_it_the_person_is_signed_out_on_time_and_told_so_in_welsh(platfo
     assert "/plan" not in page.url  # signed out: the plan asks them to sign in again
     assert page.locator("#sign-out").count() == 0
     page.context.close()
+
+
+def test_a_refused_security_token_keeps_the_person_signed_in_and_says_to_try_again(platform, browser):  # noqa: F811
+    url, clock = platform
+    page = _signed_in_page(browser, url)
+    dialog = page.locator("#civic-timeout-dialog")
+    page.evaluate("document.getElementById('civic-timeout').dataset.csrf = 'out-of-date'")
+    clock.advance(timedelta(seconds=SESSION_SECONDS - WARN_BEFORE + 10))
+    page.clock.run_for((SESSION_SECONDS - WARN_BEFORE + 10) * 1000)
+    dialog.wait_for(state="visible")
+    with page.expect_response(lambda r: r.url.endswith("/session/renew")) as answer:
+        page.get_by_role("button", name="Stay signed in").click()
+    assert answer.value.status == 403
+    page.get_by_text("you are still signed in").wait_for()
+    assert page.url == url + "/plan" and dialog.is_visible()
+    check(page, "timeout-retry-en")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Stay signed in").click()  # reloads: a fresh token
+    assert page.url == url + "/plan" and page.locator("#sign-out").count() == 1
+    page.clock.run_for(10 * 1000)  # the fresh page's warning is due at once
+    dialog.wait_for(state="visible")
+    page.get_by_role("button", name="Stay signed in").click()
+    dialog.wait_for(state="hidden")
+    clock.advance(timedelta(minutes=30))
+    page.goto(url + "/plan")
+    assert page.url == url + "/plan" and page.locator("#sign-out").count() == 1
+    page.context.close()

@@ -40,7 +40,23 @@ def _seed(app) -> dict:
                                     {"attribute": "date_of_birth", "value": "1990-02-03"}])
     app.agreements.put("metro-fare-disputes", "Metro Transit", "fare-concession", ["given_name", "family_name"],
                        "identified", 30)
-    return {"ola": ola, "ola_case": app.cases.open("work-coach", ola, "Not online: call to agree a plan").id,
+    sid = app.registry.add_person()  # gets New Style JSA; his employer reports a new job
+    app.registry.record(None, sid, [{"attribute": "given_name", "value": "Sid"},
+                                    {"attribute": "family_name", "value": "Stopped"},
+                                    {"attribute": "employer", "value": "Northfield"},
+                                    {"attribute": "jsa_claimant", "value": True}])
+    bea = app.registry.add_person()  # changed her bank details a few days before a payment: held for a check
+    app.registry.record(None, bea, [{"attribute": "given_name", "value": "Bea"},
+                                    {"attribute": "family_name", "value": "Banks"},
+                                    {"attribute": "date_of_birth", "value": "1980-01-01"},
+                                    {"attribute": "bank_account", "value": "20-00-00 55779911"},
+                                    {"attribute": "email", "value": "bea.banks@example.org"}])
+    app.payments.award(bea, "jsa-new-style", "bea-award", start=app.clock.now().date())
+    change = app.payments.request_bank_change(bea, "20-00-00", "55779944")
+    (sent,) = [m for m in app.messenger.of_person(bea, reveal=True) if m["template"] == "bank-details-code"]
+    app.payments.confirm_bank_change(bea, change["id"], sent["content"]["long"].split("enter this code: ")[1][:6])
+    (check,) = app.cases.list(queue="verification", person=bea)
+    return {"bea_check": check.id, "sid": sid, "ola": ola, "ola_case": app.cases.open("work-coach", ola, "Not online: call to agree a plan").id,
             "pia": pia, "pia_case": app.cases.open("work-coach", pia, "Says she was charged a full fare").id}
 
 
@@ -279,3 +295,57 @@ def test_a_correction_with_a_document_an_assisted_commitment_and_a_partner_agenc
     assert "Pia" in partner.inner_text("#facts-table") and "1990" not in partner.inner_text("main")
     assert partner.locator("#agreement-only").count() == 1 and partner.locator("#journeys").count() == 0
     check(partner, "staff/single-view-partner")
+
+
+def test_a_stopped_benefit_is_on_your_decisions_with_the_link_to_ask_again(console, browser):  # noqa: F811
+    """The stop message points to "Your decisions": the stop is there with the decision maker's reason,
+    and asking again from it sends the request, in English and Welsh."""
+    import httpx
+
+    url, sid = console.url, console.seeded["sid"]
+    httpx.post(f"{url}/v1/events", json={
+        "specversion": "1.0", "type": "uk.gov.dwp.employment.job-started", "source": "https://northfield.example/hr",
+        "id": f"S-{sid}", "subject": sid, "data": {"start_date": "2026-12-01"}}, headers={
+        "Authorization": f"Bearer {console.tokens['Northfield']}",
+        "Content-Type": "application/cloudevents+json"}).raise_for_status()
+    dev = {"Authorization": f"Bearer {console.officer_tokens['demo-decision-maker']}"}
+    deadline = time.monotonic() + 60
+    while not (cases := httpx.get(f"{url}/v1/cases", params={"person": sid, "queue": "decision-review"},
+                                  headers=dev).json()["items"]):
+        assert time.monotonic() < deadline, "no review opened"
+        time.sleep(0.5)
+    (case,) = cases
+    httpx.post(f"{url}/v1/cases/{case['id']}/resolve", headers=dev, json={
+        "outcome": "upheld", "reason": "Payroll shows the new job from 1 December.",
+        "version": case["version"]}).raise_for_status()
+
+    person = browser.new_context().new_page()
+    person.goto(f"{url}/sign-in")
+    person.locator("button", has_text="Sid Stopped").click()
+    person.wait_for_url(f"{url}/")
+    until(person, f"{url}/decisions", "#ask")
+    assert "Stopped from 1 December 2026" in person.inner_text("#decision")
+    assert "Payroll shows the new job" in person.inner_text("#review")
+    check(person, "staff/portal-decisions-stop-en")
+    person.goto(f"{url}/language?to=cy&next=/decisions")
+    assert "Daeth i ben o 1 Rhagfyr 2026" in person.inner_text("#decision")
+    check(person, "staff/portal-decisions-stop-cy")
+    person.goto(f"{url}/language?to=en&next=/decisions")
+    person.locator("#ask").click()
+    person.get_by_role("button", name="Send my request").click()
+    assert "A different decision maker will look at the decision again" in person.inner_text("main")
+    until(person, f"{url}/decisions", "#reconsideration")
+    assert person.locator("#ask").count() == 0
+    person.context.close()
+
+
+def test_the_officer_checking_a_bank_change_sees_its_last_digits_where_the_code_went_and_when(console, browser):  # noqa: F811
+    page = browser.new_context().new_page()
+    sign_in_officer(page, console.url, "Dev Decider")
+    page.goto(f"{console.url}/staff/cases/{console.seeded['bea_check']}")
+    assert page.inner_text("#bank-change-account") == "Ending 9944"
+    assert page.inner_text("#bank-change-code") == "By email to b…@example.org"
+    assert re.fullmatch(r"\w+day \d{1,2} \w+ \d{4}, \d{1,2}(:\d\d)?[ap]m", page.inner_text("#bank-change-at"))
+    assert "55779944" not in page.content() and "bea.banks@" not in page.content()
+    check(page, "staff/case-bank-change")
+    page.context.close()

@@ -41,7 +41,10 @@ TEST_NOW = "2026-11-30T09:00:00Z"
 
 def civic_env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
-    env.update({"CIVIC_DATA_DIR": str(tmp), "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
+    # one-shot commands run in the test's own process too, where the log configuration is shared: WARNING
+    # for them as for the servers, so a test reading the logs sees them whichever command ran first
+    env.update({"CIVIC_DATA_DIR": str(tmp), "CIVIC_LOG_LEVEL": "WARNING", "CIVIC_CLI_LOG_LEVEL": "WARNING",
+                "CIVIC_IDLE_SLEEP_SECONDS": "0.01",
                 "CIVIC_NOW": TEST_NOW,
                 # the portal needs an identity provider; these servers without the demo one serve the API
                 "CIVIC_PORTAL": "true" if extra.get("CIVIC_DEMO_MODE") == "true" else "false", **extra})

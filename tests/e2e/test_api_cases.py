@@ -56,7 +56,13 @@ def test_without_an_officer_token_the_answer_is_401(world):
 
 
 def test_acting_outside_ones_queues_or_organisation_is_403_and_logged(world, capsys):
+    import structlog
+
+    from civicmoments.engine import cases
+
     client, app, t, person, review, coach = world
+    structlog.reset_defaults()  # log to this test's captured output, whatever level earlier commands configured
+    cases.log.__dict__.pop("bind", None)
     for who in ("coach", "metro"):
         r = client.post(f"/v1/cases/{review.id}/resolve", json={"outcome": "upheld", "reason": "x", "version": 1},
                         headers=t[who])

@@ -105,7 +105,23 @@ def test_an_appeal_and_the_documents_on_a_case_from_the_command_line(civic):
     assert "written to" in written and target.read_bytes() == b"%PDF-1.4\n%payslip\n"
     assert "give --out FILE" in civic("cases", "evidence", review.id, doc["id"], "--as", "Dara", code=2)
     refused = civic("cases", "evidence", review.id, "--as", "Wendy", code=1)  # a work coach: not this queue
-    (error,) = [line for line in refused.splitlines() if line.startswith("Error:")]  # the refusal is also logged
+    (error,) = [line for line in refused.splitlines() if line.startswith("Error:")]
     assert "may not see cases in queue 'decision-review'" in error
     app = drain(civic.tmp)
     assert any(doc["id"] in str(e) and e.get("officer") == dara.id for e in app.registry.store.log_for("rae"))
+
+
+def test_a_refused_action_is_one_line_on_the_terminal_and_no_log_line(civic):
+    """Run as an operator runs it (its own process, its stderr apart): the refusal is the one error line."""
+    import subprocess
+
+    from .conftest import CIVIC, civic_env
+
+    (case,) = json.loads(civic("cases", "list", "--queue", "decision-review", "--json"))
+    env = {k: v for k, v in civic_env(civic.tmp).items() if k != "CIVIC_CLI_LOG_LEVEL"}  # as it ships
+    done = subprocess.run([*CIVIC, "cases", "resolve", case["id"], "upheld", "--reason", "x", "--version", "1",
+                           "--as", "Wendy"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "Error: Your roles do not let you do this on this queue: officer 'Wendy' (work-coach, employment-department) may not resolve cases in queue "
+        "'decision-review'"], done.stderr

@@ -3,6 +3,12 @@ confirms it, and only then does New Style JSA (and with it free travel) stop, fr
 
 from __future__ import annotations
 
+import hashlib
+import html
+import re
+import secrets
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,7 +24,17 @@ CARD = "METRO-CARD-0042"
 
 @pytest.fixture
 def world(db_url, clock):
-    app = make_app(db_url, clock)
+    yield from _world(db_url, clock)
+
+
+@pytest.fixture
+def portal_world(db_url, clock):
+    """The same, with the portal (its demo sign-in) for the person's own pages."""
+    yield from _world(db_url, clock, {"demo_mode": True, "session_secret": "s" * 40})
+
+
+def _world(db_url, clock, settings=None):
+    app = make_app(db_url, clock, settings=settings)
     tokens = {}
     for name, source, scopes in [(NORTHFIELD, "https://northfield.example/*", ["uk.gov.dwp.employment.*"]),
                                  ("Metro Transit", "https://metro.example/*", ["transit:check"])]:
@@ -27,6 +43,8 @@ def world(db_url, clock):
     app.agreements.put("metro-fares", "Metro Transit", "fare-concession", [], "identified", 1, ["active-jobseeker"])
     app.officers.add("Dara Maker", "sub-dara", "employment-department", ["decision-maker"])
     tokens["Dara"] = {"Authorization": f"Bearer {app.officers.token('Dara Maker')}"}
+    app.officers.add("Deri Second", "sub-deri", "employment-department", ["decision-maker"])
+    tokens["Deri"] = {"Authorization": f"Bearer {app.officers.token('Deri Second')}"}
     abe = known(app, employer=NORTHFIELD, tier="gold", given_name="Abe", family_name="Ashworth",
                 employment_status="unemployed", jsa_claimant=True)
     app.transit.register(abe, CARD)
@@ -51,8 +69,8 @@ def messages(app, person) -> dict[str, dict]:
     return {m["template"]: m for m in app.messenger.of_person(person, reveal=True)}
 
 
-def resolve(client, tokens, case, outcome, reason):
-    r = client.post(f"/v1/cases/{case.id}/resolve", headers=tokens["Dara"],
+def resolve(client, tokens, case, outcome, reason, by="Dara"):
+    r = client.post(f"/v1/cases/{case.id}/resolve", headers=tokens[by],
                     json={"outcome": outcome, "reason": reason, "version": case.version})
     assert r.status_code == 200, r.text
 
@@ -139,3 +157,67 @@ def test_the_job_loss_outcome_counts_only_once_the_change_is_confirmed(world):
     assert found["journey"].outcome["confirmed"]["case"] == case.id
     assert found["journey"].outcome["confirmed"]["outcome"] == "upheld"
     assert [t["kind"] for t in found["timeline"]][-1] == "outcome-confirmed"
+
+
+def signed_in(app, client, person) -> TestClient:
+    """``client`` with a server-side portal session for ``person`` (as the portal's sign-in leaves it)."""
+    token, now = secrets.token_urlsafe(32), app.clock.now()
+    app.sessions.save(hashlib.sha256(token.encode()).hexdigest(), {"person": person, "csrf": secrets.token_urlsafe(24)},
+                      now, now + timedelta(hours=1))
+    client.cookies.set("civic_session", token)
+    return client
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+def test_a_kept_stop_is_on_your_decisions_with_its_reason_and_asking_again_opens_a_reconsideration(portal_world, lang):
+    """The stop message sends the person to "Your decisions": the stop is there with the decision maker's
+    reason and the link to ask again, and asking opens the mandatory reconsideration the page promises;
+    overturned, the benefit carries on from the day it stopped."""
+    client, app, tokens, abe = portal_world
+    new_job(client, tokens, abe)
+    app.worker.drain()
+    person = signed_in(app, client, abe)
+    if lang == "cy":
+        person.get("/language?to=cy&next=/")
+    waiting = html.unescape(person.get("/decisions").text)
+    checking = {"en": "Nothing has stopped yet", "cy": "Does dim wedi dod i ben eto"}[lang]
+    assert checking in waiting and 'id="ask' not in waiting
+    (case,) = app.cases.list(queue="decision-review", person=abe)
+    resolve(client, tokens, case, "upheld", "payroll shows the new job from 1 December")
+    app.worker.drain()
+    assert "/decisions" in messages(app, abe)["benefit-stop-decision"]["content"]["short"]
+
+    page = html.unescape(person.get("/decisions").text)
+    stopped = {"en": "Stopped from 1 December 2026", "cy": "Daeth i ben o 1 Rhagfyr 2026"}[lang]
+    assert stopped in page and "payroll shows the new job from 1 December" in page
+    link = re.search(r'<a href="(/decisions/[^"]+/reconsider)" id="ask[^"]*"', page)
+    assert link and link.group(1) == f"/decisions/{case.id}/reconsider"
+    form = person.get(link.group(1))
+    assert form.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    sent = person.post(link.group(1), data={"csrf_token": csrf, "why": "I only started a trial day"},
+                       follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"] == "/decisions?asked=1"
+    again = person.post(link.group(1), data={"csrf_token": csrf, "why": "twice"}, follow_redirects=False)
+    assert again.status_code == 303  # asking twice is one request
+    app.worker.drain()
+    (mr,) = app.cases.list(queue="mandatory-reconsideration", person=abe)
+    assert mr.data["request"]["review_case"] == case.id and mr.data["request"]["decision"] == "benefit-stop"
+    assert mr.data["request"]["stopped_from"] == "2026-12-01" and mr.data["request"]["why"] == "I only started a trial day"
+    page = html.unescape(person.get("/decisions").text)
+    being = {"en": "A different decision maker is looking at it again",
+             "cy": "Mae gwneuthurwr penderfyniadau gwahanol yn edrych arno eto"}[lang]
+    assert being in page and 'id="ask' not in page
+
+    resolve(client, tokens, app.cases.get(mr.id), "overturned", "it was a one-day trial, not a job", by="Deri")
+    app.worker.drain()
+    fact = app.registry.profile(abe)["jsa_claimant"]
+    assert fact.value is True and fact.valid_from.date().isoformat() == "2026-12-01"
+    assert active_jobseeker(client, tokens) is True
+    assert any(a["service"] == "jsa-new-style" and a["start_on"].isoformat() == "2026-12-01"
+               for a in app.payments.view(abe))
+    notice = messages(app, abe)["reconsideration-outcome"]["content"]["long"]
+    assert "one-day trial" in notice
+    page = html.unescape(person.get("/decisions").text)
+    changed = {"en": "The decision was changed in your favour", "cy": "Newidiwyd y penderfyniad o'ch plaid"}[lang]
+    assert changed in page

@@ -177,3 +177,92 @@ def test_the_banks_report_marks_payments_paid_and_returned_and_an_invalid_one_ma
     assert app.payments.store.payments_of(person=abe)[0]["status"] == "paid"
     assert app.payments.store.payments_of(person=cal)[0]["status"] == "returned"
     assert "payment-returned" in told(app, cal)
+
+
+def test_the_officer_checking_a_bank_change_sees_its_last_digits_where_the_code_went_and_when(db_url, clock, tmp_path):
+    """The verification case a change opens shows what the officer checks: the new account's last four digits
+    (never the whole number), the masked contact the code went to, and the time of the change in UK time."""
+    import hashlib
+    import html
+    import re
+    import secrets
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from civicmoments.api.app import create_app
+
+    app = make_app(db_url, clock, settings={"payments_dir": tmp_path / "out", "demo_mode": True,
+                                            "session_secret": "s" * 40})
+    try:
+        dara = app.officers.add("Dara Maker", "sub-dara", "employment-department", ["decision-maker"])
+        abe = known(app, date_of_birth="1980-01-01", bank_account=ACCOUNT, email="abe@example.org")
+        app.payments.award(abe, "jsa-new-style", "chg", start=date(2026, 4, 6))
+        at(clock, datetime(2026, 4, 10, 9, 5, tzinfo=timezone.utc))  # 10:05 in London (summer time)
+        change = app.payments.request_bank_change(abe, "20-00-00", "55779944")
+        code = told(app, abe)["bank-details-code"]["long"].split("enter this code: ")[1][:6]
+        app.payments.confirm_bank_change(abe, change["id"], code)
+        (case,) = app.cases.list(queue="verification", person=abe)
+
+        console = TestClient(create_app(app))
+        token, now = secrets.token_urlsafe(32), app.clock.now()
+        app.sessions.save(hashlib.sha256(token.encode()).hexdigest(), {"officer": dara.id, "csrf": "c" * 32},
+                          now, now + timedelta(hours=1))
+        console.cookies.set("civic_session", token)
+        page = console.get(f"/staff/cases/{case.id}")
+        assert page.status_code == 200, page.text[:300]
+        text = html.unescape(re.sub(r"<[^>]+>", " ", page.text))
+        assert "Ending 9944" in " ".join(text.split())
+        assert "By email to a…@example.org" in text
+        assert "Friday 10 April 2026, 10:05am" in text
+        assert "55779944" not in page.text and "abe@example.org" not in page.text
+    finally:
+        app.store.close()
+
+
+def test_a_rejected_bank_change_or_document_is_told_to_the_person_with_the_reason(db_url, clock, tmp_path):
+    """An officer resolves the check as rejected (over the API, as the console does): the person hears it,
+    with the officer's reason and what to do, once; a verified check sends no such message."""
+    from fastapi.testclient import TestClient
+
+    from civicmoments.api.app import create_app
+
+    app = make_app(db_url, clock, settings={"payments_dir": tmp_path / "out"})
+    try:
+        app.officers.add("Dara Maker", "sub-dara", "employment-department", ["decision-maker"])
+        api = TestClient(create_app(app), headers={"Authorization": f"Bearer {app.officers.token('Dara Maker')}"})
+
+        def resolve(case, outcome, reason):
+            r = api.post(f"/v1/cases/{case.id}/resolve", json={"outcome": outcome, "reason": reason,
+                                                               "version": app.cases.get(case.id).version})
+            assert r.status_code == 200, r.text
+
+        abe = known(app, date_of_birth="1980-01-01", bank_account=ACCOUNT, email="abe@example.org")
+        app.payments.award(abe, "jsa-new-style", "chg", start=date(2026, 4, 6))
+        at(clock, datetime(2026, 4, 10, 9, tzinfo=timezone.utc))
+        change = app.payments.request_bank_change(abe, "20-00-00", "55779944")
+        code = told(app, abe)["bank-details-code"]["long"].split("enter this code: ")[1][:6]
+        app.payments.confirm_bank_change(abe, change["id"], code)
+        (case,) = app.cases.list(queue="verification", person=abe)
+        resolve(case, "rejected", "The bank says the new account is in another name")
+        message = told(app, abe)["check-rejected"]
+        assert message["subject"] == "We could not accept the change to your bank details"
+        assert "Their reason: The bank says the new account is in another name" in message["long"]
+        assert "next payment stays held" in message["long"] and "/payments" in message["long"]
+
+        cy = known(app, given_name="Cy", email="cy@example.org")
+        checked = app.cases.open("verification", cy, "Check the payslip Cy sent", key="payslip-check")
+        app.evidence.attach(cy, checked.id, "payslip.pdf", b"%PDF-1.4\n%payslip\n%%EOF\n")
+        resolve(checked, "rejected", "The payslip is for a different employer")
+        evidence = told(app, cy)["check-rejected"]
+        assert evidence["subject"] == "We could not accept the documents you sent"
+        assert "different employer" in evidence["long"] and "/evidence" in evidence["long"]
+
+        fine = known(app, given_name="Di", email="di@example.org")
+        ok = app.cases.open("verification", fine, "Check the payslip Di sent", key="payslip-ok")
+        app.evidence.attach(fine, ok.id, "payslip.pdf", b"%PDF-1.4\n%payslip\n%%EOF\n")
+        resolve(ok, "verified", "It matches HMRC's record")
+        assert "check-rejected" not in told(app, fine)
+        assert [m["template"] for m in app.messenger.of_person(abe)].count("check-rejected") == 1
+    finally:
+        app.store.close()

@@ -44,7 +44,10 @@ def test_stay_signed_in_outlives_the_first_end(portal):
     app.clock.advance(timedelta(minutes=56))
     assert timer(client.get("/plan").text)[0] == 240  # the warning is due: four minutes left
     refused = client.post("/session/renew", data={"csrf_token": "not-the-token"})
-    assert refused.status_code == 400  # the session's CSRF token, or nothing is renewed
+    # the session's CSRF token, or nothing is renewed: said in problem JSON the page reads, the session kept
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"].endswith("/csrf") and "still signed in" in refused.json()["detail"]
+    assert timer(client.get("/plan", follow_redirects=False).text)[0] == 240
     stayed = client.post("/session/renew", data={"csrf_token": token})
     assert stayed.status_code == 200 and stayed.json() == {"seconds_left": SESSION_SECONDS}
     app.clock.advance(timedelta(minutes=30))  # 26 minutes past the first end

@@ -15,13 +15,15 @@ from ..engine.errors import Problem, SignInConfigurationError
 from ..packs import PackError
 
 
-def _app(**kwargs: Any):
+def _app(long_running: bool = False, **kwargs: Any):
+    """The platform for a command. A long-running process (serve, worker, demo) logs at ``log_level``; a
+    one-shot command at ``cli_log_level`` (ERROR), so that a refusal is its one error line and no more."""
     from .. import logs
     from ..bootstrap import build
     from ..settings import Settings
 
     settings = Settings()
-    logs.configure(settings.log_level, settings.log_json)
+    logs.configure(settings.log_level if long_running else settings.cli_log_level, settings.log_json)
     _say_where(settings)
     return build(settings, **kwargs)
 

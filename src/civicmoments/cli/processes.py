@@ -33,7 +33,7 @@ def serve(host: str | None, port: int | None) -> None:
     from ..api.app import create_app
     from ..web.auth import check_sign_in
 
-    app = common._app()
+    app = common._app(long_running=True)
     if app.settings.portal:
         check_sign_in(app.settings)  # before anything listens: say which settings are missing
     warn_if_not_private(app.settings)
@@ -98,7 +98,7 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--until-idle", is_flag=True, help="work until nothing is waiting, then stop (scripts, one-off runs)")
 def worker(until_idle: bool) -> None:
     """Run only the engine and the effects (many may share one PostgreSQL database)."""
-    app = common._app()
+    app = common._app(long_running=True)
     if until_idle:
         app.worker.drain()
         click.echo("nothing left waiting")

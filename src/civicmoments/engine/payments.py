@@ -527,7 +527,8 @@ def request_bank_change(self: Payments, person: str, sort_code: str, account: st
     now = self.clock.now()
     change = str(uuid.uuid4())
     code = codes.new_code()[0]
-    value = json.dumps({"bank_account": f"{sc[:2]}-{sc[2:4]}-{sc[4:]} {acc}", "name": name.strip()[:70]})
+    value = json.dumps({"bank_account": f"{sc[:2]}-{sc[2:4]}-{sc[4:]} {acc}", "name": name.strip()[:70],
+                        "to": masked(channel.value, to)})  # where the code went, as an officer may see it
     self.people.messenger.confirm_contact(person, channel, to, code, minutes, template="bank-details-code",
                                           values={"last4": acc[-4:]})
     self.store.add_change({"id": change, "person_id": person,
@@ -543,7 +544,8 @@ def confirm_bank_change(self: Payments, person: str, change_id: str, code: str) 
     missing account are reissued, and the next payment is held for a check when it is due within the pack's
     ``bank_details_change_hold_days`` of the change (a fraud control: the change may not be the person's).
     The person is told (``bank-details-changed``) and, when a payment is held, a case opens in the
-    verification queue. Returns {"reissued", "held" (a payment's seq or None), "case", "last4"}.
+    verification queue, its data ``{payment, change, sent_to ("sms"|"email"), to (masked, see
+    :func:`masked`), last4 (the new account's last four digits), changed_at (ISO 8601, UTC)}``. Returns {"reissued", "held" (a payment's seq or None), "case", "last4"}.
 
     Raises BankChangeError (``problem``: one of domain.codes' reasons, or "used") otherwise; a wrong code
     counts against the change's tries."""
@@ -599,7 +601,9 @@ def confirm_bank_change(self: Payments, person: str, change_id: str, code: str) 
                                       f"Bank details changed on {now.date().isoformat()}: check the change is the "
                                       f"person's before the next payment is released",
                                       key=f"bank-change:{change_id}",
-                                      data={"payment": held["seq"], "change": change_id, "sent_to": row["sent_to"]})
+                                      data={"payment": held["seq"], "change": change_id, "sent_to": row["sent_to"],
+                                            "to": given.get("to", ""), "last4": last4,
+                                            "changed_at": now.isoformat()})
     _tell(self, person, "bank-details-changed", f"bank-details-changed:{change_id}", last4=last4,
           held=held is not None, service=_service_name(self, service) if service else "",
           amount_pence=held["amount"] if held else 0, pay_on=held["pay_on"].isoformat() if held else "",

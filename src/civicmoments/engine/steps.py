@@ -167,12 +167,13 @@ class RegistryStepsProvider:
             out.append(EffectResult.done(result))
         return out
 
-    def award(self, e: Effect, service: str, key: str | None = None) -> dict[str, Any]:
-        """The award a grant makes (once per grant key): its first payment, for the notice."""
+    def award(self, e: Effect, service: str, key: str | None = None, start=None) -> dict[str, Any]:
+        """The award a grant makes (once per grant key), from ``start`` (a date; today if None): its first
+        payment, for the notice."""
         from ..domain.payments import RateNotPublishedError
 
         try:
-            award = self.payments().award(e.person, service, key or e.key)
+            award = self.payments().award(e.person, service, key or e.key, start=start)
         except RateNotPublishedError as exc:
             return {"award": None, "award_gap": str(exc)}
         if award is None:
@@ -185,9 +186,11 @@ class RegistryStepsProvider:
                 "account_last4": first.get("last4") or ""}
 
     def award_change(self, change: dict[str, Any], e: Effect) -> dict[str, Any]:
-        """``payments: {suspend|resume|stop: SERVICE, from: EVENT_DATE_FIELD}`` on a record step: an adverse
-        change waiting for review suspends payments from the reported day; an overturn resumes them (arrears
-        follow); an upheld change stops the award from that day."""
+        """``payments: {suspend|resume|stop|restart: SERVICE, from: EVENT_DATE_FIELD}`` on a record step: an
+        adverse change waiting for review suspends payments from the reported day; an overturn resumes them
+        (arrears follow); an upheld change stops the award from that day; a stop overturned later (a
+        mandatory reconsideration) restarts it with a new award from that day (once per step: the days
+        since are paid in the next run, as arrears)."""
         from datetime import date
 
         data = ((e.payload.get("event") or {}).get("data") or {})
@@ -202,6 +205,8 @@ class RegistryStepsProvider:
             return self.award(e, change["first"], key=f"{e.journey}:{change.get('award_step', 'award')}")
         if "stop" in change:
             return {"cancelled": p.stop(e.person, change["stop"], on)}
+        if "restart" in change:
+            return self.award(e, change["restart"], key=e.key, start=on)
         return {}
 
     def history_allowed(self, persons: Sequence[str]) -> set[str]:

@@ -257,12 +257,20 @@ class Portal:
         @r.post("/session/renew")
         async def renew_session(request: Request) -> Response:
             """"Stay signed in" on the session-timeout warning: the session lasts its full time again from
-            now. JSON ``{"seconds_left": int}``; 401 problem JSON when the session has already ended."""
+            now. JSON ``{"seconds_left": int}``; 401 problem JSON when the session has already ended; 403
+            problem JSON (``.../csrf``) when the form's CSRF token is not the session's, and the session is
+            left as it was (still signed in: the page says to reload and try again)."""
             if self.person(request) is None:
                 return JSONResponse({"type": "https://civicmoments.org/problems/signed-out", "status": 401,
                                      "title": "The session has ended; sign in again"}, status_code=401,
                                     media_type="application/problem+json")
-            await self.form(request)
+            try:
+                await self.form(request)
+            except CsrfError:
+                return JSONResponse({"type": "https://civicmoments.org/problems/csrf", "status": 403,
+                                     "title": "The form's security token is out of date",
+                                     "detail": "Nothing changed: you are still signed in. Reload the page and try "
+                                               "again."}, status_code=403, media_type="application/problem+json")
             renew(request)
             return JSONResponse({"seconds_left": SESSION_SECONDS})
 

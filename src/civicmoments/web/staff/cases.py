@@ -186,7 +186,8 @@ def _context(console: Console, officer, case) -> dict[str, Any]:
     if civic.cases.policy.allows(officer, "view-person", case.queue):
         evidence = [{**e, "kind": ACCEPTED.get(e["media_type"], e["media_type"]), "kb": max(1, round(e["size"] / 1000))}
                     for e in civic.evidence.listed(case.id)]
-    return {"evidence": evidence, "first_review": first_review, "queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
+    bank_change = _bank_change(case) if civic.cases.policy.allows(officer, "view-person", case.queue) else None
+    return {"bank_change": bank_change, "evidence": evidence, "first_review": first_review, "queue": queue, "outcomes": outcomes, "decision": decision, "names": names, "person_name": person_name,
             "refer_to": [q for q in civic.cases.queues.values() if q.id != case.queue], "timeline": timeline,
             "assignee_name": console.officer_name(case.assignee) if case.assignee else None,
             "case_status": case.status.value, "may_act": civic.cases.policy.allows(officer, "act", case.queue),
@@ -218,6 +219,21 @@ def _entry_text(civic, e) -> str:
     if e.action == "waiting":
         return f"On the {d.get('on')}"
     return d.get("text", "")
+
+
+def _bank_change(case) -> dict[str, str] | None:
+    """What an officer checks on a change of bank details (a ``verification`` case with ``data.change``):
+    the new account's last four digits (never the whole number), where the code went (masked, as the
+    person was shown it), and when the change was confirmed (UK local time); None for other cases."""
+    from ... import formats
+
+    d = case.data or {}
+    if not d.get("change"):
+        return None
+    by = {"sms": "By text message to a number ending", "email": "By email to"}.get(d.get("sent_to", ""), "To")
+    return {"last4": str(d.get("last4") or "")[-4:] or "not recorded",
+            "code": f"{by} {d['to']}" if d.get("to") else f"{by} a contact detail we hold (not recorded)",
+            "at": formats.when(d["changed_at"]) if d.get("changed_at") else formats.when(case.opened_at)}
 
 
 def _first_review(civic, case):

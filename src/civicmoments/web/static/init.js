@@ -4,8 +4,9 @@ initAll();
 
 // The session-timeout warning (GOV.UK pattern): a modal dialog a few minutes before the session ends.
 // "Stay signed in" (or Escape) asks the server for the session's full time again and restarts both
-// timers; when the time runs out, the page that says the person was signed out. Its words come from
-// the page, in the page's language.
+// timers; when the time runs out, the page that says the person was signed out. A refused CSRF token
+// (403) is not the end of the session: the dialog says to reload and try again, and its button reloads.
+// Its words come from the page, in the page's language.
 const timeout = document.getElementById("civic-timeout");
 if (timeout) {
   const warnBefore = Number(timeout.dataset.warnBefore);
@@ -38,11 +39,19 @@ if (timeout) {
       setTimeout(signedOut, secondsLeft * 1000),
     ];
   };
+  let stale = false;  // the page's CSRF token was refused: the session stands, a reload brings a fresh one
   const stay = async () => {
+    if (stale) return window.location.reload();
     const form = new FormData();
     form.append("csrf_token", timeout.dataset.csrf);
     try {
       const answer = await fetch("/session/renew", { method: "POST", body: form, credentials: "same-origin" });
+      if (answer.status === 403) {
+        stale = true;
+        body.textContent = timeout.dataset.retry;
+        body.setAttribute("role", "alert");
+        return;
+      }
       if (!answer.ok) return signedOut();
       const { seconds_left: secondsLeft } = await answer.json();
       dialog.close();

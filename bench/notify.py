@@ -1,6 +1,6 @@
 """The notifications benchmark: render, queue and deliver N emails to a local SMTP server.
 
-    python bench/notify.py --messages N [--db sqlite|postgres] [--batch 250] [--quick] --json OUT.json
+    python bench/notify.py --messages N [--db sqlite|postgres] [--batch 125] [--quick] --json OUT.json
 
 The SMTP server (aiosmtpd, discarding what it accepts) runs as its own process, so it does
 not share this process's interpreter. The platform works as a pipeline, as ``Worker.run``
@@ -109,7 +109,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=20_000)
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    ap.add_argument("--batch", type=int, default=250, help="notify effects queued per round")
+    ap.add_argument("--batch", type=int, default=125,
+                    help="notify effects queued at a time, and messages the sender claims at a time")
     ap.add_argument("--connections", type=int, default=4, help="SMTP connections kept open")
     ap.add_argument("--json", type=Path, default=None)
     add_quick(ap, messages=300, batch=100)

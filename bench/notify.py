@@ -8,8 +8,8 @@ runs it: this thread queues batches of notify effects (rendering each message in
 person's language, encrypting it and storing it once per key) while the messenger, on a
 thread of its own (``Worker.send_loop``), claims what is due and sends it, each sending
 thread reusing its SMTP connection. A batch is queued whenever at most one batch is still to
-go (being sent, say), so the sender always has the next batch ready and nothing waits long. A message counts as delivered when the SMTP
-server has accepted it.
+go (being sent, say), so the sender always has the next batch ready and nothing waits long.
+A message counts as delivered when the SMTP server has accepted it.
 
 Writes messages_per_s (from the first queued to the last delivered), p50/p95 delivery in
 ms (queued to delivered, from the stored timestamps), the CPU time per message of this

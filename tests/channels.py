@@ -58,11 +58,12 @@ class _Inbox:
 
 
 class SmtpServer:
-    """``smtputf8``: offer SMTPUTF8 (RFC 6531), so addresses and headers may be UTF-8."""
+    """``smtputf8``: offer SMTPUTF8 (RFC 6531), so addresses and headers may be UTF-8; ``port``: a
+    given port (a server coming back where one stopped), else a free one."""
 
-    def __init__(self, smtputf8: bool = False) -> None:
+    def __init__(self, smtputf8: bool = False, port: int | None = None) -> None:
         self.inbox = _Inbox()
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8)
 
     @property

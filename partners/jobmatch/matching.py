@@ -108,6 +108,19 @@ class Matcher:
         self.market.postings.append(posting)
         self.by_town[posting.town].append(posting)
         self.town_at.setdefault(posting.town, town(posting.town))
+        self.nearby.cache_clear()
+
+    @lru_cache(maxsize=1024)  # noqa: B019 - one matcher lives as long as the process; ``add`` clears it
+    def nearby(self, home: str, radius: float) -> tuple[tuple[tuple[float, Any], ...], tuple[tuple[Any, float], ...]]:
+        """The postings within ``radius`` miles of the town ``home`` with their distances, and every course
+        with its distance: people from one town share these, so each plan no longer measures them again."""
+        at = town(home)
+        near = tuple((miles, p) for name, t in self.town_at.items()
+                     if haversine_miles(at.lat, at.lon, t.lat, t.lon) <= radius + SPREAD
+                     for p in self.by_town[name]
+                     for miles in (haversine_miles(at.lat, at.lon, p.lat, p.lon),) if miles <= radius)
+        courses = tuple((c, haversine_miles(at.lat, at.lon, c.lat, c.lon)) for c in self.market.courses)
+        return near, courses
 
     @lru_cache(maxsize=8192)  # noqa: B019 - one matcher lives as long as the process
     def similarity(self, text: str) -> dict[int, float]:
@@ -131,12 +144,8 @@ class Matcher:
         expected = profile.get("expected_wage_pence")
         words = {**_words(skills_text), **_words(aspirations)}
         jobs, paths = [], []
-        near = [p for name, t in self.town_at.items()
-                if haversine_miles(home.lat, home.lon, t.lat, t.lon) <= radius + SPREAD for p in self.by_town[name]]
-        for p in near:
-            miles = haversine_miles(home.lat, home.lon, p.lat, p.lon)
-            if miles > radius:
-                continue
+        near, courses = self.nearby(home.name, radius)
+        for miles, p in near:
             s, a = skill.get(p.occupation, 0.0), wish.get(p.occupation, 0.0)
             if max(s, a) < ADJACENT:
                 continue
@@ -145,7 +154,6 @@ class Matcher:
             fit = (WEIGHTS["skills"] * s + WEIGHTS["aspirations"] * a + WEIGHTS["distance"] * (1 - miles / radius)
                    + WEIGHTS["wage"] * wage_fit)
             jobs.append((fit, kind, miles, s, a, p))
-        courses = [(c, haversine_miles(home.lat, home.lon, c.lat, c.lon)) for c in self.market.courses]
         for fit, kind, miles, _s, a, p in sorted(jobs, key=lambda j: -j[0]):
             if kind != "aspiration":
                 continue

@@ -437,6 +437,33 @@ def test_a_provider_error_on_one_message_leaves_the_others_delivered(sqlite_url,
     assert "550" in next(h["detail"] for h in only(app, refused)["history"] if h["status"] == "permanent-failure")
 
 
+def test_a_lost_smtp_connection_loses_no_email_and_sends_none_twice(db_url, tmp_path):
+    smtp = SmtpServer().start()
+    app = messaging(db_url, tmp_path, email_providers=[email_provider(smtp)], provider_cooldown_seconds=0)
+    first = [person(app, ["email"], {"email": f"first{n}@example.com"}) for n in range(3)]
+    for pid in first:
+        notify(app, pid)
+    send(app)  # the sending threads keep their connections open
+    assert sorted(smtp.recipients) == [f"first{n}@example.com" for n in range(3)]
+    smtp.stop()  # the open connections are cut, and nothing listens
+    second = [person(app, ["email"], {"email": f"second{n}@example.com"}) for n in range(3)]
+    for pid in second:
+        notify(app, pid)
+    send(app)
+    for pid in second:
+        m = only(app, pid)
+        assert m["status"] == "technical-failure" and m["channel"] == "email"  # kept, to be tried again
+    back = SmtpServer(port=smtp.port).start()  # the server returns, on the same port
+    try:
+        for _ in range(10):
+            app.clock.advance(timedelta(minutes=5))
+            send(app)
+        assert sorted(back.recipients) == [f"second{n}@example.com" for n in range(3)]  # each once, none of the first
+        assert [only(app, p)["status"] for p in first + second] == ["delivered"] * 6
+    finally:
+        back.stop()
+
+
 SMS_STATUSES = [  # GOV.UK Notify's status, and what the message is then
     ("created", "sending"), ("sending", "sending"), ("pending", "sending"), ("delivered", "delivered"),
     ("sent", "sent"), ("temporary-failure", "temporary-failure"), ("technical-failure", "technical-failure"),

@@ -193,7 +193,7 @@ class Messenger:
                 if channel in ATTRIBUTES and outcome.status is not M.Status.TECHNICAL_FAILURE:
                     disclosed.append(self._disclosure(c.message, outcome.provider or channel.value, channel, at,
                                                       outcome.body_sha256))
-        self._commit(transitions, claimed, now)
+        self._commit(transitions, claimed, self.clock.now())  # stored as of when the sends came back
         if disclosed:
             self.audit.append(disclosed)
         if invalid:

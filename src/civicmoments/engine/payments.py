@@ -138,29 +138,100 @@ class Payments:
 
         Its periods come from the published rates and the person's date of birth; its payments are
         scheduled as far as rates and the bank-holiday calendar reach. No account held: the award is held
-        (``hold = no-account``) until the person gives one."""
-        pays = self.pays(service_id)
-        if pays is None:
-            return None
+        (``hold = no-account``) until the person gives one. Raises RateNotPublishedError when no rate is
+        published for its first day."""
+        made = self.award_many([(person, service_id, key)], start)[0]
+        if isinstance(made, Exception):
+            raise made
+        return made
+
+    def award_many(self, grants: Sequence[tuple[str, str, str]], start: date | None = None
+                   ) -> list[dict[str, Any] | None | Exception]:
+        """``award`` for many grants ``(person, service id, key)`` at once: one read of the awards already
+        made under those keys, one of the people's dates of birth and accounts, and one transaction for the
+        new awards and their payments. Per grant, in order: the award (a dict of its row), None (the
+        service does not pay), or the RateNotPublishedError that stopped it."""
+        from ..domain.payments import RateNotPublishedError
+
         now = self.clock.now()
         start = start or now.date()
-        born = self._born(person)
-        a = build_award(self.rules(), service_id, pays, str(uuid.uuid4()), person, start, born)
-        plan = schedule(a, self.calendar)
-        hold = None if self.accounts([person]).get(person) else "no-account"
-        row = {"id": a.id, "key": key, "service": service_id, "person_id": person, "payee_id": a.payee,
-               "frequency": a.frequency.value, "start_on": a.start, "end_on": a.end,
-               "periods": _periods_json(a.periods), "status": ACTIVE, "suspended_from": None, "hold": hold,
-               "scheduled_to": plan.horizon, "schedule_stops": plan.stops, "created_at": now, "updated_at": now}
-        award_id, _ = self.store.add_award(row, [payment_row(p, person, now) for p in plan.payments])
-        return self.store.award(award_id)
+        out: list[dict[str, Any] | None | Exception] = [None] * len(grants)
+        paying = [(i, g) for i, g in enumerate(grants) if self.pays(g[1]) is not None]
+        if not paying:
+            return out
+        held = self.store.awards_by_key([g[2] for _, g in paying])
+        todo = [(i, g) for i, g in paying if g[2] not in held]
+        if todo:
+            persons = sorted({g[0] for _, g in todo})
+            born = self._born_many(persons)
+            accounts = self.accounts(persons)
+            bands: dict[str, tuple[AgeBands, int | None]] = {}
+            rows, pays, made = [], [], {}
+            for i, (person, service_id, key) in todo:
+                if key in made:
+                    continue  # the same grant twice in one batch: one award
+                pays_spec = self.pays(service_id)
+                try:
+                    if service_id not in bands:
+                        bands[service_id] = (bands_for(self.rules(), pays_spec),
+                                             max_days(self.rules(), pays_spec, start))
+                    band, days = bands[service_id]
+                    end = jsa_end(start, days) if days else None
+                    a = Award(str(uuid.uuid4()), service_id, person, person, Frequency(pays_spec["frequency"]),
+                              start, end, award_periods(start, end, band, born.get(person)))
+                except RateNotPublishedError as exc:
+                    out[i] = exc
+                    continue
+                plan = schedule(a, self.calendar)
+                made[key] = a.id
+                rows.append({"id": a.id, "key": key, "service": service_id, "person_id": person,
+                             "payee_id": a.payee, "frequency": a.frequency.value, "start_on": a.start,
+                             "end_on": a.end, "periods": _periods_json(a.periods), "status": ACTIVE,
+                             "suspended_from": None, "hold": None if accounts.get(person) else "no-account",
+                             "scheduled_to": plan.horizon, "schedule_stops": plan.stops, "created_at": now,
+                             "updated_at": now})
+                pays.extend(payment_row(p, person, now) for p in plan.payments)
+            ids = self.store.add_awards(rows, pays)
+            taken = [k for k, v in ids.items() if made.get(k) != v]  # another worker's award came first
+            held.update({r["key"]: r for r in rows if ids.get(r["key"]) == r["id"]})
+            held.update(self.store.awards_by_key(taken) if taken else {})
+        for i, (_, _, key) in paying:
+            if out[i] is None:
+                out[i] = held.get(key)
+        return out
+
+    def first_payments(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """``first_payment`` for many ``(person, service id)`` pairs at once: ``{pair: first payment}`` for
+        the pairs that have one."""
+        persons = sorted({p for p, _ in wanted})
+        if not persons:
+            return {}
+        held = self.store.awards_of_many(persons)
+        firsts = self.store.first_payments([a["id"] for p in persons for a in held.get(p, ())])
+        accounts: dict[str, str] | None = None
+        out = {}
+        for person, service_id in dict.fromkeys(wanted):
+            for a in held.get(person, ()):
+                if a["service"] == service_id and a["id"] in firsts:
+                    if accounts is None:
+                        accounts = self.accounts(persons)
+                    account = accounts.get(person, "")
+                    out[(person, service_id)] = {**firsts[a["id"]],
+                                                 "last4": last_four(account.split(" ")[-1]) if account else None}
+                    break
+        return out
 
     def _born(self, person: str) -> date | None:
-        fact = self.registry.profiles([person], only=["date_of_birth"]).get(person, {}).get("date_of_birth")
-        if fact is None:
-            return None
-        v = fact.value
-        return v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
+        return self._born_many([person]).get(person)
+
+    def _born_many(self, persons: Sequence[str]) -> dict[str, date]:
+        out = {}
+        for person, facts in self.registry.profiles(list(persons), only=["date_of_birth"]).items():
+            fact = facts.get("date_of_birth")
+            if fact is not None:
+                v = fact.value
+                out[person] = v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
+        return out
 
     def _unseal(self, persons: Sequence[str]) -> dict[str, str]:
         profiles = self.registry.profiles(list(persons), reveal=["bank_account"], only=["bank_account"])
@@ -181,13 +252,7 @@ class Payments:
 
     def first_payment(self, person: str, service_id: str) -> dict[str, Any] | None:
         """The first payment of the person's award of ``service_id``, with the account's last four digits."""
-        for a in self.store.awards_of(person):
-            if a["service"] == service_id:
-                pays = self.store.payments_of(award=a["id"])
-                if pays:
-                    account = self.accounts([person]).get(person, "")
-                    return {**pays[0], "last4": last_four(account.split(" ")[-1]) if account else None}
-        return None
+        return self.first_payments([(person, service_id)]).get((person, service_id))
 
     # -- suspension and arrears -----------------------------------------------------------------
     def suspend(self, person: str, service_id: str, from_day: date, reason: str) -> int:

@@ -150,6 +150,7 @@ class RegistryStepsProvider:
         careers = [e.person for e in effects if e.payload.get("spec", {}).get("profile") == "career"
                    and e.person in known]
         profiles = self.careers(careers) if careers else {}
+        awarded = self.awards(effects, known)
         out = []
         for e in effects:
             spec = e.payload.get("spec", {})
@@ -157,9 +158,11 @@ class RegistryStepsProvider:
             result: dict[str, Any] = {"recorded": recorded}
             if spec.get("profile") == "career":
                 result.update(profiles.get(e.person, {"known": [], "missing": list(CAREER)}))
-            if e.kind == "grant" and spec.get("service") and e.person in known and self.payments is not None:
-                result.update(self.award(e, spec["service"]))
-            if spec.get("payments") and e.person in known and self.payments is not None:
+            if (e.key, "grant") in awarded:
+                result.update(awarded[(e.key, "grant")])
+            if (e.key, "payments") in awarded:
+                result["payments"] = awarded[(e.key, "payments")]
+            elif spec.get("payments") and e.person in known and self.payments is not None:
                 result["payments"] = self.award_change(spec["payments"], e)
             if spec.get("consent") and e.person in known and self.consents is not None:
                 receipt = self.consents().give(e.person, spec["consent"], channel="employer")
@@ -167,23 +170,45 @@ class RegistryStepsProvider:
             out.append(EffectResult.done(result))
         return out
 
-    def award(self, e: Effect, service: str, key: str | None = None, start=None) -> dict[str, Any]:
-        """The award a grant makes (once per grant key), from ``start`` (a date; today if None): its first
-        payment, for the notice."""
-        from ..domain.payments import RateNotPublishedError
+    def awards(self, effects: Sequence[Effect], known: set[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        """``{(effect key, "grant" | "payments"): result}`` for the batch's grants of a paying service and its ``payments: {first:
+        SERVICE}`` records: the awards made (or found, once per award key) in one go, grants first, then
+        each one's first payment, for the notice."""
+        if self.payments is None:
+            return {}
+        grants = [(e, e.payload["spec"]["service"], e.key, "grant") for e in effects
+                  if e.kind == "grant" and e.payload.get("spec", {}).get("service") and e.person in known]
+        for e in effects:
+            change = e.payload.get("spec", {}).get("payments") or {}
+            if "first" in change and not {"suspend", "resume"} & change.keys() and e.person in known:
+                grants.append((e, change["first"], f"{e.journey}:{change.get('award_step', 'award')}", "payments"))
+        if not grants:
+            return {}
+        p = self.payments()
+        made = p.award_many([(e.person, service, key) for e, service, key, _ in grants])
+        firsts = p.first_payments([(e.person, service) for (e, service, _, _), a in zip(grants, made, strict=True)
+                                   if isinstance(a, dict)])
+        return {(e.key, role): self._award_result(a, firsts.get((e.person, service)) or {})
+                for (e, service, _, role), a in zip(grants, made, strict=True)}
 
-        try:
-            award = self.payments().award(e.person, service, key or e.key, start=start)
-        except RateNotPublishedError as exc:
-            return {"award": None, "award_gap": str(exc)}
+    @staticmethod
+    def _award_result(award: dict[str, Any] | None | Exception, first: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(award, Exception):
+            return {"award": None, "award_gap": str(award)}
         if award is None:
             return {}
-        first = self.payments().first_payment(e.person, service) or {}
         return {"award": award["id"], "award_end": award["end_on"].isoformat() if award["end_on"] else None,
                 "award_hold": award["hold"] or "",
                 "first_payment_pence": int(first.get("amount") or 0),
                 "first_payment_date": first["pay_on"].isoformat() if first else "",
                 "account_last4": first.get("last4") or ""}
+
+    def award(self, e: Effect, service: str, key: str | None = None, start=None) -> dict[str, Any]:
+        """The award a grant makes (once per grant key), from ``start`` (a date; today if None): its first
+        payment, for the notice."""
+        made = self.payments().award_many([(e.person, service, key or e.key)], start)[0]
+        first = self.payments().first_payment(e.person, service) if isinstance(made, dict) else None
+        return self._award_result(made, first or {})
 
     def award_change(self, change: dict[str, Any], e: Effect) -> dict[str, Any]:
         """``payments: {suspend|resume|stop|restart: SERVICE, from: EVENT_DATE_FIELD}`` on a record step: an

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class Worker:
     wake: Callable[[float], object] | None = None  # waits for announced work (PostgreSQL NOTIFY), or None
     wake_timeout: float = 0.5  # with ``wake``: the longest idle wait, so timers and tasks are still seen
     slice_size: int = 100  # people started per round while earlier journeys have an effect batch due; 0: no limit
+    send_apart: bool = True  # in ``run``: the messenger sends on a thread of its own (``send_loop``)
     _last: dict[int, float] = field(default_factory=dict)
 
     def housekeeping(self) -> None:
@@ -57,7 +59,9 @@ class Worker:
         busy = self.store.effects_in_hand(self.clock.now(), self.effects.batch_size)
         return self.slice_size if busy < self.effects.batch_size else 0
 
-    def run_once(self) -> int:
+    def run_once(self, messages: bool = True) -> int:
+        """One round: due timers, a batch of events, a batch of effects, and (``messages``) a batch of
+        messages. Returns how much was done (0: nothing was waiting)."""
         done = 0
         try:
             done += self.store.fire_due_timers(self.clock.now())
@@ -74,17 +78,60 @@ class Worker:
                       cause=type(exc.__cause__).__name__)
             self.one_at_a_time = self.batch_size
         done += self.effects.run_once()
-        if self.messenger is not None:
+        if self.messenger is not None and messages:
             done += self.messenger.run_once()
         return done
 
+    def send_loop(self, should_stop: Callable[[], bool]) -> None:
+        """The messenger's loop: claim due messages, send them, settle them; repeat until ``should_stop()``.
+        ``run`` runs it on a thread of its own (``send_apart``), so emails go out while the next events
+        are dispatched and their notices rendered, instead of taking turns with them. A database error
+        backs off as in ``run``; any other error ends the loop (and ``run`` with it)."""
+        failures = 0
+        while not should_stop():
+            try:
+                sent = self.messenger.run_once()
+                failures = 0
+            except DBAPIError as exc:
+                failures += 1
+                log.error("database error while sending, backing off", error=type(exc.orig).__name__,
+                          failures=failures)
+                time.sleep(min(5.0, 0.1 * 2**failures))
+                continue
+            if not sent:
+                time.sleep(self.idle_sleep)
+
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
         log.info("worker started")
+        ended = threading.Event()  # set when this loop ends, or when the sending thread fails
+        failed: list[BaseException] = []
+        sender = None
+        if self.messenger is not None and self.send_apart:
+            def send() -> None:
+                try:
+                    self.send_loop(lambda: should_stop() or ended.is_set())
+                except BaseException as exc:  # noqa: BLE001 - handed to the engine loop, which stops with it
+                    failed.append(exc)
+                    ended.set()
+
+            sender = threading.Thread(target=send, name="messenger", daemon=True)
+            sender.start()
+        try:
+            self._loop(lambda: should_stop() or ended.is_set(), messages=sender is None)
+        finally:
+            ended.set()
+            if sender is not None:
+                sender.join()
+        if failed:
+            raise failed[0]
+        log.info("worker stopped")
+
+    def _loop(self, should_stop: Callable[[], bool], messages: bool) -> None:
         failures = 0
         while not should_stop():
             self.housekeeping()
             try:
-                done = self.run_once()
+                done = self.run_once(messages)
                 failures = 0
             except DBAPIError as exc:
                 failures += 1
@@ -97,7 +144,6 @@ class Worker:
                     self.wake(self.wake_timeout)
                 else:
                     time.sleep(self.idle_sleep)
-        log.info("worker stopped")
 
     def drain(self, max_rounds: int = 100_000, progress: Callable[[int], None] | None = None) -> int:
         """Run until nothing is left to do now (demo and tests)."""

@@ -148,12 +148,12 @@ class Template:
         missing = [p for p in self.placeholders if p not in values]
         if missing:
             raise TemplateRenderError(f"template {self.id!r} needs a value for {', '.join(missing)}")
+        body = "easy" if easy_read and "easy" in texts else "long"  # only the text the person gets is rendered
         try:
-            out = {f: t.render(values).strip() for f, t in texts.items()}
+            out = {f: texts[f].render(values).strip() for f in ("subject", "short", body)}
         except (UndefinedError, SecurityError, TypeError, ValueError) as exc:
             raise TemplateRenderError(f"template {self.id!r} ({locale}): {exc}") from None
-        long = out["easy"] if easy_read and "easy" in out else out["long"]
-        return Rendered(self.id, self.version, locale, out["subject"], out["short"], long)
+        return Rendered(self.id, self.version, locale, out["subject"], out["short"], out[body])
 
 
 def load_settings(file: Path) -> PackSettings:

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +37,55 @@ class PaymentStore:
         except IntegrityError:
             with self.reader.connect() as c:
                 return c.execute(select(awards.c.id).where(awards.c.key == row["key"])).scalar_one(), False
+
+    def add_awards(self, rows: Sequence[dict[str, Any]], payment_rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+        """Insert awards and their scheduled payments in one transaction. An award whose ``key`` is held
+        already (an earlier grant, or another worker's at the same moment) is left as it is, and none of
+        the payments of the row that lost are added. Returns ``{key: id of the award held under it}``."""
+        if not rows:
+            return {}
+        keys = list(dict.fromkeys(r["key"] for r in rows))
+        with self.engine.begin() as c:
+            ins = pg_insert if c.dialect.name == "postgresql" else sqlite_insert
+            c.execute(ins(awards).on_conflict_do_nothing(index_elements=["key"]), list(rows))
+            held: dict[str, str] = {}
+            for lo in range(0, len(keys), 500):
+                held.update(c.execute(select(awards.c.key, awards.c.id)
+                                      .where(awards.c.key.in_(keys[lo:lo + 500]))).all())
+            won = {r["id"] for r in rows if held.get(r["key"]) == r["id"]}
+            mine = [p for p in payment_rows if p["award_id"] in won]
+            if mine:
+                c.execute(insert(payments), mine)
+        return held
+
+    def awards_by_key(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """``{key: award}`` for the keys that have an award."""
+        keys, out = list(keys), {}
+        with self.reader.connect() as c:
+            for lo in range(0, len(keys), 500):
+                out.update({r["key"]: dict(r) for r in c.execute(
+                    select(awards).where(awards.c.key.in_(keys[lo:lo + 500]))).mappings()})
+        return out
+
+    def awards_of_many(self, persons: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """``{person: their awards, earliest start first}`` (``awards_of`` for many people in one read)."""
+        persons, out = list(dict.fromkeys(persons)), {}
+        with self.reader.connect() as c:
+            for lo in range(0, len(persons), 500):
+                for r in c.execute(select(awards).where(awards.c.person_id.in_(persons[lo:lo + 500]))
+                                   .order_by(awards.c.start_on)).mappings():
+                    out.setdefault(r["person_id"], []).append(dict(r))
+        return out
+
+    def first_payments(self, award_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """``{award id: its first payment (earliest pay day, then sequence)}`` for awards with payments."""
+        ids, out = list(dict.fromkeys(award_ids)), {}
+        with self.reader.connect() as c:
+            for lo in range(0, len(ids), 500):
+                for r in c.execute(select(payments).where(payments.c.award_id.in_(ids[lo:lo + 500]))
+                                   .order_by(payments.c.pay_on, payments.c.seq)).mappings():
+                    out.setdefault(r["award_id"], dict(r))
+        return out
 
     def add_payments(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert payments not already there (by award, period, kind); how many were new."""

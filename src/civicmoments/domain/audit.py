@@ -31,26 +31,33 @@ def _refuse(value: Any) -> Any:
     raise TypeError
 
 
+def _fast(body: dict[str, Any]) -> bytes | None:
+    """``canonical(body)`` written by orjson, or None when only ``json`` writes it exactly.
+
+    For a body of plain strings, integers, booleans and nulls (and lists of them) orjson, keys
+    sorted, writes the same bytes as ``json`` when its output is ASCII without DEL; they are
+    also plain JSON, so a reader parses them back to the same body."""
+    for value in body.values():
+        kind = type(value)
+        if kind is list:
+            if value and not _PLAIN.issuperset(map(type, value)):
+                return None
+        elif kind not in _PLAIN:
+            return None
+    try:
+        out = orjson.dumps(body, default=_refuse, option=_FAST)
+    except TypeError:  # a key that is not a string, an integer beyond 64 bits
+        return None
+    return out if out.isascii() and b"\x7f" not in out else None
+
+
 def canonical(body: dict[str, Any]) -> bytes:
     """The bytes an entry's hash covers: ``json.dumps(body, sort_keys=True, separators=(",", ":"),
     default=str)``, ASCII with ``\\uXXXX`` escapes. A body of plain strings, integers, booleans and
     nulls (and lists of them) is written by orjson, whose output is then the same bytes when it
     is ASCII without DEL; anything else (floats, nested objects, other types) by ``json``."""
-    for value in body.values():
-        kind = type(value)
-        if kind is list:
-            if value and not _PLAIN.issuperset(map(type, value)):
-                break
-        elif kind not in _PLAIN:
-            break
-    else:
-        try:
-            out = orjson.dumps(body, default=_refuse, option=_FAST)
-        except TypeError:  # a key that is not a string, an integer beyond 64 bits
-            out = b""
-        if out and out.isascii() and b"\x7f" not in out:
-            return out
-    return _ENCODER.encode(body).encode()
+    out = _fast(body)
+    return out if out is not None else _ENCODER.encode(body).encode()
 
 
 def link(prev: str, body: dict[str, Any]) -> str:
@@ -89,12 +96,23 @@ class Checkpoint:
 
 
 def chain(prev: str, first_seq: int, bodies: Iterable[dict[str, Any]]) -> list[Entry]:
-    out = []
-    for i, body in enumerate(bodies):
-        h = link(prev, body)
-        out.append(Entry(first_seq + i, prev, h, body))
+    return sealed(prev, first_seq, bodies)[0]
+
+
+def sealed(prev: str, first_seq: int, bodies: Iterable[dict[str, Any]]) -> tuple[list[Entry], list[bytes | None]]:
+    """The entries that follow ``prev`` (numbered from ``first_seq``), hashed in one pass, and for
+    each the bytes its hash covers when they are also the body's JSON as orjson writes it (sorted
+    keys; a store may keep them as the body), else None."""
+    entries: list[Entry] = []
+    texts: list[bytes | None] = []
+    sha256, encode = hashlib.sha256, _ENCODER.encode
+    for seq, body in enumerate(bodies, first_seq):
+        text = _fast(body)
+        h = sha256(prev.encode() + (text if text is not None else encode(body).encode())).hexdigest()
+        entries.append(Entry(seq, prev, h, body))
+        texts.append(text)
         prev = h
-    return out
+    return entries, texts
 
 
 def next_checkpoint(last: Checkpoint | None, seq: int, head: str, at: str) -> Checkpoint:

@@ -156,6 +156,30 @@ class RegistryStore:
             cur.close()
         return out
 
+    def profile_values(self, person_ids: Sequence[str], attributes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each person's best value per attribute in ``attributes``, read from the profile
+        projection: ``{person: {attribute: value}}``, the values of ``profile_facts`` without
+        their provenance (for answers computed from values alone, such as a check)."""
+        out: dict[str, dict[str, Any]] = {p: {} for p in person_ids}
+        if not attributes:
+            return out
+        mark, loaded = self.projection.mark, {}
+        only = ", ".join([mark] * len(attributes))
+        with self.reader.connect() as conn:
+            cur = conn.connection.driver_connection.cursor()
+            for part in chunks(list(person_ids), 5000):
+                cur.execute(f"SELECT person_id, attribute, value FROM profiles WHERE person_id IN "
+                            f"({', '.join([mark] * len(part))}) AND attribute IN ({only})",
+                            list(part) + list(attributes))
+                for person, attribute, value in cur.fetchall():
+                    if not self.pg and isinstance(value, str | bytes):
+                        text, value = value, loaded.get(value, loaded)
+                        if value is loaded:  # a batch's values repeat: each text is parsed once
+                            value = loaded[text] = orjson.loads(text)
+                    out[person][attribute] = value
+            cur.close()
+        return out
+
     def facts_of(self, person_ids: Sequence[str], attributes: Sequence[str] | None = None) -> dict[str, list[Fact]]:
         """The facts of these people (all, or only the named attributes), merged records included
         under the survivor."""
@@ -375,13 +399,17 @@ class RegistryStore:
 
     def latest_consents(self, person_ids: Sequence[str], purpose: str) -> dict[str, ConsentRecord]:
         out: dict[str, ConsentRecord] = {}
+        mark, when = self.projection.mark, _time_reader(self.pg)
         with self.reader.connect() as conn:
+            cur = conn.connection.driver_connection.cursor()
             for part in chunks(list(person_ids), 5000):
-                rows = conn.execute(select(consents).where(consents.c.person_id.in_(part),
-                                                           consents.c.purpose == purpose)
-                                    .order_by(consents.c.at, consents.c.id))
-                for r in rows:
-                    out[r.person_id] = self._consent(r)  # ordered: the newest wins
+                cur.execute(f"SELECT id, person_id, purpose, notice_version, state, at, channel FROM consents "
+                            f"WHERE purpose = {mark} AND person_id IN ({', '.join([mark] * len(part))}) "
+                            f"ORDER BY at, id", [purpose, *part])
+                for id_, person, purpose_, notice, state, at, channel in cur.fetchall():
+                    # ordered: the newest wins
+                    out[person] = ConsentRecord(id_, person, purpose_, notice, ConsentState(state), when(at), channel)
+            cur.close()
         return out
 
     # -- agreements ------------------------------------------------------------------------
@@ -431,20 +459,33 @@ class RegistryStore:
                 pseudonyms.c.purpose == purpose)).scalar()
 
     # -- the access log ----------------------------------------------------------------------
-    def append_log(self, bodies: Sequence[dict[str, Any]], chain) -> list[Entry]:
-        """Append entries after the current head, in one transaction (serialised per database)."""
+    def append_log(self, bodies: Sequence[dict[str, Any]], seal, checkpoint=None) -> list[Entry]:
+        """Append entries after the current head, in one transaction (serialised per database).
+
+        ``seal(prev, first_seq, bodies)`` gives the entries and, for each, the JSON bytes its hash
+        covers when they may be kept as its body (``domain.audit.sealed``); the others are written
+        by orjson. ``checkpoint``, if given, is ``(due, make)``: when ``due(head_seq)``, a
+        checkpoint is taken in the same transaction, as ``take_checkpoint(make)`` takes one."""
         with self.engine.begin() as conn:
             self._lock_log(conn)
             last = conn.execute(select(access_log.c.seq, access_log.c.hash)
                                 .order_by(access_log.c.seq.desc()).limit(1)).first()
             prev, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
-            entries = chain(prev, seq, bodies)
+            entries, texts = seal(prev, seq, bodies)
             mark = self.projection.mark
-            for part in chunks(entries, 1000):  # one statement per thousand entries
-                values = ", ".join([f"({mark}, {mark}, {mark}, {mark}, {mark})"] * len(part))
+            row = f"({mark}, {mark}, {mark}, {mark}, {mark})"
+            for lo in range(0, len(entries), 1000):  # one statement per thousand entries
+                params: list[Any] = []
+                for e, text in zip(entries[lo:lo + 1000], texts[lo:lo + 1000], strict=True):
+                    params += (e.seq, e.prev, e.hash, text.decode() if text is not None else json_text(e.body),
+                               e.body.get("person"))
+                values = ", ".join([row] * (len(params) // 5))
                 conn.exec_driver_sql(f"INSERT INTO access_log (seq, prev, hash, body, person_id) VALUES {values}",
-                                     tuple(x for e in part for x in (e.seq, e.prev, e.hash, json_text(e.body),
-                                                                     e.body.get("person"))))
+                                     tuple(params))
+            if checkpoint is not None and entries:
+                due, make = checkpoint
+                if due(entries[-1].seq):
+                    self._checkpoint_in(conn, make, (entries[-1].seq, entries[-1].hash))
         return entries
 
     def _lock_log(self, conn) -> None:
@@ -483,13 +524,15 @@ class RegistryStore:
         next checkpoint row (or None for nothing to do), which is stored before the commit."""
         with self.engine.begin() as conn:
             self._lock_log(conn)
-            last = conn.execute(select(audit_checkpoints)
-                                .order_by(audit_checkpoints.c.number.desc()).limit(1)).first()
             head = conn.execute(select(access_log.c.seq, access_log.c.hash)
                                 .order_by(access_log.c.seq.desc()).limit(1)).first()
-            row = make(dict(last._mapping) if last else None, *((head.seq, head.hash) if head else (0, GENESIS)))
-            if row is not None:
-                self.bulk.insert(conn, audit_checkpoints, [row])
+            return self._checkpoint_in(conn, make, (head.seq, head.hash) if head else (0, GENESIS))
+
+    def _checkpoint_in(self, conn, make, head: tuple[int, str]) -> dict[str, Any] | None:
+        last = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.number.desc()).limit(1)).first()
+        row = make(dict(last._mapping) if last else None, *head)
+        if row is not None:
+            self.bulk.insert(conn, audit_checkpoints, [row])
         return row
 
     def checkpoint_rows(self) -> list[dict[str, Any]]:

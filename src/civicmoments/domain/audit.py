@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -64,10 +64,10 @@ def link(prev: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(prev.encode() + canonical(body)).hexdigest()
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One entry. ``person`` is the stored ``person_id`` column the person's own view reads; it
-    must equal ``body["person"]``, which the hash covers."""
+    must equal ``body["person"]``, which the hash covers. (A named tuple: verification makes one
+    per entry.)"""
 
     seq: int
     prev: str
@@ -96,23 +96,26 @@ class Checkpoint:
 
 
 def chain(prev: str, first_seq: int, bodies: Iterable[dict[str, Any]]) -> list[Entry]:
-    return sealed(prev, first_seq, bodies)[0]
+    """The entries that follow ``prev``, numbered from ``first_seq``."""
+    bodies = list(bodies)
+    hashes, _ = seal(prev, bodies)
+    return [Entry(first_seq + i, before, h, body)
+            for i, (before, h, body) in enumerate(zip([prev, *hashes[:-1]], hashes, bodies, strict=True))]
 
 
-def sealed(prev: str, first_seq: int, bodies: Iterable[dict[str, Any]]) -> tuple[list[Entry], list[bytes | None]]:
-    """The entries that follow ``prev`` (numbered from ``first_seq``), hashed in one pass, and for
-    each the bytes its hash covers when they are also the body's JSON as orjson writes it (sorted
-    keys; a store may keep them as the body), else None."""
-    entries: list[Entry] = []
+def seal(prev: str, bodies: Sequence[dict[str, Any]]) -> tuple[list[str], list[bytes | None]]:
+    """The hashes of the entries that follow ``prev``, computed in one pass, and for each the
+    bytes its hash covers when they are also the body's JSON as orjson writes it (sorted keys;
+    a store may keep them as the body), else None. Entry ``i`` follows ``hashes[i - 1]``."""
+    hashes: list[str] = []
     texts: list[bytes | None] = []
     sha256, encode = hashlib.sha256, _ENCODER.encode
-    for seq, body in enumerate(bodies, first_seq):
+    for body in bodies:
         text = _fast(body)
-        h = sha256(prev.encode() + (text if text is not None else encode(body).encode())).hexdigest()
-        entries.append(Entry(seq, prev, h, body))
+        prev = sha256(prev.encode() + (text if text is not None else encode(body).encode())).hexdigest()
+        hashes.append(prev)
         texts.append(text)
-        prev = h
-    return entries, texts
+    return hashes, texts
 
 
 def next_checkpoint(last: Checkpoint | None, seq: int, head: str, at: str) -> Checkpoint:

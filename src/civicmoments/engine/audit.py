@@ -56,13 +56,14 @@ class AuditLog:
         self.every_entries, self.every = every_entries, timedelta(minutes=every_minutes)
         self._covered: int | None = None  # the newest checkpointed entry this process knows of
 
-    def append(self, bodies: Sequence[dict[str, Any]]) -> list[A.Entry]:
+    def append(self, bodies: Sequence[dict[str, Any]]) -> tuple[int, str] | None:
         """Append ``bodies`` as one batch: hashed in one pass, inserted in the same transaction,
         and, once ``every_entries`` entries are uncovered, checkpointed in that transaction too.
-        A checkpoint that fails (signing, the external copy) is logged and left to ``due()`` or
-        the next append; the entries are kept."""
+        Returns the new head (seq, hash), or None for no bodies. A checkpoint that fails
+        (signing, the external copy) is logged and left to ``due()`` or the next append; the
+        entries are kept."""
         if not bodies:
-            return []
+            return None
         if self._covered is None:
             last = self.store.last_checkpoint()
             self._covered = int(last["seq"]) if last else 0
@@ -81,10 +82,10 @@ class AuditLog:
                 taken.append(row)
             return row
 
-        entries = self.store.append_log(list(bodies), A.sealed, (due, make))
+        head = self.store.append_log(list(bodies), A.seal, (due, make))
         for row in taken:
             self._taken(row)
-        return entries
+        return head
 
     def public_key(self) -> str:
         raw = self.signer.public.public_bytes(Encoding.Raw, PublicFormat.Raw)

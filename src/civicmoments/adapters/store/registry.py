@@ -159,8 +159,9 @@ class RegistryStore:
     def profile_values(self, person_ids: Sequence[str], attributes: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Each person's best value per attribute in ``attributes``, read from the profile
         projection: ``{person: {attribute: value}}``, the values of ``profile_facts`` without
-        their provenance (for answers computed from values alone, such as a check)."""
-        out: dict[str, dict[str, Any]] = {p: {} for p in person_ids}
+        their provenance (for answers computed from values alone, such as a check). People with
+        none of the attributes are left out."""
+        out: dict[str, dict[str, Any]] = {}
         if not attributes:
             return out
         mark, loaded = self.projection.mark, {}
@@ -176,7 +177,10 @@ class RegistryStore:
                         text, value = value, loaded.get(value, loaded)
                         if value is loaded:  # a batch's values repeat: each text is parsed once
                             value = loaded[text] = orjson.loads(text)
-                    out[person][attribute] = value
+                    held = out.get(person)
+                    if held is None:
+                        held = out[person] = {}
+                    held[attribute] = value
             cur.close()
         return out
 
@@ -459,34 +463,38 @@ class RegistryStore:
                 pseudonyms.c.purpose == purpose)).scalar()
 
     # -- the access log ----------------------------------------------------------------------
-    def append_log(self, bodies: Sequence[dict[str, Any]], seal, checkpoint=None) -> list[Entry]:
-        """Append entries after the current head, in one transaction (serialised per database).
+    def append_log(self, bodies: Sequence[dict[str, Any]], seal, checkpoint=None) -> tuple[int, str]:
+        """Append entries after the current head, in one transaction (serialised per database);
+        returns the new head (seq, hash).
 
-        ``seal(prev, first_seq, bodies)`` gives the entries and, for each, the JSON bytes its hash
-        covers when they may be kept as its body (``domain.audit.sealed``); the others are written
-        by orjson. ``checkpoint``, if given, is ``(due, make)``: when ``due(head_seq)``, a
-        checkpoint is taken in the same transaction, as ``take_checkpoint(make)`` takes one."""
+        ``seal(prev, bodies)`` gives each entry's hash and the JSON bytes the hash covers when they
+        may be kept as its body (``domain.audit.seal``); the others are written by orjson.
+        ``checkpoint``, if given, is ``(due, make)``: when ``due(head_seq)``, a checkpoint is taken
+        in the same transaction, as ``take_checkpoint(make)`` takes one."""
         with self.engine.begin() as conn:
             self._lock_log(conn)
             last = conn.execute(select(access_log.c.seq, access_log.c.hash)
                                 .order_by(access_log.c.seq.desc()).limit(1)).first()
-            prev, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
-            entries, texts = seal(prev, seq, bodies)
-            mark = self.projection.mark
+            prev, first = (last.hash, last.seq + 1) if last else (GENESIS, 1)
+            hashes, texts = seal(prev, bodies)
+            prevs = [prev, *hashes]
+            mark, n = self.projection.mark, len(bodies)
             row = f"({mark}, {mark}, {mark}, {mark}, {mark})"
-            for lo in range(0, len(entries), 1000):  # one statement per thousand entries
+            for lo in range(0, n, 1000):  # one statement per thousand entries
                 params: list[Any] = []
-                for e, text in zip(entries[lo:lo + 1000], texts[lo:lo + 1000], strict=True):
-                    params += (e.seq, e.prev, e.hash, text.decode() if text is not None else json_text(e.body),
-                               e.body.get("person"))
+                for i in range(lo, min(n, lo + 1000)):
+                    body, text = bodies[i], texts[i]
+                    params += (first + i, prevs[i], hashes[i], text.decode() if text is not None else json_text(body),
+                               body.get("person"))
                 values = ", ".join([row] * (len(params) // 5))
                 conn.exec_driver_sql(f"INSERT INTO access_log (seq, prev, hash, body, person_id) VALUES {values}",
                                      tuple(params))
-            if checkpoint is not None and entries:
+            head = (first + n - 1, prevs[n]) if n else (first - 1, prev)
+            if checkpoint is not None and n:
                 due, make = checkpoint
-                if due(entries[-1].seq):
-                    self._checkpoint_in(conn, make, (entries[-1].seq, entries[-1].hash))
-        return entries
+                if due(head[0]):
+                    self._checkpoint_in(conn, make, head)
+        return head
 
     def _lock_log(self, conn) -> None:
         # One writer of the log at a time: an advisory lock on PostgreSQL; on SQLite the write

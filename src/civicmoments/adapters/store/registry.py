@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from ...domain.audit import GENESIS, Entry
 from ...domain.consent import Agreement, ConsentRecord, ConsentState, Mode
 from ...domain.people import Basis, Fact, Tier
-from .bulk import Bulk, json_text
+from .bulk import Bulk, collector_paused, json_text
 from .profiles import Projection
 from .schema import (
     access_log,
@@ -224,18 +224,28 @@ class RegistryStore:
         else:
             sql = ("SELECT person_id, json_group_object(attribute, json_array(json(value), tier, source)) "
                    "FROM profiles WHERE person_id > ? AND person_id <= ? GROUP BY person_id")
+        mark = self.projection.mark
+        page = (f"SELECT id FROM people WHERE id > {mark} AND merged_into IS NULL ORDER BY id LIMIT {int(batch)}")
         after = ""
         loads = orjson.loads
-        for ids in self.people_pages(batch):
-            with self.reader.connect() as conn:
+        while True:
+            with self.reader.connect() as conn, collector_paused():
                 cur = conn.connection.driver_connection.cursor()
+                cur.execute(page, (after,))
+                ids = [r[0] for r in cur.fetchall()]
+                if not ids:
+                    cur.close()
+                    return
                 cur.execute(sql, (after, ids[-1]))
                 rows = cur.fetchall()
                 cur.close()
-            out: dict[str, dict[str, list]] = {p: {} for p in ids}
-            for person, held in rows:
-                if person in out:  # not a merged record
-                    out[person] = loads(held)
+                out: dict[str, dict[str, list]] = dict.fromkeys(ids)
+                for person, held in rows:
+                    if person in out:  # not a merged record
+                        out[person] = loads(held)
+                for person in ids:
+                    if out[person] is None:  # no facts
+                        out[person] = {}
             yield out
             after = ids[-1]
 

@@ -34,7 +34,7 @@ BENCHMARKS = {
                 "latency", "rows_per_s", "floor_rows_per_s", "floor_journeys_per_s", "share_of_floor",
                 "workers_peak_rss_mb", "peers"], ("journeys", 300)),
     "registry": (["db", "people", "facts", "load_s", "profile_build_s", "profiles_per_s", "gate_checks",
-                  "gate_checks_per_s", "audit_appends", "audit_appends_per_s", "audit_verify_entries_per_s"],
+                  "gate_check_batch", "gate_checks_per_s", "gate_checks_per_cpu_s", "audit_appends", "audit_appends_per_s", "audit_verify_entries_per_s"],
                  ("people", 300)),
     "sweep": (["people", "milestones", "services", "crossings_found", "eligible_found", "sweep_s", "people_per_s",
                "per_person_extrapolated_s", "per_person_sample", "per_person_ratio"], ("people", 400)),

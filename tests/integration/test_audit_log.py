@@ -64,6 +64,24 @@ def test_checkpoints_are_taken_by_themselves_and_the_untouched_log_verifies(logg
     assert [(c["number"], c["seq"]) for c in copy] == [(1, 5), (2, 10)]
 
 
+def test_a_checkpoint_the_copy_cannot_take_keeps_the_entries_and_the_next_append_takes_it(logged, tmp_path):
+    """The checkpoint is taken in the appending transaction; when its copy cannot be written the
+    entries still go in, and the next append, with the copy back, checkpoints them all."""
+    copy = logged.audit.copy
+    kept, blocked = copy.path, tmp_path / "a-file"
+    blocked.write_text("")
+    copy.path = blocked / "copy.jsonl"  # its folder is a file: the copy cannot be written
+    partner = logged.store.organisation("JobMatch")["id"]
+    for _ in range(4):
+        logged.gate.disclose(partner, "employment-support", [logged.person], ["occupation"])
+    assert (logged.audit.store.log_head()[0], logged.audit.store.last_checkpoint()["seq"]) == (16, 10)
+    copy.path = kept
+    logged.gate.disclose(partner, "employment-support", [logged.person], ["occupation"])
+    report = logged.audit.verify()
+    assert report.intact, report.problems
+    assert (report.entries, report.checkpoints, report.checkpoint) == (17, 3, 17)
+
+
 def test_deleting_the_newest_checkpoint_and_rewriting_after_the_older_is_found(logged):
     with logged.store.engine.begin() as conn:
         conn.execute(delete(audit_checkpoints).where(audit_checkpoints.c.number == 2))

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from civicmoments.adapters.store.schema import access_log, facts, inbox
+from civicmoments.domain import audit as A
 from civicmoments.domain.disclosure import ConsentNotGivenError, NoAgreementError
 from civicmoments.domain.journeys import JourneyStatus
 from civicmoments.engine import errors as E
@@ -289,3 +290,37 @@ def test_a_batch_of_gate_checks_is_logged_entry_by_entry_and_its_chain_verifies(
             body={**logged[500], "recipient": "someone-else"}))
     report = app.audit.verify()
     assert not report.intact and any(f"entry {middle} was edited" in p for p in report.problems)
+
+
+def test_a_batch_of_gate_checks_logs_the_very_entries_one_check_at_a_time_would(app, world, clock):
+    """Whoever asks in a batch gets the answers and the chain that asking person by person gives:
+    the same bodies, and, chained from the same head, the same hashes; people who objected at
+    different times keep their own reasons."""
+    transit = world["transit"].id
+    app.agreements.put("metro", "Metro", "fare-concession", [], "identified", 1, ["active-jobseeker"])
+    people = [app.registry.add_person() for _ in range(5)]
+    app.registry.record(None, people[0], [{"attribute": "jsa_claimant", "value": True}])
+    app.registry.record(None, people[1], [{"attribute": "jsa_claimant", "value": False}])
+    app.consents.refuse(people[2], "fare-concession")
+    clock.advance(timedelta(days=1))
+    app.consents.refuse(people[3], "fare-concession")  # people[4] has no facts: not a jobseeker
+    batch = people * 3
+
+    def checked() -> list:
+        with app.store.reader.connect() as conn:
+            rows = conn.execute(select(access_log.c.seq, access_log.c.prev, access_log.c.hash, access_log.c.body)
+                                .order_by(access_log.c.seq)).all()
+        return [r for r in rows if r.body.get("channel") == "check"]
+
+    answers = app.gate.check(transit, "fare-concession", batch, "active-jobseeker")
+    in_batch = checked()
+    singly = [app.gate.check(transit, "fare-concession", [p], "active-jobseeker")[0] for p in batch]
+    one_by_one = checked()[len(in_batch):]
+    assert [a if isinstance(a, bool) else a.error.slug for a in answers] == \
+        [a if isinstance(a, bool) else a.error.slug for a in singly] == \
+        [True, False, "consent-not-given", "consent-not-given", False] * 3
+    assert [r.body for r in in_batch] == [r.body for r in one_by_one]
+    assert in_batch[2].body["reason"] != in_batch[3].body["reason"]  # each objection's own date
+    rechained = A.chain(in_batch[0].prev, in_batch[0].seq, [r.body for r in one_by_one])
+    assert [(e.seq, e.prev, e.hash) for e in rechained] == [(r.seq, r.prev, r.hash) for r in in_batch]
+    assert app.audit.verify().intact

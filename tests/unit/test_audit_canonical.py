@@ -4,7 +4,6 @@ gives, so entries hashed before and after it verify alike."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from datetime import datetime, timezone
@@ -51,6 +50,6 @@ def test_a_chain_written_with_the_fast_path_verifies_against_the_reference_hashe
     head = Checkpoint(entries[-1].seq, entries[-1].hash)
     assert verify(entries, head) == []
     tampered = list(entries)
-    tampered[20] = dataclasses.replace(entries[20], body={**entries[20].body, "outcome": "refused"})
+    tampered[20] = entries[20]._replace(body={**entries[20].body, "outcome": "refused"})
     problems = verify(tampered, head)
     assert problems and "21" in problems[0]

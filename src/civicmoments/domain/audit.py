@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -31,36 +31,43 @@ def _refuse(value: Any) -> Any:
     raise TypeError
 
 
+def _fast(body: dict[str, Any]) -> bytes | None:
+    """``canonical(body)`` written by orjson, or None when only ``json`` writes it exactly.
+
+    For a body of plain strings, integers, booleans and nulls (and lists of them) orjson, keys
+    sorted, writes the same bytes as ``json`` when its output is ASCII without DEL; they are
+    also plain JSON, so a reader parses them back to the same body."""
+    for value in body.values():
+        kind = type(value)
+        if kind is list:
+            if value and not _PLAIN.issuperset(map(type, value)):
+                return None
+        elif kind not in _PLAIN:
+            return None
+    try:
+        out = orjson.dumps(body, default=_refuse, option=_FAST)
+    except TypeError:  # a key that is not a string, an integer beyond 64 bits
+        return None
+    return out if out.isascii() and b"\x7f" not in out else None
+
+
 def canonical(body: dict[str, Any]) -> bytes:
     """The bytes an entry's hash covers: ``json.dumps(body, sort_keys=True, separators=(",", ":"),
     default=str)``, ASCII with ``\\uXXXX`` escapes. A body of plain strings, integers, booleans and
     nulls (and lists of them) is written by orjson, whose output is then the same bytes when it
     is ASCII without DEL; anything else (floats, nested objects, other types) by ``json``."""
-    for value in body.values():
-        kind = type(value)
-        if kind is list:
-            if value and not _PLAIN.issuperset(map(type, value)):
-                break
-        elif kind not in _PLAIN:
-            break
-    else:
-        try:
-            out = orjson.dumps(body, default=_refuse, option=_FAST)
-        except TypeError:  # a key that is not a string, an integer beyond 64 bits
-            out = b""
-        if out and out.isascii() and b"\x7f" not in out:
-            return out
-    return _ENCODER.encode(body).encode()
+    out = _fast(body)
+    return out if out is not None else _ENCODER.encode(body).encode()
 
 
 def link(prev: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(prev.encode() + canonical(body)).hexdigest()
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One entry. ``person`` is the stored ``person_id`` column the person's own view reads; it
-    must equal ``body["person"]``, which the hash covers."""
+    must equal ``body["person"]``, which the hash covers. (A named tuple: verification makes one
+    per entry.)"""
 
     seq: int
     prev: str
@@ -89,12 +96,26 @@ class Checkpoint:
 
 
 def chain(prev: str, first_seq: int, bodies: Iterable[dict[str, Any]]) -> list[Entry]:
-    out = []
-    for i, body in enumerate(bodies):
-        h = link(prev, body)
-        out.append(Entry(first_seq + i, prev, h, body))
-        prev = h
-    return out
+    """The entries that follow ``prev``, numbered from ``first_seq``."""
+    bodies = list(bodies)
+    hashes, _ = seal(prev, bodies)
+    return [Entry(first_seq + i, before, h, body)
+            for i, (before, h, body) in enumerate(zip([prev, *hashes[:-1]], hashes, bodies, strict=True))]
+
+
+def seal(prev: str, bodies: Sequence[dict[str, Any]]) -> tuple[list[str], list[bytes | None]]:
+    """The hashes of the entries that follow ``prev``, computed in one pass, and for each the
+    bytes its hash covers when they are also the body's JSON as orjson writes it (sorted keys;
+    a store may keep them as the body), else None. Entry ``i`` follows ``hashes[i - 1]``."""
+    hashes: list[str] = []
+    texts: list[bytes | None] = []
+    sha256, encode = hashlib.sha256, _ENCODER.encode
+    for body in bodies:
+        text = _fast(body)
+        prev = sha256(prev.encode() + (text if text is not None else encode(body).encode())).hexdigest()
+        hashes.append(prev)
+        texts.append(text)
+    return hashes, texts
 
 
 def next_checkpoint(last: Checkpoint | None, seq: int, head: str, at: str) -> Checkpoint:

@@ -56,19 +56,36 @@ class AuditLog:
         self.every_entries, self.every = every_entries, timedelta(minutes=every_minutes)
         self._covered: int | None = None  # the newest checkpointed entry this process knows of
 
-    def append(self, bodies: Sequence[dict[str, Any]]) -> list[A.Entry]:
+    def append(self, bodies: Sequence[dict[str, Any]]) -> tuple[int, str] | None:
+        """Append ``bodies`` as one batch: hashed in one pass, inserted in the same transaction,
+        and, once ``every_entries`` entries are uncovered, checkpointed in that transaction too.
+        Returns the new head (seq, hash), or None for no bodies. A checkpoint that fails
+        (signing, the external copy) is logged and left to ``due()`` or the next append; the
+        entries are kept."""
         if not bodies:
-            return []
-        entries = self.store.append_log(list(bodies), A.chain)
+            return None
         if self._covered is None:
             last = self.store.last_checkpoint()
             self._covered = int(last["seq"]) if last else 0
-        if entries[-1].seq - self._covered >= self.every_entries:
+        taken: list[dict[str, Any]] = []
+
+        def due(seq: int) -> bool:
+            return seq - (self._covered or 0) >= self.every_entries
+
+        def make(last: dict[str, Any] | None, seq: int, head: str) -> dict[str, Any] | None:
             try:
-                self.checkpoint(only_if_due=True)
+                row = self._make(last, seq, head, only_if_due=True)
             except Exception as exc:  # noqa: BLE001 - the entries are safe; due() or the next append retries
                 log.error("checkpoint failed", error=type(exc).__name__)
-        return entries
+                return None
+            if row is not None:
+                taken.append(row)
+            return row
+
+        head = self.store.append_log(list(bodies), A.seal, (due, make))
+        for row in taken:
+            self._taken(row)
+        return head
 
     def public_key(self) -> str:
         raw = self.signer.public.public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -81,26 +98,30 @@ class AuditLog:
         first = next(self.store.log_entries(after=covered, batch=1), None)
         return first is not None and "at" in first.body and parse_time(first.body["at"]) <= self.clock.now() - self.every
 
-    def checkpoint(self, only_if_due: bool = False) -> tuple[int, str] | None:
-        """Sign the head now (or only when an interval has passed); None when nothing is new."""
-
-        def make(last: dict[str, Any] | None, seq: int, head: str) -> dict[str, Any] | None:
-            if seq == 0 or (last is not None and int(last["seq"]) >= seq):
-                return None
-            if only_if_due and not self._overdue(last, seq):
-                return None
-            cp = A.next_checkpoint(_checkpoint(last) if last else None, seq, head, iso(self.clock.now()))
-            row = {"number": cp.number, "seq": cp.seq, "head": cp.head, "prev": cp.prev, "at": cp.at,
-                   "signature": self.signer.sign(cp.message()), "public_key": self.public_key()}
-            if self.copy is not None:  # outside the database first: a copy never lags the table
-                self.copy.append(row)
-            return row
-
-        row = self.store.take_checkpoint(make)
-        if row is None:
+    def _make(self, last: dict[str, Any] | None, seq: int, head: str, only_if_due: bool) -> dict[str, Any] | None:
+        """The next checkpoint's row, signed and already in the external copy; None when there is
+        nothing new (or, ``only_if_due``, when no interval has passed)."""
+        if seq == 0 or (last is not None and int(last["seq"]) >= seq):
             return None
+        if only_if_due and not self._overdue(last, seq):
+            return None
+        cp = A.next_checkpoint(_checkpoint(last) if last else None, seq, head, iso(self.clock.now()))
+        row = {"number": cp.number, "seq": cp.seq, "head": cp.head, "prev": cp.prev, "at": cp.at,
+               "signature": self.signer.sign(cp.message()), "public_key": self.public_key()}
+        if self.copy is not None:  # outside the database first: a copy never lags the table
+            self.copy.append(row)
+        return row
+
+    def _taken(self, row: dict[str, Any]) -> None:
         self._covered = row["seq"]
         log.info("access log checkpoint", number=row["number"], seq=row["seq"])
+
+    def checkpoint(self, only_if_due: bool = False) -> tuple[int, str] | None:
+        """Sign the head now (or only when an interval has passed); None when nothing is new."""
+        row = self.store.take_checkpoint(lambda last, seq, head: self._make(last, seq, head, only_if_due))
+        if row is None:
+            return None
+        self._taken(row)
         return row["seq"], row["head"]
 
     def due(self) -> tuple[int, str] | None:

@@ -47,17 +47,29 @@ class PrivacyGate:
         self.pseudonymiser, self.audit, self.clock = pseudonymiser, audit, clock
         self.checks = dict(checks or {})
 
-    def _authorise(self, recipient: str, purpose_id: str, persons: Sequence[str], requested: Sequence[str]):
+    def _authorise(self, recipient: str, purpose_id: str, persons: Sequence[str], requested: Sequence[str],
+                   shared: bool = False):
+        """Each person's Authorisation, or the DisclosureRefusedError that refuses them, and the
+        agreement in force. With ``shared``, people whose latest consent has the same state and
+        time share one decision object (the rules read nothing else of the person; its
+        ``person`` is the first of them)."""
         purpose = self.purposes.get(purpose_id)
         agreement = self.store.current_agreement(recipient, purpose_id)
         consents = self.store.latest_consents(persons, purpose_id) if purpose else {}
         out: dict[str, Authorisation | DisclosureRefusedError] = {}
+        same: dict[Any, Authorisation | DisclosureRefusedError] = {}
         for person in persons:
+            consent = consents.get(person)
+            key = (consent.state, consent.at) if consent is not None else None
+            if shared and key in same:
+                out[person] = same[key]
+                continue
             try:
-                out[person] = authorise(recipient, purpose, person, requested, agreement, consents.get(person),
-                                        purpose_id)
+                out[person] = authorise(recipient, purpose, person, requested, agreement, consent, purpose_id)
             except DisclosureRefusedError as exc:
                 out[person] = exc
+            if shared:
+                same[key] = out[person]
         return out, agreement
 
     def _body(self, recipient: str, purpose: str, person: str, channel: str, outcome: Any,
@@ -190,23 +202,37 @@ class PrivacyGate:
 
     def check(self, recipient: str, purpose: str, persons: Sequence[str], check: str,
               channel: str = "check") -> list[bool | Refusal]:
-        """A yes/no answer per person; no personal data leaves, and the question is logged."""
+        """A yes/no answer per person; no personal data leaves, and the question is logged.
+
+        A batch is one act: its entries are logged at one time and appended together (hashed in
+        one pass, inserted in one statement per thousand, in one transaction). People in the same
+        consent state share one decision, and people with the same values one answer (the
+        condition is pure), so the entries are those one-person checks would give."""
         spec = self.checks.get(check)
-        decided, agreement = self._authorise(recipient, purpose, persons, ())
+        decided, agreement = self._authorise(recipient, purpose, persons, (), shared=True)
         if spec is None or (agreement is not None and check not in agreement.checks):
             error = CheckNotAgreedError(f"check {check!r} is not in the agreement for {recipient} and {purpose}")
             decided = {p: (error if isinstance(a, Authorisation) else a) for p, a in decided.items()}
         allowed = [p for p, a in decided.items() if isinstance(a, Authorisation)]
-        profiles = self.registry.profiles(allowed, only=spec.attributes) if allowed and spec else {}
+        values_of = self.registry.profile_values(allowed, spec.attributes) if allowed and spec else {}
         answers: list[bool | Refusal] = []
         bodies = []
         at = iso(self.clock.now())  # the batch's entries are one act, logged at one time
         known: dict[tuple, bool] = {}  # the condition is pure: people with the same values share an answer
+        templates: dict[int, dict[str, Any]] = {}  # per decision: the entry, but for its person
         for person in persons:
             outcome = decided[person]
-            body = self._body(recipient, purpose, person, channel, outcome, at)
+            template = templates.get(id(outcome))
+            if template is None:
+                template = self._body(recipient, purpose, person, channel, outcome, at)
+                if isinstance(outcome, Authorisation):
+                    template.update(check=check, attributes=[], outcome="answered")
+                templates[id(outcome)] = template
+            body = template.copy()
+            body["person"] = person
+            bodies.append(body)
             if isinstance(outcome, Authorisation):
-                values = {a: f.value for a, f in profiles.get(person, {}).items() if a in spec.attributes}
+                values = values_of.get(person, {})
                 try:
                     # the type is part of the key: 1 is not True
                     key: tuple | None = tuple(sorted((a, v.__class__.__name__, v) for a, v in values.items()))
@@ -217,11 +243,9 @@ class PrivacyGate:
                     answer = bool(spec.condition.value({"profile": values}))
                     if key is not None:
                         known[key] = answer
-                body.update(check=check, attributes=[], outcome="answered")
                 answers.append(answer)
             else:
                 answers.append(Refusal(person, outcome))
-            bodies.append(body)
         self.audit.append(bodies)
         return answers
 

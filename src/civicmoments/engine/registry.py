@@ -213,6 +213,17 @@ class Registry:
             out[person] = best
         return out
 
+    def profile_values(self, persons: Sequence[str], only: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each person's best value per attribute in ``only``: ``{person: {attribute: value}}``,
+        the values ``profiles(persons, only=only)`` holds, sensitive ones masked."""
+        out = self.store.profile_values(persons, only)
+        masked = [a for a in only if (spec := self.attributes.get(a)) is not None and spec.sensitive]
+        for values in out.values() if masked else ():
+            for name in masked:
+                if name in values:
+                    values[name] = MASK
+        return out
+
     def profile(self, person: str, reveal: Sequence[str] = ()) -> dict[str, P.Fact]:
         self.require(person)
         return self.profiles([person], reveal)[person]

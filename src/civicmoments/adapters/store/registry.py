@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from ...domain.audit import GENESIS, Entry
 from ...domain.consent import Agreement, ConsentRecord, ConsentState, Mode
 from ...domain.people import Basis, Fact, Tier
-from .bulk import Bulk, json_text
+from .bulk import Bulk, collector_paused, json_text
 from .profiles import Projection
 from .schema import (
     access_log,
@@ -156,6 +156,34 @@ class RegistryStore:
             cur.close()
         return out
 
+    def profile_values(self, person_ids: Sequence[str], attributes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each person's best value per attribute in ``attributes``, read from the profile
+        projection: ``{person: {attribute: value}}``, the values of ``profile_facts`` without
+        their provenance (for answers computed from values alone, such as a check). People with
+        none of the attributes are left out."""
+        out: dict[str, dict[str, Any]] = {}
+        if not attributes:
+            return out
+        mark, loaded = self.projection.mark, {}
+        only = ", ".join([mark] * len(attributes))
+        with self.reader.connect() as conn:
+            cur = conn.connection.driver_connection.cursor()
+            for part in chunks(list(person_ids), 5000):
+                cur.execute(f"SELECT person_id, attribute, value FROM profiles WHERE person_id IN "
+                            f"({', '.join([mark] * len(part))}) AND attribute IN ({only})",
+                            list(part) + list(attributes))
+                for person, attribute, value in cur.fetchall():
+                    if not self.pg and isinstance(value, str | bytes):
+                        text, value = value, loaded.get(value, loaded)
+                        if value is loaded:  # a batch's values repeat: each text is parsed once
+                            value = loaded[text] = orjson.loads(text)
+                    held = out.get(person)
+                    if held is None:
+                        held = out[person] = {}
+                    held[attribute] = value
+            cur.close()
+        return out
+
     def facts_of(self, person_ids: Sequence[str], attributes: Sequence[str] | None = None) -> dict[str, list[Fact]]:
         """The facts of these people (all, or only the named attributes), merged records included
         under the survivor."""
@@ -196,18 +224,28 @@ class RegistryStore:
         else:
             sql = ("SELECT person_id, json_group_object(attribute, json_array(json(value), tier, source)) "
                    "FROM profiles WHERE person_id > ? AND person_id <= ? GROUP BY person_id")
+        mark = self.projection.mark
+        page = (f"SELECT id FROM people WHERE id > {mark} AND merged_into IS NULL ORDER BY id LIMIT {int(batch)}")
         after = ""
         loads = orjson.loads
-        for ids in self.people_pages(batch):
-            with self.reader.connect() as conn:
+        while True:
+            with self.reader.connect() as conn, collector_paused():
                 cur = conn.connection.driver_connection.cursor()
+                cur.execute(page, (after,))
+                ids = [r[0] for r in cur.fetchall()]
+                if not ids:
+                    cur.close()
+                    return
                 cur.execute(sql, (after, ids[-1]))
                 rows = cur.fetchall()
                 cur.close()
-            out: dict[str, dict[str, list]] = {p: {} for p in ids}
-            for person, held in rows:
-                if person in out:  # not a merged record
-                    out[person] = loads(held)
+                out: dict[str, dict[str, list]] = dict.fromkeys(ids)
+                for person, held in rows:
+                    if person in out:  # not a merged record
+                        out[person] = loads(held)
+                for person in ids:
+                    if out[person] is None:  # no facts
+                        out[person] = {}
             yield out
             after = ids[-1]
 
@@ -375,13 +413,17 @@ class RegistryStore:
 
     def latest_consents(self, person_ids: Sequence[str], purpose: str) -> dict[str, ConsentRecord]:
         out: dict[str, ConsentRecord] = {}
+        mark, when = self.projection.mark, _time_reader(self.pg)
         with self.reader.connect() as conn:
+            cur = conn.connection.driver_connection.cursor()
             for part in chunks(list(person_ids), 5000):
-                rows = conn.execute(select(consents).where(consents.c.person_id.in_(part),
-                                                           consents.c.purpose == purpose)
-                                    .order_by(consents.c.at, consents.c.id))
-                for r in rows:
-                    out[r.person_id] = self._consent(r)  # ordered: the newest wins
+                cur.execute(f"SELECT id, person_id, purpose, notice_version, state, at, channel FROM consents "
+                            f"WHERE purpose = {mark} AND person_id IN ({', '.join([mark] * len(part))}) "
+                            f"ORDER BY at, id", [purpose, *part])
+                for id_, person, purpose_, notice, state, at, channel in cur.fetchall():
+                    # ordered: the newest wins
+                    out[person] = ConsentRecord(id_, person, purpose_, notice, ConsentState(state), when(at), channel)
+            cur.close()
         return out
 
     # -- agreements ------------------------------------------------------------------------
@@ -431,21 +473,38 @@ class RegistryStore:
                 pseudonyms.c.purpose == purpose)).scalar()
 
     # -- the access log ----------------------------------------------------------------------
-    def append_log(self, bodies: Sequence[dict[str, Any]], chain) -> list[Entry]:
-        """Append entries after the current head, in one transaction (serialised per database)."""
+    def append_log(self, bodies: Sequence[dict[str, Any]], seal, checkpoint=None) -> tuple[int, str]:
+        """Append entries after the current head, in one transaction (serialised per database);
+        returns the new head (seq, hash).
+
+        ``seal(prev, bodies)`` gives each entry's hash and the JSON bytes the hash covers when they
+        may be kept as its body (``domain.audit.seal``); the others are written by orjson.
+        ``checkpoint``, if given, is ``(due, make)``: when ``due(head_seq)``, a checkpoint is taken
+        in the same transaction, as ``take_checkpoint(make)`` takes one."""
         with self.engine.begin() as conn:
             self._lock_log(conn)
             last = conn.execute(select(access_log.c.seq, access_log.c.hash)
                                 .order_by(access_log.c.seq.desc()).limit(1)).first()
-            prev, seq = (last.hash, last.seq + 1) if last else (GENESIS, 1)
-            entries = chain(prev, seq, bodies)
-            mark = self.projection.mark
-            for part in chunks(entries, 1000):  # one statement per thousand entries
-                values = ", ".join([f"({mark}, {mark}, {mark}, {mark}, {mark})"] * len(part))
+            prev, first = (last.hash, last.seq + 1) if last else (GENESIS, 1)
+            hashes, texts = seal(prev, bodies)
+            prevs = [prev, *hashes]
+            mark, n = self.projection.mark, len(bodies)
+            row = f"({mark}, {mark}, {mark}, {mark}, {mark})"
+            for lo in range(0, n, 1000):  # one statement per thousand entries
+                params: list[Any] = []
+                for i in range(lo, min(n, lo + 1000)):
+                    body, text = bodies[i], texts[i]
+                    params += (first + i, prevs[i], hashes[i], text.decode() if text is not None else json_text(body),
+                               body.get("person"))
+                values = ", ".join([row] * (len(params) // 5))
                 conn.exec_driver_sql(f"INSERT INTO access_log (seq, prev, hash, body, person_id) VALUES {values}",
-                                     tuple(x for e in part for x in (e.seq, e.prev, e.hash, json_text(e.body),
-                                                                     e.body.get("person"))))
-        return entries
+                                     tuple(params))
+            head = (first + n - 1, prevs[n]) if n else (first - 1, prev)
+            if checkpoint is not None and n:
+                due, make = checkpoint
+                if due(head[0]):
+                    self._checkpoint_in(conn, make, head)
+        return head
 
     def _lock_log(self, conn) -> None:
         # One writer of the log at a time: an advisory lock on PostgreSQL; on SQLite the write
@@ -483,13 +542,15 @@ class RegistryStore:
         next checkpoint row (or None for nothing to do), which is stored before the commit."""
         with self.engine.begin() as conn:
             self._lock_log(conn)
-            last = conn.execute(select(audit_checkpoints)
-                                .order_by(audit_checkpoints.c.number.desc()).limit(1)).first()
             head = conn.execute(select(access_log.c.seq, access_log.c.hash)
                                 .order_by(access_log.c.seq.desc()).limit(1)).first()
-            row = make(dict(last._mapping) if last else None, *((head.seq, head.hash) if head else (0, GENESIS)))
-            if row is not None:
-                self.bulk.insert(conn, audit_checkpoints, [row])
+            return self._checkpoint_in(conn, make, (head.seq, head.hash) if head else (0, GENESIS))
+
+    def _checkpoint_in(self, conn, make, head: tuple[int, str]) -> dict[str, Any] | None:
+        last = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.number.desc()).limit(1)).first()
+        row = make(dict(last._mapping) if last else None, *head)
+        if row is not None:
+            self.bulk.insert(conn, audit_checkpoints, [row])
         return row
 
     def checkpoint_rows(self) -> list[dict[str, Any]]:

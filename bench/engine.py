@@ -38,8 +38,7 @@ from civicmoments.adapters.store.sql import utc
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.settings import Settings
-from common import (KEY_SETTINGS, KEYS, add_quick, apply_quick, emit, fresh_database, process_cpu_s,
-                    process_peak_rss_mb)
+from common import KEY_SETTINGS, KEYS, add_quick, apply_quick, emit, fresh_database, process_cpu_s, process_peak_rss_mb
 
 HERE = Path(__file__).resolve().parent
 PACK = HERE / "pack"

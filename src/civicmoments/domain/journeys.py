@@ -333,8 +333,9 @@ class _Run:
         elif event.type == JOURNEY_CANCEL_REQUESTED:
             self.end(JourneyStatus.CANCELLED, event.data.get("reason", "cancel requested"))
         else:
-            ctx = {"event": event.as_context(), "journey": {"id": j.id, "person": j.person}}
             objective = m.objective
+            if (objective and event.type == objective.event) or m.cancel_on:
+                ctx = {"event": event.as_context(), "journey": {"id": j.id, "person": j.person}}
             if objective and event.type == objective.event:
                 if objective.when is None or objective.when(ctx):
                     took = (self.now - j.started_at).total_seconds()  # the moment's measure: time to outcome

@@ -129,14 +129,17 @@ def throughput(url: str, n: int, batch: int, workers: int, slice_size: int = 100
         time.sleep(1.5)  # let the workers start, so start-up is not counted
         workers_cpu, own_cpu = bench.workers_cpu_s(), time.process_time()
         start = time.perf_counter()
-        sent, last_report, done = 0, start, 0
+        sent, last_report, done, counted = 0, start, 0, start
         while done < n:
             if sent < n:
                 bench.send(events[sent : sent + batch])
                 sent += batch
             if not bench.reply_to_notified() and sent >= n:
                 time.sleep(0.02)
-            done = bench.completed()
+            # Counting completed journeys reads the whole table: at most every 50 ms, so the outside
+            # world's polling does not take the cores the engine is being measured on.
+            if time.perf_counter() - counted >= 0.05:
+                done, counted = bench.completed(), time.perf_counter()
             if time.perf_counter() - last_report > 2:
                 last_report = time.perf_counter()
                 say(f"  throughput: {done:,}/{n:,} journeys completed")

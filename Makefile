@@ -53,6 +53,7 @@ test-fast: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/engine.py --events 20000 --db sqlite --json bench/results/engine-sqlite.json
+	$(BIN)/python bench/engine.py --events 20000 --db postgres --workers 2 --json bench/results/engine-postgres.json
 	$(BIN)/python bench/registry.py --people 1000000 --db sqlite --json bench/results/registry-sqlite.json
 	$(BIN)/python bench/sweep.py --people 1000000 --json bench/results/sweep.json
 	$(BIN)/python bench/notify.py --messages 20000 --json bench/results/notify-sqlite.json

@@ -50,6 +50,12 @@ def process_peak_rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system, all threads) a running process has used (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def add_quick(parser, **sizes) -> None:
     """``--quick``: a few hundred items and a few seconds, our side only (no peers), to prove the
     benchmark still runs; ``sizes`` are the argument values it sets. Quick figures are not results."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
-from common import peak_rss_mb
+from common import process_peak_rss_mb
 
 
 def run_dbos(n: int, url: str) -> float:
@@ -131,6 +132,12 @@ def run_spiff(n: int, url: str) -> float:
     return time.perf_counter() - start
 
 
+def own_peak_rss_mb() -> float:
+    """This process's own peak (VmHWM). getrusage's ru_maxrss would not do: Linux carries it over
+    from the parent through fork and exec, so every peer would report at least the benchmark's."""
+    return process_peak_rss_mb(os.getpid())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("peer", choices=["dbos", "spiff"])
@@ -139,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     elapsed = (run_dbos if args.peer == "dbos" else run_spiff)(args.events, args.url)
     print(json.dumps({"flows": args.events, "seconds": round(elapsed, 3),
-                      "events_per_s": round(2 * args.events / elapsed, 1), "peak_rss_mb": peak_rss_mb()}))
+                      "events_per_s": round(2 * args.events / elapsed, 1), "peak_rss_mb": own_peak_rss_mb()}))
     sys.stdout.flush()
 
 

@@ -32,7 +32,7 @@ COMMON = ["quick", "peak_rss_mb", "machine", "measured_at"]
 BENCHMARKS = {
     "engine": (["db", "events", "journeys", "events_per_s", "journeys_per_s", "seconds", "p50_ms", "p99_ms",
                 "latency", "rows_per_s", "floor_rows_per_s", "floor_journeys_per_s", "share_of_floor",
-                "workers_peak_rss_mb", "peers"], ("journeys", 300)),
+                "workers_peak_rss_mb", "workers_cpu_ms_per_event", "intake_cpu_ms_per_event", "peers"], ("journeys", 300)),
     "registry": (["db", "people", "facts", "load_s", "profile_build_s", "profiles_per_s", "gate_checks",
                   "gate_check_batch", "gate_checks_per_s", "gate_checks_per_cpu_s", "audit_appends", "audit_appends_per_s", "audit_verify_entries_per_s"],
                  ("people", 300)),

@@ -105,6 +105,50 @@ def test_journey_versions_are_checked(app, clock):
     assert app.store.counts()["events"]["pending"] == 1
 
 
+def test_a_batch_whose_events_were_taken_meanwhile_is_written_by_no_one_twice(app, clock):
+    """Whatever else handles the batch's events while it is worked out, its write is refused whole."""
+    from sqlalchemy import update
+
+    from civicmoments.adapters.store.schema import inbox
+
+    now = clock.now()
+    app.store.accept([row(1, time=now), row(2, time=now)], now)
+
+    def meanwhile(events, active):
+        with app.store.engine.begin() as conn:  # another engine's batch, committed first
+            conn.execute(update(inbox).where(inbox.c.seq == events[0].seq).values(status="processed"))
+        return BatchResult(now, processed=[e.seq for e in events])
+
+    if app.store.pg:  # the batch holds its people's partitions: the other write waits, so only look
+        assert app.store.dispatch(10, lambda events, active: BatchResult(
+            now, processed=[e.seq for e in events])) == 2
+        return
+    with pytest.raises(StaleJourneyError):
+        app.store.dispatch(10, meanwhile)
+    assert app.store.counts()["events"] == {"processed": 1, "pending": 1}
+
+
+def test_work_due_says_whether_a_round_has_anything_to_do(app, clock):
+    from sqlalchemy import update
+
+    from civicmoments.adapters.store.schema import outbox
+
+    assert app.store.work_due(clock.now()) is False
+    journey = _run_back_to_work(app, clock)
+    assert app.store.work_due(clock.now()) is False  # waiting on a timer that is not due yet
+    clock.advance(timedelta(days=15))
+    assert app.store.work_due(clock.now()) is True  # the survey's deadline
+    app.worker.drain()
+    assert app.store.work_due(clock.now()) is False
+    with app.store.engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.journey_id == journey.id).values(status="pending"))
+    assert app.store.work_due(clock.now()) is True  # effects to claim
+    app.store.claim_effects(clock.now(), 100, lease_seconds=60)
+    assert app.store.work_due(clock.now()) is False
+    app.store.accept([row(7, time=clock.now())], clock.now())
+    assert app.store.work_due(clock.now()) is True  # an event to dispatch
+
+
 def test_timers_fire_once_as_inbox_events(app, clock):
     journey = _run_back_to_work(app, clock)
     assert app.store.fire_due_timers(clock.now()) == 0

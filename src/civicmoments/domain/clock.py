@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Protocol
 
 
@@ -84,6 +85,7 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**parts)
 
 
+@lru_cache(maxsize=256)  # a batch of journeys writes the same few instants many times over
 def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 

@@ -109,10 +109,7 @@ class Journey:
         updated_at: datetime,
         state: dict[str, Any],
     ) -> Journey:
-        steps = {
-            k: StepRun(**{**v, "status": (_STEP_BY_VALUE.get(v["status"]) or StepStatus(v["status"]))})
-            for k, v in state["steps"].items()
-        }
+        steps = {k: _step_run(v) for k, v in state["steps"].items()}
         return cls(
             id=id,
             moment=moment,
@@ -132,6 +129,23 @@ class Journey:
 
     def results(self) -> dict[str, Any]:
         return {k: v.result for k, v in self.steps.items() if v.result is not None}
+
+
+_STEP_FIELDS = frozenset(f.name for f in dataclasses.fields(StepRun))
+_STEP_DEFAULTS = StepRun().__dict__
+
+
+def _step_run(stored: dict[str, Any]) -> StepRun:
+    """A step run from its stored form, without the dataclass constructor's keyword handling: this
+    runs for every step of every journey loaded. A stored key it does not know raises, as the
+    constructor would."""
+    if not stored.keys() <= _STEP_FIELDS:
+        return StepRun(**{**stored, "status": StepStatus(stored["status"])})
+    run = object.__new__(StepRun)
+    run.__dict__.update(_STEP_DEFAULTS)
+    run.__dict__.update(stored)
+    run.status = _STEP_BY_VALUE.get(stored["status"]) or StepStatus(stored["status"])
+    return run
 
 
 @dataclass(frozen=True)
@@ -222,8 +236,12 @@ def advance(moment: Moment, journey: Journey, event: LifeEvent, now: datetime) -
 
 
 def _copy(journey: Journey) -> Journey:
-    """A copy safe to change: step runs are copied; results and the trigger are never mutated."""
-    return dataclasses.replace(journey, steps={k: _copy_run(v) for k, v in journey.steps.items()})
+    """A copy safe to change: step runs are copied; results and the trigger are never mutated.
+    Fields are copied as they are, without ``dataclasses.replace``'s generic keyword handling."""
+    new = object.__new__(Journey)
+    new.__dict__.update(journey.__dict__)
+    new.steps = {k: _copy_run(v) for k, v in journey.steps.items()}
+    return new
 
 
 def _copy_run(run: StepRun) -> StepRun:
@@ -315,8 +333,9 @@ class _Run:
         elif event.type == JOURNEY_CANCEL_REQUESTED:
             self.end(JourneyStatus.CANCELLED, event.data.get("reason", "cancel requested"))
         else:
-            ctx = {"event": event.as_context(), "journey": {"id": j.id, "person": j.person}}
             objective = m.objective
+            if (objective and event.type == objective.event) or m.cancel_on:
+                ctx = {"event": event.as_context(), "journey": {"id": j.id, "person": j.person}}
             if objective and event.type == objective.event:
                 if objective.when is None or objective.when(ctx):
                     took = (self.now - j.started_at).total_seconds()  # the moment's measure: time to outcome

@@ -56,11 +56,26 @@ def _sqlite_time(value: datetime) -> str:
             f".{v.microsecond:06d}")
 
 
+def _row_function(cols: tuple[str, ...], convs: Sequence[Convert]) -> Callable[[dict[str, Any]], tuple]:
+    """``row -> tuple`` for one column list: a lambda compiled once, reading each key and
+    converting only the columns that need it (None stays None), with no per-value loop."""
+    env: dict[str, Any] = {}
+    parts = []
+    for i, (name, conv) in enumerate(zip(cols, convs, strict=True)):
+        if conv is None:
+            parts.append(f"r[{name!r}]")
+        else:
+            env[f"f{i}"] = conv
+            parts.append(f"(None if (v{i} := r[{name!r}]) is None else f{i}(v{i}))")
+    return eval(f"lambda r: ({', '.join(parts)},)", env)  # noqa: S307 - built from the table's own column names
+
+
 class Bulk:
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
         self.mark = "%s" if self.pg else "?"
         self._converters: dict[tuple[str, tuple[str, ...]], list[Convert]] = {}
+        self._rows: dict[tuple[str, tuple[str, ...]], Callable[[dict[str, Any]], tuple]] = {}
 
     def _convert(self, table: Table, cols: tuple[str, ...]) -> list[Convert]:
         key = (table.name, cols)
@@ -80,10 +95,11 @@ class Bulk:
         return self._converters[key]
 
     def tuples(self, table: Table, cols: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> list[tuple]:
-        convs = list(zip(cols, self._convert(table, cols), strict=True))
-        return [
-            tuple(r[c] if f is None or r[c] is None else f(r[c]) for c, f in convs) for r in rows
-        ]
+        key = (table.name, cols)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = _row_function(cols, self._convert(table, cols))
+        return [row(r) for r in rows]
 
     def insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
                ignore_conflicts: bool = False) -> None:

@@ -106,6 +106,7 @@ class SqlStore:
         self.partition_count = partition_count
         self.claim_partitions = claim_partitions
         self.bulk = Bulk(engine.dialect.name)
+        self._work_due = None  # the statement work_due runs
         self.on_close: list = []  # what else holds the store open and ends with it (the insights' DuckDB)
 
     # -- schema ------------------------------------------------------------------
@@ -212,6 +213,24 @@ class SqlStore:
         with self.reader.connect() as conn:
             return conn.execute(query.limit(1)).first() is not None
 
+    def work_due(self, now: datetime) -> bool:
+        """Whether a worker round would find anything to do now: a pending event, a due timer, an
+        effect that may be claimed or a message due to go. One read, where a round makes one
+        look per kind of work: an idle worker polls with this."""
+        if self._work_due is None:  # built once: the time is its one parameter
+            from .messages import MessageStore
+
+            at = bindparam("now", type_=timers.c.due_at.type)
+            looks = [
+                select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING),
+                select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= at),
+                select(outbox.c.id).where(self._claimable(at)),
+                select(messages.c.id).where(MessageStore._due(at)),
+            ]
+            self._work_due = select(or_(*(q.limit(1).exists() for q in looks)))
+        with self.reader.connect() as conn:
+            return bool(conn.execute(self._work_due, {"now": now}).scalar())
+
     def dispatch(self, limit: int, handler: BatchHandler, fresh: int | None = None) -> int:
         """Claim pending events (ordered per person), run the handler, write it all at once.
 
@@ -293,56 +312,97 @@ class SqlStore:
 
     def _dispatch(self, limit: int, handler: BatchHandler, claimed: list[int], fresh: int | None,
                   chosen: list[str]) -> int:
+        if not self.pg:
+            return self._dispatch_sqlite(limit, handler, claimed, fresh, chosen)
         with self.engine.begin() as conn:
             pending = inbox.c.status == EventStatus.PENDING
-            if self.pg:
-                # Lock whole partitions: a person's events are only ever in one worker's hands.
-                # The partitions of the people due next (see ``_claim_subjects``) first; when other
-                # workers hold them all, any partition with work.
-                # Any of them another worker holds is skipped, and the next ones taken.
-                wanted = list(dict.fromkeys(partition_of(s, self.partition_count)
-                                            for s in self._claim_subjects(conn, pending, limit, fresh)))
+            # Lock whole partitions: a person's events are only ever in one worker's hands.
+            # The partitions of the people due next (see ``_claim_subjects``) first; when other
+            # workers hold them all, any partition with work.
+            # Any of them another worker holds is skipped, and the next ones taken.
+            wanted = list(dict.fromkeys(partition_of(s, self.partition_count)
+                                        for s in self._claim_subjects(conn, pending, limit, fresh)))
+            parts = conn.execute(
+                select(partitions.c.id).where(partitions.c.id.in_(wanted))
+                .order_by(case({p: i for i, p in enumerate(wanted)}, value=partitions.c.id))
+                .limit(self.claim_partitions).with_for_update(skip_locked=True)
+            ).scalars().all() if wanted else []
+            if not parts:
                 parts = conn.execute(
-                    select(partitions.c.id).where(partitions.c.id.in_(wanted))
-                    .order_by(case({p: i for i, p in enumerate(wanted)}, value=partitions.c.id))
-                    .limit(self.claim_partitions).with_for_update(skip_locked=True)
-                ).scalars().all() if wanted else []
-                if not parts:
-                    parts = conn.execute(
-                        select(partitions.c.id)
-                        .where(partitions.c.id.in_(select(inbox.c.partition).where(pending).distinct()))
-                        .order_by(func.random())
-                        .limit(self.claim_partitions)
-                        .with_for_update(skip_locked=True)
-                    ).scalars().all()
-                if not parts:
-                    return 0
-                pending = pending & inbox.c.partition.in_(parts)
-            subjects = self._claim_subjects(conn, pending, limit, fresh)
-            if not subjects:
+                    select(partitions.c.id)
+                    .where(partitions.c.id.in_(select(inbox.c.partition).where(pending).distinct()))
+                    .order_by(func.random())
+                    .limit(self.claim_partitions)
+                    .with_for_update(skip_locked=True)
+                ).scalars().all()
+            if not parts:
                 return 0
-            chosen.extend(subjects)
-            rows = []
-            for part in chunks(subjects):
-                rows += conn.execute(
-                    self._event_columns().where(pending, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
-                ).all()
-            rows = sorted(rows, key=lambda r: r.seq)[:limit]
-            if not rows:
+            pending = pending & inbox.c.partition.in_(parts)
+            events, active = self._take(conn, pending, limit, fresh, claimed, chosen)
+            if not events:
                 return 0
-            events = [self._life_event(r) for r in rows]
-            claimed.extend(e.seq for e in events)
-            people = sorted({e.subject for e in events})
-            active: dict[str, list[Journey]] = {p: [] for p in people}
-            for part in chunks(people):
-                jq = select(journeys).where(
-                    journeys.c.person.in_(part), journeys.c.status == JourneyStatus.ACTIVE.value
-                )
-                for j in conn.execute(jq):
-                    active[j.person].append(self._journey(j))
             result = handler(events, active)
             self._write_batch(conn, result)
             return len(events)
+
+    def _dispatch_sqlite(self, limit: int, handler: BatchHandler, claimed: list[int], fresh: int | None,
+                         chosen: list[str]) -> int:
+        """SQLite has one writer for the whole database, so intake waits for as long as a batch holds
+        the write lock. The batch is therefore read in a read transaction and worked out with no
+        lock held; the write transaction then checks that nothing it read has moved (its events
+        still pending, its people's active journeys the same; the journeys' versions are checked
+        as they are written) before writing, and raises ``StaleJourneyError`` if anything has."""
+        with self.reader.connect() as conn:
+            events, active = self._take(conn, inbox.c.status == EventStatus.PENDING, limit, fresh, claimed, chosen)
+        if not events:
+            return 0
+        seen = {p: {j.id for j in js} for p, js in active.items()}
+        result = handler(events, active)
+        with self.engine.begin() as conn:
+            self._check_unmoved(conn, [e.seq for e in events], seen)
+            self._write_batch(conn, result)
+        return len(events)
+
+    @staticmethod
+    def _check_unmoved(conn: Connection, seqs: list[int], seen: dict[str, set[str]]) -> None:
+        still = sum(conn.execute(select(func.count()).select_from(inbox).where(
+            inbox.c.seq.in_(part), inbox.c.status == EventStatus.PENDING)).scalar() for part in chunks(seqs))
+        if still != len(seqs):
+            raise StaleJourneyError(f"{len(seqs) - still} events of this batch were taken by another engine")
+        now: dict[str, set[str]] = {p: set() for p in seen}
+        for part in chunks(list(seen)):
+            for person, jid in conn.execute(select(journeys.c.person, journeys.c.id).where(
+                    journeys.c.person.in_(part), journeys.c.status == JourneyStatus.ACTIVE.value)):
+                now[person].add(jid)
+        if now != seen:
+            raise StaleJourneyError("the active journeys of this batch's people changed under it")
+
+    def _take(self, conn: Connection, pending, limit: int, fresh: int | None, claimed: list[int],
+              chosen: list[str]) -> tuple[list[LifeEvent], dict[str, list[Journey]]]:
+        """The next batch's events (each person's in order) and its people's active journeys."""
+        subjects = self._claim_subjects(conn, pending, limit, fresh)
+        if not subjects:
+            return [], {}
+        chosen.extend(subjects)
+        rows = []
+        for part in chunks(subjects):
+            rows += conn.execute(
+                self._event_columns().where(pending, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
+            ).all()
+        rows = sorted(rows, key=lambda r: r.seq)[:limit]
+        if not rows:
+            return [], {}
+        events = [self._life_event(r) for r in rows]
+        claimed.extend(e.seq for e in events)
+        people = sorted({e.subject for e in events})
+        active: dict[str, list[Journey]] = {p: [] for p in people}
+        for part in chunks(people):
+            jq = select(journeys).where(
+                journeys.c.person.in_(part), journeys.c.status == JourneyStatus.ACTIVE.value
+            )
+            for j in conn.execute(jq):
+                active[j.person].append(self._journey(j))
+        return events, active
 
     @staticmethod
     def _claim_subjects(conn: Connection, pending, limit: int, fresh: int | None) -> list[str]:
@@ -580,34 +640,31 @@ class SqlStore:
         return self._any(select(outbox.c.id).where(self._claimable(now)))
 
     def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
+        """Lease up to ``limit`` due effects, oldest first, in one statement: the rows are chosen
+        (on PostgreSQL locked, skipping those another worker holds), marked in flight and read
+        back together (``UPDATE ... RETURNING``)."""
         claimable = self._claimable(now)
         if not self._any(select(outbox.c.id).where(claimable)):
             return []
+        chosen = select(outbox.c.id).where(claimable).order_by(outbox.c.id).limit(limit)
+        if self.pg:
+            chosen = chosen.with_for_update(skip_locked=True)
+        chosen = chosen.cte("chosen")
+        lease = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
-            q = (
-                select(outbox.c.id, outbox.c.key, outbox.c.journey_id, outbox.c.person, outbox.c.step,
-                       outbox.c.kind, outbox.c.payload, outbox.c.attempts, outbox.c.max_attempts,
-                       outbox.c.backoff_seconds)
-                .where(claimable)
-                .order_by(outbox.c.id)
-                .limit(limit)
-            )
-            if self.pg:
-                q = q.with_for_update(skip_locked=True)
-            rows = conn.execute(q).all()
-            if not rows:
-                return []
-            lease = now + timedelta(seconds=lease_seconds)
-            for part in chunks([r.id for r in rows]):
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_(part))
-                    .values(status=EffectStatus.INFLIGHT, lease_until=lease, attempts=outbox.c.attempts + 1)
-                )
+            rows = conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(select(chosen.c.id)))
+                .values(status=EffectStatus.INFLIGHT, lease_until=lease, attempts=outbox.c.attempts + 1)
+                .returning(outbox.c.id, outbox.c.key, outbox.c.journey_id, outbox.c.person, outbox.c.step,
+                           outbox.c.kind, outbox.c.payload, outbox.c.attempts, outbox.c.max_attempts,
+                           outbox.c.backoff_seconds)
+            ).all()
+        rows.sort(key=lambda r: r.id)
         return [
             Effect(key=r.key, journey=r.journey_id, person=r.person, step=r.step, kind=r.kind,
                    payload=r.payload, max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
-                   id=r.id, attempts=r.attempts + 1)
+                   id=r.id, attempts=r.attempts)
             for r in rows
         ]
 

@@ -95,13 +95,18 @@ def sign_in(url: str, person: str) -> httpx.Client:
 
 # A browser fleet reuses connections: 32 at most, kept alive for less than uvicorn's 5 s. Time spent
 # waiting for a free connection counts in the latency, as the clock starts at the scheduled moment.
-LIMITS = httpx.Limits(max_connections=32, keepalive_expiry=2.0)
+# The wait is a semaphore's, not the connection pool's: httpcore's pool does work for every request
+# queued in it on each answer, so a backlog of thousands made this process, not the server, the
+# bottleneck (the server sat idle while requests timed out in the pool).
+CONNECTIONS = 32
+LIMITS = httpx.Limits(max_connections=CONNECTIONS, keepalive_expiry=2.0)
 
 
 async def open_loop(url: str, cookies: list, rate: float, seconds: float) -> tuple[list[float], float, int]:
     latencies: list[float] = []
     errors = 0
     total = int(rate * seconds)
+    gate = asyncio.Semaphore(CONNECTIONS)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=LIMITS) as client:
         start = time.perf_counter()
 
@@ -111,7 +116,8 @@ async def open_loop(url: str, cookies: list, rate: float, seconds: float) -> tup
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             sent = due
             try:
-                r = await client.get(PAGES[i % len(PAGES)], cookies=cookies[i % len(cookies)])
+                async with gate:
+                    r = await client.get(PAGES[i % len(PAGES)], cookies=cookies[i % len(cookies)])
             except httpx.HTTPError:
                 errors += 1
                 return

@@ -51,9 +51,14 @@ def process_peak_rss_mb(pid: int) -> float:
 
 
 def process_cpu_s(pid: int) -> float:
-    """CPU seconds (user and system, all threads) a running process has used (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user and system) used so far by a running process and its direct children,
+    added up (Linux's /proc/<pid>/stat; a server's web processes are its children)."""
+    total = 0
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def add_quick(parser, **sizes) -> None:

@@ -71,3 +71,25 @@ def test_without_it_the_session_ends_on_time_and_says_so_in_welsh(portal):
     assert 'id="civic-timeout"' not in gone.text
     english = client.get("/signed-out?lang=en")
     assert "You have been signed out" in english.text
+
+
+def test_the_reused_navigation_carries_each_persons_own_sign_out_token(db_url, clock):
+    """The header's navigation is rendered once and reused (``MacroMemo``); the CSRF token in its
+    sign-out form is filled in per page, so one person's page never carries another's token."""
+    app = make_app(db_url, clock, settings={"session_secret": SECRET, "demo_mode": True})
+    web = create_app(app)
+    people = [app.registry.add_person(), app.registry.add_person()]
+    tokens = []
+    with TestClient(web) as first, TestClient(web) as second:
+        for client, person in zip((first, second), people, strict=True):
+            signed_in(app, client, person)
+            for _ in range(2):  # the second page reuses the navigation the first made
+                page = client.get("/plan").text
+                form = re.search(r'action="/sign-out".*?name="csrf_token" value="([^"]*)"', page, re.S).group(1)
+                assert form == timer(page)[1]  # the sign-out form and the timeout warning: the session's token
+            tokens.append(form)
+        assert tokens[0] != tokens[1]
+        assert first.post("/sign-out", data={"csrf_token": tokens[1]}).status_code == 400  # not the other's
+        assert first.post("/sign-out", data={"csrf_token": tokens[0]}, follow_redirects=False).status_code == 303
+        assert second.get("/plan", follow_redirects=False).status_code == 200  # still signed in
+    app.store.close()

@@ -96,7 +96,11 @@ def serve(host: str | None, port: int | None) -> None:
             uvicorn.run("civicmoments.api.asgi:create", factory=True, workers=app.settings.web_processes,
                         timeout_worker_healthcheck=60, **where)
         else:
-            uvicorn.run(create_app(app), **where)
+            from ..api.asgi import settle
+
+            web = create_app(app)
+            settle()  # as each of several web processes does
+            uvicorn.run(web, **where)
     finally:
         stop.set()
         if nats is not None:

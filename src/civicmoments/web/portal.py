@@ -12,6 +12,7 @@ import hmac
 import json
 import re
 import secrets
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import formats
@@ -85,6 +87,7 @@ class Portal:
         self.env.filters["money"] = pass_context(lambda ctx, v: formats.money(int(v), ctx["lang"]))
         self.env.filters["miles"] = pass_context(lambda ctx, v: formats.distance(v, ctx["lang"]))
         self.env.filters["job_title"] = formats.job_title
+        self.env.globals["memo"] = MacroMemo()
         self.redirect_uri = f"{settings.public_url.rstrip('/')}/auth/callback"
         self.oauth = relying_party(issuer_for(settings), settings.oidc_client_id, client_secret(settings))
         self.demo = DemoIdentityProvider(settings, self._demo_people) if settings.demo_mode else None
@@ -960,6 +963,46 @@ class _OnUse:
 
 class SignInNeeded(Exception):
     pass
+
+
+class MacroMemo:
+    """The markup of GOV.UK Frontend macros that every page repeats (the skip link, header, navigation
+    and phase banner), kept by their arguments: a macro imported without the page's context depends
+    on its arguments alone, so equal arguments give equal markup, and the page reuses it instead of
+    rendering it again. In templates: ``memo(govukSkipLink, {...})``.
+
+    A value that differs from person to person (the CSRF token in the navigation's sign-out form) is
+    left out of the arguments: they carry ``memo.hole`` in its place, and ``hole=`` fills it in (escaped)
+    after. At most ``size`` outputs are kept; when full, the memo starts again empty."""
+
+    hole = Markup("\x00hole\x00")
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._kept: dict[tuple, Markup] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, macro, params: dict, hole: object = None) -> Markup:
+        key = (macro.name, _frozen(params))
+        out = self._kept.get(key)
+        if out is None:
+            out = Markup(macro(params))
+            with self._lock:
+                if len(self._kept) >= self.size:
+                    self._kept.clear()
+                self._kept[key] = out
+        return Markup(out.replace(self.hole, escape(str(hole or "")))) if self.hole in out else out
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable copy of a macro's arguments that tells markup (used as it is) from text (escaped)."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _frozen(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_frozen(v) for v in value))
+    if isinstance(value, Markup):
+        return ("markup", str(value))
+    return (type(value).__name__, value if isinstance(value, str | int | float | bool | None) else str(value))
 
 
 MACHINE = ("/v1", "/healthz", "/metrics", "/openapi.json", "/docs")

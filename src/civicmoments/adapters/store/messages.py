@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import Integer, and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ...domain import messages as M
@@ -20,6 +20,11 @@ from .bulk import Bulk
 from .schema import message_history, message_preferences, messages
 
 CHUNK = 500
+# The portal's inbox reads these on every visit: built once (building one costs more than running it).
+_OF_PERSON = (select(messages).where(messages.c.person_id == bindparam("person"))
+              .order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(bindparam("limit", type_=Integer)))
+_HISTORY_OF = (select(message_history).where(message_history.c.message_id.in_(bindparam("ids", expanding=True)))
+               .order_by(message_history.c.seq))
 _PENDING = [s.value for s in M.PENDING]
 
 
@@ -148,14 +153,11 @@ class MessageStore:
 
     def of_person(self, person: str, limit: int = 200) -> list[dict[str, Any]]:
         with self.reader.connect() as conn:
-            rows = conn.execute(select(messages).where(messages.c.person_id == person)
-                                .order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit)).all()
+            rows = conn.execute(_OF_PERSON, {"person": person, "limit": limit}).all()
             ids = [r.id for r in rows]
             hist: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
             for i in range(0, len(ids), CHUNK):
-                for h in conn.execute(select(message_history)
-                                      .where(message_history.c.message_id.in_(ids[i:i + CHUNK]))
-                                      .order_by(message_history.c.seq)):
+                for h in conn.execute(_HISTORY_OF, {"ids": ids[i:i + CHUNK]}):
                     hist[h.message_id].append(h._asdict())
         return [{**r._asdict(), "history": hist[r.id]} for r in rows]
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.engine import Engine
 
 from ...domain.audit import GENESIS, Entry
@@ -46,6 +46,14 @@ def _time_reader(pg: bool):
     return read
 
 
+# Statements the portal runs on every page, built once (building one costs more than running it).
+_PERSON = select(people).where(people.c.id == bindparam("person_id"))
+_IDENTIFIERS = select(identifiers.c.scheme, identifiers.c.value).where(identifiers.c.person_id == bindparam("person_id"))
+_FACTS_VERSION = select(func.max(facts.c.seq)).where(facts.c.person_id.in_(bindparam("person_ids", expanding=True)))
+_HOUSEHOLD_OF = select(household_members.c.household_id).where(
+    household_members.c.person_id == bindparam("person_id")).limit(1)
+
+
 class RegistryStore:
     def __init__(self, engine: Engine, reader: Engine) -> None:
         self.engine, self.reader = engine, reader
@@ -73,18 +81,16 @@ class RegistryStore:
 
     def person(self, person_id: str) -> dict[str, Any] | None:
         with self.reader.connect() as conn:
-            row = conn.execute(select(people).where(people.c.id == person_id)).first()
+            row = conn.execute(_PERSON, {"person_id": person_id}).first()
             if row is None:
                 return None
-            ids = conn.execute(select(identifiers.c.scheme, identifiers.c.value)
-                               .where(identifiers.c.person_id == person_id)).all()
+            ids = conn.execute(_IDENTIFIERS, {"person_id": person_id}).all()
         return {**row._mapping, "identifiers": {r.scheme: r.value for r in ids}}
 
     def facts_version(self, person_ids: Sequence[str]) -> int:
         """The newest fact's sequence number for these people: it changes whenever a fact is added."""
         with self.reader.connect() as conn:
-            return conn.execute(select(func.max(facts.c.seq)).where(facts.c.person_id.in_(list(person_ids)))
-                                ).scalar() or 0
+            return conn.execute(_FACTS_VERSION, {"person_ids": list(person_ids)}).scalar() or 0
 
     def existing(self, person_ids: Sequence[str]) -> set[str]:
         """Which of these ids are people in the registry."""
@@ -113,8 +119,7 @@ class RegistryStore:
     def households_of(self, person_id: str) -> list[dict[str, Any]]:
         """Everyone in the person's (first) household, the person included."""
         with self.reader.connect() as conn:
-            hid = conn.execute(select(household_members.c.household_id)
-                               .where(household_members.c.person_id == person_id).limit(1)).scalar()
+            hid = conn.execute(_HOUSEHOLD_OF, {"person_id": person_id}).scalar()
         return self.household(hid) if hid else []
 
     # -- facts --------------------------------------------------------------------------

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Engine
 
 from .schema import sessions
+
+# Built once: every request reads its session, and making the statement cost more than running it.
+_LIVE = select(sessions.c.data, sessions.c.expires_at).where(
+    sessions.c.id == bindparam("session_id"), sessions.c.expires_at > bindparam("now"))
 
 
 class SessionStore:
@@ -24,8 +28,7 @@ class SessionStore:
     def load_expiring(self, session_id: str, now: datetime) -> tuple[dict[str, Any], datetime] | None:
         """The live session's data and when it ends (aware, UTC), or None when it has ended or never was."""
         with self.reader.connect() as conn:
-            row = conn.execute(select(sessions.c.data, sessions.c.expires_at).where(
-                sessions.c.id == session_id, sessions.c.expires_at > now)).first()
+            row = conn.execute(_LIVE, {"session_id": session_id, "now": now}).first()
         if row is None:
             return None
         ends = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import Integer, bindparam, case, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -95,6 +95,10 @@ def partition_of(subject: str, count: int) -> int:
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+_JOURNEYS_OF = (select(journeys).where(journeys.c.person == bindparam("person")).order_by(journeys.c.started_at)
+                .limit(bindparam("limit", type_=Integer)))
 
 
 class SqlStore:
@@ -784,11 +788,12 @@ class SqlStore:
         }
 
     def journeys_for(self, person: str | None = None, limit: int = 100) -> list[Journey]:
-        q = select(journeys).order_by(journeys.c.started_at).limit(limit)
-        if person is not None:
-            q = q.where(journeys.c.person == person)
+        if person is None:
+            q, values = select(journeys).order_by(journeys.c.started_at).limit(limit), {}
+        else:  # every portal page: built once
+            q, values = _JOURNEYS_OF, {"person": person, "limit": limit}
         with self.reader.connect() as conn:
-            return [self._journey(r) for r in conn.execute(q)]
+            return [self._journey(r) for r in conn.execute(q, values)]
 
     def deliveries(self) -> list[dict[str, Any]]:
         with self.reader.connect() as conn:

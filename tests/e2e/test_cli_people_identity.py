@@ -127,6 +127,8 @@ def test_a_sweep_window_backwards_or_before_the_rules_is_a_one_line_error(tmp_pa
                          "--org", "HMRC"], env=env)
     backwards = runner.invoke(main, ["sweep", "--date", "2026-12-01", "--since", "2026-12-05"], env=env)
     assert backwards.exit_code == 2 and "--since" in backwards.output and "people" not in backwards.output
+    ahead = runner.invoke(main, ["sweep", "--date", "2026-12-25"], env=env)  # not yet come: nothing is told
+    assert ahead.exit_code == 2 and "after today, 2026-11-30" in ahead.output and "people" not in ahead.output
     early = runner.invoke(main, ["sweep", "--date", "1900-01-01", "--since", "1899-12-31"], env=env)
     assert early.exit_code == 1, early.output
     errors = [line for line in early.output.splitlines() if line.startswith("Error: ")]

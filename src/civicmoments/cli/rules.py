@@ -87,6 +87,8 @@ def sweep(on: str | None, since: str | None, parts: int | None, as_json: bool) -
     until, after = _day(on) or app.clock.now().date(), _day(since)
     if after is not None and after >= until:
         raise click.UsageError(f"--since {after} must be before the day swept, {until}")
+    if until > (today := app.clock.now().date()):  # a milestone is told on its day, never before
+        raise click.UsageError(f"--date {until} is after today, {today}: a day is swept once it has come")
     try:
         result = run_sweep(app, until, after, show_progress=not as_json, parts=parts)
     except ParameterNotFoundError as exc:

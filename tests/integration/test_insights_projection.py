@@ -256,3 +256,36 @@ def test_refreshes_in_two_processes_while_journeys_are_written_count_each_change
     assert cells == N
     other.store.close()
     app.store.close()
+
+
+def test_a_refresh_meeting_another_that_is_recording_new_settings_does_not_fail(pg_migrated_url, clock):
+    """After the pack's settings change, two processes may see it at once: the one that records
+    the new settings second writes the same row rather than failing on its key."""
+    from civicmoments.adapters.store.schema import insight_state
+
+    app = make_app(pg_migrated_url, clock)
+    populate(app, seed=7)
+    app.insights.refresh()
+    with app.store.engine.begin() as conn:
+        digest = conn.execute(select(insight_state.c.settings)).scalar_one()
+        conn.execute(update(insight_state).values(settings="before"))
+    failed: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            app.insights.refresh()
+        except Exception as exc:  # noqa: BLE001 - asserted on below
+            failed.append(exc)
+
+    with app.store.engine.connect() as other:  # the other process, recording the settings it found
+        other.execute(delete(insight_state))
+        other.execute(insert(insight_state).values(id=1, settings=digest))
+        second = threading.Thread(target=refresh)
+        second.start()
+        second.join(0.5)  # it waits for the other's row, or has already failed
+        other.commit()
+    second.join()
+    assert failed == []
+    fast, slow = both(app, lambda ins: ins.report("job-loss"))
+    assert fast == slow
+    app.store.close()

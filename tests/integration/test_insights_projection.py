@@ -289,3 +289,20 @@ def test_a_refresh_meeting_another_that_is_recording_new_settings_does_not_fail(
     fast, slow = both(app, lambda ins: ins.report("job-loss"))
     assert fast == slow
     app.store.close()
+
+
+def test_banding_new_journeys_leaves_nothing_to_refresh(db_url, clock):
+    """A refresh bands the journeys it has not banded yet; the bands it writes mark those
+    journeys, and those marks are cleared with the rest, not left for the next refresh."""
+    from civicmoments.adapters.store.schema import journey_groups
+
+    app = make_app(db_url, clock)
+    populate(app, seed=9)
+    with app.store.engine.begin() as conn:
+        conn.execute(delete(journey_groups).where(journey_groups.c.journey_id < "j0100"))
+    assert app.insights.refresh() == N + 40
+    assert app.insights.facts.pending() == 0
+    assert app.insights.refresh() == 0
+    fast, slow = both(app, lambda ins: ins.report("job-loss", group="age_band"))
+    assert fast == slow
+    app.store.close()

@@ -105,8 +105,8 @@ class FactStore:
                 after = found[-1]
                 ids = self._take(conn, found)  # the rest another refresh has now, and clears
                 if ids:
+                    self._band(conn, ids, band)  # its rows mark the journeys: read with the rest
                     seqs = list(conn.execute(select(d.c.seq).where(d.c.journey_id.in_(ids))).scalars())
-                    self._band(conn, ids, band)
                     self._apply(conn, ids, specs)
                     self._clear(conn, seqs)  # only the marks read before the facts were
             done += len(ids)

@@ -78,8 +78,9 @@ class FactStore:
         were recomputed. ``band(rows)`` gives ``journey_groups`` rows for journeys not yet banded
         ((journey id, person, started_at UTC) in). ``progress(done, pending)`` after each batch
         (``pending``: journeys out of date when it began). When ``specs`` differ from those the
-        facts were computed with, every journey is marked. Marks made after it began are left to
-        the next refresh, so a steady stream of writes cannot hold it."""
+        facts were computed with, every journey is marked. It passes over the marked journeys once,
+        in id order: a mark made behind it is left to the next refresh, so a steady stream of
+        writes cannot hold it."""
         digest = settings_digest(specs)
         d = insight_dirty
         with self.engine.begin() as conn:
@@ -95,7 +96,7 @@ class FactStore:
         pending = self.pending() if progress is not None else 0
         self._people(last, batch)
         done, after = 0, ""
-        while True:  # the marked journeys in id order, once: marks made behind the cursor wait
+        while True:
             with self.engine.begin() as conn:
                 found = list(conn.execute(
                     select(d.c.journey_id).where(d.c.journey_id > after).distinct()
@@ -103,7 +104,7 @@ class FactStore:
                 if not found:
                     break
                 after = found[-1]
-                ids = self._take(conn, found)  # the rest another refresh has now, and clears
+                ids = self._take(conn, found)  # the rest another refresh holds: their marks wait for it
                 if ids:
                     self._band(conn, ids, band)  # its rows mark the journeys: read with the rest
                     seqs = list(conn.execute(select(d.c.seq).where(d.c.journey_id.in_(ids))).scalars())

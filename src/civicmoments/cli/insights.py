@@ -13,10 +13,12 @@ from .common import _out, main
 
 
 def _when(value: str | None) -> datetime | None:
+    """A day (midnight UTC) or a time; one with an offset is that instant, one without is UTC."""
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        found = datetime.fromisoformat(value)
+        return found.replace(tzinfo=timezone.utc) if found.tzinfo is None else found.astimezone(timezone.utc)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date such as 2026-11-01") from None
 

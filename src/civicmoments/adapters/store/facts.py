@@ -8,14 +8,21 @@ Three tables (migration 0021):
 - ``insight_cells``: ``domain.insights.CELL_SUMS`` per (moment, group, version, day started,
   group value), with group "all" for everyone; a report reads a few hundred of these rows, not a
   million journeys;
-- ``insight_dirty``: journeys whose facts are out of date. Triggers on every table the facts are
-  read from mark a journey in the transaction that changes it, so no writer can forget to.
+- ``insight_dirty``: marks, only ever appended, each of a journey whose facts are out of date or
+  of a person whose journeys' are (a consent, a refused disclosure, eligibility, a request).
+  Triggers on every table the facts are read from leave them in the transaction that changes
+  what they read, so no writer can forget to; as nothing is updated or checked for uniqueness,
+  a writer never waits for another's mark nor for a refresh.
 
-``refresh`` takes marked journeys a batch at a time (on PostgreSQL with ``FOR UPDATE SKIP
-LOCKED``, so refreshes in several processes share the work and never wait on each other or on a
-writer), recomputes their facts, and moves each cell by the difference between the new facts and
-the old, all in one transaction with the marks it clears. A mark made while a batch is computed
-waits for it (PostgreSQL) or cannot happen (SQLite: one writer), and is taken by the next refresh.
+``refresh`` first turns the marks of people into marks of their journeys (a journey started while
+that is done has a mark of its own, made when it was stored), then takes the marked journeys in
+id order, a batch at a time. On PostgreSQL it holds each with a transaction-level advisory lock
+that no other refresh holds, so refreshes in several processes share the work and no journey is
+recomputed by two at once (each would move the sums by the same difference); a journey another
+refresh holds is left to it. It reads the journeys' marks, recomputes their facts and moves each
+cell by the difference between the new facts and the old, and deletes the marks it read, all in
+one transaction: a mark made while a batch is computed is not among those read, and is taken by
+the next refresh.
 """
 
 from __future__ import annotations
@@ -28,19 +35,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.engine import Connection, Engine
 
 from ...domain import insights as m
 from .insights import InsightStore
 from .schema import insight_cells, insight_dirty, insight_state, journey_facts, journey_groups, journeys
-from .sql import utc
+from .sql import chunks, utc
 
 Spec = tuple[str | None, tuple[str, ...]]  # a moment's (service, zero-touch steps) from insights.yaml
 Band = Callable[[list[tuple[str, str, datetime]]], list[dict[str, Any]]]
 _GROUPED = ("all", *m.GROUPS)
-_MARK_ALL = ("INSERT INTO insight_dirty (journey_id, n) SELECT id, 1 FROM journeys WHERE true "
-             "ON CONFLICT (journey_id) DO UPDATE SET n = insight_dirty.n + 1")
+_MARK_ALL = "INSERT INTO insight_dirty (journey_id) SELECT id FROM journeys"
+_LOCKS = 1769  # the advisory locks' first key (the second: the journey id's hash); see refresh
 
 
 def settings_digest(specs: Mapping[str, Spec]) -> str:
@@ -57,40 +64,104 @@ class FactStore:
 
     # -- keeping the projection --------------------------------------------------------------
     def pending(self) -> int:
-        """Journeys whose facts are out of date."""
+        """Journeys whose facts are out of date: those marked, and those of the people marked."""
+        d, j = insight_dirty, journeys
+        marked = select(d.c.journey_id.label("id")).where(d.c.journey_id.is_not(None))
+        of_people = select(j.c.id).join(d, d.c.person == j.c.person)
+        both = marked.union(of_people).subquery()
         with self.reader.connect() as conn:
-            return conn.execute(select(func.count()).select_from(insight_dirty)).scalar_one()
+            return conn.execute(select(func.count()).select_from(both)).scalar_one()
 
     def refresh(self, specs: Mapping[str, Spec], band: Band, batch: int = 2000,
                 progress: Callable[[int, int], None] | None = None) -> int:
         """Bring every marked journey's facts and the sums up to date; returns how many journeys
         were recomputed. ``band(rows)`` gives ``journey_groups`` rows for journeys not yet banded
-        ((journey id, person, started_at UTC) in). ``progress(done, pending)`` after each batch.
-        When ``specs`` differ from those the facts were computed with, every journey is marked."""
+        ((journey id, person, started_at UTC) in). ``progress(done, pending)`` after each batch
+        (``pending``: journeys out of date when it began). When ``specs`` differ from those the
+        facts were computed with, every journey is marked. It passes over the marked journeys once,
+        in id order: a mark made behind it is left to the next refresh, so a steady stream of
+        writes cannot hold it."""
         digest = settings_digest(specs)
+        d = insight_dirty
         with self.engine.begin() as conn:
             known = conn.execute(select(insight_state.c.settings).where(insight_state.c.id == 1)).scalar()
             if known != digest:
                 conn.exec_driver_sql(_MARK_ALL)
-                conn.execute(delete(insight_state))
-                conn.execute(insert(insight_state).values(id=1, settings=digest))
-            pending = conn.execute(select(func.count()).select_from(insight_dirty)).scalar_one()
-        done = 0
-        while done < pending:  # what was marked when it began: a steady stream of writes cannot hold it
+                # two processes may see the change at once: the second writes the same digest
+                conn.exec_driver_sql(f"INSERT INTO insight_state (id, settings) VALUES (1, {self._mark}) "
+                                     "ON CONFLICT (id) DO UPDATE SET settings = excluded.settings", (digest,))
+            last = conn.execute(select(func.max(d.c.seq))).scalar()
+        if last is None:
+            return 0
+        pending = self.pending() if progress is not None else 0
+        self._people(last, batch)
+        done, after = 0, ""
+        while True:
             with self.engine.begin() as conn:
-                q = select(insight_dirty.c.journey_id).order_by(insight_dirty.c.journey_id).limit(batch)
-                if self.pg:
-                    q = q.with_for_update(skip_locked=True)
-                ids = list(conn.execute(q).scalars())
-                if not ids:
+                found = list(conn.execute(
+                    select(d.c.journey_id).where(d.c.journey_id > after).distinct()
+                    .order_by(d.c.journey_id).limit(batch)).scalars())
+                if not found:
                     break
-                self._band(conn, ids, band)
-                self._apply(conn, ids, specs)
-                conn.execute(delete(insight_dirty).where(insight_dirty.c.journey_id.in_(ids)))
+                after = found[-1]
+                ids = self._take(conn, found)  # the rest another refresh holds: their marks wait for it
+                if ids:
+                    self._band(conn, ids, band)  # its rows mark the journeys: read with the rest
+                    seqs = list(conn.execute(select(d.c.seq).where(d.c.journey_id.in_(ids))).scalars())
+                    self._apply(conn, ids, specs)
+                    self._clear(conn, seqs)  # only the marks read before the facts were
             done += len(ids)
             if progress is not None:
-                progress(done, pending)
+                progress(done, max(pending, done))
         return done
+
+    def _people(self, last: int, batch: int) -> None:
+        """Turn the marks of people (up to ``last``) into marks of their journeys. A journey started
+        after the lookup has a mark of its own, made when it was stored."""
+        d = insight_dirty
+        after = ""
+        while True:  # in order of person, once (rescanning from the start would step over every mark cleared)
+            with self.engine.begin() as conn:
+                q = (select(d.c.seq, d.c.person).where(d.c.person >= after, d.c.seq <= last)
+                     .order_by(d.c.person).limit(batch))
+                if self.pg:
+                    q = q.with_for_update(skip_locked=True)
+                marks = conn.execute(q).all()
+                if not marks:
+                    return
+                people = sorted({r.person for r in marks})
+                after = people[-1]
+                ids: set[str] = set()
+                for part in chunks(people):
+                    ids.update(conn.execute(select(journeys.c.id).where(journeys.c.person.in_(part))).scalars())
+                if ids:
+                    self.rows.bulk.insert(conn, d, [{"journey_id": jid} for jid in sorted(ids)])
+                self._clear(conn, [r.seq for r in marks])
+
+    def _clear(self, conn: Connection, seqs: list[int]) -> None:
+        """Delete these marks (on PostgreSQL as one array: thousands of parameters cost more to
+        send than the delete)."""
+        if self.pg:
+            conn.exec_driver_sql("DELETE FROM insight_dirty WHERE seq = ANY(%s)", (seqs,))
+            return
+        for part in chunks(seqs):
+            conn.execute(delete(insight_dirty).where(insight_dirty.c.seq.in_(part)))
+
+    @property
+    def _mark(self) -> str:
+        return "%s" if self.pg else "?"
+
+    def _take(self, conn: Connection, ids: list[str]) -> list[str]:
+        """The journeys of ``ids`` that no other refresh holds: on PostgreSQL, those this
+        transaction now holds an advisory lock on (to its end), so that no journey is recomputed
+        by two refreshes at once (each would move the sums by the same difference); on SQLite
+        (one writer) all of them."""
+        if not self.pg or not ids:
+            return ids
+        taken = set(conn.exec_driver_sql(
+            "SELECT id FROM unnest(%s::text[]) AS t(id) WHERE pg_try_advisory_xact_lock(%s, hashtext(id))",
+            (ids, _LOCKS)).scalars())
+        return [i for i in ids if i in taken]
 
     def _band(self, conn: Connection, ids: list[str], band: Band) -> None:
         q = (select(journeys.c.id, journeys.c.person, journeys.c.started_at)
@@ -131,7 +202,7 @@ class FactStore:
         if changes:  # in key order: refreshes in two processes lock cells in the same order
             keys = ("moment", "grp", "version", "day", "value")
             cols = ", ".join((*keys, *m.CELL_SUMS))
-            mark = "%s" if self.pg else "?"
+            mark = self._mark
             conn.exec_driver_sql(
                 f"INSERT INTO insight_cells ({cols}) VALUES ({', '.join([mark] * (len(keys) + width))}) "
                 f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "

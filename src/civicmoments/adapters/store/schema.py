@@ -591,11 +591,14 @@ insight_cells = Table(
 )
 # Journeys whose facts are out of date: marked by triggers on the tables the facts are read from,
 # in the transaction that changes them; ``n`` counts the marks.
-insight_dirty = Table(
+insight_dirty = Table(  # marks, only ever appended: a journey's facts, or a person's journeys', are out of date
     "insight_dirty",
     metadata,
-    Column("journey_id", String(36), primary_key=True),
-    Column("n", BigInteger, nullable=False),
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("journey_id", String(36)),
+    Column("person", String(300)),
+    Index("ix_insight_dirty_journey", "journey_id"),
+    Index("ix_insight_dirty_person", "person"),
 )
 insight_state = Table(  # one row: the digest of the pack settings the facts were computed with
     "insight_state",

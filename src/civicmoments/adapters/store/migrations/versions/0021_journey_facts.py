@@ -6,10 +6,14 @@ Create Date: 2026-11-30
 
 Every write that changes what a journey's measures read (its status and outcome, a question
 asked, a message or its delivery, a partner call or award done, a case, an officer's action, a
-consent, a refused disclosure, eligibility, the journey's groups) marks the journey in
-``insight_dirty`` through a trigger, so no writer can forget to. ``Insights.refresh`` recomputes
-the facts of marked journeys and moves the sums by the difference. Every journey already stored
-is marked here, so the first refresh builds the projection.
+consent, a refused disclosure, eligibility, the journey's groups) leaves a mark in
+``insight_dirty`` through a trigger, so no writer can forget to: the journey, or the person when
+what changed is about a person (a consent, a refused disclosure, eligibility, a request for a
+correction or a reconsideration), whose journeys are looked up when the mark is taken. Marks are
+only ever appended (a key from a sequence, no unique key to check), so a writer never waits for
+another writer's mark nor for a refresh. ``Insights.refresh`` recomputes the facts of marked
+journeys and moves the sums by the difference. Every journey already stored is marked here, so
+the first refresh builds the projection.
 """
 
 from __future__ import annotations
@@ -24,24 +28,24 @@ depends_on = None
 
 # (name, table, event, condition or None, statements): {NEW}/{OLD} rows; conditions in each dialect
 # are written with the helpers below.
-_MARK = ("INSERT INTO insight_dirty (journey_id, n) {select} "
-         "ON CONFLICT (journey_id) DO UPDATE SET n = insight_dirty.n + 1")
+_MARK = "INSERT INTO insight_dirty (journey_id, person) {select}"
+Seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _journey(expr: str) -> str:
-    return _MARK.format(select=f"SELECT {expr}, 1 WHERE {expr} IS NOT NULL")
+    return _MARK.format(select=f"SELECT {expr}, NULL WHERE {expr} IS NOT NULL")
 
 
 def _person(expr: str, only: str = "") -> str:
-    return _MARK.format(select=f"SELECT id, 1 FROM journeys WHERE person = {expr}{only}")
+    return _MARK.format(select=f"SELECT NULL, {expr} WHERE {expr} IS NOT NULL{only}")
 
 
 def _of_message(expr: str) -> str:
-    return _MARK.format(select=f"SELECT journey_id, 1 FROM messages WHERE id = {expr} AND journey_id IS NOT NULL")
+    return _MARK.format(select=f"SELECT journey_id, NULL FROM messages WHERE id = {expr} AND journey_id IS NOT NULL")
 
 
 def _of_case(expr: str) -> str:
-    return _MARK.format(select=f"SELECT journey_id, 1 FROM cases WHERE id = {expr} AND journey_id IS NOT NULL")
+    return _MARK.format(select=f"SELECT journey_id, NULL FROM cases WHERE id = {expr} AND journey_id IS NOT NULL")
 
 
 def _triggers(pg: bool) -> list[tuple[str, str, str, str | None, list[str]]]:
@@ -138,10 +142,14 @@ def upgrade() -> None:
     )
     op.create_table(
         'insight_dirty',
-        sa.Column('journey_id', sa.String(length=36), nullable=False),
-        sa.Column('n', sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint('journey_id'),
+        sa.Column('seq', Seq, autoincrement=True, nullable=False),
+        sa.Column('journey_id', sa.String(length=36), nullable=True),
+        sa.Column('person', sa.String(length=300), nullable=True),
+        sa.PrimaryKeyConstraint('seq'),
     )
+    with op.batch_alter_table('insight_dirty', schema=None) as b:
+        b.create_index('ix_insight_dirty_journey', ['journey_id'], unique=False)
+        b.create_index('ix_insight_dirty_person', ['person'], unique=False)
     op.create_table(
         'insight_state',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -159,7 +167,7 @@ def upgrade() -> None:
             body = "".join(s + ";\n" for s in statements)
             op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW "
                        + (f"WHEN {when} " if when else "") + f"BEGIN\n{body}END")
-    op.execute("INSERT INTO insight_dirty (journey_id, n) SELECT id, 1 FROM journeys")
+    op.execute("INSERT INTO insight_dirty (journey_id) SELECT id FROM journeys")
 
 
 def downgrade() -> None:

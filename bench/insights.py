@@ -10,7 +10,8 @@ SQLite) or with COPY on PostgreSQL, in batches.
 
 Timed: building the projection from scratch (``app.insights.refresh()``: every journey's facts
 and the sums, as after an upgrade; ``projection_s``), then ``app.insights.report("job-loss")``
-(every measure, all versions), the same split by online / not online, ``compare("job-loss", "v1",
+(every measure, all versions: the first, which reads indexes not yet in memory,
+``report_first_s``, then the median of three, ``report_s``), the same split by online / not online, ``compare("job-loss", "v1",
 "v2")``, and a report after 1,000 journeys have moved (a message delivered to each: the report
 first recomputes those journeys; ``report_after_changes_s``). Writes seconds for each, which
 engine computed them ("projection" by default), the load average (1, 5, 15 minutes) before and
@@ -166,8 +167,16 @@ def main() -> None:
                     say(f"  projection: {done:,} of {pending:,} journeys")
             return app.insights.refresh(progress=progress)
 
+        def steady():  # the first report after a build reads cold indexes; then the median of three
+            for _ in range(3):
+                t = time.perf_counter()
+                app.insights.report("job-loss")
+                runs.append(time.perf_counter() - t)
+
+        runs: list[float] = []
         for name, call in (("projection_s", build_projection),
-                           ("report_s", lambda: app.insights.report("job-loss")),
+                           ("report_first_s", lambda: app.insights.report("job-loss")),
+                           ("report_runs", steady),
                            ("split_online_s", lambda: app.insights.report("job-loss", group="online")),
                            ("compare_s", lambda: app.insights.compare("job-loss", "v1", "v2")),
                            ("report_after_changes_s", lambda: app.insights.report("job-loss"))):
@@ -179,6 +188,10 @@ def main() -> None:
                 with app.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.exec_driver_sql("VACUUM (ANALYZE) journey_facts, insight_cells")  # a million writes
             timings[name] = round(time.perf_counter() - t, 2)
+            if name == "report_runs":
+                timings.pop(name)
+                timings["report_s"] = round(sorted(runs)[1], 2)
+                name = "report_s"
             say(f"  {name}: {timings[name]} s")
         report = app.insights.report("job-loss")
         loads_after = [round(x, 2) for x in os.getloadavg()]

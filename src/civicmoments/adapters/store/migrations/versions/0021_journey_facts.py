@@ -54,24 +54,27 @@ def _triggers(pg: bool) -> list[tuple[str, str, str, str | None, list[str]]]:
                "json_extract(NEW.state, '$.outcome') IS NOT json_extract(OLD.state, '$.outcome')")
     refused = ("NEW.body ->> 'outcome' = 'refused'" if pg else "json_extract(NEW.body, '$.outcome') = 'refused'")
     requests = "('correction', 'mandatory-reconsideration')"
+    questions = "NEW.detail ->> 'questions'" if pg else "json_extract(NEW.detail, '$.questions')"
+    reached, read = "('delivered', 'sent')", "('share', 'grant')"  # what the facts count of each
     return [
         ("insight_journey_new", "journeys", "INSERT", None, [_journey("NEW.id")]),
         ("insight_journey_moved", "journeys", "UPDATE",
          f"NEW.status {differs} OLD.status OR NEW.moment_version {differs} OLD.moment_version OR {outcome}",
          [_journey("NEW.id")]),
         ("insight_journey_gone", "journeys", "DELETE", None, [_journey("OLD.id")]),
-        ("insight_timeline", "timeline", "INSERT", "NEW.kind IN ('step-started', 'step-done')",
-         [_journey("NEW.journey_id")]),
+        ("insight_timeline", "timeline", "INSERT",  # only an ask step's count of questions is read
+         f"NEW.kind IN ('step-started', 'step-done') AND {questions} IS NOT NULL", [_journey("NEW.journey_id")]),
         ("insight_message_new", "messages", "INSERT", "NEW.journey_id IS NOT NULL", [_journey("NEW.journey_id")]),
         ("insight_message_moved", "messages", "UPDATE",
-         f"NEW.status {differs} OLD.status OR NEW.position {differs} OLD.position OR "
-         f"NEW.journey_id {differs} OLD.journey_id",
+         f"(NEW.status IN {reached}) {differs} (OLD.status IN {reached}) OR "
+         f"NEW.position {differs} OLD.position OR NEW.journey_id {differs} OLD.journey_id",
          [_journey("NEW.journey_id"), _journey("OLD.journey_id")]),
         ("insight_delivery", "message_history", "INSERT", "NEW.status IN ('delivered', 'sent')",
          [_of_message("NEW.message_id")]),
-        ("insight_effect_new", "outbox", "INSERT", "NEW.status = 'done'", [_journey("NEW.journey_id")]),
+        ("insight_effect_new", "outbox", "INSERT", f"NEW.status = 'done' AND NEW.kind IN {read}",
+         [_journey("NEW.journey_id")]),
         ("insight_effect_done", "outbox", "UPDATE",
-         f"NEW.status {differs} OLD.status AND (NEW.status = 'done' OR OLD.status = 'done')",
+         f"NEW.kind IN {read} AND NEW.status {differs} OLD.status AND (NEW.status = 'done' OR OLD.status = 'done')",
          [_journey("NEW.journey_id")]),
         ("insight_case_new", "cases", "INSERT", None,
          [_journey("NEW.journey_id"), _person("NEW.person_id", f" AND NEW.queue IN {requests}")]),

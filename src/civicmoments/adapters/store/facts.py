@@ -237,15 +237,20 @@ class FactStore:
             return {("all" if by is None else r.k): {s: int(getattr(r, s)) for s in m.CELL_SUMS}
                     for r in conn.execute(q)}
 
-    def at(self, column: str, moment: str, version: str | None) -> Callable[[int], float]:
-        """``at(i)``: the i-th smallest value (0-based) of ``column`` ("outcome_days" or
-        "first_notice_days") among the journeys of ``moment`` (of ``version``), read by position
-        in its index."""
+    @staticmethod
+    def _present(column: str, moment: str, version: str | None):
+        """``column`` of ``journey_facts`` and the conditions for its values in ``moment`` (of ``version``)."""
         col = journey_facts.c[column]
         where = [journey_facts.c.moment == moment, col.is_not(None)]
         if version is not None:
             where.append(journey_facts.c.version == version)
+        return col, where
 
+    def at(self, column: str, moment: str, version: str | None) -> Callable[[int], float]:
+        """``at(i)``: the i-th smallest value (0-based) of ``column`` ("outcome_days" or
+        "first_notice_days") among the journeys of ``moment`` (of ``version``), read by position
+        in its index."""
+        col, where = self._present(column, moment, version)
         seen: dict[int, float] = {}
 
         def value(i: int) -> float:  # two at a time: a median of an even count needs its neighbour
@@ -258,10 +263,7 @@ class FactStore:
 
     def upto(self, column: str, moment: str, version: str | None) -> Callable[[float], int]:
         """``upto(d)``: how many of those values are <= d."""
-        col = journey_facts.c[column]
-        where = [journey_facts.c.moment == moment, col.is_not(None)]
-        if version is not None:
-            where.append(journey_facts.c.version == version)
+        col, where = self._present(column, moment, version)
 
         def count(bound: float) -> int:
             with self.reader.connect() as conn:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -58,6 +59,7 @@ class Messenger:
         self.batch_size, self.lease = batch_size, lease
         self.zone = ZoneInfo(settings.timezone)
         self.portal_url = portal_url.rstrip("/")
+        self.queued = threading.Event()  # set when this process queues messages: wakes an idle sending thread
 
     # -- 1. queue ----------------------------------------------------------------------
     def perform(self, effects: Sequence[Effect]) -> list[EffectResult]:
@@ -81,6 +83,8 @@ class Messenger:
             keys.append((len(results), e.key))
             results.append(None)
         ids = self.store.create(rows, history)
+        if rows:
+            self.queued.set()
         for i, key in keys:
             results[i] = EffectResult.done({"message": ids[key]})
         return results  # type: ignore[return-value]  # every slot is filled

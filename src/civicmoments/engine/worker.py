@@ -16,6 +16,10 @@ from .effects import EffectRunner
 from .ports import BatchFailedError, StaleJourneyError
 
 log = get("civic.worker")
+# How long an idle sending thread waits before looking again, unless this process queues a
+# message first: what it still has to find on its own are retries coming due and messages other
+# processes queued (the portal's, say), for which a quarter of a second is soon enough.
+SEND_POLL_SECONDS = 0.25
 
 
 @dataclass
@@ -85,10 +89,13 @@ class Worker:
     def send_loop(self, should_stop: Callable[[], bool]) -> None:
         """The messenger's loop: claim due messages, send them, settle them; repeat until ``should_stop()``.
         ``run`` runs it on a thread of its own (``send_apart``), so emails go out while the next events
-        are dispatched and their notices rendered, instead of taking turns with them. A database error
+        are dispatched and their notices rendered, instead of taking turns with them. Idle, it waits for the
+        messenger's ``queued`` signal (or ``SEND_POLL_SECONDS``) rather than polling. A database error
         backs off as in ``run``; any other error ends the loop (and ``run`` with it)."""
         failures = 0
+        queued = self.messenger.queued
         while not should_stop():
+            queued.clear()  # before the look: a message queued during it wakes the next wait at once
             try:
                 sent = self.messenger.run_once()
                 failures = 0
@@ -99,7 +106,7 @@ class Worker:
                 time.sleep(min(5.0, 0.1 * 2**failures))
                 continue
             if not sent:
-                time.sleep(self.idle_sleep)
+                queued.wait(max(self.idle_sleep, SEND_POLL_SECONDS))
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
         log.info("worker started")
@@ -121,6 +128,7 @@ class Worker:
         finally:
             ended.set()
             if sender is not None:
+                self.messenger.queued.set()  # wakes it to see the end
                 sender.join()
         if failed:
             raise failed[0]

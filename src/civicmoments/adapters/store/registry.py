@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 
 from ...domain.audit import GENESIS, Entry
@@ -32,7 +32,7 @@ from .schema import (
     pseudonyms,
     question_counts,
 )
-from .sql import chunks, utc
+from .sql import chunks, pairs_in, utc
 
 
 def _time_reader(pg: bool):
@@ -345,10 +345,9 @@ class RegistryStore:
         if not rows:
             return
         with self.engine.begin() as conn:
-            ids = [(r["person_id"], r["service"]) for r in rows]
-            for part in chunks(ids, 500):
-                conn.execute(eligibility_state.delete().where(
-                    tuple_(eligibility_state.c.person_id, eligibility_state.c.service).in_(list(part))))
+            for match in pairs_in(eligibility_state.c.service, eligibility_state.c.person_id,
+                                  [(r["service"], r["person_id"]) for r in rows], 500):
+                conn.execute(eligibility_state.delete().where(match))
             self.bulk.insert(conn, eligibility_state, list(rows))
 
     # -- merges ---------------------------------------------------------------------------

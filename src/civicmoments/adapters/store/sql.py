@@ -7,11 +7,12 @@ difference is a small branch on ``self.pg``.
 from __future__ import annotations
 
 import zlib
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -97,6 +98,21 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[i : i + size]
 
 
+def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]], size: int = CHUNK
+             ) -> Iterable[ColumnElement[bool]]:
+    """Conditions that together match the rows whose (``first``, ``second``) columns are one of
+    ``pairs``: ``first = a AND second IN (...)``, one per value of ``first`` and chunk of its
+    seconds. SQLite plans a row-value ``(first, second) IN (VALUES ...)`` as a scan of the whole
+    table; this form follows an index that starts with either column. Give as ``first`` the
+    column with fewer distinct values (an event's source, an eligibility's service)."""
+    grouped: dict[Any, set[Any]] = defaultdict(set)
+    for a, b in pairs:
+        grouped[a].add(b)
+    for a, bs in grouped.items():
+        for part in chunks(sorted(bs), size):
+            yield and_(first == a, second.in_(part))
+
+
 _JOURNEYS_OF = (select(journeys).where(journeys.c.person == bindparam("person")).order_by(journeys.c.started_at)
                 .limit(bindparam("limit", type_=Integer)))
 
@@ -173,10 +189,8 @@ class SqlStore:
         keys = [(e["source"], e["event_id"]) for e in events]
         with self.engine.begin() as conn:
             existing: dict[tuple[str, str], str] = {}
-            for part in chunks(list(set(keys))):
-                q = select(inbox.c.source, inbox.c.event_id, inbox.c.digest).where(
-                    tuple_(inbox.c.source, inbox.c.event_id).in_(part)
-                )
+            for match in pairs_in(inbox.c.source, inbox.c.event_id, keys):
+                q = select(inbox.c.source, inbox.c.event_id, inbox.c.digest).where(match)
                 existing.update({(r.source, r.event_id): r.digest for r in conn.execute(q)})
             outcome, fresh = [], []
             for e, k in zip(events, keys, strict=True):
@@ -388,10 +402,14 @@ class SqlStore:
         if not subjects:
             return [], {}
         chosen.extend(subjects)
+        # The chosen people's pending events, read through the subject index. On SQLite the status
+        # is wrapped, or its planner walks every pending event in the status index (the whole
+        # queue, when a report of 10,000 is waiting) to find a batch's few hundred.
+        still = pending if self.pg else func.coalesce(inbox.c.status, "") == EventStatus.PENDING
         rows = []
         for part in chunks(subjects):
             rows += conn.execute(
-                self._event_columns().where(pending, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
+                self._event_columns().where(still, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
             ).all()
         rows = sorted(rows, key=lambda r: r.seq)[:limit]
         if not rows:

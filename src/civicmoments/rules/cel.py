@@ -15,11 +15,24 @@ _PLAIN = re.compile(rf"^({_PATH})$")
 _HAS_ELSE = re.compile(rf"^has\(({_PATH})\)\s*\?\s*({_PATH})\s*:\s*(.+)$")
 _STEP = re.compile(r"\bsteps\.([A-Za-z_]\w*)")
 _MISSING = object()
+_FALLBACK = object()  # an atom the direct reading cannot answer exactly: the CEL runtime decides
+
+# The conditions packs write most: comparisons of a path with literals, joined by ``&&``.
+_LIT = r'"[^"\\]*"|true|false|-?\d+'
+_ATOM = re.compile(
+    rf"""has\((?P<has>{_PATH})\)
+    | (?P<lhs>{_PATH})\s*(?P<op>==|!=)\s*(?P<rhs>{_LIT})
+    | (?P<member>{_PATH})\s+in\s+\[(?P<options>\s*(?:{_LIT})(?:\s*,\s*(?:{_LIT}))*\s*)\]
+    | (?P<item>{_LIT})\s+in\s+(?P<collection>{_PATH})
+    | (?P<bare>{_PATH})""",
+    re.VERBOSE,
+)
+_AND = re.compile(r"\s*&&\s*")
 
 
-def _lookup(context: Mapping[str, Any], path: str) -> Any:
+def _lookup(context: Mapping[str, Any], path: str | tuple[str, ...]) -> Any:
     node: Any = context
-    for part in path.split("."):
+    for part in path.split(".") if isinstance(path, str) else path:
         if not isinstance(node, Mapping) or part not in node:
             return _MISSING
         node = node[part]
@@ -32,6 +45,75 @@ class ConditionSyntaxError(ValueError):
 
 class ConditionEvaluationError(RuntimeError):
     """The expression failed on this input (a missing field, a wrong type)."""
+
+
+def _literal(text: str) -> Any:
+    return json.loads(text)
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    """Python and CEL agree on ``==`` between two values of exactly the same simple type."""
+    return type(a) is type(b) and type(a) in (str, bool, int)
+
+
+def _atom(m: re.Match) -> Any:
+    """One atom's reader: ``context -> True | False | _FALLBACK``."""
+    if m["has"]:
+        *up, field = m["has"].split(".")
+        parent = tuple(up)
+
+        def has(ctx: Mapping[str, Any]) -> Any:
+            node = _lookup(ctx, parent)
+            return field in node if isinstance(node, Mapping) else _FALLBACK
+        return has
+    if m["lhs"]:
+        path, want, equal = tuple(m["lhs"].split(".")), _literal(m["rhs"]), m["op"] == "=="
+
+        def compare(ctx: Mapping[str, Any]) -> Any:
+            found = _lookup(ctx, path)
+            return (found == want) is equal if _same_kind(found, want) else _FALLBACK
+        return compare
+    if m["member"]:
+        path = tuple(m["member"].split("."))
+        options = [_literal(o.strip()) for o in re.findall(_LIT, m["options"])]
+
+        def member(ctx: Mapping[str, Any]) -> Any:
+            found = _lookup(ctx, path)
+            if not all(_same_kind(found, o) for o in options):
+                return _FALLBACK
+            return found in options
+        return member
+    if m["item"]:
+        path, want = tuple(m["collection"].split(".")), _literal(m["item"])
+
+        def contains(ctx: Mapping[str, Any]) -> Any:
+            found = _lookup(ctx, path)
+            if not isinstance(found, list) or not all(_same_kind(x, want) for x in found):
+                return _FALLBACK
+            return want in found
+        return contains
+    path = tuple(m["bare"].split("."))
+
+    def bare(ctx: Mapping[str, Any]) -> Any:
+        found = _lookup(ctx, path)
+        return found if type(found) is bool else _FALLBACK
+    return bare
+
+
+def _direct(source: str) -> list | None:
+    """The atoms of a conjunction the direct reading handles, or ``None`` (the CEL runtime runs it)."""
+    text, atoms, pos = source.strip(), [], 0
+    while True:
+        m = _ATOM.match(text, pos)
+        if m is None:
+            return None
+        atoms.append(_atom(m))
+        if m.end() == len(text):
+            return atoms
+        joint = _AND.match(text, m.end())
+        if joint is None:
+            return None
+        pos = joint.end()
 
 
 class CelCondition:
@@ -48,6 +130,11 @@ class CelCondition:
         whole = re.search(r"\bsteps\b(?!\s*\.)", source) is not None  # e.g. size(steps): pass them all
         self._steps = None if whole else frozenset(_STEP.findall(source))
         self._fast: tuple[str, Any] | None = None
+        # A conjunction of comparisons of paths with literals (``steps.a.status == "done" &&
+        # has(steps.a.result.x)``) is read directly when every path is there with the literal's
+        # own type; anything else (a missing path, another type) goes to the runtime, so the
+        # answer, or the error, is always the runtime's.
+        self._atoms = None if _PLAIN.match(source.strip()) else _direct(source)
         plain, has_else = _PLAIN.match(source.strip()), _HAS_ELSE.match(source.strip())
         if plain:
             self._fast = (plain.group(1), _MISSING)
@@ -58,6 +145,10 @@ class CelCondition:
                 pass
 
     def value(self, context: Mapping[str, Any]) -> Any:
+        if self._atoms is not None:
+            answers = [atom(context) for atom in self._atoms]
+            if _FALLBACK not in answers:
+                return all(answers)
         if self._fast is not None:
             path, default = self._fast
             found = _lookup(context, path)

@@ -1,0 +1,90 @@
+"""Conditions read directly (a conjunction of comparisons of paths with literals) answer exactly
+as the CEL runtime does, for every condition the packs hold, on any context: the same value,
+or an error where the runtime gives one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cel
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from civicmoments.rules.cel import CelCondition, ConditionEvaluationError, _direct
+
+ROOT = Path(__file__).resolve().parents[2]
+PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+LITERAL = re.compile(r'"([^"\\]*)"')
+
+
+def _conditions() -> list[str]:
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "when" and isinstance(value, str):
+                    found.add(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in sorted((ROOT / "packs").rglob("moments/*.yaml")) + sorted((ROOT / "tests" / "packs").rglob("*.yaml")):
+        walk(yaml.safe_load(path.read_text()))
+    return sorted(found)
+
+
+CONDITIONS = _conditions()
+DIRECT = [c for c in CONDITIONS if _direct(c) is not None]
+
+
+def _runtime(source: str, context: dict):
+    """The CEL runtime's own answer, or "error"."""
+    try:
+        return cel.compile(source).execute(context)
+    except Exception:  # noqa: BLE001 - the runtime raises several kinds
+        return "error"
+
+
+def _ours(source: str, context: dict):
+    try:
+        return CelCondition(source).value(context)
+    except ConditionEvaluationError:
+        return "error"
+
+
+def _put(context: dict, path: str, value) -> None:
+    node = context
+    *parents, last = path.split(".")
+    for part in parents:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = node[part] = {}
+        node = nxt
+    node[last] = value
+
+
+def test_most_pack_conditions_are_read_directly():
+    assert len(DIRECT) >= len(CONDITIONS) // 2, (len(DIRECT), len(CONDITIONS))
+    assert 'steps.award.status == "done"' in DIRECT
+
+
+@pytest.mark.parametrize("source", DIRECT)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_direct_reading_answers_as_the_runtime_does(source, data):
+    literals = LITERAL.findall(source)
+    values = st.one_of(
+        st.sampled_from(literals or ["x"]), st.text(max_size=3), st.booleans(), st.integers(-2, 2), st.none(),
+        st.lists(st.one_of(st.sampled_from(literals or ["x"]), st.integers(0, 1)), max_size=3),
+        st.dictionaries(st.sampled_from(["status", "x"]), st.sampled_from(literals or ["x"]), max_size=2),
+    )
+    context: dict = {}
+    for path in sorted(set(PATH.findall(source))):
+        if data.draw(st.booleans(), label=f"has {path}"):
+            _put(context, path, data.draw(values, label=path))
+    assert _ours(source, context) == _runtime(source, context)

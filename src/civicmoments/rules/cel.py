@@ -28,6 +28,9 @@ _ATOM = re.compile(
     re.VERBOSE,
 )
 _AND = re.compile(r"\s*&&\s*")
+_ELSE = r'"[^"\\]*"|true|false|-?\d+(?:\.\d+)?|\[\]'
+_CHOICE = re.compile(rf"^(?P<cond>[^?]+?)\s*\?\s*(?P<then>{_PATH})\s*:\s*(?P<otherwise>{_ELSE})$", re.DOTALL)
+_CONSTANT = re.compile(rf"^(?:{_LIT})$")
 
 
 def _lookup(context: Mapping[str, Any], path: str | tuple[str, ...]) -> Any:
@@ -100,6 +103,15 @@ def _atom(m: re.Match) -> Any:
     return bare
 
 
+def _conjunction(atoms: list, context: Mapping[str, Any]) -> Any:
+    """``True``/``False``, or ``_FALLBACK``. CEL's ``&&`` is false when any side is false, whatever
+    the others are (even an error), and true when every side is true."""
+    answers = [atom(context) for atom in atoms]
+    if False in answers:
+        return False
+    return _FALLBACK if _FALLBACK in answers else True
+
+
 def _direct(source: str) -> list | None:
     """The atoms of a conjunction the direct reading handles, or ``None`` (the CEL runtime runs it)."""
     text, atoms, pos = source.strip(), [], 0
@@ -135,6 +147,12 @@ class CelCondition:
         # own type; anything else (a missing path, another type) goes to the runtime, so the
         # answer, or the error, is always the runtime's.
         self._atoms = None if _PLAIN.match(source.strip()) else _direct(source)
+        # ``conjunction ? path : literal``, as message values write, and constants (``14``).
+        self._choice: tuple[list, tuple[str, ...], Any] | None = None
+        choice = _CHOICE.match(source.strip())
+        if choice and (atoms := _direct(choice["cond"])) is not None:
+            self._choice = (atoms, tuple(choice["then"].split(".")), json.loads(choice["otherwise"]))
+        self._constant = self._program.execute({}) if _CONSTANT.match(source.strip()) else _MISSING
         plain, has_else = _PLAIN.match(source.strip()), _HAS_ELSE.match(source.strip())
         if plain:
             self._fast = (plain.group(1), _MISSING)
@@ -146,9 +164,18 @@ class CelCondition:
 
     def value(self, context: Mapping[str, Any]) -> Any:
         if self._atoms is not None:
-            answers = [atom(context) for atom in self._atoms]
-            if _FALLBACK not in answers:
-                return all(answers)
+            answer = _conjunction(self._atoms, context)
+            if answer is not _FALLBACK:
+                return answer
+        if self._constant is not _MISSING:
+            return self._constant
+        if self._choice is not None:
+            atoms, then, otherwise = self._choice
+            answer = _conjunction(atoms, context)
+            if answer is False:
+                return copy.deepcopy(otherwise)
+            if answer is True and (found := _lookup(context, then)) is not _MISSING:
+                return found
         if self._fast is not None:
             path, default = self._fast
             found = _lookup(context, path)

@@ -482,7 +482,7 @@ class RegistryStore:
         """Append entries after the current head, in one transaction (serialised per database);
         returns the new head (seq, hash).
 
-        ``seal(prev, bodies)`` gives each entry's hash and the JSON bytes the hash covers when they
+        ``seal(prev, bodies)`` gives each entry's hash and the JSON text the hash covers when it
         may be kept as its body (``domain.audit.seal``); the others are written by orjson.
         ``checkpoint``, if given, is ``(due, make)``: when ``due(head_seq)``, a checkpoint is taken
         in the same transaction, as ``take_checkpoint(make)`` takes one."""
@@ -499,7 +499,7 @@ class RegistryStore:
                 params: list[Any] = []
                 for i in range(lo, min(n, lo + 1000)):
                     body, text = bodies[i], texts[i]
-                    params += (first + i, prevs[i], hashes[i], text.decode() if text is not None else json_text(body),
+                    params += (first + i, prevs[i], hashes[i], text if text is not None else json_text(body),
                                body.get("person"))
                 values = ", ".join([row] * (len(params) // 5))
                 conn.exec_driver_sql(f"INSERT INTO access_log (seq, prev, hash, body, person_id) VALUES {values}",

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civicmoments.domain.audit import GENESIS, Checkpoint, canonical, chain, link, verify
+from civicmoments.domain.audit import GENESIS, Checkpoint, canonical, chain, link, seal, verify
 
 
 def reference(body) -> bytes:
@@ -53,3 +53,36 @@ def test_a_chain_written_with_the_fast_path_verifies_against_the_reference_hashe
     tampered[20] = entries[20]._replace(body={**entries[20].body, "outcome": "refused"})
     problems = verify(tampered, head)
     assert problems and "21" in problems[0]
+
+
+def sealed_as_one_by_one(bodies) -> None:
+    hashes, texts = seal(GENESIS, bodies)
+    prev = GENESIS
+    for body, h, text in zip(bodies, hashes, texts, strict=True):
+        assert h == link(prev, body) == hashlib.sha256(prev.encode() + reference(body)).hexdigest()
+        assert text is None or text.encode() == reference(body)
+        prev = h
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), values, max_size=6), st.lists(st.one_of(st.text(), st.integers(), st.none()),
+                                                                 max_size=6))
+def test_a_batch_made_from_one_body_and_each_person_is_written_as_each_body_alone(template, persons):
+    bodies = []
+    for person in persons:
+        body = template.copy()
+        body["person"] = person
+        bodies.append(body)
+    sealed_as_one_by_one(bodies)
+
+
+def test_bodies_that_only_look_alike_are_each_written_for_themselves():
+    base = {"at": "t", "attributes": [], "n": 1, "outcome": "answered", "person": "p0"}
+    bodies = [base, {**base, "person": "p1"},  # the same objects: written from the one before
+              {**base, "person": "p2", "n": True},  # equal to 1, but another value
+              {**base, "person": "p3", "attributes": []},  # an equal list, another object
+              {"n": 1, "at": "t", "attributes": base["attributes"], "outcome": "answered", "person": "p4"},
+              {**base, "person": "é\u2028\"\\"}, {**base, "person": "\x7f"}, {**base, "person": 5},
+              {**base, 'a"person': "p6", "person": "p6"}, {**base, 'a"person': "p6", "person": "p7"},
+              {**base, "extra": None, "person": "p8"}]
+    sealed_as_one_by_one(bodies)

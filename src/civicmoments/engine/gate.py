@@ -205,9 +205,9 @@ class PrivacyGate:
         """A yes/no answer per person; no personal data leaves, and the question is logged.
 
         A batch is one act: its entries are logged at one time and appended together (hashed in
-        one pass, inserted in one statement per thousand, in one transaction). People in the same
-        consent state share one decision, and people with the same values one answer (the
-        condition is pure), so the entries are those one-person checks would give."""
+        one pass, inserted in one statement, per thousand on SQLite, in one transaction). People
+        in the same consent state share one decision, and people with the same values one answer
+        (the condition is pure), so the entries are those one-person checks would give."""
         spec = self.checks.get(check)
         decided, agreement = self._authorise(recipient, purpose, persons, (), shared=True)
         if spec is None or (agreement is not None and check not in agreement.checks):

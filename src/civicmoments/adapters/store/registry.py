@@ -54,6 +54,30 @@ _HOUSEHOLD_OF = select(household_members.c.household_id).where(
     household_members.c.person_id == bindparam("person_id")).limit(1)
 
 
+def _among(pg: bool, column: str, ids: Sequence[str]) -> str:
+    """``column`` is one of ``ids``: one array parameter on PostgreSQL (a short statement, which
+    the driver parses once and prepares; sent in binary, which the driver writes without
+    escaping each item), one parameter each on SQLite; see ``_ids``."""
+    return f"{column} = ANY(%b)" if pg else f"{column} IN ({', '.join(['?'] * len(ids))})"
+
+
+def _ids(pg: bool, ids: Sequence[str]) -> list[Any]:
+    """The parameters ``_among`` takes for ``ids``."""
+    return [list(ids)] if pg else list(ids)
+
+
+# Five arrays in binary (%b): the driver writes them without escaping each item.
+_APPEND_PG = ("INSERT INTO access_log (seq, prev, hash, body, person_id) "
+              "SELECT s, p, h, b::jsonb, w FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[]) "
+              "AS t(s, p, h, b, w)")
+
+
+@lru_cache(maxsize=8)
+def _append_sqlite(n: int) -> str:
+    """The statement that inserts ``n`` access-log entries on SQLite (5 parameters each)."""
+    return f"INSERT INTO access_log (seq, prev, hash, body, person_id) VALUES {', '.join(['(?, ?, ?, ?, ?)'] * n)}"
+
+
 class RegistryStore:
     def __init__(self, engine: Engine, reader: Engine) -> None:
         self.engine, self.reader = engine, reader
@@ -174,9 +198,8 @@ class RegistryStore:
         with self.reader.connect() as conn:
             cur = conn.connection.driver_connection.cursor()
             for part in chunks(list(person_ids), 5000):
-                cur.execute(f"SELECT person_id, attribute, value FROM profiles WHERE person_id IN "
-                            f"({', '.join([mark] * len(part))}) AND attribute IN ({only})",
-                            list(part) + list(attributes))
+                cur.execute(f"SELECT person_id, attribute, value FROM profiles WHERE {_among(self.pg, 'person_id', part)} "
+                            f"AND attribute IN ({only})", _ids(self.pg, part) + list(attributes))
                 for person, attribute, value in cur.fetchall():
                     if not self.pg and isinstance(value, str | bytes):
                         text, value = value, loaded.get(value, loaded)
@@ -422,8 +445,8 @@ class RegistryStore:
             cur = conn.connection.driver_connection.cursor()
             for part in chunks(list(person_ids), 5000):
                 cur.execute(f"SELECT id, person_id, purpose, notice_version, state, at, channel FROM consents "
-                            f"WHERE purpose = {mark} AND person_id IN ({', '.join([mark] * len(part))}) "
-                            f"ORDER BY at, id", [purpose, *part])
+                            f"WHERE purpose = {mark} AND {_among(self.pg, 'person_id', part)} "
+                            f"ORDER BY at, id", [purpose, *_ids(self.pg, part)])
                 for id_, person, purpose_, notice, state, at, channel in cur.fetchall():
                     # ordered: the newest wins
                     out[person] = ConsentRecord(id_, person, purpose_, notice, ConsentState(state), when(at), channel)
@@ -481,7 +504,7 @@ class RegistryStore:
         """Append entries after the current head, in one transaction (serialised per database);
         returns the new head (seq, hash).
 
-        ``seal(prev, bodies)`` gives each entry's hash and the JSON bytes the hash covers when they
+        ``seal(prev, bodies)`` gives each entry's hash and the JSON text the hash covers when it
         may be kept as its body (``domain.audit.seal``); the others are written by orjson.
         ``checkpoint``, if given, is ``(due, make)``: when ``due(head_seq)``, a checkpoint is taken
         in the same transaction, as ``take_checkpoint(make)`` takes one."""
@@ -492,17 +515,18 @@ class RegistryStore:
             prev, first = (last.hash, last.seq + 1) if last else (GENESIS, 1)
             hashes, texts = seal(prev, bodies)
             prevs = [prev, *hashes]
-            mark, n = self.projection.mark, len(bodies)
-            row = f"({mark}, {mark}, {mark}, {mark}, {mark})"
-            for lo in range(0, n, 1000):  # one statement per thousand entries
-                params: list[Any] = []
-                for i in range(lo, min(n, lo + 1000)):
-                    body, text = bodies[i], texts[i]
-                    params += (first + i, prevs[i], hashes[i], text.decode() if text is not None else json_text(body),
-                               body.get("person"))
-                values = ", ".join([row] * (len(params) // 5))
-                conn.exec_driver_sql(f"INSERT INTO access_log (seq, prev, hash, body, person_id) VALUES {values}",
-                                     tuple(params))
+            n = len(bodies)
+            rows = [text if text is not None else json_text(body) for body, text in zip(bodies, texts, strict=True)]
+            persons = [body.get("person") for body in bodies]
+            if self.pg:  # one statement of five arrays: short, so the driver parses and prepares it once
+                conn.exec_driver_sql(_APPEND_PG, (list(range(first, first + n)), prevs[:n], hashes, rows, persons))
+            else:  # one statement per thousand entries
+                for lo in range(0, n, 1000):
+                    hi = min(n, lo + 1000)
+                    params: list[Any] = []
+                    for i in range(lo, hi):
+                        params += (first + i, prevs[i], hashes[i], rows[i], persons[i])
+                    conn.exec_driver_sql(_append_sqlite(hi - lo), tuple(params))
             head = (first + n - 1, prevs[n]) if n else (first - 1, prev)
             if checkpoint is not None and n:
                 due, make = checkpoint

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from email.header import Header
 from email.utils import formataddr, formatdate
+from functools import lru_cache
 
 from ...domain.messages import Channel, Outcome, Status
 from ...engine.ports import Outgoing
@@ -38,8 +39,21 @@ def _qp(text: str) -> bytes:
     return binascii.b2a_qp(text.replace("\r\n", "\n").encode(), istext=True).replace(b"\n", b"\r\n")
 
 
+@lru_cache(maxsize=1024)  # a subject is the same for every message of a template in a language
 def _header(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+@lru_cache(maxsize=64)
+def _sender(name: str, address: str) -> str:
+    """The From header value of a provider's sender, worked out once."""
+    return formataddr((name, address), "utf-8")
+
+
+@lru_cache(maxsize=64)
+def _quoted_sender(address: str) -> str:
+    """A provider's sender as MAIL FROM gives it (smtplib's ``quoteaddr``), worked out once."""
+    return smtplib.quoteaddr(address)
 
 
 def _address(name: str | None, address: str) -> str:
@@ -58,7 +72,7 @@ def compose(m: Outgoing, sender: str, sender_name: str, domain: str, to: str | N
     size = "24px" if m.large_print else "19px"
     page = PAGE.format(lang=m.locale, title=html.escape(m.subject), size=size, body=to_html(m.long))
     head = "\r\n".join([
-        f"From: {formataddr((sender_name, sender), 'utf-8')}",
+        f"From: {_sender(sender_name, sender)}",
         f"To: {_address(m.name, to or m.to)}",
         f"Subject: {_header(m.subject)}",
         f"Date: {formatdate(usegmt=True)}",
@@ -94,7 +108,7 @@ class PipeliningSMTP(smtplib.SMTP):
             if not self.has_extn("smtputf8"):
                 raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
             self.command_encoding = "utf-8"
-        commands = [f"MAIL FROM:{smtplib.quoteaddr(from_addr)}{_options(options)}",
+        commands = [f"MAIL FROM:{_quoted_sender(from_addr)}{_options(options)}",
                     f"RCPT TO:{smtplib.quoteaddr(to)}{_options(rcpt_options)}", "DATA"]
         if any("\r" in c or "\n" in c for c in commands):
             raise ValueError("an SMTP command may not contain a line break")

@@ -237,6 +237,7 @@ def load_templates(directory: Path, settings: PackSettings) -> dict[str, Templat
 
 
 _BULLET = re.compile(r"^\s*[-*] ")
+_BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 _URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)]*(?:\s|$))")
@@ -244,6 +245,8 @@ _URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)]*(?:\s|$))")
 
 def _linked(escaped: str, link_class: str | None) -> str:
     """Web addresses in escaped text as links (a full stop or bracket after one is not part of it)."""
+    if "://" not in escaped:  # most lines: no address, no search
+        return escaped
     attr = f' class="{link_class}"' if link_class else ""
     return _URL.sub(lambda m: f'<a{attr} href="{m.group(0)}">{m.group(0)}</a>', escaped)
 
@@ -252,17 +255,17 @@ def to_html(text: str, link_class: str | None = None) -> str:
     """Plain template text as simple, accessible HTML: paragraphs, bulleted lists and links for
     web addresses (with ``link_class`` on each link, e.g. ``govuk-link``)."""
     blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
+    for block in _BLANK_LINE.split(html.escape(text.strip())):  # escaped once, not line by line
         run: list[str] = []
         bullets: bool | None = None
         for line in block.splitlines() + [None]:  # None closes the last run
             is_bullet = line is not None and bool(_BULLET.match(line))
             if run and (line is None or is_bullet != bullets):
                 if bullets:
-                    blocks.append("<ul>" + "".join(f"<li>{_linked(html.escape(_BULLET.sub('', x)), link_class)}</li>"
+                    blocks.append("<ul>" + "".join(f"<li>{_linked(_BULLET.sub('', x), link_class)}</li>"
                                                    for x in run) + "</ul>")
                 else:
-                    blocks.append("<p>" + "<br>".join(_linked(html.escape(x), link_class) for x in run) + "</p>")
+                    blocks.append("<p>" + "<br>".join(_linked(x, link_class) for x in run) + "</p>")
                 run = []
             if line is not None:
                 run.append(line)

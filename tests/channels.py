@@ -36,11 +36,18 @@ def free_port() -> int:
 
 
 class _Inbox:
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool = True) -> None:
+        self.pipelining = pipelining
         self.messages: list = []
         self.recipients: list[str] = []  # every envelope recipient of every message accepted
         self.raw: list[bytes] = []  # each message's bytes, as the server received them
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd's hook
+        session.host_name = hostname
+        if self.pipelining:  # aiosmtpd reads commands one after another, so it takes them pipelined as they are
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
         if address.endswith("@refused.example"):
@@ -58,11 +65,12 @@ class _Inbox:
 
 
 class SmtpServer:
-    """``smtputf8``: offer SMTPUTF8 (RFC 6531), so addresses and headers may be UTF-8; ``port``: a
-    given port (a server coming back where one stopped), else a free one."""
+    """``smtputf8``: offer SMTPUTF8 (RFC 6531), so addresses and headers may be UTF-8; ``pipelining``:
+    offer PIPELINING (RFC 2920), as most servers do; ``port``: a given port (a server coming back where
+    one stopped), else a free one."""
 
-    def __init__(self, smtputf8: bool = False, port: int | None = None) -> None:
-        self.inbox = _Inbox()
+    def __init__(self, smtputf8: bool = False, port: int | None = None, pipelining: bool = True) -> None:
+        self.inbox = _Inbox(pipelining)
         self.port = port or free_port()
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8)
 

@@ -40,7 +40,7 @@ BENCHMARKS = {
                "per_person_extrapolated_s", "per_person_sample", "per_person_ratio"], ("people", 400)),
     "notify": (["benchmark", "db", "messages", "batch", "smtp_connections", "total_s", "messages_per_s",
                 "p50_delivery_ms", "p95_delivery_ms", "max_delivery_ms", "share_within_1s", "cpu_ms_per_message",
-                "smtp_server_cpu_ms_per_message", "target", "peer"],
+                "smtp_server", "smtp_server_cpu_ms_per_message", "target", "peer"],
                ("messages", 300)),
     "layoff": (["benchmark", "db", "people", "batch", "effect_batch", "slice", "total_s", "notices_per_s",
                 "first_time_to_notice_ms", "p50_time_to_notice_ms", "p99_time_to_notice_ms", "last_time_to_notice_ms", "notices", "stored", "effects", "target",

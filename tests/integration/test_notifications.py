@@ -13,10 +13,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from civicmoments.adapters.channels.email import SmtpEmail
 from civicmoments.adapters.store.schema import inbox
 from civicmoments.domain.clock import FakeClock
 from civicmoments.domain.messages import Channel, Status
-from civicmoments.engine.ports import Effect
+from civicmoments.engine.ports import Effect, Outgoing
 from civicmoments.engine.steps import PLATFORM
 
 from ..channels import NotifyLike, SmtpServer, api_key
@@ -426,19 +427,43 @@ def test_one_address_that_cannot_be_sent_fails_alone_and_nothing_is_sent_twice(s
         server.stop()
 
 
-def test_a_provider_error_on_one_message_leaves_the_others_delivered(sqlite_url, tmp_path, smtp):
-    app = messaging(sqlite_url, tmp_path, email_providers=[email_provider(smtp)])
-    good, refused = person(app, ["email"], {"email": "dee@example.com"}), person(
-        app, ["email"], {"email": "eve@refused.example"})
-    notify(app, good)
-    notify(app, refused)
-    send(app)
-    assert only(app, good)["status"] == "delivered" and smtp.recipients == ["dee@example.com"]
-    assert "550" in next(h["detail"] for h in only(app, refused)["history"] if h["status"] == "permanent-failure")
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-command-at-a-time"])
+def test_a_provider_error_on_one_message_leaves_the_others_delivered(sqlite_url, tmp_path, pipelining):
+    smtp = SmtpServer(pipelining=pipelining).start()
+    try:
+        app = messaging(sqlite_url, tmp_path, email_providers=[email_provider(smtp, connections=1)])
+        good, refused, after = (person(app, ["email"], {"email": address}) for address in (
+            "dee@example.com", "eve@refused.example", "fay@example.com"))
+        for pid in (good, refused, after):
+            notify(app, pid)
+        send(app)  # one connection: the refused recipient's message goes between the other two
+        for pid in (good, after):
+            assert only(app, pid)["status"] == "delivered"
+        assert sorted(smtp.recipients) == ["dee@example.com", "fay@example.com"]
+        assert "550" in next(h["detail"] for h in only(app, refused)["history"]
+                             if h["status"] == "permanent-failure")
+    finally:
+        smtp.stop()
 
 
-def test_a_lost_smtp_connection_loses_no_email_and_sends_none_twice(db_url, tmp_path):
-    smtp = SmtpServer().start()
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-command-at-a-time"])
+def test_a_line_starting_with_a_full_stop_arrives_as_written(pipelining):
+    smtp = SmtpServer(pipelining=pipelining).start()
+    try:
+        channel = SmtpEmail("smtp", "127.0.0.1", smtp.port, "help@civic.example", concurrency=1)
+        long = "Dear Ann,\n\n.\n. a line with a full stop first\n..two\n\nThe end."
+        (outcome,) = channel.send([Outgoing("m-1", "p-1", "ann@example.com", "Ann", "en", "Hello", "short", long)])
+        assert outcome.status is Status.DELIVERED
+        (msg,) = smtp.messages
+        assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n") == long
+        assert hashlib.sha256(smtp.inbox.raw[0]).hexdigest() == outcome.body_sha256
+    finally:
+        smtp.stop()
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-command-at-a-time"])
+def test_a_lost_smtp_connection_loses_no_email_and_sends_none_twice(db_url, tmp_path, pipelining):
+    smtp = SmtpServer(pipelining=pipelining).start()
     app = messaging(db_url, tmp_path, email_providers=[email_provider(smtp)], provider_cooldown_seconds=0)
     first = [person(app, ["email"], {"email": f"first{n}@example.com"}) for n in range(3)]
     for pid in first:
@@ -453,7 +478,7 @@ def test_a_lost_smtp_connection_loses_no_email_and_sends_none_twice(db_url, tmp_
     for pid in second:
         m = only(app, pid)
         assert m["status"] == "technical-failure" and m["channel"] == "email"  # kept, to be tried again
-    back = SmtpServer(port=smtp.port).start()  # the server returns, on the same port
+    back = SmtpServer(port=smtp.port, pipelining=pipelining).start()  # the server returns, on the same port
     try:
         for _ in range(10):
             app.clock.advance(timedelta(minutes=5))

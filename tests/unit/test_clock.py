@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -43,3 +44,17 @@ def test_identifiers_made_in_one_millisecond_keep_their_order():
 
     made = [uuid7() for _ in range(5000)]  # many share a millisecond
     assert made == sorted(made) and len(set(made)) == len(made)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_process_never_uses_its_parents_random_bits():
+    from civicmoments.domain.ids import uuid7
+
+    uuid7()  # random bytes drawn, most of them not yet used
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the same millisecond, so only the random bits can differ
+        os.write(write, uuid7(1).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 64).decode() != uuid7(1)

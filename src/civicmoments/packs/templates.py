@@ -119,8 +119,25 @@ def months_after(value: Any, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, but ``job.title`` on a plain dict reads the key at once rather
+    than after failing to find an attribute of that name (an exception per lookup): the same
+    answer, since a name that is not one of dict's attributes can only be a key."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False,
                                         trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = _money(locale, settings.currency)  # from pence
     env.filters["pounds"] = _pounds(locale, settings.currency)
@@ -128,7 +145,7 @@ def _environment(locale: str, settings: PackSettings) -> ImmutableSandboxedEnvir
     env.filters["datetime"] = _datetime(locale, settings.timezone)
     env.filters["days_after"] = _days_after
     env.filters["months_after"] = months_after
-    env.filters["miles"] = lambda v: formats.distance(v, locale)
+    env.filters["miles"] = lru_cache(maxsize=4096)(lambda v: formats.distance(v, locale))  # a few distances recur
     env.filters["job_title"] = formats.job_title
     return env
 
@@ -211,6 +228,9 @@ def load_template(file: Path, settings: PackSettings) -> Template:
             try:
                 used = meta.find_undeclared_variables(env.parse(source))
                 compiled[field] = env.from_string(source)
+                # A plain dict rather than Jinja's ChainMap over the environment's globals (never
+                # changed after this): each render copies them, and a ChainMap copies slowly.
+                compiled[field].globals = dict(compiled[field].globals)
             except TemplateSyntaxError as exc:
                 raise doc.error(path, f"template syntax, line {exc.lineno} of the text: {exc.message}") from None
             unknown = sorted(used - known)
@@ -237,6 +257,7 @@ def load_templates(directory: Path, settings: PackSettings) -> dict[str, Templat
 
 
 _BULLET = re.compile(r"^\s*[-*] ")
+_BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 _URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)]*(?:\s|$))")
@@ -244,6 +265,8 @@ _URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)]*(?:\s|$))")
 
 def _linked(escaped: str, link_class: str | None) -> str:
     """Web addresses in escaped text as links (a full stop or bracket after one is not part of it)."""
+    if "://" not in escaped:  # most lines: no address, no search
+        return escaped
     attr = f' class="{link_class}"' if link_class else ""
     return _URL.sub(lambda m: f'<a{attr} href="{m.group(0)}">{m.group(0)}</a>', escaped)
 
@@ -252,17 +275,17 @@ def to_html(text: str, link_class: str | None = None) -> str:
     """Plain template text as simple, accessible HTML: paragraphs, bulleted lists and links for
     web addresses (with ``link_class`` on each link, e.g. ``govuk-link``)."""
     blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
+    for block in _BLANK_LINE.split(html.escape(text.strip())):  # escaped once, not line by line
         run: list[str] = []
         bullets: bool | None = None
         for line in block.splitlines() + [None]:  # None closes the last run
             is_bullet = line is not None and bool(_BULLET.match(line))
             if run and (line is None or is_bullet != bullets):
                 if bullets:
-                    blocks.append("<ul>" + "".join(f"<li>{_linked(html.escape(_BULLET.sub('', x)), link_class)}</li>"
+                    blocks.append("<ul>" + "".join(f"<li>{_linked(_BULLET.sub('', x), link_class)}</li>"
                                                    for x in run) + "</ul>")
                 else:
-                    blocks.append("<p>" + "<br>".join(_linked(html.escape(x), link_class) for x in run) + "</p>")
+                    blocks.append("<p>" + "<br>".join(_linked(x, link_class) for x in run) + "</p>")
                 run = []
             if line is not None:
                 run.append(line)

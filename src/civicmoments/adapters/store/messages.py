@@ -26,6 +26,10 @@ _OF_PERSON = (select(messages).where(messages.c.person_id == bindparam("person")
 _HISTORY_OF = (select(message_history).where(message_history.c.message_id.in_(bindparam("ids", expanding=True)))
                .order_by(message_history.c.seq))
 _PENDING = [s.value for s in M.PENDING]
+# What a claimed message is sent with (``to_message`` and ``Claimed``): not its timestamps and version.
+_CLAIMED = [messages.c[name] for name in ("id", "key", "person_id", "chain", "position", "status", "attempts",
+                                          "next_at", "journey_id", "purpose", "provider", "reference", "template",
+                                          "locale", "content", "needs")]
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class MessageStore:
             return []
         due = self._due(now)
         with self.engine.begin() as conn:
-            q = select(messages).where(due).order_by(messages.c.next_at).limit(limit)
+            q = select(*_CLAIMED).where(due).order_by(messages.c.next_at).limit(limit)
             if self.pg:
                 q = q.with_for_update(skip_locked=True)
             rows = conn.execute(q).all()

@@ -75,8 +75,9 @@ def test_a_web_process_without_the_engine_reads_the_heartbeats(server):
     from civicmoments.settings import Settings
 
     env = server.env
-    # another web process of the same server: like it (CIVIC_PORTAL=false), it serves the API alone
-    app = build(Settings(data_dir=env["CIVIC_DATA_DIR"], portal=env["CIVIC_PORTAL"] == "true"))
+    # another web process of the same server: like it (CIVIC_PORTAL=false), it serves the API alone, on
+    # the server's day (CIVIC_NOW), not the wall clock's, or the heartbeats' age depends on when this runs
+    app = build(Settings(data_dir=env["CIVIC_DATA_DIR"], portal=env["CIVIC_PORTAL"] == "true", now=env["CIVIC_NOW"]))
     report = TestClient(create_app(app)).get("/healthz")
     assert report.status_code == 200 and report.json()["engine"]["engines"] == 1
     app.store.close()

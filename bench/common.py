@@ -156,6 +156,17 @@ def wait_until_up(url: str, proc, what: str, log: Path, timeout: float = 180) ->
         time.sleep(0.2)
 
 
+def civic_env(url: str, **settings: object) -> dict[str, str]:
+    """The environment of a ``civic`` process started by a benchmark: this one's, less its CIVIC_*
+    variables, with the run's keys, the database ``url`` and each of ``settings`` as CIVIC_<NAME>
+    (lists and dicts as JSON). Logs at WARNING unless a setting says otherwise."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+    env.update({**KEYS, "CIVIC_DATABASE_URL": url, "CIVIC_LOG_LEVEL": "WARNING"})
+    for name, value in settings.items():
+        env[f"CIVIC_{name.upper()}"] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    return env
+
+
 def stop(proc, timeout: float = 30) -> None:
     """Ask a child process to stop; kill it if it has not within ``timeout`` seconds."""
     import subprocess

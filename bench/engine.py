@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -38,7 +37,16 @@ from civicmoments.adapters.store.sql import utc
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.settings import Settings
-from common import KEY_SETTINGS, KEYS, add_quick, apply_quick, emit, fresh_database, process_cpu_s, process_peak_rss_mb
+from common import (
+    KEY_SETTINGS,
+    add_quick,
+    apply_quick,
+    civic_env,
+    emit,
+    fresh_database,
+    process_cpu_s,
+    process_peak_rss_mb,
+)
 
 HERE = Path(__file__).resolve().parent
 PACK = HERE / "pack"
@@ -64,11 +72,8 @@ class Bench:
         settings = Settings(database_url=url, pack_dir=PACK, log_level="WARNING", **KEY_SETTINGS)
         self.app = build(settings, clock=SystemClock())
         self.org, _ = self.app.organisations.add("Bench", [SOURCE], ["bench.*"])
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
-        env.update({**KEYS, "CIVIC_DATABASE_URL": url, "CIVIC_PACK_DIR": str(PACK), "CIVIC_LOG_LEVEL": "WARNING",
-                    "CIVIC_BATCH_SIZE": str(batch), "CIVIC_EFFECT_BATCH_SIZE": str(batch),
-                    "CIVIC_SLICE_SIZE": str(slice_size),
-                    "CIVIC_IDLE_SLEEP_SECONDS": "0.002"})
+        env = civic_env(url, pack_dir=PACK, batch_size=batch, effect_batch_size=batch, slice_size=slice_size,
+                        idle_sleep_seconds=0.002)
         self.procs = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker"], env=env)
                       for _ in range(workers)]
         self.last_outbox_id = 0

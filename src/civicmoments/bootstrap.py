@@ -362,7 +362,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     limits = SharedLimits(writer) if shared else None  # one limit for every process, not one each
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
                           channels if channels is not None else channels_for(settings, limits), cipher,
-                          audit, clock, portal_url=settings.public_url)
+                          audit, clock, batch_size=settings.message_batch_size, portal_url=settings.public_url)
 
     def publish(type_: str, subject: str, data: dict) -> None:
         store.publish(type_, subject, data, clock.now())

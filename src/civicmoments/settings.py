@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     engine_restart_max_backoff_seconds: float = Field(default=30.0, gt=0)
     batch_size: int = 500
     effect_batch_size: int = 200
+    message_batch_size: int = Field(default=500, ge=1, description="messages a sending loop claims, sends and "
+                                    "settles at a time")
     slice_size: int = Field(default=100, ge=0, description="people new to the queue started a round while "
                             "earlier journeys still have an effect batch due; 0 starts whole batches")
     partitions: int = 64

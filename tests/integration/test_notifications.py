@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from civicmoments.adapters.channels.email import SmtpEmail
-from civicmoments.adapters.store.schema import inbox
+from civicmoments.adapters.store.schema import engine_heartbeats, inbox
 from civicmoments.domain.clock import FakeClock
 from civicmoments.domain.messages import Channel, Status
 from civicmoments.engine.ports import Effect, Outgoing
@@ -22,6 +25,7 @@ from civicmoments.engine.steps import PLATFORM
 
 from ..channels import NotifyLike, SmtpServer, api_key
 from ..conftest import make_app
+from .test_crash_and_concurrency import worker_env
 
 _keys = itertools.count(1)
 WINTER_MORNING = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # 09:00 in London
@@ -567,3 +571,50 @@ def test_a_bfpo_letter_goes_to_the_print_queue(sqlite_url, tmp_path):
     m = only(app, pid)
     assert (m["channel"], m["status"]) == ("letter", "sending")
     assert (tmp_path / "letters" / f"{m['id']}.pdf").exists()
+
+
+def test_an_engine_only_worker_leaves_messages_and_a_sending_worker_sends_them(sqlite_url, tmp_path, smtp):
+    app = messaging(sqlite_url, tmp_path, email_providers=[email_provider(smtp)])
+    pid = person(app, ["email"], {"email": "abe@example.com"})
+    notify(app, pid)
+    app.worker.role = "engine"
+    rounds = iter(range(5))
+    app.worker.run(lambda: next(rounds, None) is None)
+    assert only(app, pid)["status"] == "queued" and smtp.recipients == []
+    app.worker.role = "sender"
+    app.worker.run(lambda: only(app, pid)["status"] != "queued")
+    assert only(app, pid)["status"] == "delivered" and smtp.recipients == ["abe@example.com"]
+    app.worker.role = "courier"
+    with pytest.raises(ValueError, match="unknown worker role 'courier'"):
+        app.worker.run()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+def test_two_sending_worker_processes_send_every_email_once(db_url, tmp_path, smtp):
+    """`civic worker --role sender`, twice, on one database: each claims its own batches."""
+    provider = email_provider(smtp)
+    app = messaging(db_url, tmp_path, email_providers=[provider])
+    people = [person(app, ["email"], {"email": f"p{n}@example.com"}) for n in range(60)]
+    for pid in people:
+        notify(app, pid)
+    env = worker_env(db_url, CIVIC_PACK_DIR=str(app.settings.pack_dir), CIVIC_EMAIL_PROVIDERS=json.dumps([provider]),
+                     CIVIC_MESSAGE_BATCH_SIZE="5", CIVIC_DATA_DIR=str(tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker", "--role", "sender"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 120
+        while len(smtp.recipients) < len(people):
+            assert time.monotonic() < deadline, f"{len(smtp.recipients)} of {len(people)} sent"
+            for p in procs:
+                assert p.poll() is None, p.stderr.read().decode()[-2000:]
+            time.sleep(0.1)
+        time.sleep(0.5)  # a message sent twice would arrive now
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+    assert sorted(smtp.recipients) == sorted(f"p{n}@example.com" for n in range(60))
+    assert {only(app, pid)["status"] for pid in people} == {"delivered"}
+    with app.store.engine.connect() as conn:
+        assert len(conn.execute(select(engine_heartbeats.c.worker_id)).all()) == 2  # both ran, supervised

@@ -9,6 +9,7 @@ import threading
 
 import click
 
+from ..engine.worker import ROLES
 from . import common
 from .common import main
 from .payments import daily as payments_daily
@@ -110,19 +111,29 @@ def serve(host: str | None, port: int | None) -> None:
 
 @main.command()
 @click.option("--until-idle", is_flag=True, help="work until nothing is waiting, then stop (scripts, one-off runs)")
-def worker(until_idle: bool) -> None:
+@click.option("--role", type=click.Choice(ROLES), default="all", show_default=True,
+              help="all: the engine, the effects and the messages; engine: all but sending messages; "
+                   "sender: only sending messages (a core of its own for email, text and letter batches)")
+def worker(until_idle: bool, role: str) -> None:
     """Run only the engine and the effects (many may share one PostgreSQL database)."""
+    if until_idle and role != "all":
+        raise click.UsageError("--until-idle does all the work there is; leave out --role")
     app = common._app(long_running=True)
     if until_idle:
         app.worker.drain()
         click.echo("nothing left waiting")
         return
+    app.worker.role = role
     supervisor = app.start_engine()
     settle_heap()
-    nats = app.nats_intake().start() if app.settings.nats_url else None  # any worker may take intake messages
-    if app.settings.sweep_partitions > 1:  # any worker may take parts of the daily sweep
-        threading.Thread(target=daily_sweep, args=(app, supervisor.stopping), name="sweep", daemon=True).start()
-    threading.Thread(target=keep_insights, args=(app, supervisor.stopping), name="insights", daemon=True).start()
+    if role != "sender":
+        # any worker may take intake messages, parts of the daily sweep and the insights refresh
+        nats = app.nats_intake().start() if app.settings.nats_url else None
+        if app.settings.sweep_partitions > 1:
+            threading.Thread(target=daily_sweep, args=(app, supervisor.stopping), name="sweep", daemon=True).start()
+        threading.Thread(target=keep_insights, args=(app, supervisor.stopping), name="insights", daemon=True).start()
+    else:
+        nats = None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stopping.set())
     supervisor.run()

@@ -20,6 +20,10 @@ log = get("civic.worker")
 # message first: what it still has to find on its own are retries coming due and messages other
 # processes queued (the portal's, say), for which a quarter of a second is soon enough.
 SEND_POLL_SECONDS = 0.25
+# What ``Worker.run`` does in a process: everything; the engine without sending messages; or only
+# sending messages. Sending apart gives it a core of its own: several processes may share the work,
+# each claiming its own batches (``civic worker --role``).
+ROLES = ("all", "engine", "sender")
 
 
 @dataclass
@@ -38,6 +42,7 @@ class Worker:
     wake_timeout: float = 0.5  # with ``wake``: the longest idle wait, so timers and tasks are still seen
     slice_size: int = 100  # people started per round while earlier journeys have an effect batch due; 0: no limit
     send_apart: bool = True  # in ``run``: the messenger sends on a thread of its own (``send_loop``)
+    role: str = "all"  # in ``run``: one of ROLES
     _last: dict[int, float] = field(default_factory=dict)
 
     def housekeeping(self) -> None:
@@ -99,6 +104,8 @@ class Worker:
             try:
                 sent = self.messenger.run_once()
                 failures = 0
+                if self.role == "sender":
+                    self.last_beat = time.monotonic()  # this loop is the process's engine: its heartbeat
             except DBAPIError as exc:
                 failures += 1
                 log.error("database error while sending, backing off", error=type(exc.orig).__name__,
@@ -109,11 +116,22 @@ class Worker:
                 queued.wait(max(self.idle_sleep, SEND_POLL_SECONDS))
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
-        log.info("worker started")
+        """Work until ``should_stop()``, as ``role`` says. Raises ``ValueError`` for a role not in
+        ``ROLES``, or "sender" without a messenger."""
+        if self.role not in ROLES:
+            raise ValueError(f"unknown worker role {self.role!r}: one of {', '.join(ROLES)}")
+        log.info("worker started", role=self.role)
+        if self.role == "sender":
+            if self.messenger is None:
+                raise ValueError("a sending worker needs a messenger")
+            self.send_loop(should_stop)
+            log.info("worker stopped")
+            return
+        sends = self.messenger is not None and self.role == "all"
         ended = threading.Event()  # set when this loop ends, or when the sending thread fails
         failed: list[BaseException] = []
         sender = None
-        if self.messenger is not None and self.send_apart:
+        if sends and self.send_apart:
             def send() -> None:
                 try:
                     self.send_loop(lambda: should_stop() or ended.is_set())
@@ -124,7 +142,7 @@ class Worker:
             sender = threading.Thread(target=send, name="messenger", daemon=True)
             sender.start()
         try:
-            self._loop(lambda: should_stop() or ended.is_set(), messages=sender is None)
+            self._loop(lambda: should_stop() or ended.is_set(), messages=sends and sender is None)
         finally:
             ended.set()
             if sender is not None:

@@ -263,7 +263,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000, help="offered load for the latency run")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
     parser.add_argument("--peer-sample", type=int, default=2000, help="flows each peer runs")
-    parser.add_argument("--workers", type=int, default=1, help="civic worker processes (SQLite: 1)")
+    parser.add_argument("--workers", type=int, default=1, help="civic worker processes")
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--slice", type=int, default=100, help="CIVIC_SLICE_SIZE for the workers (0: whole batches)")
     add_quick(parser, events=300, seconds=2.0, rate=300, no_peers=True)

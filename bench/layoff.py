@@ -6,14 +6,15 @@ Set-up (not timed): N people with gold facts from the registers (names, date of 
 earnings, occupation in the partner's local economy, home town), each consenting to
 share with JobMatch, the agreement, and the JobMatch partner running as its own process
 with its 2,000-posting market. Timed: the report is accepted in one batch, and the
-platform (one worker) runs the job-loss moment for everyone until every notice of
+platform (``--workers`` processes of ``civic worker``, sharing the people; 0 runs the engine
+in this process instead) runs the job-loss moment for everyone until every notice of
 assistance is in its person's inbox. The report streams: the worker starts it ``--slice``
 people at a time, each slice going on to its notices before the next one needs the effect
 workers (``Worker.slice_size``). Each notice needs the career profile, an OpenFisca
 decision, a signed, pseudonymised share with JobMatch and its ranked jobs, and the
 rendered message.
 
-Writes total_s, notices_per_s, first/p50/p99/last time to notice (report accepted to notice
+Writes workers, total_s, notices_per_s, first/p50/p99/last time to notice (report accepted to notice
 queued), peak_rss_mb (this process runs the platform) and partner_peak_rss_mb, and the
 scenario's allowance (30 minutes for one person's notice).
 """
@@ -40,6 +41,7 @@ from common import (
     KEY_SETTINGS,
     add_quick,
     apply_quick,
+    civic_env,
     emit,
     free_port,
     fresh_database,
@@ -93,21 +95,23 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=500, help="events per dispatcher transaction")
     ap.add_argument("--effect-batch", type=int, default=200, help="effects claimed at once")
     ap.add_argument("--slice", type=int, default=100, help="people of a report started at a time (0: all at once)")
+    ap.add_argument("--workers", type=int, default=2, help="civic worker processes (0: the engine runs in this one)")
     ap.add_argument("--json", type=Path, default=None)
     add_quick(ap, people=200, batch=100, effect_batch=100)
     args = ap.parse_args()
     apply_quick(args, args.json)
     if args.people < 1:
         ap.error("--people must be at least 1")
+    if args.workers < 0:
+        ap.error("--workers must be 0 or more")
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.db, Path(tmp), "layoff") as url:
         from civicmoments import logs
 
         logs.configure("ERROR", True)
-        settings = Settings(database_url=url, data_dir=Path(tmp), log_level="ERROR", batch_size=args.batch,
-                            effect_batch_size=args.effect_batch,
-                            slice_size=args.slice,
-                            partner_urls={"JobMatch": f"http://127.0.0.1:{port}/v1/profiles"}, **KEY_SETTINGS)
+        engine = {"data_dir": Path(tmp), "batch_size": args.batch, "effect_batch_size": args.effect_batch,
+                  "slice_size": args.slice, "partner_urls": {"JobMatch": f"http://127.0.0.1:{port}/v1/profiles"}}
+        settings = Settings(database_url=url, log_level="ERROR", **engine, **KEY_SETTINGS)
         app = build(settings, clock=SystemClock())
         employer, _ = app.organisations.add("Northfield", [EMPLOYER], ["uk.gov.dwp.employment.*"])
         app.organisations.add("JobMatch", ["https://jobmatch.example/*"], [])
@@ -120,8 +124,15 @@ def main() -> None:
             partner = subprocess.Popen([sys.executable, "-m", "partners.jobmatch", "--port", str(port),
                                         "--public-key", app.audit.public_key()], cwd=ROOT,
                                        stdout=subprocess.DEVNULL, stderr=err)
+        workers: list[subprocess.Popen] = []
         try:
             wait_until_up(f"http://127.0.0.1:{port}", partner, "JobMatch", partner_log)
+            if args.workers:
+                say(f"starting {args.workers} worker(s) ...")
+                env = civic_env(url, log_level="ERROR", **engine)
+                workers = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker"], env=env,
+                                            cwd=ROOT) for _ in range(args.workers)]
+                wait_for_engines(app, workers)
             report = [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": EMPLOYER,
                        "id": f"N-{i}", "subject": pid,
                        "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 40}}
@@ -132,7 +143,12 @@ def main() -> None:
             assert all(r.status == "accepted" for r in receipts), receipts[0]
             done, last = 0, started
             while done < args.people:
-                app.worker.run_once()
+                if workers:
+                    if any(w.poll() is not None for w in workers):
+                        raise SystemExit("a worker ended before every notice was queued")
+                    time.sleep(0.05)
+                else:
+                    app.worker.run_once()
                 with app.store.reader.connect() as conn:
                     done = conn.execute(select(func.count()).select_from(messages)
                                         .where(messages.c.template == "notice-of-assistance")).scalar()
@@ -152,7 +168,8 @@ def main() -> None:
             def pct(p: float) -> float:
                 return round(waits[min(len(waits) - 1, int(p * len(waits)))], 1)
 
-            emit({"benchmark": "layoff", "db": args.db, "people": args.people, "batch": args.batch,
+            emit({"benchmark": "layoff", "db": args.db, "people": args.people, "workers": args.workers,
+                  "batch": args.batch,
                   "effect_batch": args.effect_batch, "slice": args.slice, "total_s": round(total, 2),
                   "notices_per_s": round(args.people / total, 1), "first_time_to_notice_ms": round(waits[0], 1),
                   "p50_time_to_notice_ms": pct(0.5), "p99_time_to_notice_ms": pct(0.99),
@@ -162,7 +179,21 @@ def main() -> None:
                   "partner_peak_rss_mb": process_peak_rss_mb(partner.pid),
                   "scenario_allowance_ms": 30 * 60 * 1000}, args.json, quick=args.quick)
         finally:
+            for w in workers:
+                stop(w)
             stop(partner)
+
+
+def wait_for_engines(app, workers: list[subprocess.Popen], timeout: float = 60) -> None:
+    """Wait until each worker's engine has recorded its heartbeat (so they share the people from
+    the first batch); stop if one ends or they are slow."""
+    deadline = time.monotonic() + timeout
+    while len(app.health.engines(datetime.now(timezone.utc) - timedelta(seconds=30))) < len(workers):
+        if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
+            for w in workers:
+                stop(w)
+            raise SystemExit("the workers did not start")
+        time.sleep(0.1)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,11 @@ class App:
                                            stale_seconds=s.engine_stale_seconds,
                                            min_backoff=s.engine_restart_backoff_seconds,
                                            max_backoff=s.engine_restart_max_backoff_seconds)
+        if self.store.engine.dialect.name == "sqlite":  # several engines on one file share the people
+            from .engine.supervisor import Share
+
+            self.store.share = Share(self.health, self.supervisor.worker_id, self.clock,
+                                     window=max(10.0, 5 * s.engine_heartbeat_seconds))
         return self.supervisor
 
     def nats_intake(self):

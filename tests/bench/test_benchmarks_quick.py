@@ -42,7 +42,7 @@ BENCHMARKS = {
                 "p50_delivery_ms", "p95_delivery_ms", "max_delivery_ms", "share_within_1s", "cpu_ms_per_message",
                 "senders_cpu_ms_per_message", "smtp_server", "smtp_server_cpu_ms_per_message", "target", "peer"],
                ("messages", 300)),
-    "layoff": (["benchmark", "db", "people", "batch", "effect_batch", "slice", "total_s", "notices_per_s",
+    "layoff": (["benchmark", "db", "people", "workers", "batch", "effect_batch", "slice", "total_s", "notices_per_s",
                 "first_time_to_notice_ms", "p50_time_to_notice_ms", "p99_time_to_notice_ms", "last_time_to_notice_ms", "notices", "stored", "effects", "target",
                 "partner_peak_rss_mb", "scenario_allowance_ms"], ("notices", 200)),
     "portal": (["benchmark", "db", "people", "users", "web_processes", "offered_per_s", "requests", "errors",

@@ -101,7 +101,41 @@ class EngineSupervisor:
         try:
             self.health.beat({"worker_id": self.worker_id, "host": socket.gethostname()[:255], "pid": os.getpid(),
                               "started_at": self.started_at, "beat_at": now, "running": self.running(),
-                              "restarts": self.restarts, "last_error": self.last_error},
+                              "restarts": self.restarts, "last_error": self.last_error, "role": self.worker.role},
                              forget_before=now - timedelta(days=1))
         except Exception as exc:  # noqa: BLE001 - a missed heartbeat must not stop the engine
             log.warning("heartbeat not recorded", error=type(exc).__name__)
+
+
+class Share:
+    """This engine's share of the people, where the database has no row locks to divide them
+    (SQLite). Of the engines that dispatch events (``HealthStore.dispatchers``) and beat within
+    the last ``window`` seconds, this one (``worker_id``, counted even before its first beat) is
+    number ``k`` of ``n`` in the order of their ids, and takes the people of the partitions ``p``
+    with ``p % n == k``; one engine alone takes everyone. Read again every ``refresh`` seconds
+    of the clock.
+
+    When an engine starts or stops, the shares move: for a moment two engines may take the same
+    person, and the dispatcher's check before it writes (``StaleJourneyError``) makes that a
+    retry, never a double. An engine that dies holds its share until its heartbeat is older
+    than ``window``."""
+
+    def __init__(self, health: Any, worker_id: str, clock: Clock, window: float, refresh: float = 1.0) -> None:
+        self.health, self.worker_id, self.clock = health, worker_id, clock
+        self.window, self.refresh = timedelta(seconds=window), timedelta(seconds=refresh)
+        self._read_at = None
+        self._share = (0, 1)
+
+    def __call__(self) -> tuple[int, int]:
+        """``(k, n)``: this engine is number k (from 0) of n."""
+        now = self.clock.now()
+        if self._read_at is None or not (now - self.refresh < self._read_at <= now):
+            try:
+                ids = set(self.health.dispatchers(now - self.window))
+            except Exception as exc:  # noqa: BLE001 - keep the last share; the check before writing guards
+                log.warning("engine shares not read", error=type(exc).__name__)
+                return self._share
+            ids.add(self.worker_id)
+            ordered = sorted(ids)
+            self._share, self._read_at = (ordered.index(self.worker_id), len(ordered)), now
+        return self._share

@@ -30,6 +30,14 @@ class HealthStore:
                                 .order_by(engine_heartbeats.c.beat_at.desc())).all()
         return [{**dict(r._mapping), "beat_at": utc(r.beat_at), "started_at": utc(r.started_at)} for r in rows]
 
+    def dispatchers(self, since: datetime) -> list[str]:
+        """The ids of the running engines that dispatch events (role "all" or "engine", not "sender")
+        whose last heartbeat is at or after ``since`` (UTC), sorted."""
+        with self.reader.connect() as conn:
+            return sorted(conn.execute(select(engine_heartbeats.c.worker_id).where(
+                engine_heartbeats.c.beat_at >= since, engine_heartbeats.c.running.is_(True),
+                engine_heartbeats.c.role != "sender")).scalars())
+
     def backlog(self) -> dict[str, Any]:
         """Pending and quarantined event counts, and when the oldest pending event was received (UTC)."""
         with self.reader.connect() as conn:

@@ -501,6 +501,7 @@ engine_heartbeats = Table(
     Column("running", Boolean, nullable=False),  # the engine thread is alive and looping
     Column("restarts", Integer, nullable=False),
     Column("last_error", Text),  # the class of the exception that last stopped the engine thread
+    Column("role", String(16), nullable=False, server_default="all"),  # Worker.role: all, engine or sender
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -127,6 +127,9 @@ class SqlStore:
         self.claim_partitions = claim_partitions
         self.bulk = Bulk(engine.dialect.name)
         self._work_due = None  # the statement work_due runs
+        # On SQLite: () -> (k, n), this engine's share of the partitions (engine.supervisor.Share);
+        # None takes them all. PostgreSQL divides them with row locks instead.
+        self.share: Callable[[], tuple[int, int]] | None = None
         self.on_close: list = []  # what else holds the store open and ends with it (the insights' DuckDB)
 
     # -- schema ------------------------------------------------------------------
@@ -369,9 +372,15 @@ class SqlStore:
         the write lock. The batch is therefore read in a read transaction and worked out with no
         lock held; the write transaction then checks that nothing it read has moved (its events
         still pending, its people's active journeys the same; the journeys' versions are checked
-        as they are written) before writing, and raises ``StaleJourneyError`` if anything has."""
+        as they are written) before writing, and raises ``StaleJourneyError`` if anything has.
+        Several engines on one file each take their ``share`` of the partitions, so they seldom
+        meet on a person and work out their batches at the same time."""
+        pending = inbox.c.status == EventStatus.PENDING
+        k, n = self.share() if self.share is not None else (0, 1)
+        if n > 1:  # several engines on this file: this one's partitions only
+            pending = pending & (inbox.c.partition % n == k)
         with self.reader.connect() as conn:
-            events, active = self._take(conn, inbox.c.status == EventStatus.PENDING, limit, fresh, claimed, chosen)
+            events, active = self._take(conn, pending, limit, fresh, claimed, chosen)
         if not events:
             return 0
         seen = {p: {j.id for j in js} for p, js in active.items()}

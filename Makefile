@@ -62,7 +62,7 @@ test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -n auto --dist loadscope -m "not ($(SERIAL))"
 
 bench: $(VENV)/.installed-bench smtp-sink
-	$(BIN)/python bench/engine.py --events 20000 --db sqlite --json bench/results/engine-sqlite.json
+	$(BIN)/python bench/engine.py --events 20000 --db sqlite --workers 2 --json bench/results/engine-sqlite.json
 	$(BIN)/python bench/engine.py --events 20000 --db postgres --workers 2 --json bench/results/engine-postgres.json
 	$(BIN)/python bench/registry.py --people 1000000 --db sqlite --json bench/results/registry-sqlite.json
 	$(BIN)/python bench/sweep.py --people 1000000 --json bench/results/sweep.json

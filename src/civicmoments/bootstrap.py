@@ -344,7 +344,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     url = settings.resolved_database_url()
     if (db_file := sqlite_path(url)) is not None and db_file.parent.is_dir():
         private_file(db_file)  # 0600 from the start; SQLite gives its -wal and -shm files the same mode
-    writer, reader = make_engines(url)
+    writer, reader = make_engines(url, settings.sqlite_cache_mib)
     store = SqlStore(writer, settings.partitions, reader=reader)
     if migrate:
         store.migrate()

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     engine_restart_backoff_seconds: float = Field(default=0.5, gt=0, description="first wait before a dead "
                                                   "engine thread is restarted; doubles on each quick failure")
     engine_restart_max_backoff_seconds: float = Field(default=30.0, gt=0)
+    sqlite_cache_mib: int = Field(default=64, ge=1, description="on SQLite, the page cache of each database "
+                                  "connection, in MiB")
     batch_size: int = 500
     effect_batch_size: int = 200
     message_batch_size: int = Field(default=500, ge=1, description="messages a sending loop claims, sends and "

@@ -26,7 +26,7 @@ JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": _json_value, 
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 
 
-def _sqlite(url: str, begin: str, lock: threading.Lock | None) -> Engine:
+def _sqlite(url: str, begin: str, lock: threading.Lock | None, cache_mib: int) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 60}, **JSON_OPTIONS)
 
     @event.listens_for(engine, "connect")
@@ -36,6 +36,7 @@ def _sqlite(url: str, begin: str, lock: threading.Lock | None) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA cache_size={-1024 * int(cache_mib)}")  # negative: in KiB
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -59,11 +60,15 @@ def _sqlite(url: str, begin: str, lock: threading.Lock | None) -> Engine:
     return engine
 
 
-def make_engines(url: str) -> tuple[Engine, Engine]:
-    """The engine for writes and the engine for reads (the same one on PostgreSQL)."""
+def make_engines(url: str, sqlite_cache_mib: int = 64) -> tuple[Engine, Engine]:
+    """The engine for writes and the engine for reads (the same one on PostgreSQL).
+    ``sqlite_cache_mib``: the most each SQLite connection keeps of the file in its page cache,
+    in MiB (SQLite's own default is 2 MiB: a large registry's indexes are then read again from
+    the operating system on every look-up)."""
     if url.startswith("sqlite"):
         lock = _WRITE_LOCKS.setdefault(url, threading.Lock())
-        return _sqlite(url, "BEGIN IMMEDIATE", lock), _sqlite(url, "BEGIN", None)
+        return (_sqlite(url, "BEGIN IMMEDIATE", lock, sqlite_cache_mib),
+                _sqlite(url, "BEGIN", None, sqlite_cache_mib))
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, pool_pre_ping=True, **JSON_OPTIONS)

@@ -38,6 +38,8 @@ def _fast(body: dict[str, Any]) -> bytes | None:
     For a body of plain strings, integers, booleans and nulls (and lists of them) orjson, keys
     sorted, writes the same bytes as ``json`` when its output is ASCII without DEL; they are
     also plain JSON, so a reader parses them back to the same body."""
+    if type(body) is Stamped:  # orjson passes subclasses over (OPT_PASSTHROUGH_SUBCLASS)
+        body = dict(body)
     for value in body.values():
         kind = type(value)
         if kind is list:
@@ -136,6 +138,33 @@ def _pattern(body: dict[str, Any], text: bytes) -> _Like | None:
     return _Like(keys, values, at, text[:cut], text[cut + len(value) :])
 
 
+class Stamped(dict):
+    """An entry's body made from a ``template`` body for one person (``Stamped.of``): the
+    template's keys and values with ``person`` set. ``seal`` writes a run of bodies stamped from
+    one template from that template's bytes, changing only the person's JSON, without comparing
+    each body's values again. Not to be changed once made."""
+
+    __slots__ = ("template",)
+
+    @classmethod
+    def of(cls, template: dict[str, Any], person: Any) -> Stamped:
+        body = cls(template)
+        body["person"] = person
+        body.template = template
+        return body
+
+
+def _person_in(person: Any, like: _Like) -> bytes | None:
+    """``like``'s bytes with ``person`` (a string whose JSON is ASCII without DEL) as the person's
+    value; else None."""
+    if type(person) is not str:
+        return None
+    value = orjson.dumps(person)
+    if not value.isascii() or b"\x7f" in value:
+        return None
+    return like.before + value + like.after
+
+
 def _alike(body: dict[str, Any], like: _Like) -> bytes | None:
     """``canonical(body)`` from ``like``'s bytes when ``body`` has the very same key and value
     objects, in the same order, but for a person that is a string; else None. (The same
@@ -150,10 +179,7 @@ def _alike(body: dict[str, Any], like: _Like) -> bytes | None:
     values[like.at] = None
     if not all(map(is_, values, like.values)):
         return None
-    value = orjson.dumps(person)
-    if not value.isascii() or b"\x7f" in value:
-        return None
-    return like.before + value + like.after
+    return _person_in(person, like)
 
 
 def seal(prev: str, bodies: Sequence[dict[str, Any]]) -> tuple[list[str], list[str | None]]:
@@ -163,17 +189,26 @@ def seal(prev: str, bodies: Sequence[dict[str, Any]]) -> tuple[list[str], list[s
 
     A body that differs from the one before only in its person (the same key and value
     objects otherwise, as a batch's entries made from one template are) reuses that one's
-    bytes around the person's JSON; the bytes are the same as ``canonical`` gives. (The texts
-    are kept as ``str``: holding on to orjson's own buffers costs more than the copy.)"""
+    bytes around the person's JSON; the bytes are the same as ``canonical`` gives. A body
+    ``Stamped`` from the same template as the one before is taken to be alike without the
+    comparison. (The texts are kept as ``str``: holding on to orjson's own buffers costs more
+    than the copy.)"""
     hashes: list[str] = []
     texts: list[str | None] = []
     sha256, encode = hashlib.sha256, _ENCODER.encode
     like: _Like | None = None
+    source = None  # the template ``like`` was made from, when it was made from a Stamped body
     for body in bodies:
-        raw = _alike(body, like) if like is not None else None
+        if like is None:
+            raw = None
+        elif source is not None and type(body) is Stamped and body.template is source:
+            raw = _person_in(body["person"], like)
+        else:
+            raw = _alike(body, like)
         if raw is None:
             raw = _fast(body)
             like = _pattern(body, raw) if raw is not None else None
+            source = body.template if like is not None and type(body) is Stamped else None
         digest = sha256(prev.encode())
         if raw is None:
             digest.update(encode(body).encode())

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.audit import Stamped
 from ..domain.clock import Clock, iso
 from ..domain.consent import Mode, Purpose
 from ..domain.disclosure import (
@@ -228,14 +229,16 @@ class PrivacyGate:
                 if isinstance(outcome, Authorisation):
                     template.update(check=check, attributes=[], outcome="answered")
                 templates[id(outcome)] = template
-            body = template.copy()
-            body["person"] = person
-            bodies.append(body)
+            bodies.append(Stamped.of(template, person))
             if isinstance(outcome, Authorisation):
                 values = values_of.get(person, {})
                 try:
                     # the type is part of the key: 1 is not True
-                    key: tuple | None = tuple(sorted((a, v.__class__.__name__, v) for a, v in values.items()))
+                    if len(values) == 1:
+                        ((a, v),) = values.items()
+                        key: tuple | None = (a, v.__class__, v)
+                    else:
+                        key = tuple(sorted((a, v.__class__.__name__, v) for a, v in values.items()))
                     answer = known.get(key)
                 except TypeError:  # a value that is a list or an object: no sharing
                     key = answer = None

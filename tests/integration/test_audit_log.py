@@ -184,3 +184,33 @@ def test_processes_checkpointing_at_once_number_their_checkpoints_one_after_anot
     report = logged.audit.verify()
     assert report.intact, report.problems
     assert report.checkpoints >= 2 + 30 // 3 - 1
+
+
+def test_the_log_survives_migration_0024_both_ways_with_its_index_and_trigger(logged):
+    """0024 makes ``seq`` SQLite's row id by rebuilding the table: the entries, the person's index
+    and the insights trigger come through it, up and down, and the chain still verifies."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from civicmoments.adapters.store.migrate import alembic_config
+
+    def shape() -> tuple[list, list]:
+        with logged.store.engine.connect() as conn:
+            rows = conn.execute(select(access_log).order_by(access_log.c.seq)).all()
+            objects = sorted(conn.execute(text(
+                "SELECT type, name FROM sqlite_master WHERE tbl_name = 'access_log'")).all()) \
+                if conn.dialect.name == "sqlite" else []
+        return rows, objects
+
+    before = shape()
+    cfg = alembic_config(logged.store.engine.url.render_as_string(hide_password=False))
+    for target in ("0023", "head"):
+        with logged.store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, target) if target == "0023" else command.upgrade(cfg, target)
+        assert shape()[0] == before[0]
+        assert problems(logged) == []
+    if logged.store.engine.dialect.name == "sqlite":
+        assert ("index", "ix_access_log_person") in before[1] and ("trigger", "insight_refusal") in before[1]
+        assert ("index", "sqlite_autoindex_access_log_1") not in before[1]  # seq is the row id
+        assert shape()[1] == before[1]

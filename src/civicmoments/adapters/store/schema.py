@@ -294,7 +294,7 @@ pseudonyms = Table(
 access_log = Table(
     "access_log",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq", Seq, primary_key=True, autoincrement=False),  # on SQLite the row id: the table in chain order
     Column("prev", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("body", Json, nullable=False),

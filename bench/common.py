@@ -167,6 +167,35 @@ def civic_env(url: str, **settings: object) -> dict[str, str]:
     return env
 
 
+def start_workers(env: dict[str, str], n: int, role: str = "all", timeout: float = 60) -> list:
+    """``n`` processes of ``civic worker --role role`` with the environment ``env`` (see
+    ``civic_env``), each ready (its engine's heartbeat recorded in the database) when this
+    returns; stops them all and exits with the reason if one ends or they are slow."""
+    import subprocess
+    import time
+
+    from civicmoments.adapters.store.schema import engine_heartbeats
+
+    procs = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker", "--role", role], env=env,
+                              cwd=Path(__file__).resolve().parents[1]) for _ in range(n)]
+    engine = create_engine(env["CIVIC_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as conn:
+                ready = conn.execute(text(f"SELECT count(*) FROM {engine_heartbeats.name}")).scalar_one()
+            if ready >= n:
+                return procs
+            ended = sum(p.poll() is not None for p in procs)
+            if ended or time.monotonic() > deadline:
+                for p in procs:
+                    stop(p)
+                raise SystemExit(f"the {role} workers did not start ({ended} of {n} ended)")
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
 def stop(proc, timeout: float = 30) -> None:
     """Ask a child process to stop; kill it if it has not within ``timeout`` seconds."""
     import subprocess

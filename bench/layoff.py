@@ -47,6 +47,7 @@ from common import (
     fresh_database,
     process_peak_rss_mb,
     say,
+    start_workers,
     stop,
     wait_until_up,
 )
@@ -129,10 +130,7 @@ def main() -> None:
             wait_until_up(f"http://127.0.0.1:{port}", partner, "JobMatch", partner_log)
             if args.workers:
                 say(f"starting {args.workers} worker(s) ...")
-                env = civic_env(url, log_level="ERROR", **engine)
-                workers = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker"], env=env,
-                                            cwd=ROOT) for _ in range(args.workers)]
-                wait_for_engines(app, workers)
+                workers = start_workers(civic_env(url, log_level="ERROR", **engine), args.workers)
             report = [{"specversion": "1.0", "type": "uk.gov.dwp.employment.job-ended", "source": EMPLOYER,
                        "id": f"N-{i}", "subject": pid,
                        "data": {"reason": "redundancy", "last_day": "2026-11-20", "age": 40}}
@@ -182,18 +180,6 @@ def main() -> None:
             for w in workers:
                 stop(w)
             stop(partner)
-
-
-def wait_for_engines(app, workers: list[subprocess.Popen], timeout: float = 60) -> None:
-    """Wait until each worker's engine has recorded its heartbeat (so they share the people from
-    the first batch); stop if one ends or they are slow."""
-    deadline = time.monotonic() + timeout
-    while len(app.health.engines(datetime.now(timezone.utc) - timedelta(seconds=30))) < len(workers):
-        if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
-            for w in workers:
-                stop(w)
-            raise SystemExit("the workers did not start")
-        time.sleep(0.1)
 
 
 if __name__ == "__main__":

@@ -37,9 +37,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
-from civicmoments.adapters.store.schema import engine_heartbeats, message_preferences, messages, people
+from civicmoments.adapters.store.schema import message_preferences, messages, people
 from civicmoments.bootstrap import build
 from civicmoments.domain.clock import SystemClock
 from civicmoments.domain.ids import uuid7
@@ -55,6 +55,7 @@ from common import (
     fresh_database,
     process_cpu_s,
     say,
+    start_workers,
     stop,
 )
 
@@ -145,30 +146,6 @@ def own_cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def start_senders(n: int, url: str, data_dir: Path, provider: dict, batch: int) -> list[subprocess.Popen]:
-    """``n`` processes of ``civic worker --role sender`` on the benchmark's database, each ready (its
-    heartbeat recorded) when this returns."""
-    env = civic_env(url, data_dir=data_dir, email_providers=[provider], message_batch_size=batch)
-    procs = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker", "--role", "sender"], env=env)
-             for _ in range(n)]
-    engine = create_engine(url)
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            with engine.connect() as conn:
-                ready = conn.execute(select(func.count()).select_from(engine_heartbeats)).scalar_one()
-            if ready >= n:
-                return procs
-            dead = [p.args for p in procs if p.poll() is not None]
-            if dead or time.monotonic() > deadline:
-                for p in procs:
-                    stop(p)
-                raise SystemExit(f"the sending workers did not start ({len(dead)} ended)")
-            time.sleep(0.1)
-    finally:
-        engine.dispose()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=20_000)
@@ -206,7 +183,8 @@ def main() -> None:
             ids = load_people(app, args.messages)
             if args.senders:
                 say(f"starting {args.senders} sending worker(s) ...")
-                senders = start_senders(args.senders, url, Path(tmp), provider, args.batch)
+                senders = start_workers(civic_env(url, data_dir=tmp, email_providers=[provider],
+                                                  message_batch_size=args.batch), args.senders, role="sender")
             say(f"rendering, queueing and sending {args.messages:,} emails to 127.0.0.1:{port} ...")
             finished = threading.Event()
             sender = None

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civicmoments.domain.audit import GENESIS, Checkpoint, canonical, chain, link, seal, verify
+from civicmoments.domain.audit import GENESIS, Checkpoint, Stamped, canonical, chain, link, seal, verify
 
 
 def reference(body) -> bytes:
@@ -86,3 +86,15 @@ def test_bodies_that_only_look_alike_are_each_written_for_themselves():
               {**base, 'a"person': "p6", "person": "p6"}, {**base, 'a"person': "p6", "person": "p7"},
               {**base, "extra": None, "person": "p8"}]
     sealed_as_one_by_one(bodies)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0, 1, 2]), st.one_of(st.text(), st.integers(), st.none())), max_size=12),
+       st.lists(st.dictionaries(st.text(), values, max_size=5), min_size=3, max_size=3))
+def test_bodies_stamped_from_templates_are_written_as_plain_bodies_would_be(runs, templates):
+    """Runs of bodies stamped from a few templates, in any order and with any person: each is
+    hashed and kept as the plain body with that person would be."""
+    bodies = [Stamped.of(templates[t], person) for t, person in runs]
+    sealed_as_one_by_one(bodies)
+    plain = [dict(templates[t], person=person) for t, person in runs]
+    assert seal(GENESIS, bodies) == seal(GENESIS, plain)

@@ -107,7 +107,7 @@ class App:
         if self.store.engine.dialect.name == "sqlite":  # several engines on one file share the people
             from .engine.supervisor import Share
 
-            self.store.share = Share(self.health, self.supervisor.worker_id, self.clock,
+            self.store.share = Share(self.health, self.supervisor.worker_id,
                                      window=max(10.0, 5 * s.engine_heartbeat_seconds))
         return self.supervisor
 

@@ -23,7 +23,7 @@ def engine_health(health: Any, clock: Clock, supervisor: Any | None, stale_secon
                   "last_error": mine["last_error"]}
     else:
         beats = health.engines(now - timedelta(seconds=stale_seconds))
-        alive = [b for b in beats if b["running"]]
+        alive = [b for b in beats if b["running"] and b.get("role") != "sender"]  # a sender dispatches nothing
         engine = {"running": bool(alive), "engines": len(alive),
                   "restarts": sum(b["restarts"] for b in beats),
                   "last_error": next((b["last_error"] for b in beats if b["last_error"]), None)}

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -109,33 +110,48 @@ class EngineSupervisor:
 
 class Share:
     """This engine's share of the people, where the database has no row locks to divide them
-    (SQLite). Of the engines that dispatch events (``HealthStore.dispatchers``) and beat within
-    the last ``window`` seconds, this one (``worker_id``, counted even before its first beat) is
-    number ``k`` of ``n`` in the order of their ids, and takes the people of the partitions ``p``
-    with ``p % n == k``; one engine alone takes everyone. Read again every ``refresh`` seconds
-    of the clock.
+    (SQLite). Of the engines alive that dispatch events (``HealthStore.dispatchers``), this one
+    (``worker_id``, counted even before its first heartbeat) is number ``k`` of ``n`` in the
+    order of their ids, and takes the people of the partitions ``p`` with ``p % n == k``; one
+    engine alone takes everyone. Read again every ``refresh`` seconds.
 
-    When an engine starts or stops, the shares move: for a moment two engines may take the same
-    person, and the dispatcher's check before it writes (``StaleJourneyError``) makes that a
-    retry, never a double. An engine that dies holds its share until its heartbeat is older
-    than ``window``."""
+    An engine is alive while its heartbeat moves: its beat was seen to change within the last
+    ``window`` seconds of this process's monotonic clock. That holds whatever each process's
+    own clock says (a set clock, ``CIVIC_NOW``, runs at an offset of its own in each process).
+    An engine seen for the first time counts when its beat is within ``window`` of the newest
+    beat, so a row left by a dead engine is not counted by a newcomer. When engines start or
+    stop, the shares move: for a moment two engines may take the same person, which the
+    dispatcher's check before writing (``StaleJourneyError``) makes a retry, never a double.
+    An engine that dies holds its share for at most ``window`` seconds."""
 
-    def __init__(self, health: Any, worker_id: str, clock: Clock, window: float, refresh: float = 1.0) -> None:
-        self.health, self.worker_id, self.clock = health, worker_id, clock
-        self.window, self.refresh = timedelta(seconds=window), timedelta(seconds=refresh)
-        self._read_at = None
+    def __init__(self, health: Any, worker_id: str, window: float, refresh: float = 1.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.health, self.worker_id, self.window, self.refresh = health, worker_id, window, refresh
+        self.monotonic = monotonic
+        self._seen: dict[str, tuple[Any, float]] = {}  # id -> (its last beat, when it was seen to change)
+        self._read_at: float | None = None
         self._share = (0, 1)
 
     def __call__(self) -> tuple[int, int]:
         """``(k, n)``: this engine is number k (from 0) of n."""
-        now = self.clock.now()
-        if self._read_at is None or not (now - self.refresh < self._read_at <= now):
-            try:
-                ids = set(self.health.dispatchers(now - self.window))
-            except Exception as exc:  # noqa: BLE001 - keep the last share; the check before writing guards
-                log.warning("engine shares not read", error=type(exc).__name__)
-                return self._share
-            ids.add(self.worker_id)
-            ordered = sorted(ids)
-            self._share, self._read_at = (ordered.index(self.worker_id), len(ordered)), now
+        t = self.monotonic()
+        if self._read_at is not None and t - self._read_at < self.refresh:
+            return self._share
+        try:
+            beats = self.health.dispatchers()
+        except Exception as exc:  # noqa: BLE001 - keep the last share; the check before writing guards
+            log.warning("engine shares not read", error=type(exc).__name__)
+            return self._share
+        newest = max(beats.values(), default=None)
+        seen: dict[str, tuple[Any, float]] = {}
+        for worker_id, beat in beats.items():
+            last = self._seen.get(worker_id)
+            if last is None:  # first sight: as fresh as its beat is, next to the newest one
+                lag = (newest - beat).total_seconds()
+                seen[worker_id] = (beat, t - lag)
+            else:
+                seen[worker_id] = (beat, t if beat != last[0] else last[1])
+        self._seen = seen
+        alive = sorted({w for w, (_, moved) in seen.items() if t - moved <= self.window} | {self.worker_id})
+        self._share, self._read_at = (alive.index(self.worker_id), len(alive)), t
         return self._share

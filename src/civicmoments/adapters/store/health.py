@@ -30,13 +30,13 @@ class HealthStore:
                                 .order_by(engine_heartbeats.c.beat_at.desc())).all()
         return [{**dict(r._mapping), "beat_at": utc(r.beat_at), "started_at": utc(r.started_at)} for r in rows]
 
-    def dispatchers(self, since: datetime) -> list[str]:
-        """The ids of the running engines that dispatch events (role "all" or "engine", not "sender")
-        whose last heartbeat is at or after ``since`` (UTC), sorted."""
+    def dispatchers(self) -> dict[str, datetime]:
+        """The running engines that dispatch events (role "all" or "engine", not "sender"): each
+        one's id and the time of its last heartbeat, by its own clock (UTC)."""
         with self.reader.connect() as conn:
-            return sorted(conn.execute(select(engine_heartbeats.c.worker_id).where(
-                engine_heartbeats.c.beat_at >= since, engine_heartbeats.c.running.is_(True),
-                engine_heartbeats.c.role != "sender")).scalars())
+            return {r.worker_id: utc(r.beat_at) for r in conn.execute(
+                select(engine_heartbeats.c.worker_id, engine_heartbeats.c.beat_at).where(
+                    engine_heartbeats.c.running.is_(True), engine_heartbeats.c.role != "sender"))}
 
     def backlog(self) -> dict[str, Any]:
         """Pending and quarantined event counts, and when the oldest pending event was received (UTC)."""

@@ -63,7 +63,8 @@ class Settings(BaseSettings):
                                                   "engine thread is restarted; doubles on each quick failure")
     engine_restart_max_backoff_seconds: float = Field(default=30.0, gt=0)
     sqlite_cache_mib: int = Field(default=64, ge=1, description="on SQLite, the page cache of each database "
-                                  "connection, in MiB")
+                                  "connection of a long-running process (serve, worker), in MiB; one-shot "
+                                  "commands keep SQLite's 2 MiB unless this is set")
     batch_size: int = 500
     effect_batch_size: int = 200
     message_batch_size: int = Field(default=500, ge=1, description="messages a sending loop claims, sends and "

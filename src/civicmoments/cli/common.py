@@ -14,6 +14,8 @@ from ..domain.disclosure import DisclosureRefusedError
 from ..engine.errors import Problem, SignInConfigurationError
 from ..packs import PackError
 
+ONE_SHOT_SQLITE_CACHE_MIB = 2  # SQLite's own default; long-running processes keep CIVIC_SQLITE_CACHE_MIB
+
 
 def _app(long_running: bool = False, **kwargs: Any):
     """The platform for a command. A long-running process (serve, worker, demo) logs at ``log_level``; a
@@ -23,6 +25,9 @@ def _app(long_running: bool = False, **kwargs: Any):
     from ..settings import Settings
 
     settings = Settings()
+    if not long_running and "sqlite_cache_mib" not in settings.model_fields_set:
+        # a one-shot command reads through, and keeps its memory to its batches
+        settings = settings.model_copy(update={"sqlite_cache_mib": ONE_SHOT_SQLITE_CACHE_MIB})
     logs.configure(settings.log_level if long_running else settings.cli_log_level, settings.log_json)
     _say_where(settings)
     return build(settings, **kwargs)

@@ -46,6 +46,7 @@ from common import (
     fresh_database,
     process_cpu_s,
     process_peak_rss_mb,
+    start_workers,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -74,8 +75,7 @@ class Bench:
         self.org, _ = self.app.organisations.add("Bench", [SOURCE], ["bench.*"])
         env = civic_env(url, pack_dir=PACK, batch_size=batch, effect_batch_size=batch, slice_size=slice_size,
                         idle_sleep_seconds=0.002)
-        self.procs = [subprocess.Popen([sys.executable, "-m", "civicmoments.cli", "worker"], env=env)
-                      for _ in range(workers)]
+        self.procs = start_workers(env, workers)  # each sharing the work from its first batch
         self.last_outbox_id = 0
         self.unsent: set[int] = set()  # ids of notices seen queued but not yet done
         self.margin = 4 * batch * workers if url.startswith("postgresql") else 0

@@ -15,7 +15,8 @@ decision, a signed, pseudonymised share with JobMatch and its ranked jobs, and t
 rendered message.
 
 Writes workers, total_s, notices_per_s, first/p50/p99/last time to notice (report accepted to notice
-queued), peak_rss_mb (this process runs the platform) and partner_peak_rss_mb, and the
+queued), peak_rss_mb (this process: the outside world, and the platform with ``--workers 0``),
+workers_peak_rss_mb (the worker processes, added up), partner_peak_rss_mb, and the
 scenario's allowance (30 minutes for one person's notice).
 """
 
@@ -174,6 +175,7 @@ def main() -> None:
                   "last_time_to_notice_ms": round(waits[-1], 1), "notices": len(queued), "stored": with_jobs,
                   "effects": state["effects"], "target": {"people": 10_000, "last_time_to_notice_ms": 30_000, "p50_time_to_notice_ms": 5_000,
                              "first_time_to_notice_ms": 2_000},
+                  "workers_peak_rss_mb": sum(process_peak_rss_mb(w.pid) for w in workers),
                   "partner_peak_rss_mb": process_peak_rss_mb(partner.pid),
                   "scenario_allowance_ms": 30 * 60 * 1000}, args.json, quick=args.quick)
         finally:

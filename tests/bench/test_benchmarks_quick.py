@@ -44,7 +44,7 @@ BENCHMARKS = {
                ("messages", 300)),
     "layoff": (["benchmark", "db", "people", "workers", "batch", "effect_batch", "slice", "total_s", "notices_per_s",
                 "first_time_to_notice_ms", "p50_time_to_notice_ms", "p99_time_to_notice_ms", "last_time_to_notice_ms", "notices", "stored", "effects", "target",
-                "partner_peak_rss_mb", "scenario_allowance_ms"], ("notices", 200)),
+                "workers_peak_rss_mb", "partner_peak_rss_mb", "scenario_allowance_ms"], ("notices", 200)),
     "portal": (["benchmark", "db", "people", "users", "web_processes", "offered_per_s", "requests", "errors",
                 "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms_per_request", "requests_per_s", "max_requests_per_s",
                 "server_peak_rss_mb", "pages", "target"],

@@ -143,3 +143,14 @@ def test_events_send_reports_an_unreadable_line_and_sends_the_rest(tmp_path):
     assert "3 held, 2 unread" in out.stdout  # the readable three are taken in (held: unknown people)
     assert "mixed.jsonl:2: the JSON is nested deeper than the limit of 32 levels" in out.stderr
     assert "mixed.jsonl:4: the body is not valid JSON" in out.stderr
+
+
+def test_a_setting_that_is_not_valid_is_named_in_one_line_not_a_traceback(tmp_path):
+    for variable, value, why in [("CIVIC_SQLITE_CACHE_MIB", "abc", "valid integer"),
+                                 ("CIVIC_MESSAGE_BATCH_SIZE", "0", "greater than or equal to 1")]:
+        env = {**civic_env(tmp_path / variable), variable: value}
+        out = subprocess.run([*CIVIC, "worker", "--until-idle"], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-500:]
+        (line,) = out.stderr.strip().splitlines()
+        assert line.startswith(f"Error: a setting is not valid: {variable}: input should be ")
+        assert why in out.stderr and repr(value) in out.stderr

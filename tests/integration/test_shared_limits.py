@@ -19,7 +19,7 @@ RATE, SECONDS, PROCESSES = 20.0, 2.0, 4
 
 
 def hammer(url: str, ready, go, start, got) -> None:
-    writer, _ = make_engines(url)
+    writer, _ = make_engines(url, 2)
     limits = SharedLimits(writer)
     limits.take("warm-up", 1.0, 1)  # connected before the clock counts
     ready.put(1)
@@ -52,8 +52,8 @@ def test_four_processes_share_one_limit(pg_url):
 
 def test_a_provider_set_aside_by_one_process_is_set_aside_for_all(pg_url):
     make_app(pg_url, FakeClock()).store.close()
-    a, _ = make_engines(pg_url)
-    b, _ = make_engines(pg_url)
+    a, _ = make_engines(pg_url, 2)
+    b, _ = make_engines(pg_url, 2)
     one, other = SharedLimits(a), SharedLimits(b)
     assert other.down_until("sms:notify") == 0.0
     one.set_aside("sms:notify", time.time() + 30, 0.6)
@@ -67,7 +67,7 @@ def test_tokens_taken_but_not_used_go_back_to_the_bucket(pg_url):
     from civicmoments.engine.providers import Allowance
 
     make_app(pg_url, FakeClock()).store.close()
-    writer, _ = make_engines(pg_url)
+    writer, _ = make_engines(pg_url, 2)
     wall = [1000.0]
     limits = SharedLimits(writer, wall=lambda: wall[0])
     allowance = Allowance("provider:effects", 10.0, limits)

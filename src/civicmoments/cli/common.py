@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from ..adapters.crypto import KeyConfigurationError
@@ -69,6 +70,20 @@ class CivicGroup(click.Group):
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise click.ClickException(f"cannot use the database (CIVIC_DATABASE_URL): {reason}") from None
+        except ValidationError as exc:
+            if exc.title != "Settings":
+                raise
+            raise click.ClickException(settings_problem(exc)) from None
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming each environment variable whose value the settings refused, and why."""
+    parts = []
+    for error in exc.errors():
+        name = "CIVIC_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+        given = error.get("input")
+        parts.append(f"{name}: {error['msg'].lower()}" + (f" (given {given!r})" if isinstance(given, str) else ""))
+    return "a setting is not valid: " + "; ".join(parts)
 
 
 @click.group(cls=CivicGroup)

@@ -115,7 +115,9 @@ def serve(host: str | None, port: int | None) -> None:
               help="all: the engine, the effects and the messages; engine: all but sending messages; "
                    "sender: only sending messages (a core of its own for email, text and letter batches)")
 def worker(until_idle: bool, role: str) -> None:
-    """Run only the engine and the effects (many may share one PostgreSQL database)."""
+    """Run the engine, the effects and the messages, without the web server; ``--role`` narrows
+    it to all but sending, or to sending only. Many may share one PostgreSQL database, or, on
+    one machine, one SQLite file."""
     if until_idle and role != "all":
         raise click.UsageError("--until-idle does all the work there is; leave out --role")
     app = common._app(long_running=True)
@@ -126,14 +128,13 @@ def worker(until_idle: bool, role: str) -> None:
     app.worker.role = role
     supervisor = app.start_engine()
     settle_heap()
+    nats = None
     if role != "sender":
         # any worker may take intake messages, parts of the daily sweep and the insights refresh
         nats = app.nats_intake().start() if app.settings.nats_url else None
         if app.settings.sweep_partitions > 1:
             threading.Thread(target=daily_sweep, args=(app, supervisor.stopping), name="sweep", daemon=True).start()
         threading.Thread(target=keep_insights, args=(app, supervisor.stopping), name="insights", daemon=True).start()
-    else:
-        nats = None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stopping.set())
     supervisor.run()

@@ -60,7 +60,7 @@ def _sqlite(url: str, begin: str, lock: threading.Lock | None, cache_mib: int) -
     return engine
 
 
-def make_engines(url: str, sqlite_cache_mib: int = 64) -> tuple[Engine, Engine]:
+def make_engines(url: str, sqlite_cache_mib: int) -> tuple[Engine, Engine]:
     """The engine for writes and the engine for reads (the same one on PostgreSQL).
     ``sqlite_cache_mib``: the most each SQLite connection keeps of the file in its page cache,
     in MiB (SQLite's own default is 2 MiB: a large registry's indexes are then read again from

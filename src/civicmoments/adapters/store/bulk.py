@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -70,6 +71,17 @@ def _row_function(cols: tuple[str, ...], convs: Sequence[Convert]) -> Callable[[
     return eval(f"lambda r: ({', '.join(parts)},)", env)  # noqa: S307 - built from the table's own column names
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One batched statement with its rows already converted to the driver's values: built
+    before a SQLite write transaction begins, so the single writer's turn is spent writing,
+    not serialising JSON (``Bulk.prepare``; run with ``Bulk.run``)."""
+
+    table: Table
+    sql: str
+    params: list[tuple]
+
+
 class Bulk:
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
@@ -101,24 +113,41 @@ class Bulk:
             row = self._rows[key] = _row_function(cols, self._convert(table, cols))
         return [row(r) for r in rows]
 
-    def insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
-               ignore_conflicts: bool = False) -> None:
+    def prepare(self, table: Table, rows: Sequence[dict[str, Any]], ignore_conflicts: bool = False
+                ) -> Prepared | None:
+        """The ``INSERT`` of ``rows`` (dicts with the same keys), converted now; ``None`` for no rows."""
         if not rows:
-            return
+            return None
         cols = tuple(rows[0])
         names = ", ".join(f'"{c}"' for c in cols)
         sql = f'INSERT INTO {table.name} ({names}) VALUES ({", ".join([self.mark] * len(cols))})'
         if ignore_conflicts:
             sql += " ON CONFLICT DO NOTHING"
-        conn.exec_driver_sql(sql, self.tuples(table, cols, rows))
+        return Prepared(table, sql, self.tuples(table, cols, rows))
+
+    def prepare_update(self, table: Table, set_cols: Sequence[str], where_cols: Sequence[str],
+                       rows: Sequence[dict[str, Any]], extra_set: str = "", extra_where: str = ""
+                       ) -> Prepared | None:
+        """``UPDATE table SET a=?, ... WHERE k=? AND ...`` for each of ``rows``, converted now."""
+        if not rows:
+            return None
+        sets = [f'"{c}" = {self.mark}' for c in set_cols] + ([extra_set] if extra_set else [])
+        wheres = [f'"{c}" = {self.mark}' for c in where_cols] + ([extra_where] if extra_where else [])
+        sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {' AND '.join(wheres)}"
+        return Prepared(table, sql, self.tuples(table, tuple(set_cols) + tuple(where_cols), rows))
+
+    @staticmethod
+    def run(conn: Connection, prepared: Prepared | None) -> int:
+        """Execute a prepared statement in ``conn``'s transaction; returns the rows it changed (0 for none)."""
+        if prepared is None:
+            return 0
+        return conn.exec_driver_sql(prepared.sql, prepared.params).rowcount
+
+    def insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+               ignore_conflicts: bool = False) -> None:
+        self.run(conn, self.prepare(table, rows, ignore_conflicts))
 
     def update(self, conn: Connection, table: Table, set_cols: Sequence[str], where_cols: Sequence[str],
                rows: Sequence[dict[str, Any]], extra_set: str = "", extra_where: str = "") -> int:
         """``UPDATE table SET a=?, ... WHERE k=? AND ...`` once per row; returns rows changed."""
-        if not rows:
-            return 0
-        sets = [f'"{c}" = {self.mark}' for c in set_cols] + ([extra_set] if extra_set else [])
-        wheres = [f'"{c}" = {self.mark}' for c in where_cols] + ([extra_where] if extra_where else [])
-        sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {' AND '.join(wheres)}"
-        cols = tuple(set_cols) + tuple(where_cols)
-        return conn.exec_driver_sql(sql, self.tuples(table, cols, rows)).rowcount
+        return self.run(conn, self.prepare_update(table, set_cols, where_cols, rows, extra_set, extra_where))

@@ -12,7 +12,20 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -34,7 +47,8 @@ from ...engine.ports import (
     Verdict,
 )
 from . import migrate
-from .bulk import Bulk
+from .bulk import Bulk, Prepared
+from .engine import json_value
 from .messages import cancel_pending
 from .schema import (
     api_keys,
@@ -385,9 +399,10 @@ class SqlStore:
             return 0
         seen = {p: {j.id for j in js} for p, js in active.items()}
         result = handler(events, active)
+        prepared = self._prepare_batch(result)  # before the write lock: its turn is spent writing
         with self.engine.begin() as conn:
             self._check_unmoved(conn, [e.seq for e in events], seen)
-            self._write_batch(conn, result)
+            self._write_batch(conn, result, prepared)
         return len(events)
 
     @staticmethod
@@ -507,78 +522,78 @@ class SqlStore:
             state=r.state,
         )
 
-    def _write_batch(self, conn: Connection, b: BatchResult) -> None:
-        if b.new_journeys:
-            rows = [
-                {
-                    "id": j.id,
-                    "moment": j.moment,
-                    "person": j.person,
-                    "status": j.status.value,
-                    "version": 1,
-                    "started_at": j.started_at,
-                    "updated_at": j.updated_at,
-                    "state": j.state(),
-                    "moment_version": j.moment_version,
-                    "moment_digest": j.moment_digest,
-                }
-                for j in b.new_journeys
-            ]
-            self.bulk.insert(conn, journeys, rows)
-        if b.updated_journeys:
-            rows = [
-                {"status": j.status.value, "state": j.state(), "updated_at": j.updated_at,
-                 "id": j.id, "version": j.version}
-                for j in b.updated_journeys
-            ]
-            changed = self.bulk.update(conn, journeys, ("status", "state", "updated_at"), ("id", "version"),
-                                       rows, extra_set='"version" = "version" + 1')
-            if changed != len(rows):
-                raise StaleJourneyError(f"{len(rows) - changed} journeys changed under this batch")
-        if b.timeline:
-            rows = [
-                {"journey_id": t.journey, "at": t.at, "kind": t.kind, "step": t.step, "detail": t.detail}
-                for t in b.timeline
-            ]
-            self.bulk.insert(conn, timeline, rows)
-        if b.effects:
-            self._insert_ignore(
-                conn,
-                outbox,
-                [
-                    {
-                        "key": e.key,
-                        "journey_id": e.journey,
-                        "person": e.person,
-                        "step": e.step,
-                        "kind": e.kind,
-                        "payload": e.payload,
-                        "status": EffectStatus.PENDING,
-                        "attempts": 0,
-                        "max_attempts": e.max_attempts,
-                        "backoff_seconds": e.backoff_seconds,
-                        "next_attempt_at": b.now,
-                        "created_at": b.now,
-                    }
-                    for e in b.effects
-                ],
-            )
-        if b.timers:
-            self._insert_ignore(
-                conn,
-                timers,
-                [
-                    {
-                        "id": t.id,
-                        "journey_id": t.journey,
-                        "person": t.person,
-                        "step": t.step,
-                        "due_at": t.due_at,
-                        "status": "pending",
-                    }
-                    for t in b.timers
-                ],
-            )
+    def _prepare_batch(self, b: BatchResult) -> list[Prepared | None]:
+        """A batch's inserts and journey updates with their rows converted (states and payloads
+        as JSON text): journeys started, journeys moved on, timeline, effects, timers."""
+        started = [
+            {
+                "id": j.id,
+                "moment": j.moment,
+                "person": j.person,
+                "status": j.status.value,
+                "version": 1,
+                "started_at": j.started_at,
+                "updated_at": j.updated_at,
+                "state": j.state(),
+                "moment_version": j.moment_version,
+                "moment_digest": j.moment_digest,
+            }
+            for j in b.new_journeys
+        ]
+        moved = [
+            {"status": j.status.value, "state": j.state(), "updated_at": j.updated_at,
+             "id": j.id, "version": j.version}
+            for j in b.updated_journeys
+        ]
+        steps = [
+            {"journey_id": t.journey, "at": t.at, "kind": t.kind, "step": t.step, "detail": t.detail}
+            for t in b.timeline
+        ]
+        effects = [
+            {
+                "key": e.key,
+                "journey_id": e.journey,
+                "person": e.person,
+                "step": e.step,
+                "kind": e.kind,
+                "payload": e.payload,
+                "status": EffectStatus.PENDING,
+                "attempts": 0,
+                "max_attempts": e.max_attempts,
+                "backoff_seconds": e.backoff_seconds,
+                "next_attempt_at": b.now,
+                "created_at": b.now,
+            }
+            for e in b.effects
+        ]
+        due = [
+            {"id": t.id, "journey_id": t.journey, "person": t.person, "step": t.step, "due_at": t.due_at,
+             "status": "pending"}
+            for t in b.timers
+        ]
+        return [
+            self.bulk.prepare(journeys, started),
+            self.bulk.prepare_update(journeys, ("status", "state", "updated_at"), ("id", "version"), moved,
+                                     extra_set='"version" = "version" + 1'),
+            self.bulk.prepare(timeline, steps),
+            self.bulk.prepare(outbox, effects, ignore_conflicts=True),
+            self.bulk.prepare(timers, due, ignore_conflicts=True),
+        ]
+
+    def _write_batch(self, conn: Connection, b: BatchResult, prepared: list[Prepared | None] | None = None) -> None:
+        """Write a worked-out batch in ``conn``'s transaction (``prepared``: its ``_prepare_batch``,
+        made before the transaction began). Raises ``StaleJourneyError`` if a journey's version
+        moved since it was read."""
+        started, moved, steps, effects, due = prepared if prepared is not None else self._prepare_batch(b)
+        self.bulk.run(conn, started)
+        changed = self.bulk.run(conn, moved)
+        if changed != len(b.updated_journeys):
+            raise StaleJourneyError(f"{len(b.updated_journeys) - changed} journeys changed under this batch")
+        self.bulk.run(conn, steps)
+        self.bulk.run(conn, effects)
+        self.bulk.run(conn, due)
+        if effects is not None and self.pg:
+            conn.exec_driver_sql(f"NOTIFY {WORK_CHANNEL}")  # sent at commit: idle workers wake (wake.py)
         for part in chunks(b.halted):
             conn.execute(
                 update(outbox)
@@ -682,19 +697,23 @@ class SqlStore:
             chosen = chosen.with_for_update(skip_locked=True)
         chosen = chosen.cte("chosen")
         lease = now + timedelta(seconds=lease_seconds)
+        # On SQLite the payloads come back as their stored text and are parsed once the single
+        # writer's turn is over; PostgreSQL's driver parses them as it reads.
+        payload = outbox.c.payload if self.pg else type_coerce(outbox.c.payload, Text).label("payload")
         with self.engine.begin() as conn:
             rows = conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(select(chosen.c.id)))
                 .values(status=EffectStatus.INFLIGHT, lease_until=lease, attempts=outbox.c.attempts + 1)
                 .returning(outbox.c.id, outbox.c.key, outbox.c.journey_id, outbox.c.person, outbox.c.step,
-                           outbox.c.kind, outbox.c.payload, outbox.c.attempts, outbox.c.max_attempts,
+                           outbox.c.kind, payload, outbox.c.attempts, outbox.c.max_attempts,
                            outbox.c.backoff_seconds)
             ).all()
         rows.sort(key=lambda r: r.id)
+        parse = (lambda v: v) if self.pg else json_value
         return [
             Effect(key=r.key, journey=r.journey_id, person=r.person, step=r.step, kind=r.kind,
-                   payload=r.payload, max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
+                   payload=parse(r.payload), max_attempts=r.max_attempts, backoff_seconds=r.backoff_seconds,
                    id=r.id, attempts=r.attempts)
             for r in rows
         ]
@@ -739,16 +758,15 @@ class SqlStore:
 
     def record_deliveries(self, effects: Sequence[Effect], now: datetime) -> None:
         """The embedded provider's own record: one row per idempotency key, ever."""
+        rows = self.bulk.prepare(deliveries, [
+            {"key": e.key, "kind": e.kind, "journey_id": e.journey, "person": e.person,
+             "step": e.step, "payload": e.payload, "performed_at": now}
+            for e in effects
+        ], ignore_conflicts=True)
+        if rows is None:
+            return
         with self.engine.begin() as conn:
-            self._insert_ignore(
-                conn,
-                deliveries,
-                [
-                    {"key": e.key, "kind": e.kind, "journey_id": e.journey, "person": e.person,
-                     "step": e.step, "payload": e.payload, "performed_at": now}
-                    for e in effects
-                ],
-            )
+            self.bulk.run(conn, rows)
 
     def publish(self, type_: str, subject: str, data: dict[str, Any], now: datetime) -> None:
         """Put one of the platform's own events in the inbox (a consent change, say)."""

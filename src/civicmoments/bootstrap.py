@@ -359,8 +359,15 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     audit = AuditLog(people, signer, clock, AppendOnlyCopy(settings.resolved_audit_copy()),
                      settings.audit_checkpoint_every, settings.audit_checkpoint_minutes)
     gate = PrivacyGate(registry, people, pack.purposes, pseudonyms, audit, clock, pack.checks)
-    outbound = Outbound(audit, clock, Fence(lambda p: None if p.log.get("release") else  # gives effect to a withdrawal
-                                            gate.may_send(p.recipient, p.purpose, p.person)))
+    def may_send_many(parcels):  # a parcel that gives effect to a withdrawal always leaves
+        asks = [i for i, p in enumerate(parcels) if not p.log.get("release")]
+        whys = gate.may_send_many([(parcels[i].recipient, parcels[i].purpose, parcels[i].person) for i in asks])
+        out = [None] * len(parcels)
+        for i, why in zip(asks, whys, strict=True):
+            out[i] = why
+        return out
+
+    outbound = Outbound(audit, clock, Fence(lambda p: may_send_many([p])[0], may_send_many))
 
     shared = settings.shared_limits if settings.shared_limits is not None else (
         writer.dialect.name == "postgresql" or settings.web_processes > 1)

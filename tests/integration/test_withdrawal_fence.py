@@ -87,3 +87,30 @@ def test_consent_is_checked_again_immediately_before_the_body_leaves(world):
     assert partner.bodies == []
     (entry,) = [e for e in app.registry.store.log_for(person) if e["channel"] == "share"]
     assert (entry["outcome"], entry["rule"]) == ("refused", "stopped-before-sending")
+
+
+def test_a_batch_is_checked_together_and_only_the_withdrawn_person_is_held_back(world):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    app, partner, first = world
+    dwp, _ = app.organisations.add("DWP", ["https://dwp.example/*"], ["facts:*"])
+    people = [first]
+    for job in ("baker", "nurse"):
+        person = app.registry.add_person()
+        app.registry.record(dwp, person, [{"attribute": "occupation", "value": job}])
+        app.consents.give(person, PURPOSE)
+        people.append(person)
+    made = app.gate.parcels(app.organisations.store.organisation("Partner")["id"], "Partner", PURPOSE, people,
+                            ["occupation"], [f"j{i}:match" for i in range(3)])
+    app.consents.withdraw(people[1], PURPOSE, "portal")  # after the parcels were made, before they go
+    reads = []
+    listen = lambda *a: reads.append(a[2]) if "FROM agreements" in a[2] else None  # noqa: E731
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        results = app.outbound.hand_over(made, app.effects.providers["share"].transport)
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+    assert [r.verdict.value for r in results] == ["done", "fail", "done"]
+    assert len(partner.bodies) == 2  # what the partner's server received
+    assert len(reads) == 1  # the agreement is read once for the batch, not once per body

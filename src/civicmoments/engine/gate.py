@@ -8,6 +8,7 @@ access-log entry. Refusals raise a named error and are logged too.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -190,9 +191,21 @@ class PrivacyGate:
 
     def may_send(self, recipient: str, purpose: str, person: str) -> str | None:
         """Re-checked immediately before a body leaves: None, or why it may not (consent, agreement)."""
-        decided, _ = self._authorise(recipient, purpose, [person], ())
-        outcome = decided[person]
-        return None if isinstance(outcome, Authorisation) else str(outcome)
+        return self.may_send_many([(recipient, purpose, person)])[0]
+
+    def may_send_many(self, asks: Sequence[tuple[str, str, str]]) -> list[str | None]:
+        """``may_send`` for each ``(recipient, purpose, person)``, in order, reading the agreement
+        once per recipient and purpose and the consents of its people together."""
+        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i, (recipient, purpose, _person) in enumerate(asks):
+            groups[(recipient, purpose)].append(i)
+        out: list[str | None] = [None] * len(asks)
+        for (recipient, purpose), idx in groups.items():
+            decided, _ = self._authorise(recipient, purpose, [asks[i][2] for i in idx], ())
+            for i in idx:
+                outcome = decided[asks[i][2]]
+                out[i] = None if isinstance(outcome, Authorisation) else str(outcome)
+        return out
 
     def disclose_one(self, recipient: str, purpose: str, person: str, attributes: Sequence[str],
                      channel: str = "api") -> Release:

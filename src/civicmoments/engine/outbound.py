@@ -54,26 +54,41 @@ class Transport(Protocol):
 
 
 class Fence:
-    """Withdrawals wait for sends in flight; sends re-check consent at the last moment."""
+    """Withdrawals wait for sends in flight; sends re-check consent at the last moment.
 
-    def __init__(self, may_send: Callable[[Parcel], str | None] | None = None) -> None:
+    ``may_send(parcel)`` says None, or why the parcel may not leave now; ``may_send_many(parcels)``
+    says it for a batch at once (one read of the agreement and the consents for all of them),
+    and defaults to asking ``may_send`` for each."""
+
+    def __init__(self, may_send: Callable[[Parcel], str | None] | None = None,
+                 may_send_many: Callable[[Sequence[Parcel]], list[str | None]] | None = None) -> None:
         self.may_send = may_send or (lambda parcel: None)  # None, or why this parcel may not leave now
+        self.may_send_many = may_send_many or (lambda parcels: [self.may_send(p) for p in parcels])
         self.inflight: Counter[tuple[str, str]] = Counter()
         self.cond = threading.Condition()
 
     @contextmanager
     def sending(self, parcel: Parcel) -> Iterator[str | None]:
         """Yields None when the body may leave now, or the reason it may not."""
-        key = (parcel.person, parcel.purpose)
+        with self.sending_all([parcel]) as (why,):
+            yield why
+
+    @contextmanager
+    def sending_all(self, parcels: Sequence[Parcel]) -> Iterator[list[str | None]]:
+        """For a batch: registers every parcel as in flight, checks them together, and yields each
+        one's None or reason, in order. They stay in flight until the block ends, so send them
+        inside it: a withdrawal meanwhile waits for the batch (``settle``)."""
+        keys = [(p.person, p.purpose) for p in parcels]
         with self.cond:
-            self.inflight[key] += 1
+            self.inflight.update(keys)
         try:
-            yield self.may_send(parcel)
+            yield list(self.may_send_many(parcels)) if parcels else []
         finally:
             with self.cond:
-                self.inflight[key] -= 1
-                if self.inflight[key] <= 0:
-                    del self.inflight[key]
+                for key in keys:
+                    self.inflight[key] -= 1
+                    if self.inflight[key] <= 0:
+                        del self.inflight[key]
                 self.cond.notify_all()
 
     def settle(self, person: str, purpose: str, timeout: float = 60.0) -> bool:

@@ -76,14 +76,13 @@ class HttpProvider:
                 for e, body, r in zip(effects, bodies, results, strict=True)])
         return results
 
-    def _deliver_one(self, parcel: Parcel, fence: Fence) -> EffectResult:
-        with fence.sending(parcel) as why:
-            if why is not None:
-                return stopped(why)
-            return self._post(parcel.reference, parcel.body)
-
     def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]:
-        return list(self.pool.map(lambda p: self._deliver_one(p, fence), parcels))
+        """Post each parcel that may still leave, ``concurrency`` at a time; the batch is checked
+        at the fence together, just before the first body leaves, and held there until the last
+        has been answered."""
+        with fence.sending_all(parcels) as whys:
+            return list(self.pool.map(lambda p, why: stopped(why) if why is not None
+                                      else self._post(p.reference, p.body), parcels, whys))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from typing import Any
 
 from ...engine.outbound import Fence, Parcel, stopped
@@ -110,10 +109,9 @@ class _Routed:
 
     def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]:
         out: list[EffectResult | None] = [None] * len(parcels)
-        with ExitStack() as held:  # each body's fence is held until it has left, as for webhooks
+        with fence.sending_all(parcels) as whys:  # the batch's fence is held until its bodies have left
             items, where = [], []
-            for i, p in enumerate(parcels):
-                why = held.enter_context(fence.sending(p))
+            for i, (p, why) in enumerate(zip(parcels, whys, strict=True)):
                 if why is not None:
                     out[i] = stopped(why)
                     continue

@@ -51,10 +51,14 @@ class Projection:
 
     columns = COLUMNS
 
-    def _best(self, where: str, owners: str) -> str:
+    def _best(self, where: str, owners: str, newest: bool = False) -> str:
         """SELECT of the best fact per (key person, attribute) among the facts ``where`` picks;
-        ``owners`` is 'both' (each fact's person and its survivor) or a condition on ``o.owner``."""
-        own = f"SELECT f.person_id AS owner, f.* FROM facts f WHERE {where}"
+        ``owners`` is 'both' (each fact's person and its survivor) or a condition on ``o.owner``.
+        ``newest``: ``where`` picks the facts after a sequence number. SQLite is then told to read
+        them by that number: left to itself, it walks the whole person-and-attribute index in
+        the window's order (every fact ever recorded, for every write)."""
+        facts = "facts f NOT INDEXED" if newest and not self.pg else "facts f"
+        own = f"SELECT f.person_id AS owner, f.* FROM {facts} WHERE {where}"
         # CROSS JOIN: SQLite keeps the facts (read by ``where``) as the outer loop, PostgreSQL plans freely
         survivor = (f"SELECT p.merged_into AS owner, f.* FROM facts f CROSS JOIN people p "
                     f"WHERE p.id = f.person_id AND p.merged_into IS NOT NULL AND {where}")
@@ -79,7 +83,7 @@ class Projection:
                  "(profiles.rank, profiles.observed_at, profiles.valid_from, profiles.seq)"
         sets = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS.split(", ")[2:])
         conn.exec_driver_sql(
-            f"INSERT INTO profiles ({COLUMNS}) {self._best(f'f.seq > {int(after_seq)}', '1 = 1')} "
+            f"INSERT INTO profiles ({COLUMNS}) {self._best(f'f.seq > {int(after_seq)}', '1 = 1', newest=True)} "
             f"ON CONFLICT (person_id, attribute) DO UPDATE SET {sets} WHERE {better}")
 
     def lock(self, conn: Connection, person_ids: Iterable[str]) -> None:

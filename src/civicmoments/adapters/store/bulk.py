@@ -119,11 +119,19 @@ class Bulk:
         if not rows:
             return None
         cols = tuple(rows[0])
+        return self.prepare_tuples(table, cols, self.tuples(table, cols, rows), ignore_conflicts)
+
+    def prepare_tuples(self, table: Table, cols: tuple[str, ...], values: list[tuple],
+                       ignore_conflicts: bool = False) -> Prepared | None:
+        """The ``INSERT`` of rows already converted by ``tuples`` (some of them, say, chosen once a
+        transaction has begun); ``None`` for no rows."""
+        if not values:
+            return None
         names = ", ".join(f'"{c}"' for c in cols)
         sql = f'INSERT INTO {table.name} ({names}) VALUES ({", ".join([self.mark] * len(cols))})'
         if ignore_conflicts:
             sql += " ON CONFLICT DO NOTHING"
-        return Prepared(table, sql, self.tuples(table, cols, rows))
+        return Prepared(table, sql, values)
 
     def prepare_update(self, table: Table, set_cols: Sequence[str], where_cols: Sequence[str],
                        rows: Sequence[dict[str, Any]], extra_set: str = "", extra_where: str = ""

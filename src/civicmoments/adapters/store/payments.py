@@ -18,11 +18,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from .bulk import Bulk
 from .schema import awards, bank_changes, payment_files, payment_runs, payments
 
 
 class PaymentStore:
     def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
+        self.bulk = Bulk(engine.dialect.name)
         self.engine, self.reader = engine, reader or engine
 
     # -- awards ----------------------------------------------------------------------
@@ -45,6 +47,11 @@ class PaymentStore:
         if not rows:
             return {}
         keys = list(dict.fromkeys(r["key"] for r in rows))
+        # The payments are converted before the transaction begins (SQLite has one writer at a time);
+        # only those of the awards that won their key are inserted.
+        cols = tuple(payment_rows[0]) if payment_rows else ()
+        converted = self.bulk.tuples(payments, cols, payment_rows) if payment_rows else []
+        award_at = cols.index("award_id") if payment_rows else 0
         with self.engine.begin() as c:
             ins = pg_insert if c.dialect.name == "postgresql" else sqlite_insert
             c.execute(ins(awards).on_conflict_do_nothing(index_elements=["key"]), list(rows))
@@ -53,9 +60,7 @@ class PaymentStore:
                 held.update(c.execute(select(awards.c.key, awards.c.id)
                                       .where(awards.c.key.in_(keys[lo:lo + 500]))).all())
             won = {r["id"] for r in rows if held.get(r["key"]) == r["id"]}
-            mine = [p for p in payment_rows if p["award_id"] in won]
-            if mine:
-                c.execute(insert(payments), mine)
+            self.bulk.run(c, self.bulk.prepare_tuples(payments, cols, [v for v in converted if v[award_at] in won]))
         return held
 
     def awards_by_key(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -295,6 +295,7 @@ class RulesEngine:
             return [Decision(person, on, "unknown", explanation=f"Not decided: {gap}.", reason=gap_code(gap))
                     for person in persons]
         used_inputs = [n.name for n in nodes if n.name in self.inputs]
+        plan = self._explanation(nodes, variables)
         decisions = []
         for i, person in enumerate(persons):
             ask = [{"attribute": self.inputs[v].attribute,
@@ -314,7 +315,7 @@ class RulesEngine:
                 continue
             out = {v: _plain(outputs[v][self._row(sim, v, i)]) for v in variables}
             adverse = any(self.tbs.variables[v].value_type is bool and out[v] is False for v in variables)
-            text, refs = self.explain(nodes, i, variables, sim)
+            text, refs = self.explain(nodes, i, variables, sim, plan)
             decisions.append(Decision(person, on, "pending-review" if adverse else "decided", out, used, [],
                                       text, refs, adverse))
         return decisions
@@ -325,22 +326,20 @@ class RulesEngine:
             return person_index
         return int(sim.household.members_entity_id[person_index])
 
-    def explain(self, nodes, i: int, variables: Sequence[str], sim=None) -> tuple[str, list[str]]:
-        """Plain English from the trace: each computed value, the figures used, and the law."""
-        lines, refs, seen = [], [], set()
+    def _explanation(self, nodes, variables: Sequence[str]) -> tuple[list[tuple], list[str]]:
+        """What an explanation says that is the same for everyone in one simulation: each computed
+        value in trace order (once per variable and period) as ``(node, asked for, on a person's
+        own row, label, figures used)``, and the law cited, in order of first citation."""
+        rows, refs, seen = [], [], set()
         for n in nodes:
             key = (n.name, str(n.period))
             if key in seen:
                 continue
             seen.add(key)
             var = self.tbs.variables[n.name]
-            label = var.label or n.name
-            row = i if sim is None else self._row(sim, n.name, i)
-            value = _words(n.value[row]) if len(n.value) > row else "?"
             figures = "; ".join(dict.fromkeys(f"{self._param(p.name).description or p.name} = {_words(p.value)}"
                                               for p in n.parameters))
-            line = f"{label}: {value}" + (f" (using {figures})" if figures else "")
-            lines.append(("- " if n.name not in variables else "") + line)
+            rows.append((n, n.name in variables, var.entity.is_person, var.label or n.name, figures))
             for r in _refs(var.reference):
                 if r not in refs:
                     refs.append(r)
@@ -354,10 +353,23 @@ class RulesEngine:
                 for r in cited:
                     if r not in refs:
                         refs.append(r)
+        return rows, refs
+
+    def explain(self, nodes, i: int, variables: Sequence[str], sim=None,
+                plan: tuple[list[tuple], list[str]] | None = None) -> tuple[str, list[str]]:
+        """Plain English from the trace for person ``i``: each computed value, the figures used, and
+        the law. ``plan``: the simulation's ``_explanation``, worked out once for all its people."""
+        rows, refs = plan if plan is not None else self._explanation(nodes, variables)
+        lines = []
+        for n, asked, own_row, label, figures in rows:
+            row = i if sim is None or own_row else int(sim.household.members_entity_id[i])
+            value = _words(n.value[row]) if len(n.value) > row else "?"
+            line = f"{label}: {value}" + (f" (using {figures})" if figures else "")
+            lines.append(("" if asked else "- ") + line)
         top = [ln for ln in lines if not ln.startswith("- ")]
         detail = [ln for ln in lines if ln.startswith("- ")]
         text = "; ".join(top) + ".\nBecause:\n" + "\n".join(detail) + "\nLaw: " + "; ".join(refs) + "."
-        return text, refs
+        return text, list(refs)
 
     def _param_refs(self, name: str) -> list[str]:
         """The references of a parameter and of the nodes above it."""

@@ -67,7 +67,7 @@ bench: $(VENV)/.installed-bench smtp-sink
 	$(BIN)/python bench/registry.py --people 1000000 --db sqlite --json bench/results/registry-sqlite.json
 	$(BIN)/python bench/sweep.py --people 1000000 --json bench/results/sweep.json
 	$(BIN)/python bench/notify.py --messages 20000 --json bench/results/notify-sqlite.json
-	$(BIN)/python bench/layoff.py --people 10000 --json bench/results/layoff-sqlite.json
+	$(BIN)/python bench/layoff.py --people 10000 --effect-batch 400 --slice 200 --json bench/results/layoff-sqlite.json
 	$(BIN)/python bench/portal.py --people 100000 --json bench/results/portal-sqlite.json
 	$(BIN)/python bench/cases.py --cases 100000 --json bench/results/cases-sqlite.json
 	$(BIN)/python bench/insights.py --journeys 1000000 --db sqlite --json bench/results/insights-sqlite.json

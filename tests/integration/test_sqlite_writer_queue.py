@@ -41,11 +41,17 @@ def waiting_on(lock_file: Path) -> bool:
                for line in Path("/proc/locks").read_text().splitlines() if "FLOCK" in line)
 
 
-def test_a_second_process_waits_in_the_kernel_queue_and_writes_once_the_first_commits(tmp_path):
-    url = f"sqlite:///{tmp_path / 'q.db'}"
+def database(path: Path):
+    """A SQLite file with one table ``t (who)``: its URL, and its writing and reading engines."""
+    url = f"sqlite:///{path}"
     writer, reader = make_engines(url, 2)
     with writer.begin() as conn:
         conn.execute(text("CREATE TABLE t (who TEXT)"))
+    return url, writer, reader
+
+
+def test_a_second_process_waits_in_the_kernel_queue_and_writes_once_the_first_commits(tmp_path):
+    url, writer, reader = database(tmp_path / "q.db")
     first = holder(url, "time.sleep(3)")
     assert first.stdout.readline().strip() == "holding"
     second = holder(url, "pass")
@@ -64,10 +70,7 @@ def test_a_second_process_waits_in_the_kernel_queue_and_writes_once_the_first_co
 
 
 def test_a_holder_that_dies_lets_the_next_writer_in(tmp_path):
-    url = f"sqlite:///{tmp_path / 'd.db'}"
-    writer, reader = make_engines(url, 2)
-    with writer.begin() as conn:
-        conn.execute(text("CREATE TABLE t (who TEXT)"))
+    url, writer, reader = database(tmp_path / "d.db")
     doomed = holder(url, "time.sleep(600)")
     assert doomed.stdout.readline().strip() == "holding"
     doomed.send_signal(signal.SIGKILL)

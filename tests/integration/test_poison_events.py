@@ -179,13 +179,13 @@ def test_a_batch_that_cannot_be_written_is_retried_one_event_at_a_time(running):
     app.intake.submit(org, [event(n) for n in range(20)])
     real = app.store._write_batch
 
-    def refuse_n7(conn, result):
+    def refuse_n7(conn, result, *prepared):
         seqs = set(result.processed)
         with app.store.reader.connect() as c:
             bad = c.execute(text("SELECT seq FROM inbox WHERE event_id = 'n-7'")).scalar()
         if bad in seqs:
             raise ValueError("cannot write this one")
-        return real(conn, result)
+        return real(conn, result, *prepared)
 
     app.store._write_batch = refuse_n7
     app.start_engine().start()

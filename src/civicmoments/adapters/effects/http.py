@@ -77,12 +77,15 @@ class HttpProvider:
         return results
 
     def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]:
-        """Post each parcel that may still leave, ``concurrency`` at a time; the batch is checked
-        at the fence together, just before the first body leaves, and held there until the last
-        has been answered."""
-        with fence.sending_all(parcels) as whys:
-            return list(self.pool.map(lambda p, why: stopped(why) if why is not None
-                                      else self._post(p.reference, p.body), parcels, whys))
+        """Post each parcel that may still leave, ``concurrency`` at a time. The batch is checked at
+        the fence together, just before the first body leaves; each parcel looks again for a
+        withdrawal just before its own post, and is let go at the fence once it is answered."""
+        with fence.sending_all(parcels) as batch:
+            def one(i: int) -> EffectResult:
+                with batch.sending(i) as why:
+                    return stopped(why) if why is not None else self._post(parcels[i].reference, parcels[i].body)
+
+            return list(self.pool.map(one, range(len(parcels))))
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)

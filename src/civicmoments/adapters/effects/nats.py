@@ -109,9 +109,10 @@ class _Routed:
 
     def deliver(self, parcels: Sequence[Parcel], fence: Fence) -> list[EffectResult]:
         out: list[EffectResult | None] = [None] * len(parcels)
-        with fence.sending_all(parcels) as whys:  # the batch's fence is held until its bodies have left
+        with fence.sending_all(parcels) as batch:  # the batch's fence is held until its bodies have left
             items, where = [], []
-            for i, (p, why) in enumerate(zip(parcels, whys, strict=True)):
+            for i, p in enumerate(parcels):
+                why = batch.enter(i)
                 if why is not None:
                     out[i] = stopped(why)
                     continue

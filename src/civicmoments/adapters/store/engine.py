@@ -1,23 +1,26 @@
 """Creating SQLAlchemy engines: SQLite in WAL mode with one writer at a time, or PostgreSQL.
 
 On SQLite there are two engines on one file. Writes start with ``BEGIN IMMEDIATE`` and
-queue for it: threads of a process on a lock, and processes on an exclusive ``flock`` of a
-file beside the database (``<database>-writer``), which the kernel hands to the next waiter
-the moment it is let go. SQLite's own busy handler, by contrast, sleeps 1 to 100 ms between
-tries, leaving the database idle while a waiting worker sleeps. The busy handler stays as the
-fallback for writers outside this queue. Reads start a plain deferred transaction and never
-wait for writers.
+queue for it (``WriterQueue``): threads of a process on a lock, and processes on an exclusive
+``flock`` of a file beside the database (``<database>-writer``), looked at every millisecond
+at most and let go only once SQLite's own commit or rollback has returned. SQLite's busy
+handler, by contrast, sleeps 1 to 100 ms between tries, leaving the database idle while a
+waiting worker sleeps; it stays as the fallback for writers outside the queue. Reads start a
+plain deferred transaction and never wait for writers.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
+import time
 
 import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 
 from .bulk import json_text
 
@@ -31,61 +34,79 @@ def json_value(raw):
 # Errors never carry the statement's values: they would put people's data in the logs.
 JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": json_value, "hide_parameters": True}
 _WRITE_LOCKS: dict[str, WriterQueue] = {}
+BUSY_TIMEOUT_S = 60.0  # how long a writer waits for its turn before "database is locked"
 
 
 class WriterQueue:
     """One writer at a time on a SQLite file: a thread lock for this process's threads, then an
-    exclusive ``flock`` on ``path`` (``None``: an in-memory database, this process alone) for
-    the processes. ``flock`` blocks without holding the GIL and is let go by the kernel if the
-    process dies. ``flock`` locks belong to the open file, so each process opens it once, and a
-    forked child opens its own (``_reopen``) rather than share its parent's."""
+    exclusive ``flock`` on ``path`` for the processes (``path`` None: an in-memory database,
+    this process alone, or a folder where the file cannot be made). The file is opened for each
+    turn and closed at its end, so nothing stays open between turns, a forked child never holds
+    its parent's turn, and a process that dies lets go. Waiting is bounded by ``timeout`` seconds,
+    after which ``acquire`` raises ``sqlite3.OperationalError`` as SQLite's busy handler would."""
 
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self._reopen()
-
-    def _reopen(self) -> None:
-        if getattr(self, "_fd", None) is not None:
-            os.close(self._fd)  # the parent's open file: closing this copy leaves the parent's lock as it is
+    def __init__(self, path: str | None, timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.path, self.timeout = path, timeout
         self._thread_lock = threading.Lock()
-        self._fd = None
-        if self.path:
-            try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            except OSError:  # a read-only folder, say: SQLite's busy handler still keeps writers apart
-                self._fd = None
+        self._fd: int | None = None
+
+    def _forget(self) -> None:
+        self._thread_lock, self._fd = threading.Lock(), None  # a forked child starts outside the queue
 
     def acquire(self) -> None:
-        self._thread_lock.acquire()
-        if self._fd is None:
+        deadline = time.monotonic() + self.timeout
+        if not self._thread_lock.acquire(timeout=self.timeout):
+            raise sqlite3.OperationalError(f"database is locked: waited {self.timeout:g} s for this process's writer")
+        if self.path is None:
             return
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:  # a read-only folder, say: SQLite's busy handler still keeps writers apart
+            return
+        try:
+            pause = 0.0001
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise sqlite3.OperationalError(
+                            f"database is locked: waited {self.timeout:g} s for another process's writer") from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.001)
         except BaseException:
+            os.close(fd)
             self._thread_lock.release()
             raise
+        self._fd = fd
 
     def release(self) -> None:
         try:
             if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                fd, self._fd = self._fd, None
+                os.close(fd)  # closing the file lets go of its lock
         finally:
             self._thread_lock.release()
 
 
-def _after_fork_in_child() -> None:
-    for queue in _WRITE_LOCKS.values():
-        queue._reopen()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(after_in_child=lambda: [queue._forget() for queue in _WRITE_LOCKS.values()])
 
 
 def _writer_path(url: str) -> str | None:
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return os.path.abspath(database) + "-writer"
+    return os.path.realpath(database) + "-writer"
+
+
+def writer_queue(url: str) -> WriterQueue:
+    """The one queue of this process for the SQLite file ``url`` names, however it is spelt."""
+    key = _writer_path(url) or url
+    queue = _WRITE_LOCKS.get(key)
+    if queue is None:
+        queue = _WRITE_LOCKS[key] = WriterQueue(_writer_path(url))
+    return queue
 
 
 def _sqlite(url: str, begin: str, lock: WriterQueue | None, cache_mib: int) -> Engine:
@@ -104,7 +125,10 @@ def _sqlite(url: str, begin: str, lock: WriterQueue | None, cache_mib: int) -> E
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
         if lock is not None:
-            lock.acquire()
+            try:
+                lock.acquire()
+            except sqlite3.OperationalError as exc:  # as SQLAlchemy hands on the driver's own errors
+                raise OperationalError(begin, None, exc) from exc
             conn.info["civic_write_lock"] = True
         try:
             conn.exec_driver_sql(begin)
@@ -112,13 +136,28 @@ def _sqlite(url: str, begin: str, lock: WriterQueue | None, cache_mib: int) -> E
             _release(conn)
             raise
 
-    def _release(conn) -> None:
-        if conn.info.pop("civic_write_lock", False):
+    def _release(conn) -> None:  # a Connection, the pool's connection or its record: one ``info`` for all
+        try:
+            info = conn.info
+        except (AttributeError, NotImplementedError):  # the bare connection SQLAlchemy's first look uses
+            return
+        if info.pop("civic_write_lock", False):
             lock.release()
 
     if lock is not None:
-        event.listen(engine, "commit", _release)
-        event.listen(engine, "rollback", _release)
+        # SQLAlchemy's commit and rollback events come before the database's; the turn passes on
+        # only once SQLite's own COMMIT or ROLLBACK has returned.
+        dialect = engine.dialect
+        for name in ("do_commit", "do_rollback"):
+            def after(dbapi_conn, _real=getattr(dialect, name)) -> None:
+                try:
+                    _real(dbapi_conn)
+                finally:
+                    _release(dbapi_conn)
+            setattr(dialect, name, after)
+        # And whatever becomes of the connection otherwise, its turn ends when it goes back to the pool.
+        event.listen(engine, "checkin", lambda _dbapi_conn, record: _release(record))
+        event.listen(engine, "invalidate", lambda _dbapi_conn, record, _exc: _release(record))
     return engine
 
 
@@ -128,9 +167,7 @@ def make_engines(url: str, sqlite_cache_mib: int) -> tuple[Engine, Engine]:
     in MiB (SQLite's own default is 2 MiB: a large registry's indexes are then read again from
     the operating system on every look-up)."""
     if url.startswith("sqlite"):
-        lock = _WRITE_LOCKS.get(url)
-        if lock is None:
-            lock = _WRITE_LOCKS[url] = WriterQueue(_writer_path(url))
+        lock = writer_queue(url)
         return (_sqlite(url, "BEGIN IMMEDIATE", lock, sqlite_cache_mib),
                 _sqlite(url, "BEGIN", None, sqlite_cache_mib))
     if url.startswith("postgresql://"):

@@ -2,8 +2,8 @@
 
 On SQLite there are two engines on one file. Writes start with ``BEGIN IMMEDIATE`` and
 queue for it (``WriterQueue``): threads of a process on a lock, and processes on an exclusive
-``flock`` of a file beside the database (``<database>-writer``), looked at every millisecond
-at most and let go only once SQLite's own commit or rollback has returned. SQLite's busy
+``flock`` of a file beside the database (``<database>-writer``), waiting in the kernel's queue
+and let go only once SQLite's own commit or rollback has returned. SQLite's busy
 handler, by contrast, sleeps 1 to 100 ms between tries, leaving the database idle while a
 waiting worker sleeps; it stays as the fallback for writers outside the queue. Reads start a
 plain deferred transaction and never wait for writers.
@@ -15,7 +15,6 @@ import fcntl
 import os
 import sqlite3
 import threading
-import time
 
 import orjson
 from sqlalchemy import create_engine, event
@@ -34,29 +33,35 @@ def json_value(raw):
 # Errors never carry the statement's values: they would put people's data in the logs.
 JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": json_value, "hide_parameters": True}
 _WRITE_LOCKS: dict[str, WriterQueue] = {}
-BUSY_TIMEOUT_S = 60.0  # how long a writer waits for its turn before "database is locked"
 
 
 class WriterQueue:
     """One writer at a time on a SQLite file: a thread lock for this process's threads, then an
     exclusive ``flock`` on ``path`` for the processes (``path`` None: an in-memory database,
-    this process alone, or a folder where the file cannot be made). The file is opened for each
-    turn and closed at its end, so nothing stays open between turns, a forked child never holds
-    its parent's turn, and a process that dies lets go. Waiting is bounded by ``timeout`` seconds,
-    after which ``acquire`` raises ``sqlite3.OperationalError`` as SQLite's busy handler would."""
+    this process alone, or a folder where the file cannot be made). A process waits for the
+    ``flock`` in the kernel's queue, which wakes it the moment the lock is let go (polling, by
+    contrast, let the holder take turn after turn). The file is opened for each turn and closed
+    at its end, so nothing stays open between turns, a forked child never holds its parent's
+    turn, and a process that dies lets go. A thread that asks for a second turn while it holds
+    one (a write inside a write, on another engine of the same file) is refused with
+    ``sqlite3.OperationalError`` rather than left waiting on itself."""
 
-    def __init__(self, path: str | None, timeout: float = BUSY_TIMEOUT_S) -> None:
-        self.path, self.timeout = path, timeout
+    def __init__(self, path: str | None) -> None:
+        self.path = path
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
+        self._holder: int | None = None
 
     def _forget(self) -> None:
-        self._thread_lock, self._fd = threading.Lock(), None  # a forked child starts outside the queue
+        self._thread_lock, self._fd, self._holder = threading.Lock(), None, None  # a forked child starts outside
 
     def acquire(self) -> None:
-        deadline = time.monotonic() + self.timeout
-        if not self._thread_lock.acquire(timeout=self.timeout):
-            raise sqlite3.OperationalError(f"database is locked: waited {self.timeout:g} s for this process's writer")
+        me = threading.get_ident()
+        if self._holder == me:
+            raise sqlite3.OperationalError("database is locked: this thread already holds the write transaction "
+                                           "of this SQLite file")
+        self._thread_lock.acquire()
+        self._holder = me
         if self.path is None:
             return
         try:
@@ -64,19 +69,10 @@ class WriterQueue:
         except OSError:  # a read-only folder, say: SQLite's busy handler still keeps writers apart
             return
         try:
-            pause = 0.0001
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise sqlite3.OperationalError(
-                            f"database is locked: waited {self.timeout:g} s for another process's writer") from None
-                    time.sleep(pause)
-                    pause = min(pause * 2, 0.001)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
             os.close(fd)
+            self._holder = None
             self._thread_lock.release()
             raise
         self._fd = fd
@@ -87,6 +83,7 @@ class WriterQueue:
                 fd, self._fd = self._fd, None
                 os.close(fd)  # closing the file lets go of its lock
         finally:
+            self._holder = None
             self._thread_lock.release()
 
 

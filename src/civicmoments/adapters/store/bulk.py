@@ -77,7 +77,6 @@ class Prepared:
     before a SQLite write transaction begins, so the single writer's turn is spent writing,
     not serialising JSON (``Bulk.prepare``; run with ``Bulk.run``)."""
 
-    table: Table
     sql: str
     params: list[tuple]
 
@@ -131,7 +130,7 @@ class Bulk:
         sql = f'INSERT INTO {table.name} ({names}) VALUES ({", ".join([self.mark] * len(cols))})'
         if ignore_conflicts:
             sql += " ON CONFLICT DO NOTHING"
-        return Prepared(table, sql, values)
+        return Prepared(sql, values)
 
     def prepare_update(self, table: Table, set_cols: Sequence[str], where_cols: Sequence[str],
                        rows: Sequence[dict[str, Any]], extra_set: str = "", extra_where: str = ""
@@ -142,7 +141,7 @@ class Bulk:
         sets = [f'"{c}" = {self.mark}' for c in set_cols] + ([extra_set] if extra_set else [])
         wheres = [f'"{c}" = {self.mark}' for c in where_cols] + ([extra_where] if extra_where else [])
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {' AND '.join(wheres)}"
-        return Prepared(table, sql, self.tuples(table, tuple(set_cols) + tuple(where_cols), rows))
+        return Prepared(sql, self.tuples(table, tuple(set_cols) + tuple(where_cols), rows))
 
     @staticmethod
     def run(conn: Connection, prepared: Prepared | None) -> int:

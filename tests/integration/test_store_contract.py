@@ -180,6 +180,77 @@ def test_claimed_effects_are_leased_and_reclaimed_after_the_lease(app, clock):
     assert all(e.attempts == 2 for e in again)
 
 
+def _queue_effects(app, clock, n: int) -> list[str]:
+    from civicmoments.adapters.store.schema import outbox
+
+    now = clock.now()
+    keys = [f"q{i}" for i in range(n)]
+    with app.store.engine.begin() as conn:
+        app.store.bulk.insert(conn, outbox, [
+            {"key": k, "journey_id": "j", "person": "p1", "step": "s", "kind": "notify", "payload": {"i": i},
+             "status": "pending", "attempts": 0, "max_attempts": 5, "backoff_seconds": 2,
+             "next_attempt_at": now - timedelta(seconds=n - i), "created_at": now} for i, k in enumerate(keys)])
+    return keys
+
+
+def test_a_claim_takes_due_and_expired_effects_together_up_to_its_limit(app, clock):
+    keys = _queue_effects(app, clock, 5)
+    assert app.store.effects_in_hand(clock.now(), 100) == 5
+    assert app.store.effects_in_hand(clock.now(), 3) == 3  # counted up to the cap
+    first = app.store.claim_effects(clock.now(), 3, lease_seconds=60)
+    assert [e.key for e in first] == keys[:3]  # earliest due first, returned in queue order
+    assert app.store.effects_in_hand(clock.now(), 100) == 5  # 2 due, 3 in flight
+    clock.advance(timedelta(seconds=61))  # the first three's lease runs out
+    again = app.store.claim_effects(clock.now(), 4, lease_seconds=60)
+    assert len(again) == 4 and len({e.key for e in again}) == 4
+    assert [e.id for e in again] == sorted(e.id for e in again)
+    rest = app.store.claim_effects(clock.now(), 4, lease_seconds=60)
+    assert {e.key for e in again + rest} == set(keys) and len(rest) == 1
+    assert app.store.claim_effects(clock.now(), 4, lease_seconds=60) == []
+    assert app.store.effects_waiting(clock.now()) is False
+
+
+def test_the_queue_tables_are_tidied_by_one_worker_at_a_time(app, clock):
+    _queue_effects(app, clock, 3)
+    if not app.store.pg:
+        assert app.store.tidy_queues() is False  # SQLite's queues need nothing
+        return
+    from sqlalchemy import text
+
+    with app.store.engine.connect() as other:
+        other.exec_driver_sql(f"SELECT pg_advisory_lock({app.store._TIDY_LOCK})")
+        assert app.store.tidy_queues() is False  # another is at it
+        other.exec_driver_sql(f"SELECT pg_advisory_unlock({app.store._TIDY_LOCK})")
+        other.commit()
+    assert app.store.tidy_queues() is True
+    with app.store.engine.connect() as conn:
+        seen = dict(conn.execute(text("SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL "
+                                      "FROM pg_stat_user_tables WHERE relname IN ('inbox', 'outbox', 'journeys', "
+                                      "'timers')")).all())
+    assert seen == {"inbox": True, "outbox": True, "journeys": True, "timers": True}
+    assert app.store.claim_effects(clock.now(), 10, lease_seconds=60)  # the queue still works
+
+
+def test_a_batched_value_too_long_for_its_column_is_refused_not_cut_short(app, clock):
+    """PostgreSQL writes a batch from arrays: a value longer than its column must still be refused
+    (SQLite keeps any length), in an insert and in an update alike."""
+    from sqlalchemy.exc import DBAPIError
+
+    from civicmoments.adapters.store.schema import outbox
+
+    if not app.store.pg:
+        pytest.skip("SQLite does not limit the length of text")
+    (key,) = _queue_effects(app, clock, 1)
+    with pytest.raises(DBAPIError, match="too long"), app.store.engine.begin() as conn:
+        app.store.bulk.insert(conn, outbox, [{"key": "k" * 201, "journey_id": "j", "person": "p", "step": "s",
+                                              "kind": "notify", "payload": {}, "status": "pending", "attempts": 0,
+                                              "max_attempts": 1, "backoff_seconds": 1,
+                                              "next_attempt_at": clock.now(), "created_at": clock.now()}])
+    with pytest.raises(DBAPIError, match="too long"), app.store.engine.begin() as conn:
+        app.store.bulk.update(conn, outbox, ("status",), ("key",), [{"status": "s" * 17, "key": key}])
+    assert [e.key for e in app.store.claim_effects(clock.now(), 10, 60)] == [key]  # nothing else was written
+
+
 def test_retryable_failures_back_off_then_dead_letter_with_an_event(app, clock):
     journey = _run_back_to_work(app, clock)
     from sqlalchemy import update

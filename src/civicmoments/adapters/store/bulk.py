@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -75,10 +76,18 @@ def _row_function(cols: tuple[str, ...], convs: Sequence[Convert]) -> Callable[[
 class Prepared:
     """One batched statement with its rows already converted to the driver's values: built
     before a SQLite write transaction begins, so the single writer's turn is spent writing,
-    not serialising JSON (``Bulk.prepare``; run with ``Bulk.run``)."""
+    not serialising JSON (``Bulk.prepare``; run with ``Bulk.run``). ``params`` is a list of
+    rows (the statement runs once per row) or, on PostgreSQL, a tuple of one array per column
+    (the statement runs once, over ``unnest`` of the arrays)."""
 
     sql: str
-    params: list[tuple]
+    params: list[tuple] | tuple[list, ...]
+
+
+# PostgreSQL column types an array parameter can carry as they are (sent in binary, ``%b``);
+# a table with a column of any other type is written a statement per row.
+_ARRAY_TYPES = ("VARCHAR", "TEXT", "SMALLINT", "INTEGER", "BIGINT", "BOOLEAN", "FLOAT", "DOUBLE PRECISION",
+                "REAL", "NUMERIC", "DATE", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP WITHOUT TIME ZONE", "JSON", "JSONB")
 
 
 class Bulk:
@@ -87,6 +96,31 @@ class Bulk:
         self.mark = "%s" if self.pg else "?"
         self._converters: dict[tuple[str, tuple[str, ...]], list[Convert]] = {}
         self._rows: dict[tuple[str, tuple[str, ...]], Callable[[dict[str, Any]], tuple]] = {}
+        self._arrays: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]] | None] = {}
+
+    def _array_columns(self, table: Table, cols: Sequence[str]) -> list[tuple[str, str]] | None:
+        """On PostgreSQL, per column the array parameter (``%b::TYPE[]``) and the value read from
+        it (``{}``: the unnested column's name goes there; JSON travels as text and is cast);
+        ``None`` where a column's type is not one of ``_ARRAY_TYPES``, or on SQLite."""
+        key = (table.name, tuple(cols))
+        if key not in self._arrays:
+            found: list[tuple[str, str]] | None = []
+            if not self.pg:
+                found = None
+            for name in cols if found is not None else ():
+                from sqlalchemy.dialects import postgresql
+
+                kind = table.c[name].type.compile(dialect=postgresql.dialect())
+                if not kind.startswith(_ARRAY_TYPES):
+                    found = None
+                    break
+                json = kind.startswith("JSON")
+                # The array is of the type without its length or precision: an explicit cast to
+                # VARCHAR(n) would cut a longer value short, where writing it to the column refuses it.
+                base = re.sub(r"\(.*?\)", "", kind)
+                found.append(("%b::text[]" if json else f"%b::{base}[]", f"{{}}::{kind}" if json else "{}"))
+            self._arrays[key] = found
+        return self._arrays[key]
 
     def _convert(self, table: Table, cols: tuple[str, ...]) -> list[Convert]:
         key = (table.name, cols)
@@ -127,10 +161,18 @@ class Bulk:
         if not values:
             return None
         names = ", ".join(f'"{c}"' for c in cols)
-        sql = f'INSERT INTO {table.name} ({names}) VALUES ({", ".join([self.mark] * len(cols))})'
+        arrays = self._array_columns(table, cols)
+        if arrays is not None:  # PostgreSQL: one statement for the batch, one array per column
+            picked = ", ".join(read.format(f"c{i}") for i, (_, read) in enumerate(arrays))
+            sql = (f"INSERT INTO {table.name} ({names}) SELECT {picked} FROM unnest("
+                   f"{', '.join(a for a, _ in arrays)}) AS v({', '.join(f'c{i}' for i in range(len(cols)))})")
+            params: list[tuple] | tuple[list, ...] = tuple(list(c) for c in zip(*values, strict=True))
+        else:
+            sql = f'INSERT INTO {table.name} ({names}) VALUES ({", ".join([self.mark] * len(cols))})'
+            params = values
         if ignore_conflicts:
             sql += " ON CONFLICT DO NOTHING"
-        return Prepared(sql, values)
+        return Prepared(sql, params)
 
     def prepare_update(self, table: Table, set_cols: Sequence[str], where_cols: Sequence[str],
                        rows: Sequence[dict[str, Any]], extra_set: str = "", extra_where: str = ""
@@ -138,14 +180,26 @@ class Bulk:
         """``UPDATE table SET a=?, ... WHERE k=? AND ...`` for each of ``rows``, converted now."""
         if not rows:
             return None
+        cols = tuple(set_cols) + tuple(where_cols)
+        values = self.tuples(table, cols, rows)
+        arrays = self._array_columns(table, cols)
+        if arrays is not None:  # PostgreSQL: one statement, joined to the arrays (``extra_*`` name the table's columns)
+            given = [read.format(f"v.c{i}") for i, (_, read) in enumerate(arrays)]
+            sets = [f'"{c}" = {v}' for c, v in zip(set_cols, given, strict=False)] + ([extra_set] if extra_set else [])
+            wheres = ([f'{table.name}."{c}" = {v}' for c, v in zip(where_cols, given[len(set_cols):], strict=True)]
+                      + ([extra_where] if extra_where else []))
+            sql = (f"UPDATE {table.name} SET {', '.join(sets)} FROM unnest({', '.join(a for a, _ in arrays)}) "
+                   f"AS v({', '.join(f'c{i}' for i in range(len(cols)))}) WHERE {' AND '.join(wheres)}")
+            return Prepared(sql, tuple(list(c) for c in zip(*values, strict=True)))
         sets = [f'"{c}" = {self.mark}' for c in set_cols] + ([extra_set] if extra_set else [])
         wheres = [f'"{c}" = {self.mark}' for c in where_cols] + ([extra_where] if extra_where else [])
         sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE {' AND '.join(wheres)}"
-        return Prepared(sql, self.tuples(table, tuple(set_cols) + tuple(where_cols), rows))
+        return Prepared(sql, values)
 
     @staticmethod
     def run(conn: Connection, prepared: Prepared | None) -> int:
-        """Execute a prepared statement in ``conn``'s transaction; returns the rows it changed (0 for none)."""
+        """Execute a prepared statement in ``conn``'s transaction; returns the rows it changed (0 for none).
+        The rows of an ``UPDATE`` are expected to name each row once."""
         if prepared is None:
             return 0
         return conn.exec_driver_sql(prepared.sql, prepared.params).rowcount

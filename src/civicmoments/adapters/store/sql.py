@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -141,6 +142,7 @@ class SqlStore:
         self.claim_partitions = claim_partitions
         self.bulk = Bulk(engine.dialect.name)
         self._work_due = None  # the statement work_due runs
+        self._in_hand = self._waiting = None  # those of effects_in_hand and effects_waiting
         # On SQLite: () -> (k, n), this engine's share of the partitions (engine.supervisor.Share);
         # None takes them all. PostgreSQL divides them with row locks instead.
         self.share: Callable[[], tuple[int, int]] | None = None
@@ -259,7 +261,7 @@ class SqlStore:
             looks = [
                 select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING),
                 select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= at),
-                select(outbox.c.id).where(self._claimable(at)),
+                *self._claimable_looks(at),
                 select(messages.c.id).where(MessageStore._due(at)),
             ]
             self._work_due = select(or_(*(q.limit(1).exists() for q in looks)))
@@ -451,6 +453,19 @@ class SqlStore:
         return events, active
 
     @staticmethod
+    def _sources(pending):
+        """The sources with pending events (``pending``: their condition), one index seek each
+        (the next source after the last, along ``ix_inbox_status_source_seq``) rather than a walk
+        over every pending event: a report of 10,000 waiting is one source, read once."""
+        def after(previous):
+            q = select(inbox.c.source).where(pending).order_by(inbox.c.source).limit(1)
+            return (q if previous is None else q.where(inbox.c.source > previous)).scalar_subquery()
+
+        found = select(after(None).label("source")).cte("sources", recursive=True)
+        found = found.union_all(select(after(found.c.source)).where(found.c.source.is_not(None)))
+        return select(found.c.source).where(found.c.source.is_not(None))
+
+    @staticmethod
     def _claim_subjects(conn: Connection, pending, limit: int, fresh: int | None) -> list[str]:
         """The people whose events the next batch takes (see ``dispatch``): journeys under way
         first, then people with life events, a turn per source, of whom at most ``fresh`` have no
@@ -475,9 +490,7 @@ class SqlStore:
         room = limit - len(under_way)
         if room <= 0:
             return list(under_way)
-        sources = conn.execute(
-            select(inbox.c.source).where(pending, inbox.c.source != ENGINE_SOURCE).distinct()
-        ).scalars().all()
+        sources = [s for s in conn.execute(SqlStore._sources(pending)).scalars() if s != ENGINE_SOURCE]
         queues = []
         for source in sorted(sources):
             queues.append(conn.execute(
@@ -627,6 +640,29 @@ class SqlStore:
                 [{"q_seq": s, "q_error": reason} for s, reason in b.quarantined],
             )
 
+    QUEUES = ("inbox", "outbox", "journeys", "timers")  # the tables the engine updates row by row, all day
+    _TIDY_LOCK = 161803  # the advisory lock one tidying worker holds (see tidy_queues)
+
+    def tidy_queues(self) -> bool:
+        """On PostgreSQL, vacuum and analyse the queue tables (``QUEUES``); returns whether this
+        process did it (False: another was at it, or SQLite, whose queues need nothing).
+
+        Each claim of an event or an effect changes an indexed status, so every row leaves a
+        dead version in the status indexes until it is vacuumed; reads of what is pending walk
+        them all. Autovacuum looks once a minute at most, and a fresh table has no statistics
+        for the planner. One worker at a time (an advisory lock, not waited for) tidies the
+        queues, which takes tens of milliseconds and locks out no reader or writer."""
+        if not self.pg:
+            return False
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if not conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({self._TIDY_LOCK})").scalar():
+                return False
+            try:
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(self.QUEUES)}")
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({self._TIDY_LOCK})")
+        return True
+
     # -- timers --------------------------------------------------------------------
     def fire_due_timers(self, now: datetime, limit: int = 1000) -> int:
         """Turn due timers into inbox events; the dispatcher does the rest."""
@@ -663,39 +699,60 @@ class SqlStore:
             return len(due)
 
     # -- effects -------------------------------------------------------------------
+    # The effect queue is read one status at a time, each in the order of its index
+    # (``ix_outbox_status_next``): an ordered index scan with a limit reads only the rows it
+    # returns. One condition for both statuses (``a OR b``) makes PostgreSQL gather every index
+    # entry of both first (a bitmap), including every version a busy queue has left behind
+    # until it is vacuumed: the whole day's effects, on every look.
+    @staticmethod
+    def _due(at):
+        """Pending effects due by ``at``."""
+        return (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= at)
+
+    @staticmethod
+    def _expired(at):
+        """Effects in flight whose lease ran out before ``at`` (their worker stopped)."""
+        return (outbox.c.status == EffectStatus.INFLIGHT) & (outbox.c.lease_until < at)
+
+    @staticmethod
+    def _first(condition, limit):
+        return select(outbox.c.id).where(condition).order_by(outbox.c.next_attempt_at).limit(limit)
+
     def effects_in_hand(self, now: datetime, up_to: int) -> int:
         """How many effects are due or in hand (counted up to ``up_to``): the work already under
         way, which decides whether the dispatcher starts more journeys (``Worker.slice_size``)."""
-        waiting = or_(
-            (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= now),
-            outbox.c.status == EffectStatus.INFLIGHT,
-        )
+        if self._in_hand is None:  # built once: the time and the cap are its parameters
+            at, cap = bindparam("now", type_=outbox.c.next_attempt_at.type), bindparam("cap")
+            counts = [select(func.count()).select_from(self._first(c, cap).subquery()).scalar_subquery()
+                      for c in (self._due(at), outbox.c.status == EffectStatus.INFLIGHT)]
+            self._in_hand = select(counts[0] + counts[1])
         with self.reader.connect() as conn:
-            ids = select(outbox.c.id).where(waiting).limit(up_to).subquery()
-            return conn.execute(select(func.count()).select_from(ids)).scalar()
+            return min(up_to, conn.execute(self._in_hand, {"now": now, "cap": up_to}).scalar())
 
-    @staticmethod
-    def _claimable(now: datetime):
-        return or_(
-            (outbox.c.status == EffectStatus.PENDING) & (outbox.c.next_attempt_at <= now),
-            (outbox.c.status == EffectStatus.INFLIGHT) & (outbox.c.lease_until < now),
-        )
+    def _claimable_looks(self, at) -> list:
+        return [self._first(self._due(at), 1), self._first(self._expired(at), 1)]
 
     def effects_waiting(self, now: datetime) -> bool:
         """Whether any effect may be claimed now (a cheap look, without locks)."""
-        return self._any(select(outbox.c.id).where(self._claimable(now)))
+        if self._waiting is None:
+            at = bindparam("now", type_=outbox.c.next_attempt_at.type)
+            self._waiting = select(or_(*(q.exists() for q in self._claimable_looks(at))))
+        with self.reader.connect() as conn:
+            return bool(conn.execute(self._waiting, {"now": now}).scalar())
 
     def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
-        """Lease up to ``limit`` due effects, oldest first, in one statement: the rows are chosen
-        (on PostgreSQL locked, skipping those another worker holds), marked in flight and read
-        back together (``UPDATE ... RETURNING``)."""
-        claimable = self._claimable(now)
-        if not self._any(select(outbox.c.id).where(claimable)):
+        """Lease up to ``limit`` effects, in one statement: the due ones, earliest due first, and
+        those whose lease ran out; they are chosen (on PostgreSQL locked, skipping those another
+        worker holds), marked in flight and read back together (``UPDATE ... RETURNING``).
+        Returned in the order they were queued (``id``)."""
+        if not self.effects_waiting(now):
             return []
-        chosen = select(outbox.c.id).where(claimable).order_by(outbox.c.id).limit(limit)
-        if self.pg:
-            chosen = chosen.with_for_update(skip_locked=True)
-        chosen = chosen.cte("chosen")
+        picks = []
+        for name, condition in (("due", self._due(now)), ("expired", self._expired(now))):
+            q = self._first(condition, limit)
+            picks.append((q.with_for_update(skip_locked=True) if self.pg else q).cte(name))
+        both = union_all(*(select(p.c.id) for p in picks)).subquery()
+        chosen = select(both.c.id).order_by(both.c.id).limit(limit)
         lease = now + timedelta(seconds=lease_seconds)
         # On SQLite the payloads come back as their stored text and are parsed once the single
         # writer's turn is over; PostgreSQL's driver parses them as it reads.
@@ -703,7 +760,7 @@ class SqlStore:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(select(chosen.c.id)))
+                .where(outbox.c.id.in_(chosen))
                 .values(status=EffectStatus.INFLIGHT, lease_until=lease, attempts=outbox.c.attempts + 1)
                 .returning(outbox.c.id, outbox.c.key, outbox.c.journey_id, outbox.c.person, outbox.c.step,
                            outbox.c.kind, payload, outbox.c.attempts, outbox.c.max_attempts,

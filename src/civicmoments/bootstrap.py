@@ -403,8 +403,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     if settings.effects_url and settings.effects_rate_per_second:  # one limit for every process, with ``limits``
         effects.allowance = Allowance("provider:effects", settings.effects_rate_per_second, limits)
     worker = Worker(store, dispatcher, effects, clock, settings.batch_size, settings.idle_sleep_seconds,
-                    messenger, periodic=[(60.0, audit.due), (settings.queue_vacuum_seconds, store.tidy_queues)],
-                    slice_size=settings.slice_size)
+                    messenger, periodic=[(60.0, audit.due)], slice_size=settings.slice_size)
     card_key = min(keys.pseudonym)  # travel cards hash with the oldest key, so they survive new ones
     transit = Transit(TransitStore(writer, reader), gate, consents, audit,
                       lambda token: pseudonyms.pseudonym("travel-token", "fare-concession", token, card_key), clock,

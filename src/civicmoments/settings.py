@@ -71,9 +71,6 @@ class Settings(BaseSettings):
                                     "settles at a time")
     slice_size: int = Field(default=100, ge=0, description="people new to the queue started a round while "
                             "earlier journeys still have an effect batch due; 0 starts whole batches")
-    queue_vacuum_seconds: float = Field(default=10.0, gt=0, description="on PostgreSQL, how often a worker "
-                                        "vacuums and analyses the engine's queue tables (inbox, outbox, "
-                                        "journeys, timers), one worker at a time")
     partitions: int = 64
     effect_lease_seconds: float = 30.0
     effects_url: str | None = Field(

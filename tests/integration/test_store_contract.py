@@ -210,27 +210,6 @@ def test_a_claim_takes_due_and_expired_effects_together_up_to_its_limit(app, clo
     assert app.store.effects_waiting(clock.now()) is False
 
 
-def test_the_queue_tables_are_tidied_by_one_worker_at_a_time(app, clock):
-    _queue_effects(app, clock, 3)
-    if not app.store.pg:
-        assert app.store.tidy_queues() is False  # SQLite's queues need nothing
-        return
-    from sqlalchemy import text
-
-    with app.store.engine.connect() as other:
-        other.exec_driver_sql(f"SELECT pg_advisory_lock({app.store._TIDY_LOCK})")
-        assert app.store.tidy_queues() is False  # another is at it
-        other.exec_driver_sql(f"SELECT pg_advisory_unlock({app.store._TIDY_LOCK})")
-        other.commit()
-    assert app.store.tidy_queues() is True
-    with app.store.engine.connect() as conn:
-        seen = dict(conn.execute(text("SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL "
-                                      "FROM pg_stat_user_tables WHERE relname IN ('inbox', 'outbox', 'journeys', "
-                                      "'timers')")).all())
-    assert seen == {"inbox": True, "outbox": True, "journeys": True, "timers": True}
-    assert app.store.claim_effects(clock.now(), 10, lease_seconds=60)  # the queue still works
-
-
 def test_a_batched_value_too_long_for_its_column_is_refused_not_cut_short(app, clock):
     """PostgreSQL writes a batch from arrays: a value longer than its column must still be refused
     (SQLite keeps any length), in an insert and in an update alike."""

@@ -640,29 +640,6 @@ class SqlStore:
                 [{"q_seq": s, "q_error": reason} for s, reason in b.quarantined],
             )
 
-    QUEUES = ("inbox", "outbox", "journeys", "timers")  # the tables the engine updates row by row, all day
-    _TIDY_LOCK = 161803  # the advisory lock one tidying worker holds (see tidy_queues)
-
-    def tidy_queues(self) -> bool:
-        """On PostgreSQL, vacuum and analyse the queue tables (``QUEUES``); returns whether this
-        process did it (False: another was at it, or SQLite, whose queues need nothing).
-
-        Each claim of an event or an effect changes an indexed status, so every row leaves a
-        dead version in the status indexes until it is vacuumed; reads of what is pending walk
-        them all. Autovacuum looks once a minute at most, and a fresh table has no statistics
-        for the planner. One worker at a time (an advisory lock, not waited for) tidies the
-        queues, which takes tens of milliseconds and locks out no reader or writer."""
-        if not self.pg:
-            return False
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            if not conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({self._TIDY_LOCK})").scalar():
-                return False
-            try:
-                conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(self.QUEUES)}")
-            finally:
-                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({self._TIDY_LOCK})")
-        return True
-
     # -- timers --------------------------------------------------------------------
     def fire_due_timers(self, now: datetime, limit: int = 1000) -> int:
         """Turn due timers into inbox events; the dispatcher does the rest."""

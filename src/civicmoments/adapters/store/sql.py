@@ -143,6 +143,7 @@ class SqlStore:
         self.bulk = Bulk(engine.dialect.name)
         self._work_due = None  # the statement work_due runs
         self._in_hand = self._waiting = None  # those of effects_in_hand and effects_waiting
+        self._reads: dict[tuple[str, str], Any] = {}  # the dispatcher's (see _read)
         # On SQLite: () -> (k, n), this engine's share of the partitions (engine.supervisor.Share);
         # None takes them all. PostgreSQL divides them with row locks instead.
         self.share: Callable[[], tuple[int, int]] | None = None
@@ -358,7 +359,7 @@ class SqlStore:
             # workers hold them all, any partition with work.
             # Any of them another worker holds is skipped, and the next ones taken.
             wanted = list(dict.fromkeys(partition_of(s, self.partition_count)
-                                        for s in self._claim_subjects(conn, pending, limit, fresh)))
+                                        for s in self._claim_subjects(conn, "all", {}, limit, fresh)))
             parts = conn.execute(
                 select(partitions.c.id).where(partitions.c.id.in_(wanted))
                 .order_by(case({p: i for i, p in enumerate(wanted)}, value=partitions.c.id))
@@ -374,8 +375,7 @@ class SqlStore:
                 ).scalars().all()
             if not parts:
                 return 0
-            pending = pending & inbox.c.partition.in_(parts)
-            events, active = self._take(conn, pending, limit, fresh, claimed, chosen)
+            events, active = self._take(conn, "parts", {"parts": list(parts)}, limit, fresh, claimed, chosen)
             if not events:
                 return 0
             result = handler(events, active)
@@ -391,12 +391,11 @@ class SqlStore:
         as they are written) before writing, and raises ``StaleJourneyError`` if anything has.
         Several engines on one file each take their ``share`` of the partitions, so they seldom
         meet on a person and work out their batches at the same time."""
-        pending = inbox.c.status == EventStatus.PENDING
         k, n = self.share() if self.share is not None else (0, 1)
-        if n > 1:  # several engines on this file: this one's partitions only
-            pending = pending & (inbox.c.partition % n == k)
+        # several engines on this file: this one's partitions only
+        variant, params = ("share", {"n": n, "k": k}) if n > 1 else ("all", {})
         with self.reader.connect() as conn:
-            events, active = self._take(conn, pending, limit, fresh, claimed, chosen)
+            events, active = self._take(conn, variant, params, limit, fresh, claimed, chosen)
         if not events:
             return 0
         seen = {p: {j.id for j in js} for p, js in active.items()}
@@ -407,36 +406,90 @@ class SqlStore:
             self._write_batch(conn, result, prepared)
         return len(events)
 
-    @staticmethod
-    def _check_unmoved(conn: Connection, seqs: list[int], seen: dict[str, set[str]]) -> None:
-        still = sum(conn.execute(select(func.count()).select_from(inbox).where(
-            inbox.c.seq.in_(part), inbox.c.status == EventStatus.PENDING)).scalar() for part in chunks(seqs))
+    def _check_unmoved(self, conn: Connection, seqs: list[int], seen: dict[str, set[str]]) -> None:
+        still = sum(conn.execute(self._read("still"), {"seqs": list(part)}).scalar() for part in chunks(seqs))
         if still != len(seqs):
             raise StaleJourneyError(f"{len(seqs) - still} events of this batch were taken by another engine")
         now: dict[str, set[str]] = {p: set() for p in seen}
         for part in chunks(list(seen)):
-            for person, jid in conn.execute(select(journeys.c.person, journeys.c.id).where(
-                    journeys.c.person.in_(part), journeys.c.status == JourneyStatus.ACTIVE.value)):
+            for person, jid in conn.execute(self._read("active_ids"), {"people": list(part)}):
                 now[person].add(jid)
         if now != seen:
             raise StaleJourneyError("the active journeys of this batch's people changed under it")
 
-    def _take(self, conn: Connection, pending, limit: int, fresh: int | None, claimed: list[int],
-              chosen: list[str]) -> tuple[list[LifeEvent], dict[str, list[Journey]]]:
-        """The next batch's events (each person's in order) and its people's active journeys."""
-        subjects = self._claim_subjects(conn, pending, limit, fresh)
+    def _pending(self, variant: str):
+        """Pending events, in: every partition (``"all"``); the partitions a PostgreSQL worker has
+        locked (``"parts"``: parameter ``parts``); this engine's share of them on SQLite
+        (``"share"``: partition % ``n`` = ``k``)."""
+        pending = inbox.c.status == EventStatus.PENDING
+        if variant == "parts":
+            return pending & inbox.c.partition.in_(bindparam("parts", expanding=True))
+        if variant == "share":
+            return pending & (inbox.c.partition % bindparam("n", type_=Integer) == bindparam("k", type_=Integer))
+        return pending
+
+    def _read(self, name: str, variant: str = "all"):
+        """One of the dispatcher's reads, built once and kept: building SQLAlchemy statements anew
+        on every round cost more than running them. Its parameters are named in ``_build``."""
+        statement = self._reads.get((name, variant))
+        if statement is None:
+            statement = self._reads[(name, variant)] = self._build(name, variant)
+        return statement
+
+    def _build(self, name: str, variant: str):
+        people = bindparam("people", expanding=True)
+        active = journeys.c.status == JourneyStatus.ACTIVE.value
+        limit = bindparam("limit", type_=Integer)
+        pending = self._pending(variant)
+
+        def first_pending(seq, subject):
+            earlier = inbox.alias("earlier")
+            # The status is wrapped so the look-up follows the subject's index alone: on a freshly
+            # filled table PostgreSQL's planner otherwise intersects it with every pending event.
+            return ~select(earlier.c.seq).where(
+                earlier.c.subject == subject, func.coalesce(earlier.c.status, "") == EventStatus.PENDING,
+                earlier.c.seq < seq
+            ).exists()
+
+        if name == "under_way":  # limit: the people whose first pending event is the engine's own
+            heads = select(inbox.c.subject, func.min(inbox.c.seq).label("head")) \
+                .where(pending, inbox.c.source == ENGINE_SOURCE).group_by(inbox.c.subject).subquery()
+            return select(heads.c.subject).where(first_pending(heads.c.head, heads.c.subject)) \
+                .order_by(heads.c.head).limit(limit)
+        if name == "sources":
+            return self._sources(pending)
+        if name == "queue":  # source, limit: the people whose first pending event is from the source
+            return select(inbox.c.subject).where(pending, inbox.c.source == bindparam("source"),
+                                                 first_pending(inbox.c.seq, inbox.c.subject)) \
+                .order_by(inbox.c.seq).limit(limit)
+        if name == "going":  # people: those of them with an active journey
+            return select(journeys.c.person).where(journeys.c.person.in_(people), active)
+        if name == "events":  # people, limit: their pending events, in order
+            # Read through the subject index. On SQLite the status is wrapped, or its planner walks
+            # every pending event in the status index (the whole queue, when a report of 10,000 is
+            # waiting) to find a batch's few hundred.
+            still = (inbox.c.status if self.pg else func.coalesce(inbox.c.status, "")) == EventStatus.PENDING
+            return self._event_columns().where(still, inbox.c.subject.in_(people)).order_by(inbox.c.seq).limit(limit)
+        if name == "active":  # people: their active journeys
+            return select(journeys).where(journeys.c.person.in_(people), active)
+        if name == "active_ids":  # people: (person, id) of their active journeys
+            return select(journeys.c.person, journeys.c.id).where(journeys.c.person.in_(people), active)
+        if name == "still":  # seqs: how many of them are still pending
+            return select(func.count()).select_from(inbox).where(
+                inbox.c.seq.in_(bindparam("seqs", expanding=True)), inbox.c.status == EventStatus.PENDING)
+        raise KeyError(name)
+
+    def _take(self, conn: Connection, variant: str, params: dict[str, Any], limit: int, fresh: int | None,
+              claimed: list[int], chosen: list[str]) -> tuple[list[LifeEvent], dict[str, list[Journey]]]:
+        """The next batch's events (each person's in order) and its people's active journeys, from
+        the pending events of ``variant`` (see ``_pending``) with its ``params``."""
+        subjects = self._claim_subjects(conn, variant, params, limit, fresh)
         if not subjects:
             return [], {}
         chosen.extend(subjects)
-        # The chosen people's pending events, read through the subject index. On SQLite the status
-        # is wrapped, or its planner walks every pending event in the status index (the whole
-        # queue, when a report of 10,000 is waiting) to find a batch's few hundred.
-        still = pending if self.pg else func.coalesce(inbox.c.status, "") == EventStatus.PENDING
         rows = []
         for part in chunks(subjects):
-            rows += conn.execute(
-                self._event_columns().where(still, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
-            ).all()
+            rows += conn.execute(self._read("events"), {"people": list(part), "limit": limit}).all()
         rows = sorted(rows, key=lambda r: r.seq)[:limit]
         if not rows:
             return [], {}
@@ -445,10 +498,7 @@ class SqlStore:
         people = sorted({e.subject for e in events})
         active: dict[str, list[Journey]] = {p: [] for p in people}
         for part in chunks(people):
-            jq = select(journeys).where(
-                journeys.c.person.in_(part), journeys.c.status == JourneyStatus.ACTIVE.value
-            )
-            for j in conn.execute(jq):
+            for j in conn.execute(self._read("active"), {"people": list(part)}):
                 active[j.person].append(self._journey(j))
         return events, active
 
@@ -465,48 +515,29 @@ class SqlStore:
         found = found.union_all(select(after(found.c.source)).where(found.c.source.is_not(None)))
         return select(found.c.source).where(found.c.source.is_not(None))
 
-    @staticmethod
-    def _claim_subjects(conn: Connection, pending, limit: int, fresh: int | None) -> list[str]:
-        """The people whose events the next batch takes (see ``dispatch``): journeys under way
-        first, then people with life events, a turn per source, of whom at most ``fresh`` have no
-        active journey (a life event for a journey under way, such as a reply, is not held back).
-        Each read follows ``ix_inbox_status_source_seq``; a person qualifies only when no
-        earlier event of theirs is pending."""
-        def first_pending(seq, subject):
-            earlier = inbox.alias("earlier")
-            # The status is wrapped so the look-up follows the subject's index alone: on a freshly
-            # filled table PostgreSQL's planner otherwise intersects it with every pending event.
-            return ~select(earlier.c.seq).where(
-                earlier.c.subject == subject, func.coalesce(earlier.c.status, "") == EventStatus.PENDING,
-                earlier.c.seq < seq
-            ).exists()
-
-        heads = select(inbox.c.subject, func.min(inbox.c.seq).label("head")) \
-            .where(pending, inbox.c.source == ENGINE_SOURCE).group_by(inbox.c.subject).subquery()
-        under_way = conn.execute(
-            select(heads.c.subject).where(first_pending(heads.c.head, heads.c.subject))
-            .order_by(heads.c.head).limit(limit)
-        ).scalars().all()
+    def _claim_subjects(self, conn: Connection, variant: str, params: dict[str, Any], limit: int,
+                        fresh: int | None) -> list[str]:
+        """The people whose events the next batch takes (see ``dispatch``), among the pending events
+        of ``variant`` (see ``_pending``): journeys under way first, then people with life events,
+        a turn per source, of whom at most ``fresh`` have no active journey (a life event for a
+        journey under way, such as a reply, is not held back). Each read follows
+        ``ix_inbox_status_source_seq``; a person qualifies only when no earlier event of theirs
+        is pending."""
+        under_way = conn.execute(self._read("under_way", variant), {**params, "limit": limit}).scalars().all()
         room = limit - len(under_way)
         if room <= 0:
             return list(under_way)
-        sources = [s for s in conn.execute(SqlStore._sources(pending)).scalars() if s != ENGINE_SOURCE]
+        sources = [s for s in conn.execute(self._read("sources", variant), params).scalars() if s != ENGINE_SOURCE]
         queues = []
         for source in sorted(sources):
-            queues.append(conn.execute(
-                select(inbox.c.subject).where(pending, inbox.c.source == source,
-                                              first_pending(inbox.c.seq, inbox.c.subject))
-                .order_by(inbox.c.seq).limit(room)
-            ).scalars().all())
+            queues.append(conn.execute(self._read("queue", variant),
+                                       {**params, "source": source, "limit": room}).scalars().all())
         # A life event for someone whose journey is under way (a reply, say) continues it: it goes
         # with the first lane. Only people with no active journey count towards ``fresh``.
         candidates = list({p: None for q in queues for p in q})
         going: set[str] = set()
         for part in chunks(candidates):
-            going.update(conn.execute(
-                select(journeys.c.person).where(journeys.c.person.in_(part),
-                                                journeys.c.status == JourneyStatus.ACTIVE.value)
-            ).scalars())
+            going.update(conn.execute(self._read("going"), {"people": list(part)}).scalars())
         chosen: dict[str, None] = dict.fromkeys(under_way)
         new = 0
         for turn in range(room):  # a turn per source: the first of each, then the second of each, ...

@@ -246,11 +246,6 @@ class SqlStore:
         self._insert_ignore(conn, inbox, rows)
 
     # -- dispatch ------------------------------------------------------------------
-    def _any(self, query) -> bool:
-        """A cheap look without the write lock, so an idle loop does not hold up writers."""
-        with self.reader.connect() as conn:
-            return conn.execute(query.limit(1)).first() is not None
-
     def work_due(self, now: datetime) -> bool:
         """Whether a worker round would find anything to do now: a pending event, a due timer, an
         effect that may be claimed or a message due to go. One read, where a round makes one
@@ -285,8 +280,9 @@ class SqlStore:
         A larger batch that fails raises ``BatchFailedError``: the worker retries one event at a
         time. Transient database errors (connection lost, lock conflicts) are raised as they are.
         """
-        if not self._any(select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING)):
-            return 0
+        with self.reader.connect() as conn:  # a cheap look without the write lock first
+            if conn.execute(self._read("any_pending")).first() is None:
+                return 0
         claimed: list[int] = []
         chosen: list[str] = []
         try:
@@ -474,6 +470,32 @@ class SqlStore:
             return select(journeys).where(journeys.c.person.in_(people), active)
         if name == "active_ids":  # people: (person, id) of their active journeys
             return select(journeys.c.person, journeys.c.id).where(journeys.c.person.in_(people), active)
+        if name == "any_pending":  # is any event pending?
+            return select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING).limit(1)
+        if name == "any_timer":  # now: is any timer due?
+            return select(timers.c.id).where(timers.c.status == "pending",
+                                             timers.c.due_at <= bindparam("now", type_=timers.c.due_at.type)).limit(1)
+        if name == "processed":  # seqs, now: mark them processed
+            return update(inbox).where(inbox.c.seq.in_(bindparam("seqs", expanding=True))).values(
+                status=EventStatus.PROCESSED, processed_at=bindparam("now", type_=inbox.c.processed_at.type),
+                process_count=inbox.c.process_count + 1, error=None)
+        if name == "claim":  # now, limit, lease: see claim_effects
+            at = bindparam("now", type_=outbox.c.next_attempt_at.type)
+            picks = []
+            for cte, condition in (("due", self._due(at)), ("expired", self._expired(at))):
+                q = self._first(condition, limit)
+                picks.append((q.with_for_update(skip_locked=True) if self.pg else q).cte(cte))
+            both = union_all(*(select(p.c.id) for p in picks)).subquery()
+            chosen = select(both.c.id).order_by(both.c.id).limit(limit)
+            # On SQLite the payloads come back as their stored text and are parsed once the single
+            # writer's turn is over; PostgreSQL's driver parses them as it reads.
+            payload = outbox.c.payload if self.pg else type_coerce(outbox.c.payload, Text).label("payload")
+            return (update(outbox).where(outbox.c.id.in_(chosen))
+                    .values(status=EffectStatus.INFLIGHT, lease_until=bindparam("lease", type_=outbox.c.lease_until.type),
+                            attempts=outbox.c.attempts + 1)
+                    .returning(outbox.c.id, outbox.c.key, outbox.c.journey_id, outbox.c.person, outbox.c.step,
+                               outbox.c.kind, payload, outbox.c.attempts, outbox.c.max_attempts,
+                               outbox.c.backoff_seconds))
         if name == "still":  # seqs: how many of them are still pending
             return select(func.count()).select_from(inbox).where(
                 inbox.c.seq.in_(bindparam("seqs", expanding=True)), inbox.c.status == EventStatus.PENDING)
@@ -653,16 +675,7 @@ class SqlStore:
         for part in chunks(b.deceased):
             cancel_pending(conn, messages.c.person_id.in_(part), b.now, "the person died")
         for part in chunks(b.processed):
-            conn.execute(
-                update(inbox)
-                .where(inbox.c.seq.in_(part))
-                .values(
-                    status=EventStatus.PROCESSED,
-                    processed_at=b.now,
-                    process_count=inbox.c.process_count + 1,
-                    error=None,
-                )
-            )
+            conn.execute(self._read("processed"), {"seqs": list(part), "now": b.now})
         if b.quarantined:
             conn.execute(
                 update(inbox)
@@ -674,8 +687,9 @@ class SqlStore:
     # -- timers --------------------------------------------------------------------
     def fire_due_timers(self, now: datetime, limit: int = 1000) -> int:
         """Turn due timers into inbox events; the dispatcher does the rest."""
-        if not self._any(select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= now)):
-            return 0
+        with self.reader.connect() as conn:  # a cheap look without the write lock first
+            if conn.execute(self._read("any_timer"), {"now": now}).first() is None:
+                return 0
         with self.engine.begin() as conn:
             q = (
                 select(timers.c.id, timers.c.journey_id, timers.c.person, timers.c.step, timers.c.due_at)
@@ -755,25 +769,9 @@ class SqlStore:
         Returned in the order they were queued (``id``)."""
         if not self.effects_waiting(now):
             return []
-        picks = []
-        for name, condition in (("due", self._due(now)), ("expired", self._expired(now))):
-            q = self._first(condition, limit)
-            picks.append((q.with_for_update(skip_locked=True) if self.pg else q).cte(name))
-        both = union_all(*(select(p.c.id) for p in picks)).subquery()
-        chosen = select(both.c.id).order_by(both.c.id).limit(limit)
         lease = now + timedelta(seconds=lease_seconds)
-        # On SQLite the payloads come back as their stored text and are parsed once the single
-        # writer's turn is over; PostgreSQL's driver parses them as it reads.
-        payload = outbox.c.payload if self.pg else type_coerce(outbox.c.payload, Text).label("payload")
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(chosen))
-                .values(status=EffectStatus.INFLIGHT, lease_until=lease, attempts=outbox.c.attempts + 1)
-                .returning(outbox.c.id, outbox.c.key, outbox.c.journey_id, outbox.c.person, outbox.c.step,
-                           outbox.c.kind, payload, outbox.c.attempts, outbox.c.max_attempts,
-                           outbox.c.backoff_seconds)
-            ).all()
+            rows = conn.execute(self._read("claim"), {"now": now, "limit": limit, "lease": lease}).all()
         rows.sort(key=lambda r: r.id)
         parse = (lambda v: v) if self.pg else json_value
         return [

@@ -209,7 +209,13 @@ class SqlStore:
         keys = [(e["source"], e["event_id"]) for e in events]
         with self.engine.begin() as conn:
             existing: dict[tuple[str, str], str] = {}
-            for match in pairs_in(inbox.c.source, inbox.c.event_id, keys):
+            if self.pg:  # joined to the keys as arrays: a probe of the unique index per key
+                for part in chunks(keys, 5000):
+                    existing.update({(r[0], r[1]): r[2] for r in conn.exec_driver_sql(
+                        "SELECT i.source, i.event_id, i.digest FROM unnest(%b::text[], %b::text[]) AS k(s, e) "
+                        "JOIN inbox AS i ON i.source = k.s AND i.event_id = k.e",
+                        ([k[0] for k in part], [k[1] for k in part]))})
+            for match in pairs_in(inbox.c.source, inbox.c.event_id, keys) if not self.pg else ():
                 q = select(inbox.c.source, inbox.c.event_id, inbox.c.digest).where(match)
                 existing.update({(r.source, r.event_id): r.digest for r in conn.execute(q)})
             outcome, fresh = [], []
@@ -463,8 +469,8 @@ class SqlStore:
         if name == "events":  # people, limit: their pending events, in order
             # Read through the subject index. On SQLite the status is wrapped, or its planner walks
             # every pending event in the status index (the whole queue, when a report of 10,000 is
-            # waiting) to find a batch's few hundred.
-            still = (inbox.c.status if self.pg else func.coalesce(inbox.c.status, "")) == EventStatus.PENDING
+            # waiting) to find a batch's few hundred; PostgreSQL's needs the partitions locked.
+            still = pending if self.pg else func.coalesce(inbox.c.status, "") == EventStatus.PENDING
             return self._event_columns().where(still, inbox.c.subject.in_(people)).order_by(inbox.c.seq).limit(limit)
         if name == "active":  # people: their active journeys
             return select(journeys).where(journeys.c.person.in_(people), active)
@@ -511,7 +517,7 @@ class SqlStore:
         chosen.extend(subjects)
         rows = []
         for part in chunks(subjects):
-            rows += conn.execute(self._read("events"), {"people": list(part), "limit": limit}).all()
+            rows += conn.execute(self._read("events", variant), {**params, "people": list(part), "limit": limit}).all()
         rows = sorted(rows, key=lambda r: r.seq)[:limit]
         if not rows:
             return [], {}
@@ -740,6 +746,14 @@ class SqlStore:
     def _first(condition, limit):
         return select(outbox.c.id).where(condition).order_by(outbox.c.next_attempt_at).limit(limit)
 
+    def _walk_index(self, conn: Connection) -> None:
+        """On PostgreSQL, read the queue by walking its index for the rest of this transaction. A
+        bitmap scan (the planner's choice while it thinks few rows match) visits every version
+        the index holds, including every effect settled since the last vacuum; a walk marks the
+        dead ones as it passes and steps over them from then on."""
+        if self.pg:
+            conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+
     def effects_in_hand(self, now: datetime, up_to: int) -> int:
         """How many effects are due or in hand (counted up to ``up_to``): the work already under
         way, which decides whether the dispatcher starts more journeys (``Worker.slice_size``)."""
@@ -749,6 +763,7 @@ class SqlStore:
                       for c in (self._due(at), outbox.c.status == EffectStatus.INFLIGHT)]
             self._in_hand = select(counts[0] + counts[1])
         with self.reader.connect() as conn:
+            self._walk_index(conn)
             return min(up_to, conn.execute(self._in_hand, {"now": now, "cap": up_to}).scalar())
 
     def _claimable_looks(self, at) -> list:
@@ -760,6 +775,7 @@ class SqlStore:
             at = bindparam("now", type_=outbox.c.next_attempt_at.type)
             self._waiting = select(or_(*(q.exists() for q in self._claimable_looks(at))))
         with self.reader.connect() as conn:
+            self._walk_index(conn)
             return bool(conn.execute(self._waiting, {"now": now}).scalar())
 
     def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
@@ -771,6 +787,7 @@ class SqlStore:
             return []
         lease = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
+            self._walk_index(conn)
             rows = conn.execute(self._read("claim"), {"now": now, "limit": limit, "lease": lease}).all()
         rows.sort(key=lambda r: r.id)
         parse = (lambda v: v) if self.pg else json_value

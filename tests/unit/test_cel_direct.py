@@ -41,7 +41,10 @@ def _conditions() -> list[str]:
     return sorted(found)
 
 
-CONDITIONS = _conditions()
+# Beside the packs' own: ordered comparisons, as a rule's formula writes them.
+ORDERED = ["event.data.n >= 0", "event.data.n < 3", 'person.name > "b"', 'a.b <= "x" && c.d > -1',
+           "steps.award.days >= 14 && steps.award.status == \"done\""]
+CONDITIONS = _conditions() + ORDERED
 DIRECT = [c for c in CONDITIONS if _direct(c) is not None or CelCondition(c)._choice is not None
           or CelCondition(c)._constant is not _MISSING]
 
@@ -70,6 +73,12 @@ def _put(context: dict, path: str, value) -> None:
             nxt = node[part] = {}
         node = nxt
     node[last] = value
+
+
+def test_ordered_comparisons_are_read_directly():
+    assert all(_direct(c) is not None for c in ORDERED)
+    assert CelCondition("event.data.n >= 0").value({"event": {"data": {"n": 0}}}) is True
+    assert CelCondition("event.data.n >= 0").value({"event": {"data": {"n": -1}}}) is False
 
 
 def test_most_pack_conditions_are_read_directly():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +22,7 @@ _FALLBACK = object()  # an atom the direct reading cannot answer exactly: the CE
 _LIT = r'"[^"\\]*"|true|false|-?\d+'
 _ATOM = re.compile(
     rf"""has\((?P<has>{_PATH})\)
-    | (?P<lhs>{_PATH})\s*(?P<op>==|!=)\s*(?P<rhs>{_LIT})
+    | (?P<lhs>{_PATH})\s*(?P<op>==|!=|<=|>=|<|>)\s*(?P<rhs>{_LIT})
     | (?P<member>{_PATH})\s+in\s+\[(?P<options>\s*(?:{_LIT})(?:\s*,\s*(?:{_LIT}))*\s*)\]
     | (?P<item>{_LIT})\s+in\s+(?P<collection>{_PATH})
     | (?P<bare>{_PATH})""",
@@ -50,6 +51,9 @@ class ConditionEvaluationError(RuntimeError):
     """The expression failed on this input (a missing field, a wrong type)."""
 
 
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
 def _literal(text: str) -> Any:
     return json.loads(text)
 
@@ -69,6 +73,14 @@ def _atom(m: re.Match) -> Any:
             node = _lookup(ctx, parent)
             return field in node if isinstance(node, Mapping) else _FALLBACK
         return has
+    if m["lhs"] and m["op"] in _ORDER:
+        path, want, holds = tuple(m["lhs"].split(".")), _literal(m["rhs"]), _ORDER[m["op"]]
+
+        def order(ctx: Mapping[str, Any]) -> Any:
+            # Whole numbers with whole numbers, text with text (by code point): as CEL orders them.
+            found = _lookup(ctx, path)
+            return holds(found, want) if type(found) is type(want) and type(want) in (int, str) else _FALLBACK
+        return order
     if m["lhs"]:
         path, want, equal = tuple(m["lhs"].split(".")), _literal(m["rhs"]), m["op"] == "=="
 

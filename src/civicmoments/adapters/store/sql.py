@@ -783,7 +783,9 @@ class SqlStore:
         those whose lease ran out; they are chosen (on PostgreSQL locked, skipping those another
         worker holds), marked in flight and read back together (``UPDATE ... RETURNING``).
         Returned in the order they were queued (``id``)."""
-        if not self.effects_waiting(now):
+        # On SQLite a look without the write lock first, so an empty queue does not take the
+        # writer's turn; PostgreSQL's claim skips rows others hold and waits for nothing.
+        if not self.pg and not self.effects_waiting(now):
             return []
         lease = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:

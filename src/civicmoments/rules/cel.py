@@ -131,7 +131,10 @@ def _direct(source: str) -> list | None:
         m = _ATOM.match(text, pos)
         if m is None:
             return None
-        atoms.append(_atom(m))
+        try:
+            atoms.append(_atom(m))
+        except ValueError:  # a literal CEL reads and JSON does not (007, a tab in quotes): the runtime's
+            return None
         if m.end() == len(text):
             return atoms
         joint = _AND.match(text, m.end())

@@ -84,10 +84,12 @@ class Prepared:
     params: list[tuple] | tuple[list, ...]
 
 
-# PostgreSQL column types an array parameter can carry as they are (sent in binary, ``%b``);
-# a table with a column of any other type is written a statement per row.
-_ARRAY_TYPES = ("VARCHAR", "TEXT", "SMALLINT", "INTEGER", "BIGINT", "BOOLEAN", "FLOAT", "DOUBLE PRECISION",
-                "REAL", "NUMERIC", "DATE", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP WITHOUT TIME ZONE", "JSON", "JSONB")
+# PostgreSQL column types an array parameter can carry as they are (sent in binary, ``%b``),
+# without their length or precision; a table with a column of any other type (an array, a
+# range, bytes) is written a statement per row.
+_ARRAY_TYPES = frozenset({"VARCHAR", "TEXT", "SMALLINT", "INTEGER", "BIGINT", "BOOLEAN", "FLOAT", "DOUBLE PRECISION",
+                          "REAL", "NUMERIC", "DATE", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP WITHOUT TIME ZONE",
+                          "JSON", "JSONB"})
 
 
 class Bulk:
@@ -111,13 +113,13 @@ class Bulk:
                 from sqlalchemy.dialects import postgresql
 
                 kind = table.c[name].type.compile(dialect=postgresql.dialect())
-                if not kind.startswith(_ARRAY_TYPES):
-                    found = None
-                    break
-                json = kind.startswith("JSON")
                 # The array is of the type without its length or precision: an explicit cast to
                 # VARCHAR(n) would cut a longer value short, where writing it to the column refuses it.
                 base = re.sub(r"\(.*?\)", "", kind)
+                if base not in _ARRAY_TYPES:
+                    found = None
+                    break
+                json = base.startswith("JSON")
                 found.append(("%b::text[]" if json else f"%b::{base}[]", f"{{}}::{kind}" if json else "{}"))
             self._arrays[key] = found
         return self._arrays[key]
@@ -164,8 +166,10 @@ class Bulk:
         arrays = self._array_columns(table, cols)
         if arrays is not None:  # PostgreSQL: one statement for the batch, one array per column
             picked = ", ".join(read.format(f"c{i}") for i, (_, read) in enumerate(arrays))
+            # In the rows' order, so ids from a sequence follow it as they did row by row.
             sql = (f"INSERT INTO {table.name} ({names}) SELECT {picked} FROM unnest("
-                   f"{', '.join(a for a, _ in arrays)}) AS v({', '.join(f'c{i}' for i in range(len(cols)))})")
+                   f"{', '.join(a for a, _ in arrays)}) WITH ORDINALITY "
+                   f"AS v({', '.join(f'c{i}' for i in range(len(cols)))}, n) ORDER BY n")
             params: list[tuple] | tuple[list, ...] = tuple(list(c) for c in zip(*values, strict=True))
         else:
             sql = f'INSERT INTO {table.name} ({names}) VALUES ({", ".join([self.mark] * len(cols))})'

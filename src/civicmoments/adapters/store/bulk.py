@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Date, DateTime, Table
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 Convert = Callable[[Any], Any] | None
@@ -106,23 +107,22 @@ class Bulk:
         ``None`` where a column's type is not one of ``_ARRAY_TYPES``, or on SQLite."""
         key = (table.name, tuple(cols))
         if key not in self._arrays:
-            found: list[tuple[str, str]] | None = []
-            if not self.pg:
-                found = None
-            for name in cols if found is not None else ():
-                from sqlalchemy.dialects import postgresql
-
-                kind = table.c[name].type.compile(dialect=postgresql.dialect())
-                # The array is of the type without its length or precision: an explicit cast to
-                # VARCHAR(n) would cut a longer value short, where writing it to the column refuses it.
-                base = re.sub(r"\(.*?\)", "", kind)
-                if base not in _ARRAY_TYPES:
-                    found = None
-                    break
-                json = base.startswith("JSON")
-                found.append(("%b::text[]" if json else f"%b::{base}[]", f"{{}}::{kind}" if json else "{}"))
-            self._arrays[key] = found
+            self._arrays[key] = self._array_columns_of(table, cols) if self.pg else None
         return self._arrays[key]
+
+    @staticmethod
+    def _array_columns_of(table: Table, cols: Sequence[str]) -> list[tuple[str, str]] | None:
+        found = []
+        for name in cols:
+            kind = table.c[name].type.compile(dialect=postgresql.dialect())
+            # The array is of the type without its length or precision: an explicit cast to
+            # VARCHAR(n) would cut a longer value short, where writing it to the column refuses it.
+            base = re.sub(r"\(.*?\)", "", kind)
+            if base not in _ARRAY_TYPES:
+                return None
+            json = base.startswith("JSON")
+            found.append(("%b::text[]" if json else f"%b::{base}[]", f"{{}}::{kind}" if json else "{}"))
+        return found
 
     def _convert(self, table: Table, cols: tuple[str, ...]) -> list[Convert]:
         key = (table.name, cols)

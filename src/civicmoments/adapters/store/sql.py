@@ -141,9 +141,7 @@ class SqlStore:
         self.partition_count = partition_count
         self.claim_partitions = claim_partitions
         self.bulk = Bulk(engine.dialect.name)
-        self._work_due = None  # the statement work_due runs
-        self._in_hand = self._waiting = None  # those of effects_in_hand and effects_waiting
-        self._reads: dict[tuple[str, str], Any] = {}  # the dispatcher's (see _read)
+        self._reads: dict[tuple[str, str], Any] = {}  # the engine's hot statements (see _read)
         # On SQLite: () -> (k, n), this engine's share of the partitions (engine.supervisor.Share);
         # None takes them all. PostgreSQL divides them with row locks instead.
         self.share: Callable[[], tuple[int, int]] | None = None
@@ -215,9 +213,10 @@ class SqlStore:
                         "SELECT i.source, i.event_id, i.digest FROM unnest(%b::text[], %b::text[]) AS k(s, e) "
                         "JOIN inbox AS i ON i.source = k.s AND i.event_id = k.e",
                         ([k[0] for k in part], [k[1] for k in part]))})
-            for match in pairs_in(inbox.c.source, inbox.c.event_id, keys) if not self.pg else ():
-                q = select(inbox.c.source, inbox.c.event_id, inbox.c.digest).where(match)
-                existing.update({(r.source, r.event_id): r.digest for r in conn.execute(q)})
+            else:
+                for match in pairs_in(inbox.c.source, inbox.c.event_id, keys):
+                    q = select(inbox.c.source, inbox.c.event_id, inbox.c.digest).where(match)
+                    existing.update({(r.source, r.event_id): r.digest for r in conn.execute(q)})
             outcome, fresh = [], []
             for e, k in zip(events, keys, strict=True):
                 if k in existing:
@@ -256,19 +255,8 @@ class SqlStore:
         """Whether a worker round would find anything to do now: a pending event, a due timer, an
         effect that may be claimed or a message due to go. One read, where a round makes one
         look per kind of work: an idle worker polls with this."""
-        if self._work_due is None:  # built once: the time is its one parameter
-            from .messages import MessageStore
-
-            at = bindparam("now", type_=timers.c.due_at.type)
-            looks = [
-                select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING),
-                select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= at),
-                *self._claimable_looks(at),
-                select(messages.c.id).where(MessageStore._due(at)),
-            ]
-            self._work_due = select(or_(*(q.limit(1).exists() for q in looks)))
         with self.reader.connect() as conn:
-            return bool(conn.execute(self._work_due, {"now": now}).scalar())
+            return bool(conn.execute(self._read("work_due"), {"now": now}).scalar())
 
     def dispatch(self, limit: int, handler: BatchHandler, fresh: int | None = None) -> int:
         """Claim pending events (ordered per person), run the handler, write it all at once.
@@ -431,8 +419,9 @@ class SqlStore:
         return pending
 
     def _read(self, name: str, variant: str = "all"):
-        """One of the dispatcher's reads, built once and kept: building SQLAlchemy statements anew
-        on every round cost more than running them. Its parameters are named in ``_build``."""
+        """One of the engine's statements for every round (the dispatcher's reads, the effect
+        queue's looks and claim), built once and kept: building SQLAlchemy statements anew on
+        every round cost more than running them. Its parameters are named in ``_build``."""
         statement = self._reads.get((name, variant))
         if statement is None:
             statement = self._reads[(name, variant)] = self._build(name, variant)
@@ -442,6 +431,7 @@ class SqlStore:
         people = bindparam("people", expanding=True)
         active = journeys.c.status == JourneyStatus.ACTIVE.value
         limit = bindparam("limit", type_=Integer)
+        at = bindparam("now", type_=outbox.c.next_attempt_at.type)  # every "now" is a UTC timestamp
         pending = self._pending(variant)
 
         def first_pending(seq, subject):
@@ -479,14 +469,27 @@ class SqlStore:
         if name == "any_pending":  # is any event pending?
             return select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING).limit(1)
         if name == "any_timer":  # now: is any timer due?
-            return select(timers.c.id).where(timers.c.status == "pending",
-                                             timers.c.due_at <= bindparam("now", type_=timers.c.due_at.type)).limit(1)
+            return select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= at).limit(1)
         if name == "processed":  # seqs, now: mark them processed
             return update(inbox).where(inbox.c.seq.in_(bindparam("seqs", expanding=True))).values(
-                status=EventStatus.PROCESSED, processed_at=bindparam("now", type_=inbox.c.processed_at.type),
-                process_count=inbox.c.process_count + 1, error=None)
+                status=EventStatus.PROCESSED, processed_at=at, process_count=inbox.c.process_count + 1, error=None)
+        if name == "in_hand":  # now, limit: effects due and in flight, each counted up to the limit
+            counts = [select(func.count()).select_from(self._first(c, limit).subquery()).scalar_subquery()
+                      for c in (self._due(at), outbox.c.status == EffectStatus.INFLIGHT)]
+            return select(counts[0] + counts[1])
+        if name == "waiting":  # now: may any effect be claimed?
+            return select(or_(*(q.exists() for q in self._claimable_looks(at))))
+        if name == "work_due":  # now: see work_due
+            from .messages import MessageStore
+
+            looks = [
+                select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING),
+                select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= at),
+                *self._claimable_looks(at),
+                select(messages.c.id).where(MessageStore._due(at)),
+            ]
+            return select(or_(*(q.limit(1).exists() for q in looks)))
         if name == "claim":  # now, limit, lease: see claim_effects
-            at = bindparam("now", type_=outbox.c.next_attempt_at.type)
             picks = []
             for cte, condition in (("due", self._due(at)), ("expired", self._expired(at))):
                 q = self._first(condition, limit)
@@ -757,26 +760,18 @@ class SqlStore:
     def effects_in_hand(self, now: datetime, up_to: int) -> int:
         """How many effects are due or in hand (counted up to ``up_to``): the work already under
         way, which decides whether the dispatcher starts more journeys (``Worker.slice_size``)."""
-        if self._in_hand is None:  # built once: the time and the cap are its parameters
-            at, cap = bindparam("now", type_=outbox.c.next_attempt_at.type), bindparam("cap")
-            counts = [select(func.count()).select_from(self._first(c, cap).subquery()).scalar_subquery()
-                      for c in (self._due(at), outbox.c.status == EffectStatus.INFLIGHT)]
-            self._in_hand = select(counts[0] + counts[1])
         with self.reader.connect() as conn:
             self._walk_index(conn)
-            return min(up_to, conn.execute(self._in_hand, {"now": now, "cap": up_to}).scalar())
+            return min(up_to, conn.execute(self._read("in_hand"), {"now": now, "limit": up_to}).scalar())
 
     def _claimable_looks(self, at) -> list:
         return [self._first(self._due(at), 1), self._first(self._expired(at), 1)]
 
     def effects_waiting(self, now: datetime) -> bool:
         """Whether any effect may be claimed now (a cheap look, without locks)."""
-        if self._waiting is None:
-            at = bindparam("now", type_=outbox.c.next_attempt_at.type)
-            self._waiting = select(or_(*(q.exists() for q in self._claimable_looks(at))))
         with self.reader.connect() as conn:
             self._walk_index(conn)
-            return bool(conn.execute(self._waiting, {"now": now}).scalar())
+            return bool(conn.execute(self._read("waiting"), {"now": now}).scalar())
 
     def claim_effects(self, now: datetime, limit: int, lease_seconds: float) -> list[Effect]:
         """Lease up to ``limit`` effects, in one statement: the due ones, earliest due first, and

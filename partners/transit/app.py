@@ -3,7 +3,8 @@
 At the gate a card is tapped. The gate asks the platform, machine to machine, whether
 the card belongs to an active job seeker, and learns yes or no, nothing else. A waived
 fare is recorded by the platform in the chargeback ledger; the gate keeps its own log of
-taps (card ids only, which it issued itself).
+taps (card ids only, which it issued itself), each with the month of the platform's statement
+it was booked to, to reconcile against ``GET /v1/chargeback/statements?month=``.
 
 When someone disputes a fare, the back office records it (``POST /v1/disputes``) against the
 pseudonym the platform gave the authority for the fare concession, and publishes it to the
@@ -101,9 +102,12 @@ def create_app(platform_url: str, token: str, fare_pence: int = 280) -> FastAPI:
         if r.status_code >= 400:
             raise PlatformError(502, f"the platform answered {r.status_code} to the fare check: "
                                      f"{_detail(r)}; charge the fare", r.status_code)
-        waived = r.json()["waived"]
+        answer = r.json()
+        waived = answer["waived"]
+        # The month of the platform's statement the fare is charged back on: the ledger's clock, not
+        # the gate's, decides it, so a tap near midnight on the last day is reconciled where it was booked.
         entry = {"card": card, "at": datetime.now(timezone.utc).isoformat(), "waived": waived,
-                 "charged_pence": 0 if waived else fare}
+                 "charged_pence": 0 if waived else fare, "statement_month": answer.get("statement_month")}
         with lock:
             taps.append(entry)
         return entry

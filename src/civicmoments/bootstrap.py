@@ -251,8 +251,11 @@ def keys_for(settings: Settings) -> Keys:
     return Keys.local(settings.data_dir, database)
 
 
-def channels_for(settings: Settings, shared=None) -> dict[Channel, ProviderPool]:
-    """The inbox, letters and assisted contact always; SMS and email when providers are set."""
+def channels_for(settings: Settings, shared=None, clock: Clock | None = None,
+                 tz: str = "Europe/London") -> dict[Channel, ProviderPool]:
+    """The inbox, letters and assisted contact always; SMS and email when providers are set.
+
+    ``clock`` and ``tz`` date letters: the platform's clock, the pack's time zone."""
     from urllib.parse import unquote, urlsplit
 
     from .adapters.channels.email import SmtpEmail
@@ -265,7 +268,7 @@ def channels_for(settings: Settings, shared=None) -> dict[Channel, ProviderPool]
     channels = {Channel.INBOX: ProviderPool([(Inbox(), 0, None)]),
                 Channel.ASSISTED: ProviderPool([(AssistedContact(), 0, None)]),
                 Channel.LETTER: ProviderPool([(PdfLetters("print-queue", settings.resolved_letters_dir(),
-                                                          settings.sender_name), 0, None)])}
+                                                          settings.sender_name, clock, tz), 0, None)])}
     if settings.sms_providers:
         channels[Channel.SMS] = ProviderPool(
             [(NotifySms(p.name, p.api_key.get_secret_value(), p.base_url, p.template_id, p.timeout_seconds),
@@ -373,7 +376,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         writer.dialect.name == "postgresql" or settings.web_processes > 1)
     limits = SharedLimits(writer) if shared else None  # one limit for every process, not one each
     messenger = Messenger(MessageStore(writer, reader), store, registry, people, pack.templates, pack.settings,
-                          channels if channels is not None else channels_for(settings, limits), cipher,
+                          channels if channels is not None else channels_for(settings, limits, clock, pack.settings.timezone),
+                          cipher,
                           audit, clock, batch_size=settings.message_batch_size, portal_url=settings.public_url)
 
     def publish(type_: str, subject: str, data: dict) -> None:

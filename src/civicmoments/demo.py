@@ -342,7 +342,7 @@ class Demo:
             what = e.get("check") or ", ".join(e["attributes"]) or ("interview slot (no attributes)"
                                                                       if e.get("channel") == "reservation" else "-")
             say(f"  {e['at']}  {e['organisation']:<16} {e['purpose']:<19} {e['outcome']:<9} {what}")
-        month = DEMO_NOW.strftime("%Y-%m")
+        month = tap.get("statement_month") or DEMO_NOW.strftime("%Y-%m")  # where the platform booked the fare
         statement = httpx.get(f"{url}/v1/chargeback/statements", params={"month": month},
                               headers=h("Metro Transit")).json()
         say(f"\nchargeback {month}: {statement['creditor']} -> {statement['debtor']}: {statement['fares']} fare(s), "

@@ -159,11 +159,25 @@ def test_a_letter_is_a_tagged_pdf_with_the_persons_name_and_the_text(db_url, tmp
     assert root["/Lang"] == "en"
     words = " ".join(page.extract_text() for page in reader.pages)
     assert "Abe Jones" in words and "4 Mill Lane" in words and "LS1 4AP" in words
+    assert "5 January 2026" in words  # dated on the platform's clock, as people write dates
     assert "New Style Jobseeker's Allowance of £92.05 a week" in " ".join(words.split())
     (entry,) = app.registry.store.log_for(pid)  # the print supplier gets exactly these bytes
     assert entry["body_sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
     app.messenger.posted(m["id"])
     assert only(app, pid)["status"] == "delivered"
+
+
+def test_a_welsh_letter_is_dated_in_welsh_on_the_uk_calendar_day_of_the_platforms_clock(db_url, tmp_path):
+    app = messaging(db_url, tmp_path, FakeClock(datetime(2031, 6, 30, 23, 30, tzinfo=timezone.utc)))
+    pid = person(app, ["letter"], {"address_line_1": "2 Quay St", "town": "Cardiff", "postcode": "CF10 1EP"},
+                 language="cy")
+    notify(app, pid)
+    send(app)
+    m = only(app, pid)
+    reader = PdfReader(tmp_path / "letters" / f"{m['id']}.pdf")
+    words = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert reader.trailer["/Root"]["/Lang"] == "cy"
+    assert "1 Gorffennaf 2031" in words and "30 Mehefin" not in words  # 00:30 BST on 1 July
 
 
 def test_a_large_print_letter_uses_bigger_type(db_url, tmp_path):

@@ -66,14 +66,22 @@ class Transit:
         return answer is True
 
     def waive(self, org: Organisation, token: str, fare_pence: int) -> dict:
+        """A fare at the gate: waived for an active job seeker and booked to the chargeback ledger.
+
+        ``fare_pence`` is a whole number of pence, 1 to 100000 (else ``Problem``). The answer is
+        ``{waived: False, fare_pence}``, or ``{waived: True, fare_pence, statement_month, recorded_at}``:
+        the month (YYYY-MM, UTC, on the platform's clock) of the statement the fare is charged back
+        on, so the gate reconciles against the ledger rather than its own clock, and the UTC instant.
+        """
         if not isinstance(fare_pence, int) or isinstance(fare_pence, bool) or not 0 < fare_pence <= 100_000:
             raise Problem("fare_pence is a whole number of pence, more than 0 and at most 100000")
         if not self.active_jobseeker(org, token):
             return {"waived": False, "fare_pence": fare_pence}
         now = self.clock.now()
+        month = now.strftime("%Y-%m")
         self.store.add_fare({"id": uuid7(), "org_id": org.id, "token_hash": self.hasher(token),
-                             "fare_pence": fare_pence, "at": now, "month": now.strftime("%Y-%m")})
-        return {"waived": True, "fare_pence": fare_pence}
+                             "fare_pence": fare_pence, "at": now, "month": month})
+        return {"waived": True, "fare_pence": fare_pence, "statement_month": month, "recorded_at": iso(now)}
 
     def statement(self, org: Organisation, month: str) -> dict:
         try:

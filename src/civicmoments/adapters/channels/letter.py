@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import html
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from ... import formats
+from ...domain.clock import Clock, SystemClock
 from ...domain.messages import Channel, Outcome, Status
 from ...engine.ports import Outgoing
 from ...packs.templates import to_html
@@ -45,8 +47,12 @@ def address_lines(to: dict) -> list[str]:
 class PdfLetters:
     channel = Channel.LETTER
 
-    def __init__(self, name: str, folder: Path, sender: str = "Civic Moments") -> None:
+    def __init__(self, name: str, folder: Path, sender: str = "Civic Moments", clock: Clock | None = None,
+                 tz: str | ZoneInfo = formats.UK) -> None:
+        """``clock`` dates each letter (the platform's clock, so a letter made on a set day says that
+        day); ``tz`` is the zone whose calendar date is printed, as "14 March 2048" or in Welsh."""
         self.name, self.folder, self.sender = name, Path(folder), sender
+        self.clock, self.tz = clock or SystemClock(), tz
 
     def render(self, m: Outgoing) -> bytes:
         from weasyprint import HTML  # the letters extra; imported when the first letter is made
@@ -55,7 +61,7 @@ class PdfLetters:
             lang=html.escape(m.locale), title=html.escape(m.subject), sender=html.escape(self.sender),
             size="18pt" if m.large_print else "12pt",
             address="<br>".join(html.escape(line) for line in address_lines(m.to)),
-            today=date.today().isoformat(), body=to_html(m.long), reference=html.escape(m.message))
+            today=html.escape(formats.day(self.clock.now(), m.locale, self.tz)), body=to_html(m.long), reference=html.escape(m.message))
         return HTML(string=page).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
 
     def _one(self, m: Outgoing) -> Outcome:

@@ -7,6 +7,7 @@ import os
 
 import uvicorn
 
+from .. import clock
 from .app import Platform, create_app
 
 
@@ -24,7 +25,9 @@ def main() -> None:
     ap.add_argument("--public-key", default=None,
                     help="the platform's signing key (base64), if it is not to be fetched with the token")
     ap.add_argument("--capture", default=None, help="append every request body, as received, to this file")
+    clock.add_argument(ap, "JOBMATCH_NOW")
     args = ap.parse_args()
+    now = clock.from_args(ap, args)
     if args.token_file:
         from pathlib import Path
 
@@ -32,7 +35,7 @@ def main() -> None:
     if not args.token and not args.public_key:
         ap.error("JobMatch needs its organisation token: --token or JOBMATCH_TOKEN ('civic orgs add JobMatch ...')")
     app = create_app(Platform(args.platform, args.token, args.public_key), args.centre, args.postings,
-                     args.courses, args.seed, args.capture)
+                     args.courses, args.seed, args.capture, now)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

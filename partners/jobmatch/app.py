@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from ..clock import Now, wall
 from .market import Posting, generate, occupations, town
 from .matching import Matcher
 
@@ -88,8 +89,9 @@ def slots(job_id: str, now: datetime) -> list[str]:
 
 
 def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, courses: int = 200,
-               seed: int = 7, capture: str | None = None) -> FastAPI:
-    """``capture``: a file to which every request body is appended as it arrived (one base64 line each)."""
+               seed: int = 7, capture: str | None = None, now: Now = wall) -> FastAPI:
+    """``capture``: a file to which every request body is appended as it arrived (one base64 line each);
+    ``now``: the clock that dates slots and the employers' news (``partners.clock``)."""
     matcher = Matcher(generate(centre, postings, courses, seed), occupations())
     app = FastAPI(title="JobMatch (reference partner)")
     received: list[dict[str, Any]] = []
@@ -118,16 +120,16 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
         data = share.get("data") or {}
         with lock:
             received.append({"key": key, "subject": share.get("subject"), "attributes": sorted(data),
-                             "at": datetime.now(timezone.utc).isoformat()})
+                             "at": now().isoformat()})
             if key in answered:
                 return JSONResponse(answered[key])
         try:
             plan = matcher.plan(data)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-        now = datetime.now(timezone.utc)
+        today = now()
         for job in plan["jobs"]:
-            job["slots"] = slots(job["id"], now)
+            job["slots"] = slots(job["id"], today)
         plan["income"] = INCOME
         with lock:
             answered[key] = plan
@@ -159,7 +161,7 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
         job_id, slot = ask.get("job"), ask.get("slot")
         if not subject or action not in ("reserve", "cancel"):
             return problem(422, "invalid-reservation", "a reservation needs a subject and action reserve or cancel")
-        now = datetime.now(timezone.utc).isoformat()
+        at = now().isoformat()
         with lock:
             job = offered.get(job_id)
             if job is None or slot not in job["slots"]:
@@ -170,16 +172,16 @@ def create_app(platform: Platform, centre: str = "Leeds", postings: int = 2000, 
                     return problem(404, "not-held", "this slot is not held for this subject")
                 del held[(job_id, slot)]
                 employers.append({"employer": job["employer"], "event": "cancelled", "job": job_id,
-                                  "title": job["title"], "slot": slot, "candidate": subject, "at": now})
+                                  "title": job["title"], "slot": slot, "candidate": subject, "at": at})
                 return JSONResponse({"status": "cancelled", "job": job_id, "slot": slot,
                                      "reference": holder["reference"], "free_slots": free(job)})
             if holder is not None and holder["subject"] != subject:
                 return problem(409, "slot-taken", f"the {slot} slot of this job is taken", job=job_id,
                                free_slots=free(job))
             if holder is None:
-                holder = held[(job_id, slot)] = {"subject": subject, "reference": ask.get("reference"), "at": now}
+                holder = held[(job_id, slot)] = {"subject": subject, "reference": ask.get("reference"), "at": at}
                 employers.append({"employer": job["employer"], "event": "reserved", "job": job_id,
-                                  "title": job["title"], "slot": slot, "candidate": subject, "at": now})
+                                  "title": job["title"], "slot": slot, "candidate": subject, "at": at})
             return JSONResponse({"status": "reserved", "job": job_id, "slot": slot,
                                  "reference": holder["reference"], "employer": job["employer"]})
 

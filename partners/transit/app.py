@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -30,6 +29,8 @@ from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..clock import Now, wall
 
 PROBLEMS = "https://metro.example/problems/"
 TITLES = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "This method is not allowed here"),
@@ -73,7 +74,9 @@ def _install_problems(app: FastAPI) -> None:
                        title="Something went wrong at the gate")
 
 
-def create_app(platform_url: str, token: str, fare_pence: int = 280) -> FastAPI:
+def create_app(platform_url: str, token: str, fare_pence: int = 280, now: Now = wall) -> FastAPI:
+    """The gates, asking the platform at ``platform_url`` with the transit organisation's ``token``;
+    ``fare_pence`` is the fare at the gate, ``now`` the clock that times each tap (``partners.clock``)."""
     app = FastAPI(title="Metro Transit gates (reference partner)")
     client = httpx.Client(base_url=platform_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"},
                           timeout=10)
@@ -106,7 +109,7 @@ def create_app(platform_url: str, token: str, fare_pence: int = 280) -> FastAPI:
         waived = answer["waived"]
         # The month of the platform's statement the fare is charged back on: the ledger's clock, not
         # the gate's, decides it, so a tap near midnight on the last day is reconciled where it was booked.
-        entry = {"card": card, "at": datetime.now(timezone.utc).isoformat(), "waived": waived,
+        entry = {"card": card, "at": now().isoformat(), "waived": waived,
                  "charged_pence": 0 if waived else fare, "statement_month": answer.get("statement_month")}
         with lock:
             taps.append(entry)

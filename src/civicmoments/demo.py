@@ -118,14 +118,16 @@ def seed_town(app, people: int, abe_occupation: str, economy: list[str]) -> tupl
     return ids[0], ids[1:50]
 
 
-def partner_commands(url: str, jm: int, metro: int, tokens: dict[str, str],
-                     env: dict[str, str]) -> list[tuple[str, list[str], dict[str, str]]]:
+def partner_commands(url: str, jm: int, metro: int, tokens: dict[str, str], env: dict[str, str],
+                     now: str | None = None) -> list[tuple[str, list[str], dict[str, str]]]:
     """How the demo starts JobMatch and the transit gates: (name, argv, environment). Each token goes in
-    the environment (JOBMATCH_TOKEN, TRANSIT_TOKEN), never on the command line, where ``ps`` shows it."""
+    the environment (JOBMATCH_TOKEN, TRANSIT_TOKEN), never on the command line, where ``ps`` shows it;
+    ``now`` (ISO 8601, UTC) starts their clocks where the platform's is (JOBMATCH_NOW, TRANSIT_NOW)."""
+    clocks = (lambda name: {f"{name}_NOW": now}) if now else (lambda name: {})
     return [("jobmatch", [sys.executable, "-m", "partners.jobmatch", "--port", str(jm), "--platform", url],
-             {**env, "JOBMATCH_TOKEN": tokens["JobMatch"]}),
+             {**env, "JOBMATCH_TOKEN": tokens["JobMatch"], **clocks("JOBMATCH")}),
             ("transit", [sys.executable, "-m", "partners.transit", "--port", str(metro), "--platform", url],
-             {**env, "TRANSIT_TOKEN": tokens["Metro Transit"]})]
+             {**env, "TRANSIT_TOKEN": tokens["Metro Transit"], **clocks("TRANSIT")})]
 
 
 class Demo:
@@ -235,7 +237,7 @@ class Demo:
 
         self.spawn("civic", [sys.executable, "-m", "civicmoments.cli", "serve"], env)
         partner_env = {k: v for k, v in env.items() if not k.startswith("CIVIC_")}
-        for name, port_, env_ in partner_commands(url, jm, metro, tokens, partner_env):
+        for name, port_, env_ in partner_commands(url, jm, metro, tokens, partner_env, env["CIVIC_NOW"]):
             self.spawn(name, port_, env_)
         for u in (url, f"http://127.0.0.1:{jm}", f"http://127.0.0.1:{metro}"):
             self.wait(f"{u} to start", lambda u=u: _up(u), timeout=60)

@@ -100,7 +100,9 @@ def world(tmp_path_factory):
                     "employment-department", "--role", "decision-maker"], env=env, check=True, capture_output=True)
     tokens["Dara"] = subprocess.run([*CIVIC, "officers", "token", "Dara"], env=env, check=True, capture_output=True,
                                     text=True).stdout.strip()
-    partner_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+    # The partners' clocks start where the platform's does: one calendar, whatever day the test runs.
+    partner_env = {**{k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")},
+                   "JOBMATCH_NOW": env["CIVIC_NOW"], "TRANSIT_NOW": env["CIVIC_NOW"]}
     procs = [spawn([*CIVIC, "serve"], env),
              spawn([sys.executable, "-m", "partners.jobmatch", "--port", str(jm_port), "--platform", url,
                     "--token", tokens["JobMatch"], "--capture", str(tmp / "jobmatch-wire.log")], partner_env),
@@ -222,10 +224,11 @@ def test_abe_from_redundancy_to_a_new_job(world):
     r = httpx.post(f"{url}/v1/people/{abe}/travel-tokens", json={"token": card}, headers=auth(world, "Portal"))
     assert r.status_code == 201, r.text
     tap = httpx.post(f"{world['transit']}/v1/taps", json={"card": card}).json()
-    assert tap["waived"] is True and tap["charged_pence"] == 0
+    assert tap["waived"] is True and tap["charged_pence"] == 0 and tap["at"].startswith(TODAY)
 
     offered = httpx.get(f"{url}/v1/people/{abe}/interviews/offered", headers=auth(world, "Portal")).json()
     job = offered[0]
+    assert all(s.startswith("2026-11-24T") for s in job["slots"])  # the working day after TODAY (a Monday)
     r = httpx.post(f"{url}/v1/people/{abe}/interviews", json={"job": job["job"], "slot": job["slots"][0]},
                    headers=auth(world, "Portal"))
     assert r.status_code == 201, r.text

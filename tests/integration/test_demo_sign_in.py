@@ -70,3 +70,6 @@ def test_the_demo_gives_the_partners_their_tokens_in_the_environment_not_on_the_
     for _, argv, _env in started:
         assert not any("secret" in a for a in argv) and "--token" not in argv
     assert started[0][2]["JOBMATCH_TOKEN"] == "cm_jm_secret" and started[1][2]["TRANSIT_TOKEN"] == "cm_metro_secret"
+    assert "JOBMATCH_NOW" not in started[0][2]  # without a start, the partners keep the wall clock
+    timed = partner_commands("http://127.0.0.1:8080", 9101, 9102, tokens, {}, "2026-11-30T09:00:00Z")
+    assert (timed[0][2]["JOBMATCH_NOW"], timed[1][2]["TRANSIT_NOW"]) == ("2026-11-30T09:00:00Z",) * 2

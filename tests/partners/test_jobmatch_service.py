@@ -13,7 +13,7 @@ from partners.jobmatch.app import Platform, create_app
 
 from civicmoments.adapters.crypto import Signer
 
-PROFILE = {"occupation": "welder", "skills": "arc welding", "home_area": "Leeds"}
+PROFILE = {"occupation": "textile operations manager", "skills": "teamwork", "home_area": "Leeds"}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def post(client, signer, key: str, stamp: int | None = None, tamper: bool = Fals
     ts = str(stamp or int(time.time()))
     signature = signer.sign(ts.encode() + b"." + body)
     if tamper:
-        body = body.replace(b"welder", b"banker")
+        body = body.replace(b"teamwork", b"banking")
     return client.post("/v1/profiles", content=body, headers={"X-Civic-Timestamp": ts, "X-Civic-Signature": signature})
 
 
@@ -41,7 +41,7 @@ def test_a_signed_profile_gets_a_ranked_plan_with_slots_and_income_ideas(client,
     r = post(client, signer, "j1:match")
     assert r.status_code == 200
     plan = r.json()
-    assert plan["radius_miles"] == 10 and all(len(j["slots"]) == 2 for j in plan["jobs"])
+    assert plan["radius_miles"] == 10 and plan["jobs"] and all(len(j["slots"]) == 2 for j in plan["jobs"])
     assert {o["id"] for o in plan["income"]} >= {"rent-a-room"}
     assert client.get("/v1/received").json()[-1]["attributes"] == sorted(PROFILE)
 
@@ -62,3 +62,19 @@ def test_a_request_not_signed_by_the_platform_is_refused(client, signer, kwargs,
 def test_someone_elses_signature_is_refused(client):
     r = post(client, Signer(secrets.token_bytes(32)), "j4:match")
     assert r.status_code == 401
+
+
+def test_slots_and_the_received_log_follow_the_clock_the_partner_was_started_on(signer):
+    """Started on a Friday evening (``--now``), the partner offers slots on the Monday after and
+    dates what it received that Friday, whatever the wall clock says; a bad start is refused."""
+    from partners.clock import starting_at
+
+    public = base64.b64encode(signer.public.public_bytes_raw()).decode()
+    friday = TestClient(create_app(Platform("http://unused", None, public), postings=300, courses=20,
+                                   now=starting_at("2031-02-28T18:00:00Z")))
+    plan = post(friday, signer, "j5:match").json()
+    assert plan["jobs"] and {s[:10] for j in plan["jobs"] for s in j["slots"]} == {"2031-03-03"}
+    assert friday.get("/v1/received").json()[-1]["at"].startswith("2031-02-28T18:")
+    for bad in ("tomorrow", "2031-02-28T18:00:00"):
+        with pytest.raises(ValueError, match="2026-11-23T09:00:00Z"):
+            starting_at(bad)

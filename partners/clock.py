@@ -8,10 +8,12 @@ same instant (``--now``), so a demo or a test tells one story on one calendar wh
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 Now = Callable[[], datetime]
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def wall() -> datetime:
@@ -20,17 +22,23 @@ def wall() -> datetime:
 
 
 def starting_at(start: str | None) -> Now:
-    """A clock reading ``start`` (ISO 8601 with a zone, e.g. 2026-11-23T09:00:00Z) now and running at
-    real speed; the wall clock when ``start`` is empty. Raises ``ValueError`` for a start that is
-    not an instant with a zone."""
-    if not start:
+    """A clock reading ``start`` now and running at real speed; the wall clock when ``start`` is None.
+
+    ``start`` is an RFC 3339 instant with its zone (2026-11-23T09:00:00Z, or an offset such as
+    +01:00), as the platform's ``CIVIC_NOW`` is written, in the years 1900 to 9000. Raises
+    ``ValueError`` for anything else, an empty value included: an unset variable passed on as
+    ``--now ""`` would otherwise quietly split the calendar this option exists to join.
+    """
+    if start is None:
         return wall
+    if not RFC3339.match(start):
+        raise ValueError(f"--now is an RFC 3339 instant with its zone, e.g. 2026-11-23T09:00:00Z; got {start!r}")
     try:
-        moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"--now is an ISO 8601 instant, e.g. 2026-11-23T09:00:00Z; got {start!r}") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"--now {start} has no time zone; give UTC, e.g. 2026-11-23T09:00:00Z")
+        moment = datetime.fromisoformat(start.upper().replace("Z", "+00:00")).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValueError(f"--now {start!r} is not a real instant; give one such as 2026-11-23T09:00:00Z") from None
+    if not 1900 <= moment.year <= 9000:
+        raise ValueError(f"--now {start!r} is outside the years 1900 to 9000")
     offset = moment - wall()
     return lambda: wall() + offset
 

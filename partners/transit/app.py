@@ -99,6 +99,7 @@ def create_app(platform_url: str, token: str, fare_pence: int = 280, now: Now = 
         fare = body.get("fare_pence") or fare_pence
         if not isinstance(fare, int) or isinstance(fare, bool) or fare < 0:
             raise HTTPException(422, "fare_pence is a whole number of pence, 0 or more")
+        at = now().isoformat()  # before asking: a fare the platform waived always has its line here
         r = ask("/v1/chargeback/fares", json={"token": card, "fare_pence": fare})
         if r.status_code == 429:
             raise PlatformError(503, "the platform asks us to slow down; charge the fare and retry later")
@@ -109,8 +110,8 @@ def create_app(platform_url: str, token: str, fare_pence: int = 280, now: Now = 
         waived = answer["waived"]
         # The month of the platform's statement the fare is charged back on: the ledger's clock, not
         # the gate's, decides it, so a tap near midnight on the last day is reconciled where it was booked.
-        entry = {"card": card, "at": now().isoformat(), "waived": waived,
-                 "charged_pence": 0 if waived else fare, "statement_month": answer.get("statement_month")}
+        entry = {"card": card, "at": at, "waived": waived, "charged_pence": 0 if waived else fare,
+                 "statement_month": answer.get("statement_month"), "recorded_at": answer.get("recorded_at")}
         with lock:
             taps.append(entry)
         return entry

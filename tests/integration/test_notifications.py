@@ -167,17 +167,20 @@ def test_a_letter_is_a_tagged_pdf_with_the_persons_name_and_the_text(db_url, tmp
     assert only(app, pid)["status"] == "delivered"
 
 
-def test_a_welsh_letter_is_dated_in_welsh_on_the_uk_calendar_day_of_the_platforms_clock(db_url, tmp_path):
+def test_a_welsh_letter_is_dated_in_welsh_on_the_uk_calendar_day_its_text_was_written(db_url, tmp_path):
+    """Written at 00:30 BST on 1 July (23:30 UTC on 30 June) and printed two days later, the letter
+    bears 1 July, the day its deadlines count from, not the UTC day nor the day it was printed."""
     app = messaging(db_url, tmp_path, FakeClock(datetime(2031, 6, 30, 23, 30, tzinfo=timezone.utc)))
     pid = person(app, ["letter"], {"address_line_1": "2 Quay St", "town": "Cardiff", "postcode": "CF10 1EP"},
                  language="cy")
     notify(app, pid)
+    app.clock.advance(timedelta(days=2))
     send(app)
     m = only(app, pid)
     reader = PdfReader(tmp_path / "letters" / f"{m['id']}.pdf")
     words = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     assert reader.trailer["/Root"]["/Lang"] == "cy"
-    assert "1 Gorffennaf 2031" in words and "30 Mehefin" not in words  # 00:30 BST on 1 July
+    assert "1 Gorffennaf 2031" in words and "30 Mehefin" not in words and "3 Gorffennaf" not in words
 
 
 def test_a_large_print_letter_uses_bigger_type(db_url, tmp_path):

@@ -75,6 +75,9 @@ def test_slots_and_the_received_log_follow_the_clock_the_partner_was_started_on(
     plan = post(friday, signer, "j5:match").json()
     assert plan["jobs"] and {s[:10] for j in plan["jobs"] for s in j["slots"]} == {"2031-03-03"}
     assert friday.get("/v1/received").json()[-1]["at"].startswith("2031-02-28T18:")
-    for bad in ("tomorrow", "2031-02-28T18:00:00"):
-        with pytest.raises(ValueError, match="2026-11-23T09:00:00Z"):
+    assert starting_at("2031-02-28T19:00:00+01:00")().isoformat().startswith("2031-02-28T18:00")
+    for bad, why in [("tomorrow", "RFC 3339"), ("2031-02-28T18:00:00", "RFC 3339"), ("", "RFC 3339"),
+                     ("2031-02-30T18:00:00Z", "not a real instant"), ("9999-12-31T23:59:59Z", "1900 to 9000"),
+                     ("0001-01-01T00:00:00+05:00", "not a real instant")]:
+        with pytest.raises(ValueError, match=why):
             starting_at(bad)

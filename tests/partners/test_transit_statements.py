@@ -34,7 +34,8 @@ def test_each_waived_fare_is_on_the_statement_of_the_platforms_month(db_url):
         clock.advance(timedelta(seconds=2))
         second = gate.post("/v1/taps", json={"card": CARD, "fare_pence": 310}).json()
         stranger = gate.post("/v1/taps", json={"card": "METRO-CARD-9999"}).json()
-        assert (first["waived"], first["statement_month"]) == (True, "2031-02")
+        assert (first["waived"], first["statement_month"], first["recorded_at"]) == (True, "2031-02",
+                                                                                   "2031-02-28T23:59:59Z")
         assert (second["waived"], second["statement_month"]) == (True, "2031-03")
         assert (stranger["waived"], stranger["charged_pence"], stranger["statement_month"]) == (False, 280, None)
         assert gate.get("/v1/taps").json() == [first, second, stranger]
@@ -49,4 +50,20 @@ def test_each_waived_fare_is_on_the_statement_of_the_platforms_month(db_url):
             assert bad.status_code == 422 and "YYYY-MM" in bad.json()["detail"]
     finally:
         server.should_exit = True
+        app.store.close()
+
+
+def test_a_statement_lists_only_days_of_its_own_month_whatever_zone_the_database_session_is_in(db_url, monkeypatch):
+    monkeypatch.setenv("PGTZ", "Europe/London")  # a PostgreSQL session in UK time; 23:30 UTC is 00:30 BST
+    app = make_app(db_url, FakeClock(datetime(2026, 5, 31, 23, 30, tzinfo=timezone.utc)))
+    try:
+        org, _ = app.organisations.add("Metro Transit", ["https://metro.example/*"], ["transit:check"])
+        app.agreements.put("metro-fares", "Metro Transit", "fare-concession", [], "identified", 1,
+                           ["active-jobseeker"])
+        app.transit.register(known(app, employment_status="unemployed", jsa_claimant=True), CARD)
+        answer = app.transit.waive(org, CARD, 280)
+        may = app.transit.statement(org, answer["statement_month"])
+        assert (answer["statement_month"], may["days"]) == ("2026-05", [{"day": "2026-05-31", "fares": 1,
+                                                                         "total_pence": 280}])
+    finally:
         app.store.close()

@@ -38,7 +38,12 @@ def check(request: Request, body: dict = Body(...), org: Organisation = Depends(
     return {"active_jobseeker": _civic(request).transit.active_jobseeker(org, _text(body, "token"))}
 
 
-@router.post("/chargeback/fares", summary="Record a fare waived at the gate, to be charged back")
+@router.post("/chargeback/fares", summary="Record a fare waived at the gate, to be charged back",
+             description="Body `{token, fare_pence}` (whole pence, 1 to 100000). Answers `{waived: false, "
+                         "fare_pence}` when the card is not an active job seeker's; else `{waived: true, "
+                         "fare_pence, statement_month, recorded_at}`: the month (YYYY-MM, UTC) of the "
+                         "statement the fare is charged back on and the instant it was booked (UTC), both on "
+                         "the platform's clock, for the gate to reconcile by.")
 def waive(request: Request, body: dict = Body(...), org: Organisation = Depends(organisation)) -> dict:
     _need(org, "transit:check")
     return _civic(request).transit.waive(org, _text(body, "token"), body.get("fare_pence"))

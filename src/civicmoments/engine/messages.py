@@ -242,7 +242,7 @@ class Messenger:
             to = {"lines": lines}
         name = " ".join(str(contact[k]) for k in NAMES if contact.get(k))
         return Outgoing(c.message.id, c.message.person, to, name, c.locale, text["subject"], text["short"],
-                        text["long"], bool(c.needs.get("large_print")))
+                        text["long"], bool(c.needs.get("large_print")), c.created_at)
 
     def _disclosure(self, m: M.Message, recipient: str, channel: M.Channel, at: str,
                     body_sha256: str | None) -> dict[str, Any]:

@@ -113,6 +113,7 @@ class Outgoing:
     short: str
     long: str
     large_print: bool = False
+    written_at: datetime | None = None  # when the text was written (UTC); a letter is dated that day
 
 
 class ChannelProvider(Protocol):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from ..domain.clock import Clock, iso
 from ..domain.ids import uuid7
@@ -77,7 +77,7 @@ class Transit:
             raise Problem("fare_pence is a whole number of pence, more than 0 and at most 100000")
         if not self.active_jobseeker(org, token):
             return {"waived": False, "fare_pence": fare_pence}
-        now = self.clock.now()
+        now = self.clock.now().astimezone(timezone.utc)
         month = now.strftime("%Y-%m")
         self.store.add_fare({"id": uuid7(), "org_id": org.id, "token_hash": self.hasher(token),
                              "fare_pence": fare_pence, "at": now, "month": month})

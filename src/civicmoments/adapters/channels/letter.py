@@ -49,8 +49,9 @@ class PdfLetters:
 
     def __init__(self, name: str, folder: Path, sender: str = "Civic Moments", clock: Clock | None = None,
                  tz: str | ZoneInfo = formats.UK) -> None:
-        """``clock`` dates each letter (the platform's clock, so a letter made on a set day says that
-        day); ``tz`` is the zone whose calendar date is printed, as "14 March 2048" or in Welsh."""
+        """A letter bears the day its text was written (``Outgoing.written_at``, the day its deadlines
+        count from), else the day on ``clock``; ``tz`` is the zone whose calendar date is printed,
+        as "14 March 2048" or in Welsh."""
         self.name, self.folder, self.sender = name, Path(folder), sender
         self.clock, self.tz = clock or SystemClock(), tz
 
@@ -61,7 +62,7 @@ class PdfLetters:
             lang=html.escape(m.locale), title=html.escape(m.subject), sender=html.escape(self.sender),
             size="18pt" if m.large_print else "12pt",
             address="<br>".join(html.escape(line) for line in address_lines(m.to)),
-            today=html.escape(formats.day(self.clock.now(), m.locale, self.tz)), body=to_html(m.long), reference=html.escape(m.message))
+            today=html.escape(formats.day(m.written_at or self.clock.now(), m.locale, self.tz)), body=to_html(m.long), reference=html.escape(m.message))
         return HTML(string=page).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
 
     def _one(self, m: Outgoing) -> Outcome:

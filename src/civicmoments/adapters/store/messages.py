@@ -29,7 +29,7 @@ _PENDING = [s.value for s in M.PENDING]
 # What a claimed message is sent with (``to_message`` and ``Claimed``): not its timestamps and version.
 _CLAIMED = [messages.c[name] for name in ("id", "key", "person_id", "chain", "position", "status", "attempts",
                                           "next_at", "journey_id", "purpose", "provider", "reference", "template",
-                                          "locale", "content", "needs")]
+                                          "locale", "content", "needs", "created_at")]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Claimed:
     locale: str
     content: str  # still encrypted
     needs: dict[str, Any]
+    created_at: datetime | None = None  # when the text was written (UTC): the date a letter bears
 
 
 def to_message(r: Any) -> M.Message:
@@ -124,7 +125,9 @@ class MessageStore:
             for i in range(0, len(ids), CHUNK):
                 conn.execute(update(messages).where(messages.c.id.in_(ids[i:i + CHUNK]))
                              .values(next_at=now + lease))
-        return [Claimed(to_message(r), r.template, r.locale, r.content, r.needs) for r in rows]
+        from .sql import utc  # sql imports this module
+
+        return [Claimed(to_message(r), r.template, r.locale, r.content, r.needs, utc(r.created_at)) for r in rows]
 
     def save(self, transitions: Sequence[M.Transition], now: datetime, write_events=None) -> None:
         """Write each message's new state and history; ``write_events(conn)`` joins the transaction."""

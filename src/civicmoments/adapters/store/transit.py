@@ -40,7 +40,9 @@ class TransitStore:
             conn.execute(chargebacks.insert(), row)
 
     def statement(self, org_id: str, month: str) -> list[dict[str, Any]]:
-        day = func.substr(cast(chargebacks.c.at, String), 1, 10)
+        # The UTC day, as the month is the UTC month: PostgreSQL would otherwise write the session's zone.
+        day = (func.to_char(func.timezone("UTC", chargebacks.c.at), "YYYY-MM-DD")
+               if self.reader.dialect.name == "postgresql" else func.substr(cast(chargebacks.c.at, String), 1, 10))
         with self.reader.connect() as conn:
             rows = conn.execute(select(day.label("day"), func.count().label("fares"),
                                        func.sum(chargebacks.c.fare_pence).label("total"))

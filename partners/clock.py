@@ -8,6 +8,7 @@ same instant (``--now``), so a demo or a test tells one story on one calendar wh
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -45,8 +46,6 @@ def starting_at(start: str | None) -> Now:
 
 def add_argument(ap: argparse.ArgumentParser, env: str) -> None:
     """``--now`` (or the variable ``env``): start the partner's clock at this instant."""
-    import os
-
     ap.add_argument("--now", default=os.environ.get(env),
                     help=f"start the clock at this UTC instant ({env}), as the platform's CIVIC_NOW; "
                          "unset: the wall clock")

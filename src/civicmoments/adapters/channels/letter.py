@@ -62,7 +62,8 @@ class PdfLetters:
             lang=html.escape(m.locale), title=html.escape(m.subject), sender=html.escape(self.sender),
             size="18pt" if m.large_print else "12pt",
             address="<br>".join(html.escape(line) for line in address_lines(m.to)),
-            today=html.escape(formats.day(m.written_at or self.clock.now(), m.locale, self.tz)), body=to_html(m.long), reference=html.escape(m.message))
+            today=html.escape(formats.day(m.written_at or self.clock.now(), m.locale, self.tz)),
+            body=to_html(m.long), reference=html.escape(m.message))
         return HTML(string=page).write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
 
     def _one(self, m: Outgoing) -> Outcome:

@@ -48,7 +48,7 @@ from ...engine.ports import (
     Verdict,
 )
 from . import migrate
-from .bulk import Bulk, Prepared
+from .bulk import Bulk, Prepared, by_key
 from .engine import json_value
 from .messages import cancel_pending
 from .schema import (
@@ -126,6 +126,15 @@ def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]], size: in
     for a, bs in grouped.items():
         for part in chunks(sorted(bs), size):
             yield and_(first == a, second.in_(part))
+
+
+def unindexed(column):
+    """``column`` as a value no index is kept for: a condition on it then filters the rows another
+    condition found by key. Applied to a status, where the other condition names a few rows (by
+    their ids, their person or their journey): otherwise the planners (SQLite's always, PostgreSQL's
+    on a table without statistics yet) may walk the status index over every row with that status,
+    the whole queue when a large report waits, to find the few."""
+    return func.coalesce(column, "")
 
 
 _JOURNEYS_OF = (select(journeys).where(journeys.c.person == bindparam("person")).order_by(journeys.c.started_at)
@@ -206,17 +215,7 @@ class SqlStore:
         """Insert events into the inbox. Returns per event: accepted, duplicate or conflict."""
         keys = [(e["source"], e["event_id"]) for e in events]
         with self.engine.begin() as conn:
-            existing: dict[tuple[str, str], str] = {}
-            if self.pg:  # joined to the keys as arrays: a probe of the unique index per key
-                for part in chunks(keys, 5000):
-                    existing.update({(r[0], r[1]): r[2] for r in conn.exec_driver_sql(
-                        "SELECT i.source, i.event_id, i.digest FROM unnest(%b::text[], %b::text[]) AS k(s, e) "
-                        "JOIN inbox AS i ON i.source = k.s AND i.event_id = k.e",
-                        ([k[0] for k in part], [k[1] for k in part]))})
-            else:
-                for match in pairs_in(inbox.c.source, inbox.c.event_id, keys):
-                    q = select(inbox.c.source, inbox.c.event_id, inbox.c.digest).where(match)
-                    existing.update({(r.source, r.event_id): r.digest for r in conn.execute(q)})
+            existing = self.digests_of(conn, keys)
             outcome, fresh = [], []
             for e, k in zip(events, keys, strict=True):
                 if k in existing:
@@ -227,6 +226,23 @@ class SqlStore:
                 fresh.append(self._inbox_row(e, now))
             self._insert_ignore(conn, inbox, fresh)
         return outcome
+
+    def digests_of(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """``{(source, event id): digest}`` of the events already in the inbox among ``keys``, each
+        found through the inbox's unique index."""
+        existing: dict[tuple[str, str], str] = {}
+        if self.pg:  # joined to the keys as arrays: a probe of the unique index per key
+            with by_key(conn):
+                for part in chunks(keys, 5000):
+                    existing.update({(r[0], r[1]): r[2] for r in conn.exec_driver_sql(
+                        "SELECT i.source, i.event_id, i.digest FROM unnest(%b::text[], %b::text[]) AS k(s, e) "
+                        "JOIN inbox AS i ON i.source = k.s AND i.event_id = k.e",
+                        ([k[0] for k in part], [k[1] for k in part])).all()})
+        else:
+            for match in pairs_in(inbox.c.source, inbox.c.event_id, keys):
+                q = select(inbox.c.source, inbox.c.event_id, inbox.c.digest).where(match)
+                existing.update({(r.source, r.event_id): r.digest for r in conn.execute(q)})
+        return existing
 
     @staticmethod
     def is_refusal(exc: BaseException) -> bool:
@@ -436,10 +452,10 @@ class SqlStore:
 
         def first_pending(seq, subject):
             earlier = inbox.alias("earlier")
-            # The status is wrapped so the look-up follows the subject's index alone: on a freshly
-            # filled table PostgreSQL's planner otherwise intersects it with every pending event.
+            # Through the subject's index alone: on a freshly filled table PostgreSQL's planner
+            # otherwise intersects it with every pending event.
             return ~select(earlier.c.seq).where(
-                earlier.c.subject == subject, func.coalesce(earlier.c.status, "") == EventStatus.PENDING,
+                earlier.c.subject == subject, unindexed(earlier.c.status) == EventStatus.PENDING,
                 earlier.c.seq < seq
             ).exists()
 
@@ -460,7 +476,7 @@ class SqlStore:
             # Read through the subject index. On SQLite the status is wrapped, or its planner walks
             # every pending event in the status index (the whole queue, when a report of 10,000 is
             # waiting) to find a batch's few hundred; PostgreSQL's needs the partitions locked.
-            still = pending if self.pg else func.coalesce(inbox.c.status, "") == EventStatus.PENDING
+            still = pending if self.pg else unindexed(inbox.c.status) == EventStatus.PENDING
             return self._event_columns().where(still, inbox.c.subject.in_(people)).order_by(inbox.c.seq).limit(limit)
         if name == "active":  # people: their active journeys
             return select(journeys).where(journeys.c.person.in_(people), active)
@@ -506,8 +522,8 @@ class SqlStore:
                                outbox.c.kind, payload, outbox.c.attempts, outbox.c.max_attempts,
                                outbox.c.backoff_seconds))
         if name == "still":  # seqs: how many of them are still pending
-            return select(func.count()).select_from(inbox).where(
-                inbox.c.seq.in_(bindparam("seqs", expanding=True)), inbox.c.status == EventStatus.PENDING)
+            return select(func.count()).select_from(inbox).where(inbox.c.seq.in_(bindparam("seqs", expanding=True)),
+                                                                 unindexed(inbox.c.status) == EventStatus.PENDING)
         raise KeyError(name)
 
     def _take(self, conn: Connection, variant: str, params: dict[str, Any], limit: int, fresh: int | None,
@@ -672,12 +688,12 @@ class SqlStore:
         for part in chunks(b.halted):
             conn.execute(
                 update(outbox)
-                .where(outbox.c.journey_id.in_(part), outbox.c.status == EffectStatus.PENDING)
+                .where(outbox.c.journey_id.in_(part), unindexed(outbox.c.status) == EffectStatus.PENDING)
                 .values(status=EffectStatus.CANCELLED)
             )
             conn.execute(
                 update(timers)
-                .where(timers.c.journey_id.in_(part), timers.c.status == "pending")
+                .where(timers.c.journey_id.in_(part), unindexed(timers.c.status) == "pending")
                 .values(status="cancelled")
             )
             cancel_pending(conn, messages.c.journey_id.in_(part), b.now, "the journey ended")

@@ -1,0 +1,152 @@
+"""The engine finds a batch's rows by their keys: never by walking every row of a status, and never
+by reading a whole table, however large the queue or the table has grown."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import event
+
+from civicmoments.adapters.store.schema import inbox, journeys, outbox, timers
+
+from .test_engine_flow import dispatch_only, job_ended, orgs  # noqa: F401 - orgs is a fixture
+
+NOW = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+
+
+def statements_during(engine, action) -> list[tuple[str, object]]:
+    """Every statement ``engine`` ran once (not as a batch of rows) while ``action()`` ran, with its parameters."""
+    seen: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, executemany) -> None:
+        if not executemany:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    return seen
+
+
+def plan(store, statement: str, parameters) -> str:
+    """The database's plan for ``statement`` with ``parameters``, as one line of text."""
+    with store.reader.connect() as conn:
+        if store.pg:
+            return " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+        return " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+
+
+def crowd_the_queue(app, n: int = 5000) -> None:
+    """``n`` pending effects and timers of other journeys, as when a large report is waiting; on
+    PostgreSQL without statistics (no ANALYZE), as a table is before autovacuum first reaches it."""
+    bulk = app.store.bulk
+    with app.store.engine.begin() as conn:
+        bulk.insert(conn, outbox, [
+            {"key": f"other-{i}:step", "journey_id": f"other-{i}", "person": f"other-{i}", "step": "step",
+             "kind": "notify", "payload": {}, "status": "pending", "attempts": 0, "max_attempts": 5,
+             "backoff_seconds": 2, "next_attempt_at": NOW, "created_at": NOW} for i in range(n)])
+        bulk.insert(conn, timers, [
+            {"id": f"other-{i}:t", "journey_id": f"other-{i}", "person": f"other-{i}", "step": "wait",
+             "due_at": NOW, "status": "pending"} for i in range(n)])
+
+
+def test_ending_a_journey_finds_its_effects_and_timers_by_journey_not_by_status(app, orgs):  # noqa: F811
+    """When a journey ends, its pending effects and timers are cancelled, and each batch checks that
+    its events are still pending. Each of these looks names a few rows (by journey, by sequence
+    number) and a status: it must follow the key, not walk every pending effect, timer or event."""
+    employer, _ = orgs
+    crowd_the_queue(app)
+    app.intake.submit(employer, [job_ended("ben", "n3")])
+    dispatch_only(app)
+    (j,) = app.store.journeys_for("ben")
+    assert app.store.request_cancel(j.id, "moved abroad", app.clock.now())
+    ran = statements_during(app.store.engine, lambda: dispatch_only(app))
+    looks = {
+        "effects": [s for s in ran if re.match(r"UPDATE outbox .*journey_id IN", s[0], re.S)],
+        "timers": [s for s in ran if re.match(r"UPDATE timers .*journey_id IN", s[0], re.S)],
+    }
+    if not app.store.pg:  # the batch's check that its events are still pending (SQLite's write turn)
+        looks["events"] = [s for s in ran if re.match(r"SELECT count\(\*\).*FROM inbox.*seq IN", s[0], re.S)]
+    assert all(looks.values()), {k: len(v) for k, v in looks.items()}
+    for name, found in looks.items():
+        for statement, parameters in found:
+            how = plan(app.store, statement, parameters)
+            assert not re.search(r"ix_(outbox|timers|inbox)_status", how), (name, how)
+    plans = {name: plan(app.store, *found[0]) for name, found in looks.items()}
+    assert "ix_outbox_journey" in plans["effects"]
+    assert "ix_timers_journey" in plans["timers"]
+    if "events" in plans:
+        assert "PRIMARY KEY" in plans["events"]
+    (j,) = app.store.journeys_for("ben")
+    assert j.status.value == "cancelled"
+    assert app.store.counts()["effects"] == {"cancelled": 1, "pending": 5000}
+
+
+@pytest.fixture
+def filled(pg_migrated_url):
+    """A PostgreSQL store with 20,000 journeys and their effects written in bulk and never analysed."""
+    from civicmoments.adapters.store.engine import make_engines
+    from civicmoments.adapters.store.sql import SqlStore
+
+    writer, _ = make_engines(pg_migrated_url, 16)
+    store = SqlStore(writer)
+    with writer.begin() as conn:
+        store.bulk.insert(conn, journeys, [
+            {"id": f"j{i}", "moment": "m", "person": f"p{i}", "status": "active", "version": 1, "started_at": NOW,
+             "updated_at": NOW, "state": {"steps": {}, "n": i}} for i in range(20_000)])
+        store.bulk.insert(conn, outbox, [
+            {"key": f"j{i}:a", "journey_id": f"j{i}", "person": f"p{i}", "step": "a", "kind": "notify",
+             "payload": {}, "status": "inflight", "attempts": 1, "max_attempts": 5, "backoff_seconds": 2,
+             "next_attempt_at": NOW, "created_at": NOW} for i in range(20_000)])
+        store.bulk.insert(conn, inbox, [
+            {"source": "https://e.example/hr", "event_id": f"e{i}", "type": "t", "subject": f"p{i}",
+             "partition": i % 64, "time": NOW, "data": {"n": i}, "digest": f"d{i}", "received_at": NOW,
+             "status": "processed", "process_count": 1} for i in range(20_000)])
+    yield store
+    store.close()
+
+
+def scans(conn, table: str) -> tuple[int, int]:
+    """(sequential scans, index scans) of ``table`` in this transaction so far."""
+    return tuple(conn.exec_driver_sql(
+        "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables WHERE relname = %s", (table,)).one())
+
+
+@pytest.mark.parametrize("seqscan", ["on", "off"])
+def test_a_batch_update_on_postgresql_finds_its_rows_by_key_without_reading_the_table(filled, seqscan):
+    """Journeys moved on (by id and version) and effects settled (by id), 200 of 20,000, through the
+    index: joined to ``unnest`` alone, the planner read the whole table into a hash for every batch.
+    The transaction's own setting for sequential scans is as it was afterwards."""
+    store = filled
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL enable_seqscan = {seqscan}")
+        moved = store.bulk.update(conn, journeys, ("status", "state", "updated_at"), ("id", "version"),
+                                  [{"status": "active", "state": {"steps": {}, "moved": True}, "updated_at": NOW,
+                                    "id": f"j{i}", "version": 1} for i in range(5000, 5200)],
+                                  extra_set='"version" = "version" + 1')
+        settled = store.bulk.update(conn, outbox, ("done_at",), ("id",),
+                                    [{"done_at": NOW, "id": i} for i in range(7001, 7201)],
+                                    extra_where="\"status\" = 'inflight'", extra_set="\"status\" = 'done'")
+        assert (moved, settled) == (200, 200)
+        assert scans(conn, "journeys")[0] == 0 and scans(conn, "journeys")[1] >= 1
+        assert scans(conn, "outbox")[0] == 0 and scans(conn, "outbox")[1] >= 1
+        assert conn.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar() == seqscan
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM journeys WHERE version = 2").scalar() == 200
+        assert conn.exec_driver_sql("SELECT count(*) FROM outbox WHERE status = 'done'").scalar() == 200
+
+
+def test_intake_on_postgresql_looks_for_repeats_by_key_without_reading_the_inbox(filled):
+    """Intake looks for each event of a batch among those already received (a repeat, or a
+    conflicting one): through the unique index, not by reading every event ever received."""
+    store = filled
+    keys = [("https://e.example/hr", f"e{i}") for i in range(100, 300, 2)] + [("https://e.example/hr", "new")]
+    with store.engine.begin() as conn:
+        found = store.digests_of(conn, keys)
+        assert scans(conn, "inbox")[0] == 0 and scans(conn, "inbox")[1] >= 1
+        assert conn.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar() == "on"
+    assert found == {("https://e.example/hr", f"e{i}"): f"d{i}" for i in range(100, 300, 2)}

@@ -5,24 +5,36 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 
-from civicmoments.adapters.store.schema import inbox, journeys, outbox, timers
+from civicmoments.adapters.store.cases import CaseStore
+from civicmoments.adapters.store.payments import PaymentStore
+from civicmoments.adapters.store.schema import inbox, journeys, outbox, subscription_deliveries, timers
+from civicmoments.adapters.store.subscriptions import SubscriptionStore
 
+from ..conftest import make_app
 from .test_engine_flow import dispatch_only, job_ended, orgs  # noqa: F401 - orgs is a fixture
+
+BENCH_PACK = Path(__file__).resolve().parents[2] / "bench" / "pack"
 
 NOW = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
 
 
-def statements_during(engine, action) -> list[tuple[str, object]]:
-    """Every statement ``engine`` ran once (not as a batch of rows) while ``action()`` ran, with its parameters."""
-    seen: list[tuple[str, object]] = []
+def statements_during(engine, action) -> list[tuple[str, object, str | None]]:
+    """Every statement ``engine`` ran once (not as a batch of rows) while ``action()`` ran, with its
+    parameters and, on PostgreSQL, whether sequential scans were allowed when it ran."""
+    seen: list[tuple[str, object, str | None]] = []
 
-    def keep(_conn, _cursor, statement, parameters, _context, executemany) -> None:
-        if not executemany:
-            seen.append((statement, parameters))
+    def keep(conn, _cursor, statement, parameters, _context, executemany) -> None:
+        if executemany:
+            return
+        setting = None
+        if conn.dialect.name == "postgresql":
+            setting = conn.connection.dbapi_connection.execute("SHOW enable_seqscan").fetchone()[0]
+        seen.append((statement, parameters, setting))
 
     event.listen(engine, "before_cursor_execute", keep)
     try:
@@ -32,10 +44,12 @@ def statements_during(engine, action) -> list[tuple[str, object]]:
     return seen
 
 
-def plan(store, statement: str, parameters) -> str:
-    """The database's plan for ``statement`` with ``parameters``, as one line of text."""
+def plan(store, statement: str, parameters, seqscan: str | None = None) -> str:
+    """The database's plan for ``statement`` with ``parameters`` (on PostgreSQL with sequential scans
+    as they were when it ran), as one line of text."""
     with store.reader.connect() as conn:
         if store.pg:
+            conn.exec_driver_sql(f"SET LOCAL enable_seqscan = {seqscan or 'on'}")
             return " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
         return " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
 
@@ -73,8 +87,8 @@ def test_ending_a_journey_finds_its_effects_and_timers_by_journey_not_by_status(
         looks["events"] = [s for s in ran if re.match(r"SELECT count\(\*\).*FROM inbox.*seq IN", s[0], re.S)]
     assert all(looks.values()), {k: len(v) for k, v in looks.items()}
     for name, found in looks.items():
-        for statement, parameters in found:
-            how = plan(app.store, statement, parameters)
+        for statement, parameters, seqscan in found:
+            how = plan(app.store, statement, parameters, seqscan)
             assert not re.search(r"ix_(outbox|timers|inbox)_status", how), (name, how)
     plans = {name: plan(app.store, *found[0]) for name, found in looks.items()}
     assert "ix_outbox_journey" in plans["effects"]
@@ -84,6 +98,65 @@ def test_ending_a_journey_finds_its_effects_and_timers_by_journey_not_by_status(
     (j,) = app.store.journeys_for("ben")
     assert j.status.value == "cancelled"
     assert app.store.counts()["effects"] == {"cancelled": 1, "pending": 5000}
+
+
+def test_two_hundred_journeys_ended_in_one_batch_are_found_by_journey(db_url, clock):
+    """A batch that ends many journeys at once (a death, an objective reached, a report withdrawn)
+    cancels their pending effects and timers through the journey index, on both databases
+    (PostgreSQL's planner read the whole effect queue from about 50 journeys on)."""
+    app = make_app(db_url, clock, pack=BENCH_PACK)
+    try:
+        crowd_the_queue(app)
+        sender, _ = app.organisations.add("Bench", ["bench://load"], ["bench.*"])
+        app.intake.submit(sender, [{"specversion": "1.0", "type": "bench.case.opened", "source": "bench://load",
+                                    "id": f"t{i}", "subject": f"p{i}", "data": {"n": i}} for i in range(200)])
+        dispatch_only(app)
+        started = [j for i in range(200) for j in app.store.journeys_for(f"p{i}")]
+        assert len(started) == 200
+        for j in started:
+            assert app.store.request_cancel(j.id, "withdrawn", clock.now())
+        ran = statements_during(app.store.engine, lambda: dispatch_only(app))
+        cancels = [s for s in ran if re.match(r"UPDATE (outbox|timers) .*journey_id IN", s[0], re.S)]
+        assert {re.match(r"UPDATE (\w+)", s[0]).group(1) for s in cancels} == {"outbox", "timers"}
+        for statement, parameters, seqscan in cancels:
+            how = plan(app.store, statement, parameters, seqscan)
+            assert re.search(r"ix_(outbox|timers)_journey", how), how
+            assert not re.search(r"Seq Scan|ix_(outbox|timers)_status", how), how
+        assert app.store.counts()["effects"] == {"cancelled": 200, "pending": 5000}
+    finally:
+        app.store.close()
+
+
+def test_looks_by_key_elsewhere_follow_the_key_not_the_status(db_url, clock):
+    """The same kind of look outside the engine: a person's last resolved case in a queue, payments
+    moved by their numbers, and subscription deliveries leased by id."""
+    app = make_app(db_url, clock)
+    try:
+        store = app.store
+        cases, payments = CaseStore(store.engine, store.reader, store._engine_events), PaymentStore(store.engine,
+                                                                                                     store.reader)
+        subs = SubscriptionStore(store.engine, store.reader)
+        with store.engine.begin() as conn:
+            store.bulk.insert(conn, subscription_deliveries, [
+                {"subscription_id": "s", "event_seq": i, "status": "pending", "attempts": 0, "due_at": NOW}
+                for i in range(1, 4)])
+        looks = {
+            "case": (lambda: cases.latest_resolved("p1", "job-matching"), r"FROM cases", "ix_cases_person"),
+            "payments": (lambda: payments.set_status([1, 2, 3], "held", NOW, expect=["scheduled"]),
+                         r"UPDATE payments", r"PRIMARY KEY|payments_pkey"),
+            "lease": (lambda: subs.lease(NOW, 10), r"UPDATE subscription_deliveries",
+                      r"PRIMARY KEY|subscription_deliveries_pkey"),
+        }
+        for name, (action, pattern, index) in looks.items():
+            found = [s for s in statements_during(store.engine, action) + statements_during(store.reader, action)
+                     if re.search(pattern, s[0])]
+            assert found, name
+            for statement, parameters, seqscan in found:
+                how = plan(store, statement, parameters, seqscan)
+                assert not re.search(r"ix_\w*_(status|due)\w*|Seq Scan", how), (name, how)
+                assert re.search(index, how), (name, how)
+    finally:
+        app.store.close()
 
 
 @pytest.fixture
@@ -150,3 +223,15 @@ def test_intake_on_postgresql_looks_for_repeats_by_key_without_reading_the_inbox
         assert scans(conn, "inbox")[0] == 0 and scans(conn, "inbox")[1] >= 1
         assert conn.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar() == "on"
     assert found == {("https://e.example/hr", f"e{i}"): f"d{i}" for i in range(100, 300, 2)}
+
+
+def test_sequential_scans_are_as_they_were_after_a_block_that_raises(filled):
+    """An error raised in a ``by_key`` block, and handled inside the transaction, leaves sequential
+    scans as they were for the rest of it."""
+    from civicmoments.adapters.store.paths import by_key
+
+    with filled.engine.begin() as conn:
+        with pytest.raises(RuntimeError), by_key(conn):
+            assert conn.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar() == "off"
+            raise RuntimeError("a value the caller refuses")
+        assert conn.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar() == "on"

@@ -22,6 +22,8 @@ from sqlalchemy import JSON, Date, DateTime, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from .paths import by_key
+
 Convert = Callable[[Any], Any] | None
 
 
@@ -71,22 +73,6 @@ def _row_function(cols: tuple[str, ...], convs: Sequence[Convert]) -> Callable[[
             env[f"f{i}"] = conv
             parts.append(f"(None if (v{i} := r[{name!r}]) is None else f{i}(v{i}))")
     return eval(f"lambda r: ({', '.join(parts)},)", env)  # noqa: S307 - built from the table's own column names
-
-
-@contextlib.contextmanager
-def by_key(conn: Connection) -> Iterator[None]:
-    """On PostgreSQL, the statements run in the block find their rows through an index: for a
-    statement that joins arrays of keys (``unnest``) to a table. The planner takes any ``unnest``
-    for 100 rows, and a table without statistics yet (a new one, or one autovacuum has not
-    reached) for a few pages; it then reads the whole table into a hash for every batch, at a
-    cost that grows with the table (14 ms instead of 2.5 to move 200 journeys among 20,000; 30
-    ms instead of 1 to look for 200 events among 60,000). Sequential scans are set off for the
-    block and put back as they were for the rest of the transaction (a statement that fails
-    fails the transaction, and the setting ends with it)."""
-    was = conn.exec_driver_sql(
-        "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)").scalar()
-    yield
-    conn.exec_driver_sql("SELECT set_config('enable_seqscan', %s, true)", (was,))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ...domain.cases import Case, CaseStatus, Entry
 from ...domain.staff import Officer
 from ...engine.ports import StaleCaseError
+from .paths import unindexed
 from .schema import Time, case_timeline, cases, officer_tokens, officers
 
 ALL_STATUSES = [s.value for s in CaseStatus]
@@ -140,8 +141,9 @@ class CaseStore:
 
     def latest_resolved(self, person: str, queue: str) -> Case | None:
         with self.reader.connect() as conn:
-            r = conn.execute(select(cases).where(cases.c.person_id == person, cases.c.queue == queue,
-                                                 cases.c.status == CaseStatus.RESOLVED.value)
+            # By the person's index: the queue's indexes would walk every case of the queue (paths.py).
+            r = conn.execute(select(cases).where(cases.c.person_id == person, unindexed(cases.c.queue) == queue,
+                                                 unindexed(cases.c.status) == CaseStatus.RESOLVED.value)
                              .order_by(cases.c.resolved_at.desc()).limit(1)).first()
         return _case(r) if r else None
 

@@ -48,9 +48,10 @@ from ...engine.ports import (
     Verdict,
 )
 from . import migrate
-from .bulk import Bulk, Prepared, by_key
+from .bulk import Bulk, Prepared
 from .engine import json_value
 from .messages import cancel_pending
+from .paths import by_key, keyed_transaction, unindexed
 from .schema import (
     api_keys,
     deliveries,
@@ -126,15 +127,6 @@ def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]], size: in
     for a, bs in grouped.items():
         for part in chunks(sorted(bs), size):
             yield and_(first == a, second.in_(part))
-
-
-def unindexed(column):
-    """``column`` as a value no index is kept for: a condition on it then filters the rows another
-    condition found by key. Applied to a status, where the other condition names a few rows (by
-    their ids, their person or their journey): otherwise the planners (SQLite's always, PostgreSQL's
-    on a table without statistics yet) may walk the status index over every row with that status,
-    the whole queue when a large report waits, to find the few."""
-    return func.coalesce(column, "")
 
 
 _JOURNEYS_OF = (select(journeys).where(journeys.c.person == bindparam("person")).order_by(journeys.c.started_at)
@@ -381,6 +373,7 @@ class SqlStore:
                 ).scalars().all()
             if not parts:
                 return 0
+            keyed_transaction(conn)  # from here every statement names its rows (paths.py)
             events, active = self._take(conn, "parts", {"parts": list(parts)}, limit, fresh, claimed, chosen)
             if not events:
                 return 0
@@ -423,11 +416,12 @@ class SqlStore:
         if now != seen:
             raise StaleJourneyError("the active journeys of this batch's people changed under it")
 
-    def _pending(self, variant: str):
+    def _pending(self, variant: str, keyed: bool = False):
         """Pending events, in: every partition (``"all"``); the partitions a PostgreSQL worker has
         locked (``"parts"``: parameter ``parts``); this engine's share of them on SQLite
-        (``"share"``: partition % ``n`` = ``k``)."""
-        pending = inbox.c.status == EventStatus.PENDING
+        (``"share"``: partition % ``n`` = ``k``). ``keyed``: for a look whose other condition names
+        the rows (their people), with the status as a filter (``paths.unindexed``)."""
+        pending = (unindexed(inbox.c.status) if keyed else inbox.c.status) == EventStatus.PENDING
         if variant == "parts":
             return pending & inbox.c.partition.in_(bindparam("parts", expanding=True))
         if variant == "share":
@@ -473,11 +467,11 @@ class SqlStore:
         if name == "going":  # people: those of them with an active journey
             return select(journeys.c.person).where(journeys.c.person.in_(people), active)
         if name == "events":  # people, limit: their pending events, in order
-            # Read through the subject index. On SQLite the status is wrapped, or its planner walks
-            # every pending event in the status index (the whole queue, when a report of 10,000 is
-            # waiting) to find a batch's few hundred; PostgreSQL's needs the partitions locked.
-            still = pending if self.pg else unindexed(inbox.c.status) == EventStatus.PENDING
-            return self._event_columns().where(still, inbox.c.subject.in_(people)).order_by(inbox.c.seq).limit(limit)
+            # Read through the subject index, the status wrapped (paths.unindexed), or the planner
+            # walks every pending event in the status index (the whole queue, when a report of 10,000
+            # is waiting) to find a batch's few hundred; on PostgreSQL, of the partitions locked.
+            return self._event_columns().where(self._pending(variant, keyed=True), inbox.c.subject.in_(people)) \
+                .order_by(inbox.c.seq).limit(limit)
         if name == "active":  # people: their active journeys
             return select(journeys).where(journeys.c.person.in_(people), active)
         if name == "active_ids":  # people: (person, id) of their active journeys

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 
 from ...domain.subscriptions import Subscription
 from .bulk import Bulk
+from .paths import by_key, unindexed
 from .schema import inbox, subscription_deliveries, subscriptions
 from .sql import EventStatus, utc
 
@@ -124,18 +125,20 @@ class SubscriptionStore:
     def lease(self, now: datetime, limit: int, lease_seconds: float = 60.0) -> list[dict[str, Any]]:
         """Take due deliveries for ``lease_seconds``, with their events; oldest first per subscription."""
         d, i = subscription_deliveries, inbox
-        due = and_(d.c.status == "pending", d.c.due_at <= now,
-                   or_(d.c.leased_until.is_(None), d.c.leased_until < now))
+        free = or_(d.c.leased_until.is_(None), d.c.leased_until < now)
+        due = and_(d.c.status == "pending", d.c.due_at <= now, free)
         until = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
             ids = [r.id for r in conn.execute(select(d.c.id).where(due).order_by(d.c.id).limit(limit))]
             if not ids:
                 return []
-            conn.execute(update(d).where(d.c.id.in_(ids), due).values(leased_until=until))
-            rows = conn.execute(select(d.c.id, d.c.subscription_id, d.c.event_seq, d.c.attempts, i.c.source,
-                                       i.c.event_id, i.c.type, i.c.subject, i.c.time, i.c.data)
-                                .join(i, i.c.seq == d.c.event_seq)
-                                .where(d.c.id.in_(ids), d.c.leased_until == until).order_by(d.c.id)).all()
+            with by_key(conn):  # the rows just chosen, by id, still due; then their events (paths.py)
+                conn.execute(update(d).where(d.c.id.in_(ids), unindexed(d.c.status) == "pending", d.c.due_at <= now,
+                                             free).values(leased_until=until))
+                rows = conn.execute(select(d.c.id, d.c.subscription_id, d.c.event_seq, d.c.attempts, i.c.source,
+                                           i.c.event_id, i.c.type, i.c.subject, i.c.time, i.c.data)
+                                    .join(i, i.c.seq == d.c.event_seq)
+                                    .where(d.c.id.in_(ids), d.c.leased_until == until).order_by(d.c.id)).all()
         return [{**dict(r._mapping), "time": utc(r.time)} for r in rows]
 
     def settle(self, outcomes: Sequence[dict[str, Any]]) -> None:

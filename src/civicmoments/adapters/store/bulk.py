@@ -209,9 +209,7 @@ class Bulk:
         The rows of an ``UPDATE`` are expected to name each row once."""
         if prepared is None:
             return 0
-        if not prepared.by_key:
-            return conn.exec_driver_sql(prepared.sql, prepared.params).rowcount
-        with by_key(conn):
+        with by_key(conn) if prepared.by_key else contextlib.nullcontext():
             return conn.exec_driver_sql(prepared.sql, prepared.params).rowcount
 
     def insert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]],

@@ -235,3 +235,32 @@ def test_sequential_scans_are_as_they_were_after_a_block_that_raises(filled):
             assert conn.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar() == "off"
             raise RuntimeError("a value the caller refuses")
         assert conn.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar() == "on"
+
+
+def test_a_dispatched_batch_on_postgresql_reads_its_events_by_person_not_by_partition(filled):
+    """A worker's batch reads its people's pending events among the partitions it has locked: through
+    the subject index, with the partitions as a filter. By the partitions' index it read every event
+    ever received in them (an eighth of the inbox with 8 of 64 locked), however few were pending. A batch names 200 people, which
+    the planner takes for many more rows than 8 partitions."""
+    from civicmoments.adapters.store.paths import keyed_transaction
+
+    store = filled
+    parts = list(range(8))
+    people = [f"p{i}" for i in range(20_000) if i % 64 in parts][:200]
+    with store.engine.begin() as conn:
+        store.bulk.insert(conn, inbox, [
+            {"source": "https://e.example/hr", "event_id": f"n{i}", "type": "t", "subject": p,
+             "partition": int(p[1:]) % 64, "time": NOW, "data": {}, "digest": "-", "received_at": NOW,
+             "status": "pending", "process_count": 0} for i, p in enumerate(people)])
+
+    def take() -> None:
+        with store.engine.begin() as conn:
+            keyed_transaction(conn)
+            rows = conn.execute(store._read("events", "parts"), {"parts": parts, "people": people, "limit": 200}).all()
+            assert sorted(r.subject for r in rows) == sorted(people)
+
+    ran = statements_during(store.engine, take)
+    (read, values, seqscan) = next(s for s in ran if "ORDER BY inbox.seq" in s[0] and "inbox.data" in s[0])
+    shown = plan(store, read, values, seqscan)
+    assert "ix_inbox_subject" in shown, shown
+    assert "ix_inbox_status_partition_seq" not in shown, shown

@@ -27,9 +27,13 @@ from sqlalchemy.exc import DBAPIError
 
 
 def unindexed(column):
-    """``column`` as a value no index is kept for (``coalesce(column, '')``): a condition on it
-    then filters the rows that another condition found by key."""
-    return func.coalesce(column, "")
+    """``column`` as a value no index is kept for (``coalesce(column, '')``, or ``-1`` for a
+    number): a condition on it then filters the rows that another condition found by key."""
+    try:
+        numeric = issubclass(column.type.python_type, int | float)
+    except NotImplementedError:
+        numeric = False
+    return func.coalesce(column, -1 if numeric else "")
 
 
 OFF = "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"

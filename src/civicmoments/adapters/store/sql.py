@@ -429,10 +429,11 @@ class SqlStore:
         """Pending events, in: every partition (``"all"``); the partitions a PostgreSQL worker has
         locked (``"parts"``: parameter ``parts``); this engine's share of them on SQLite
         (``"share"``: partition % ``n`` = ``k``). ``keyed``: for a look whose other condition names
-        the rows (their people), with the status as a filter (``paths.unindexed``)."""
+        the rows (their people), with the status and the partitions as filters (``paths.unindexed``)."""
         pending = (unindexed(inbox.c.status) if keyed else inbox.c.status) == EventStatus.PENDING
-        if variant == "parts":
-            return pending & inbox.c.partition.in_(bindparam("parts", expanding=True))
+        if variant == "parts":  # keyed: the partitions filter too, or every event of the partitions is read
+            partition = unindexed(inbox.c.partition) if keyed else inbox.c.partition
+            return pending & partition.in_(bindparam("parts", expanding=True))
         if variant == "share":
             return pending & (inbox.c.partition % bindparam("n", type_=Integer) == bindparam("k", type_=Integer))
         return pending

@@ -56,7 +56,7 @@ def test_one_round_performs_the_effects_its_batch_queued_without_claiming_them(a
 
 
 def test_effects_handed_to_a_worker_that_stops_are_claimed_once_their_lease_runs_out(app):
-    handover = Handover(up_to=10, lease_seconds=30)
+    handover = Handover(up_to=10, lease_seconds=30, now=app.clock.now)
     assert queue(app, "p1", "j-p1:a", "j-p1:b", handover=handover) == 1
     assert [e.key for e in handover.effects] == ["j-p1:a", "j-p1:b"]
     assert {e.attempts for e in handover.effects} == {1}
@@ -72,7 +72,7 @@ def test_effects_handed_to_a_worker_that_stops_are_claimed_once_their_lease_runs
 
 
 def test_only_the_first_up_to_effects_are_handed_over_the_rest_wait_for_any_worker(app):
-    handover = Handover(up_to=2, lease_seconds=30)
+    handover = Handover(up_to=2, lease_seconds=30, now=app.clock.now)
     queue(app, "p1", "j-p1:a", "j-p1:b", "j-p1:c", handover=handover)
     assert [e.key for e in handover.effects] == ["j-p1:a", "j-p1:b"]
     assert {k: r.status for k, r in rows(app).items()} == {"j-p1:a": "inflight", "j-p1:b": "inflight",
@@ -82,11 +82,11 @@ def test_only_the_first_up_to_effects_are_handed_over_the_rest_wait_for_any_work
 
 
 def test_a_key_already_queued_is_not_handed_over_again(app):
-    first = Handover(up_to=10, lease_seconds=30)
+    first = Handover(up_to=10, lease_seconds=30, now=app.clock.now)
     queue(app, "p1", "j-p1:a", handover=first)
     app.effects.run_once(first.effects)
     assert rows(app)["j-p1:a"].status == "done"
-    again = Handover(up_to=10, lease_seconds=30)
+    again = Handover(up_to=10, lease_seconds=30, now=app.clock.now)
     # The same key twice in one batch, and one already done: only the new key is handed, once.
     queue(app, "p1", "j-p1:a", "j-p1:b", "j-p1:b", handover=again)
     assert [e.key for e in again.effects] == ["j-p1:b"]
@@ -94,7 +94,7 @@ def test_a_key_already_queued_is_not_handed_over_again(app):
 
 
 def test_nothing_is_handed_over_when_the_batch_rolls_back(app):
-    handover = Handover(up_to=10, lease_seconds=30)
+    handover = Handover(up_to=10, lease_seconds=30, now=app.clock.now)
     pending_event(app, "p1")
 
     def handler(events, _active):  # the effects are written first, then a timer the database refuses
@@ -105,3 +105,48 @@ def test_nothing_is_handed_over_when_the_batch_rolls_back(app):
     assert handover.effects == []
     assert rows(app) == {}
     assert [q["event_id"] for q in app.store.quarantined()][0].startswith("civic.test.nudged")
+
+
+def test_effects_already_due_are_not_starved_by_the_effects_each_round_queues(app):
+    """A retry that came due waits for no new work: every round keeps room in its effect batch for
+    effects already due (up to half of it), however many the round's own batch queues."""
+    size = app.effects.batch_size
+    queue(app, "old", "j-old:a", handover=None)  # due, waiting to be claimed (a retry come due, say)
+    for n in range(3):  # each round's batch queues a full effect batch of its own
+        for i in range(size):
+            app.store.publish("civic.test.nudged", f"p{n}-{i}", {}, app.clock.now())
+
+        def handler(events, _active):
+            return BatchResult(app.clock.now(), processed=[e.seq for e in events],
+                               effects=[effect(f"j-{e.subject}:a", e.subject) for e in events])
+
+        waiting = app.store.effects_due(app.clock.now(), size // 2)
+        handover = app.effects.handover(waiting)
+        assert handover.up_to == size - waiting >= size // 2
+        app.store.dispatch(size, handler, handover=handover)
+        app.effects.run_once(handover.effects)
+        if n == 0:
+            assert waiting == 1
+            assert rows(app, "j-old:a")["j-old:a"].status == "done", "the effect already due went in the first round"
+    assert sum(r.status == "pending" for r in rows(app).values()) <= 1  # each round claimed what waited
+
+
+def test_the_lease_of_effects_handed_over_runs_from_when_they_are_written(app):
+    """A batch worked out and then kept waiting for the write turn does not hand over effects whose
+    lease has already run down: the lease starts as the rows are written."""
+    written_at = app.clock.now() + timedelta(seconds=20)
+    handover = Handover(up_to=10, lease_seconds=30, now=lambda: written_at)
+    queue(app, "p1", "j-p1:a", handover=handover)
+    lease = rows(app, "j-p1:a")["j-p1:a"].lease_until
+    assert lease.replace(tzinfo=None) == (written_at + timedelta(seconds=30)).replace(tzinfo=None)
+
+
+def test_unindexed_refuses_a_column_with_no_neutral_value():
+    import pytest
+    from sqlalchemy import Boolean, Column, MetaData, Table
+
+    from civicmoments.adapters.store.paths import unindexed
+
+    flags = Table("flags", MetaData(), Column("on", Boolean))
+    with pytest.raises(TypeError, match="text or number"):
+        unindexed(flags.c.on)

@@ -30,11 +30,15 @@ class EffectRunner:
 
     allowance = None  # a providers.Allowance when the effects service has a rate limit
 
-    def handover(self) -> Handover | None:
-        """A ``Handover`` for a dispatch: the effects its batch queues, up to a batch of them,
-        come straight to this runner (``run_once(handed)``) with no claim of their own; ``None``
-        with an allowance, whose tokens every effect performed must take."""
-        return Handover(self.batch_size, self.lease_seconds) if self.allowance is None else None
+    def handover(self, waiting: int = 0) -> Handover | None:
+        """A ``Handover`` for a dispatch: the effects its batch queues come straight to this runner
+        (``run_once(handed)``) with no claim of their own, up to a batch less the room kept for
+        ``waiting`` effects already due (at most half a batch), which ``run_once`` claims in the
+        order they came due: new work never starves older. ``None`` with an allowance, whose
+        tokens every effect performed must take."""
+        if self.allowance is not None:
+            return None
+        return Handover(self.batch_size - min(waiting, self.batch_size // 2), self.lease_seconds, self.clock.now)
 
     def run_once(self, handed: Sequence[Effect] = ()) -> int:
         """Perform ``handed`` (effects already leased to this runner, see ``handover``) and claim
@@ -56,6 +60,7 @@ class EffectRunner:
             effects += claimed
         if not effects:
             return 0
+        effects.sort(key=lambda e: e.id)  # in the order they were queued, as a claim returns them
         by_kind: dict[str, list[Effect]] = defaultdict(list)
         for e in effects:
             by_kind[e.kind].append(e)

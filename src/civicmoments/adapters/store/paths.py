@@ -28,11 +28,15 @@ from sqlalchemy.exc import DBAPIError
 
 def unindexed(column):
     """``column`` as a value no index is kept for (``coalesce(column, '')``, or ``-1`` for a
-    number): a condition on it then filters the rows that another condition found by key."""
+    number): a condition on it then filters the rows that another condition found by key.
+    Raises ``TypeError`` for a column of any other type (a flag, a date), which has no such value."""
     try:
-        numeric = issubclass(column.type.python_type, int | float)
+        kind = column.type.python_type
     except NotImplementedError:
-        numeric = False
+        kind = str
+    if not issubclass(kind, str | int | float) or kind is bool:
+        raise TypeError(f"unindexed() takes a text or number column, not {column.type} ({column})")
+    numeric = not issubclass(kind, str)
     return func.coalesce(column, -1 if numeric else "")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -493,6 +494,8 @@ class SqlStore:
         if name == "processed":  # seqs, now: mark them processed
             return update(inbox).where(inbox.c.seq.in_(bindparam("seqs", expanding=True))).values(
                 status=EventStatus.PROCESSED, processed_at=at, process_count=inbox.c.process_count + 1, error=None)
+        if name == "due":  # now, limit: effects due and waiting to be claimed, counted up to the limit
+            return select(func.count()).select_from(self._first(self._due(at), limit).subquery())
         if name == "in_hand":  # now, limit: effects due and in flight, each counted up to the limit
             counts = [select(func.count()).select_from(self._first(c, limit).subquery()).scalar_subquery()
                       for c in (self._due(at), outbox.c.status == EffectStatus.INFLIGHT)]
@@ -670,6 +673,7 @@ class SqlStore:
         handed: list[dict[str, Any]] = []
         if handover is not None and handover.up_to > 0 and effects:
             # Not those of a journey the batch ends: they stay pending, to be cancelled with it.
+            # The lease is set again as the rows are written (``_hand_over``): it runs from then.
             lease, ending = b.now + timedelta(seconds=handover.lease_seconds), set(b.halted)
             rest = []
             for row in effects:
@@ -702,7 +706,7 @@ class SqlStore:
         if changed != len(b.updated_journeys):
             raise StaleJourneyError(f"{len(b.updated_journeys) - changed} journeys changed under this batch")
         self.bulk.run(conn, steps)
-        taken = self._hand_over(conn, b, handed)
+        taken = self._hand_over(conn, b, handed, handover)
         self.bulk.run(conn, effects)
         self.bulk.run(conn, due)
         if effects is not None and self.pg:
@@ -732,14 +736,18 @@ class SqlStore:
             )
         return taken
 
-    def _hand_over(self, conn: Connection, b: BatchResult, handed: Prepared | None) -> list[Effect]:
+    def _hand_over(self, conn: Connection, b: BatchResult, handed: Prepared | None,
+                   handover: Handover | None) -> list[Effect]:
         """Insert the effects handed over (``handed``: the in-flight rows of ``_prepare_batch``) and
         return them as claimed ``Effect`` rows, each with its id, attempt 1 and its payload as
-        stored (parsed back from the JSON text written, as a claim reads it). A key already in the
-        outbox is neither written nor handed over. On SQLite, the batch holds the only write
-        transaction, so the rows with an id above the highest before it are this insert's."""
-        if handed is None:
+        stored (parsed back from the JSON text written, as a claim reads it). Their lease runs from
+        now (``handover.now``), not from when the batch was worked out: on SQLite the write turn
+        may have been waited for. A key already in the outbox is neither written nor handed over.
+        On SQLite, the batch holds the only write transaction, so the rows with an id above the
+        highest before it are this insert's."""
+        if handed is None or handover is None:
             return []
+        handed = self._leased(handed, handover)
         if self.pg:
             ids = {key: id_ for id_, key in conn.exec_driver_sql(handed.sql, handed.params).all()}
             keys, payloads = (handed.params[handed.columns.index(c)] for c in ("key", "payload"))
@@ -758,6 +766,17 @@ class SqlStore:
                                   payload=json_value(text), max_attempts=e.max_attempts,
                                   backoff_seconds=e.backoff_seconds, id=id_, attempts=1))
         return out
+
+    def _leased(self, handed: Prepared, handover: Handover) -> Prepared:
+        """``handed`` with each row's ``lease_until`` set to ``handover.now()`` plus its lease."""
+        lease = handover.now() + timedelta(seconds=handover.lease_seconds)
+        value = lease if self.pg else self.bulk.tuples(outbox, ("lease_until",), [{"lease_until": lease}])[0][0]
+        at = handed.columns.index("lease_until")
+        if self.pg:  # one array per column
+            params = tuple([value] * len(col) if i == at else col for i, col in enumerate(handed.params))
+        else:
+            params = [row[:at] + (value,) + row[at + 1:] for row in handed.params]
+        return replace(handed, params=params)
 
     # -- timers --------------------------------------------------------------------
     def fire_due_timers(self, now: datetime, limit: int = 1000) -> int:
@@ -829,6 +848,14 @@ class SqlStore:
         with self.reader.connect() as conn:
             self._walk_index(conn)
             return min(up_to, conn.execute(self._read("in_hand"), {"now": now, "limit": up_to}).scalar())
+
+    def effects_due(self, now: datetime, up_to: int) -> int:
+        """How many pending effects are due by ``now`` (UTC) and waiting to be claimed (retries
+        come due, those a batch queued beyond its handover), counted up to ``up_to``: the room a
+        worker's next effect batch keeps for them (``EffectRunner.handover``)."""
+        with self.reader.connect() as conn:
+            self._walk_index(conn)
+            return conn.execute(self._read("due"), {"now": now, "limit": up_to}).scalar()
 
     def _claimable_looks(self, at) -> list:
         return [self._first(self._due(at), 1), self._first(self._expired(at), 1)]

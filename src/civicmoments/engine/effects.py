@@ -30,22 +30,22 @@ class EffectRunner:
 
     allowance = None  # a providers.Allowance when the effects service has a rate limit
 
-    def handover(self, waiting: int = 0) -> Handover | None:
-        """A ``Handover`` for a dispatch: the effects its batch queues come straight to this runner
-        (``run_once(handed)``) with no claim of their own, up to a batch less the room kept for
-        ``waiting`` effects already due (at most half a batch), which ``run_once`` claims in the
-        order they came due: new work never starves older. ``None`` with an allowance, whose
-        tokens every effect performed must take."""
+    def handover(self) -> Handover | None:
+        """A ``Handover`` for a dispatch: the effects its batch queues, up to a batch of them, come
+        straight to this runner (``run_once(handed)``) with no claim of their own; ``None`` with an
+        allowance, whose tokens every effect performed must take."""
         if self.allowance is not None:
             return None
-        return Handover(self.batch_size - min(waiting, self.batch_size // 2), self.lease_seconds, self.clock.now)
+        return Handover(self.batch_size, self.lease_seconds, self.clock.now)
 
     def run_once(self, handed: Sequence[Effect] = ()) -> int:
-        """Perform ``handed`` (effects already leased to this runner, see ``handover``) and claim
-        more, up to one batch, when any are waiting; settle them together. Returns how many effects
-        were performed. With an allowance, tokens are taken only when effects are waiting, a batch
-        is no larger than the tokens taken, and the tokens a smaller claim left unused are given back."""
-        limit = self.batch_size - len(handed)
+        """Perform ``handed`` (effects already leased to this runner, see ``handover``) and those
+        waiting, claimed earliest due first: up to a batch in all, and never fewer than half a batch
+        of those waiting beside what was handed, so the effects each round hands over never starve
+        a retry come due. Settle them together; returns how many effects were performed. With an
+        allowance, tokens are taken only when effects are waiting, a batch is no larger than the
+        tokens taken, and the tokens a smaller claim left unused are given back."""
+        limit = max(self.batch_size - len(handed), self.batch_size // 2 if handed else 0)
         if limit > 0 and self.allowance is not None:  # (an allowance hands nothing over)
             if not self.store.effects_waiting(self.clock.now()):
                 return 0

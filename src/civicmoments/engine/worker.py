@@ -72,10 +72,7 @@ class Worker:
         """One round: due timers, a batch of events, a batch of effects, and (``messages``) a batch of
         messages. Returns how much was done (0: nothing was waiting)."""
         done = 0
-        # The batch's effects come straight to this round's effect batch, which keeps room for those already due.
-        handover = None
-        if self.effects.allowance is None:
-            handover = self.effects.handover(self.store.effects_due(self.clock.now(), self.effects.batch_size // 2))
+        handover = self.effects.handover()  # the batch's effects come straight to this round's effect batch
         try:
             done += self.store.fire_due_timers(self.clock.now())
             if self.one_at_a_time > 0:

@@ -494,8 +494,6 @@ class SqlStore:
         if name == "processed":  # seqs, now: mark them processed
             return update(inbox).where(inbox.c.seq.in_(bindparam("seqs", expanding=True))).values(
                 status=EventStatus.PROCESSED, processed_at=at, process_count=inbox.c.process_count + 1, error=None)
-        if name == "due":  # now, limit: effects due and waiting to be claimed, counted up to the limit
-            return select(func.count()).select_from(self._first(self._due(at), limit).subquery())
         if name == "in_hand":  # now, limit: effects due and in flight, each counted up to the limit
             counts = [select(func.count()).select_from(self._first(c, limit).subquery()).scalar_subquery()
                       for c in (self._due(at), outbox.c.status == EffectStatus.INFLIGHT)]
@@ -848,14 +846,6 @@ class SqlStore:
         with self.reader.connect() as conn:
             self._walk_index(conn)
             return min(up_to, conn.execute(self._read("in_hand"), {"now": now, "limit": up_to}).scalar())
-
-    def effects_due(self, now: datetime, up_to: int) -> int:
-        """How many pending effects are due by ``now`` (UTC) and waiting to be claimed (retries
-        come due, those a batch queued beyond its handover), counted up to ``up_to``: the room a
-        worker's next effect batch keeps for them (``EffectRunner.handover``)."""
-        with self.reader.connect() as conn:
-            self._walk_index(conn)
-            return conn.execute(self._read("due"), {"now": now, "limit": up_to}).scalar()
 
     def _claimable_looks(self, at) -> list:
         return [self._first(self._due(at), 1), self._first(self._expired(at), 1)]

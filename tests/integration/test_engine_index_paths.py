@@ -264,3 +264,16 @@ def test_a_dispatched_batch_on_postgresql_reads_its_events_by_person_not_by_part
     shown = plan(store, read, values, seqscan)
     assert "ix_inbox_subject" in shown, shown
     assert "ix_inbox_status_partition_seq" not in shown, shown
+
+
+def test_unindexed_refuses_a_column_with_no_neutral_value():
+    """A text column is filled with '', a number with -1; a flag or a date has no such value."""
+    from sqlalchemy import Boolean, Column, Date, MetaData, Table
+
+    from civicmoments.adapters.store.paths import unindexed
+
+    table = Table("t", MetaData(), Column("on", Boolean), Column("day", Date))
+    for column in (table.c.on, table.c.day):
+        with pytest.raises(TypeError, match="text or number"):
+            unindexed(column)
+    assert "coalesce(inbox.partition" in str(unindexed(inbox.c.partition)).lower()

@@ -147,11 +147,11 @@ def test_an_engine_thread_killed_on_purpose_is_restarted_and_healthz_says_so(run
     real = app.store.dispatch
     kills = {"left": 1}
 
-    def dispatch_then_die(*args, **kwargs):
+    def dispatch_then_die(limit, handler, fresh=None):
         if kills["left"]:
             kills["left"] -= 1
             raise Killed()
-        return real(*args, **kwargs)
+        return real(limit, handler, fresh)
 
     app.store.dispatch = dispatch_then_die
     app.start_engine().start()

@@ -7,13 +7,13 @@ keeps failing, or fails for good, is dead-lettered and its journey hears about i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from ..domain.clock import Clock
 from ..domain.moments import RESULT_KINDS
 from ..logs import get
-from .ports import Effect, EffectProvider, EffectResult, Handover, NoTelemetry, Settlement, Telemetry
+from .ports import Effect, EffectProvider, EffectResult, NoTelemetry, Settlement, Telemetry
 
 log = get("civic.effects")
 _RESULT_KINDS = {k.value for k in RESULT_KINDS}
@@ -30,37 +30,22 @@ class EffectRunner:
 
     allowance = None  # a providers.Allowance when the effects service has a rate limit
 
-    def handover(self) -> Handover | None:
-        """A ``Handover`` for a dispatch: the effects its batch queues, up to a batch of them, come
-        straight to this runner (``run_once(handed)``) with no claim of their own; ``None`` with an
-        allowance, whose tokens every effect performed must take."""
+    def run_once(self) -> int:
+        """Claim and perform one batch; returns how many effects were claimed. With an allowance,
+        tokens are taken only when effects are waiting, a batch is no larger than the tokens taken,
+        and the tokens a smaller claim left unused are given back."""
+        limit = self.batch_size
         if self.allowance is not None:
-            return None
-        return Handover(self.batch_size, self.lease_seconds, self.clock.now)
-
-    def run_once(self, handed: Sequence[Effect] = ()) -> int:
-        """Perform ``handed`` (effects already leased to this runner, see ``handover``) and those
-        waiting, claimed earliest due first: up to a batch in all, and never fewer than half a batch
-        of those waiting beside what was handed, so the effects each round hands over never starve
-        a retry come due. Settle them together; returns how many effects were performed. With an
-        allowance, tokens are taken only when effects are waiting, a batch is no larger than the
-        tokens taken, and the tokens a smaller claim left unused are given back."""
-        limit = max(self.batch_size - len(handed), self.batch_size // 2 if handed else 0)
-        if limit > 0 and self.allowance is not None:  # (an allowance hands nothing over)
             if not self.store.effects_waiting(self.clock.now()):
                 return 0
-            limit = self.allowance.take(limit)
-        elif handed and limit > 0 and not self.store.effects_waiting(self.clock.now()):
-            limit = 0  # nothing else waits: no claim
-        effects = list(handed)
-        if limit > 0:
-            claimed = self.store.claim_effects(self.clock.now(), limit, self.lease_seconds)
-            if self.allowance is not None:
-                self.allowance.give_back(limit - len(claimed))
-            effects += claimed
+            limit = self.allowance.take(self.batch_size)
+            if limit == 0:
+                return 0
+        effects = self.store.claim_effects(self.clock.now(), limit, self.lease_seconds)
+        if self.allowance is not None:
+            self.allowance.give_back(limit - len(effects))
         if not effects:
             return 0
-        effects.sort(key=lambda e: e.id)  # in the order they were queued, as a claim returns them
         by_kind: dict[str, list[Effect]] = defaultdict(list)
         for e in effects:
             by_kind[e.kind].append(e)

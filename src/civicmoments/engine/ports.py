@@ -44,21 +44,6 @@ class BatchResult:
 BatchHandler = Callable[[list[LifeEvent], dict[str, list[Journey]]], BatchResult]
 
 
-@dataclass
-class Handover:
-    """The effects a dispatched batch hands straight to the worker that dispatched it: the first
-    ``up_to`` it queues are written in flight, leased for ``lease_seconds`` from ``now()`` (UTC)
-    as they are written, attempted once (``attempts`` 1), and put in ``effects`` once the batch
-    has committed, so the worker performs them in the same round with no claim of its own. If
-    the worker stops first, the lease runs out and any worker claims them, as any effect whose
-    worker stopped."""
-
-    up_to: int
-    lease_seconds: float
-    now: Callable[[], datetime]
-    effects: list[Effect] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class Effect(PerformEffect):
     """An outbox row claimed by an effect worker: the command, its row and its attempt number."""
@@ -107,8 +92,7 @@ class Settlement:
 
 class Store(Protocol):
     def accept(self, events: Sequence[dict[str, Any]], now: datetime) -> list[str]: ...
-    def dispatch(self, limit: int, handler: BatchHandler, fresh: int | None = None,
-                 handover: Handover | None = None) -> int: ...
+    def dispatch(self, limit: int, handler: BatchHandler, fresh: int | None = None) -> int: ...
     def effects_in_hand(self, now: datetime, up_to: int) -> int: ...
     def effects_waiting(self, now: datetime) -> bool: ...
     def fire_due_timers(self, now: datetime, limit: int) -> int: ...

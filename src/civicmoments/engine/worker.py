@@ -72,22 +72,21 @@ class Worker:
         """One round: due timers, a batch of events, a batch of effects, and (``messages``) a batch of
         messages. Returns how much was done (0: nothing was waiting)."""
         done = 0
-        handover = self.effects.handover()  # the batch's effects come straight to this round's effect batch
         try:
             done += self.store.fire_due_timers(self.clock.now())
             if self.one_at_a_time > 0:
-                n = self.store.dispatch(1, self.dispatcher.handle, handover=handover)
+                n = self.store.dispatch(1, self.dispatcher.handle)
                 self.one_at_a_time = self.one_at_a_time - 1 if n else 0
                 done += n
             else:
-                done += self.store.dispatch(self.batch_size, self.dispatcher.handle, self.fresh(), handover)
+                done += self.store.dispatch(self.batch_size, self.dispatcher.handle, self.fresh())
         except StaleJourneyError as exc:
             log.warning("batch rolled back, will retry", reason=str(exc))
         except BatchFailedError as exc:
             log.error("batch failed, dispatching one event at a time", error=str(exc),
                       cause=type(exc.__cause__).__name__)
             self.one_at_a_time = self.batch_size
-        done += self.effects.run_once(handover.effects if handover is not None else ())
+        done += self.effects.run_once()
         if self.messenger is not None and messages:
             done += self.messenger.run_once()
         return done

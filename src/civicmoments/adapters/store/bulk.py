@@ -86,7 +86,6 @@ class Prepared:
     sql: str
     params: list[tuple] | tuple[list, ...]
     by_key: bool = False  # a PostgreSQL UPDATE joined to arrays of keys: run in ``by_key``
-    columns: tuple[str, ...] = ()  # an INSERT's columns, in the order of each row's values
 
 
 # PostgreSQL column types an array parameter can carry as they are (sent in binary, ``%b``),
@@ -152,21 +151,18 @@ class Bulk:
             row = self._rows[key] = _row_function(cols, self._convert(table, cols))
         return [row(r) for r in rows]
 
-    def prepare(self, table: Table, rows: Sequence[dict[str, Any]], ignore_conflicts: bool = False,
-                returning: Sequence[str] = ()) -> Prepared | None:
-        """The ``INSERT`` of ``rows`` (dicts with the same keys), converted now; ``None`` for no rows.
-        ``returning``: columns of the rows written to read back (``RETURNING``; a statement that
-        runs once per row, on SQLite, cannot)."""
+    def prepare(self, table: Table, rows: Sequence[dict[str, Any]], ignore_conflicts: bool = False
+                ) -> Prepared | None:
+        """The ``INSERT`` of ``rows`` (dicts with the same keys), converted now; ``None`` for no rows."""
         if not rows:
             return None
         cols = tuple(rows[0])
-        return self.prepare_tuples(table, cols, self.tuples(table, cols, rows), ignore_conflicts, returning)
+        return self.prepare_tuples(table, cols, self.tuples(table, cols, rows), ignore_conflicts)
 
     def prepare_tuples(self, table: Table, cols: tuple[str, ...], values: list[tuple],
-                       ignore_conflicts: bool = False, returning: Sequence[str] = ()) -> Prepared | None:
+                       ignore_conflicts: bool = False) -> Prepared | None:
         """The ``INSERT`` of rows already converted by ``tuples`` (some of them, say, chosen once a
-        transaction has begun); ``None`` for no rows. Raises ``ValueError`` for ``returning`` where
-        the statement runs once per row."""
+        transaction has begun); ``None`` for no rows."""
         if not values:
             return None
         names = ", ".join(f'"{c}"' for c in cols)
@@ -183,11 +179,7 @@ class Bulk:
             params = values
         if ignore_conflicts:
             sql += " ON CONFLICT DO NOTHING"
-        if returning:
-            if arrays is None:
-                raise ValueError(f"an INSERT into {table.name} runs once per row here: it cannot return its rows")
-            sql += f" RETURNING {', '.join(f'{chr(34)}{c}{chr(34)}' for c in returning)}"
-        return Prepared(sql, params, columns=cols)
+        return Prepared(sql, params)
 
     def prepare_update(self, table: Table, set_cols: Sequence[str], where_cols: Sequence[str],
                        rows: Sequence[dict[str, Any]], extra_set: str = "", extra_where: str = ""

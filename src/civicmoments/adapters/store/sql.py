@@ -9,7 +9,6 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -44,7 +43,6 @@ from ...engine.ports import (
     BatchHandler,
     BatchResult,
     Effect,
-    Handover,
     Settlement,
     StaleJourneyError,
     Verdict,
@@ -268,11 +266,8 @@ class SqlStore:
         with self.reader.connect() as conn:
             return bool(conn.execute(self._read("work_due"), {"now": now}).scalar())
 
-    def dispatch(self, limit: int, handler: BatchHandler, fresh: int | None = None,
-                 handover: Handover | None = None) -> int:
+    def dispatch(self, limit: int, handler: BatchHandler, fresh: int | None = None) -> int:
         """Claim pending events (ordered per person), run the handler, write it all at once.
-        With a ``handover``, the first effects the batch queues are written in flight and handed
-        to the caller (see ``Handover``) once the batch has committed.
 
         People are taken in two lanes, and each person's pending events always in the order they
         came (``seq``), so a person's later event never overtakes an earlier one:
@@ -293,7 +288,7 @@ class SqlStore:
         claimed: list[int] = []
         chosen: list[str] = []
         try:
-            return self._dispatch(limit, handler, claimed, fresh, chosen, handover)
+            return self._dispatch(limit, handler, claimed, fresh, chosen)
         except Exception as exc:
             if is_transient(exc):
                 raise
@@ -352,10 +347,9 @@ class SqlStore:
         return len(bad)
 
     def _dispatch(self, limit: int, handler: BatchHandler, claimed: list[int], fresh: int | None,
-                  chosen: list[str], handover: Handover | None = None) -> int:
+                  chosen: list[str]) -> int:
         if not self.pg:
-            return self._dispatch_sqlite(limit, handler, claimed, fresh, chosen, handover)
-        handed: list[Effect] = []
+            return self._dispatch_sqlite(limit, handler, claimed, fresh, chosen)
         with self.engine.begin() as conn:
             pending = inbox.c.status == EventStatus.PENDING
             # Lock whole partitions: a person's events are only ever in one worker's hands.
@@ -384,13 +378,11 @@ class SqlStore:
             if not events:
                 return 0
             result = handler(events, active)
-            handed = self._write_batch(conn, result, None, handover)
-        if handover is not None:  # committed: the effects are the caller's
-            handover.effects.extend(handed)
-        return len(events)
+            self._write_batch(conn, result)
+            return len(events)
 
     def _dispatch_sqlite(self, limit: int, handler: BatchHandler, claimed: list[int], fresh: int | None,
-                         chosen: list[str], handover: Handover | None = None) -> int:
+                         chosen: list[str]) -> int:
         """SQLite has one writer for the whole database, so intake waits for as long as a batch holds
         the write lock. The batch is therefore read in a read transaction and worked out with no
         lock held; the write transaction then checks that nothing it read has moved (its events
@@ -407,12 +399,10 @@ class SqlStore:
             return 0
         seen = {p: {j.id for j in js} for p, js in active.items()}
         result = handler(events, active)
-        prepared = self._prepare_batch(result, handover)  # before the write lock: its turn is spent writing
+        prepared = self._prepare_batch(result)  # before the write lock: its turn is spent writing
         with self.engine.begin() as conn:
             self._check_unmoved(conn, [e.seq for e in events], seen)
-            handed = self._write_batch(conn, result, prepared, handover)
-        if handover is not None:  # committed: the effects are the caller's
-            handover.effects.extend(handed)
+            self._write_batch(conn, result, prepared)
         return len(events)
 
     def _check_unmoved(self, conn: Connection, seqs: list[int], seen: dict[str, set[str]]) -> None:
@@ -618,10 +608,9 @@ class SqlStore:
             state=r.state,
         )
 
-    def _prepare_batch(self, b: BatchResult, handover: Handover | None = None) -> list[Prepared | None]:
+    def _prepare_batch(self, b: BatchResult) -> list[Prepared | None]:
         """A batch's inserts and journey updates with their rows converted (states and payloads
-        as JSON text): journeys started, journeys moved on, timeline, effects handed over (the
-        first ``handover.up_to``, in flight under a lease), the other effects, timers."""
+        as JSON text): journeys started, journeys moved on, timeline, effects, timers."""
         started = [
             {
                 "id": j.id,
@@ -668,43 +657,25 @@ class SqlStore:
              "status": "pending"}
             for t in b.timers
         ]
-        handed: list[dict[str, Any]] = []
-        if handover is not None and handover.up_to > 0 and effects:
-            # Not those of a journey the batch ends: they stay pending, to be cancelled with it.
-            # The lease is set again as the rows are written (``_hand_over``): it runs from then.
-            lease, ending = b.now + timedelta(seconds=handover.lease_seconds), set(b.halted)
-            rest = []
-            for row in effects:
-                if len(handed) < handover.up_to and row["journey_id"] not in ending:
-                    handed.append({**row, "status": EffectStatus.INFLIGHT, "attempts": 1, "lease_until": lease})
-                else:
-                    rest.append(row)
-            effects = rest
         return [
             self.bulk.prepare(journeys, started),
             self.bulk.prepare_update(journeys, ("status", "state", "updated_at"), ("id", "version"), moved,
                                      extra_set='"version" = "version" + 1'),
             self.bulk.prepare(timeline, steps),
-            # On PostgreSQL the ids of the rows written come back (a key already queued is not handed over).
-            self.bulk.prepare(outbox, handed, ignore_conflicts=True, returning=("id", "key") if self.pg else ()),
             self.bulk.prepare(outbox, effects, ignore_conflicts=True),
             self.bulk.prepare(timers, due, ignore_conflicts=True),
         ]
 
-    def _write_batch(self, conn: Connection, b: BatchResult, prepared: list[Prepared | None] | None = None,
-                     handover: Handover | None = None) -> list[Effect]:
+    def _write_batch(self, conn: Connection, b: BatchResult, prepared: list[Prepared | None] | None = None) -> None:
         """Write a worked-out batch in ``conn``'s transaction (``prepared``: its ``_prepare_batch``,
-        made before the transaction began, with the same ``handover``). Returns the effects handed
-        over (written in flight by this transaction: none of a key already queued). Raises
-        ``StaleJourneyError`` if a journey's version moved since it was read."""
-        started, moved, steps, handed, effects, due = (prepared if prepared is not None
-                                                       else self._prepare_batch(b, handover))
+        made before the transaction began). Raises ``StaleJourneyError`` if a journey's version
+        moved since it was read."""
+        started, moved, steps, effects, due = prepared if prepared is not None else self._prepare_batch(b)
         self.bulk.run(conn, started)
         changed = self.bulk.run(conn, moved)
         if changed != len(b.updated_journeys):
             raise StaleJourneyError(f"{len(b.updated_journeys) - changed} journeys changed under this batch")
         self.bulk.run(conn, steps)
-        taken = self._hand_over(conn, b, handed, handover)
         self.bulk.run(conn, effects)
         self.bulk.run(conn, due)
         if effects is not None and self.pg:
@@ -732,49 +703,6 @@ class SqlStore:
                 .values(status=EventStatus.QUARANTINED, error=bindparam("q_error")),
                 [{"q_seq": s, "q_error": reason} for s, reason in b.quarantined],
             )
-        return taken
-
-    def _hand_over(self, conn: Connection, b: BatchResult, handed: Prepared | None,
-                   handover: Handover | None) -> list[Effect]:
-        """Insert the effects handed over (``handed``: the in-flight rows of ``_prepare_batch``) and
-        return them as claimed ``Effect`` rows, each with its id, attempt 1 and its payload as
-        stored (parsed back from the JSON text written, as a claim reads it). Their lease runs from
-        now (``handover.now``), not from when the batch was worked out: on SQLite the write turn
-        may have been waited for. A key already in the outbox is neither written nor handed over.
-        On SQLite, the batch holds the only write transaction, so the rows with an id above the
-        highest before it are this insert's."""
-        if handed is None or handover is None:
-            return []
-        handed = self._leased(handed, handover)
-        if self.pg:
-            ids = {key: id_ for id_, key in conn.exec_driver_sql(handed.sql, handed.params).all()}
-            keys, payloads = (handed.params[handed.columns.index(c)] for c in ("key", "payload"))
-        else:
-            before = conn.exec_driver_sql("SELECT max(id) FROM outbox").scalar() or 0
-            self.bulk.run(conn, handed)
-            ids = dict(conn.exec_driver_sql("SELECT key, id FROM outbox WHERE id > ?", (before,)).all())
-            keys, payloads = ([row[handed.columns.index(c)] for row in handed.params] for c in ("key", "payload"))
-        queued = {e.key: e for e in reversed(b.effects)}  # the first of a key queued twice
-        out = []
-        for key, text in zip(keys, payloads, strict=True):
-            id_ = ids.pop(key, None)  # popped: a key queued twice in one batch is written and handed once
-            if id_ is not None:
-                e = queued[key]
-                out.append(Effect(key=key, journey=e.journey, person=e.person, step=e.step, kind=e.kind,
-                                  payload=json_value(text), max_attempts=e.max_attempts,
-                                  backoff_seconds=e.backoff_seconds, id=id_, attempts=1))
-        return out
-
-    def _leased(self, handed: Prepared, handover: Handover) -> Prepared:
-        """``handed`` with each row's ``lease_until`` set to ``handover.now()`` plus its lease."""
-        lease = handover.now() + timedelta(seconds=handover.lease_seconds)
-        value = lease if self.pg else self.bulk.tuples(outbox, ("lease_until",), [{"lease_until": lease}])[0][0]
-        at = handed.columns.index("lease_until")
-        if self.pg:  # one array per column
-            params = tuple([value] * len(col) if i == at else col for i, col in enumerate(handed.params))
-        else:
-            params = [row[:at] + (value,) + row[at + 1:] for row in handed.params]
-        return replace(handed, params=params)
 
     # -- timers --------------------------------------------------------------------
     def fire_due_timers(self, now: datetime, limit: int = 1000) -> int:

@@ -1,7 +1,6 @@
 """Idle workers wake on new work: PostgreSQL ``LISTEN``/``NOTIFY`` instead of polling.
 
-Every transaction that adds inbox events, or outbox effects for any worker to claim (not those
-a batch hands to the worker that dispatched it), sends ``NOTIFY civic_work``
+Every transaction that adds inbox events or outbox effects sends ``NOTIFY civic_work``
 (``SqlStore._insert_ignore``; PostgreSQL delivers it at commit, once per transaction). An idle
 worker waits on its own listening connection for up to ``timeout`` seconds and wakes as soon as
 a notification arrives, so new work is picked up at once by every process, on any machine,

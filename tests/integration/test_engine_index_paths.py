@@ -240,8 +240,8 @@ def test_sequential_scans_are_as_they_were_after_a_block_that_raises(filled):
 def test_a_dispatched_batch_on_postgresql_reads_its_events_by_person_not_by_partition(filled):
     """A worker's batch reads its people's pending events among the partitions it has locked: through
     the subject index, with the partitions as a filter. By the partitions' index it read every event
-    ever received in them (an eighth of the inbox with 8 of 64 locked), however few were pending. A batch names 200 people, which
-    the planner takes for many more rows than 8 partitions."""
+    ever received in them (an eighth of the inbox with 8 of 64 locked), however few were pending:
+    without statistics, the planner takes a batch's 200 people for more rows than 8 partitions."""
     from civicmoments.adapters.store.paths import keyed_transaction
 
     store = filled

@@ -32,12 +32,11 @@ def unindexed(column):
     Raises ``TypeError`` for a column of any other type (a flag, a date), which has no such value."""
     try:
         kind = column.type.python_type
-    except NotImplementedError:
-        kind = str
-    if not issubclass(kind, str | int | float) or kind is bool:
+    except NotImplementedError:  # a type that names no Python type has no neutral value we know
+        kind = None
+    if kind is None or kind is bool or not issubclass(kind, str | int | float):
         raise TypeError(f"unindexed() takes a text or number column, not {column.type} ({column})")
-    numeric = not issubclass(kind, str)
-    return func.coalesce(column, -1 if numeric else "")
+    return func.coalesce(column, "" if issubclass(kind, str) else -1)
 
 
 OFF = "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"

@@ -263,7 +263,7 @@ def test_a_dispatched_batch_on_postgresql_reads_its_events_by_person_not_by_part
     (read, values, seqscan) = next(s for s in ran if "ORDER BY inbox.seq" in s[0] and "inbox.data" in s[0])
     shown = plan(store, read, values, seqscan)
     assert "ix_inbox_subject" in shown, shown
-    assert "ix_inbox_status_partition_seq" not in shown, shown
+    assert "ix_inbox_pending_partition_seq" not in shown, shown
 
 
 def test_unindexed_refuses_a_column_with_no_neutral_value():
@@ -277,3 +277,73 @@ def test_unindexed_refuses_a_column_with_no_neutral_value():
         with pytest.raises(TypeError, match="text or number"):
             unindexed(column)
     assert "coalesce(inbox.partition" in str(unindexed(inbox.c.partition)).lower()
+
+
+def generic_plan(store, statement: str, parameters: dict) -> str:
+    """PostgreSQL's plan for ``statement`` prepared on the server and planned once for any values of
+    its parameters, as psycopg's prepared statements may be (after their fifth run)."""
+    names: list[str] = []
+
+    def number(m: re.Match) -> str:
+        if m[1] not in names:
+            names.append(m[1])
+        return f"${names.index(m[1]) + 1}"
+
+    from psycopg import sql as psycopg_sql
+
+    numbered = re.sub(r"%\((\w+)\)s", number, statement)
+    with store.reader.connect() as conn:
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        conn.exec_driver_sql(f"PREPARE queue_look AS {numbered}")
+        raw = conn.connection.dbapi_connection
+        values = ", ".join(psycopg_sql.Literal(parameters[n]).as_string(raw) for n in names)
+        try:
+            return " ".join(r[0] for r in raw.execute(f"EXPLAIN EXECUTE queue_look({values})" if names
+                                                      else "EXPLAIN EXECUTE queue_look"))
+        finally:
+            raw.execute("DEALLOCATE queue_look")
+
+
+def test_the_queues_indexes_hold_only_what_waits_and_the_looks_for_work_use_them(db_url, clock):
+    """The inbox's queue and the timers' index are partial (``status = 'pending'``): an event
+    processed, a timer cancelled, leaves them, so they stay the size of what waits however long the
+    history grows. The looks for work (any event or timer due, the dispatcher's two lanes) name the
+    status in their text, so they use these indexes; on PostgreSQL even as a statement prepared once
+    for any values of its parameters, which could not use them if the status were one."""
+    app = make_app(db_url, clock, pack=BENCH_PACK)
+    try:
+        store = app.store
+        sender, _ = app.organisations.add("Bench", ["bench://load"], ["bench.*"])
+        app.intake.submit(sender, [{"specversion": "1.0", "type": "bench.case.opened", "source": "bench://load",
+                                    "id": f"t{i}", "subject": f"p{i}", "data": {"n": i}} for i in range(300)])
+        while dispatch_only(app):
+            pass
+        with store.engine.begin() as conn:  # the history: timers long cancelled
+            store.bulk.insert(conn, timers, [
+                {"id": f"old-{i}:t", "journey_id": f"old-{i}", "person": f"old-{i}", "step": "wait",
+                 "due_at": NOW, "status": "cancelled"} for i in range(3000)])
+        app.intake.submit(sender, [{"specversion": "1.0", "type": "bench.case.opened", "source": "bench://load",
+                                    "id": "late", "subject": "late", "data": {"n": 1}}])
+        with store.reader.connect() as conn:  # as the migrations made them
+            for index, table in (("ix_inbox_pending_partition_seq", "inbox"), ("ix_inbox_pending_source_seq", "inbox"),
+                                 ("ix_timers_pending_due", "timers")):
+                made = conn.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = %s" if store.pg else
+                    "SELECT sql FROM sqlite_master WHERE name = ?", (index,)).scalar()
+                assert re.search(rf"ON (public\.)?{table}\b.*WHERE \(?\(?status\)?(::text)? = 'pending'", made), made
+        looks = [s for s in statements_during(store.reader, lambda: store.work_due(NOW))
+                 + statements_during(store.reader, lambda: dispatch_only(app))
+                 if re.match(r"\s*(WITH|SELECT)", s[0]) and re.search(r"FROM (inbox|timers)", s[0])
+                 and "inbox.data" not in s[0]]
+        assert len(looks) >= 3, looks
+        for statement, parameters, seqscan in looks:
+            assert "'pending'" in statement, statement
+            wanted = [w for table, w in (("inbox", r"ix_inbox_pending_(partition|source)_seq"),
+                                         ("timers", "ix_timers_pending_due")) if f"FROM {table}" in statement]
+            for shown in [plan(store, statement, parameters, seqscan)] + (
+                    [generic_plan(store, statement, parameters)] if store.pg else []):
+                for index in wanted:
+                    assert re.search(index, shown), shown
+        assert [j.person for j in store.journeys_for("late")] == ["late"]
+    finally:
+        app.store.close()

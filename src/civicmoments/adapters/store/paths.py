@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from sqlalchemy import func
+from sqlalchemy import func, literal
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -37,6 +37,15 @@ def unindexed(column):
     if kind is None or kind is bool or not issubclass(kind, str | int | float):
         raise TypeError(f"unindexed() takes a text or number column, not {column.type} ({column})")
     return func.coalesce(column, "" if issubclass(kind, str) else -1)
+
+
+def status_is(column, status: str):
+    """``column = '<status>'`` with the status written into the statement's text, not sent as a
+    parameter: the form in which a partial index kept for that status (``schema.only``) serves
+    it. PostgreSQL proves an index's condition from what the plan is made for, and a statement
+    prepared on the server (psycopg prepares one after its fifth run) may be planned once for any
+    value of a parameter, when no such index could be used."""
+    return column == literal(str(status), column.type, literal_execute=True)
 
 
 OFF = "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"

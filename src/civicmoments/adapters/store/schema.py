@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -28,6 +29,15 @@ metadata = MetaData()
 Json = JSON().with_variant(JSONB(), "postgresql")
 Seq = BigInteger().with_variant(Integer(), "sqlite")
 Time = DateTime(timezone=True)
+
+
+def only(status: str) -> dict[str, object]:
+    """A partial index's condition on both databases: it holds the rows of one ``status`` only, so
+    a row leaving that status leaves the index (one deletion, no entry elsewhere) and the index
+    stays the size of the queue, not of the table's history. A statement uses it when its text
+    says ``status = '<status>'`` (``paths.status_is``)."""
+    where = text(f"status = '{status}'")
+    return {"sqlite_where": where, "postgresql_where": where}
 
 organisations = Table(
     "organisations",
@@ -70,8 +80,10 @@ inbox = Table(
     Column("error", Text),
     Column("processed_at", Time),
     UniqueConstraint("source", "event_id", name="uq_inbox_source_id"),
-    Index("ix_inbox_status_partition_seq", "status", "partition", "seq"),
-    Index("ix_inbox_status_source_seq", "status", "source", "seq"),
+    # The queue: pending events only (migration 0025), by partition and by source, in order.
+    Index("ix_inbox_pending_partition_seq", "partition", "seq", **only("pending")),
+    Index("ix_inbox_pending_source_seq", "source", "seq", **only("pending")),
+    Index("ix_inbox_quarantined", "seq", **only("quarantined")),
     Index("ix_inbox_subject", "subject"),
 )
 
@@ -142,7 +154,7 @@ timers = Table(
     Column("step", String(100), nullable=False),
     Column("due_at", Time, nullable=False),
     Column("status", String(16), nullable=False),
-    Index("ix_timers_status_due", "status", "due_at"),
+    Index("ix_timers_pending_due", "due_at", **only("pending")),
     Index("ix_timers_journey", "journey_id"),
 )
 

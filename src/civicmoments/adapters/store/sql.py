@@ -51,7 +51,7 @@ from . import migrate
 from .bulk import Bulk, Prepared
 from .engine import json_value
 from .messages import cancel_pending
-from .paths import by_key, keyed_transaction, unindexed
+from .paths import by_key, keyed_transaction, status_is, unindexed
 from .schema import (
     api_keys,
     deliveries,
@@ -322,7 +322,7 @@ class SqlStore:
     def _isolate_unloadable(self, limit: int, subjects: Sequence[str] = ()) -> int:
         """Load the pending events the failed batch would have taken (those of ``subjects``, or
         the oldest) one by one; quarantine each that cannot be read back."""
-        pending = inbox.c.status == EventStatus.PENDING
+        pending = status_is(inbox.c.status, EventStatus.PENDING)
         with self.reader.connect() as conn:
             if subjects:
                 seqs = sorted(seq for part in chunks(subjects) for seq in conn.execute(
@@ -351,7 +351,7 @@ class SqlStore:
         if not self.pg:
             return self._dispatch_sqlite(limit, handler, claimed, fresh, chosen)
         with self.engine.begin() as conn:
-            pending = inbox.c.status == EventStatus.PENDING
+            pending = status_is(inbox.c.status, EventStatus.PENDING)
             # Lock whole partitions: a person's events are only ever in one worker's hands.
             # The partitions of the people due next (see ``_claim_subjects``) first; when other
             # workers hold them all, any partition with work.
@@ -421,7 +421,8 @@ class SqlStore:
         locked (``"parts"``: parameter ``parts``); this engine's share of them on SQLite
         (``"share"``: partition % ``n`` = ``k``). ``keyed``: for a look whose other condition names
         the rows (their people), with the status and the partitions as filters (``paths.unindexed``)."""
-        pending = (unindexed(inbox.c.status) if keyed else inbox.c.status) == EventStatus.PENDING
+        status = inbox.c.status
+        pending = unindexed(status) == EventStatus.PENDING if keyed else status_is(status, EventStatus.PENDING)
         if variant == "parts":  # keyed: the partitions filter too, or every event of the partitions is read
             partition = unindexed(inbox.c.partition) if keyed else inbox.c.partition
             return pending & partition.in_(bindparam("parts", expanding=True))
@@ -478,9 +479,9 @@ class SqlStore:
         if name == "active_ids":  # people: (person, id) of their active journeys
             return select(journeys.c.person, journeys.c.id).where(journeys.c.person.in_(people), active)
         if name == "any_pending":  # is any event pending?
-            return select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING).limit(1)
+            return select(inbox.c.seq).where(status_is(inbox.c.status, EventStatus.PENDING)).limit(1)
         if name == "any_timer":  # now: is any timer due?
-            return select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= at).limit(1)
+            return select(timers.c.id).where(status_is(timers.c.status, "pending"), timers.c.due_at <= at).limit(1)
         if name == "processed":  # seqs, now: mark them processed
             return update(inbox).where(inbox.c.seq.in_(bindparam("seqs", expanding=True))).values(
                 status=EventStatus.PROCESSED, processed_at=at, process_count=inbox.c.process_count + 1, error=None)
@@ -494,8 +495,8 @@ class SqlStore:
             from .messages import MessageStore
 
             looks = [
-                select(inbox.c.seq).where(inbox.c.status == EventStatus.PENDING),
-                select(timers.c.id).where(timers.c.status == "pending", timers.c.due_at <= at),
+                select(inbox.c.seq).where(status_is(inbox.c.status, EventStatus.PENDING)),
+                select(timers.c.id).where(status_is(timers.c.status, "pending"), timers.c.due_at <= at),
                 *self._claimable_looks(at),
                 select(messages.c.id).where(MessageStore._due(at)),
             ]
@@ -547,7 +548,7 @@ class SqlStore:
     @staticmethod
     def _sources(pending):
         """The sources with pending events (``pending``: their condition), one index seek each
-        (the next source after the last, along ``ix_inbox_status_source_seq``) rather than a walk
+        (the next source after the last, along ``ix_inbox_pending_source_seq``) rather than a walk
         over every pending event: a report of 10,000 waiting is one source, read once."""
         def after(previous):
             q = select(inbox.c.source).where(pending).order_by(inbox.c.source).limit(1)
@@ -563,7 +564,7 @@ class SqlStore:
         of ``variant`` (see ``_pending``): journeys under way first, then people with life events,
         a turn per source, of whom at most ``fresh`` have no active journey (a life event for a
         journey under way, such as a reply, is not held back). Each read follows
-        ``ix_inbox_status_source_seq``; a person qualifies only when no earlier event of theirs
+        ``ix_inbox_pending_source_seq``; a person qualifies only when no earlier event of theirs
         is pending."""
         under_way = conn.execute(self._read("under_way", variant), {**params, "limit": limit}).scalars().all()
         room = limit - len(under_way)
@@ -713,7 +714,7 @@ class SqlStore:
         with self.engine.begin() as conn:
             q = (
                 select(timers.c.id, timers.c.journey_id, timers.c.person, timers.c.step, timers.c.due_at)
-                .where(timers.c.status == "pending", timers.c.due_at <= now)
+                .where(status_is(timers.c.status, "pending"), timers.c.due_at <= now)
                 .order_by(timers.c.due_at)
                 .limit(limit)
             )
@@ -937,7 +938,7 @@ class SqlStore:
         q = (
             select(inbox.c.seq, inbox.c.source, inbox.c.event_id, inbox.c.type, inbox.c.error,
                    inbox.c.received_at)
-            .where(inbox.c.status == EventStatus.QUARANTINED)
+            .where(status_is(inbox.c.status, EventStatus.QUARANTINED))
             .order_by(inbox.c.seq)
             .limit(limit)
         )
@@ -946,7 +947,7 @@ class SqlStore:
 
     def replay(self, seqs: Sequence[int] | None = None) -> int:
         """Put quarantined events back in the inbox; they keep their place in order."""
-        stmt = update(inbox).where(inbox.c.status == EventStatus.QUARANTINED)
+        stmt = update(inbox).where(status_is(inbox.c.status, EventStatus.QUARANTINED))
         if seqs is not None:
             stmt = stmt.where(inbox.c.seq.in_(list(seqs)))
         with self.engine.begin() as conn:
@@ -975,7 +976,7 @@ class SqlStore:
         """Nothing left to do now: no pending event, no due effect, no in-flight effect."""
         with self.reader.connect() as conn:
             pending = conn.execute(
-                select(func.count()).select_from(inbox).where(inbox.c.status == EventStatus.PENDING)
+                select(func.count()).select_from(inbox).where(status_is(inbox.c.status, EventStatus.PENDING))
             ).scalar()
             effects = conn.execute(
                 select(func.count()).select_from(outbox).where(
@@ -984,7 +985,7 @@ class SqlStore:
                 )
             ).scalar()
             due = conn.execute(
-                select(func.count()).select_from(timers).where(timers.c.status == "pending",
+                select(func.count()).select_from(timers).where(status_is(timers.c.status, "pending"),
                                                                 timers.c.due_at <= now)
             ).scalar()
         return not (pending or effects or due)

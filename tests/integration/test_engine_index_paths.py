@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from civicmoments.adapters.store.cases import CaseStore
+from civicmoments.adapters.store.operations import OperationsStore
 from civicmoments.adapters.store.payments import PaymentStore
 from civicmoments.adapters.store.schema import inbox, journeys, outbox, subscription_deliveries, timers
 from civicmoments.adapters.store.subscriptions import SubscriptionStore
@@ -345,5 +346,14 @@ def test_the_queues_indexes_hold_only_what_waits_and_the_looks_for_work_use_them
                 for index in wanted:
                     assert re.search(index, shown), shown
         assert [j.person for j in store.journeys_for("late")] == ["late"]
+        # The same for what /metrics counts at every scrape, and the look for events that cannot be
+        # read back (oldest pending first): through the partial indexes, never along the whole inbox.
+        counts = [s for s in statements_during(store.reader, lambda: OperationsStore(store.reader).snapshot(NOW))
+                  + statements_during(store.reader, lambda: store._isolate_unloadable(100))
+                  if re.search(r"FROM inbox", s[0])]
+        assert len(counts) >= 3, counts
+        for statement, parameters, seqscan in counts:
+            shown = plan(store, statement, parameters, seqscan)
+            assert re.search(r"ix_inbox_(pending_\w+_seq|quarantined)", shown), shown
     finally:
         app.store.close()

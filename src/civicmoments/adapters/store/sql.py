@@ -329,9 +329,11 @@ class SqlStore:
                     select(inbox.c.seq).where(pending, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
                 ).scalars())[:limit]
             else:
-                seqs = conn.execute(
-                    select(inbox.c.seq).where(pending).order_by(inbox.c.seq).limit(limit)
-                ).scalars().all()
+                # Oldest first within each partition (the pending index's order), then overall: a
+                # plain ORDER BY seq is read along the whole table on SQLite.
+                seqs = sorted(seq for part in range(self.partition_count) for seq in conn.execute(
+                    select(inbox.c.seq).where(pending, inbox.c.partition == part).order_by(inbox.c.seq).limit(limit)
+                ).scalars())[:limit]
         bad: dict[int, str] = {}
         for seq in seqs:
             try:

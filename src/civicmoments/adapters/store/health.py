@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 
-from .paths import status_is
 from .schema import engine_heartbeats, inbox
-from .sql import EventStatus, utc
+from .sql import PENDING_EVENT, QUARANTINED_EVENT, utc
 
 
 class HealthStore:
@@ -43,10 +42,10 @@ class HealthStore:
         """Pending and quarantined event counts, and when the oldest pending event was received (UTC)."""
         with self.reader.connect() as conn:
             pending, oldest = conn.execute(
-                select(func.count(), func.min(inbox.c.received_at)).where(status_is(inbox.c.status, EventStatus.PENDING))
+                select(func.count(), func.min(inbox.c.received_at)).where(PENDING_EVENT)
             ).one()
             quarantined = conn.execute(
-                select(func.count()).select_from(inbox).where(status_is(inbox.c.status, EventStatus.QUARANTINED))
+                select(func.count()).select_from(inbox).where(QUARANTINED_EVENT)
             ).scalar()
         if isinstance(oldest, str):  # SQLite's min() returns the stored text
             oldest = datetime.fromisoformat(oldest)

@@ -1,6 +1,6 @@
 """What /metrics reads from the database at scrape time (so every process reports the same):
-journeys by moment and status, outbox depth, the inbox's pending and quarantined events, dead letters, quarantine, messages by
-channel and status, case backlog and service-level breaches by queue."""
+journeys by moment and status, outbox depth and dead letters, the inbox's pending and
+quarantined events, messages by channel and status, case backlog and service-level breaches by queue."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from .paths import status_is
 from .schema import cases, inbox, journeys, message_history, messages, outbox
+from .sql import PENDING_EVENT, QUARANTINED_EVENT
 
 
 class OperationsStore:
@@ -32,9 +32,8 @@ class OperationsStore:
                 "outbox": grouped(select(outbox.c.status, func.count()).group_by(outbox.c.status)),
                 # the two statuses that matter here, each counted in its own partial index: a count by
                 # status of every event ever received would read the whole inbox on every scrape
-                "inbox": [(status, conn.execute(select(func.count()).select_from(inbox)
-                                                .where(status_is(inbox.c.status, status))).scalar())
-                          for status in ("pending", "quarantined")],
+                "inbox": [(status, conn.execute(select(func.count()).select_from(inbox).where(condition)).scalar())
+                          for status, condition in (("pending", PENDING_EVENT), ("quarantined", QUARANTINED_EVENT))],
                 # each message once, on the channel of its latest attempt, with its status now
                 "messages": [(channel or "none", status, n) for channel, status, n in grouped(
                     select(message_history.c.channel, messages.c.status, func.count())

@@ -91,6 +91,12 @@ class EventStatus:
     QUARANTINED = "quarantined"
 
 
+# The conditions of the queue's looks, in the form its partial indexes serve (``paths.status_is``).
+PENDING_EVENT = status_is(inbox.c.status, EventStatus.PENDING)
+QUARANTINED_EVENT = status_is(inbox.c.status, EventStatus.QUARANTINED)
+PENDING_TIMER = status_is(timers.c.status, "pending")
+
+
 class EffectStatus:
     PENDING = "pending"
     INFLIGHT = "inflight"
@@ -322,17 +328,16 @@ class SqlStore:
     def _isolate_unloadable(self, limit: int, subjects: Sequence[str] = ()) -> int:
         """Load the pending events the failed batch would have taken (those of ``subjects``, or
         the oldest) one by one; quarantine each that cannot be read back."""
-        pending = status_is(inbox.c.status, EventStatus.PENDING)
         with self.reader.connect() as conn:
             if subjects:
                 seqs = sorted(seq for part in chunks(subjects) for seq in conn.execute(
-                    select(inbox.c.seq).where(pending, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
+                    select(inbox.c.seq).where(PENDING_EVENT, inbox.c.subject.in_(part)).order_by(inbox.c.seq).limit(limit)
                 ).scalars())[:limit]
             else:
                 # Oldest first within each partition (the pending index's order), then overall: a
                 # plain ORDER BY seq is read along the whole table on SQLite.
                 seqs = sorted(seq for part in range(self.partition_count) for seq in conn.execute(
-                    select(inbox.c.seq).where(pending, inbox.c.partition == part).order_by(inbox.c.seq).limit(limit)
+                    select(inbox.c.seq).where(PENDING_EVENT, inbox.c.partition == part).order_by(inbox.c.seq).limit(limit)
                 ).scalars())[:limit]
         bad: dict[int, str] = {}
         for seq in seqs:
@@ -353,7 +358,6 @@ class SqlStore:
         if not self.pg:
             return self._dispatch_sqlite(limit, handler, claimed, fresh, chosen)
         with self.engine.begin() as conn:
-            pending = status_is(inbox.c.status, EventStatus.PENDING)
             # Lock whole partitions: a person's events are only ever in one worker's hands.
             # The partitions of the people due next (see ``_claim_subjects``) first; when other
             # workers hold them all, any partition with work.
@@ -368,7 +372,7 @@ class SqlStore:
             if not parts:
                 parts = conn.execute(
                     select(partitions.c.id)
-                    .where(partitions.c.id.in_(select(inbox.c.partition).where(pending).distinct()))
+                    .where(partitions.c.id.in_(select(inbox.c.partition).where(PENDING_EVENT).distinct()))
                     .order_by(func.random())
                     .limit(self.claim_partitions)
                     .with_for_update(skip_locked=True)
@@ -423,8 +427,7 @@ class SqlStore:
         locked (``"parts"``: parameter ``parts``); this engine's share of them on SQLite
         (``"share"``: partition % ``n`` = ``k``). ``keyed``: for a look whose other condition names
         the rows (their people), with the status and the partitions as filters (``paths.unindexed``)."""
-        status = inbox.c.status
-        pending = unindexed(status) == EventStatus.PENDING if keyed else status_is(status, EventStatus.PENDING)
+        pending = unindexed(inbox.c.status) == EventStatus.PENDING if keyed else PENDING_EVENT
         if variant == "parts":  # keyed: the partitions filter too, or every event of the partitions is read
             partition = unindexed(inbox.c.partition) if keyed else inbox.c.partition
             return pending & partition.in_(bindparam("parts", expanding=True))
@@ -481,9 +484,9 @@ class SqlStore:
         if name == "active_ids":  # people: (person, id) of their active journeys
             return select(journeys.c.person, journeys.c.id).where(journeys.c.person.in_(people), active)
         if name == "any_pending":  # is any event pending?
-            return select(inbox.c.seq).where(status_is(inbox.c.status, EventStatus.PENDING)).limit(1)
+            return select(inbox.c.seq).where(PENDING_EVENT).limit(1)
         if name == "any_timer":  # now: is any timer due?
-            return select(timers.c.id).where(status_is(timers.c.status, "pending"), timers.c.due_at <= at).limit(1)
+            return select(timers.c.id).where(PENDING_TIMER, timers.c.due_at <= at).limit(1)
         if name == "processed":  # seqs, now: mark them processed
             return update(inbox).where(inbox.c.seq.in_(bindparam("seqs", expanding=True))).values(
                 status=EventStatus.PROCESSED, processed_at=at, process_count=inbox.c.process_count + 1, error=None)
@@ -497,8 +500,8 @@ class SqlStore:
             from .messages import MessageStore
 
             looks = [
-                select(inbox.c.seq).where(status_is(inbox.c.status, EventStatus.PENDING)),
-                select(timers.c.id).where(status_is(timers.c.status, "pending"), timers.c.due_at <= at),
+                select(inbox.c.seq).where(PENDING_EVENT),
+                select(timers.c.id).where(PENDING_TIMER, timers.c.due_at <= at),
                 *self._claimable_looks(at),
                 select(messages.c.id).where(MessageStore._due(at)),
             ]
@@ -716,7 +719,7 @@ class SqlStore:
         with self.engine.begin() as conn:
             q = (
                 select(timers.c.id, timers.c.journey_id, timers.c.person, timers.c.step, timers.c.due_at)
-                .where(status_is(timers.c.status, "pending"), timers.c.due_at <= now)
+                .where(PENDING_TIMER, timers.c.due_at <= now)
                 .order_by(timers.c.due_at)
                 .limit(limit)
             )
@@ -940,7 +943,7 @@ class SqlStore:
         q = (
             select(inbox.c.seq, inbox.c.source, inbox.c.event_id, inbox.c.type, inbox.c.error,
                    inbox.c.received_at)
-            .where(status_is(inbox.c.status, EventStatus.QUARANTINED))
+            .where(QUARANTINED_EVENT)
             .order_by(inbox.c.seq)
             .limit(limit)
         )
@@ -949,7 +952,7 @@ class SqlStore:
 
     def replay(self, seqs: Sequence[int] | None = None) -> int:
         """Put quarantined events back in the inbox; they keep their place in order."""
-        stmt = update(inbox).where(status_is(inbox.c.status, EventStatus.QUARANTINED))
+        stmt = update(inbox).where(QUARANTINED_EVENT)
         if seqs is not None:
             stmt = stmt.where(inbox.c.seq.in_(list(seqs)))
         with self.engine.begin() as conn:
@@ -978,7 +981,7 @@ class SqlStore:
         """Nothing left to do now: no pending event, no due effect, no in-flight effect."""
         with self.reader.connect() as conn:
             pending = conn.execute(
-                select(func.count()).select_from(inbox).where(status_is(inbox.c.status, EventStatus.PENDING))
+                select(func.count()).select_from(inbox).where(PENDING_EVENT)
             ).scalar()
             effects = conn.execute(
                 select(func.count()).select_from(outbox).where(
@@ -987,7 +990,7 @@ class SqlStore:
                 )
             ).scalar()
             due = conn.execute(
-                select(func.count()).select_from(timers).where(status_is(timers.c.status, "pending"),
+                select(func.count()).select_from(timers).where(PENDING_TIMER,
                                                                 timers.c.due_at <= now)
             ).scalar()
         return not (pending or effects or due)

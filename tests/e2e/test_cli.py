@@ -120,6 +120,14 @@ def test_quarantine_and_replay(civic, tmp_path):
     assert "--all" in out
     assert "0 event(s)" in civic("events", "replay", "--all")
     assert "no dead letters" in civic("events", "dead-letters")
+    # numbers no event could have are refused plainly, not with a stack trace; a number that names no
+    # quarantined event is said so
+    for bad in ("99999999999999999999999", "0", "seven"):
+        out = civic("events", "replay", "--", bad, code=2)
+        assert "Invalid value for '[SEQS]...'" in out and "Traceback" not in out, out
+    assert "not both" in civic("events", "replay", "--all", "16", code=2)
+    out = civic("events", "replay", "999")
+    assert "0 event(s) back in the inbox" in out and "1 of the numbers given name no quarantined event" in out
 
 
 def test_unknown_organisation(civic, tmp_path):

@@ -217,14 +217,19 @@ def events_refused(as_json: bool) -> None:
 
 
 @events.command("replay")
-@click.argument("seqs", nargs=-1, type=int)
+@click.argument("seqs", nargs=-1, type=click.IntRange(1, 2**63 - 1))  # an event's number is a 64-bit integer
 @click.option("--all", "everything", is_flag=True, help="replay every quarantined event")
 def events_replay(seqs: tuple[int, ...], everything: bool) -> None:
     """Put quarantined events back in the inbox (by their #number, or --all)."""
     if not seqs and not everything:
         raise click.UsageError("name the events to replay by number, or pass --all")
+    if seqs and everything:
+        raise click.UsageError("name the events to replay, or pass --all, not both")
     n = common._app().store.replay(None if everything else list(seqs))
     click.echo(f"{n} event(s) back in the inbox")
+    if seqs and n < len(set(seqs)):
+        click.echo(f"{len(set(seqs)) - n} of the numbers given name no quarantined event "
+                   "(see: civic events quarantine)", err=True)
 
 
 @events.command("dead-letters")

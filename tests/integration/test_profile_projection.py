@@ -128,9 +128,7 @@ def test_a_change_of_newest_wins_rule_reprojects_the_attribute(app):
 
 def test_the_migration_back_fills_the_projection_from_facts(db_url, clock):
     """Facts written before the projection existed are projected by the migration's back-fill."""
-    from alembic import command
-
-    from civicmoments.adapters.store.migrate import alembic_config
+    from civicmoments.adapters.store.migrate import downgrade, upgrade
 
     app = make_app(db_url, clock)
     survivor, merged = app.registry.add_person(), app.registry.add_person()
@@ -138,13 +136,8 @@ def test_the_migration_back_fills_the_projection_from_facts(db_url, clock):
         app.registry.record(None, who, [{"attribute": "occupation", "value": value, "tier": tier}])
     app.resolver.merge(survivor, merged, 95.0, "same person")
     expected = {p: app.registry.store.profile_facts([p])[p] for p in (survivor, merged)}
-    cfg = alembic_config(app.store.engine.url.render_as_string(hide_password=False))
-    with app.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0015")
-    with app.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    downgrade(app.store.engine, "0015")
+    upgrade(app.store.engine)
     app.registry.store.keep_profiles(app.registry._newest_wins)
     assert {p: app.registry.store.profile_facts([p])[p] for p in (survivor, merged)} == expected
     assert expected[survivor]["occupation"].value == "welder"

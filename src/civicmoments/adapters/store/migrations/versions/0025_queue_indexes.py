@@ -10,6 +10,9 @@ event processed moved its entries to another place in two indexes (a deletion an
 each) instead of leaving. Partial indexes (``WHERE status = 'pending'``) keep only the queue: a
 row that leaves it costs one deletion per index. Quarantined events get an index of their own
 for the quarantine's list, count and replay, which read the old status index.
+
+On PostgreSQL the indexes are built and the old ones dropped ``CONCURRENTLY``: writes to the
+inbox and the timers go on meanwhile (see ``migrate.upgrade`` for the turn-taking this needs).
 """
 
 from __future__ import annotations
@@ -23,19 +26,38 @@ branch_labels = None
 depends_on = None
 
 
+_NEW = [  # (index, table, columns, the status its rows have)
+    ('ix_inbox_pending_partition_seq', 'inbox', ['partition', 'seq'], 'pending'),
+    ('ix_inbox_pending_source_seq', 'inbox', ['source', 'seq'], 'pending'),
+    ('ix_inbox_quarantined', 'inbox', ['seq'], 'quarantined'),
+    ('ix_timers_pending_due', 'timers', ['due_at'], 'pending'),
+]
+_OLD = [('ix_inbox_status_partition_seq', 'inbox'), ('ix_inbox_status_source_seq', 'inbox'),
+        ('ix_timers_status_due', 'timers')]
+
+
 def _only(status: str) -> dict:
     where = sa.text(f"status = '{status}'")
     return {"sqlite_where": where, "postgresql_where": where}
 
 
 def upgrade() -> None:
-    op.drop_index('ix_inbox_status_partition_seq', table_name='inbox')
-    op.drop_index('ix_inbox_status_source_seq', table_name='inbox')
-    op.create_index('ix_inbox_pending_partition_seq', 'inbox', ['partition', 'seq'], **_only('pending'))
-    op.create_index('ix_inbox_pending_source_seq', 'inbox', ['source', 'seq'], **_only('pending'))
-    op.create_index('ix_inbox_quarantined', 'inbox', ['seq'], **_only('quarantined'))
-    op.drop_index('ix_timers_status_due', table_name='timers')
-    op.create_index('ix_timers_pending_due', 'timers', ['due_at'], **_only('pending'))
+    if op.get_bind().dialect.name != "postgresql":  # SQLite: one write transaction, as every migration
+        for name, table in _OLD:
+            op.drop_index(name, table_name=table)
+        for name, table, columns, status in _NEW:
+            op.create_index(name, table, columns, **_only(status))
+        return
+    # PostgreSQL: built CONCURRENTLY, outside a transaction, so intake and the engine go on writing
+    # while a large inbox is read (a plain build blocks every insert for as long as it reads). The
+    # new indexes first, so the queue's looks always have one; an index an interrupted build left
+    # behind (invalid) is dropped and built again.
+    with op.get_context().autocommit_block():
+        for name, table, columns, status in _NEW:
+            op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+            op.create_index(name, table, columns, postgresql_concurrently=True, **_only(status))
+        for name, table in _OLD:
+            op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
 
 
 def downgrade() -> None:

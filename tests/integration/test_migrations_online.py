@@ -1,0 +1,136 @@
+"""Migrating a PostgreSQL database that is in use: intake keeps writing while 0025 builds its
+indexes, and processes starting at once take turns at the migrations."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import create_engine, text
+
+from civicmoments.adapters.store.migrate import upgrade
+from civicmoments.adapters.store.schema import metadata
+
+NEW = {"ix_inbox_pending_partition_seq", "ix_inbox_pending_source_seq", "ix_inbox_quarantined",
+       "ix_timers_pending_due"}
+OLD = {"ix_inbox_status_partition_seq", "ix_inbox_status_source_seq", "ix_timers_status_due"}
+
+
+def _engine(url: str):
+    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def _insert_event(conn, n: int) -> None:
+    conn.execute(text(
+        "INSERT INTO inbox (source, event_id, type, subject, time, data, digest, partition, received_at, status, "
+        "process_count) VALUES ('test://s', :id, 'test.event', 'p1', :at, '{}', 'd', 0, :at, 'pending', 0)"),
+        {"id": f"e{n}", "at": datetime(2026, 12, 1, tzinfo=timezone.utc)})
+
+
+def _indexes(conn) -> dict[str, bool]:
+    """``{index: valid}`` of the inbox's and the timers' indexes."""
+    return dict(conn.execute(text(
+        "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN ('inbox', 'timers')")).all())
+
+
+def test_intake_writes_while_0025_builds_its_indexes(pg_url):
+    """A transaction that has read the inbox (a report being read, say) stays open through the
+    migration. A plain index build or drop queues behind it for the table's exclusive lock, and
+    every insert then queues behind the build: here the insert would time out. Built
+    CONCURRENTLY, the build waits for that transaction while the insert goes through."""
+    engine = _engine(pg_url)
+    upgrade(engine, "0024")
+    with engine.begin() as conn:
+        _insert_event(conn, 1)
+    holder = engine.connect()
+    holder.execute(text("SELECT count(*) FROM inbox")).scalar()  # its transaction stays open
+    failed: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - judged by the test below
+            failed.append(exc)
+
+    thread = threading.Thread(target=migrate)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        # Until the migration waits on the open transaction; each look a transaction of its own,
+        # for pg_stat_activity is read once per transaction.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+            while not watch.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query ILIKE '%INDEX%' AND wait_event_type = 'Lock'")).scalar():
+                assert time.monotonic() < deadline and thread.is_alive(), failed or "the migration never waited"
+                time.sleep(0.05)
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '3s'"))
+            _insert_event(conn, 2)  # raises LockNotAvailable if intake is blocked
+        assert thread.is_alive()  # the build is still under way
+    finally:
+        holder.rollback()
+        holder.close()
+        thread.join(60)
+    assert not thread.is_alive() and not failed, failed
+    with engine.connect() as conn:
+        indexes = _indexes(conn)
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0025"
+        assert conn.execute(text("SELECT count(*) FROM inbox")).scalar() == 2
+    assert {name: indexes.get(name) for name in NEW} == dict.fromkeys(NEW, True)
+    assert not OLD & set(indexes)
+    engine.dispose()
+
+
+def test_an_index_an_interrupted_build_left_invalid_is_built_again(pg_url):
+    """A CONCURRENTLY build that fails leaves its index behind, marked invalid; the migration, run
+    again, drops it and builds it whole."""
+    engine = _engine(pg_url)
+    upgrade(engine, "0024")
+    with engine.begin() as conn:
+        for n in (1, 2):  # two rows with one key: a unique build over them fails and stays invalid
+            conn.execute(text("INSERT INTO timers (id, journey_id, person, step, due_at, status) "
+                              "VALUES (:id, 'j', 'p', 's', now(), 'pending')"), {"id": f"t{n}"})
+    auto = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        auto.execute(text("CREATE UNIQUE INDEX CONCURRENTLY ix_timers_pending_due ON timers (status)"))
+    except Exception:  # noqa: BLE001, S110 - the failure is the point: it leaves the index invalid
+        pass
+    assert _indexes(auto)["ix_timers_pending_due"] is False
+    auto.close()
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert _indexes(conn)["ix_timers_pending_due"] is True
+        definition = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_timers_pending_due'"))
+        assert "(due_at) WHERE" in definition.scalar()
+    engine.dispose()
+
+
+def test_processes_starting_at_once_take_turns_at_the_migrations(pg_url):
+    """Four processes' worth of start-ups on one empty database: one migrates, the others wait
+    their turn and find nothing left to do; none fails, and the schema is the declared one."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engines = [_engine(pg_url) for _ in range(4)]
+    failed: list[BaseException] = []
+
+    def start(engine) -> None:
+        try:
+            upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - judged below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not failed, failed
+    with engines[0].connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert conn.execute(text("SELECT pg_try_advisory_lock(314159)")).scalar()  # nobody kept the turn
+    for e in engines:
+        e.dispose()

@@ -3,6 +3,8 @@ indexes, and processes starting at once take turns at the migrations."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -35,6 +37,18 @@ def _indexes(conn) -> dict[str, bool]:
         "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN ('inbox', 'timers')")).all())
 
 
+def _wait_for_build(engine, deadline_s: float = 30, alive: callable = lambda: True) -> None:
+    """Until a migration's index build waits on a lock; each look a transaction of its own, for
+    pg_stat_activity is read once per transaction."""
+    deadline = time.monotonic() + deadline_s
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+        while not watch.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query ILIKE '%INDEX%' AND wait_event_type = 'Lock'")).scalar():
+            assert time.monotonic() < deadline and alive(), "the migration never waited"
+            time.sleep(0.05)
+
+
 def test_intake_writes_while_0025_builds_its_indexes(pg_url):
     """A transaction that has read the inbox (a report being read, say) stays open through the
     migration. A plain index build or drop queues behind it for the table's exclusive lock, and
@@ -57,15 +71,7 @@ def test_intake_writes_while_0025_builds_its_indexes(pg_url):
     thread = threading.Thread(target=migrate)
     thread.start()
     try:
-        deadline = time.monotonic() + 30
-        # Until the migration waits on the open transaction; each look a transaction of its own,
-        # for pg_stat_activity is read once per transaction.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
-            while not watch.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND query ILIKE '%INDEX%' AND wait_event_type = 'Lock'")).scalar():
-                assert time.monotonic() < deadline and thread.is_alive(), failed or "the migration never waited"
-                time.sleep(0.05)
+        _wait_for_build(engine, alive=thread.is_alive)
         with engine.begin() as conn:
             conn.execute(text("SET LOCAL lock_timeout = '3s'"))
             _insert_event(conn, 2)  # raises LockNotAvailable if intake is blocked
@@ -134,3 +140,47 @@ def test_processes_starting_at_once_take_turns_at_the_migrations(pg_url):
         assert conn.execute(text("SELECT pg_try_advisory_lock(314159)")).scalar()  # nobody kept the turn
     for e in engines:
         e.dispose()
+
+
+def test_a_migrator_killed_mid_build_keeps_the_turn_until_its_build_ends(pg_url):
+    """A process killed (SIGKILL) while 0025 builds an index leaves the build running on the
+    server. The next process waits for it rather than meeting it (a drop of the index under
+    construction fails), then keeps the index it built and finishes the rest."""
+    engine = _engine(pg_url)
+    upgrade(engine, "0024")
+    holder = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    holder.execute(text("SELECT count(*) FROM inbox")).scalar()  # a snapshot the build must outwait
+    first = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from sqlalchemy import create_engine; from civicmoments.adapters.store.migrate import upgrade; "
+        "upgrade(create_engine(sys.argv[1]))"), pg_url.replace("postgresql://", "postgresql+psycopg://", 1)])
+    failed: list[BaseException] = []
+    thread = None
+    try:
+        _wait_for_build(engine, alive=lambda: first.poll() is None)
+        first.kill()
+        first.wait(10)
+
+        def second() -> None:
+            try:
+                upgrade(engine)
+            except BaseException as exc:  # noqa: BLE001 - judged below
+                failed.append(exc)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(1.0)
+        assert thread.is_alive() and not failed, failed  # waiting its turn behind the orphaned build
+    finally:
+        holder.rollback()
+        holder.close()
+        if first.poll() is None:
+            first.kill()
+        if thread is not None:
+            thread.join(60)
+    assert thread is not None and not thread.is_alive() and not failed, failed
+    with engine.connect() as conn:
+        indexes = _indexes(conn)
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0025"
+    assert {name: indexes.get(name) for name in NEW} == dict.fromkeys(NEW, True)
+    assert not OLD & set(indexes)
+    engine.dispose()

@@ -12,7 +12,10 @@ connection = config.attributes.get("connection")
 
 
 def run(conn) -> None:
-    context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+    # A transaction per migration where Alembic runs them (PostgreSQL, see migrate.upgrade): one
+    # that builds an index CONCURRENTLY (0025) commits only its own work before the build.
+    context.configure(connection=conn, target_metadata=metadata, render_as_batch=True,
+                      transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -50,10 +50,16 @@ def upgrade() -> None:
         return
     # PostgreSQL: built CONCURRENTLY, outside a transaction, so intake and the engine go on writing
     # while a large inbox is read (a plain build blocks every insert for as long as it reads). The
-    # new indexes first, so the queue's looks always have one; an index an interrupted build left
-    # behind (invalid) is dropped and built again.
+    # new indexes before the old ones go, so the queue's looks keep an index. Run again after an
+    # interruption, an index already built is kept, and one an interrupted build left behind
+    # (invalid) is dropped and built again.
     with op.get_context().autocommit_block():
         for name, table, columns, status in _NEW:
+            valid = op.get_bind().exec_driver_sql(
+                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname = %(name)s AND pg_table_is_visible(c.oid)", {"name": name}).scalar()
+            if valid:
+                continue
             op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
             op.create_index(name, table, columns, postgresql_concurrently=True, **_only(status))
         for name, table in _OLD:

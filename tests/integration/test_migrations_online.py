@@ -7,9 +7,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import create_engine, text
+from structlog.testing import capture_logs
 
 from civicmoments.adapters.store.migrate import upgrade
 from civicmoments.adapters.store.schema import metadata
@@ -37,7 +39,7 @@ def _indexes(conn) -> dict[str, bool]:
         "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname IN ('inbox', 'timers')")).all())
 
 
-def _wait_for_build(engine, deadline_s: float = 30, alive: callable = lambda: True) -> None:
+def _wait_for_build(engine, deadline_s: float = 30, alive: Callable[[], bool] = lambda: True) -> None:
     """Until a migration's index build waits on a lock; each look a transaction of its own, for
     pg_stat_activity is read once per transaction."""
     deadline = time.monotonic() + deadline_s
@@ -166,10 +168,13 @@ def test_a_migrator_killed_mid_build_keeps_the_turn_until_its_build_ends(pg_url)
             except BaseException as exc:  # noqa: BLE001 - judged below
                 failed.append(exc)
 
-        thread = threading.Thread(target=second)
-        thread.start()
-        time.sleep(1.0)
+        with capture_logs() as logs:
+            thread = threading.Thread(target=second)
+            thread.start()
+            time.sleep(1.0)
         assert thread.is_alive() and not failed, failed  # waiting its turn behind the orphaned build
+        assert [e["event"] for e in logs if e.get("waited_s") is not None] == [
+            "another process is migrating this database; waiting for its turn"]  # said once, not per look
     finally:
         holder.rollback()
         holder.close()

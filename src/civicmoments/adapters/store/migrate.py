@@ -11,9 +11,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
+from ...logs import get
+
+log = get("civic.migrate")
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOCK_KEY = 314159  # PostgreSQL advisory lock: one process migrates at a time
 LOCK_POLL_SECONDS = 0.1
+WAIT_REPORT_SECONDS = 30.0  # while waiting for another process's migrations, say so this often
 
 
 def alembic_config(url: str) -> Config:
@@ -61,11 +65,18 @@ def _run(engine: Engine, step: Callable[[Config], None]) -> None:
 
 @contextlib.contextmanager
 def _turn(conn: Connection) -> Iterator[None]:
+    began = reported = None
     while True:
         taken = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({LOCK_KEY})").scalar()
         conn.commit()  # a session lock outlives the transaction; no look stays open while waiting
         if taken:
             break
+        now = time.monotonic()
+        began = began or now
+        if reported is None or now - reported >= WAIT_REPORT_SECONDS:  # a long index build: say why
+            log.info("another process is migrating this database; waiting for its turn",
+                     waited_s=round(now - began, 1))
+            reported = now
         time.sleep(LOCK_POLL_SECONDS)
     try:
         yield
